@@ -1,0 +1,73 @@
+/** The compiled, frozen form of dualrun.yaml. Everything downstream trusts it. */
+import type { TableRef } from '../identifiers.ts';
+
+export type Grain = 'hour' | 'day';
+export type StreamFormat = 'debezium' | 'json';
+
+export interface DatabaseConfig {
+  /** null: embedded Postgres. */
+  readonly url: string | null;
+  readonly poolSize: number;
+  readonly embedded: { readonly dir: string; readonly port: number | null };
+}
+
+export interface KafkaConfig {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly groupPrefix: string;
+  readonly ssl: boolean;
+  readonly sasl: { readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; readonly username: string; readonly password: string } | null;
+}
+
+export type StreamSource =
+  | { readonly kind: 'topic'; readonly topic: string; readonly format: StreamFormat }
+  | { readonly kind: 'table'; readonly table: TableRef; readonly topic: string };
+
+export interface DatasetConfig {
+  readonly name: string;
+  readonly key: readonly string[];
+  readonly window: { readonly column: string; readonly grain: Grain; readonly timezone: string } | null;
+  readonly batch: {
+    readonly output: TableRef;
+    /** null: the toolkit database. */
+    readonly database: string | null;
+    /** Absolute path of the managed query file; null for an adopted job. */
+    readonly query: string | null;
+    readonly sourceUrl: string | null;
+    readonly transform: string | null;
+    readonly schedule: string | null;
+    readonly completion: string | null;
+  };
+  readonly stream: {
+    readonly output: TableRef;
+    readonly database: string | null;
+    readonly source: StreamSource;
+    readonly transform: string | null;
+    readonly schema: string | null;
+  };
+  readonly reconcile: {
+    readonly columns: readonly string[] | null;
+    readonly ignore: readonly string[];
+    readonly tolerance: Readonly<Record<string, number>>;
+    readonly settleMs: number;
+    readonly schedule: string | null;
+    readonly buckets: number | null;
+  };
+  readonly cutover: {
+    readonly serve: TableRef | null;
+    readonly promoteAfter: number;
+    readonly retireAfter: number;
+    readonly maxEvidenceAgeMs: number;
+  };
+}
+
+export interface DualrunConfig {
+  /** Absolute path of the file it came from; null for the built-in empty config. */
+  readonly path: string | null;
+  /** Folder relative paths are resolved against. */
+  readonly baseDir: string;
+  readonly database: DatabaseConfig;
+  readonly kafka: KafkaConfig | null;
+  readonly report: { readonly schedule: string | null; readonly dir: string; readonly history: number };
+  readonly datasets: Readonly<Record<string, DatasetConfig>>;
+}

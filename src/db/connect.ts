@@ -1,0 +1,78 @@
+/**
+ * Postgres pools. Connection failures become DUALRUN_DB_UNREACHABLE (exit 3)
+ * naming host, port, user and database, never the password.
+ */
+import pg from 'pg';
+import { DualrunError } from '../errors.ts';
+import { registerSecret } from '../secrets.ts';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH']);
+// Postgres SQLSTATEs that mean "cannot get in" rather than "query failed".
+const CONNECT_SQLSTATES = new Set(['28P01', '28000', '3D000', '57P03', '53300']);
+
+export function describeTarget(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) registerSecret(decodeURIComponent(u.password));
+    const db = decodeURIComponent(u.pathname.replace(/^\//, '')) || '(default)';
+    return `${u.hostname || 'localhost'}:${u.port || '5432'} (database ${db}, user ${decodeURIComponent(u.username) || '(default)'})`;
+  } catch {
+    return '(unparseable connection string)';
+  }
+}
+
+export function createPool(url: string, opts: { max?: number; applicationName?: string } = {}): Pool {
+  describeTarget(url); // registers the password as a secret before anything can log it
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 10,
+    application_name: opts.applicationName ?? 'dualrun',
+    connectionTimeoutMillis: 10_000,
+  });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/** Opens a pool and proves it can connect, or throws DUALRUN_DB_UNREACHABLE. */
+export async function connectPool(url: string, opts: { max?: number; applicationName?: string; role?: string } = {}): Promise<Pool> {
+  const pool = createPool(url, opts);
+  try {
+    await pool.query('SELECT 1');
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw connectError(e, url, opts.role);
+  }
+  return pool;
+}
+
+export function isConnectFailure(e: unknown): boolean {
+  const err = e as { code?: string; errno?: string; message?: string };
+  return UNREACHABLE_CODES.has(err.code ?? '') || CONNECT_SQLSTATES.has(err.code ?? '') || /timeout expired|Connection terminated/i.test(err.message ?? '');
+}
+
+export function connectError(e: unknown, url: string, role = 'Postgres'): DualrunError {
+  const err = e as { code?: string; message?: string };
+  const reason = err.message || err.code || String(e);
+  if (!isConnectFailure(e)) return new DualrunError('DUALRUN_DB_QUERY_FAILED', `${role} at ${describeTarget(url)}: ${reason}`, { cause: e });
+  return new DualrunError('DUALRUN_DB_UNREACHABLE', `cannot connect to ${role} at ${describeTarget(url)}: ${reason}`, { cause: e, details: { target: describeTarget(url) } });
+}
+
+/** Runs fn inside BEGIN/COMMIT on one client; rolls back on any error. */
+export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const out = await fn(client);
+    await client.query('COMMIT');
+    return out;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
+}
