@@ -21,6 +21,18 @@ log=$home/broker-$port.log
 
 answers() { (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; }
 
+# The port opens before the broker serves metadata and group coordination; when
+# kafkajs is installed, wait until a client round trip (create + describe a topic) works.
+ready() {
+  [ -f "$root/node_modules/kafkajs/package.json" ] || return 0
+  (cd "$root" && timeout 30 node -e "
+    const { Kafka, logLevel } = require('kafkajs');
+    const a = new Kafka({ brokers: ['127.0.0.1:$port'], logLevel: logLevel.NOTHING, retry: { retries: 2 } }).admin();
+    a.connect().then(() => a.createTopics({ topics: [{ topic: '__dualrun_ready' }], waitForLeaders: true }))
+      .then(() => a.fetchTopicMetadata({ topics: ['__dualrun_ready'] })).then(() => a.disconnect())
+      .then(() => process.exit(0), () => process.exit(1));" >/dev/null 2>&1)
+}
+
 fetch() {
   [ -f "$libs/kafka_2.13-$version.jar" ] && return 0
   echo "fetching Apache Kafka $version jars from Maven Central into $libs" >&2
@@ -75,7 +87,7 @@ start() {
     kafka.Kafka "$home/server-$port.properties" > "$log" 2>&1 &
   echo $! > "$pidfile"
   for _ in $(seq 1 120); do
-    if answers; then echo "Kafka $version broker up on 127.0.0.1:$port (pid $(cat "$pidfile"), log $log)" >&2; return 0; fi
+    if answers && ready; then echo "Kafka $version broker up on 127.0.0.1:$port (pid $(cat "$pidfile"), log $log)" >&2; return 0; fi
     if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then echo "Kafka broker exited; last log lines:" >&2; tail -20 "$log" >&2; return 1; fi
     sleep 0.5
   done

@@ -1,0 +1,79 @@
+/**
+ * The reconciler's vocabulary: what a window's comparison produces. The JSON
+ * shape of a WindowResult is DESIGN's `dualrun reconcile --format json` object
+ * (more fields may be added, none renamed).
+ */
+export type Verdict = 'match' | 'mismatch' | 'pending';
+/** `error` is a per-window failure (results over exceptions); never stored as evidence. */
+export type WindowStatus = Verdict | 'error';
+
+export type DifferenceKind = 'missing_in_stream' | 'missing_in_batch' | 'changed' | 'duplicate_key';
+
+/** One side's fingerprint of a window, computed inside Postgres in one scan. */
+export interface SideFingerprint {
+  rows: number;
+  /** Sum of the 64-bit row hashes modulo 2^64, as 16 hex digits. */
+  checksum: string;
+  /** Sums of numeric compared columns (decimal text; null when every value is NULL). */
+  sums: Record<string, string | null>;
+}
+
+export interface ColumnValues { batch: string | null; stream: string | null }
+
+export interface DifferenceSample {
+  key: Record<string, unknown>;
+  kind: DifferenceKind;
+  /** For `changed`: each differing column with both canonical values. */
+  columns?: Record<string, ColumnValues>;
+  /** For `duplicate_key`: rows carrying this key on each side. */
+  count?: { batch: number; stream: number };
+  /** True when the stream changed this key after the batch snapshot. */
+  inFlight?: boolean;
+}
+
+export interface DiffSummary {
+  missingInStream: number;
+  missingInBatch: number;
+  changed: number;
+  duplicateKeys: number;
+  /** Differences explained by stream changes after the batch snapshot (not failing). */
+  inFlight: number;
+  /** Per column: keys whose value differs (changed rows only, in-flight excluded). */
+  columns: Record<string, number>;
+  samples: DifferenceSample[];
+  /** In-flight differences, listed apart from the failing ones. */
+  inFlightSamples: DifferenceSample[];
+}
+
+export interface WindowResult {
+  dataset: string;
+  window: string | null;
+  verdict: WindowStatus;
+  batch: SideFingerprint | null;
+  stream: SideFingerprint | null;
+  diff: DiffSummary | null;
+  /** Why a window is pending. */
+  pendingReason?: string;
+  /** For `verdict: 'error'`. */
+  error?: { code: string; message: string; db?: Record<string, string> };
+  windowStart: string | null;
+  windowEnd: string | null;
+  columns: string[];
+  buckets: { total: number; mismatched: number } | null;
+  strategy: 'same-database' | 'cross-database' | null;
+  stage: string | null;
+  durationMs: number;
+  /** Id in dualrun.reconciliations; null when not stored. */
+  id: number | null;
+}
+
+export interface ReconcileOptions {
+  /** Day/hour labels; omitted: the newest window with a succeeded batch run. Ignored for whole-table datasets. */
+  windows?: string[];
+  samples?: number;
+  assumeSettled?: boolean;
+  /** Store results in dualrun.reconciliations (default true). */
+  store?: boolean;
+  /** Overrides reconcile.buckets (tests, bench). */
+  buckets?: number;
+}

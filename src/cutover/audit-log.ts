@@ -1,0 +1,64 @@
+/**
+ * The append-only audit of stage changes (dualrun.cutover_audit). The toolkit
+ * only ever INSERTs here; triggers from 0001-core refuse UPDATE, DELETE and
+ * TRUNCATE for everyone else.
+ */
+import type { Pool, PoolClient } from '../db/connect.ts';
+import type { Stage } from '../stages.ts';
+import type { GateResult } from './stage-gate.ts';
+
+export interface AuditEntry {
+  readonly id: string;
+  readonly dataset: string;
+  readonly action: 'promote' | 'rollback' | 'init';
+  readonly from: Stage;
+  readonly to: Stage;
+  readonly actor: string;
+  readonly reason: string;
+  readonly forced: boolean;
+  /** Ids of the dualrun.reconciliations rows the decision rested on. */
+  readonly evidence: readonly string[];
+  readonly gate: GateResult | null;
+  /** The table the serving view pointed at after the change (null: no view configured). */
+  readonly serving: string | null;
+  readonly stageVersion: number | null;
+  readonly at: string;
+}
+
+export type NewAuditEntry = Omit<AuditEntry, 'id' | 'at'>;
+
+interface Row {
+  id: string; dataset: string; action: AuditEntry['action']; from_stage: Stage; to_stage: Stage; actor: string; reason: string;
+  forced: boolean; evidence: string[]; gate: GateResult | null; serving: string | null; stage_version: number | null; at: Date;
+}
+
+function fromRow(r: Row): AuditEntry {
+  return {
+    id: r.id, dataset: r.dataset, action: r.action, from: r.from_stage, to: r.to_stage, actor: r.actor, reason: r.reason,
+    forced: r.forced, evidence: r.evidence, gate: r.gate, serving: r.serving, stageVersion: r.stage_version, at: r.at.toISOString(),
+  };
+}
+
+const COLUMNS = 'id::text, dataset, action, from_stage, to_stage, actor, reason, forced, evidence::text[] AS evidence, gate, serving, stage_version, at';
+
+export async function appendAudit(c: PoolClient, e: NewAuditEntry): Promise<AuditEntry> {
+  const r = await c.query<Row>(
+    `INSERT INTO dualrun.cutover_audit (dataset, action, from_stage, to_stage, actor, reason, forced, evidence, gate, serving, stage_version)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bigint[], $9, $10, $11) RETURNING ${COLUMNS}`,
+    [e.dataset, e.action, e.from, e.to, e.actor, e.reason, e.forced, e.evidence, e.gate === null ? null : JSON.stringify(e.gate), e.serving, e.stageVersion],
+  );
+  return fromRow(r.rows[0]);
+}
+
+/** A dataset's audit trail, oldest first. */
+export async function readHistory(db: Pool | PoolClient, dataset: string): Promise<AuditEntry[]> {
+  const r = await db.query<Row>(`SELECT ${COLUMNS} FROM dualrun.cutover_audit WHERE dataset = $1 ORDER BY id`, [dataset]);
+  return r.rows.map(fromRow);
+}
+
+/** The newest audit entry per dataset. */
+export async function latestAudit(db: Pool | PoolClient, datasets: readonly string[]): Promise<Map<string, AuditEntry>> {
+  const r = await db.query<Row>(
+    `SELECT DISTINCT ON (dataset) ${COLUMNS} FROM dualrun.cutover_audit WHERE dataset = ANY($1) ORDER BY dataset, id DESC`, [datasets]);
+  return new Map(r.rows.map((x) => [x.dataset, fromRow(x)]));
+}

@@ -1,0 +1,103 @@
+/**
+ * The serving view `cutover.serve`: what readers query. It always has the batch
+ * output's column list (names, order and types), whichever side it reads, so the
+ * stream side's extra `_dr_*` metadata columns never reach readers and
+ * `CREATE OR REPLACE VIEW` keeps working across switches. If the batch output's
+ * own columns changed since the view was made, the view is dropped and created
+ * instead. Either way it happens inside the caller's transaction: readers block
+ * on the view's lock for that instant and then see the new side, never a missing
+ * or half-switched view.
+ */
+import type { PoolClient } from '../db/connect.ts';
+import type { DatasetConfig, DualrunConfig } from '../config/types.ts';
+import type { TableRef } from '../identifiers.ts';
+import { quoteIdent, quoteLiteral } from '../identifiers.ts';
+import { DualrunError } from '../errors.ts';
+import { servedSide, type Stage } from '../stages.ts';
+
+export interface ServingTarget {
+  readonly side: 'batch' | 'stream';
+  readonly table: TableRef;
+  /** null: the toolkit database. */
+  readonly database: string | null;
+}
+
+export function servingTarget(ds: DatasetConfig, stage: Stage): ServingTarget {
+  const side = servedSide(stage);
+  const out = side === 'batch' ? ds.batch : ds.stream;
+  return { side, table: out.output, database: out.database };
+}
+
+/** A view can only select from tables in its own database: refuse a config that asks otherwise. */
+export function assertServeable(config: DualrunConfig, ds: DatasetConfig): void {
+  if (!ds.cutover.serve) return;
+  for (const side of ['batch', 'stream'] as const) {
+    const db = ds[side].database;
+    if (db !== null && db !== config.database.url) {
+      throw new DualrunError('DUALRUN_CONFIG_INVALID',
+        `datasets.${ds.name}.cutover.serve: the serving view ${ds.cutover.serve.text} lives in the toolkit database and can only select from tables there, ` +
+        `but ${side}.output ${ds[side].output.text} is in datasets.${ds.name}.${side}.database; ` +
+        `remove cutover.serve (applications then pick the table with readServing()) or keep both outputs in the toolkit database`,
+        { details: { dataset: ds.name } });
+    }
+  }
+}
+
+interface Column { name: string; type: string }
+
+async function columnsOf(c: PoolClient, t: TableRef): Promise<Column[] | null> {
+  const r = await c.query<{ exists: boolean; name: string | null; type: string | null }>(
+    `SELECT to_regclass($1) IS NOT NULL AS exists, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
+     FROM (SELECT 1) one LEFT JOIN pg_attribute a ON a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+     ORDER BY a.attnum`, [t.sql]);
+  if (!r.rows[0].exists) return null;
+  return r.rows.filter((x) => x.name !== null).map((x) => ({ name: x.name!, type: x.type! }));
+}
+
+function refuse(ds: DatasetConfig, message: string): DualrunError {
+  return new DualrunError('DUALRUN_SERVE_REFUSED', `${ds.name}: ${message}`, { details: { dataset: ds.name } });
+}
+
+/** The SELECT the view runs for a stage. */
+async function viewQuery(c: PoolClient, ds: DatasetConfig, stage: Stage): Promise<string> {
+  const batchCols = await columnsOf(c, ds.batch.output);
+  if (!batchCols) throw refuse(ds, `batch output ${ds.batch.output.text} does not exist, so the serving view has no column list; run the batch path first`);
+  const target = servingTarget(ds, stage);
+  if (target.side === 'batch') return `SELECT ${batchCols.map((b) => quoteIdent(b.name)).join(', ')} FROM ${ds.batch.output.sql}`;
+
+  const streamCols = await columnsOf(c, ds.stream.output);
+  if (!streamCols) throw refuse(ds, `stream output ${ds.stream.output.text} does not exist; start the streaming path before serving from it`);
+  const byName = new Map(streamCols.map((s) => [s.name, s]));
+  const missing = batchCols.filter((b) => !byName.has(b.name)).map((b) => b.name);
+  if (missing.length) throw refuse(ds, `stream output ${ds.stream.output.text} lacks column(s) ${missing.join(', ')} of the batch output, so it cannot stand in for it`);
+  // Same names and types as the batch side, so readers see one stable shape.
+  const select = batchCols.map((b) => byName.get(b.name)!.type === b.type ? quoteIdent(b.name) : `${quoteIdent(b.name)}::${b.type} AS ${quoteIdent(b.name)}`);
+  return `SELECT ${select.join(', ')} FROM ${ds.stream.output.sql}`;
+}
+
+/** Points the serving view at the stage's side; returns the table served (null: no view configured). */
+export async function pointServingView(c: PoolClient, config: DualrunConfig, ds: DatasetConfig, stage: Stage, note: string): Promise<string | null> {
+  const serve = ds.cutover.serve;
+  if (!serve) return null;
+  assertServeable(config, ds);
+  const existing = await c.query<{ relkind: string | null }>('SELECT (SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)) AS relkind', [serve.sql]);
+  const kind = existing.rows[0].relkind;
+  if (kind !== null && kind !== 'v') throw refuse(ds, `${serve.text} exists and is not a view; dualrun will not replace a table (rename it, or choose another cutover.serve)`);
+  const query = await viewQuery(c, ds, stage);
+
+  const ns = await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [serve.schema]);
+  if (ns.rowCount === 0) await c.query(`CREATE SCHEMA ${quoteIdent(serve.schema)}`);
+  await c.query('SAVEPOINT dualrun_serve');
+  try {
+    await c.query(`CREATE OR REPLACE VIEW ${serve.sql} AS ${query}`);
+  } catch (e) {
+    // 42P16: the column list changed (the batch output's columns changed since the view was made).
+    if ((e as { code?: string }).code !== '42P16') throw e;
+    await c.query('ROLLBACK TO SAVEPOINT dualrun_serve');
+    await c.query(`DROP VIEW ${serve.sql}`);
+    await c.query(`CREATE VIEW ${serve.sql} AS ${query}`);
+  }
+  await c.query('RELEASE SAVEPOINT dualrun_serve');
+  await c.query(`COMMENT ON VIEW ${serve.sql} IS ${quoteLiteral(`managed by dualrun (dataset ${ds.name}): ${note}`)}`);
+  return servingTarget(ds, stage).table.text;
+}
