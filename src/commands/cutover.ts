@@ -1,23 +1,75 @@
 import type { Command } from 'commander';
-import { runCommand } from './command-runner.ts';
-import { notYet } from './not-yet.ts';
+import { DualrunError } from '../errors.ts';
+import { formatTable } from '../format-table.ts';
+import { isStage, STAGES } from '../stages.ts';
+import { cutoverStatus } from '../cutover/cutover-status.ts';
+import { promote, rollback, type StageChange } from '../cutover/stage-change.ts';
+import { readHistory } from '../cutover/audit-log.ts';
+import { json, out, runCommand } from './command-runner.ts';
+
+interface ChangeFlags { reason: string; actor?: string; force?: boolean; to?: string; format: string }
+
+function checkFormat(format: string): void {
+  if (format !== 'text' && format !== 'json') throw new DualrunError('DUALRUN_USAGE', `--format: expected text or json, got ${JSON.stringify(format)}`);
+}
+
+function printChange(c: StageChange, format: string): void {
+  if (format === 'json') return json(c);
+  const how = c.forced ? ' (FORCED: gate bypassed)' : '';
+  out(`${c.dataset}: ${c.from} → ${c.to}${how}; version ${c.version}; audit #${c.audit.id}`);
+  out(c.serving ? `serving view now reads ${c.serving}` : 'no cutover.serve configured: readers pick the table via readServing()');
+  if (c.gate && c.gate.evidence.length) out(`evidence: reconciliations ${c.gate.evidence.join(', ')}`);
+  if (c.forced && c.gate) out(`gate was not met: ${c.gate.missing.join('; ')}`);
+  for (const w of c.warnings) out(`warning: ${w}`);
+}
 
 export function registerCutover(program: Command): void {
   const cutover = program.command('cutover').description('per-dataset stages batch → shadow → streaming → streaming-only, gated, audited, reversible');
+
   cutover.command('status').description('stage, serving table and gate progress of every dataset').option('--format <format>', 'text|json', 'text')
-    .action(async (_opts: unknown, cmd: Command) => runCommand(cmd, async () => notYet('cutover status')));
+    .action(async (opts: { format: string }, cmd: Command) => runCommand(cmd, async (rt) => {
+      checkFormat(opts.format);
+      const rows = await cutoverStatus(rt);
+      if (opts.format === 'json') return json(rows);
+      if (rows.length === 0) return out(`no datasets in ${rt.config.path ?? 'config'}`);
+      out(formatTable(['DATASET', 'STAGE', 'SERVING', 'NEXT', 'GATE', 'WHY NOT YET'], rows.map((r) => [
+        r.dataset, r.stage, r.serving.view ? `${r.serving.view} → ${r.serving.table}` : r.serving.table,
+        r.next?.stage ?? null,
+        r.next ? `${r.next.progress ?? 'no evidence needed'}${r.next.ready ? ' (ready)' : ''}` : null,
+        r.next && !r.next.ready ? r.next.missing.join('; ') : null,
+      ])));
+    }));
+
   cutover.command('promote <dataset>').description('move one stage forward if the evidence gate holds')
     .requiredOption('--reason <text>', 'why (recorded in the audit)')
     .option('--actor <name>', 'who (default: $USER)')
     .option('--force', 'bypass the gate (recorded as forced)')
     .option('--format <format>', 'text|json', 'text')
-    .action(async (_d: string, _opts: unknown, cmd: Command) => runCommand(cmd, async () => notYet('cutover promote')));
+    .action(async (dataset: string, opts: ChangeFlags, cmd: Command) => runCommand(cmd, async (rt) => {
+      checkFormat(opts.format);
+      printChange(await promote(rt, dataset, { reason: opts.reason, actor: opts.actor, force: opts.force === true }), opts.format);
+    }));
+
   cutover.command('rollback <dataset>').description('move back to an earlier stage (default: the previous one); always allowed')
-    .option('--to <stage>', 'target stage')
+    .option('--to <stage>', `target stage (${STAGES.join('|')})`)
     .requiredOption('--reason <text>', 'why (recorded in the audit)')
     .option('--actor <name>', 'who (default: $USER)')
     .option('--format <format>', 'text|json', 'text')
-    .action(async (_d: string, _opts: unknown, cmd: Command) => runCommand(cmd, async () => notYet('cutover rollback')));
+    .action(async (dataset: string, opts: ChangeFlags, cmd: Command) => runCommand(cmd, async (rt) => {
+      checkFormat(opts.format);
+      if (opts.to !== undefined && !isStage(opts.to)) throw new DualrunError('DUALRUN_USAGE', `--to: expected one of ${STAGES.join(', ')}, got ${JSON.stringify(opts.to)}`);
+      const to = opts.to !== undefined && isStage(opts.to) ? opts.to : undefined;
+      printChange(await rollback(rt, dataset, { reason: opts.reason, actor: opts.actor, to }), opts.format);
+    }));
+
   cutover.command('history <dataset>').description('the audit trail of a dataset').option('--format <format>', 'text|json', 'text')
-    .action(async (_d: string, _opts: unknown, cmd: Command) => runCommand(cmd, async () => notYet('cutover history')));
+    .action(async (dataset: string, opts: { format: string }, cmd: Command) => runCommand(cmd, async (rt) => {
+      checkFormat(opts.format);
+      const rows = await readHistory(await rt.db(), rt.dataset(dataset).name);
+      if (opts.format === 'json') return json(rows);
+      if (rows.length === 0) return out(`${dataset}: no stage changes yet (in batch)`);
+      out(formatTable(['#', 'AT', 'ACTION', 'FROM', 'TO', 'ACTOR', 'FORCED', 'EVIDENCE', 'SERVING', 'REASON'], rows.map((a) => [
+        a.id, a.at, a.action, a.from, a.to, a.actor, a.forced ? 'FORCED' : '', a.evidence.length ? a.evidence.join(',') : null, a.serving, a.reason,
+      ])));
+    }));
 }

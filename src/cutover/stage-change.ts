@@ -1,0 +1,121 @@
+/**
+ * Promote and roll back. Each change is one transaction: the stage row (optimistic
+ * version check, which also serialises competing changes on the row lock), the
+ * serving view re-pointed, and the audit row. A concurrent change that committed
+ * first makes this one fail with DUALRUN_CONFLICT and leave nothing behind.
+ */
+import { inTransaction, type PoolClient } from '../db/connect.ts';
+import { DualrunError } from '../errors.ts';
+import type { Runtime } from '../runtime.ts';
+import type { DatasetConfig } from '../config/types.ts';
+import { nextStage, previousStage, readStageRow, stageIndex, type Stage, type StageRow } from '../stages.ts';
+import { gateForNextStep } from './evidence.ts';
+import { appendAudit, latestAudit, type AuditEntry } from './audit-log.ts';
+import { assertServeable, pointServingView } from './serving-view.ts';
+import type { GateResult } from './stage-gate.ts';
+
+export interface ChangeOptions {
+  /** Why (required; recorded in the audit). */
+  reason: string;
+  /** Who; default $USER, else 'unknown'. */
+  actor?: string;
+  /** Fail with DUALRUN_CONFLICT unless the stage row is at this version (0: no row yet). */
+  expectedVersion?: number;
+  now?: Date;
+}
+export interface PromoteOptions extends ChangeOptions { force?: boolean }
+export interface RollbackOptions extends ChangeOptions { to?: Stage }
+
+export interface StageChange {
+  readonly dataset: string;
+  readonly action: 'promote' | 'rollback';
+  readonly from: Stage;
+  readonly to: Stage;
+  readonly version: number;
+  readonly forced: boolean;
+  readonly gate: GateResult | null;
+  readonly serving: string | null;
+  readonly audit: AuditEntry;
+  readonly warnings: readonly string[];
+}
+
+export async function promote(rt: Runtime, dataset: string, opts: PromoteOptions): Promise<StageChange> {
+  const ds = prepare(rt, dataset, opts);
+  return inTransaction(await rt.db(), async (c) => {
+    const row = await currentRow(c, ds, opts);
+    const to = nextStage(row.stage);
+    if (!to) throw new DualrunError('DUALRUN_USAGE', `${ds.name} is already in streaming-only, the last stage; nothing to promote to`);
+    const gate = (await gateForNextStep(c, ds, row, opts.now))!;
+    if (!gate.ok && !opts.force) {
+      throw new DualrunError('DUALRUN_GATE_REFUSED',
+        `${ds.name}: ${row.stage} → ${to} refused: ${gate.missing.join('; ')}. ` +
+        'Wait for more clean reconciliations (dualrun reconcile), or override with --force and a --reason (recorded as forced).',
+        { details: { dataset: ds.name, gate } });
+    }
+    return apply(c, rt, ds, row, { action: 'promote', to, gate, forced: !gate.ok, opts, warnings: [] });
+  });
+}
+
+export async function rollback(rt: Runtime, dataset: string, opts: RollbackOptions): Promise<StageChange> {
+  const ds = prepare(rt, dataset, opts);
+  return inTransaction(await rt.db(), async (c) => {
+    const row = await currentRow(c, ds, opts);
+    const to = opts.to ?? previousStage(row.stage);
+    if (!to) throw new DualrunError('DUALRUN_USAGE', `${ds.name} is in batch, the first stage; nothing to roll back to`);
+    if (stageIndex(to) >= stageIndex(row.stage)) {
+      throw new DualrunError('DUALRUN_USAGE', `${ds.name} is in ${row.stage}; rollback goes to an earlier stage and ${to} is not earlier (use promote to go forward)`);
+    }
+    const warnings = row.stage === 'streaming-only'
+      ? [`the legacy batch path was retired since ${row.since?.toISOString() ?? 'the last change'}: its output misses the windows since then; re-run them (dualrun batch run ${ds.name} --from D --to D) before trusting the batch side`]
+      : [];
+    return apply(c, rt, ds, row, { action: 'rollback', to, gate: null, forced: false, opts, warnings });
+  });
+}
+
+function prepare(rt: Runtime, dataset: string, opts: ChangeOptions): DatasetConfig {
+  const ds = rt.dataset(dataset);
+  if (!opts.reason?.trim()) throw new DualrunError('DUALRUN_USAGE', `a stage change of ${ds.name} needs a --reason (it is recorded in the audit)`);
+  // Before touching anything: a serving view that could never be created must not block a change half-way.
+  assertServeable(rt.config, ds);
+  return ds;
+}
+
+async function currentRow(c: PoolClient, ds: DatasetConfig, opts: ChangeOptions): Promise<StageRow> {
+  const row = await readStageRow(c, ds.name);
+  if (opts.expectedVersion !== undefined && opts.expectedVersion !== row.version) throw await conflict(c, ds, opts.expectedVersion);
+  return row;
+}
+
+interface Plan { action: 'promote' | 'rollback'; to: Stage; gate: GateResult | null; forced: boolean; opts: ChangeOptions; warnings: string[] }
+
+async function apply(c: PoolClient, rt: Runtime, ds: DatasetConfig, row: StageRow, p: Plan): Promise<StageChange> {
+  const version = await writeStage(c, ds, row, p.to);
+  const actor = p.opts.actor?.trim() || process.env.USER?.trim() || 'unknown';
+  const serving = await pointServingView(c, rt.config, ds, p.to, `stage ${p.to} (version ${version}, ${p.action} by ${actor})`);
+  const audit = await appendAudit(c, {
+    dataset: ds.name, action: p.action, from: row.stage, to: p.to, actor, reason: p.opts.reason.trim(), forced: p.forced,
+    evidence: p.gate?.evidence ?? [], gate: p.gate, serving, stageVersion: version,
+  });
+  for (const w of p.warnings) rt.log.warn({ dataset: ds.name }, w);
+  return { dataset: ds.name, action: p.action, from: row.stage, to: p.to, version, forced: p.forced, gate: p.gate, serving, audit, warnings: p.warnings };
+}
+
+/** Writes the new stage if the row is still at the version read; returns the new version. */
+async function writeStage(c: PoolClient, ds: DatasetConfig, row: StageRow, to: Stage): Promise<number> {
+  // A competing writer holds the row (or the key) until it commits; then our condition fails.
+  const r = row.version === 0
+    ? await c.query('INSERT INTO dualrun.stages (dataset, stage, version, updated_at) VALUES ($1, $2, 1, now()) ON CONFLICT (dataset) DO NOTHING', [ds.name, to])
+    : await c.query('UPDATE dualrun.stages SET stage = $2, version = version + 1, updated_at = now() WHERE dataset = $1 AND version = $3', [ds.name, to, row.version]);
+  if (r.rowCount !== 1) throw await conflict(c, ds, row.version);
+  return row.version + 1;
+}
+
+async function conflict(c: PoolClient, ds: DatasetConfig, expected: number): Promise<DualrunError> {
+  const now = await readStageRow(c, ds.name);
+  const last = (await latestAudit(c, [ds.name])).get(ds.name);
+  const by = last ? ` (${last.action} ${last.from} → ${last.to} by ${last.actor} at ${last.at}: ${JSON.stringify(last.reason)})` : '';
+  return new DualrunError('DUALRUN_CONFLICT',
+    `${ds.name} was changed concurrently: expected stage version ${expected}, but it is now ${now.stage} at version ${now.version}${by}. ` +
+    'Nothing was changed; check `dualrun cutover status` and retry if the change is still wanted.',
+    { details: { dataset: ds.name, expectedVersion: expected, stage: now.stage, version: now.version } });
+}
