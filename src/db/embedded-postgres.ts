@@ -58,8 +58,36 @@ async function serverUser(): Promise<{ uid: number; gid: number } | null> {
   }
 }
 
+// Claims held by this process, per folder: several runtimes in one process (the
+// demo runs many commands in-process) share one claim, released by the last.
+const inProcess = new Map<string, { count: number; handle: Promise<EmbeddedHandle> }>();
+
 export async function acquireEmbeddedPostgres(opts: EmbeddedOptions): Promise<EmbeddedHandle> {
   const dir = path.resolve(opts.dir);
+  let entry = inProcess.get(dir);
+  if (!entry) {
+    entry = { count: 0, handle: claim(dir, opts) };
+    inProcess.set(dir, entry);
+    entry.handle.catch(() => inProcess.delete(dir));
+  }
+  entry.count += 1;
+  const shared = await entry.handle;
+  let released = false;
+  return {
+    url: shared.url,
+    port: shared.port,
+    async release() {
+      if (released) return;
+      released = true;
+      const e = inProcess.get(dir);
+      if (!e || --e.count > 0) return;
+      inProcess.delete(dir);
+      await shared.release();
+    },
+  };
+}
+
+async function claim(dir: string, opts: EmbeddedOptions): Promise<EmbeddedHandle> {
   const bin = await binaries();
   const user = await serverUser();
   fs.mkdirSync(path.join(dir, 'clients'), { recursive: true });
