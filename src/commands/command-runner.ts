@@ -16,6 +16,8 @@ export interface GlobalOptions { config?: string; logLevel?: string; format?: st
 export interface RunOptions {
   /** Without a config file, run on the built-in empty config (embedded Postgres, no datasets). */
   configOptional?: boolean;
+  /** Never read a config file (the demo brings its own). */
+  ignoreConfig?: boolean;
   autoMigrate?: boolean;
 }
 
@@ -45,7 +47,7 @@ export async function runCommand(cmd: Command, action: Action, opts: RunOptions 
   let rt: Runtime | undefined;
   let code: number = EXIT.ok;
   try {
-    const config = loadOrDefault(g.config, opts.configOptional ?? false);
+    const config = opts.ignoreConfig ? compileConfig({ datasets: {} }, { path: null }) : loadOrDefault(g.config, opts.configOptional ?? false);
     rt = createRuntime({ config, log, signal: ac.signal, autoMigrate: opts.autoMigrate });
     code = (await action(rt)) ?? EXIT.ok;
   } catch (e) {
