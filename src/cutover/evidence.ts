@@ -40,7 +40,7 @@ export async function gateForNextStep(db: Pool | PoolClient, ds: DatasetConfig, 
     limit: required + 1,
   });
   return evaluateGate({
-    from: row.stage, to, since: row.since, verdicts, now,
+    from: row.stage, to, since: row.since, verdicts, now, windowed: ds.window !== null,
     promoteAfter: ds.cutover.promoteAfter, retireAfter: ds.cutover.retireAfter, maxEvidenceAgeMs: ds.cutover.maxEvidenceAgeMs,
   });
 }

@@ -38,6 +38,8 @@ export interface GateInput {
   readonly promoteAfter: number;
   readonly retireAfter: number;
   readonly maxEvidenceAgeMs: number;
+  /** Whether the dataset is cut into windows (only changes the wording). */
+  readonly windowed: boolean;
   readonly verdicts: readonly Verdict[];
   readonly now: Date;
 }
@@ -81,7 +83,7 @@ export function evaluateGate(input: GateInput): GateResult {
   const stale = used.length > 0 && input.maxEvidenceAgeMs > 0 && age! > input.maxEvidenceAgeMs;
 
   const missing: string[] = [];
-  const unit = counted.some((v) => v.windowStart || v.windowLabel) ? 'windows' : 'runs';
+  const unit = input.windowed ? 'windows' : 'runs';
   const where = retire ? ` while streaming was served${input.since ? ` (since ${input.since.toISOString()})` : ''}` : '';
   if (streak.length < required) {
     let why = `${streak.length} of ${required} consecutive clean ${unit}${where}`;
