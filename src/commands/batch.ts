@@ -1,24 +1,83 @@
 import type { Command } from 'commander';
-import { runCommand } from './command-runner.ts';
-import { notYet } from './not-yet.ts';
+import cliProgress from 'cli-progress';
+import { DualrunError, EXIT } from '../errors.ts';
+import { requestedWindows } from '../windows.ts';
+import type { Runtime } from '../runtime.ts';
+import { json, out, reportError, runCommand } from './command-runner.ts';
+import { backfill } from '../../legacy-batch/backfill.ts';
+import { runWindow, type WindowResult } from '../../legacy-batch/run-window.ts';
+import { adoptWindow } from '../../legacy-batch/adopt.ts';
+import { lastEndedWindow } from '../../legacy-batch/due-window.ts';
+
+interface RunOpts { window?: string; from?: string; to?: string; rerun?: boolean; format: string }
 
 export function registerBatch(program: Command): void {
   const batch = program.command('batch').description('the legacy batch path: run managed window loads, adopt an external job\'s output');
   batch
     .command('run <dataset>')
     .description('run the managed batch query for a window (or a range, in order) and load batch.output atomically')
-    .option('--window <date>', 'one window, e.g. 2026-11-20 (day grain) or 2026-11-20T13 (hour grain)')
+    .option('--window <date>', 'one window, e.g. 2026-11-20 (day grain) or 2026-11-20T13 (hour grain); default: the newest ended window')
     .option('--from <date>', 'first window of a backfill (inclusive)')
     .option('--to <date>', 'last window of a backfill (inclusive)')
-    .option('--rerun', 'reload windows that already loaded successfully')
+    .option('--rerun', 'reload windows of a backfill that already loaded successfully')
     .option('--format <format>', 'text|json', 'text')
     .addHelpText('after', '\nExamples:\n  $ dualrun batch run orders --window 2026-11-20\n  $ dualrun batch run orders --from 2026-11-01 --to 2026-11-20   # resumes, skips loaded windows')
-    .action(async (_dataset: string, _opts: unknown, cmd: Command) => runCommand(cmd, async () => notYet('batch run')));
+    .action(async (dataset: string, opts: RunOpts, cmd: Command) => runCommand(cmd, (rt) => batchRun(rt, dataset, opts)));
   batch
     .command('adopt <dataset>')
     .description('record that an external legacy job finished writing a window of batch.output')
-    .requiredOption('--window <date>', 'the window the job finished')
+    .option('--window <date>', 'the window the job finished (required when the dataset has a window column)')
     .option('--format <format>', 'text|json', 'text')
     .addHelpText('after', '\nExample (at the end of the legacy job):\n  $ dualrun batch adopt orders --window 2026-11-20')
-    .action(async (_dataset: string, _opts: unknown, cmd: Command) => runCommand(cmd, async () => notYet('batch adopt')));
+    .action(async (dataset: string, opts: { window?: string; format: string }, cmd: Command) => runCommand(cmd, async (rt) => {
+      const ds = rt.dataset(dataset);
+      if (ds.window && !opts.window) throw new DualrunError('DUALRUN_USAGE', `dataset ${ds.name} is windowed: say which window the job finished with --window`);
+      const windows = requestedWindows(ds, { window: opts.window });
+      const r = await adoptWindow(rt, ds, windows?.[0] ?? null, 'cli');
+      if (opts.format === 'json') json(r);
+      else out(`${r.dataset} ${r.window ?? '(whole table)'}: adopted, ${r.rows} rows seen (run ${r.runId})`);
+      return EXIT.ok;
+    }));
+}
+
+async function batchRun(rt: Runtime, dataset: string, opts: RunOpts): Promise<number> {
+  const ds = rt.dataset(dataset);
+  const asked = requestedWindows(ds, opts);
+  let results: WindowResult[];
+  if (opts.from || opts.to) {
+    const windows = asked ?? [];
+    const bar = progressBar(windows.length);
+    results = await backfill(rt, ds, windows, {
+      rerun: opts.rerun ?? false, trigger: 'backfill', signal: rt.signal,
+      onWindow: (e) => { if (e.phase === 'end') bar?.increment({ window: e.window.label }); },
+    });
+    bar?.stop();
+  } else {
+    const window = asked === null ? null : (asked[0] ?? lastEndedWindow(ds, new Date()));
+    results = [await runWindow(rt, ds, window, { trigger: 'cli', signal: rt.signal })];
+  }
+  printResults(results, opts.format, results.length > 1 || Boolean(opts.from));
+  const bad = results.find((r) => r.error);
+  if (bad?.error) return reportError(bad.error, false);
+  return results.some((r) => r.status === 'not-run') ? EXIT.runtime : EXIT.ok;
+}
+
+function progressBar(total: number): cliProgress.SingleBar | null {
+  if (!process.stderr.isTTY || total < 2) return null;
+  const bar = new cliProgress.SingleBar({ stream: process.stderr, format: 'backfill [{bar}] {value}/{total} windows  {window}' }, cliProgress.Presets.shades_classic);
+  bar.start(total, 0, { window: '' });
+  return bar;
+}
+
+function printResults(results: WindowResult[], format: string, asArray: boolean): void {
+  const view = results.map((r) => ({
+    dataset: r.dataset, window: r.window, status: r.status, rows: r.rows, runId: r.runId, ms: r.ms,
+    ...(r.error ? { error: r.error.toJSON() } : {}),
+  }));
+  if (format === 'json') { json(asArray ? view : view[0]); return; }
+  for (const r of view) {
+    const rows = r.rows === null ? '' : `  ${r.rows} rows`;
+    const run = r.runId === null ? '' : `  (run ${r.runId}, ${(r.ms / 1000).toFixed(1)}s)`;
+    out(`${r.dataset} ${r.window ?? '(whole table)'}: ${r.status}${rows}${run}`);
+  }
 }

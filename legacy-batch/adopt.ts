@@ -1,0 +1,46 @@
+/**
+ * Adopted batch: an external legacy job writes batch.output; dualrun only records
+ * that a window finished (with the rows it sees now), so the reconciler and the
+ * cutover gate know the batch side is settled. `batch.completion` (SQL returning a
+ * row once the job finished the window) lets the scheduler notice by itself.
+ */
+import { DualrunError } from '../src/errors.ts';
+import type { DatasetConfig } from '../src/config/types.ts';
+import type { Runtime } from '../src/runtime.ts';
+import type { Window } from '../src/windows.ts';
+import { bindSql } from './batch-query.ts';
+import { ledgerError, recordAdopted, type RunTrigger } from './run-ledger.ts';
+import { scopeLabel, windowScope } from './window-scope.ts';
+
+export interface AdoptResult { dataset: string; window: string | null; runId: number; rows: number; snapshotAt: string }
+
+export async function adoptWindow(rt: Runtime, ds: DatasetConfig, window: Window | null, trigger: RunTrigger): Promise<AdoptResult> {
+  const scope = windowScope(ds, window);
+  const output = await rt.pool(ds.batch.database);
+  let seen: { n: string; at: Date };
+  try {
+    seen = (await output.query<{ n: string; at: Date }>(`SELECT count(*) AS n, now() AS at FROM ${ds.batch.output.sql} ${scope.where}`, [...scope.params])).rows[0];
+  } catch (e) {
+    throw new DualrunError('DUALRUN_BATCH_FAILED', `adopting dataset ${ds.name}, window ${scopeLabel(scope)}: ${ledgerError(e).message}`, {
+      cause: e, details: { dataset: ds.name, window: window?.label ?? null },
+    });
+  }
+  const rows = Number(seen.n);
+  const runId = await recordAdopted(await rt.db(), { dataset: ds.name, window, trigger }, rows, seen.at);
+  rt.log.info({ dataset: ds.name, window: scopeLabel(scope), runId, rows }, 'adopted batch window recorded');
+  return { dataset: ds.name, window: window?.label ?? null, runId, rows, snapshotAt: seen.at.toISOString() };
+}
+
+/** Whether `batch.completion` says the external job finished the window (false without a check). */
+export async function externalJobFinished(rt: Runtime, ds: DatasetConfig, window: Window | null): Promise<boolean> {
+  if (!ds.batch.completion) return false;
+  const q = bindSql(ds.batch.completion, ds, windowScope(ds, window), `datasets.${ds.name}.batch.completion`);
+  const output = await rt.pool(ds.batch.database);
+  try {
+    return ((await output.query(q.text, [...q.values])).rowCount ?? 0) > 0;
+  } catch (e) {
+    throw new DualrunError('DUALRUN_BATCH_FAILED', `completion check of dataset ${ds.name}, window ${window?.label ?? 'whole table'}: ${ledgerError(e).message}`, {
+      cause: e, details: { dataset: ds.name, window: window?.label ?? null },
+    });
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Several windows in order. Windows whose newest run succeeded are skipped unless
+ * `rerun`, so running the same range again resumes after a failure. The first
+ * failed (or abandoned) window stops the backfill: later windows are reported
+ * `not-run`, one result per window (like kysely's Migrator, results over exceptions).
+ */
+import type { DatasetConfig } from '../src/config/types.ts';
+import type { Runtime } from '../src/runtime.ts';
+import type { Window } from '../src/windows.ts';
+import { succeededWindows, type RunTrigger } from './run-ledger.ts';
+import { runWindow, type WindowResult } from './run-window.ts';
+
+export interface BackfillOptions {
+  rerun: boolean;
+  trigger: RunTrigger;
+  signal?: AbortSignal;
+  /** Called before each window starts and after it ends (for a progress bar). */
+  onWindow?: (event: { phase: 'start' | 'end'; index: number; total: number; result?: WindowResult; window: Window }) => void;
+}
+
+export async function backfill(rt: Runtime, ds: DatasetConfig, windows: readonly Window[], opts: BackfillOptions): Promise<WindowResult[]> {
+  const done = opts.rerun ? new Set<string>() : await succeededWindows(await rt.db(), ds.name, windows.map((w) => w.label));
+  const results: WindowResult[] = [];
+  let stopped = false;
+  for (const [index, window] of windows.entries()) {
+    let result: WindowResult;
+    const base = { dataset: ds.name, window: window.label, runId: null, rows: null, ms: 0 };
+    opts.onWindow?.({ phase: 'start', index, total: windows.length, window });
+    if (stopped || opts.signal?.aborted) result = { ...base, status: 'not-run' };
+    else if (done.has(window.label)) result = { ...base, status: 'skipped' };
+    else {
+      result = await runWindow(rt, ds, window, { trigger: opts.trigger, signal: opts.signal });
+      stopped = result.status !== 'succeeded';
+    }
+    results.push(result);
+    opts.onWindow?.({ phase: 'end', index, total: windows.length, window, result });
+  }
+  return results;
+}

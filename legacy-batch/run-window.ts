@@ -1,0 +1,105 @@
+/**
+ * One managed batch run of one window (or the whole table): ledger row
+ * `running`, then in one transaction on the output's database lock the window,
+ * delete its rows and load the query's rows, then `succeeded`. Any failure rolls
+ * the transaction back (the window keeps its previous content) and the ledger
+ * keeps the database's message and SQLSTATE. Returns a result, never throws for
+ * a failed window, so a backfill can report every window.
+ */
+import { DualrunError } from '../src/errors.ts';
+import { inTransaction } from '../src/db/connect.ts';
+import type { DatasetConfig } from '../src/config/types.ts';
+import type { Runtime } from '../src/runtime.ts';
+import type { Window } from '../src/windows.ts';
+import { bindBatchQuery } from './batch-query.ts';
+import { cancelOnAbort } from './cancel-on-abort.ts';
+import { pagedCopy, type CopyResult } from './cross-database-copy.ts';
+import { finishRun, ledgerError, startRun, type RunTrigger } from './run-ledger.ts';
+import { loadTransform } from './transform-module.ts';
+import { clearWindow, lockWindow } from './window-claim.ts';
+import { insertSelect } from './window-load.ts';
+import { scopeLabel, windowScope } from './window-scope.ts';
+
+export type WindowStatus = 'succeeded' | 'failed' | 'abandoned' | 'skipped' | 'not-run';
+
+export interface WindowResult {
+  dataset: string;
+  /** null for a whole-table dataset. */
+  window: string | null;
+  status: WindowStatus;
+  runId: number | null;
+  rows: number | null;
+  ms: number;
+  error?: DualrunError;
+}
+
+export interface RunWindowOptions {
+  trigger: RunTrigger;
+  /** Aborting cancels the running statement and records the run as `abandoned`. */
+  signal?: AbortSignal;
+  pageRows?: number;
+}
+
+export async function runWindow(rt: Runtime, ds: DatasetConfig, window: Window | null, opts: RunWindowOptions): Promise<WindowResult> {
+  const t0 = Date.now();
+  const scope = windowScope(ds, window);
+  const base = { dataset: ds.name, window: window?.label ?? null };
+  // Config problems (no query, unreadable file, bad transform) are not runs: they throw.
+  const query = bindBatchQuery(ds, scope);
+  const transform = ds.batch.transform ? await loadTransform(ds.name, ds.batch.transform) : null;
+  if (opts.signal?.aborted) return { ...base, status: 'not-run', runId: null, rows: null, ms: 0 };
+
+  const toolkit = await rt.db();
+  const target = await rt.pool(ds.batch.database);
+  // With the output in the toolkit database the ledger's `succeeded` commits with the rows.
+  const ledgerInLoad = ds.batch.database === null;
+  const runId = await startRun(toolkit, { dataset: ds.name, window, mode: 'managed', trigger: opts.trigger });
+  rt.log.info({ dataset: ds.name, window: scopeLabel(scope), runId }, 'batch run started');
+  try {
+    const result = await inTransaction(target, async (client) => {
+      const stopCancel = await cancelOnAbort(target, client, opts.signal);
+      try {
+        await lockWindow(client, scope);
+        await clearWindow(client, ds.batch.output.sql, scope);
+        let loaded: CopyResult;
+        if (ds.batch.sourceUrl || transform) {
+          const source = ds.batch.sourceUrl ? await rt.pool(ds.batch.sourceUrl) : target;
+          loaded = await pagedCopy(client, ds.batch.output, { pool: source, query, transform, signal: opts.signal, pageRows: opts.pageRows });
+        } else {
+          const snapshotAt = (await client.query<{ at: Date }>('SELECT now() AS at')).rows[0].at;
+          loaded = { rows: await insertSelect(client, ds.batch.output, query), snapshotAt };
+        }
+        opts.signal?.throwIfAborted();
+        if (ledgerInLoad) await finishRun(client, runId, { status: 'succeeded', ...loaded });
+        return loaded;
+      } finally {
+        stopCancel();
+      }
+    });
+    if (!ledgerInLoad) await finishRun(toolkit, runId, { status: 'succeeded', ...result });
+    rt.log.info({ dataset: ds.name, window: scopeLabel(scope), runId, rows: result.rows }, 'batch run succeeded');
+    return { ...base, status: 'succeeded', runId, rows: result.rows, ms: Date.now() - t0 };
+  } catch (e) {
+    const status = opts.signal?.aborted ? 'abandoned' : 'failed';
+    // An abandoned run records why it stopped; the cancelled statement's message would mislead.
+    const recorded = status === 'abandoned' ? new Error(`stopped by ${abortReason(opts.signal)} before the load committed; the window keeps its previous content`) : e;
+    await finishRun(toolkit, runId, { status, error: recorded }).catch((le) => rt.log.error({ err: le, runId }, 'recording the run outcome failed'));
+    const error = runError(ds.name, scopeLabel(scope), runId, status, e);
+    rt.log.error({ dataset: ds.name, window: scopeLabel(scope), runId, err: error.message }, `batch run ${status}`);
+    return { ...base, status, runId, rows: null, ms: Date.now() - t0, error };
+  }
+}
+
+function runError(dataset: string, window: string, runId: number, status: string, e: unknown): DualrunError {
+  if (e instanceof DualrunError && e.code !== 'DUALRUN_DB_QUERY_FAILED') return e;
+  const { message } = ledgerError(e);
+  const verb = status === 'abandoned' ? 'was abandoned' : 'failed';
+  return new DualrunError('DUALRUN_BATCH_FAILED', `batch run of dataset ${dataset}, window ${window} ${verb}: ${message}`, {
+    cause: e, details: { dataset, window, runId, status },
+  });
+}
+
+function abortReason(signal: AbortSignal | undefined): string {
+  const r = signal?.reason as unknown;
+  return r instanceof Error ? r.message : typeof r === 'string' ? r : 'a signal';
+}
