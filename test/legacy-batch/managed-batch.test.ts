@@ -65,3 +65,56 @@ describe('managed batch run', () => {
     ]);
   });
 });
+
+describe('failure, backfill and adoption', () => {
+  it('a query failing half-way leaves the window untouched and a failed ledger row with the SQLSTATE', async () => {
+    await runCli([...cfg(), 'batch', 'run', 'events', '--window', '2026-11-20']);
+    const before = await windowRows('2026-11-20');
+    expect(before).toHaveLength(500);
+    // Same dataset, now with a query that divides by zero on the 300th row of the window.
+    const failing = writeProject(db.url, { events: { batch: { output: 'public.events_batch', query: 'q.sql' } } }, {
+      'q.sql': `SELECT id, day, amount / (id % 1000000 - 300) * 0 + amount AS amount, at, note FROM public.events
+                WHERE day >= :window_start AND day < :window_end ORDER BY id`,
+    });
+    const r = await runCli(['--config', path.join(failing, 'dualrun.yaml'), 'batch', 'run', 'events', '--window', '2026-11-20']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/dataset events, window 2026-11-20 failed: division by zero \[SQLSTATE 22012\]/);
+    expect(await windowRows('2026-11-20')).toEqual(before);
+    const last = await db.pool.query(`SELECT status, error_code, error_message, error->>'severity' AS severity, rows, finished_at IS NOT NULL AS finished
+      FROM dualrun.batch_runs WHERE dataset = 'events' AND window_label = '2026-11-20' ORDER BY id DESC LIMIT 1`);
+    expect(last.rows[0]).toEqual({ status: 'failed', error_code: '22012', error_message: 'division by zero', severity: 'ERROR', rows: null, finished: true });
+  });
+
+  it('backfills in order, resumes after a failure and reruns only with --rerun', async () => {
+    const bf = writeProject(db.url, { backfilled: { batch: { output: 'public.events_bf', query: 'q.sql' } } }, {
+      // 2026-11-19 fails until the guard row is removed.
+      'q.sql': `SELECT id, day, amount / CASE WHEN EXISTS (SELECT 1 FROM public.guard g WHERE g.day = e.day) THEN 0 ELSE 1 END AS amount
+                FROM public.events e WHERE day >= :window_start AND day < :window_end`,
+    });
+    await db.pool.query(`CREATE TABLE public.events_bf (id bigint PRIMARY KEY, day date NOT NULL, amount numeric);
+                         CREATE TABLE public.guard (day date); INSERT INTO public.guard VALUES ('2026-11-19')`);
+    const c = ['--config', path.join(bf, 'dualrun.yaml'), 'batch', 'run', 'backfilled', '--from', '2026-11-18', '--to', '2026-11-20', '--format', 'json'];
+    const first = await runCli(c);
+    expect(first.code).toBe(3);
+    expect(JSON.parse(first.stdout).map((x: { status: string }) => x.status)).toEqual(['succeeded', 'failed', 'not-run']);
+    await db.pool.query('DELETE FROM public.guard');
+    const second = await runCli(c);
+    expect(second.code).toBe(0);
+    expect(JSON.parse(second.stdout).map((x: { status: string }) => x.status)).toEqual(['skipped', 'succeeded', 'succeeded']);
+    const third = await runCli([...c, '--rerun']);
+    expect(JSON.parse(third.stdout).map((x: { status: string }) => x.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM public.events_bf')).rows[0].n).toBe(1500);
+  });
+
+  it('adopts a window written by an external job, with the rows seen now', async () => {
+    const ad = writeProject(db.url, { legacy: { batch: { output: 'public.events' } } });
+    const r = await runCli(['--config', path.join(ad, 'dualrun.yaml'), 'batch', 'adopt', 'legacy', '--window', '2026-11-18', '--format', 'json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ dataset: 'legacy', window: '2026-11-18', rows: 500 });
+    const row = (await db.pool.query(`SELECT mode, status, rows::int, snapshot_at IS NOT NULL AS snap FROM dualrun.batch_runs WHERE dataset = 'legacy'`)).rows;
+    expect(row).toEqual([{ mode: 'adopted', status: 'succeeded', rows: 500, snap: true }]);
+    const noQuery = await runCli(['--config', path.join(ad, 'dualrun.yaml'), 'batch', 'run', 'legacy', '--window', '2026-11-18']);
+    expect(noQuery.code).toBe(2);
+    expect(noQuery.stderr).toMatch(/no batch.query.*batch adopt/);
+  });
+});
