@@ -1,17 +1,25 @@
 import type { Command } from 'commander';
 import { DualrunError } from '../errors.ts';
 import { formatTable } from '../format-table.ts';
-import { isStage, STAGES } from '../stages.ts';
+import { isStage, STAGES, type Stage } from '../stages.ts';
 import { cutoverStatus } from '../cutover/cutover-status.ts';
 import { promote, rollback, type StageChange } from '../cutover/stage-change.ts';
 import { readHistory } from '../cutover/audit-log.ts';
 import { json, out, runCommand } from './command-runner.ts';
 
-interface ChangeFlags { reason: string; actor?: string; force?: boolean; to?: string; format: string }
+interface ChangeFlags { reason: string; actor?: string; force?: boolean; to?: string; from?: string; format: string }
 
 function checkFormat(format: string): void {
   if (format !== 'text' && format !== 'json') throw new DualrunError('DUALRUN_USAGE', `--format: expected text or json, got ${JSON.stringify(format)}`);
 }
+
+function stageOption(name: string, value: string | undefined): Stage | undefined {
+  if (value === undefined) return undefined;
+  if (!isStage(value)) throw new DualrunError('DUALRUN_USAGE', `${name}: expected one of ${STAGES.join(', ')}, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+const FROM_HELP = 'only if the dataset is in this stage now (guards against a concurrent change; a mismatch exits 1 with DUALRUN_CONFLICT)';
 
 function printChange(c: StageChange, format: string): void {
   if (format === 'json') return json(c);
@@ -44,22 +52,25 @@ export function registerCutover(program: Command): void {
     .requiredOption('--reason <text>', 'why (recorded in the audit)')
     .option('--actor <name>', 'who (default: $USER)')
     .option('--force', 'bypass the gate (recorded as forced)')
+    .option('--from <stage>', FROM_HELP)
     .option('--format <format>', 'text|json', 'text')
     .action(async (dataset: string, opts: ChangeFlags, cmd: Command) => runCommand(cmd, async (rt) => {
       checkFormat(opts.format);
-      printChange(await promote(rt, dataset, { reason: opts.reason, actor: opts.actor, force: opts.force === true }), opts.format);
+      const expectedStage = stageOption('--from', opts.from);
+      printChange(await promote(rt, dataset, { reason: opts.reason, actor: opts.actor, force: opts.force === true, expectedStage }), opts.format);
     }));
 
   cutover.command('rollback <dataset>').description('move back to an earlier stage (default: the previous one); always allowed')
     .option('--to <stage>', `target stage (${STAGES.join('|')})`)
     .requiredOption('--reason <text>', 'why (recorded in the audit)')
     .option('--actor <name>', 'who (default: $USER)')
+    .option('--from <stage>', FROM_HELP)
     .option('--format <format>', 'text|json', 'text')
     .action(async (dataset: string, opts: ChangeFlags, cmd: Command) => runCommand(cmd, async (rt) => {
       checkFormat(opts.format);
-      if (opts.to !== undefined && !isStage(opts.to)) throw new DualrunError('DUALRUN_USAGE', `--to: expected one of ${STAGES.join(', ')}, got ${JSON.stringify(opts.to)}`);
-      const to = opts.to !== undefined && isStage(opts.to) ? opts.to : undefined;
-      printChange(await rollback(rt, dataset, { reason: opts.reason, actor: opts.actor, to }), opts.format);
+      const to = stageOption('--to', opts.to);
+      const expectedStage = stageOption('--from', opts.from);
+      printChange(await rollback(rt, dataset, { reason: opts.reason, actor: opts.actor, to, expectedStage }), opts.format);
     }));
 
   cutover.command('history <dataset>').description('the audit trail of a dataset').option('--format <format>', 'text|json', 'text')

@@ -21,6 +21,8 @@ export interface ChangeOptions {
   actor?: string;
   /** Fail with DUALRUN_CONFLICT unless the stage row is at this version (0: no row yet). */
   expectedVersion?: number;
+  /** Fail with DUALRUN_CONFLICT unless the dataset is in this stage (CLI `--from`). */
+  expectedStage?: Stage;
   now?: Date;
 }
 export interface PromoteOptions extends ChangeOptions { force?: boolean }
@@ -82,7 +84,8 @@ function prepare(rt: Runtime, dataset: string, opts: ChangeOptions): DatasetConf
 
 async function currentRow(c: PoolClient, ds: DatasetConfig, opts: ChangeOptions): Promise<StageRow> {
   const row = await readStageRow(c, ds.name);
-  if (opts.expectedVersion !== undefined && opts.expectedVersion !== row.version) throw await conflict(c, ds, opts.expectedVersion);
+  if (opts.expectedVersion !== undefined && opts.expectedVersion !== row.version) throw await conflict(c, ds, `stage version ${opts.expectedVersion}`);
+  if (opts.expectedStage !== undefined && opts.expectedStage !== row.stage) throw await conflict(c, ds, `stage ${opts.expectedStage}`);
   return row;
 }
 
@@ -106,16 +109,16 @@ async function writeStage(c: PoolClient, ds: DatasetConfig, row: StageRow, to: S
   const r = row.version === 0
     ? await c.query('INSERT INTO dualrun.stages (dataset, stage, version, updated_at) VALUES ($1, $2, 1, now()) ON CONFLICT (dataset) DO NOTHING', [ds.name, to])
     : await c.query('UPDATE dualrun.stages SET stage = $2, version = version + 1, updated_at = now() WHERE dataset = $1 AND version = $3', [ds.name, to, row.version]);
-  if (r.rowCount !== 1) throw await conflict(c, ds, row.version);
+  if (r.rowCount !== 1) throw await conflict(c, ds, `stage version ${row.version}`);
   return row.version + 1;
 }
 
-async function conflict(c: PoolClient, ds: DatasetConfig, expected: number): Promise<DualrunError> {
+async function conflict(c: PoolClient, ds: DatasetConfig, expected: string): Promise<DualrunError> {
   const now = await readStageRow(c, ds.name);
   const last = (await latestAudit(c, [ds.name])).get(ds.name);
   const by = last ? ` (${last.action} ${last.from} → ${last.to} by ${last.actor} at ${last.at}: ${JSON.stringify(last.reason)})` : '';
   return new DualrunError('DUALRUN_CONFLICT',
-    `${ds.name} was changed concurrently: expected stage version ${expected}, but it is now ${now.stage} at version ${now.version}${by}. ` +
+    `${ds.name} was changed concurrently: expected ${expected}, but it is now ${now.stage} at version ${now.version}${by}. ` +
     'Nothing was changed; check `dualrun cutover status` and retry if the change is still wanted.',
-    { details: { dataset: ds.name, expectedVersion: expected, stage: now.stage, version: now.version } });
+    { details: { dataset: ds.name, expected, stage: now.stage, version: now.version } });
 }

@@ -9,7 +9,10 @@ import { readServing } from '../../../src/cutover/serving.ts';
 import { cutoverStatus } from '../../../src/cutover/cutover-status.ts';
 import { readStage } from '../../../src/stages.ts';
 import { DualrunError } from '../../../src/errors.ts';
-import { createFixture, daysAgo, seedVerdict, servedSide, type Fixture } from './cutover-fixture.ts';
+import { compileConfig } from '../../../src/config/compile-config.ts';
+import { createRuntime } from '../../../src/runtime.ts';
+import { pino } from 'pino';
+import { createFixture, daysAgo, rawConfig, seedVerdict, servedSide, type Fixture } from './cutover-fixture.ts';
 
 let fx: Fixture;
 beforeAll(async () => { fx = await createFixture(); });
@@ -150,6 +153,18 @@ describe('cutover stage changes', () => {
     const c = await promote(fx.rt, 'plain', why);
     expect(c.serving).toBeNull();
     expect(await readServing(fx.rt, 'plain')).toMatchObject({ stage: 'shadow', side: 'batch', table: { sql: '"analytics"."plain_batch"' }, view: null });
+  });
+
+  it('refuses a serving view over an output in another database as a config error, before touching anything', async () => {
+    const raw = rawConfig(fx.db.url);
+    const orders = (raw.datasets as Record<string, Record<string, unknown>>).orders;
+    orders.stream = { ...(orders.stream as object), database: 'postgres://elsewhere.invalid/dw' };
+    const rt = createRuntime({ config: compileConfig(raw, { path: null }), log: pino({ level: 'silent' }) });
+    const e = await refusal(promote(rt, 'orders', why));
+    expect(e.code).toBe('DUALRUN_CONFIG_INVALID');
+    expect(e.exitCode).toBe(2);
+    expect(e.message).toContain('datasets.orders.cutover.serve: the serving view analytics.orders lives in the toolkit database');
+    await rt.close();
   });
 
   it('refuses clearly when the stream output cannot stand in for the batch output, leaving everything as it was', async () => {
