@@ -1,6 +1,12 @@
 import type { Command } from 'commander';
-import { runCommand } from './command-runner.ts';
-import { notYet } from './not-yet.ts';
+import { DualrunError } from '../errors.ts';
+import { requestedWindows } from '../windows.ts';
+import { json, out, runCommand } from './command-runner.ts';
+import { reconcileDataset, DEFAULT_SAMPLES } from '../../reconcile/reconcile-dataset.ts';
+import { exitCodeFor } from '../../reconcile/verdict-exit-code.ts';
+import { resultMarkdown, resultText } from '../../reconcile/result-text.ts';
+
+interface ReconcileCliOptions { window?: string; from?: string; to?: string; format: string; samples: string; assumeSettled?: boolean }
 
 export function registerReconcile(program: Command): void {
   program
@@ -10,8 +16,21 @@ export function registerReconcile(program: Command): void {
     .option('--from <date>', 'first window (inclusive)')
     .option('--to <date>', 'last window (inclusive)')
     .option('--format <format>', 'text|json|md', 'text')
-    .option('--samples <n>', 'differences to list per window', '20')
+    .option('--samples <n>', 'differences to list per window', String(DEFAULT_SAMPLES))
     .option('--assume-settled', 'judge windows dualrun cannot prove settled instead of answering pending')
-    .addHelpText('after', '\nExit codes: 0 match, 1 mismatch, 3 failure, 4 pending (not settled yet).\n\nExample:\n  $ dualrun reconcile orders --window 2026-11-20 --format json')
-    .action(async (_dataset: string, _opts: unknown, cmd: Command) => runCommand(cmd, async () => notYet('reconcile')));
+    .addHelpText('after', '\nWithout --window/--from/--to: the newest window with a succeeded batch run.\nExit codes: 0 match, 1 mismatch, 3 failure, 4 pending (not settled yet); several windows: the worst (3 > 1 > 4 > 0).\n\nExample:\n  $ dualrun reconcile orders --window 2026-11-20 --format json')
+    .action(async (dataset: string, opts: ReconcileCliOptions, cmd: Command) => runCommand(cmd, async (rt) => {
+      if (!['text', 'json', 'md'].includes(opts.format)) throw new DualrunError('DUALRUN_USAGE', `--format: expected text, json or md, got ${JSON.stringify(opts.format)}`);
+      const samples = Number(opts.samples);
+      if (!Number.isInteger(samples) || samples < 0) throw new DualrunError('DUALRUN_USAGE', `--samples: expected a whole number >= 0, got ${JSON.stringify(opts.samples)}`);
+      const ds = rt.dataset(dataset);
+      const asked = requestedWindows(ds, opts);
+      const results = await reconcileDataset(rt, dataset, { windows: asked?.map((w) => w.label), samples, assumeSettled: opts.assumeSettled ?? false });
+      // An array whenever a range was asked for, so scripts see one shape per invocation style.
+      const several = Boolean(opts.from || opts.to);
+      if (opts.format === 'json') json(several ? results : results[0]);
+      else if (opts.format === 'md') out(results.map(resultMarkdown).join('\n'));
+      else out(results.map(resultText).join('\n\n'));
+      return exitCodeFor(results.map((r) => r.verdict));
+    }));
 }

@@ -1,0 +1,50 @@
+/**
+ * Drill-down when both sides live in one database: a FULL JOIN by canonical key
+ * over the mismatched buckets' rows only, in SQL, so equal rows never leave
+ * Postgres. Rows are grouped per key first, so a duplicated key yields one pair
+ * with its row counts. Streamed through a cursor: Node holds one fetch at a time.
+ */
+import type { SideSession } from './side-session.ts';
+import type { KeyPair } from './classify-difference.ts';
+import { bucketListSql, bucketSql, canonicalKeySql, keyJsonSql, rowHashSql, valuesArraySql, windowPredicateSql } from './canonical-row-sql.ts';
+import { sourceTsSql, type DrilldownSpec } from './drilldown-spec.ts';
+import type { SideSpec } from './window-fingerprint.ts';
+
+function sideRowsSql(side: SideSpec, spec: DrilldownSpec, startParam: number, withTs: boolean): string {
+  return `SELECT k, min(key) AS key, count(*) AS n, min(h) AS h, min(v) AS v${withTs ? ', max(ts) AS ts' : ''}
+    FROM (SELECT ${canonicalKeySql(side.key)} AS k, ${keyJsonSql(side.key)}::text AS key, ${rowHashSql(side.key, side.compared)} AS h,
+                 ${valuesArraySql(side.compared)} AS v${withTs ? `, ${sourceTsSql(side)} AS ts` : ''}
+            FROM ${side.shape.table.sql}
+           WHERE ${windowPredicateSql(side.windowColumn, startParam, startParam + 1)}
+             AND ${bucketSql(side.key, spec.buckets)} = ANY(${bucketListSql(spec.mismatched)})) x
+   GROUP BY k`;
+}
+
+export function drilldownSql(spec: DrilldownSpec): { sql: string; params: string[] } {
+  const params: string[] = [];
+  const bStart = params.length + 1;
+  if (spec.batch.windowColumn && spec.batchBounds) params.push(...spec.batchBounds);
+  const sStart = params.length + 1;
+  if (spec.stream.windowColumn && spec.streamBounds) params.push(...spec.streamBounds);
+  const sql = `WITH b AS (${sideRowsSql(spec.batch, spec, bStart, false)}),
+     s AS (${sideRowsSql(spec.stream, spec, sStart, true)})
+SELECT coalesce(b.k, s.k) AS k, coalesce(b.key, s.key) AS key, b.n AS bn, b.v AS bv, s.n AS sn, s.v AS sv, s.ts AS ts
+  FROM b FULL JOIN s ON b.k = s.k
+ WHERE b.h IS DISTINCT FROM s.h OR b.n > 1 OR s.n > 1`;
+  return { sql, params };
+}
+
+interface Row { k: string; key: string; bn: string | null; bv: (string | null)[] | null; sn: string | null; sv: (string | null)[] | null; ts: Date | null }
+
+export async function* drilldownSameDatabase(session: SideSession, spec: DrilldownSpec): AsyncGenerator<KeyPair> {
+  if (spec.mismatched.length === 0) return;
+  const { sql, params } = drilldownSql(spec);
+  for await (const r of session.cursor<Row>(sql, params)) {
+    yield {
+      k: r.k,
+      key: r.key,
+      batch: r.bn === null ? null : { n: Number(r.bn), values: r.bv ?? [] },
+      stream: r.sn === null ? null : { n: Number(r.sn), values: r.sv ?? [], sourceTs: r.ts },
+    };
+  }
+}

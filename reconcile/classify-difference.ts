@@ -1,0 +1,74 @@
+/**
+ * Classifying one key whose rows differ between the sides. Pure: the drill-down
+ * (SQL or Node) hands over both sides' rows for a key as canonical values.
+ */
+import type { ColumnValues, DifferenceKind } from './types.ts';
+
+export interface SideRows {
+  /** Rows carrying this key on this side. */
+  n: number;
+  /** Canonical values of the compared columns (of one of the rows). */
+  values: (string | null)[];
+  /** Stream side: `_dr_source_ts` of the row (when the stream last changed it). */
+  sourceTs?: Date | null;
+}
+
+export interface KeyPair {
+  /** Canonical key text (what the sides are joined on). */
+  k: string;
+  /** The key as JSON text, e.g. {"order_id": 42}. */
+  key: string;
+  batch: SideRows | null;
+  stream: SideRows | null;
+}
+
+export interface Difference {
+  k: string;
+  key: string;
+  kind: DifferenceKind;
+  columns?: Record<string, ColumnValues>;
+  count?: { batch: number; stream: number };
+  /** When the stream side last changed this key (row or tombstone); null when unknown. */
+  streamTs: Date | null;
+}
+
+export type Tolerance = Readonly<Record<string, number>>;
+
+/** Null when the key does not differ (e.g. only within tolerance). */
+export function classifyPair(pair: KeyPair, columns: readonly string[], tolerance: Tolerance): Difference | null {
+  const { k, key, batch, stream } = pair;
+  const streamTs = stream?.sourceTs ?? null;
+  if ((batch?.n ?? 0) > 1 || (stream?.n ?? 0) > 1) {
+    return { k, key, kind: 'duplicate_key', count: { batch: batch?.n ?? 0, stream: stream?.n ?? 0 }, streamTs: null };
+  }
+  if (!stream) return { k, key, kind: 'missing_in_stream', streamTs: null };
+  if (!batch) return { k, key, kind: 'missing_in_batch', streamTs };
+  const diff: Record<string, ColumnValues> = {};
+  columns.forEach((col, i) => {
+    const b = batch.values[i] ?? null;
+    const s = stream.values[i] ?? null;
+    if (b === s) return;
+    if (tolerance[col] !== undefined && withinTolerance(b, s, tolerance[col])) return;
+    diff[col] = { batch: b, stream: s };
+  });
+  if (Object.keys(diff).length === 0) return null;
+  return { k, key, kind: 'changed', columns: diff, streamTs };
+}
+
+/**
+ * |batch - stream| <= tolerance for two canonical numbers. NULL against a number
+ * is never within tolerance; a non-number only equals itself.
+ */
+export function withinTolerance(batch: string | null, stream: string | null, tolerance: number): boolean {
+  if (batch === null || stream === null) return batch === stream;
+  const a = Number(batch);
+  const b = Number(stream);
+  if (!Number.isFinite(a) || !Number.isFinite(b)) return batch === stream;
+  // A relative epsilon keeps binary rounding of decimal text from flipping the edge case.
+  return Math.abs(a - b) <= tolerance + Math.max(Math.abs(a), Math.abs(b), 1) * 1e-12;
+}
+
+export function isInFlight(d: Difference, snapshotAt: Date | null): boolean {
+  if (!snapshotAt || !d.streamTs || d.kind === 'duplicate_key') return false;
+  return d.streamTs.getTime() > snapshotAt.getTime();
+}

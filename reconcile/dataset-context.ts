@@ -1,0 +1,55 @@
+/**
+ * Everything a dataset's windows share: the two sides' pools and table shapes,
+ * the compared columns, the bucket count. Prepared once per reconcile run.
+ */
+import type { Pool } from '../src/db/connect.ts';
+import type { DatasetConfig } from '../src/config/types.ts';
+import type { Runtime } from '../src/runtime.ts';
+import { readTableShape } from './table-columns.ts';
+import { comparedColumns, type ComparedColumns } from './compared-columns.ts';
+import type { SideSpec } from './window-fingerprint.ts';
+
+export interface DatasetContext {
+  ds: DatasetConfig;
+  batchPool: Pool;
+  streamPool: Pool;
+  /** Both outputs in one database: drill-down joins in SQL, sessions share a snapshot. */
+  sameDatabase: boolean;
+  columns: ComparedColumns;
+  batch: SideSpec;
+  stream: SideSpec;
+  buckets: number;
+}
+
+/** Rows per bucket the automatic bucket count aims at: drill-down reads whole buckets. */
+const ROWS_PER_BUCKET = 256;
+
+export async function prepareDataset(rt: Runtime, ds: DatasetConfig, bucketsOverride?: number): Promise<DatasetContext> {
+  const [batchPool, streamPool] = await Promise.all([rt.pool(ds.batch.database), rt.pool(ds.stream.database)]);
+  const [bShape, sShape] = await Promise.all([readTableShape(batchPool, ds.batch.output, ds.key), readTableShape(streamPool, ds.stream.output, ds.key)]);
+  const columns = comparedColumns(ds, bShape, sShape);
+  const windowCol = (shape: typeof bShape) => (ds.window ? shape.columns.get(ds.window.column)! : null);
+  const buckets = bucketsOverride ?? ds.reconcile.buckets ?? (await autoBuckets([[batchPool, ds.batch.output.sql], [streamPool, ds.stream.output.sql]]));
+  return {
+    ds,
+    batchPool,
+    streamPool,
+    sameDatabase: ds.batch.database === ds.stream.database,
+    columns,
+    batch: { shape: bShape, key: columns.batch.key, compared: columns.batch.compared, windowColumn: windowCol(bShape) },
+    stream: { shape: sShape, key: columns.stream.key, compared: columns.stream.compared, windowColumn: windowCol(sShape) },
+    buckets,
+  };
+}
+
+/** From the planner's row estimate (or the table size when never analyzed), without scanning. */
+async function autoBuckets(tables: [Pool, string][]): Promise<number> {
+  const estimates = await Promise.all(tables.map(async ([pool, sql]) => {
+    const r = await pool.query<{ est: string }>(
+      `SELECT (CASE WHEN c.reltuples > 0 THEN c.reltuples ELSE pg_relation_size(c.oid) / 64 END)::bigint::text AS est
+         FROM pg_class c WHERE c.oid = to_regclass($1)`, [sql]);
+    return Number(r.rows[0]?.est ?? 0);
+  }));
+  const rows = Math.max(...estimates, 0);
+  return Math.min(65536, Math.max(16, Math.ceil(rows / ROWS_PER_BUCKET)));
+}

@@ -1,0 +1,19 @@
+/** What both drill-down strategies need to know about a window's comparison. */
+import type { SideSpec } from './window-fingerprint.ts';
+
+export interface DrilldownSpec {
+  batch: SideSpec;
+  stream: SideSpec;
+  buckets: number;
+  /** Buckets whose fingerprints differ: only their rows are read. */
+  mismatched: number[];
+  /** Window bounds per side (typed to each side's window column), or null. */
+  batchBounds: [string, string] | null;
+  streamBounds: [string, string] | null;
+}
+
+/** The stream's `_dr_source_ts` when the table has it (in-flight detection), else NULL. */
+export function sourceTsSql(side: SideSpec, alias?: string): string {
+  if (!side.shape.columns.has('_dr_source_ts')) return 'NULL::timestamptz';
+  return alias ? `${alias}."_dr_source_ts"` : '"_dr_source_ts"';
+}

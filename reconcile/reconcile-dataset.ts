@@ -1,0 +1,60 @@
+/**
+ * The library entry point: reconcile a dataset's windows, one result per window
+ * (results over exceptions: a window that fails to run gets `verdict: 'error'`,
+ * the others still get judged).
+ */
+import { toDualrunError } from '../src/errors.ts';
+import type { Runtime } from '../src/runtime.ts';
+import type { DatasetConfig } from '../src/config/types.ts';
+import { parseWindow, windowOf, type Window } from '../src/windows.ts';
+import type { ReconcileOptions, WindowResult } from './types.ts';
+import { prepareDataset } from './dataset-context.ts';
+import { reconcileWindow } from './reconcile-window.ts';
+
+export const DEFAULT_SAMPLES = 20;
+
+export async function reconcileDataset(rt: Runtime, dataset: string, opts: ReconcileOptions = {}): Promise<WindowResult[]> {
+  const ds = rt.dataset(dataset);
+  const windows = ds.window ? await resolveWindows(rt, ds, opts.windows) : [null];
+  return reconcileWindows(rt, ds, windows, opts);
+}
+
+export async function reconcileWindows(rt: Runtime, ds: DatasetConfig, windows: (Window | null)[], opts: ReconcileOptions = {}): Promise<WindowResult[]> {
+  const wopts = { samples: opts.samples ?? DEFAULT_SAMPLES, assumeSettled: opts.assumeSettled ?? false, store: opts.store ?? true };
+  let ctx;
+  try {
+    ctx = await prepareDataset(rt, ds, opts.buckets);
+  } catch (e) {
+    const err = toDualrunError(e, 'DUALRUN_RECONCILE_FAILED');
+    rt.log.error({ err, dataset: ds.name }, 'reconciliation could not start');
+    return windows.map((w) => failed(ds.name, w, err));
+  }
+  const results: WindowResult[] = [];
+  for (const w of windows) {
+    if (rt.signal.aborted) break;
+    results.push(await reconcileWindow(rt, ctx, w, wopts));
+  }
+  return results;
+}
+
+/** Asked-for labels; none: the newest window with a succeeded batch run, else the last complete window. */
+async function resolveWindows(rt: Runtime, ds: DatasetConfig, labels: string[] | undefined): Promise<Window[]> {
+  const { grain, timezone } = ds.window!;
+  if (labels && labels.length > 0) return labels.map((l) => parseWindow(l, grain, timezone));
+  const db = await rt.db();
+  const r = await db.query<{ window_start: Date }>(
+    `SELECT window_start FROM dualrun.batch_runs WHERE dataset = $1 AND status = 'succeeded' AND window_start IS NOT NULL
+      ORDER BY window_start DESC LIMIT 1`, [ds.name]);
+  if (r.rows[0]) return [windowOf(r.rows[0].window_start, grain, timezone)];
+  const current = windowOf(new Date(), grain, timezone);
+  return [windowOf(new Date(current.start.getTime() - 1), grain, timezone)];
+}
+
+function failed(dataset: string, w: Window | null, err: ReturnType<typeof toDualrunError>): WindowResult {
+  return {
+    dataset, window: w?.label ?? null, verdict: 'error', batch: null, stream: null, diff: null,
+    error: { code: err.code, message: err.message, ...(err.db ? { db: err.db as Record<string, string> } : {}) },
+    windowStart: w?.start.toISOString() ?? null, windowEnd: w?.end.toISOString() ?? null,
+    columns: [], buckets: null, strategy: null, stage: null, durationMs: 0, id: null,
+  };
+}

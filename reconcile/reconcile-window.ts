@@ -1,0 +1,120 @@
+/**
+ * One window's verdict: settlement, one fingerprint scan per side (in parallel,
+ * on one shared snapshot when both sides share a database), then drill-down
+ * into the mismatched buckets only, classification, and the stored result.
+ */
+import { toDualrunError } from '../src/errors.ts';
+import type { Runtime } from '../src/runtime.ts';
+import type { Window } from '../src/windows.ts';
+import { readStage } from '../src/stages.ts';
+import type { DatasetContext } from './dataset-context.ts';
+import type { WindowResult } from './types.ts';
+import { checkSettlement } from './settlement.ts';
+import { openSideSession, type SideSession } from './side-session.ts';
+import { fingerprintSide, mismatchedBuckets } from './window-fingerprint.ts';
+import { windowBounds } from './window-bounds.ts';
+import { DiffAccumulator } from './diff-accumulator.ts';
+import { classifyPair } from './classify-difference.ts';
+import { drilldownSameDatabase } from './bucket-drilldown-sql.ts';
+import { drilldownCrossDatabase } from './bucket-drilldown-node.ts';
+import { duplicatesOutsideBuckets } from './duplicate-keys.ts';
+import { tombstoneLookup } from './tombstones.ts';
+import { storeResult } from './result-store.ts';
+import type { DrilldownSpec } from './drilldown-spec.ts';
+
+export interface WindowOptions { samples: number; assumeSettled: boolean; store: boolean }
+
+export async function reconcileWindow(rt: Runtime, ctx: DatasetContext, window: Window | null, opts: WindowOptions): Promise<WindowResult> {
+  const startedAt = new Date();
+  const base = emptyResult(ctx, window);
+  let result: WindowResult;
+  try {
+    const db = await rt.db();
+    base.stage = await readStage(db, ctx.ds.name);
+    const settlement = await checkSettlement(db, ctx.ds.name, window, ctx.ds.reconcile.settleMs);
+    if (!settlement.settled && !opts.assumeSettled) {
+      result = { ...base, verdict: 'pending', pendingReason: settlement.reason ?? undefined };
+    } else {
+      result = await judge(rt, ctx, window, base, settlement.snapshotAt, opts.samples);
+    }
+  } catch (e) {
+    const err = toDualrunError(e, 'DUALRUN_RECONCILE_FAILED');
+    rt.log.error({ err, dataset: ctx.ds.name, window: window?.label ?? null }, 'reconciliation failed');
+    result = { ...base, verdict: 'error', error: { code: err.code, message: err.message, ...(err.db ? { db: err.db as Record<string, string> } : {}) } };
+  }
+  result.durationMs = Date.now() - startedAt.getTime();
+  if (opts.store && result.verdict !== 'error') {
+    try {
+      result.id = await storeResult(await rt.db(), result, startedAt);
+    } catch (e) {
+      const err = toDualrunError(e, 'DUALRUN_RECONCILE_FAILED');
+      result = { ...result, verdict: 'error', error: { code: err.code, message: `storing the result failed: ${err.message}` } };
+    }
+  }
+  return result;
+}
+
+async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, base: WindowResult, snapshotAt: Date | null, samples: number): Promise<WindowResult> {
+  const tz = ctx.ds.window?.timezone ?? 'UTC';
+  const spec: DrilldownSpec = {
+    batch: ctx.batch, stream: ctx.stream, buckets: ctx.buckets, mismatched: [],
+    batchBounds: window && ctx.batch.windowColumn ? windowBounds(window, ctx.batch.windowColumn, tz) : null,
+    streamBounds: window && ctx.stream.windowColumn ? windowBounds(window, ctx.stream.windowColumn, tz) : null,
+  };
+  const sessions: SideSession[] = [];
+  try {
+    const bs = await openSideSession(ctx.batchPool);
+    sessions.push(bs);
+    const ss = await openSideSession(ctx.streamPool, ctx.sameDatabase ? { snapshot: await bs.exportSnapshot() } : {});
+    sessions.push(ss);
+    const [bf, sf] = await Promise.all([
+      fingerprintSide(bs, ctx.batch, ctx.buckets, spec.batchBounds),
+      fingerprintSide(ss, ctx.stream, ctx.buckets, spec.streamBounds),
+    ]);
+    spec.mismatched = mismatchedBuckets(bf.buckets, sf.buckets);
+    rt.log.debug({ dataset: ctx.ds.name, window: window?.label ?? null, buckets: ctx.buckets, mismatched: spec.mismatched.length }, 'fingerprints compared');
+    const acc = new DiffAccumulator({ samples, snapshotAt, tombstones: snapshotAt ? await tombstoneLookup([ctx.streamPool, await rt.db()], ctx.ds.name) : null });
+    const pairs = ctx.sameDatabase ? drilldownSameDatabase(bs, spec) : drilldownCrossDatabase(bs, ss, spec);
+    for await (const pair of pairs) {
+      const d = classifyPair(pair, ctx.columns.compared, ctx.ds.reconcile.tolerance);
+      if (d) await acc.add(d);
+    }
+    for await (const pair of duplicatesOutsideBuckets(bs, ss, spec)) {
+      const d = classifyPair(pair, ctx.columns.compared, ctx.ds.reconcile.tolerance);
+      if (d) await acc.add(d);
+    }
+    const diff = await acc.finish();
+    // Differing counts with no difference located would be a bug; never let it pass as a match.
+    const unexplained = bf.fingerprint.rows !== sf.fingerprint.rows && acc.failingCount === 0 && diff.inFlight === 0;
+    return {
+      ...base,
+      verdict: acc.failingCount > 0 || unexplained ? 'mismatch' : 'match',
+      batch: bf.fingerprint,
+      stream: sf.fingerprint,
+      diff,
+      buckets: { total: ctx.buckets, mismatched: spec.mismatched.length },
+      strategy: ctx.sameDatabase ? 'same-database' : 'cross-database',
+    };
+  } finally {
+    await Promise.all(sessions.map((s) => s.close()));
+  }
+}
+
+function emptyResult(ctx: DatasetContext, window: Window | null): WindowResult {
+  return {
+    dataset: ctx.ds.name,
+    window: window?.label ?? null,
+    verdict: 'pending',
+    batch: null,
+    stream: null,
+    diff: null,
+    windowStart: window?.start.toISOString() ?? null,
+    windowEnd: window?.end.toISOString() ?? null,
+    columns: ctx.columns.compared,
+    buckets: null,
+    strategy: null,
+    stage: null,
+    durationMs: 0,
+    id: null,
+  };
+}

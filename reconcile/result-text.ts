@@ -1,0 +1,44 @@
+/** `dualrun reconcile --format text|md`: the results for people. */
+import { formatTable } from '../src/format-table.ts';
+import type { WindowResult } from './types.ts';
+import { countsLine, sampleRows } from './sample-rows.ts';
+
+function title(r: WindowResult): string {
+  return `${r.dataset} ${r.window ?? '(whole table)'}: ${r.verdict.toUpperCase()}`;
+}
+
+export function resultText(r: WindowResult): string {
+  const lines = [title(r)];
+  if (r.verdict === 'pending') lines.push(`  ${r.pendingReason ?? 'not settled yet'}`);
+  if (r.verdict === 'error') lines.push(`  ${r.error?.code}: ${r.error?.message}`);
+  if (r.batch && r.stream) {
+    lines.push(formatTable(['', 'rows', 'checksum'], [['batch', r.batch.rows, r.batch.checksum], ['stream', r.stream.rows, r.stream.checksum]])
+      .split('\n').map((l) => `  ${l}`).join('\n'));
+    lines.push(`  ${countsLine(r)}`);
+    const rows = sampleRows(r);
+    if (rows.length > 0) {
+      lines.push(formatTable(['key', 'kind', 'detail'], rows.map((s) => [s.key, s.kind, s.detail])).split('\n').map((l) => `  ${l}`).join('\n'));
+    }
+    lines.push(`  ${r.columns.length} columns compared, ${r.buckets?.mismatched ?? 0}/${r.buckets?.total ?? 0} buckets differed, ${r.durationMs} ms`);
+  }
+  return lines.join('\n');
+}
+
+export function mdEscape(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\n/g, ' ').replace(/([`*_<>[\]])/g, '\\$1');
+}
+
+export function resultMarkdown(r: WindowResult): string {
+  const lines = [`## ${mdEscape(title(r))}`, ''];
+  if (r.verdict === 'pending') lines.push(mdEscape(r.pendingReason ?? 'not settled yet'), '');
+  if (r.verdict === 'error') lines.push(`**${mdEscape(r.error?.code ?? '')}**: ${mdEscape(r.error?.message ?? '')}`, '');
+  if (r.batch && r.stream) {
+    lines.push('| side | rows | checksum |', '| --- | ---: | --- |', `| batch | ${r.batch.rows} | \`${r.batch.checksum}\` |`, `| stream | ${r.stream.rows} | \`${r.stream.checksum}\` |`, '');
+    lines.push(mdEscape(countsLine(r)), '');
+    const rows = sampleRows(r);
+    if (rows.length > 0) {
+      lines.push('| key | kind | detail |', '| --- | --- | --- |', ...rows.map((s) => `| ${mdEscape(s.key)} | ${mdEscape(s.kind)} | ${mdEscape(s.detail)} |`), '');
+    }
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,41 @@
+/**
+ * Is a window ready for a verdict? The batch side is settled when the newest
+ * run for the window succeeded (dualrun.batch_runs); the stream side when its
+ * watermark passed the window end plus `reconcile.settle`. For a whole-table
+ * dataset the batch snapshot instant stands in for the window end: the stream
+ * must have applied everything the batch saw.
+ */
+import type { Pool } from '../src/db/connect.ts';
+import type { Window } from '../src/windows.ts';
+
+export interface Settlement {
+  settled: boolean;
+  /** Why not, for people. */
+  reason: string | null;
+  /** When the batch saw its source; in-flight differences are judged against it. */
+  snapshotAt: Date | null;
+}
+
+interface BatchRun { status: string; snapshot_at: Date | null; finished_at: Date | null }
+
+export async function checkSettlement(db: Pool, dataset: string, window: Window | null, settleMs: number): Promise<Settlement> {
+  const runs = await db.query<BatchRun>(
+    `SELECT status, snapshot_at, finished_at FROM dualrun.batch_runs
+      WHERE dataset = $1 AND window_start IS NOT DISTINCT FROM $2::timestamptz
+      ORDER BY id DESC LIMIT 1`,
+    [dataset, window ? window.start.toISOString() : null],
+  );
+  const run = runs.rows[0];
+  const what = window ? `window ${window.label}` : 'the table';
+  if (!run) return { settled: false, reason: `no batch run recorded for ${what} (run \`dualrun batch run\` or \`dualrun batch adopt\`, or pass --assume-settled)`, snapshotAt: null };
+  const snapshotAt = run.snapshot_at ?? run.finished_at;
+  if (run.status !== 'succeeded') return { settled: false, reason: `the newest batch run for ${what} is ${run.status}`, snapshotAt: null };
+  const wm = await db.query<{ event_time: Date | null }>('SELECT event_time FROM dualrun.watermarks WHERE dataset = $1', [dataset]);
+  const watermark = wm.rows[0]?.event_time ?? null;
+  const horizon = new Date((window ? window.end : snapshotAt ?? new Date(0)).getTime() + settleMs);
+  if (!watermark) return { settled: false, reason: 'the stream has no watermark yet (is `dualrun stream` running?)', snapshotAt };
+  if (watermark < horizon) {
+    return { settled: false, reason: `the stream watermark ${watermark.toISOString()} has not passed ${horizon.toISOString()} (window end + settle)`, snapshotAt };
+  }
+  return { settled: true, reason: null, snapshotAt };
+}

@@ -1,0 +1,60 @@
+/**
+ * A reconciler session on one side's database: one client in a read-only
+ * REPEATABLE READ transaction, so the fingerprint and the drill-down see the
+ * same data even while the streaming path keeps writing. When both sides live
+ * in one database, the second session imports the first one's snapshot, so the
+ * two sides are compared at the same instant while scanning in parallel.
+ */
+import type { Pool, PoolClient } from '../src/db/connect.ts';
+import { SESSION_SETTINGS } from './canonical-row-sql.ts';
+
+export interface SideSession {
+  readonly client: PoolClient;
+  /** The snapshot id, for a second session to share (same database only). */
+  exportSnapshot(): Promise<string>;
+  /** Streams a query's rows through a server-side cursor, `batchSize` at a time. */
+  cursor<R>(sql: string, params?: unknown[], batchSize?: number): AsyncGenerator<R>;
+  close(): Promise<void>;
+}
+
+let cursorSeq = 0;
+
+export async function openSideSession(pool: Pool, opts: { snapshot?: string } = {}): Promise<SideSession> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    if (opts.snapshot) await client.query(`SET TRANSACTION SNAPSHOT '${opts.snapshot.replace(/[^0-9A-Fa-f-]/g, '')}'`);
+    for (const [name, value] of SESSION_SETTINGS) await client.query('SELECT set_config($1, $2, true)', [name, value]);
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    client.release();
+    throw e;
+  }
+  let closed = false;
+  return {
+    client,
+    async exportSnapshot() {
+      return (await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0].s;
+    },
+    async *cursor<R>(sql: string, params: unknown[] = [], batchSize = 2000): AsyncGenerator<R> {
+      const name = `dualrun_rc_${++cursorSeq}`;
+      await client.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`, params);
+      try {
+        for (;;) {
+          const r = await client.query(`FETCH FORWARD ${batchSize} FROM ${name}`);
+          for (const row of r.rows as R[]) yield row;
+          if (r.rows.length < batchSize) break;
+        }
+      } finally {
+        await client.query(`CLOSE ${name}`).catch(() => undefined);
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      // Read-only: COMMIT and ROLLBACK are equivalent; a failed transaction only accepts ROLLBACK.
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release();
+    },
+  };
+}

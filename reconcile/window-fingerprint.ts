@@ -1,0 +1,81 @@
+/**
+ * One side's fingerprint of a window, in ONE scan inside Postgres: per bucket
+ * (a hash of the key) the row count and the sum of 64-bit row hashes; from
+ * those, the window's count and checksum; plus sums of numeric columns.
+ *
+ * Why sums of two halves: a 64-bit hash summed over millions of rows overflows
+ * bigint, and summing it as numeric is slow. Each hash is split into its signed
+ * high 32 bits and unsigned low 32 bits; Postgres sums bigints with a 128-bit
+ * accumulator, and `hi * 2^32 + lo` recovers the exact sum of the hashes.
+ */
+import { quoteIdent } from '../src/identifiers.ts';
+import type { ColumnInfo, TableShape } from './table-columns.ts';
+import type { SideFingerprint } from './types.ts';
+import { SUMMABLE, bucketSql, rowHashSql, windowPredicateSql } from './canonical-row-sql.ts';
+import type { SideSession } from './side-session.ts';
+
+export interface SideSpec {
+  shape: TableShape;
+  key: ColumnInfo[];
+  compared: ColumnInfo[];
+  /** The window column on this side; null for a whole-table comparison. */
+  windowColumn: ColumnInfo | null;
+}
+
+export interface BucketedFingerprint {
+  fingerprint: SideFingerprint;
+  /** bucket -> `count:hashsum`; buckets without rows are absent. */
+  buckets: Map<number, string>;
+}
+
+export function fingerprintSql(side: SideSpec, buckets: number): string {
+  const sums = side.compared.filter((c) => SUMMABLE.has(c.type));
+  const sumCols = sums.map((c, i) => `, sum(${quoteIdent(c.name)}) AS s${i}`).join('');
+  const sumOut = sums.map((_, i) => `, sum(s${i})::text AS s${i}`).join('');
+  return `WITH r AS (
+  SELECT ${bucketSql(side.key, buckets)} AS b, ${rowHashSql(side.key, side.compared)} AS h${sums.map((c) => `, ${quoteIdent(c.name)}`).join('')}
+    FROM ${side.shape.table.sql}
+   WHERE ${windowPredicateSql(side.windowColumn, 1, 2)}
+), g AS (
+  SELECT b, count(*) AS n, sum(h >> 32) AS hi, sum(h & 4294967295) AS lo${sumCols}
+    FROM r GROUP BY b
+)
+SELECT coalesce(sum(n), 0)::text AS rows,
+       coalesce(sum(hi * 4294967296 + lo), 0)::text AS hashsum,
+       array_agg(b ORDER BY b)::text AS bucket_ids,
+       array_agg(n::text || ':' || (hi * 4294967296 + lo)::text ORDER BY b)::text AS bucket_sums${sumOut}
+  FROM g`;
+}
+
+export async function fingerprintSide(session: SideSession, side: SideSpec, buckets: number, bounds: [string, string] | null): Promise<BucketedFingerprint> {
+  const sql = fingerprintSql(side, buckets);
+  const params = side.windowColumn && bounds ? bounds : [];
+  const row = (await session.client.query<Record<string, string | null>>(sql, params)).rows[0];
+  const ids = parseArray(row.bucket_ids);
+  const sums = parseArray(row.bucket_sums);
+  const map = new Map<number, string>();
+  ids.forEach((id, i) => map.set(Number(id), sums[i]));
+  const colSums: Record<string, string | null> = {};
+  side.compared.filter((c) => SUMMABLE.has(c.type)).forEach((c, i) => (colSums[c.name] = row[`s${i}`] ?? null));
+  return { fingerprint: { rows: Number(row.rows), checksum: checksumHex(row.hashsum ?? '0'), sums: colSums }, buckets: map };
+}
+
+/** The exact sum of hashes reduced modulo 2^64, as 16 hex digits (order-independent). */
+export function checksumHex(decimalSum: string): string {
+  const m = 1n << 64n;
+  return (((BigInt(decimalSum) % m) + m) % m).toString(16).padStart(16, '0');
+}
+
+/** Postgres array text of plain numbers/tokens (no quoting needed): `{1,2,3}`. */
+function parseArray(text: string | null): string[] {
+  if (!text || text === '{}') return [];
+  return text.slice(1, -1).split(',');
+}
+
+/** Buckets whose count or hash sum differ between the sides. */
+export function mismatchedBuckets(batch: Map<number, string>, stream: Map<number, string>): number[] {
+  const out: number[] = [];
+  for (const [b, v] of batch) if (stream.get(b) !== v) out.push(b);
+  for (const b of stream.keys()) if (!batch.has(b)) out.push(b);
+  return out.sort((x, y) => x - y);
+}

@@ -1,0 +1,45 @@
+/**
+ * Reconciler test support: a runtime on a fresh test database (the toolkit
+ * schema migrated into it) with datasets compiled from a raw config, as a user's
+ * dualrun.yaml would be.
+ */
+import { compileConfig } from '../../src/config/compile-config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createRuntime, type Runtime } from '../../src/runtime.ts';
+import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+
+export interface RawDataset {
+  key: string[];
+  window?: { column: string; grain?: 'day' | 'hour'; timezone?: string };
+  batch: { output: string; database?: string };
+  stream: { output: string; database?: string };
+  reconcile?: { columns?: string[]; ignore?: string[]; tolerance?: Record<string, number>; settle?: string; buckets?: number };
+}
+
+export function dataset(d: Omit<RawDataset, 'stream'> & { stream: { output: string; database?: string } }): Record<string, unknown> {
+  return { ...d, stream: { ...d.stream, source: { topic: 'test.topic', format: 'json' } } };
+}
+
+export function runtimeFor(db: TestDatabase, datasets: Record<string, Record<string, unknown>>, extra: Record<string, unknown> = {}): Runtime {
+  const config = compileConfig({ database: { url: db.url }, datasets, ...extra }, { path: null });
+  return createRuntime({ config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent') });
+}
+
+export async function freshDatabase(prefix = 'rc'): Promise<TestDatabase> {
+  return createTestDatabase(prefix);
+}
+
+/** Marks a window batch-settled and moves the stream watermark past it. */
+export async function settle(rt: Runtime, name: string, windowStart: string | null, opts: { snapshotAt?: string; watermark?: string } = {}): Promise<void> {
+  const db = await rt.db();
+  await db.query(
+    `INSERT INTO dualrun.batch_runs (dataset, window_start, window_end, window_label, mode, status, finished_at, snapshot_at)
+     VALUES ($1, $2::timestamptz, $2::timestamptz + interval '1 day', $3, 'adopted', 'succeeded', now(), $4)`,
+    [name, windowStart, windowStart ? windowStart.slice(0, 10) : null, opts.snapshotAt ?? new Date().toISOString()],
+  );
+  await db.query(
+    `INSERT INTO dualrun.watermarks (dataset, event_time) VALUES ($1, $2)
+     ON CONFLICT (dataset) DO UPDATE SET event_time = excluded.event_time`,
+    [name, opts.watermark ?? '2100-01-01T00:00:00Z'],
+  );
+}
