@@ -75,6 +75,20 @@ async function viewQuery(c: PoolClient, ds: DatasetConfig, stage: Stage): Promis
   return `SELECT ${select.join(', ')} FROM ${ds.stream.output.sql}`;
 }
 
+/** DROP + CREATE loses the view's grants; readers must keep their access, so they are re-granted. */
+async function recreateKeepingGrants(c: PoolClient, view: TableRef, query: string): Promise<void> {
+  const grants = await c.query<{ privilege: string; grantee: string | null; grantable: boolean }>(
+    `SELECT a.privilege_type AS privilege, CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END AS grantee, a.is_grantable AS grantable
+     FROM pg_class cl, aclexplode(cl.relacl) a WHERE cl.oid = to_regclass($1) AND a.grantee <> cl.relowner`, [view.sql]);
+  await c.query(`DROP VIEW ${view.sql}`);
+  await c.query(`CREATE VIEW ${view.sql} AS ${query}`);
+  for (const g of grants.rows) {
+    if (!/^[A-Z ]+$/.test(g.privilege)) continue; // catalog values; never splice anything else
+    const to = g.grantee === null ? 'PUBLIC' : `"${g.grantee.replace(/"/g, '""')}"`;
+    await c.query(`GRANT ${g.privilege} ON ${view.sql} TO ${to}${g.grantable ? ' WITH GRANT OPTION' : ''}`);
+  }
+}
+
 /** Points the serving view at the stage's side; returns the table served (null: no view configured). */
 export async function pointServingView(c: PoolClient, config: DualrunConfig, ds: DatasetConfig, stage: Stage, note: string): Promise<string | null> {
   const serve = ds.cutover.serve;
@@ -94,8 +108,10 @@ export async function pointServingView(c: PoolClient, config: DualrunConfig, ds:
     // 42P16: the column list changed (the batch output's columns changed since the view was made).
     if ((e as { code?: string }).code !== '42P16') throw e;
     await c.query('ROLLBACK TO SAVEPOINT dualrun_serve');
-    await c.query(`DROP VIEW ${serve.sql}`);
-    await c.query(`CREATE VIEW ${serve.sql} AS ${query}`);
+    await recreateKeepingGrants(c, serve, query).catch((e2: { code?: string; detail?: string }) => {
+      if (e2.code !== '2BP01') throw e2;
+      throw refuse(ds, `the batch output's columns changed, so ${serve.text} must be dropped and re-created, but other objects depend on it (${e2.detail ?? 'see pg_depend'}); drop or adjust them, then retry`);
+    });
   }
   await c.query('RELEASE SAVEPOINT dualrun_serve');
   await c.query(`COMMENT ON VIEW ${serve.sql} IS ${quoteLiteral(`managed by dualrun (dataset ${ds.name}): ${note}`)}`);

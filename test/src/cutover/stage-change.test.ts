@@ -178,7 +178,10 @@ describe('cutover stage changes', () => {
     await fx.db.pool.query('ALTER TABLE analytics.orders_batch DROP COLUMN note');
   });
 
-  it('re-creates the view when the batch output columns changed (drop + create in the same transaction)', async () => {
+  it('re-creates the view when the batch output columns changed (drop + create in the same transaction), keeping its grants', async () => {
+    const role = `reader_${fx.db.name}`;
+    await fx.db.pool.query(`CREATE ROLE "${role}"`);
+    await fx.db.pool.query(`GRANT SELECT ON analytics.orders TO "${role}"`);
     await promote(fx.rt, 'orders', why);
     // While the stream side is served, the batch output is free to change shape.
     await fx.db.pool.query('ALTER TABLE analytics.orders_batch DROP COLUMN amount');
@@ -186,5 +189,8 @@ describe('cutover stage changes', () => {
     const cols = await fx.db.pool.query(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'analytics' AND table_name = 'orders' ORDER BY ordinal_position`);
     expect(cols.rows.map((r) => r.column_name)).toEqual(['order_id', 'order_date', 'side']);
     expect(await servedSide(fx.db.pool)).toBe('batch');
+    const priv = await fx.db.pool.query(`SELECT has_table_privilege($1, 'analytics.orders', 'SELECT') AS ok`, [role]);
+    expect(priv.rows[0].ok).toBe(true);
+    await fx.db.pool.query(`REVOKE ALL ON analytics.orders FROM "${role}"; DROP ROLE "${role}"`);
   });
 });
