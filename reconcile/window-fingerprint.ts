@@ -31,7 +31,8 @@ export interface BucketedFingerprint {
 export function fingerprintSql(side: SideSpec, buckets: number): string {
   const sums = side.compared.filter((c) => SUMMABLE.has(c.type));
   const sumCols = sums.map((c, i) => `, sum(${quoteIdent(c.name)}) AS s${i}`).join('');
-  const sumOut = sums.map((_, i) => `, sum(s${i})::text AS s${i}`).join('');
+  // Sums as trimmed decimals, so numeric(12,2) and numeric sides print alike (floats as they are).
+  const sumOut = sums.map((c, i) => (c.type.startsWith('float') ? `, sum(s${i})::text AS s${i}` : `, trim_scale(sum(s${i})::numeric)::text AS s${i}`)).join('');
   return `WITH r AS (
   SELECT ${bucketSql(side.key, buckets)} AS b, ${rowHashSql(side.key, side.compared)} AS h${sums.map((c) => `, ${quoteIdent(c.name)}`).join('')}
     FROM ${side.shape.table.sql}

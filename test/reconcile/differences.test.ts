@@ -6,16 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../src/runtime.ts';
 import type { TestDatabase } from '../support/pg.ts';
 import { reconcileDataset } from '../../reconcile/reconcile-dataset.ts';
-import type { WindowResult } from '../../reconcile/types.ts';
-import { dataset, freshDatabase, runtimeFor } from './support.ts';
+import { dataset, found, freshDatabase, runtimeFor } from './support.ts';
 
 let db: TestDatabase;
+let other: TestDatabase;
 let rt: Runtime;
-
-/** Every difference as `kind key-json [columns]`, sorted: the exact set to assert. */
-export function found(r: WindowResult): string[] {
-  return (r.diff?.samples ?? []).map((s) => `${s.kind} ${JSON.stringify(s.key)}${s.columns ? ` ${Object.keys(s.columns).sort().join(',')}` : ''}`).sort();
-}
+/** Cross-database runtimes: batch in the other database, or stream in the other database. */
+let crossRts: Runtime[] = [];
 
 const SETUP = `
 CREATE SCHEMA a;
@@ -27,22 +24,33 @@ INSERT INTO a.orders_batch (order_id, customer, amount, status, note, qty, place
 INSERT INTO a.orders_stream (order_id, customer, amount, status, note, qty, placed_at, _dr_version, _dr_source_ts)
   SELECT order_id, customer, amount, status, note, qty, placed_at, 1, now() FROM a.orders_batch;
 DELETE FROM a.orders_stream WHERE order_id IN (10, 20);                        -- missing in stream
-INSERT INTO a.orders_stream (order_id, customer, amount, status, note, qty, placed_at) VALUES (1001, 'x', 1, 'new', 'n', 1, now()); -- missing in batch
+INSERT INTO a.orders_stream (order_id, customer, amount, status, note, qty, placed_at) VALUES (1001, 'x', 1, 'new', 'n', 1, '2026-11-20T12:00:00Z'); -- missing in batch
 UPDATE a.orders_stream SET status = 'paid' WHERE order_id = 30;               -- one changed column among many
 INSERT INTO a.orders_batch (order_id, customer, amount, status, note, qty, placed_at)
   SELECT order_id, customer, amount, status, note, qty, placed_at FROM a.orders_batch WHERE order_id = 40;  -- duplicate key
 UPDATE a.orders_stream SET amount = amount * 1.0000 WHERE order_id = 50;     -- 10.0 vs 10.00: equal
-UPDATE a.orders_stream SET loaded_at_dummy = 1 WHERE false;
 `;
 
 beforeAll(async () => {
-  db = await freshDatabase();
-  await db.pool.query(SETUP.replace(/UPDATE a.orders_stream SET loaded_at_dummy.*\n/, ''));
-  rt = runtimeFor(db, {
-    orders: dataset({ key: ['order_id'], batch: { output: 'a.orders_batch' }, stream: { output: 'a.orders_stream' }, reconcile: { ignore: ['loaded_at'] } }),
-  });
+  [db, other] = await Promise.all([freshDatabase(), freshDatabase('rcx')]);
+  // The same seed in a second database: its batch table is compared with the first one's stream table.
+  await Promise.all([db.pool.query(SETUP), other.pool.query(SETUP)]);
+  const ignore = { ignore: ['loaded_at'] };
+  rt = runtimeFor(db, { orders: dataset({ key: ['order_id'], batch: { output: 'a.orders_batch' }, stream: { output: 'a.orders_stream' }, reconcile: ignore }) });
+  crossRts = [
+    runtimeFor(db, { orders: dataset({ key: ['order_id'], batch: { output: 'a.orders_batch', database: other.url }, stream: { output: 'a.orders_stream' }, reconcile: ignore }) }),
+    runtimeFor(db, { orders: dataset({ key: ['order_id'], batch: { output: 'a.orders_batch' }, stream: { output: 'a.orders_stream', database: other.url }, reconcile: ignore }) }),
+  ];
 });
-afterAll(async () => { await rt?.close(); await db?.drop(); });
+afterAll(async () => { await rt?.close(); for (const r of crossRts) await r.close(); await db?.drop(); await other?.drop(); });
+
+const EXPECTED = [
+  'changed {"order_id":30} status',
+  'duplicate_key {"order_id":40}',
+  'missing_in_batch {"order_id":1001}',
+  'missing_in_stream {"order_id":10}',
+  'missing_in_stream {"order_id":20}',
+];
 
 describe('reconcile: seeded differences (same database)', () => {
   it('finds missing, extra, one changed column, duplicate keys; exact keys and kinds', async () => {
@@ -50,17 +58,40 @@ describe('reconcile: seeded differences (same database)', () => {
     expect(r.error).toBeUndefined();
     expect(r.verdict).toBe('mismatch');
     expect(r.window).toBeNull();
-    expect(found(r)).toEqual([
-      'changed {"order_id":30} status',
-      'duplicate_key {"order_id":40}',
-      'missing_in_batch {"order_id":1001}',
-      'missing_in_stream {"order_id":10}',
-      'missing_in_stream {"order_id":20}',
-    ]);
+    expect(r.strategy).toBe('same-database');
+    expect(found(r)).toEqual(EXPECTED);
     expect(r.diff).toMatchObject({ missingInStream: 2, missingInBatch: 1, changed: 1, duplicateKeys: 1, columns: { status: 1 } });
     expect(r.batch!.rows).toBe(501);
     expect(r.stream!.rows).toBe(499);
     const changed = r.diff!.samples.find((s) => s.kind === 'changed')!;
     expect(changed.columns).toEqual({ status: { batch: 'new', stream: 'paid' } });
+  });
+
+  it('two databases: the cross-database drill-down finds the same differences as the same-database path', async () => {
+    const [same] = await reconcileDataset(rt, 'orders', { assumeSettled: true, samples: 100, store: false });
+    for (const cross of crossRts) {
+      for (const buckets of [undefined, 1, 7]) {
+        const [x] = await reconcileDataset(cross, 'orders', { assumeSettled: true, samples: 100, store: false, buckets });
+        expect(x.error).toBeUndefined();
+        expect(x.strategy).toBe('cross-database');
+        expect(found(x)).toEqual(EXPECTED);
+        expect(x.diff).toEqual(same.diff);
+        expect(x.batch).toEqual(same.batch);
+        expect(x.stream).toEqual(same.stream);
+      }
+    }
+  });
+
+  it('the same-database path agrees with itself at any bucket count', async () => {
+    for (const buckets of [1, 3, 100000]) {
+      const [r] = await reconcileDataset(rt, 'orders', { assumeSettled: true, samples: 100, store: false, buckets });
+      expect(found(r)).toEqual(EXPECTED);
+    }
+  });
+
+  it('samples are bounded by --samples while counts stay exact', async () => {
+    const [r] = await reconcileDataset(rt, 'orders', { assumeSettled: true, samples: 2, store: false });
+    expect(r.diff!.samples.map((s) => s.kind)).toEqual(['duplicate_key', 'missing_in_stream']);
+    expect(r.diff).toMatchObject({ missingInStream: 2, missingInBatch: 1, changed: 1, duplicateKeys: 1 });
   });
 });

@@ -7,6 +7,7 @@ import { compileConfig } from '../../src/config/compile-config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createRuntime, type Runtime } from '../../src/runtime.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import type { WindowResult } from '../../reconcile/types.ts';
 
 export interface RawDataset {
   key: string[];
@@ -42,4 +43,9 @@ export async function settle(rt: Runtime, name: string, windowStart: string | nu
      ON CONFLICT (dataset) DO UPDATE SET event_time = excluded.event_time`,
     [name, opts.watermark ?? '2100-01-01T00:00:00Z'],
   );
+}
+
+/** Every failing difference as `kind key-json [columns]`, sorted: the exact set to assert. */
+export function found(r: WindowResult, which: 'samples' | 'inFlightSamples' = 'samples'): string[] {
+  return (r.diff?.[which] ?? []).map((s) => `${s.kind} ${JSON.stringify(s.key)}${s.columns ? ` ${Object.keys(s.columns).sort().join(',')}` : ''}`).sort();
 }
