@@ -54,7 +54,7 @@ export async function pagedCopy(target: PoolClient, output: TableRef, src: Paged
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const snapshotAt = (await client.query<{ at: Date }>('SELECT now() AS at')).rows[0].at;
     await client.query(`DECLARE dualrun_extract NO SCROLL CURSOR FOR ${src.query.text}`, [...src.query.values]);
-    const fetchPage = () => fetchTextPage(client, src.pageRows ?? 5000, src.transform, cols);
+    const fetchPage = () => fetchTextPage(client, src.pageRows ?? defaultPageRows(), src.transform, cols);
     let rows = 0;
     let page = await fetchPage();
     while (page.fetched > 0) {
@@ -73,6 +73,12 @@ export async function pagedCopy(target: PoolClient, output: TableRef, src: Paged
     stopCancel();
     client.release();
   }
+}
+
+/** Rows per page: DUALRUN_BATCH_PAGE_ROWS, else 5000 (wide rows may want fewer). */
+function defaultPageRows(): number {
+  const n = Number(process.env.DUALRUN_BATCH_PAGE_ROWS);
+  return Number.isInteger(n) && n > 0 ? n : 5000;
 }
 
 async function fetchTextPage(client: PoolClient, n: number, transform: BatchTransform | null, cols: Map<string, OutputColumn>): Promise<TextPage> {
