@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   DUALRUN_PENDING: { exit: 4, retryable: true, summary: 'nothing settled to judge yet' },
   DUALRUN_GATE_REFUSED: { exit: 1, retryable: false, summary: 'a cutover gate refused the promotion' },
   DUALRUN_CONFLICT: { exit: 1, retryable: true, summary: 'another change won a concurrent update' },
+  DUALRUN_LOCK_TIMEOUT: { exit: 3, retryable: true, summary: 'a lock was not granted in time (long-running readers or another change)' },
   DUALRUN_SERVE_REFUSED: { exit: 1, retryable: false, summary: 'the serving view cannot be pointed at that output' },
   DUALRUN_INTERNAL: { exit: 3, retryable: false, summary: 'an unexpected internal error' },
 } as const satisfies Record<string, CodeSpec>;

@@ -23,6 +23,8 @@ export interface ChangeOptions {
   expectedVersion?: number;
   /** Fail with DUALRUN_CONFLICT unless the dataset is in this stage (CLI `--from`). */
   expectedStage?: Stage;
+  /** How long to wait for the serving view's lock (default 5000; DUALRUN_CUTOVER_LOCK_TIMEOUT_MS). */
+  lockTimeoutMs?: number;
   now?: Date;
 }
 export interface PromoteOptions extends ChangeOptions { force?: boolean }
@@ -43,7 +45,7 @@ export interface StageChange {
 
 export async function promote(rt: Runtime, dataset: string, opts: PromoteOptions): Promise<StageChange> {
   const ds = prepare(rt, dataset, opts);
-  return inTransaction(await rt.db(), async (c) => {
+  return changeTransaction(rt, ds, opts, async (c) => {
     const row = await currentRow(c, ds, opts);
     const to = nextStage(row.stage);
     if (!to) throw new DualrunError('DUALRUN_USAGE', `${ds.name} is already in streaming-only, the last stage; nothing to promote to`);
@@ -60,7 +62,7 @@ export async function promote(rt: Runtime, dataset: string, opts: PromoteOptions
 
 export async function rollback(rt: Runtime, dataset: string, opts: RollbackOptions): Promise<StageChange> {
   const ds = prepare(rt, dataset, opts);
-  return inTransaction(await rt.db(), async (c) => {
+  return changeTransaction(rt, ds, opts, async (c) => {
     const row = await currentRow(c, ds, opts);
     const to = opts.to ?? previousStage(row.stage);
     if (!to) throw new DualrunError('DUALRUN_USAGE', `${ds.name} is in batch, the first stage; nothing to roll back to`);
@@ -72,6 +74,26 @@ export async function rollback(rt: Runtime, dataset: string, opts: RollbackOptio
       : [];
     return apply(c, rt, ds, row, { action: 'rollback', to, gate: null, forced: false, opts, warnings });
   });
+}
+
+/**
+ * Re-pointing the view needs an exclusive lock on it, which waits for running
+ * readers, and every new reader queues behind that wait. A bounded wait turns a
+ * long report query into a clear, retryable failure instead of a reader outage.
+ */
+async function changeTransaction(rt: Runtime, ds: DatasetConfig, opts: ChangeOptions, fn: (c: PoolClient) => Promise<StageChange>): Promise<StageChange> {
+  const ms = opts.lockTimeoutMs ?? (Number(process.env.DUALRUN_CUTOVER_LOCK_TIMEOUT_MS) || 5000);
+  try {
+    return await inTransaction(await rt.db(), async (c) => {
+      await c.query(`SELECT set_config('lock_timeout', $1, true)`, [`${Math.max(1, Math.floor(ms))}ms`]);
+      return fn(c);
+    });
+  } catch (e) {
+    if ((e as { code?: string }).code !== '55P03') throw e;
+    throw new DualrunError('DUALRUN_LOCK_TIMEOUT',
+      `${ds.name}: the stage change waited ${ms}ms for a lock (long-running readers of ${ds.cutover.serve?.text ?? 'the serving view'}, or another change) and gave up; nothing was changed. Retry, or find the blocker in pg_stat_activity`,
+      { cause: e, details: { dataset: ds.name, lockTimeoutMs: ms } });
+  }
 }
 
 function prepare(rt: Runtime, dataset: string, opts: ChangeOptions): DatasetConfig {

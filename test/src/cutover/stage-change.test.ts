@@ -155,6 +155,23 @@ describe('cutover stage changes', () => {
     expect(await readServing(fx.rt, 'plain')).toMatchObject({ stage: 'shadow', side: 'batch', table: { sql: '"analytics"."plain_batch"' }, view: null });
   });
 
+  it('a long-running reader makes the change fail clearly after the lock timeout instead of stalling readers', async () => {
+    const before = await readServing(fx.rt, 'orders');
+    const reader = await fx.db.pool.connect();
+    try {
+      await reader.query('BEGIN');
+      await reader.query('SELECT count(*) FROM analytics.orders'); // holds the view's lock until COMMIT
+      const e = await refusal(rollback(fx.rt, 'orders', { ...why, lockTimeoutMs: 200 }));
+      expect(e.code).toBe('DUALRUN_LOCK_TIMEOUT');
+      expect(e.exitCode).toBe(3);
+      expect(e.message).toContain('nothing was changed');
+    } finally {
+      await reader.query('COMMIT');
+      reader.release();
+    }
+    expect(await readServing(fx.rt, 'orders')).toMatchObject({ stage: before.stage, version: before.version });
+  });
+
   it('refuses a serving view over an output in another database as a config error, before touching anything', async () => {
     const raw = rawConfig(fx.db.url);
     const orders = (raw.datasets as Record<string, Record<string, unknown>>).orders;
