@@ -5,6 +5,7 @@ import { isStage, STAGES, type Stage } from '../stages.ts';
 import { cutoverStatus } from '../cutover/cutover-status.ts';
 import { promote, rollback, type StageChange } from '../cutover/stage-change.ts';
 import { readHistory } from '../cutover/audit-log.ts';
+import type { GateResult } from '../cutover/stage-gate.ts';
 import { json, out, runCommand } from './command-runner.ts';
 
 interface ChangeFlags { reason: string; actor?: string; force?: boolean; to?: string; from?: string; format: string }
@@ -29,6 +30,13 @@ function printChange(c: StageChange, format: string): void {
   if (c.gate && c.gate.evidence.length) out(`evidence: reconciliations ${c.gate.evidence.join(', ')}`);
   if (c.forced && c.gate) out(`gate was not met: ${c.gate.missing.join('; ')}`);
   for (const w of c.warnings) out(`warning: ${w}`);
+}
+
+function printRefusal(e: DualrunError): void {
+  const g = e.details.gate as GateResult;
+  out(`${e.details.dataset}: ${g.from} → ${g.to} refused (${Math.min(g.clean, g.required)}/${g.required} clean)`);
+  for (const m of g.missing) out(`  missing: ${m}`);
+  out('  nothing was changed; see docs/cutover.md (runbook: on refusal)');
 }
 
 export function registerCutover(program: Command): void {
@@ -57,7 +65,12 @@ export function registerCutover(program: Command): void {
     .action(async (dataset: string, opts: ChangeFlags, cmd: Command) => runCommand(cmd, async (rt) => {
       checkFormat(opts.format);
       const expectedStage = stageOption('--from', opts.from);
-      printChange(await promote(rt, dataset, { reason: opts.reason, actor: opts.actor, force: opts.force === true, expectedStage }), opts.format);
+      const change = await promote(rt, dataset, { reason: opts.reason, actor: opts.actor, force: opts.force === true, expectedStage }).catch((e: unknown) => {
+        // A refusal is the command's result (like a reconcile mismatch): say it on stdout too.
+        if (opts.format === 'text' && e instanceof DualrunError && e.code === 'DUALRUN_GATE_REFUSED') printRefusal(e);
+        throw e;
+      });
+      printChange(change, opts.format);
     }));
 
   cutover.command('rollback <dataset>').description('move back to an earlier stage (default: the previous one); always allowed')

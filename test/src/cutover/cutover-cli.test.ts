@@ -39,6 +39,10 @@ describe('dualrun cutover', () => {
     expect(refused.stderr).toContain(`on window ${daysAgo(2)}`);
     expect(JSON.parse(refused.stdout).error).toMatchObject({ code: 'DUALRUN_GATE_REFUSED', gate: { ok: false, clean: 1, required: 3 } });
 
+    const refusedText = await cli('promote', 'orders', '--reason', 'looks fine');
+    expect(refusedText.code).toBe(1);
+    expect(refusedText.stdout).toContain('orders: shadow → streaming refused (1/3 clean)\n  missing: 1 of 3 consecutive clean windows; last mismatch');
+
     const text = await cli('status');
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/orders\s+shadow\s+analytics\.orders → analytics\.orders_batch\s+streaming\s+1\/3 clean\s+1 of 3/);
