@@ -24,8 +24,9 @@ export function resultText(r: WindowResult): string {
   return lines.join('\n');
 }
 
+/** Table-cell safe Markdown: pipes escaped, no raw HTML, emphasis characters neutralised. */
 export function mdEscape(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\n/g, ' ').replace(/([`*_<>[\]])/g, '\\$1');
+  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/([`*[\]])/g, '\\$1');
 }
 
 export function resultMarkdown(r: WindowResult): string {

@@ -11,7 +11,7 @@ const show = (v: string | null) => (v === null ? 'NULL' : JSON.stringify(v));
 
 export function sampleRow(s: DifferenceSample): SampleRow {
   let detail = '';
-  if (s.kind === 'changed') detail = Object.entries(s.columns ?? {}).map(([c, v]) => `${c}: ${show(v.batch)} -> ${show(v.stream)}`).join('; ');
+  if (s.kind === 'changed') detail = Object.entries(s.columns ?? {}).map(([c, v]) => `${c}: ${show(v.batch)} → ${show(v.stream)}`).join('; ');
   else if (s.kind === 'duplicate_key' && s.count) detail = `rows: batch ${s.count.batch}, stream ${s.count.stream}`;
   return { key: keyText(s.key), kind: s.kind + (s.inFlight ? ' (in flight)' : ''), detail };
 }
