@@ -1,0 +1,52 @@
+/**
+ * Reading `dualrun.changelog` completely and in a stable order.
+ *
+ * Changelog ids come from a sequence, handed out when a row is inserted, not when
+ * its transaction commits: a reader that only remembered "the highest id seen"
+ * would skip a slow transaction's smaller ids that commit later. So rows are read
+ * in (tx_id, id) order and only from transactions older than the snapshot's xmin
+ * (every transaction below xmin has finished, so that part of the log is final);
+ * the position is the pair (tx_id, id).
+ *
+ * Per key, ids still follow the source's commit order (the second writer of a row
+ * waits for the first one's lock), so the changelog id is the version. A long
+ * writing transaction anywhere in the cluster holds xmin back and delays reading
+ * (it never loses anything).
+ */
+import type { Pool } from '../../src/db/connect.ts';
+import type { Position, SourceRecord } from '../transport.ts';
+
+export interface ChangelogPage {
+  readonly records: SourceRecord[];
+  /** Non-null when the page reached the readable head: when the head was seen. */
+  readonly headSeenAt: Date | null;
+}
+
+const READ = `
+WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin)
+SELECT c.tx_id::text, c.id::text, (extract(epoch FROM c.ts) * 1000)::float8 AS ts_ms,
+       json_build_object('op', c.op, 'before', c.before, 'after', c.after, 'ts_ms', (extract(epoch FROM c.ts) * 1000)::bigint,
+         'source', json_build_object('connector', 'dualrun', 'table', c.source_table, 'lsn', c.id, 'txId', c.tx_id,
+                                     'ts_ms', (extract(epoch FROM c.ts) * 1000)::bigint))::text AS value
+  FROM dualrun.changelog c, horizon h
+ WHERE c.source_table = $1 AND (c.tx_id, c.id) > ($2::bigint, $3::bigint) AND c.tx_id < h.xmin
+ ORDER BY c.tx_id, c.id
+ LIMIT $4`;
+
+// When caught up, the head is "now" unless an open writing transaction began
+// earlier: its rows, when it commits, carry earlier times.
+const HEAD_SEEN = `SELECT least(now(), (SELECT min(xact_start) FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid())) AS at`;
+
+export async function readChangelog(db: Pool, table: string, after: Position, limit: number): Promise<ChangelogPage> {
+  const r = await db.query<{ tx_id: string; id: string; ts_ms: number; value: string }>(READ, [table, after.major.toString(), after.minor.toString(), limit]);
+  const records = r.rows.map((row): SourceRecord => ({
+    position: { major: BigInt(row.tx_id), minor: BigInt(row.id) },
+    key: null,
+    value: row.value,
+    timestamp: new Date(row.ts_ms),
+    fallbackVersion: BigInt(row.id),
+  }));
+  if (records.length >= limit) return { records, headSeenAt: null };
+  const head = await db.query<{ at: Date }>(HEAD_SEEN);
+  return { records, headSeenAt: head.rows[0].at };
+}

@@ -1,0 +1,84 @@
+/**
+ * Relays a source table's changelog to Kafka in Debezium shape (key: the dataset
+ * key columns as JSON; value: {op, before, after, source: {lsn: changelog id,
+ * ts_ms, table, txId}, ts_ms}), for `{ table }` datasets when Kafka is configured.
+ *
+ * At least once: the relay position (stream_positions, source `relay:<table>`) is
+ * saved after Kafka acknowledged the batch (idempotent producer, acks=all), so a
+ * crash between the two resends a batch. The stream sink then sees the same
+ * `source.lsn` again: output rows are unaffected (same version); a stateful
+ * transform would count such a resent event again (see docs/streaming.md).
+ */
+import type { Kafka, Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Pool } from '../../src/db/connect.ts';
+import { sleep } from '../changelog-transport.ts';
+import { decodeDebezium } from '../debezium-decoder.ts';
+import { keyOf } from '../decoder.ts';
+import { readPositions } from '../positions.ts';
+import { BEFORE_EVERYTHING, type Position } from '../transport.ts';
+import { readChangelog } from './changelog-reader.ts';
+
+export interface RelayOptions {
+  readonly kafka: Kafka;
+  readonly db: Pool;
+  readonly dataset: string;
+  readonly table: string;
+  readonly topic: string;
+  readonly key: readonly string[];
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+  readonly untilIdle: boolean;
+  readonly batchSize?: number;
+}
+
+export async function relayChangelog(o: RelayOptions): Promise<{ relayed: number }> {
+  const source = `relay:${o.table}`;
+  await ensureTopic(o.kafka, o.topic);
+  const producer = o.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+  let relayed = 0;
+  try {
+    let cursor: Position = (await readPositions(o.db, o.dataset, source)).get(0) ?? BEFORE_EVERYTHING;
+    while (!o.signal.aborted) {
+      const page = await readChangelog(o.db, o.table, cursor, o.batchSize ?? 5000);
+      if (page.records.length === 0) {
+        if (o.untilIdle) break;
+        await sleep(100, o.signal);
+        continue;
+      }
+      await send(producer, o, page.records);
+      cursor = page.records[page.records.length - 1].position;
+      await o.db.query(
+        `INSERT INTO dualrun.stream_positions (dataset, source, partition, position, sub_position, updated_at) VALUES ($1, $2, 0, $3, $4, now())
+         ON CONFLICT (dataset, source, partition) DO UPDATE SET position = EXCLUDED.position, sub_position = EXCLUDED.sub_position, updated_at = now()`,
+        [o.dataset, source, cursor.major.toString(), cursor.minor.toString()]);
+      relayed += page.records.length;
+    }
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+  }
+  o.log.info({ dataset: o.dataset, table: o.table, topic: o.topic, relayed }, 'relay stopped');
+  return { relayed };
+}
+
+async function send(producer: Producer, o: RelayOptions, records: Awaited<ReturnType<typeof readChangelog>>['records']): Promise<void> {
+  const messages = records.map((r) => {
+    const d = decodeDebezium(r, o.key);
+    const row = d.ok && d.event ? d.event.row : null;
+    const key = keyOf(row, null, o.key);
+    return { key: key ? JSON.stringify(key) : null, value: r.value as string, timestamp: String(r.timestamp.getTime()) };
+  });
+  await producer.send({ topic: o.topic, acks: -1, messages });
+}
+
+async function ensureTopic(kafka: Kafka, topic: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topics = await admin.listTopics();
+    if (!topics.includes(topic)) await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * `dualrun capture`: installs change capture on every selected `{ table }` dataset
+ * (trigger + first snapshot, idempotent). Without Kafka that is all: the stream
+ * worker reads `dualrun.changelog` directly, so the command returns. With Kafka it
+ * then relays each table's changelog to the dataset's topic until stopped (or,
+ * with --until-idle, until nothing is left to relay). `{ topic }` datasets are
+ * captured by their own producer (e.g. Debezium) and are skipped.
+ */
+import type { Runtime } from '../../src/runtime.ts';
+import { createKafka } from '../kafka-client.ts';
+import { installCapture, type CaptureInstall } from './capture-triggers.ts';
+import { relayChangelog } from './kafka-relay.ts';
+
+export interface CaptureResult {
+  installed: CaptureInstall[];
+  skipped: { dataset: string; reason: string }[];
+  relayed: Record<string, number>;
+}
+
+export async function runCapture(rt: Runtime, opts: { datasets: readonly string[]; untilIdle: boolean }): Promise<CaptureResult> {
+  const db = await rt.db();
+  const result: CaptureResult = { installed: [], skipped: [], relayed: {} };
+  const relays: { dataset: string; table: string; topic: string; key: readonly string[] }[] = [];
+  for (const name of opts.datasets) {
+    const ds = rt.dataset(name);
+    const src = ds.stream.source;
+    if (src.kind !== 'table') { result.skipped.push({ dataset: name, reason: `source is topic ${src.topic}: produced outside dualrun` }); continue; }
+    const inst = await installCapture(db, src.table);
+    rt.log.info({ dataset: name, ...inst }, inst.installed ? 'capture installed' : 'capture already installed');
+    result.installed.push(inst);
+    relays.push({ dataset: name, table: src.table.text, topic: src.topic, key: ds.key });
+  }
+  const kafkaCfg = rt.config.kafka;
+  if (!kafkaCfg || relays.length === 0) return result;
+  const kafka = createKafka(kafkaCfg, rt.log);
+  const done = await Promise.all(relays.map((r) => relayChangelog({ kafka, db, ...r, log: rt.log, signal: rt.signal, untilIdle: opts.untilIdle })));
+  relays.forEach((r, i) => { result.relayed[r.dataset] = done[i].relayed; });
+  return result;
+}

@@ -1,0 +1,45 @@
+/**
+ * One dataset's streaming pipeline: prepare the output table, load the schema and
+ * transform, then let the transport feed batches to the exactly-once sink until
+ * stopped (or idle with --until-idle).
+ */
+import type { DatasetConfig } from '../src/config/types.ts';
+import type { Runtime } from '../src/runtime.ts';
+import { applyBatch, type SinkDeps } from './exactly-once-sink.ts';
+import { mergeStatements } from './output-merge.ts';
+import { prepareOutputTable } from './output-table.ts';
+import { markHeadSeen } from './positions.ts';
+import { loadValidator } from './record-validator.ts';
+import { streamDatabase } from './stream-database.ts';
+import { ThroughputMeter } from './throughput-meter.ts';
+import { loadTransform } from './transform-module.ts';
+import { transportFor, type TransportTuning } from './transport-for-dataset.ts';
+
+export interface DatasetStreamOptions {
+  readonly signal: AbortSignal;
+  readonly untilIdle: boolean;
+  readonly tuning?: TransportTuning;
+}
+
+export async function streamDataset(rt: Runtime, ds: DatasetConfig, opts: DatasetStreamOptions): Promise<Record<string, unknown>> {
+  const db = await streamDatabase(rt, ds);
+  const output = await prepareOutputTable(db, ds.stream.output, ds.key);
+  const { transport, decode } = await transportFor(rt, ds, db, opts.tuning);
+  const deps: SinkDeps = {
+    db, dataset: ds.name, key: ds.key, source: transport.source, merge: mergeStatements(output), committed: new Map(),
+    decode, validate: loadValidator(ds.stream.schema), transform: await loadTransform(ds.stream.transform),
+  };
+  const meter = new ThroughputMeter(rt.log, ds.name);
+  rt.log.info({ dataset: ds.name, transport: transport.kind, source: transport.source, output: ds.stream.output.text }, 'stream started');
+  await transport.run(async (batch) => {
+    const outcome = await applyBatch(deps, batch);
+    meter.add(outcome, batch.records.length, batch.lagRecords);
+  }, {
+    signal: opts.signal,
+    untilIdle: opts.untilIdle,
+    onIdle: (partitions, at) => markHeadSeen(db, ds.name, transport.source, partitions, at),
+  });
+  const summary = meter.summary();
+  rt.log.info(summary, 'stream stopped');
+  return summary;
+}

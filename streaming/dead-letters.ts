@@ -1,0 +1,22 @@
+/** Writes a batch's dead letters in one statement, inside the batch transaction. */
+import type { PoolClient } from '../src/db/connect.ts';
+import type { PartitionRef } from './positions.ts';
+import type { DeadLetter } from './record-pipeline.ts';
+
+export async function writeDeadLetters(c: PoolClient, p: PartitionRef, letters: readonly DeadLetter[]): Promise<void> {
+  if (letters.length === 0) return;
+  await c.query(
+    `INSERT INTO dualrun.dead_letters (dataset, source, partition, position, record_key, payload, stage, reason, error)
+     SELECT $1, $2, $3, d.position, d.record_key, d.payload, d.stage, d.reason, d.error::jsonb
+       FROM unnest($4::bigint[], $5::text[], $6::bytea[], $7::text[], $8::text[], $9::text[])
+         AS d(position, record_key, payload, stage, reason, error)`,
+    [
+      p.dataset, p.source, p.partition,
+      letters.map((d) => d.record.fallbackVersion.toString()),
+      letters.map((d) => d.recordKey ?? (d.record.key ? d.record.key.toString('utf8') : null)),
+      letters.map((d) => (d.record.value === null ? null : typeof d.record.value === 'string' ? Buffer.from(d.record.value) : d.record.value)),
+      letters.map((d) => d.stage),
+      letters.map((d) => d.reason.replace(/\0/g, '')),
+      letters.map((d) => (d.error ? JSON.stringify(d.error).replace(/\\u0000/g, '') : null)),
+    ]);
+}

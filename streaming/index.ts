@@ -1,0 +1,8 @@
+/** The streaming path's public API (the CLI and the demo use these). */
+export { runStreamWorker, type StreamWorkerOptions, type StreamWorkerResult } from './stream-supervisor.ts';
+export { streamDataset } from './dataset-stream.ts';
+export { resetForReplay, sourceName, type ReplayFrom, type ReplayResult } from './replay.ts';
+export { runCapture, type CaptureResult } from './capture/run-capture.ts';
+export { installCapture, hasCapture } from './capture/capture-triggers.ts';
+export type { Transport, SourceBatch, SourceRecord, Position } from './transport.ts';
+export type { TransformContext, TransformFn } from './transform-module.ts';

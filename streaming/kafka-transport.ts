@@ -1,0 +1,125 @@
+/**
+ * Kafka through kafkajs: a consumer group per dataset, `eachBatch`, auto-commit
+ * off. Each batch goes to the sink; only after its Postgres transaction commits
+ * are the offsets committed to Kafka, so Kafka's committed offsets are never
+ * ahead of Postgres and `kafka-consumer-groups.sh` shows real lag.
+ *
+ * Resume: the stored Postgres position is the truth. On the first batch of a
+ * partition after each (re)assignment, if Kafka would start past the stored
+ * position (a replay reset Postgres, or Postgres was restored), the consumer seeks
+ * back once to stored + 1 and drops the batch; starting before it is harmless
+ * because the sink skips what it already has.
+ */
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Pool } from '../src/db/connect.ts';
+import { DualrunError } from '../src/errors.ts';
+import { sleep } from './changelog-transport.ts';
+import { readPositions } from './positions.ts';
+import type { SourceBatch, SourceRecord, Transport, TransportRunOptions } from './transport.ts';
+
+export interface KafkaTransportOptions {
+  readonly kafka: Kafka;
+  readonly groupId: string;
+  readonly topic: string;
+  readonly dataset: string;
+  readonly stateDb: Pool;
+  readonly log: Logger;
+  /** Session timeout (ms): how long a killed worker's partitions stay assigned to it. */
+  readonly sessionTimeout?: number;
+  readonly maxBytesPerPartition?: number;
+}
+
+export function kafkaTransport(o: KafkaTransportOptions): Transport {
+  return {
+    kind: 'kafka',
+    source: o.topic,
+    run: (handle, opts) => runConsumer(o, handle, opts),
+  };
+}
+
+async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch) => Promise<void>, opts: TransportRunOptions): Promise<void> {
+  const sessionTimeout = o.sessionTimeout ?? 10_000;
+  const consumer = o.kafka.consumer({
+    groupId: o.groupId, sessionTimeout, heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
+    maxBytesPerPartition: o.maxBytesPerPartition ?? 2 * 1024 * 1024, maxBytes: 8 * 1024 * 1024, maxWaitTimeInMs: 100,
+    allowAutoTopicCreation: false, retry: { retries: 5, restartOnFailure: async () => true },
+  });
+  const checked = new Set<number>();
+  let fatal: unknown = null;
+  consumer.on(consumer.events.GROUP_JOIN, () => checked.clear());
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic: o.topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      eachBatch: async (p) => {
+        if (fatal || !p.isRunning() || p.isStale() || p.batch.messages.length === 0) return;
+        if (!checked.has(p.batch.partition) && (await seekBackIfAhead(o, consumer, p))) return;
+        checked.add(p.batch.partition);
+        try {
+          await handle(toSourceBatch(p));
+        } catch (e) {
+          fatal = e; // stop here: never commit to Kafka what Postgres does not have
+          throw e;
+        }
+        await consumer.commitOffsets([{ topic: o.topic, partition: p.batch.partition, offset: (BigInt(p.batch.lastOffset()) + 1n).toString() }]);
+        await p.heartbeat();
+      },
+    });
+    await waitForStop(o, opts, () => fatal);
+  } catch (e) {
+    throw fatal ?? new DualrunError('DUALRUN_KAFKA_UNREACHABLE', `Kafka consumer for ${o.topic}: ${(e as Error).message}`, { cause: e });
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+  }
+  if (fatal) throw fatal;
+}
+
+function toSourceBatch(p: EachBatchPayload): SourceBatch {
+  const records = p.batch.messages.map((m): SourceRecord => {
+    const offset = BigInt(m.offset);
+    return { position: { major: offset, minor: 0n }, key: m.key ?? null, value: m.value ?? null, timestamp: new Date(Number(m.timestamp)), fallbackVersion: offset };
+  });
+  const lag = Number(BigInt(p.batch.highWatermark) - BigInt(p.batch.lastOffset()) - 1n);
+  return { partition: p.batch.partition, records, headSeenAt: lag <= 0 ? new Date() : null, lagRecords: Math.max(0, lag) };
+}
+
+/** True (and seeks) when this batch starts after the stored position + 1. */
+async function seekBackIfAhead(o: KafkaTransportOptions, consumer: Consumer, p: EachBatchPayload): Promise<boolean> {
+  const stored = (await readPositions(o.stateDb, o.dataset, o.topic)).get(p.batch.partition);
+  const want = stored ? stored.major + 1n : 0n;
+  const first = BigInt(p.batch.firstOffset() ?? p.batch.messages[0].offset);
+  if (first <= want) return false;
+  o.log.info({ dataset: o.dataset, partition: p.batch.partition, from: first.toString(), to: want.toString() }, 'Kafka starts past the stored position: seeking back');
+  consumer.seek({ topic: o.topic, partition: p.batch.partition, offset: want.toString() });
+  return true;
+}
+
+/** Until aborted, a fatal error, or (untilIdle) every partition caught up per Postgres. */
+async function waitForStop(o: KafkaTransportOptions, opts: TransportRunOptions, fatal: () => unknown): Promise<void> {
+  const admin = o.kafka.admin();
+  await admin.connect();
+  try {
+    while (!opts.signal.aborted && !fatal()) {
+      await sleep(opts.untilIdle ? 300 : 1000, opts.signal);
+      if (opts.signal.aborted || fatal()) return;
+      const caughtUp = await partitionsCaughtUp(o, admin);
+      if (caughtUp.all && caughtUp.partitions.length > 0) await opts.onIdle?.(caughtUp.partitions, new Date());
+      if (opts.untilIdle && caughtUp.all) return;
+    }
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+async function partitionsCaughtUp(o: KafkaTransportOptions, admin: ReturnType<Kafka['admin']>): Promise<{ all: boolean; partitions: number[] }> {
+  const [offsets, stored] = await Promise.all([admin.fetchTopicOffsets(o.topic), readPositions(o.stateDb, o.dataset, o.topic)]);
+  const done = offsets.filter((p) => {
+    const next = (stored.get(p.partition)?.major ?? -1n) + 1n;
+    const from = next > BigInt(p.low) ? next : BigInt(p.low);
+    return from >= BigInt(p.high);
+  });
+  return { all: done.length === offsets.length, partitions: done.filter((p) => stored.has(p.partition)).map((p) => p.partition) };
+}

@@ -1,0 +1,43 @@
+/**
+ * The stream output table as the sink sees it: it must exist (its columns are the
+ * user's); the sink adds the metadata columns `_dr_version bigint` and
+ * `_dr_source_ts timestamptz` when missing, and a unique index on the dataset key
+ * when none covers exactly the key (the merge is `ON CONFLICT (key)`).
+ */
+import { DualrunError } from '../src/errors.ts';
+import { quoteIdent, type TableRef } from '../src/identifiers.ts';
+import type { Pool } from '../src/db/connect.ts';
+
+export interface OutputTable {
+  readonly table: TableRef;
+  readonly key: readonly string[];
+  /** Columns the sink writes (generated columns excluded), metadata included. */
+  readonly columns: readonly string[];
+}
+
+export async function prepareOutputTable(db: Pool, table: TableRef, key: readonly string[]): Promise<OutputTable> {
+  const exists = await db.query<{ oid: string | null }>('SELECT to_regclass($1)::oid::text AS oid', [table.sql]);
+  if (!exists.rows[0].oid) {
+    throw new DualrunError('DUALRUN_CONFIG_INVALID', `stream.output ${table.text} does not exist: create it with the dataset's columns (the sink adds _dr_version and _dr_source_ts)`);
+  }
+  await db.query(`ALTER TABLE ${table.sql} ADD COLUMN IF NOT EXISTS _dr_version bigint, ADD COLUMN IF NOT EXISTS _dr_source_ts timestamptz`);
+  const cols = await db.query<{ attname: string }>(
+    `SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum`, [table.sql]);
+  const columns = cols.rows.map((r) => r.attname);
+  const missing = key.filter((k) => !columns.includes(k));
+  if (missing.length > 0) throw new DualrunError('DUALRUN_CONFIG_INVALID', `stream.output ${table.text} has no key column ${missing.join(', ')}`);
+  await ensureKeyIndex(db, table, key);
+  return { table, key, columns };
+}
+
+async function ensureKeyIndex(db: Pool, table: TableRef, key: readonly string[]): Promise<void> {
+  const r = await db.query<{ cols: string[] }>(
+    `SELECT array_agg(a.attname::text ORDER BY a.attname::text) AS cols
+       FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+      WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
+      GROUP BY i.indexrelid`, [table.sql]);
+  const want = [...key].sort().join(',');
+  if (r.rows.some((row) => row.cols.join(',') === want)) return;
+  const name = quoteIdent(`${table.name.slice(0, 50)}_dr_key`);
+  await db.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${name} ON ${table.sql} (${key.map(quoteIdent).join(', ')})`);
+}

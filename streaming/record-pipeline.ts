@@ -1,0 +1,150 @@
+/**
+ * Decode → validate → transform for one batch, in record order, producing what the
+ * sink writes: the newest change per output key, dead letters, and keyed state.
+ * Per-record failures are results (dead letters), never exceptions.
+ */
+import type { ChangeEvent, JsonRow, PipelineStage } from './change-event.ts';
+import type { Decoder } from './decoder.ts';
+import type { RowValidator } from './record-validator.ts';
+import type { TransformContext, TransformModule } from './transform-module.ts';
+import type { SourceRecord } from './transport.ts';
+
+export interface DeadLetter {
+  readonly record: SourceRecord;
+  readonly recordKey: string | null;
+  readonly stage: PipelineStage;
+  readonly reason: string;
+  readonly error: Record<string, unknown> | null;
+}
+
+/** The newest change for one output key in this batch. */
+export interface KeyedChange {
+  readonly kind: 'upsert' | 'delete';
+  /** Output row (upsert) or key columns (delete), with _dr_version and _dr_source_ts. */
+  readonly row: JsonRow;
+  readonly version: bigint;
+  readonly record: SourceRecord;
+}
+
+export interface PipelineResult {
+  readonly changes: Map<string, KeyedChange>;
+  readonly deadLetters: DeadLetter[];
+  /** State keys changed by the transform, with their new values. */
+  readonly stateWrites: Map<string, unknown>;
+  /** Records that ended in an effect or a deliberate no-op (not dead letters). */
+  applied: number;
+  maxSourceTs: Date | null;
+}
+
+export interface PipelineDeps {
+  readonly dataset: string;
+  readonly key: readonly string[];
+  readonly decode: Decoder;
+  readonly validate: RowValidator;
+  readonly transform: TransformModule;
+  /** Loads the keyed state of these keys (one query for the batch). */
+  readonly loadState: (keys: string[]) => Promise<Map<string, unknown>>;
+}
+
+interface Decoded { record: SourceRecord; event: ChangeEvent; stateKey: string | null }
+
+export async function runPipeline(records: readonly SourceRecord[], deps: PipelineDeps): Promise<PipelineResult> {
+  const result: PipelineResult = { changes: new Map(), deadLetters: [], stateWrites: new Map(), applied: 0, maxSourceTs: null };
+  const decoded = decodeAll(records, deps, result);
+  const state = await loadStateFor(decoded, deps);
+  for (const d of decoded) transformOne(d, deps, state, result);
+  return result;
+}
+
+function decodeAll(records: readonly SourceRecord[], deps: PipelineDeps, result: PipelineResult): Decoded[] {
+  const out: Decoded[] = [];
+  for (const record of records) {
+    const r = deps.decode(record, deps.key);
+    if (!r.ok) { dead(result, record, null, 'decode', r.reason); continue; }
+    if (!r.event) { result.applied++; continue; }
+    const ev = r.event;
+    if (!result.maxSourceTs || ev.sourceTs > result.maxSourceTs) result.maxSourceTs = ev.sourceTs;
+    if (ev.op === 'upsert') {
+      const bad = deps.validate(ev.row);
+      if (bad) { dead(result, record, keyText(ev.row, deps.key), 'validate', bad); continue; }
+    }
+    let stateKey: string | null = null;
+    if (deps.transform.stateKey && (ev.op === 'upsert' || deps.transform.handlesDeletes)) {
+      try {
+        stateKey = String(deps.transform.stateKey(ev.row, contextFor(deps.dataset, ev, undefined, () => undefined)));
+      } catch (e) {
+        dead(result, record, keyText(ev.row, deps.key), 'transform', `stateKey threw: ${(e as Error)?.message ?? String(e)}`, e);
+        continue;
+      }
+    }
+    out.push({ record, event: ev, stateKey });
+  }
+  return out;
+}
+
+async function loadStateFor(decoded: Decoded[], deps: PipelineDeps): Promise<Map<string, unknown>> {
+  const keys = [...new Set(decoded.map((d) => d.stateKey).filter((k): k is string => k !== null))];
+  return keys.length > 0 ? deps.loadState(keys) : new Map();
+}
+
+function transformOne(d: Decoded, deps: PipelineDeps, state: Map<string, unknown>, result: PipelineResult): void {
+  const ev = d.event;
+  if (ev.op === 'delete' && !deps.transform.handlesDeletes) {
+    const keyRow = Object.fromEntries(deps.key.map((k) => [k, ev.row[k]]));
+    keep(result, deps.key, { kind: 'delete', row: withMeta(keyRow, ev), version: ev.version, record: d.record });
+    result.applied++;
+    return;
+  }
+  let next = d.stateKey === null ? undefined : state.get(d.stateKey);
+  let changed = false;
+  let rows: JsonRow[];
+  try {
+    const ctx = contextFor(deps.dataset, ev, next, (v) => { next = v; changed = true; });
+    const out = deps.transform.transform(ev.row, ctx);
+    rows = out == null ? [] : Array.isArray(out) ? out : [out];
+    const missing = rows.find((r) => deps.key.some((k) => r?.[k] === undefined || r?.[k] === null));
+    if (missing) throw new Error(`transform returned a row without key column(s) ${deps.key.join(', ')}`);
+  } catch (e) {
+    dead(result, d.record, keyText(ev.row, deps.key), 'transform', (e as Error)?.message ?? String(e), e);
+    return;
+  }
+  if (changed && d.stateKey !== null) { state.set(d.stateKey, next); result.stateWrites.set(d.stateKey, next); }
+  for (const row of rows) keep(result, deps.key, { kind: 'upsert', row: withMeta(row, ev), version: ev.version, record: d.record });
+  result.applied++;
+}
+
+function contextFor(dataset: string, ev: ChangeEvent, state: unknown, setState: (v: unknown) => void): TransformContext {
+  return {
+    dataset,
+    op: ev.op === 'delete' ? 'd' : ev.sourceOp,
+    before: ev.op === 'upsert' ? ev.before : ev.row,
+    version: ev.version,
+    sourceTs: ev.sourceTs,
+    state,
+    setState,
+  };
+}
+
+/** Keeps the newest change per key; on a tie the later record in the batch wins. */
+function keep(result: PipelineResult, key: readonly string[], change: KeyedChange): void {
+  const k = keyText(change.row, key)!;
+  const prev = result.changes.get(k);
+  if (!prev || prev.version <= change.version) result.changes.set(k, change);
+}
+
+function withMeta(row: JsonRow, ev: ChangeEvent): JsonRow {
+  return { ...row, _dr_version: ev.version.toString(), _dr_source_ts: ev.sourceTs.toISOString() };
+}
+
+/** The key as text for dedupe and dead letters: values as strings, so 1 and "1" agree. */
+export function keyText(row: JsonRow | null, key: readonly string[]): string | null {
+  if (!row) return null;
+  const vals = key.map((k) => row[k]);
+  if (vals.some((v) => v === undefined || v === null)) return null;
+  return JSON.stringify(vals.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))));
+}
+
+function dead(result: PipelineResult, record: SourceRecord, recordKey: string | null, stage: PipelineStage, reason: string, err?: unknown): void {
+  const error = err instanceof Error ? { name: err.name, message: err.message } : err === undefined ? null : { message: String(err) };
+  result.deadLetters.push({ record, recordKey, stage, reason, error });
+}

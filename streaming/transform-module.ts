@@ -1,0 +1,53 @@
+/**
+ * The user's transform module (stream.transform; TypeScript allowed, the CLI runs
+ * under tsx). Its default export is `(row, ctx) => row | row[] | null`; throwing
+ * sends the record to dead letters. Optional named exports:
+ *   - `stateKey(row, ctx) => string`: the transform is stateful; `ctx.state` is the
+ *     value kept for that key (undefined at first) and `ctx.setState(v)` replaces it.
+ *     State is loaded for a whole batch in one query and committed with its rows.
+ *   - `handlesDeletes = true`: deletes go through the transform too (`ctx.op === 'd'`,
+ *     row = the before image) and whatever it returns is upserted; by default a
+ *     delete removes the output row with the dataset key and skips the transform.
+ */
+import { pathToFileURL } from 'node:url';
+import { DualrunError } from '../src/errors.ts';
+import type { JsonRow } from './change-event.ts';
+
+export interface TransformContext {
+  readonly dataset: string;
+  readonly op: 'c' | 'u' | 'r' | 'd';
+  readonly before: JsonRow | null;
+  readonly version: bigint;
+  readonly sourceTs: Date;
+  /** The keyed state of `stateKey(row)`; undefined for a new key or a stateless transform. */
+  readonly state: unknown;
+  setState(value: unknown): void;
+}
+
+export type TransformFn = (row: JsonRow, ctx: TransformContext) => JsonRow | JsonRow[] | null | undefined;
+
+export interface TransformModule {
+  readonly transform: TransformFn;
+  readonly stateKey: ((row: JsonRow, ctx: TransformContext) => string) | null;
+  readonly handlesDeletes: boolean;
+}
+
+const IDENTITY: TransformModule = Object.freeze({ transform: (row: JsonRow) => row, stateKey: null, handlesDeletes: false });
+
+export async function loadTransform(modulePath: string | null): Promise<TransformModule> {
+  if (!modulePath) return IDENTITY;
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(modulePath).href)) as Record<string, unknown>;
+  } catch (e) {
+    throw new DualrunError('DUALRUN_CONFIG_INVALID', `stream.transform ${modulePath} could not be loaded: ${(e as Error).message}`, { cause: e });
+  }
+  // A TS module loaded through CJS interop may nest the default export once more.
+  const def = typeof mod.default === 'function' ? mod.default : (mod.default as Record<string, unknown> | undefined)?.default;
+  if (typeof def !== 'function') throw new DualrunError('DUALRUN_CONFIG_INVALID', `stream.transform ${modulePath}: expected a default export (row, ctx) => row | row[] | null`);
+  return {
+    transform: def as TransformFn,
+    stateKey: typeof mod.stateKey === 'function' ? (mod.stateKey as TransformModule['stateKey']) : null,
+    handlesDeletes: mod.handlesDeletes === true,
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * Which transport and decoder a dataset uses:
+ *   - `{ topic, format }` needs `kafka` in the config: Kafka, decoded as `format`;
+ *   - `{ table }` with `kafka`: `dualrun capture` relays the changelog to
+ *     `source.topic` in Debezium shape, and the worker consumes that topic;
+ *   - `{ table }` without `kafka` (the embedded default): the worker reads
+ *     `dualrun.changelog` directly.
+ */
+import type { Pool } from '../src/db/connect.ts';
+import type { DatasetConfig } from '../src/config/types.ts';
+import { DualrunError } from '../src/errors.ts';
+import type { Runtime } from '../src/runtime.ts';
+import { changelogTransport } from './changelog-transport.ts';
+import { decoderFor, type Decoder } from './decoder.ts';
+import { createKafka, groupIdFor } from './kafka-client.ts';
+import { kafkaTransport } from './kafka-transport.ts';
+import type { Transport } from './transport.ts';
+
+export interface TransportTuning {
+  readonly batchSize?: number;
+  readonly sessionTimeout?: number;
+}
+
+export async function transportFor(rt: Runtime, ds: DatasetConfig, stateDb: Pool, tuning: TransportTuning = {}): Promise<{ transport: Transport; decode: Decoder }> {
+  const src = ds.stream.source;
+  const kafka = rt.config.kafka;
+  if (src.kind === 'topic' && !kafka) {
+    throw new DualrunError('DUALRUN_CONFIG_INVALID', `datasets.${ds.name}.stream.source: topic ${src.topic} needs a \`kafka\` section (or use { table: ... } for the built-in changelog)`);
+  }
+  if (kafka) {
+    const topic = src.kind === 'topic' ? src.topic : src.topic;
+    const transport = kafkaTransport({
+      kafka: createKafka(kafka, rt.log), groupId: groupIdFor(kafka, ds.name), topic, dataset: ds.name, stateDb, log: rt.log,
+      sessionTimeout: tuning.sessionTimeout,
+    });
+    return { transport, decode: decoderFor(src.kind === 'topic' ? src.format : 'debezium') };
+  }
+  const table = (src as { table: { text: string } }).table.text;
+  return {
+    transport: changelogTransport({ changelogDb: await rt.db(), stateDb, dataset: ds.name, table, batchSize: tuning.batchSize }),
+    decode: decoderFor('debezium'),
+  };
+}

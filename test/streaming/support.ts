@@ -1,0 +1,55 @@
+/** Helpers shared by the streaming tests: a config + runtime on a test database, checksums in SQL. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { compileConfig } from '../../src/config/compile-config.ts';
+import type { DualrunConfig } from '../../src/config/types.ts';
+import type { Pool } from '../../src/db/connect.ts';
+import { migrate } from '../../src/db/migrate.ts';
+import { createRuntime, type Runtime } from '../../src/runtime.ts';
+import { quoteIdent } from '../../src/identifiers.ts';
+
+export const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures');
+
+/** Writes dualrun.yaml (as JSON) into a temp folder and compiles it. */
+export function writeConfig(raw: Record<string, unknown>): { dir: string; file: string; config: DualrunConfig } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dualrun-stream-'));
+  const file = path.join(dir, 'dualrun.json');
+  fs.writeFileSync(file, JSON.stringify(raw, null, 2));
+  return { dir, file, config: compileConfig(raw, { path: file, env: {} }) };
+}
+
+export function testRuntime(config: DualrunConfig, signal?: AbortSignal): Runtime {
+  return createRuntime({ config, log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), signal });
+}
+
+export async function setupToolkit(pool: Pool): Promise<void> {
+  await migrate(pool);
+}
+
+export async function setStage(pool: Pool, dataset: string, stage: string): Promise<void> {
+  await pool.query(`INSERT INTO dualrun.stages (dataset, stage) VALUES ($1, $2) ON CONFLICT (dataset) DO UPDATE SET stage = EXCLUDED.stage`, [dataset, stage]);
+}
+
+/** Row count and an order-independent checksum of the given columns, computed in Postgres. */
+export async function tableChecksum(pool: Pool, table: string, columns: string[]): Promise<{ rows: number; checksum: string }> {
+  const cols = columns.map(quoteIdent).join(', ');
+  const r = await pool.query<{ rows: number; checksum: string | null }>(
+    `SELECT count(*)::int AS rows, md5(string_agg(h, '' ORDER BY h)) AS checksum FROM (SELECT md5(row(${cols})::text) AS h FROM ${table}) x`);
+  return { rows: r.rows[0].rows, checksum: r.rows[0].checksum ?? '' };
+}
+
+/** Rows in one table and not the other, both ways (the exact difference, not just the checksum). */
+export async function symmetricDifference(pool: Pool, a: string, b: string, columns: string[]): Promise<number> {
+  const cols = columns.map(quoteIdent).join(', ');
+  const r = await pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM ((SELECT ${cols} FROM ${a} EXCEPT ALL SELECT ${cols} FROM ${b}) UNION ALL (SELECT ${cols} FROM ${b} EXCEPT ALL SELECT ${cols} FROM ${a})) d`);
+  return r.rows[0].n;
+}
+
+export const ORDER_COLUMNS = ['order_id', 'customer_id', 'amount', 'status', 'order_date'];
+
+export const ORDERS_DDL = (table: string) => `CREATE TABLE ${table} (
+  order_id integer PRIMARY KEY, customer_id integer NOT NULL, amount numeric(12,2) NOT NULL,
+  status text NOT NULL, order_date date NOT NULL)`;
