@@ -70,7 +70,7 @@ export async function rollback(rt: Runtime, dataset: string, opts: RollbackOptio
       throw new DualrunError('DUALRUN_USAGE', `${ds.name} is in ${row.stage}; rollback goes to an earlier stage and ${to} is not earlier (use promote to go forward)`);
     }
     const warnings = row.stage === 'streaming-only'
-      ? [`the legacy batch path was retired since ${row.since?.toISOString() ?? 'the last change'}: its output misses the windows since then; re-run them (dualrun batch run ${ds.name} --from D --to D) before trusting the batch side`]
+      ? [`the legacy batch path has been off since ${row.since?.toISOString() ?? 'the last change'}: its output misses the windows since then; re-run them (dualrun batch run ${ds.name} --from D --to D) before trusting the batch side`]
       : [];
     return apply(c, rt, ds, row, { action: 'rollback', to, gate: null, forced: false, opts, warnings });
   });
@@ -140,7 +140,7 @@ async function conflict(c: PoolClient, ds: DatasetConfig, expected: string): Pro
   const last = (await latestAudit(c, [ds.name])).get(ds.name);
   const by = last ? ` (${last.action} ${last.from} → ${last.to} by ${last.actor} at ${last.at}: ${JSON.stringify(last.reason)})` : '';
   return new DualrunError('DUALRUN_CONFLICT',
-    `${ds.name} was changed concurrently: expected ${expected}, but it is now ${now.stage} at version ${now.version}${by}. ` +
-    'Nothing was changed; check `dualrun cutover status` and retry if the change is still wanted.',
+    `${ds.name} changed under you: expected ${expected}, but it is now ${now.stage} at version ${now.version}${by}; ` +
+    'another change came first (or --from names the wrong stage). Nothing was changed; check `dualrun cutover status` and retry if the change is still wanted.',
     { details: { dataset: ds.name, expected, stage: now.stage, version: now.version } });
 }

@@ -74,7 +74,7 @@ describe('dualrun cutover', () => {
     const codes = [a.code, b.code].sort();
     expect(codes, a.stderr + b.stderr).toEqual([0, 1]);
     const loser = a.code === 1 ? a : b;
-    expect(loser.stderr).toMatch(/DUALRUN_CONFLICT: plain was changed concurrently: expected (stage batch|stage version 0), but it is now shadow at version 1 \(promote batch → shadow by (one|two)/);
+    expect(loser.stderr).toMatch(/DUALRUN_CONFLICT: plain changed under you: expected (stage batch|stage version 0), but it is now shadow at version 1 \(promote batch → shadow by (one|two)/);
     expect(loser.stderr).toContain('Nothing was changed');
   });
 
