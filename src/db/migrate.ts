@@ -51,9 +51,10 @@ export async function migrate(pool: Pool): Promise<MigrateResult> {
 
 /** True when every shipped migration is applied (cheap check before auto-migrating). */
 export async function isCurrent(pool: Pool): Promise<boolean> {
-  const latest = listMigrations().at(-1)?.version ?? 0;
   const exists = await pool.query<{ t: string | null }>(`SELECT to_regclass('dualrun.schema_migrations')::text AS t`);
   if (!exists.rows[0].t) return false;
-  const r = await pool.query<{ v: number | null }>('SELECT max(version) AS v FROM dualrun.schema_migrations');
-  return (r.rows[0].v ?? -1) >= latest;
+  // Compare the sets, not the maxima: a lower-numbered migration can land after a higher one.
+  const r = await pool.query<{ version: number }>('SELECT version FROM dualrun.schema_migrations');
+  const applied = new Set(r.rows.map((x) => x.version));
+  return listMigrations().every((m) => applied.has(m.version));
 }
