@@ -59,15 +59,14 @@ export async function runWindow(rt: Runtime, ds: DatasetConfig, window: Window |
     const result = await inTransaction(target, async (client) => {
       const stopCancel = await cancelOnAbort(target, client, opts.signal);
       try {
-        await lockWindow(client, scope);
+        const txStart = await lockWindow(client, scope);
         await clearWindow(client, ds.batch.output.sql, scope);
         let loaded: CopyResult;
         if (ds.batch.sourceUrl || transform) {
           const source = ds.batch.sourceUrl ? await rt.pool(ds.batch.sourceUrl) : target;
           loaded = await pagedCopy(client, ds.batch.output, { pool: source, query, transform, signal: opts.signal, pageRows: opts.pageRows });
         } else {
-          const snapshotAt = (await client.query<{ at: Date }>('SELECT now() AS at')).rows[0].at;
-          loaded = { rows: await insertSelect(client, ds.batch.output, query), snapshotAt };
+          loaded = { rows: await insertSelect(client, ds.batch.output, query), snapshotAt: txStart };
         }
         opts.signal?.throwIfAborted();
         if (ledgerInLoad) await finishRun(client, runId, { status: 'succeeded', ...loaded });

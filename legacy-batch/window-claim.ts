@@ -7,8 +7,11 @@
 import type { PoolClient } from '../src/db/connect.ts';
 import type { WindowScope } from './window-scope.ts';
 
-export async function lockWindow(client: PoolClient, scope: WindowScope): Promise<void> {
-  await client.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [`dualrun.batch.${scope.dataset}`, scope.window?.label ?? '']);
+/** Waits for the window's lock; returns the transaction's start (`now()`), the load's snapshot time. */
+export async function lockWindow(client: PoolClient, scope: WindowScope): Promise<Date> {
+  const r = await client.query<{ at: Date }>('SELECT now() AS at FROM (SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))) AS locked',
+    [`dualrun.batch.${scope.dataset}`, scope.window?.label ?? '']);
+  return r.rows[0].at;
 }
 
 /** Deletes the window's rows (the whole table without a window); the caller's transaction makes it atomic. */

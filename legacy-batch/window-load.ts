@@ -4,6 +4,7 @@
  * transaction after the window was locked and cleared; columns are matched by
  * name (the query's column names), so column order in the SELECT does not matter.
  */
+import type pg from 'pg';
 import type { PoolClient } from '../src/db/connect.ts';
 import type { TableRef } from '../src/identifiers.ts';
 import type { BoundQuery } from './batch-query.ts';
@@ -29,9 +30,9 @@ export async function describeQuery(client: PoolClient, query: BoundQuery): Prom
     if (err.position && Number(err.position) > prefix.length) err.position = String(Number(err.position) - prefix.length);
     throw e;
   }
-  const r = await client.query('FETCH 0 FROM dualrun_describe');
-  await client.query('CLOSE dualrun_describe');
-  return r.fields.map((f) => f.name);
+  // One round trip: FETCH 0 returns the row description without running the query.
+  const [fetched] = (await client.query('FETCH 0 FROM dualrun_describe; CLOSE dualrun_describe')) as unknown as pg.QueryResult[];
+  return fetched.fields.map((f) => f.name);
 }
 
 export function quoteColumn(name: string): string {

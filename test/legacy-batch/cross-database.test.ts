@@ -79,7 +79,7 @@ describe('cross-database managed load', () => {
 /** Runs the CLI and samples VmHWM (the kernel's peak-RSS mark) of the child until it exits. */
 function runWithPeakRss(args: string[]): Promise<{ code: number | null; peakKb: number; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, DUALRUN_LOG_LEVEL: 'warn', DUALRUN_BATCH_PAGE_ROWS: process.env.PAGE }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, DUALRUN_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     let peakKb = 0;
     child.stdout.on('data', (d) => (stdout += d));
