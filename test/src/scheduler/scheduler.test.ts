@@ -26,6 +26,9 @@ function project(sleep: number, cronExpr: string): string {
     datasets: {
       slow: { key: ['id'], batch: { output: 'public.slow_batch', query: 'slow.sql', schedule: cronExpr }, stream: stream('slow') },
       daily: { key: ['id'], window: { column: 'day' }, batch: { output: 'public.daily_batch', query: 'daily.sql', schedule: '0 2 * * *' }, stream: stream('daily') },
+      legacy: { key: ['id'], window: { column: 'day' }, stream: stream('legacy'), batch: {
+        output: 'public.src', schedule: '*/10 * * * *',
+        completion: 'SELECT 1 FROM public.legacy_done WHERE day >= :window_start AND day < :window_end' } },
     },
   }));
   return d;
@@ -41,7 +44,7 @@ function runtime(configDir: string): Runtime {
 beforeAll(async () => {
   db = await createTestDatabase('sched');
   await db.pool.query(`CREATE TABLE public.slow_batch (id int, loaded_at timestamptz);
-    CREATE TABLE public.src (id int, day date); CREATE TABLE public.daily_batch (id int, day date);
+    CREATE TABLE public.src (id int, day date); CREATE TABLE public.legacy_done (day date); CREATE TABLE public.daily_batch (id int, day date);
     INSERT INTO public.src SELECT g, DATE '2026-11-20' + (g % 3) FROM generate_series(1, 300) g`);
   dir = project(0.5, '0 * * * *');
 });
@@ -75,6 +78,16 @@ describe('scheduler fires', () => {
     expect(retired).toMatchObject({ outcome: 'skipped', detail: 'stage streaming-only: the legacy batch is retired' });
     expect((await runsOf('daily')).map((r) => r.window_label)).toEqual(['2026-11-21']);
   });
+
+  it('records an adopted window once batch.completion says the external job finished it', async () => {
+    const s = createScheduler({ rt: runtime(dir), jobs: plannedJobs(runtime(dir).config).jobs, graceMs: 1000 });
+    const waiting = await s.fire('batch:legacy', new Date('2026-11-22T01:00:00Z'));
+    expect(waiting).toMatchObject({ outcome: 'skipped', detail: 'window 2026-11-21: external job not finished yet' });
+    await db.pool.query(`INSERT INTO public.legacy_done VALUES ('2026-11-21')`);
+    expect((await s.fire('batch:legacy', new Date('2026-11-22T01:10:00Z'))).outcome).toBe('succeeded');
+    expect((await s.fire('batch:legacy', new Date('2026-11-22T01:20:00Z'))).outcome).toBe('skipped');
+    expect(await runsOf('legacy')).toEqual([{ window_label: '2026-11-21', status: 'succeeded', trigger: 'schedule', rows: 100 }]);
+  });
 });
 
 interface Proc { child: ChildProcess; exit: Promise<number | null>; stderr: () => string }
@@ -103,6 +116,8 @@ describe('dualrun schedule processes', () => {
     expect(runs.length).toBe(fires.length);
     expect(runs.every((r) => r.status === 'succeeded')).toBe(true);
     expect(fires.every((f) => f.outcome === 'succeeded')).toBe(true);
+    // A whole-table dataset is replaced by each run, never appended to.
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM public.slow_batch')).rows[0].n).toBe(100);
     // Both processes had the job scheduled (so every fire was contested).
     expect(procs.every((p) => /"job":"batch:slow".*"job scheduled"/.test(p.stderr()))).toBe(true);
   }, 60_000);

@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { zonedTimestamp } from '../../legacy-batch/window-scope.ts';
+import { parseWindow } from '../../src/windows.ts';
+
+describe('window bounds as parameters', () => {
+  it('writes wall-clock time in the dataset zone with its offset, so a date column gets the local day', () => {
+    const w = parseWindow('2026-11-20', 'day', 'Europe/Paris');
+    expect(zonedTimestamp(w.start, 'Europe/Paris')).toBe('2026-11-20 00:00:00+01:00');
+    expect(zonedTimestamp(w.end, 'Europe/Paris')).toBe('2026-11-21 00:00:00+01:00');
+    expect(zonedTimestamp(w.start, 'UTC')).toBe('2026-11-19 23:00:00+00:00');
+  });
+
+  it('follows daylight saving changes and hour windows', () => {
+    const w = parseWindow('2026-03-29', 'day', 'Europe/Paris');
+    expect([zonedTimestamp(w.start, 'Europe/Paris'), zonedTimestamp(w.end, 'Europe/Paris')]).toEqual(['2026-03-29 00:00:00+01:00', '2026-03-30 00:00:00+02:00']);
+    const h = parseWindow('2026-11-20T13', 'hour', 'America/New_York');
+    expect(zonedTimestamp(h.start, 'America/New_York')).toBe('2026-11-20 13:00:00-05:00');
+  });
+});
