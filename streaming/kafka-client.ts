@@ -14,8 +14,8 @@ export function createKafka(cfg: KafkaConfig, log: Logger): Kafka {
     logCreator: () => ({ level, log: entry }) => {
       const { message, ...extra } = entry;
       const fields = { kafka: { namespace: entry.namespace, ...extra } };
-      if (level <= logLevel.ERROR) log.error(fields, `kafkajs: ${message}`);
-      else log.warn(fields, `kafkajs: ${message}`);
+      // kafkajs logs at ERROR what it then retries (e.g. a rebalance in progress); warn is honest.
+      if (level <= logLevel.WARN) log.warn(fields, `kafkajs: ${message}`);
     },
     retry: { retries: 8, initialRetryTime: 200 },
   };

@@ -47,7 +47,11 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch) =>
   });
   const checked = new Set<number>();
   let fatal: unknown = null;
-  consumer.on(consumer.events.GROUP_JOIN, () => checked.clear());
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    checked.clear();
+    const assigned = e.payload.memberAssignment[o.topic] ?? [];
+    seekAssignedBack(o, consumer, assigned).catch((err) => o.log.warn({ dataset: o.dataset, err }, 'could not compare stored positions with Kafka offsets'));
+  });
   try {
     await consumer.connect();
     await consumer.subscribe({ topic: o.topic, fromBeginning: true });
@@ -95,6 +99,31 @@ async function seekBackIfAhead(o: KafkaTransportOptions, consumer: Consumer, p: 
   o.log.info({ dataset: o.dataset, partition: p.batch.partition, from: first.toString(), to: want.toString() }, 'Kafka starts past the stored position: seeking back');
   consumer.seek({ topic: o.topic, partition: p.batch.partition, offset: want.toString() });
   return true;
+}
+
+/**
+ * After a (re)assignment: where Kafka's committed offset is past the stored
+ * position + 1 (a replay reset Postgres), seek back. Needed when no batch would
+ * arrive at all (the group's offsets are at the head); eachBatch makes the same
+ * check for the first batch, so whichever runs first, nothing past it is applied.
+ */
+async function seekAssignedBack(o: KafkaTransportOptions, consumer: Consumer, partitions: number[]): Promise<void> {
+  if (partitions.length === 0) return;
+  const admin = o.kafka.admin();
+  await admin.connect();
+  try {
+    const [committed, stored] = await Promise.all([admin.fetchOffsets({ groupId: o.groupId, topics: [o.topic] }), readPositions(o.stateDb, o.dataset, o.topic)]);
+    for (const p of committed[0]?.partitions ?? []) {
+      if (!partitions.includes(p.partition) || Number(p.offset) < 0) continue;
+      const want = (stored.get(p.partition)?.major ?? -1n) + 1n;
+      if (BigInt(p.offset) > want) {
+        o.log.info({ dataset: o.dataset, partition: p.partition, committed: p.offset, to: want.toString() }, 'Kafka committed offset is past the stored position: seeking back');
+        consumer.seek({ topic: o.topic, partition: p.partition, offset: want.toString() });
+      }
+    }
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
 }
 
 /** Until aborted, a fatal error, or (untilIdle) every partition caught up per Postgres. */
