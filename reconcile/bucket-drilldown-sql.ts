@@ -7,7 +7,7 @@
 import type { SideSession } from './side-session.ts';
 import type { KeyPair } from './classify-difference.ts';
 import { bucketListSql, bucketSql, canonicalKeySql, keyJsonSql, rowHashSql, valuesArraySql, windowPredicateSql } from './canonical-row-sql.ts';
-import { sourceTsSql, type DrilldownSpec } from './drilldown-spec.ts';
+import { IN_MEMORY_ROWS, sourceTsSql, type DrilldownSpec } from './drilldown-spec.ts';
 import type { SideSpec } from './window-fingerprint.ts';
 
 function sideRowsSql(side: SideSpec, spec: DrilldownSpec, startParam: number, withTs: boolean): string {
@@ -39,7 +39,7 @@ interface Row { k: string; key: string; bn: string | null; bv: (string | null)[]
 export async function* drilldownSameDatabase(session: SideSession, spec: DrilldownSpec): AsyncGenerator<KeyPair> {
   if (spec.mismatched.length === 0) return;
   const { sql, params } = drilldownSql(spec);
-  for await (const r of session.cursor<Row>(sql, params)) {
+  for await (const r of session.rows<Row>(sql, params, spec.candidateRows <= IN_MEMORY_ROWS)) {
     yield {
       k: r.k,
       key: r.key,

@@ -62,10 +62,25 @@ export function rowHashSql(key: readonly ColumnInfo[], compared: readonly Column
   return `hashtextextended(${canonicalRecordSql([...key, ...compared], alias)}, 0)`;
 }
 
-/** The drill-down bucket of a row: a function of the key only, so both sides agree. */
-export function bucketSql(key: readonly ColumnInfo[], buckets: number, alias?: string): string {
-  if (!Number.isInteger(buckets) || buckets < 1) throw new Error(`invalid bucket count ${buckets}`);
-  return `((hashtextextended(${canonicalKeySql(key, alias)}, 1) & 9223372036854775807) % ${buckets})`;
+/**
+ * How rows are spread over drill-down buckets; both sides must use the same.
+ * `integer`: a single integer key on both sides is its own bucket (key mod
+ * count): no text, no hash, so the extra cost over a bare scan stays small.
+ * `hash`: any other key, by a hash of its canonical text.
+ */
+export interface Bucketing { count: number; mode: 'hash' | 'integer' }
+
+export const INTEGER_TYPES = INTEGER;
+
+/** The drill-down bucket of a row, in [0, count): a function of the key only, so both sides agree. */
+export function bucketSql(key: readonly ColumnInfo[], b: Bucketing, alias?: string): string {
+  if (!Number.isInteger(b.count) || b.count < 1) throw new Error(`invalid bucket count ${b.count}`);
+  if (b.mode === 'integer') {
+    const ref = alias ? `${alias}.${quoteIdent(key[0].name)}` : quoteIdent(key[0].name);
+    // A NULL key still lands in a bucket, so no row escapes the fingerprint.
+    return `coalesce(abs(${ref}::int8 % ${b.count}), 0)`;
+  }
+  return `((hashtextextended(${canonicalKeySql(key, alias)}, 1) & 9223372036854775807) % ${b.count})`;
 }
 
 /** The key as a JSON object of typed values, e.g. {"order_id": 42} (matches stream tombstones). */

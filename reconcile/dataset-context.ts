@@ -8,6 +8,7 @@ import type { Runtime } from '../src/runtime.ts';
 import { readTableShape } from './table-columns.ts';
 import { comparedColumns, type ComparedColumns } from './compared-columns.ts';
 import type { SideSpec } from './window-fingerprint.ts';
+import { INTEGER_TYPES, type Bucketing } from './canonical-row-sql.ts';
 
 export interface DatasetContext {
   ds: DatasetConfig;
@@ -18,7 +19,7 @@ export interface DatasetContext {
   columns: ComparedColumns;
   batch: SideSpec;
   stream: SideSpec;
-  buckets: number;
+  buckets: Bucketing;
 }
 
 /** Rows per bucket the automatic bucket count aims at: drill-down reads whole buckets. */
@@ -29,7 +30,9 @@ export async function prepareDataset(rt: Runtime, ds: DatasetConfig, bucketsOver
   const [bShape, sShape] = await Promise.all([readTableShape(batchPool, ds.batch.output, ds.key), readTableShape(streamPool, ds.stream.output, ds.key)]);
   const columns = comparedColumns(ds, bShape, sShape);
   const windowCol = (shape: typeof bShape) => (ds.window ? shape.columns.get(ds.window.column)! : null);
-  const buckets = bucketsOverride ?? ds.reconcile.buckets ?? (await autoBuckets([[batchPool, ds.batch.output.sql], [streamPool, ds.stream.output.sql]]));
+  const count = bucketsOverride ?? ds.reconcile.buckets ?? (await autoBuckets([[batchPool, ds.batch.output.sql], [streamPool, ds.stream.output.sql]]));
+  const integerKey = columns.key.length === 1 && INTEGER_TYPES.has(columns.batch.key[0].type) && INTEGER_TYPES.has(columns.stream.key[0].type);
+  const buckets: Bucketing = { count, mode: integerKey ? 'integer' : 'hash' };
   return {
     ds,
     batchPool,
@@ -51,5 +54,13 @@ async function autoBuckets(tables: [Pool, string][]): Promise<number> {
     return Number(r.rows[0]?.est ?? 0);
   }));
   const rows = Math.max(...estimates, 0);
-  return Math.min(65536, Math.max(16, Math.ceil(rows / ROWS_PER_BUCKET)));
+  return nextPrime(Math.min(65536, Math.max(16, Math.ceil(rows / ROWS_PER_BUCKET))));
+}
+
+/** A prime bucket count keeps integer keys with a common stride (every 10th id...) spread evenly. */
+export function nextPrime(n: number): number {
+  const isPrime = (x: number) => { for (let d = 2; d * d <= x; d++) if (x % d === 0) return false; return x > 1; };
+  let p = n;
+  while (!isPrime(p)) p++;
+  return p;
 }

@@ -1,16 +1,22 @@
 /** What both drill-down strategies need to know about a window's comparison. */
 import type { SideSpec } from './window-fingerprint.ts';
+import type { Bucketing } from './canonical-row-sql.ts';
 
 export interface DrilldownSpec {
   batch: SideSpec;
   stream: SideSpec;
-  buckets: number;
+  buckets: Bucketing;
   /** Buckets whose fingerprints differ: only their rows are read. */
   mismatched: number[];
   /** Window bounds per side (typed to each side's window column), or null. */
   batchBounds: [string, string] | null;
   streamBounds: [string, string] | null;
+  /** Rows in the mismatched buckets, both sides (known from the fingerprints): bounds what drill-down reads. */
+  candidateRows: number;
 }
+
+/** Up to this many candidate rows, drill-down results are read in one round trip (parallel plans allowed). */
+export const IN_MEMORY_ROWS = 50_000;
 
 /** The stream's `_dr_source_ts` when the table has it (in-flight detection), else NULL. */
 export function sourceTsSql(side: SideSpec, alias?: string): string {

@@ -11,7 +11,7 @@ import type { DatasetContext } from './dataset-context.ts';
 import type { WindowResult } from './types.ts';
 import { checkSettlement } from './settlement.ts';
 import { openSideSession, type SideSession } from './side-session.ts';
-import { fingerprintSide, mismatchedBuckets } from './window-fingerprint.ts';
+import { fingerprintSide, mismatchedBuckets, rowsInBuckets } from './window-fingerprint.ts';
 import { windowBounds } from './window-bounds.ts';
 import { DiffAccumulator } from './diff-accumulator.ts';
 import { classifyPair } from './classify-difference.ts';
@@ -57,7 +57,7 @@ export async function reconcileWindow(rt: Runtime, ctx: DatasetContext, window: 
 async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, base: WindowResult, snapshotAt: Date | null, samples: number): Promise<WindowResult> {
   const tz = ctx.ds.window?.timezone ?? 'UTC';
   const spec: DrilldownSpec = {
-    batch: ctx.batch, stream: ctx.stream, buckets: ctx.buckets, mismatched: [],
+    batch: ctx.batch, stream: ctx.stream, buckets: ctx.buckets, mismatched: [], candidateRows: 0,
     batchBounds: window && ctx.batch.windowColumn ? windowBounds(window, ctx.batch.windowColumn, tz) : null,
     streamBounds: window && ctx.stream.windowColumn ? windowBounds(window, ctx.stream.windowColumn, tz) : null,
   };
@@ -67,11 +67,14 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     sessions.push(bs);
     const ss = await openSideSession(ctx.streamPool, ctx.sameDatabase ? { snapshot: await bs.exportSnapshot() } : {});
     sessions.push(ss);
+    const t0 = Date.now();
     const [bf, sf] = await Promise.all([
       fingerprintSide(bs, ctx.batch, ctx.buckets, spec.batchBounds),
       fingerprintSide(ss, ctx.stream, ctx.buckets, spec.streamBounds),
     ]);
     spec.mismatched = mismatchedBuckets(bf.buckets, sf.buckets);
+    spec.candidateRows = rowsInBuckets(spec.mismatched, bf.buckets, sf.buckets);
+    const t1 = Date.now();
     rt.log.debug({ dataset: ctx.ds.name, window: window?.label ?? null, buckets: ctx.buckets, mismatched: spec.mismatched.length }, 'fingerprints compared');
     const acc = new DiffAccumulator({ samples, snapshotAt, tombstones: snapshotAt ? await tombstoneLookup([ctx.streamPool, await rt.db()], ctx.ds.name) : null });
     const pairs = ctx.sameDatabase ? drilldownSameDatabase(bs, spec) : drilldownCrossDatabase(bs, ss, spec);
@@ -84,6 +87,7 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
       if (d) await acc.add(d);
     }
     const diff = await acc.finish();
+    const t2 = Date.now();
     // Differing counts with no difference located would be a bug; never let it pass as a match.
     const unexplained = bf.fingerprint.rows !== sf.fingerprint.rows && acc.failingCount === 0 && diff.inFlight === 0;
     return {
@@ -92,8 +96,9 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
       batch: bf.fingerprint,
       stream: sf.fingerprint,
       diff,
-      buckets: { total: ctx.buckets, mismatched: spec.mismatched.length },
+      buckets: { total: ctx.buckets.count, mismatched: spec.mismatched.length, mode: ctx.buckets.mode },
       strategy: ctx.sameDatabase ? 'same-database' : 'cross-database',
+      timings: { fingerprintMs: t1 - t0, drilldownMs: t2 - t1 },
     };
   } finally {
     await Promise.all(sessions.map((s) => s.close()));

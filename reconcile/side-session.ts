@@ -14,6 +14,12 @@ export interface SideSession {
   exportSnapshot(): Promise<string>;
   /** Streams a query's rows through a server-side cursor, `batchSize` at a time. */
   cursor<R>(sql: string, params?: unknown[], batchSize?: number): AsyncGenerator<R>;
+  /**
+   * A query's rows: in one round trip when the caller knows the result is small
+   * (Postgres never runs a cursor's plan in parallel, so this is much faster on
+   * large scans with small results), else through a cursor.
+   */
+  rows<R>(sql: string, params: unknown[], small: boolean): AsyncGenerator<R>;
   close(): Promise<void>;
 }
 
@@ -31,24 +37,30 @@ export async function openSideSession(pool: Pool, opts: { snapshot?: string } = 
     throw e;
   }
   let closed = false;
+  async function* cursor<R>(sql: string, params: unknown[] = [], batchSize = 2000): AsyncGenerator<R> {
+    const name = `dualrun_rc_${++cursorSeq}`;
+    await client.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`, params);
+    try {
+      for (;;) {
+        const r = await client.query(`FETCH FORWARD ${batchSize} FROM ${name}`);
+        for (const row of r.rows as R[]) yield row;
+        if (r.rows.length < batchSize) break;
+      }
+    } finally {
+      await client.query(`CLOSE ${name}`).catch(() => undefined);
+    }
+  }
+  async function* all<R>(sql: string, params: unknown[]): AsyncGenerator<R> {
+    const r = await client.query(sql, params);
+    yield* r.rows as R[];
+  }
   return {
     client,
     async exportSnapshot() {
       return (await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0].s;
     },
-    async *cursor<R>(sql: string, params: unknown[] = [], batchSize = 2000): AsyncGenerator<R> {
-      const name = `dualrun_rc_${++cursorSeq}`;
-      await client.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`, params);
-      try {
-        for (;;) {
-          const r = await client.query(`FETCH FORWARD ${batchSize} FROM ${name}`);
-          for (const row of r.rows as R[]) yield row;
-          if (r.rows.length < batchSize) break;
-        }
-      } finally {
-        await client.query(`CLOSE ${name}`).catch(() => undefined);
-      }
-    },
+    cursor,
+    rows: <R>(sql: string, params: unknown[], small: boolean) => (small ? all<R>(sql, params) : cursor<R>(sql, params)),
     async close() {
       if (closed) return;
       closed = true;

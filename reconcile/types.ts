@@ -59,10 +59,12 @@ export interface WindowResult {
   windowStart: string | null;
   windowEnd: string | null;
   columns: string[];
-  buckets: { total: number; mismatched: number } | null;
+  buckets: { total: number; mismatched: number; mode: 'hash' | 'integer' } | null;
   strategy: 'same-database' | 'cross-database' | null;
   stage: string | null;
   durationMs: number;
+  /** Where the time went: the fingerprint scans, then drill-down and classification. */
+  timings?: { fingerprintMs: number; drilldownMs: number };
   /** Id in dualrun.reconciliations; null when not stored. */
   id: number | null;
 }

@@ -11,7 +11,7 @@
 import { quoteIdent } from '../src/identifiers.ts';
 import type { ColumnInfo, TableShape } from './table-columns.ts';
 import type { SideFingerprint } from './types.ts';
-import { SUMMABLE, bucketSql, rowHashSql, windowPredicateSql } from './canonical-row-sql.ts';
+import { SUMMABLE, bucketSql, rowHashSql, windowPredicateSql, type Bucketing } from './canonical-row-sql.ts';
 import type { SideSession } from './side-session.ts';
 
 export interface SideSpec {
@@ -28,30 +28,34 @@ export interface BucketedFingerprint {
   buckets: Map<number, string>;
 }
 
-export function fingerprintSql(side: SideSpec, buckets: number): string {
+export function fingerprintSql(side: SideSpec, buckets: Bucketing): string {
   const sums = side.compared.filter((c) => SUMMABLE.has(c.type));
-  const sumCols = sums.map((c, i) => `, sum(${quoteIdent(c.name)}) AS s${i}`).join('');
+  const sumIn = sums.map((c, i) => `, ${quoteIdent(c.name)} AS c${i}`).join('');
+  const sumCols = sums.map((_, i) => `, sum(r.c${i}) AS s${i}`).join('');
   // Sums as trimmed decimals, so numeric(12,2) and numeric sides print alike (floats as they are).
   const sumOut = sums.map((c, i) => (c.type.startsWith('float') ? `, sum(s${i})::text AS s${i}` : `, trim_scale(sum(s${i})::numeric)::text AS s${i}`)).join('');
-  return `WITH r AS (
-  SELECT ${bucketSql(side.key, buckets)} AS b, ${rowHashSql(side.key, side.compared)} AS h${sums.map((c) => `, ${quoteIdent(c.name)}`).join('')}
-    FROM ${side.shape.table.sql}
-   WHERE ${windowPredicateSql(side.windowColumn, 1, 2)}
-), g AS (
-  SELECT b, count(*) AS n, sum(h >> 32) AS hi, sum(h & 4294967295) AS lo${sumCols}
-    FROM r GROUP BY b
+  // Grouping by the bucket number of a generate_series tells the planner there are only
+  // `buckets` groups (a hash modulo B looks to it like one group per row), so it picks a
+  // parallel hash aggregate instead of sorting the whole window.
+  return `WITH g AS (
+  SELECT k.i AS b, count(*) AS n, sum(r.h >> 32) AS hi, sum(r.h & 4294967295) AS lo${sumCols}
+    FROM (SELECT ${bucketSql(side.key, buckets)} AS bk, ${rowHashSql(side.key, side.compared)} AS h${sumIn}
+            FROM ${side.shape.table.sql}
+           WHERE ${windowPredicateSql(side.windowColumn, 1, 2)}) r
+    JOIN generate_series(0::bigint, ${buckets.count - 1}::bigint) AS k(i) ON k.i = r.bk
+   GROUP BY k.i
 )
 SELECT coalesce(sum(n), 0)::text AS rows,
        coalesce(sum(hi * 4294967296 + lo), 0)::text AS hashsum,
-       array_agg(b ORDER BY b)::text AS bucket_ids,
-       array_agg(n::text || ':' || (hi * 4294967296 + lo)::text ORDER BY b)::text AS bucket_sums${sumOut}
+       array_agg(b)::text AS bucket_ids,
+       array_agg(n::text || ':' || (hi * 4294967296 + lo)::text)::text AS bucket_sums${sumOut}
   FROM g`;
 }
 
-export async function fingerprintSide(session: SideSession, side: SideSpec, buckets: number, bounds: [string, string] | null): Promise<BucketedFingerprint> {
+export async function fingerprintSide(session: SideSession, side: SideSpec, buckets: Bucketing, bounds: [string, string] | null): Promise<BucketedFingerprint> {
   const sql = fingerprintSql(side, buckets);
   const params = side.windowColumn && bounds ? bounds : [];
-  const row = (await session.client.query<Record<string, string | null>>(sql, params)).rows[0];
+  const row = await withPlannerSettings(session, FINGERPRINT_PLAN, async () => (await session.client.query<Record<string, string | null>>(sql, params)).rows[0]);
   const ids = parseArray(row.bucket_ids);
   const sums = parseArray(row.bucket_sums);
   const map = new Map<number, string>();
@@ -59,6 +63,24 @@ export async function fingerprintSide(session: SideSession, side: SideSpec, buck
   const colSums: Record<string, string | null> = {};
   side.compared.filter((c) => SUMMABLE.has(c.type)).forEach((c, i) => (colSums[c.name] = row[`s${i}`] ?? null));
   return { fingerprint: { rows: Number(row.rows), checksum: checksumHex(row.hashsum ?? '0'), sums: colSums }, buckets: map };
+}
+
+/**
+ * The plan the fingerprint wants: hash the rows into the (few) buckets. Left
+ * alone, the planner may sort the whole window to merge-join or group it,
+ * which costs more than hashing every row.
+ */
+const FINGERPRINT_PLAN: Record<string, string> = { enable_mergejoin: 'off', enable_sort: 'off' };
+
+async function withPlannerSettings<T>(session: SideSession, settings: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const saved: [string, string][] = [];
+  for (const [name, value] of Object.entries(settings)) {
+    const r = await session.client.query<{ old: string }>('SELECT current_setting($1) AS old, set_config($1, $2, true)', [name, value]);
+    saved.push([name, r.rows[0].old]);
+  }
+  const out = await fn();
+  for (const [name, old] of saved) await session.client.query('SELECT set_config($1, $2, true)', [name, old]);
+  return out;
 }
 
 /** The exact sum of hashes reduced modulo 2^64, as 16 hex digits (order-independent). */
@@ -79,4 +101,11 @@ export function mismatchedBuckets(batch: Map<number, string>, stream: Map<number
   for (const [b, v] of batch) if (stream.get(b) !== v) out.push(b);
   for (const b of stream.keys()) if (!batch.has(b)) out.push(b);
   return out.sort((x, y) => x - y);
+}
+
+/** Rows both sides hold in the given buckets. */
+export function rowsInBuckets(buckets: readonly number[], ...sides: Map<number, string>[]): number {
+  let n = 0;
+  for (const side of sides) for (const b of buckets) n += Number(side.get(b)?.split(':')[0] ?? 0);
+  return n;
 }
