@@ -23,9 +23,11 @@ function project(sleep: number, cronExpr: string): string {
   const stream = (n: string) => ({ output: `public.${n}_stream`, source: { table: 'public.src' } });
   fs.writeFileSync(path.join(d, 'dualrun.yaml'), JSON.stringify({
     database: { url: db.url, poolSize: 4 },
+    report: { schedule: '0 6 * * *', dir: 'reports' },
     datasets: {
       slow: { key: ['id'], batch: { output: 'public.slow_batch', query: 'slow.sql', schedule: cronExpr }, stream: stream('slow') },
-      daily: { key: ['id'], window: { column: 'day' }, batch: { output: 'public.daily_batch', query: 'daily.sql', schedule: '0 2 * * *' }, stream: stream('daily') },
+      daily: { key: ['id'], window: { column: 'day' }, batch: { output: 'public.daily_batch', query: 'daily.sql', schedule: '0 2 * * *' }, stream: stream('daily'),
+        reconcile: { schedule: '30 3 * * *' } },
       legacy: { key: ['id'], window: { column: 'day' }, stream: stream('legacy'), batch: {
         output: 'public.src', schedule: '*/10 * * * *',
         completion: 'SELECT 1 FROM public.legacy_done WHERE day >= :window_start AND day < :window_end' } },
@@ -44,7 +46,7 @@ function runtime(configDir: string): Runtime {
 beforeAll(async () => {
   db = await createTestDatabase('sched');
   await db.pool.query(`CREATE TABLE public.slow_batch (id int, loaded_at timestamptz);
-    CREATE TABLE public.src (id int, day date); CREATE TABLE public.legacy_done (day date); CREATE TABLE public.daily_batch (id int, day date);
+    CREATE TABLE public.src (id int, day date); CREATE TABLE public.daily_stream (id int, day date); CREATE TABLE public.legacy_done (day date); CREATE TABLE public.daily_batch (id int, day date);
     INSERT INTO public.src SELECT g, DATE '2026-11-20' + (g % 3) FROM generate_series(1, 300) g`);
   dir = project(0.5, '0 * * * *');
 });
@@ -77,6 +79,19 @@ describe('scheduler fires', () => {
     const retired = await s.fire('batch:daily', new Date('2026-11-23T02:00:00Z'));
     expect(retired).toMatchObject({ outcome: 'skipped', detail: 'stage streaming-only: the legacy batch is retired' });
     expect((await runsOf('daily')).map((r) => r.window_label)).toEqual(['2026-11-21']);
+  });
+
+  it('reconciles only while both paths run, and writes the nightly report', async () => {
+    const rt = runtime(dir);
+    const s = createScheduler({ rt, jobs: plannedJobs(rt.config).jobs, graceMs: 1000 });
+    await db.pool.query(`DELETE FROM dualrun.stages WHERE dataset = 'daily'`);
+    expect(await s.fire('reconcile:daily', new Date('2026-11-22T03:30:00Z'))).toMatchObject({ outcome: 'skipped', detail: 'stage batch: nothing to reconcile (both paths must run)' });
+    await db.pool.query(`INSERT INTO dualrun.stages (dataset, stage) VALUES ('daily', 'shadow')`);
+    const judged = await s.fire('reconcile:daily', new Date('2026-11-22T03:31:00Z'));
+    expect(judged.outcome, judged.detail).toBe('succeeded');
+    const report = await s.fire('report', new Date('2026-11-22T06:00:00Z'));
+    expect(report.outcome, report.detail).toBe('succeeded');
+    expect(fs.readdirSync(path.join(dir, 'reports')).sort()).toEqual(['dualrun-report-2026-11-22.html', 'dualrun-report-2026-11-22.md']);
   });
 
   it('records an adopted window once batch.completion says the external job finished it', async () => {
