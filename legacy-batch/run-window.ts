@@ -7,18 +7,18 @@
  * a failed window, so a backfill can report every window.
  */
 import { DualrunError } from '../src/errors.ts';
-import { inTransaction } from '../src/db/connect.ts';
+import { inTransaction, type PoolClient } from '../src/db/connect.ts';
 import type { DatasetConfig } from '../src/config/types.ts';
 import type { Runtime } from '../src/runtime.ts';
 import type { Window } from '../src/windows.ts';
-import { bindBatchQuery } from './batch-query.ts';
+import { bindBatchQuery, type BoundQuery } from './batch-query.ts';
 import { cancelOnAbort } from './cancel-on-abort.ts';
 import { pagedCopy, type CopyResult } from './cross-database-copy.ts';
 import { finishRun, ledgerError, startRun, type RunTrigger } from './run-ledger.ts';
-import { loadTransform } from './transform-module.ts';
+import { loadTransform, type BatchTransform } from './transform-module.ts';
 import { clearWindow, lockWindow } from './window-claim.ts';
 import { insertSelect } from './window-load.ts';
-import { scopeLabel, windowScope } from './window-scope.ts';
+import { scopeLabel, windowScope, type WindowScope } from './window-scope.ts';
 
 export type WindowStatus = 'succeeded' | 'failed' | 'abandoned' | 'skipped' | 'not-run';
 
@@ -57,23 +57,9 @@ export async function runWindow(rt: Runtime, ds: DatasetConfig, window: Window |
   rt.log.info({ dataset: ds.name, window: scopeLabel(scope), runId }, 'batch run started');
   try {
     const result = await inTransaction(target, async (client) => {
-      const stopCancel = await cancelOnAbort(target, client, opts.signal);
-      try {
-        const txStart = await lockWindow(client, scope);
-        await clearWindow(client, ds.batch.output.sql, scope);
-        let loaded: CopyResult;
-        if (ds.batch.sourceUrl || transform) {
-          const source = ds.batch.sourceUrl ? await rt.pool(ds.batch.sourceUrl) : target;
-          loaded = await pagedCopy(client, ds.batch.output, { pool: source, query, transform, signal: opts.signal, pageRows: opts.pageRows });
-        } else {
-          loaded = { rows: await insertSelect(client, ds.batch.output, query), snapshotAt: txStart };
-        }
-        opts.signal?.throwIfAborted();
-        if (ledgerInLoad) await finishRun(client, runId, { status: 'succeeded', ...loaded });
-        return loaded;
-      } finally {
-        stopCancel();
-      }
+      const loaded = await loadWindow(rt, client, ds, scope, query, transform, opts);
+      if (ledgerInLoad) await finishRun(client, runId, { status: 'succeeded', ...loaded });
+      return loaded;
     });
     if (!ledgerInLoad) await finishRun(toolkit, runId, { status: 'succeeded', ...result });
     rt.log.info({ dataset: ds.name, window: scopeLabel(scope), runId, rows: result.rows }, 'batch run succeeded');
@@ -86,6 +72,28 @@ export async function runWindow(rt: Runtime, ds: DatasetConfig, window: Window |
     const error = runError(ds.name, scopeLabel(scope), runId, status, e);
     rt.log.error({ dataset: ds.name, window: scopeLabel(scope), runId, err: error.message }, `batch run ${status}`);
     return { ...base, status, runId, rows: null, ms: Date.now() - t0, error };
+  }
+}
+
+/** Inside the load transaction: lock the window, clear it, load it. */
+async function loadWindow(rt: Runtime, client: PoolClient, ds: DatasetConfig, scope: WindowScope, query: BoundQuery,
+  transform: BatchTransform | null, opts: RunWindowOptions): Promise<CopyResult> {
+  const target = await rt.pool(ds.batch.database);
+  const stopCancel = await cancelOnAbort(target, client, opts.signal);
+  try {
+    const txStart = await lockWindow(client, scope);
+    await clearWindow(client, ds.batch.output.sql, scope);
+    let loaded: CopyResult;
+    if (ds.batch.sourceUrl || transform) {
+      const source = ds.batch.sourceUrl ? await rt.pool(ds.batch.sourceUrl) : target;
+      loaded = await pagedCopy(client, ds.batch.output, { pool: source, query, transform, signal: opts.signal, pageRows: opts.pageRows });
+    } else {
+      loaded = { rows: await insertSelect(client, ds.batch.output, query), snapshotAt: txStart };
+    }
+    opts.signal?.throwIfAborted(); // stopped at the last moment: still roll back
+    return loaded;
+  } finally {
+    stopCancel();
   }
 }
 
