@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { DualrunError, EXIT } from '../errors.ts';
 import { requestedWindows } from '../windows.ts';
+import { pathsRunning, readStage } from '../stages.ts';
 import type { Runtime } from '../runtime.ts';
 import { json, out, reportError, runCommand } from './command-runner.ts';
 import { backfill } from '../../legacy-batch/backfill.ts';
@@ -43,6 +44,9 @@ export function registerBatch(program: Command): void {
 async function batchRun(rt: Runtime, dataset: string, opts: RunOpts): Promise<number> {
   const ds = rt.dataset(dataset);
   const asked = requestedWindows(ds, opts);
+  const stage = await readStage(await rt.db(), ds.name);
+  // The scheduler never runs a retired batch; a person asking explicitly may (e.g. to compare once more).
+  if (!pathsRunning(stage).batch) rt.log.warn({ dataset: ds.name, stage }, 'the legacy batch of this dataset is retired (streaming-only); running it because it was asked for explicitly');
   let results: WindowResult[];
   if (opts.from || opts.to) {
     const windows = asked ?? [];
