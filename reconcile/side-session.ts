@@ -37,7 +37,7 @@ export async function openSideSession(pool: Pool, opts: { snapshot?: string } = 
     throw e;
   }
   let closed = false;
-  async function* cursor<R>(sql: string, params: unknown[] = [], batchSize = 2000): AsyncGenerator<R> {
+  async function* cursor<R>(sql: string, params: unknown[] = [], batchSize = 500): AsyncGenerator<R> {
     const name = `dualrun_rc_${++cursorSeq}`;
     await client.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`, params);
     try {
