@@ -10,7 +10,9 @@ import { reconcileDataset } from '../../reconcile/reconcile-dataset.ts';
 import { dataset, found, freshDatabase, runtimeFor } from './support.ts';
 
 let db: TestDatabase;
+let other: TestDatabase;
 let rt: Runtime;
+let crossRt: Runtime;
 
 const SETUP = `
 CREATE SCHEMA e;
@@ -53,14 +55,17 @@ INSERT INTO e.comp_batch VALUES ('e', 1, 5);
 `;
 
 beforeAll(async () => {
-  db = await freshDatabase();
-  await db.pool.query(SETUP);
-  rt = runtimeFor(db, {
-    vals: dataset({ key: ['k'], batch: { output: 'e.vals_batch' }, stream: { output: 'e.vals_stream' }, reconcile: { tolerance: { amount: 0.005 } } }),
-    comp: dataset({ key: ['region', 'id'], batch: { output: 'e.comp_batch' }, stream: { output: 'e.comp_stream' } }),
+  [db, other] = await Promise.all([freshDatabase(), freshDatabase('rcx')]);
+  await Promise.all([db.pool.query(SETUP), other.pool.query(SETUP)]);
+  const datasets = (batchDb?: string) => ({
+    vals: dataset({ key: ['k'], batch: { output: 'e.vals_batch', database: batchDb }, stream: { output: 'e.vals_stream' }, reconcile: { tolerance: { amount: 0.005 } } }),
+    comp: dataset({ key: ['region', 'id'], batch: { output: 'e.comp_batch', database: batchDb }, stream: { output: 'e.comp_stream' } }),
   });
+  rt = runtimeFor(db, datasets());
+  // The batch tables read from a second database: hash buckets, cross-database drill-down.
+  crossRt = runtimeFor(db, datasets(other.url));
 });
-afterAll(async () => { await rt?.close(); await db?.drop(); });
+afterAll(async () => { await rt?.close(); await crossRt?.close(); await db?.drop(); await other?.drop(); });
 
 describe('reconcile: canonical encoding', () => {
   it('keeps delimiters, quotes and NULL vs empty apart; equates numeric scale, instants and values within tolerance', async () => {
@@ -91,5 +96,18 @@ describe('reconcile: canonical encoding', () => {
       'missing_in_stream {"id":1,"region":"e"}',
       'missing_in_stream {"id":7,"region":"eu"}',
     ]);
+  });
+
+  it('text and composite keys across two databases (hash buckets): the same differences', async () => {
+    for (const name of ['vals', 'comp']) {
+      const [same] = await reconcileDataset(rt, name, { assumeSettled: true, samples: 100, store: false });
+      for (const buckets of [undefined, 1, 5]) {
+        const [x] = await reconcileDataset(crossRt, name, { assumeSettled: true, samples: 100, store: false, buckets });
+        expect(x.strategy).toBe('cross-database');
+        expect(x.buckets!.mode).toBe('hash');
+        expect(x.diff).toEqual(same.diff);
+        expect(x.batch).toEqual(same.batch);
+      }
+    }
   });
 });
