@@ -25,13 +25,16 @@ export async function streamDataset(rt: Runtime, ds: DatasetConfig, opts: Datase
   const db = await streamDatabase(rt, ds);
   const output = await prepareOutputTable(db, ds.stream.output, ds.key);
   const { transport, decode } = await transportFor(rt, ds, db, opts.tuning);
+  const transform = await loadTransform(ds.stream.transform);
   const deps: SinkDeps = {
-    db, dataset: ds.name, key: ds.key, source: transport.source, merge: mergeStatements(output), committed: new Map(),
-    decode, validate: loadValidator(ds.stream.schema), transform: await loadTransform(ds.stream.transform),
+    db, dataset: ds.name, key: ds.key, source: transport.source, committed: new Map(),
+    merge: mergeStatements(output, { guardVersions: transform.stateKey === null }),
+    decode, validate: loadValidator(ds.stream.schema), transform,
   };
   const meter = new ThroughputMeter(rt.log, ds.name);
   rt.log.info({ dataset: ds.name, transport: transport.kind, source: transport.source, output: ds.stream.output.text }, 'stream started');
   await transport.run(async (batch) => {
+    meter.begin();
     const outcome = await applyBatch(deps, batch);
     meter.add(outcome, batch.records.length, batch.lagRecords);
   }, {

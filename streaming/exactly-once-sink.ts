@@ -95,10 +95,10 @@ async function writeChanges(c: PoolClient, deps: SinkDeps, changes: KeyedChange[
 }
 
 async function runMerge(c: PoolClient, deps: SinkDeps, changes: KeyedChange[]): Promise<void> {
-  const ups = changes.filter((ch) => ch.kind === 'upsert').map((ch) => ch.row);
-  const dels = changes.filter((ch) => ch.kind === 'delete').map((ch) => ch.row);
-  if (ups.length > 0) await c.query(deps.merge.upsert, [deps.dataset, JSON.stringify(ups)]);
-  if (dels.length > 0) await c.query(deps.merge.delete, [deps.dataset, JSON.stringify(dels)]);
+  const ups = changes.filter((ch) => ch.kind === 'upsert');
+  const dels = changes.filter((ch) => ch.kind === 'delete');
+  if (ups.length > 0) { const s = deps.merge.upsert(ups); await c.query(s.text, [deps.dataset, ...s.values]); }
+  if (dels.length > 0) { const s = deps.merge.delete(dels); await c.query(s.text, [deps.dataset, ...s.values]); }
 }
 
 /** Errors caused by the data of a row (SQLSTATE classes 22 and 23), not by the database being unavailable. */

@@ -28,6 +28,8 @@ export interface KafkaTransportOptions {
   /** Session timeout (ms): how long a killed worker's partitions stay assigned to it. */
   readonly sessionTimeout?: number;
   readonly maxBytesPerPartition?: number;
+  /** Partitions applied at once, each in its own transaction (default 3). */
+  readonly concurrency?: number;
 }
 
 export function kafkaTransport(o: KafkaTransportOptions): Transport {
@@ -57,6 +59,9 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch) =>
     await consumer.subscribe({ topic: o.topic, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
+      // Partitions are independent (each has its own position, lock and transaction), so
+      // while Postgres applies one partition's batch, node decodes the next one's.
+      partitionsConsumedConcurrently: o.concurrency ?? 3,
       eachBatchAutoResolve: true,
       eachBatch: async (p) => {
         if (fatal || !p.isRunning() || p.isStale() || p.batch.messages.length === 0) return;

@@ -5,7 +5,14 @@
  */
 import type { PoolClient } from '../src/db/connect.ts';
 
+/**
+ * Locks the keys (transaction advisory locks, in sorted order so two batches never
+ * wait on each other in a cycle) and reads their state: two partitions applied at
+ * once may share a state key, and the second must see the first one's update.
+ */
 export async function loadKeyedState(c: PoolClient, dataset: string, keys: string[]): Promise<Map<string, unknown>> {
+  const sorted = [...keys].sort();
+  await c.query(`SELECT count(pg_advisory_xact_lock(hashtextextended($1 || '/' || k, 1))) FROM unnest($2::text[]) WITH ORDINALITY AS u(k, n)`, [dataset, sorted]);
   const r = await c.query<{ state_key: string; value: unknown }>(
     'SELECT state_key, value FROM dualrun.keyed_state WHERE dataset = $1 AND state_key = ANY($2)', [dataset, keys]);
   return new Map(r.rows.map((row) => [row.state_key, row.value]));

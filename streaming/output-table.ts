@@ -8,12 +8,24 @@ import { DualrunError } from '../src/errors.ts';
 import { quoteIdent, type TableRef } from '../src/identifiers.ts';
 import type { Pool } from '../src/db/connect.ts';
 
+export interface OutputColumn {
+  readonly name: string;
+  /** `format_type` of the column, e.g. `numeric(12,2)`. */
+  readonly type: string;
+  /** Arrays and composites cannot travel as one element of a typed array parameter. */
+  readonly scalar: boolean;
+}
+
 export interface OutputTable {
   readonly table: TableRef;
   readonly key: readonly string[];
   /** Columns the sink writes (generated columns excluded), metadata included. */
   readonly columns: readonly string[];
+  /** The user's columns (no metadata), with their types. */
+  readonly dataColumns: readonly OutputColumn[];
 }
+
+export const META_COLUMNS = ['_dr_version', '_dr_source_ts'];
 
 export async function prepareOutputTable(db: Pool, table: TableRef, key: readonly string[]): Promise<OutputTable> {
   const exists = await db.query<{ oid: string | null }>('SELECT to_regclass($1)::oid::text AS oid', [table.sql]);
@@ -21,13 +33,17 @@ export async function prepareOutputTable(db: Pool, table: TableRef, key: readonl
     throw new DualrunError('DUALRUN_CONFIG_INVALID', `stream.output ${table.text} does not exist: create it with the dataset's columns (the sink adds _dr_version and _dr_source_ts)`);
   }
   await db.query(`ALTER TABLE ${table.sql} ADD COLUMN IF NOT EXISTS _dr_version bigint, ADD COLUMN IF NOT EXISTS _dr_source_ts timestamptz`);
-  const cols = await db.query<{ attname: string }>(
-    `SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum`, [table.sql]);
-  const columns = cols.rows.map((r) => r.attname);
+  const cols = await db.query<{ name: string; type: string; category: string; typtype: string }>(
+    `SELECT a.attname::text AS name, format_type(a.atttypid, a.atttypmod) AS type, t.typcategory::text AS category, t.typtype::text AS typtype
+       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum`, [table.sql]);
+  const columns = cols.rows.map((r) => r.name);
   const missing = key.filter((k) => !columns.includes(k));
   if (missing.length > 0) throw new DualrunError('DUALRUN_CONFIG_INVALID', `stream.output ${table.text} has no key column ${missing.join(', ')}`);
   await ensureKeyIndex(db, table, key);
-  return { table, key, columns };
+  const dataColumns = cols.rows.filter((r) => !META_COLUMNS.includes(r.name))
+    .map((r) => ({ name: r.name, type: r.type, scalar: r.category !== 'A' && r.typtype !== 'c' }));
+  return { table, key, columns, dataColumns };
 }
 
 async function ensureKeyIndex(db: Pool, table: TableRef, key: readonly string[]): Promise<void> {

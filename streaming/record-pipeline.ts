@@ -20,9 +20,10 @@ export interface DeadLetter {
 /** The newest change for one output key in this batch. */
 export interface KeyedChange {
   readonly kind: 'upsert' | 'delete';
-  /** Output row (upsert) or key columns (delete), with _dr_version and _dr_source_ts. */
+  /** Output row (upsert) or key columns (delete). */
   readonly row: JsonRow;
   readonly version: bigint;
+  readonly sourceTs: Date;
   readonly record: SourceRecord;
 }
 
@@ -91,7 +92,7 @@ function transformOne(d: Decoded, deps: PipelineDeps, state: Map<string, unknown
   const ev = d.event;
   if (ev.op === 'delete' && !deps.transform.handlesDeletes) {
     const keyRow = Object.fromEntries(deps.key.map((k) => [k, ev.row[k]]));
-    keep(result, deps.key, { kind: 'delete', row: withMeta(keyRow, ev), version: ev.version, record: d.record });
+    keep(result, deps.key, { kind: 'delete', row: keyRow, version: ev.version, sourceTs: ev.sourceTs, record: d.record });
     result.applied++;
     return;
   }
@@ -109,7 +110,7 @@ function transformOne(d: Decoded, deps: PipelineDeps, state: Map<string, unknown
     return;
   }
   if (changed && d.stateKey !== null) { state.set(d.stateKey, next); result.stateWrites.set(d.stateKey, next); }
-  for (const row of rows) keep(result, deps.key, { kind: 'upsert', row: withMeta(row, ev), version: ev.version, record: d.record });
+  for (const row of rows) keep(result, deps.key, { kind: 'upsert', row, version: ev.version, sourceTs: ev.sourceTs, record: d.record });
   result.applied++;
 }
 
@@ -132,13 +133,13 @@ function keep(result: PipelineResult, key: readonly string[], change: KeyedChang
   if (!prev || prev.version <= change.version) result.changes.set(k, change);
 }
 
-function withMeta(row: JsonRow, ev: ChangeEvent): JsonRow {
-  return { ...row, _dr_version: ev.version.toString(), _dr_source_ts: ev.sourceTs.toISOString() };
-}
-
 /** The key as text for dedupe and dead letters: values as strings, so 1 and "1" agree. */
 export function keyText(row: JsonRow | null, key: readonly string[]): string | null {
   if (!row) return null;
+  if (key.length === 1) {
+    const v = row[key[0]];
+    return v === undefined || v === null ? null : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  }
   const vals = key.map((k) => row[k]);
   if (vals.some((v) => v === undefined || v === null)) return null;
   return JSON.stringify(vals.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))));

@@ -79,6 +79,8 @@ async function superviseOne(rt: Runtime, ds: DatasetConfig, signal: AbortSignal,
 function classify(e: unknown): DualrunError {
   if (e instanceof DualrunError) return e;
   const name = (e as { name?: string })?.name ?? '';
-  if (isConnectFailure(e) || name.startsWith('KafkaJS')) return new DualrunError('DUALRUN_STREAM_FAILED', (e as Error).message, { cause: e });
+  // 40001/40P01: serialization failure or deadlock; the batch is retried from its stored position.
+  const sqlstate = (e as { code?: string })?.code ?? '';
+  if (isConnectFailure(e) || name.startsWith('KafkaJS') || sqlstate === '40001' || sqlstate === '40P01') return new DualrunError('DUALRUN_STREAM_FAILED', (e as Error).message, { cause: e });
   return toDualrunError(e);
 }

@@ -11,10 +11,19 @@ export class ThroughputMeter {
   private readonly started = Date.now();
   private lagRecords: number | null = null;
   private lastSourceTs: Date | null = null;
+  // Rows/s in the summary counts from the first batch, not from start-up and group join.
+  private firstBatchAt: number | null = null;
+  private lastBatchAt: number | null = null;
 
   constructor(private readonly log: Logger, private readonly dataset: string, private readonly everyMs = 5000) {}
 
+  /** Call when a batch arrives (before it is applied). */
+  begin(): void {
+    this.firstBatchAt ??= Date.now();
+  }
+
   add(o: BatchOutcome, batchSize: number, lagRecords: number | null): void {
+    this.lastBatchAt = Date.now();
     this.applied += o.applied;
     this.dead += o.dead;
     this.redelivered += batchSize - o.fresh;
@@ -38,6 +47,10 @@ export class ThroughputMeter {
 
   summary(): Record<string, unknown> {
     const secs = (Date.now() - this.started) / 1000;
-    return { dataset: this.dataset, seconds: Number(secs.toFixed(2)), rowsPerSec: Math.round((this.applied + this.dead) / Math.max(secs, 0.001)), ...this.totals() };
+    const active = this.firstBatchAt && this.lastBatchAt ? (this.lastBatchAt - this.firstBatchAt) / 1000 : 0;
+    return {
+      dataset: this.dataset, seconds: Number(secs.toFixed(2)), activeSeconds: Number(active.toFixed(2)),
+      rowsPerSec: Math.round((this.applied + this.dead) / Math.max(active, 0.001)), ...this.totals(),
+    };
   }
 }

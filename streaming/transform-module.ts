@@ -9,7 +9,7 @@
  *     row = the before image) and whatever it returns is upserted; by default a
  *     delete removes the output row with the dataset key and skips the transform.
  */
-import { pathToFileURL } from 'node:url';
+import { importUserModule } from '../src/load-user-module.ts';
 import { DualrunError } from '../src/errors.ts';
 import type { JsonRow } from './change-event.ts';
 
@@ -38,7 +38,7 @@ export async function loadTransform(modulePath: string | null): Promise<Transfor
   if (!modulePath) return IDENTITY;
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(modulePath).href)) as Record<string, unknown>;
+    mod = await importUserModule(modulePath);
   } catch (e) {
     throw new DualrunError('DUALRUN_CONFIG_INVALID', `stream.transform ${modulePath} could not be loaded: ${(e as Error).message}`, { cause: e });
   }
