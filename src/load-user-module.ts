@@ -1,20 +1,27 @@
 /**
- * Loads a user's module (transform, ...) by path and returns its default export.
- * The CLI runs under tsx, so .ts works as well as .js. A .ts file outside a
- * `"type": "module"` package is CommonJS to Node, and Node 20 refuses to require()
- * it through tsx's ESM hook; tsx's own tsImport loads it (its CommonJS namespace
- * nests the default export once more).
+ * Loads a user's module (a transform) by path. The CLI runs under tsx, so .ts
+ * works as well as .js. A .ts file outside a `"type": "module"` package is
+ * CommonJS to Node, and Node 20 refuses to require() it through tsx's ESM hook;
+ * tsx's own tsImport loads it, with the module's exports nested under `default`.
+ * Either way the caller gets the module's own exports (`default`, named ones).
  */
 import { pathToFileURL } from 'node:url';
 
-export async function importDefaultExport(file: string): Promise<unknown> {
+export async function importUserModule(file: string): Promise<Record<string, unknown>> {
   try {
-    return ((await import(pathToFileURL(file).href)) as { default?: unknown }).default;
+    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (e) {
     if (!/require\(\)|ERR_REQUIRE/.test(`${(e as Error).message} ${(e as { code?: string }).code ?? ''}`)) throw e;
     const { tsImport } = await import('tsx/esm/api');
-    const mod = (await tsImport(pathToFileURL(file).href, import.meta.url)) as { default?: { default?: unknown } | unknown };
-    const d = mod.default as { default?: unknown } | undefined;
-    return typeof d === 'function' ? d : d?.default;
+    const ns = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
+    const inner = ns.default as Record<string, unknown> | undefined;
+    // CommonJS interop: module.exports (with its own `default`) sits under `default`.
+    return inner && typeof inner === 'object' && 'default' in inner ? inner : ns;
   }
+}
+
+export async function importDefaultExport(file: string): Promise<unknown> {
+  const mod = await importUserModule(file);
+  const d = mod.default as { default?: unknown } | undefined;
+  return typeof d === 'function' ? d : d?.default;
 }

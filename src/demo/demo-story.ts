@@ -53,10 +53,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoFacts> {
     await db.query(fs.readFileSync(path.join(EXAMPLE_DIR, 'sql', 'setup.sql'), 'utf8'));
     narrate('Setting up: a shop whose orders (Berlin and New York stores) are loaded nightly by a legacy SQL job.');
     await step(['migrate']);
-    await step(['capture', '--dataset', 'orders']);
+    // With Kafka, capture also relays the changelog to the topic (until idle here; a daemon in production).
+    const capture = opts.kafkaBrokers.length > 0 ? ['capture', '--dataset', 'orders', '--until-idle'] : ['capture', '--dataset', 'orders'];
+    await step(capture);
     await step(['cutover', 'promote', 'orders', '--reason', 'start the shadow run', '--actor', 'demo']);
     narrate('Stage 1.5: both paths run side by side; every night the reconciler compares them.');
-    const facts = await tellNights(rt, db, step, narrate, configPath);
+    const facts = await tellNights(rt, db, step, narrate, configPath, opts.kafkaBrokers.length > 0 ? capture : null);
     const report = path.join(folder, 'report.html');
     await step(['report', '--format', 'html', '--out', report]);
     narrate(`The nightly report: ${report}`);
@@ -68,7 +70,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoFacts> {
 
 type Step = (args: string[], expect?: number[]) => Promise<StepResult>;
 
-async function tellNights(rt: Runtime, db: Pool, step: Step, narrate: (l: string) => void, configPath: string) {
+async function tellNights(rt: Runtime, db: Pool, step: Step, narrate: (l: string) => void, configPath: string, relay: string[] | null) {
   const nights: DemoFacts['nights'] = [];
   let defect: DemoFacts['defect'] | undefined;
   let afterReplay: DemoFacts['afterReplay'] | undefined;
@@ -79,20 +81,22 @@ async function tellNights(rt: Runtime, db: Pool, step: Step, narrate: (l: string
     narrate(`\nNight of ${day}: ${activity.inserted} orders placed, ${activity.updated} updates, ${activity.deleted} cancellations.`);
     if (i === DEFECT_DAY_INDEX) {
       setTransform(configPath, 'transforms/orders-tz-bug.ts');
-      narrate('  (a new version of the streaming transform is deployed today; it parses store times as UTC)');
+      narrate('  (a new version of the streaming transform is deployed today; it uses fixed UTC offsets instead of the time-zone database)');
     }
+    if (relay) await step(relay);
     await step(['stream', '--dataset', 'orders', '--until-idle']);
     await step(['batch', 'run', 'orders', '--window', day]);
     const verdict = await reconcileNight(step, day, nights);
     if (i === DEFECT_DAY_INDEX && verdict.verdict === 'mismatch') {
       defect = await describeDefect(db, day, i, verdict.raw);
-      narrate(`  mismatch: ${defect.foundKeys.length} keys differ (${defect.kinds.join(', ')}; columns ${defect.columns.join(', ')}) — exactly the New York orders of the day.`);
+      const exact = defect.foundKeys.join() === defect.expectedKeys.join();
+      narrate(`  mismatch: ${defect.foundKeys.length} keys differ (${defect.kinds.join(', ')}; columns ${defect.columns.join(', ')})${exact ? ' — exactly the New York orders of the day' : ''}, e.g. order ${defect.foundKeys[0]}.`);
       const refused = await step(['cutover', 'promote', 'orders', '--reason', 'looks fine to me', '--actor', 'demo'], [1]);
       promotionRefused = { code: refused.code, message: refused.stdout.trim() };
       narrate(`  promotion refused: ${promotionRefused.message.split('\n')[0]}`);
       setTransform(configPath, 'transforms/orders.ts');
       narrate('  the transform is fixed and the stream output rebuilt by a replay from the beginning:');
-      await step(['stream', '--dataset', 'orders', '--from-beginning', '--until-idle']);
+      await step(['stream', '--dataset', 'orders', '--from-beginning', '--reset-output', '--until-idle']);
       const again = await reconcileNight(step, day, []);
       afterReplay = { day, verdict: again.verdict };
       narrate(`  after the replay, ${day} is a ${again.verdict}.`);

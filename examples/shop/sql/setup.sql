@@ -25,5 +25,6 @@ CREATE TABLE analytics.orders_stream (
   amount      numeric(10,2) NOT NULL,
   status      text NOT NULL,
   store       text NOT NULL,
-  placed_at   timestamptz NOT NULL
+  placed_at   timestamptz NOT NULL,
+  loaded_at   timestamptz NOT NULL DEFAULT now()   -- both outputs carry it; reconcile ignores it
 );

@@ -10,5 +10,6 @@ export default function transform(row: Record<string, unknown>): Record<string, 
     status: row.status,
     store: row.store,
     placed_at: zonedToInstant(String(row.placed_local), String(row.store_tz)).toISOString(),
+    loaded_at: new Date().toISOString(), // when the stream loaded it (ignored by reconcile)
   };
 }
