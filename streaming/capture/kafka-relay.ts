@@ -4,12 +4,12 @@
  * ts_ms, table, txId}, ts_ms}), for `{ table }` datasets when Kafka is configured.
  *
  * At least once: the relay position (stream_positions, source `relay:<table>`) is
- * saved after Kafka acknowledged the batch (idempotent producer, acks=all), so a
+ * saved after Kafka acknowledged the batch (acks=all), so a
  * crash between the two resends a batch. The stream sink then sees the same
  * `source.lsn` again: output rows are unaffected (same version); a stateful
  * transform would count such a resent event again (see docs/streaming.md).
  */
-import type { Kafka, Producer } from 'kafkajs';
+import kafkajs, { type Kafka, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Pool } from '../../src/db/connect.ts';
 import { sleep } from '../changelog-transport.ts';
@@ -18,6 +18,8 @@ import { keyOf } from '../decoder.ts';
 import { readPositions } from '../positions.ts';
 import { BEFORE_EVERYTHING, type Position } from '../transport.ts';
 import { readChangelog } from './changelog-reader.ts';
+
+const { Partitioners } = kafkajs;
 
 export interface RelayOptions {
   readonly kafka: Kafka;
@@ -35,7 +37,9 @@ export interface RelayOptions {
 export async function relayChangelog(o: RelayOptions): Promise<{ relayed: number }> {
   const source = `relay:${o.table}`;
   await ensureTopic(o.kafka, o.topic);
-  const producer = o.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  // One request in flight keeps the changelog order in the topic; a retried send may
+  // duplicate (at least once, see above), which the version makes harmless for rows.
+  const producer = o.kafka.producer({ maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   let relayed = 0;
   try {
@@ -69,7 +73,21 @@ async function send(producer: Producer, o: RelayOptions, records: Awaited<Return
     const key = keyOf(row, null, o.key);
     return { key: key ? JSON.stringify(key) : null, value: r.value as string, timestamp: String(r.timestamp.getTime()) };
   });
-  await producer.send({ topic: o.topic, acks: -1, messages });
+  // A produce request carries one record batch per partition, and brokers refuse
+  // batches over message.max.bytes (1 MB by default): send in ~512 KB slices.
+  let slice: typeof messages = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = m.value.length + (m.key?.length ?? 0) + 64;
+    if (slice.length > 0 && bytes + size > 512 * 1024) {
+      await producer.send({ topic: o.topic, acks: -1, messages: slice });
+      slice = [];
+      bytes = 0;
+    }
+    slice.push(m);
+    bytes += size;
+  }
+  if (slice.length > 0) await producer.send({ topic: o.topic, acks: -1, messages: slice });
 }
 
 async function ensureTopic(kafka: Kafka, topic: string): Promise<void> {
