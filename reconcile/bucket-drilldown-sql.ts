@@ -36,10 +36,23 @@ SELECT coalesce(b.k, s.k) AS k, coalesce(b.key, s.key) AS key, b.n AS bn, b.v AS
 
 interface Row { k: string; key: string; bn: string | null; bv: (string | null)[] | null; sn: string | null; sv: (string | null)[] | null; ts: Date | null }
 
+/**
+ * The join returns only differing keys, usually few even when the buckets hold
+ * many rows: try one round trip (parallel plans allowed) capped at
+ * IN_MEMORY_ROWS, and stream through a cursor only when there are more.
+ */
+async function* differingRows(session: SideSession, sql: string, params: string[], spec: DrilldownSpec): AsyncGenerator<Row> {
+  if (spec.candidateRows > IN_MEMORY_ROWS) {
+    const first = await session.client.query<Row>(`${sql}\n LIMIT ${IN_MEMORY_ROWS + 1}`, params);
+    if (first.rows.length <= IN_MEMORY_ROWS) { yield* first.rows; return; }
+  }
+  yield* session.rows<Row>(sql, params, spec.candidateRows <= IN_MEMORY_ROWS);
+}
+
 export async function* drilldownSameDatabase(session: SideSession, spec: DrilldownSpec): AsyncGenerator<KeyPair> {
   if (spec.mismatched.length === 0) return;
   const { sql, params } = drilldownSql(spec);
-  for await (const r of session.rows<Row>(sql, params, spec.candidateRows <= IN_MEMORY_ROWS)) {
+  for await (const r of differingRows(session, sql, params, spec)) {
     yield {
       k: r.k,
       key: r.key,
