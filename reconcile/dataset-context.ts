@@ -24,10 +24,11 @@ export interface DatasetContext {
 
 /**
  * Rows per bucket the automatic bucket count aims at. Drill-down reads whole
- * buckets (and the cross-database path holds one per side in memory), while
- * fewer buckets make the fingerprint's hash aggregate cheaper (it stays in cache).
+ * mismatched buckets, so its cost grows with this; fewer buckets make the
+ * fingerprint's hash aggregate only slightly cheaper (measured: 1 024 per
+ * bucket cost more in drill-down than it saved at 1M rows with 100 differences).
  */
-const ROWS_PER_BUCKET = 1024;
+const ROWS_PER_BUCKET = 256;
 
 export async function prepareDataset(rt: Runtime, ds: DatasetConfig, bucketsOverride?: number): Promise<DatasetContext> {
   const [batchPool, streamPool] = await Promise.all([rt.pool(ds.batch.database), rt.pool(ds.stream.database)]);
