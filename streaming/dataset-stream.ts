@@ -35,8 +35,10 @@ export async function streamDataset(rt: Runtime, ds: DatasetConfig, opts: Datase
   rt.log.info({ dataset: ds.name, transport: transport.kind, source: transport.source, output: ds.stream.output.text }, 'stream started');
   await transport.run(async (batch) => {
     meter.begin();
+    const started = performance.now();
     const outcome = await applyBatch(deps, batch);
     meter.add(outcome, batch.records.length, batch.lagRecords);
+    rt.log.debug({ dataset: ds.name, partition: batch.partition, records: batch.records.length, ms: Math.round(performance.now() - started), ...outcome.phases }, 'batch applied');
   }, {
     signal: opts.signal,
     untilIdle: opts.untilIdle,

@@ -33,6 +33,8 @@ export interface BatchOutcome {
   readonly applied: number;
   readonly dead: number;
   readonly maxSourceTs: Date | null;
+  /** Milliseconds spent per phase (for debug logs). */
+  readonly phases?: Record<string, number>;
 }
 
 export async function applyBatch(deps: SinkDeps, batch: SourceBatch): Promise<BatchOutcome> {
@@ -48,16 +50,21 @@ export async function applyBatch(deps: SinkDeps, batch: SourceBatch): Promise<Ba
     }
     const fresh = batch.records.filter((r) => comparePositions(r.position, stored) > 0);
     if (fresh.length === 0) { await c.query('COMMIT'); return { fresh: 0, applied: 0, dead: 0, maxSourceTs: null }; }
+    const t0 = performance.now();
     const result = await runPipeline(fresh, { ...deps, loadState: (keys) => loadKeyedState(c, deps.dataset, keys) });
+    const t1 = performance.now();
     const applyDead = await writeChanges(c, deps, [...result.changes.values()]);
+    const t2 = performance.now();
     const dead = [...result.deadLetters, ...applyDead];
     await writeDeadLetters(c, ref, dead);
     await saveKeyedState(c, deps.dataset, result.stateWrites);
     const applied = fresh.length - dead.length;
     await advancePosition(c, ref, { to: fresh[fresh.length - 1].position, eventTime: batch.headSeenAt ?? result.maxSourceTs, applied, dead: dead.length });
+    const t3 = performance.now();
     await c.query('COMMIT');
     deps.committed.set(batch.partition, fresh[fresh.length - 1].position);
-    return { fresh: fresh.length, applied, dead: dead.length, maxSourceTs: result.maxSourceTs };
+    const phases = { pipeline: Math.round(t1 - t0), merge: Math.round(t2 - t1), bookkeeping: Math.round(t3 - t2), commit: Math.round(performance.now() - t3) };
+    return { fresh: fresh.length, applied, dead: dead.length, maxSourceTs: result.maxSourceTs, phases };
   } catch (e) {
     await c.query('ROLLBACK').catch(() => undefined);
     throw e;
@@ -97,7 +104,13 @@ async function writeChanges(c: PoolClient, deps: SinkDeps, changes: KeyedChange[
 async function runMerge(c: PoolClient, deps: SinkDeps, changes: KeyedChange[]): Promise<void> {
   const ups = changes.filter((ch) => ch.kind === 'upsert');
   const dels = changes.filter((ch) => ch.kind === 'delete');
-  if (ups.length > 0) { const s = deps.merge.upsert(ups); await c.query(s.text, [deps.dataset, ...s.values]); }
+  if (ups.length > 0) {
+    // A key's tombstone is only written under its partition's lock (held here), so
+    // this answer stays true for the rest of the transaction.
+    const tomb = dels.length > 0 || (await c.query('SELECT 1 FROM dualrun.stream_tombstones WHERE dataset = $1 LIMIT 1', [deps.dataset])).rowCount! > 0;
+    const s = deps.merge.upsert(ups, tomb);
+    await c.query(s.text, [deps.dataset, ...s.values]);
+  }
   if (dels.length > 0) { const s = deps.merge.delete(dels); await c.query(s.text, [deps.dataset, ...s.values]); }
 }
 

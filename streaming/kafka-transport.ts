@@ -61,7 +61,7 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch) =>
       autoCommit: false,
       // Partitions are independent (each has its own position, lock and transaction), so
       // while Postgres applies one partition's batch, node decodes the next one's.
-      partitionsConsumedConcurrently: o.concurrency ?? 3,
+      partitionsConsumedConcurrently: o.concurrency ?? Number(process.env.DUALRUN_STREAM_PARTITIONS_AT_ONCE ?? 3),
       eachBatchAutoResolve: true,
       eachBatch: async (p) => {
         if (fatal || !p.isRunning() || p.isStale() || p.batch.messages.length === 0) return;

@@ -22,7 +22,8 @@ export interface MergeRow {
 }
 
 export interface MergeStatements {
-  upsert(rows: readonly MergeRow[]): { text: string; values: unknown[] };
+  /** `tombstones`: whether the dataset may have tombstones (else the lean statement runs). */
+  upsert(rows: readonly MergeRow[], tombstones: boolean): { text: string; values: unknown[] };
   delete(rows: readonly MergeRow[]): { text: string; values: unknown[] };
 }
 
@@ -51,6 +52,13 @@ INSERT INTO ${t} AS o (${cols})
 SELECT ${cols} FROM fresh
 ON CONFLICT (${keyCols.join(', ')}) DO UPDATE SET ${updates}
 ${guard ? ' WHERE o._dr_version IS NULL OR o._dr_version < EXCLUDED._dr_version' : ''}`;
+  // Without tombstones for the dataset there is nothing to check or clear: a plain
+  // guarded upsert (the common case; the check costs a jsonb key per row).
+  const leanSql = `
+INSERT INTO ${t} AS o (${cols})
+SELECT ${cols} FROM (${input.sql}) i WHERE $1::text IS NOT NULL
+ON CONFLICT (${keyCols.join(', ')}) DO UPDATE SET ${updates}
+${guard ? ' WHERE o._dr_version IS NULL OR o._dr_version < EXCLUDED._dr_version' : ''}`;
   const deleteSql = `
 WITH input AS (${input.sql}),
 gone AS (
@@ -63,7 +71,7 @@ SELECT $1, ${recordKey('d')}, d._dr_version, d._dr_source_ts FROM input d
 ON CONFLICT (dataset, record_key) DO UPDATE SET version = EXCLUDED.version, source_ts = EXCLUDED.source_ts
  WHERE stream_tombstones.version < EXCLUDED.version`;
   return {
-    upsert: (rows) => ({ text: upsertSql, values: input.values(rows) }),
+    upsert: (rows, tombstones) => ({ text: tombstones ? upsertSql : leanSql, values: input.values(rows) }),
     delete: (rows) => ({ text: deleteSql, values: input.values(rows) }),
   };
 }
