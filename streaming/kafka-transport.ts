@@ -55,6 +55,7 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch) =>
     seekAssignedBack(o, consumer, assigned).catch((err) => o.log.warn({ dataset: o.dataset, err }, 'could not compare stored positions with Kafka offsets'));
   });
   try {
+    await requireTopic(o);
     await consumer.connect();
     await consumer.subscribe({ topic: o.topic, fromBeginning: true });
     await consumer.run({
@@ -79,6 +80,7 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch) =>
     });
     await waitForStop(o, opts, () => fatal);
   } catch (e) {
+    if (e instanceof DualrunError) throw e;
     throw fatal ?? new DualrunError('DUALRUN_KAFKA_UNREACHABLE', `Kafka consumer for ${o.topic}: ${(e as Error).message}`, { cause: e });
   } finally {
     await consumer.disconnect().catch(() => undefined);
@@ -156,4 +158,18 @@ async function partitionsCaughtUp(o: KafkaTransportOptions, admin: ReturnType<Ka
     return from >= BigInt(p.high);
   });
   return { all: done.length === offsets.length, partitions: done.filter((p) => stored.has(p.partition)).map((p) => p.partition) };
+}
+
+/** A missing topic is a config problem, not something a retry fixes. */
+async function requireTopic(o: KafkaTransportOptions): Promise<void> {
+  const admin = o.kafka.admin();
+  await admin.connect();
+  try {
+    const topics = await admin.listTopics();
+    if (!topics.includes(o.topic)) {
+      throw new DualrunError('DUALRUN_CONFIG_INVALID', `datasets.${o.dataset}.stream.source: Kafka topic ${o.topic} does not exist (create it, or run \`dualrun capture\` for a { table } source)`);
+    }
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
 }

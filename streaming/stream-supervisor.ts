@@ -60,6 +60,7 @@ export async function runStreamWorker(rt: Runtime, opts: StreamWorkerOptions): P
 /** Runs one dataset, restarting it after retryable failures until stopped. */
 async function superviseOne(rt: Runtime, ds: DatasetConfig, signal: AbortSignal, opts: StreamWorkerOptions, report: (s: Record<string, unknown>) => void): Promise<void> {
   let backoff = 500;
+  let failures = 0;
   while (!signal.aborted) {
     try {
       report(await streamDataset(rt, ds, { signal, untilIdle: opts.untilIdle, tuning: opts.tuning }));
@@ -68,6 +69,8 @@ async function superviseOne(rt: Runtime, ds: DatasetConfig, signal: AbortSignal,
       const err = classify(e);
       const restart = err.details.restart === true;
       if (!err.retryable && !restart) throw err;
+      // A run to idle is a batch job: after a few failed attempts in a row, report it.
+      if (!restart && opts.untilIdle && ++failures >= 5) throw err;
       rt.log.warn({ dataset: ds.name, err: { code: err.code, message: err.message } }, restart ? 'restarting the stream' : `stream failed, retrying in ${backoff} ms`);
       await sleep(restart ? 0 : backoff, signal);
       backoff = restart ? backoff : Math.min(backoff * 2, 30_000);

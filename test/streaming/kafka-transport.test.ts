@@ -115,4 +115,15 @@ describeKafka('Kafka transport (real broker)', () => {
     const dead = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM dualrun.dead_letters WHERE dataset = 'orders'`);
     expect(dead.rows[0].n).toBe(stream.poison['bad-json'] + stream.poison.schema + stream.poison.transform);
   });
+
+  it('a topic that does not exist is a config error (exit 2), not an endless retry', { timeout: 60_000 }, async () => {
+    const w = writeConfig({
+      database: { url: db.url }, kafka: { brokers: kafkaBrokers() },
+      datasets: { ghost: { key: ['order_id'], batch: { output: 'analytics.ghost_batch' }, stream: { output: 'analytics.orders_stream', source: { topic: `${topic}.missing` } } } },
+    });
+    await setStage(db.pool, 'ghost', 'shadow');
+    const r = await runCli(['--config', w.file, 'stream', '--until-idle'], { cwd: w.dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/topic .*\.missing does not exist/);
+  });
 });
