@@ -48,9 +48,11 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch) =>
     allowAutoTopicCreation: false, retry: { retries: 5, restartOnFailure: async () => true },
   });
   const checked = new Set<number>();
+  const sought = new Set<number>();
   let fatal: unknown = null;
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     checked.clear();
+    sought.clear();
     const assigned = e.payload.memberAssignment[o.topic] ?? [];
     seekAssignedBack(o, consumer, assigned).catch((err) => o.log.warn({ dataset: o.dataset, err }, 'could not compare stored positions with Kafka offsets'));
   });
@@ -63,10 +65,16 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch) =>
       // Partitions are independent (each has its own position, lock and transaction), so
       // while Postgres applies one partition's batch, node decodes the next one's.
       partitionsConsumedConcurrently: o.concurrency ?? Number(process.env.DUALRUN_STREAM_PARTITIONS_AT_ONCE ?? 3),
-      eachBatchAutoResolve: true,
+      // Resolved by hand, only after Postgres committed: a batch dropped for a seek
+      // must not move the fetch position past the seek.
+      eachBatchAutoResolve: false,
       eachBatch: async (p) => {
-        if (fatal || !p.isRunning() || p.isStale() || p.batch.messages.length === 0) return;
-        if (!checked.has(p.batch.partition) && (await seekBackIfAhead(o, consumer, p))) return;
+        if (fatal || !p.isRunning() || p.isStale()) return;
+        if (p.batch.messages.length === 0) { p.resolveOffset(p.batch.lastOffset()); return; } // only control records
+        if (!checked.has(p.batch.partition) && !sought.has(p.batch.partition) && (await seekBackIfAhead(o, consumer, p))) {
+          sought.add(p.batch.partition); // once: if the log really starts later (retention), accept that start
+          return;
+        }
         checked.add(p.batch.partition);
         try {
           await handle(toSourceBatch(p));
@@ -74,6 +82,7 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch) =>
           fatal = e; // stop here: never commit to Kafka what Postgres does not have
           throw e;
         }
+        p.resolveOffset(p.batch.lastOffset());
         await consumer.commitOffsets([{ topic: o.topic, partition: p.batch.partition, offset: (BigInt(p.batch.lastOffset()) + 1n).toString() }]);
         await p.heartbeat();
       },
