@@ -7,7 +7,7 @@
 import type { SideSession } from './side-session.ts';
 import type { KeyPair } from './classify-difference.ts';
 import { bucketListSql, bucketSql, canonicalKeySql, keyJsonSql, rowHashSql, valuesArraySql, windowPredicateSql } from './canonical-row-sql.ts';
-import { IN_MEMORY_ROWS, sourceTsSql, type DrilldownSpec } from './drilldown-spec.ts';
+import { IN_MEMORY_ROWS, PROBE_ROWS, sourceTsSql, type DrilldownSpec } from './drilldown-spec.ts';
 import type { SideSpec } from './window-fingerprint.ts';
 
 function sideRowsSql(side: SideSpec, spec: DrilldownSpec, startParam: number, withTs: boolean): string {
@@ -39,12 +39,12 @@ interface Row { k: string; key: string; bn: string | null; bv: (string | null)[]
 /**
  * The join returns only differing keys, usually few even when the buckets hold
  * many rows: try one round trip (parallel plans allowed) capped at
- * IN_MEMORY_ROWS, and stream through a cursor only when there are more.
+ * PROBE_ROWS, and stream through a cursor only when there are more.
  */
 async function* differingRows(session: SideSession, sql: string, params: string[], spec: DrilldownSpec): AsyncGenerator<Row> {
   if (spec.candidateRows > IN_MEMORY_ROWS) {
-    const first = await session.client.query<Row>(`${sql}\n LIMIT ${IN_MEMORY_ROWS + 1}`, params);
-    if (first.rows.length <= IN_MEMORY_ROWS) { yield* first.rows; return; }
+    const first = await session.client.query<Row>(`${sql}\n LIMIT ${PROBE_ROWS + 1}`, params);
+    if (first.rows.length <= PROBE_ROWS) { yield* first.rows; return; }
   }
   yield* session.rows<Row>(sql, params, spec.candidateRows <= IN_MEMORY_ROWS);
 }

@@ -17,6 +17,8 @@ export interface DrilldownSpec {
 
 /** Up to this many candidate rows, drill-down results are read in one round trip (parallel plans allowed). */
 export const IN_MEMORY_ROWS = 50_000;
+/** Same database: up to this many differing keys are read in one round trip (tried with a LIMIT first). */
+export const PROBE_ROWS = 10_000;
 
 /** The stream's `_dr_source_ts` when the table has it (in-flight detection), else NULL. */
 export function sourceTsSql(side: SideSpec, alias?: string): string {

@@ -22,7 +22,7 @@ import { tombstoneLookup } from './tombstones.ts';
 import { storeResult } from './result-store.ts';
 import type { DrilldownSpec } from './drilldown-spec.ts';
 
-export interface WindowOptions { samples: number; assumeSettled: boolean; store: boolean }
+export interface WindowOptions { samples: number; assumeSettled: boolean; store: boolean; progress?: (line: string) => void }
 
 export async function reconcileWindow(rt: Runtime, ctx: DatasetContext, window: Window | null, opts: WindowOptions): Promise<WindowResult> {
   const startedAt = new Date();
@@ -35,7 +35,7 @@ export async function reconcileWindow(rt: Runtime, ctx: DatasetContext, window: 
     if (!settlement.settled && !opts.assumeSettled) {
       result = { ...base, verdict: 'pending', pendingReason: settlement.reason ?? undefined };
     } else {
-      result = await judge(rt, ctx, window, base, settlement.snapshotAt, opts.samples);
+      result = await judge(rt, ctx, window, base, settlement.snapshotAt, opts);
     }
   } catch (e) {
     const err = toDualrunError(e, 'DUALRUN_RECONCILE_FAILED');
@@ -54,19 +54,12 @@ export async function reconcileWindow(rt: Runtime, ctx: DatasetContext, window: 
   return result;
 }
 
-async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, base: WindowResult, snapshotAt: Date | null, samples: number): Promise<WindowResult> {
-  const tz = ctx.ds.window?.timezone ?? 'UTC';
-  const spec: DrilldownSpec = {
-    batch: ctx.batch, stream: ctx.stream, buckets: ctx.buckets, mismatched: [], candidateRows: 0,
-    batchBounds: window && ctx.batch.windowColumn ? windowBounds(window, ctx.batch.windowColumn, tz) : null,
-    streamBounds: window && ctx.stream.windowColumn ? windowBounds(window, ctx.stream.windowColumn, tz) : null,
-  };
-  const sessions: SideSession[] = [];
+async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, base: WindowResult, snapshotAt: Date | null, opts: WindowOptions): Promise<WindowResult> {
+  const label = `${ctx.ds.name} ${window?.label ?? '(whole table)'}`;
+  const spec = drilldownSpec(ctx, window);
+  const [bs, ss] = await openSessions(ctx);
   try {
-    const bs = await openSideSession(ctx.batchPool);
-    sessions.push(bs);
-    const ss = await openSideSession(ctx.streamPool, ctx.sameDatabase ? { snapshot: await bs.exportSnapshot() } : {});
-    sessions.push(ss);
+    opts.progress?.(`${label}: fingerprinting both sides`);
     const t0 = Date.now();
     const [bf, sf] = await Promise.all([
       fingerprintSide(bs, ctx.batch, ctx.buckets, spec.batchBounds),
@@ -75,19 +68,10 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     spec.mismatched = mismatchedBuckets(bf.buckets, sf.buckets);
     spec.candidateRows = rowsInBuckets(spec.mismatched, bf.buckets, sf.buckets);
     const t1 = Date.now();
-    rt.log.debug({ dataset: ctx.ds.name, window: window?.label ?? null, buckets: ctx.buckets, mismatched: spec.mismatched.length }, 'fingerprints compared');
-    const acc = new DiffAccumulator({ samples, snapshotAt, tombstones: snapshotAt ? await tombstoneLookup([ctx.streamPool, await rt.db()], ctx.ds.name) : null });
-    const pairs = ctx.sameDatabase ? drilldownSameDatabase(bs, spec) : drilldownCrossDatabase(bs, ss, spec);
-    for await (const pair of pairs) {
-      const d = classifyPair(pair, ctx.columns.compared, ctx.ds.reconcile.tolerance);
-      if (d) await acc.add(d);
-    }
-    for await (const pair of duplicatesOutsideBuckets(bs, ss, spec)) {
-      const d = classifyPair(pair, ctx.columns.compared, ctx.ds.reconcile.tolerance);
-      if (d) await acc.add(d);
-    }
+    if (spec.mismatched.length > 0) opts.progress?.(`${label}: ${spec.mismatched.length} of ${ctx.buckets.count} buckets differ, drilling down`);
+    const acc = new DiffAccumulator({ samples: opts.samples, snapshotAt, tombstones: snapshotAt ? await tombstoneLookup([ctx.streamPool, await rt.db()], ctx.ds.name) : null });
+    await locateDifferences(ctx, spec, bs, ss, acc);
     const diff = await acc.finish();
-    const t2 = Date.now();
     // Differing counts with no difference located would be a bug; never let it pass as a match.
     const unexplained = bf.fingerprint.rows !== sf.fingerprint.rows && acc.failingCount === 0 && diff.inFlight === 0;
     return {
@@ -98,10 +82,45 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
       diff,
       buckets: { total: ctx.buckets.count, mismatched: spec.mismatched.length, mode: ctx.buckets.mode },
       strategy: ctx.sameDatabase ? 'same-database' : 'cross-database',
-      timings: { fingerprintMs: t1 - t0, drilldownMs: t2 - t1 },
+      timings: { fingerprintMs: t1 - t0, drilldownMs: Date.now() - t1 },
     };
   } finally {
-    await Promise.all(sessions.map((s) => s.close()));
+    await Promise.all([bs.close(), ss.close()]);
+  }
+}
+
+function drilldownSpec(ctx: DatasetContext, window: Window | null): DrilldownSpec {
+  const tz = ctx.ds.window?.timezone ?? 'UTC';
+  return {
+    batch: ctx.batch, stream: ctx.stream, buckets: ctx.buckets, mismatched: [], candidateRows: 0,
+    batchBounds: window && ctx.batch.windowColumn ? windowBounds(window, ctx.batch.windowColumn, tz) : null,
+    streamBounds: window && ctx.stream.windowColumn ? windowBounds(window, ctx.stream.windowColumn, tz) : null,
+  };
+}
+
+/** One session per side; the stream session shares the batch one's snapshot when both sides share a database. */
+async function openSessions(ctx: DatasetContext): Promise<[SideSession, SideSession]> {
+  const bs = await openSideSession(ctx.batchPool);
+  try {
+    const ss = await openSideSession(ctx.streamPool, ctx.sameDatabase ? { snapshot: await bs.exportSnapshot() } : {});
+    return [bs, ss];
+  } catch (e) {
+    await bs.close();
+    throw e;
+  }
+}
+
+/** Every differing key of the mismatched buckets, then duplicates elsewhere, into the accumulator. */
+async function locateDifferences(ctx: DatasetContext, spec: DrilldownSpec, bs: SideSession, ss: SideSession, acc: DiffAccumulator): Promise<void> {
+  const sources = [
+    ctx.sameDatabase ? drilldownSameDatabase(bs, spec) : drilldownCrossDatabase(bs, ss, spec),
+    duplicatesOutsideBuckets(bs, ss, spec),
+  ];
+  for (const pairs of sources) {
+    for await (const pair of pairs) {
+      const d = classifyPair(pair, ctx.columns.compared, ctx.ds.reconcile.tolerance);
+      if (d) await acc.add(d);
+    }
   }
 }
 

@@ -78,4 +78,6 @@ export interface ReconcileOptions {
   store?: boolean;
   /** Overrides reconcile.buckets (tests, bench). */
   buckets?: number;
+  /** Called with a short line as each phase starts (the CLI shows them on a TTY). */
+  progress?: (line: string) => void;
 }

@@ -25,7 +25,9 @@ export function registerReconcile(program: Command): void {
       if (!Number.isInteger(samples) || samples < 0) throw new DualrunError('DUALRUN_USAGE', `--samples: expected a whole number >= 0, got ${JSON.stringify(opts.samples)}`);
       const ds = rt.dataset(dataset);
       const asked = requestedWindows(ds, opts);
-      const results = await reconcileDataset(rt, dataset, { windows: asked?.map((w) => w.label), samples, assumeSettled: opts.assumeSettled ?? false });
+      // Progress lines only for a person watching; pipes and logs stay quiet.
+      const progress = process.stderr.isTTY ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
+      const results = await reconcileDataset(rt, dataset, { windows: asked?.map((w) => w.label), samples, assumeSettled: opts.assumeSettled ?? false, progress });
       // An array whenever a range was asked for, so scripts see one shape per invocation style.
       const several = Boolean(opts.from || opts.to);
       if (opts.format === 'json') json(several ? results : results[0]);
