@@ -96,4 +96,28 @@ describe('crash safety', () => {
     const logged = await db.pool.query<{ n: string }>('SELECT count(*)::text AS n FROM dualrun.changelog');
     expect(counters.rows.map((r) => [r.dataset, Number(r.n)])).toEqual([['customer_counts', Number(logged.rows[0].n)], ['orders', Number(logged.rows[0].n)]]);
   });
+
+  it('stops cleanly on SIGTERM (exit 0) with what it applied committed', { timeout: 60_000 }, async () => {
+    await db.pool.query(ORDERS_DDL('public.term_src'));
+    await db.pool.query(ORDERS_DDL('public.term_out'));
+    await installCapture(db.pool, parseTableRef('public.term_src')!);
+    await setStage(db.pool, 'term', 'shadow');
+    const { file, dir } = writeConfig({
+      database: { url: db.url },
+      datasets: { term: { key: ['order_id'], batch: { output: 'public.term_batch' }, stream: { output: 'public.term_out', source: { table: 'public.term_src' } } } },
+    });
+    const child = startWorker(file, dir);
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    await db.pool.query(`INSERT INTO public.term_src SELECT g, 1, 1.00, 'new', '2026-11-01' FROM generate_series(1, 2000) g`);
+    for (let i = 0; i < 300; i++) {
+      if ((await db.pool.query('SELECT 1 FROM public.term_out')).rowCount === 2000) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill('SIGTERM');
+    const code = await new Promise((r) => child.once('close', (c) => r(c)));
+    expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(/stopping at the next safe point/);
+    expect(await symmetricDifference(db.pool, 'public.term_src', 'public.term_out', ORDER_COLUMNS)).toBe(0);
+  });
 });
