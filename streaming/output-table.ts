@@ -32,7 +32,12 @@ export async function prepareOutputTable(db: Pool, table: TableRef, key: readonl
   if (!exists.rows[0].oid) {
     throw new DualrunError('DUALRUN_CONFIG_INVALID', `stream.output ${table.text} does not exist: create it with the dataset's columns (the sink adds _dr_version and _dr_source_ts)`);
   }
-  await db.query(`ALTER TABLE ${table.sql} ADD COLUMN IF NOT EXISTS _dr_version bigint, ADD COLUMN IF NOT EXISTS _dr_source_ts timestamptz`);
+  // ALTER TABLE takes an ACCESS EXCLUSIVE lock even when nothing changes: only when needed.
+  const meta = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = $1::regclass AND attname = ANY($2) AND NOT attisdropped`, [table.sql, META_COLUMNS]);
+  if (meta.rows[0].n < META_COLUMNS.length) {
+    await db.query(`ALTER TABLE ${table.sql} ADD COLUMN IF NOT EXISTS _dr_version bigint, ADD COLUMN IF NOT EXISTS _dr_source_ts timestamptz`);
+  }
   const cols = await db.query<{ name: string; type: string; category: string; typtype: string }>(
     `SELECT a.attname::text AS name, format_type(a.atttypid, a.atttypmod) AS type, t.typcategory::text AS category, t.typtype::text AS typtype
        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
