@@ -5,6 +5,11 @@
  * same canonical row hash summed, no buckets, no drill-down), both tables
  * scanned in parallel as the verdict does.
  */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { compileConfig } from '../src/config/compile-config.ts';
 import { createLogger } from '../src/logger.ts';
@@ -64,6 +69,31 @@ async function bareHashingScan(pool: pg.Pool): Promise<number> {
   return performance.now() - t0;
 }
 
+const here = path.dirname(fileURLToPath(import.meta.url));
+const PRELOAD = path.join(here, '..', 'test', 'reconcile', 'fixtures', 'peak-rss.mjs');
+const BIN = path.join(here, '..', 'bin', 'dualrun.js');
+const RSS_CEILING_MB = 150;
+
+/** The real CLI reconciling the bench tables in a child process; its peak RSS (VmHWM) in MB. */
+async function cliPeakRss(pgUrl: string): Promise<number> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dualrun-bench-rss-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'dualrun.yaml'), `database:\n  url: ${pgUrl}\ndatasets:\n  orders:\n    key: [order_id]\n    batch: { output: rbench.orders_batch }\n    stream: { output: rbench.orders_stream, source: { topic: bench, format: json } }\n`);
+    const rssFile = path.join(dir, 'rss');
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', PRELOAD, BIN, 'reconcile', 'orders', '--assume-settled', '--format', 'json'], {
+        cwd: dir, stdio: 'ignore', env: { ...process.env, DUALRUN_PEAK_RSS_FILE: rssFile, DUALRUN_LOG_LEVEL: 'warn', DUALRUN_CONFIG: undefined },
+      });
+      child.on('error', reject);
+      child.on('close', resolve);
+    });
+    if (code !== 1) throw new Error(`dualrun reconcile exited ${code}, expected 1 (mismatch)`);
+    return Number(fs.readFileSync(rssFile, 'utf8')) / 1024;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const bench: BenchModule = async (h) => {
   const rows = h.scale === 'quick' ? 1_000_000 : 10_000_000;
   const pool = new pg.Pool({ connectionString: h.pgUrl, max: 4 });
@@ -110,7 +140,14 @@ const bench: BenchModule = async (h) => {
         pass: best / floor <= 1.5,
         detail: `2 x ${rows} rows; verdict ${(best / 1000).toFixed(2)} s, floor ${(floor / 1000).toFixed(2)} s (best of 3 each)`,
       };
-      return [figure];
+      const rss = await cliPeakRss(h.pgUrl);
+      const memory: BenchFigure = {
+        name: `reconcile ${rows / 1e6}M peak RSS (CLI, child process)`,
+        value: rss, unit: 'MB', ceiling: RSS_CEILING_MB, ceilingName: 'issue 5 ceiling',
+        ratio: rss / RSS_CEILING_MB, target: '<= 1', pass: rss <= RSS_CEILING_MB,
+        detail: 'VmHWM of `dualrun reconcile` with 100 differences; about 100 MB of it is the CLI baseline (tsx, modules)',
+      };
+      return [figure, memory];
     } finally {
       await rt.close();
     }
