@@ -40,6 +40,7 @@ export interface BatchOutcome {
 export async function applyBatch(deps: SinkDeps, batch: SourceBatch): Promise<BatchOutcome> {
   const ref: PartitionRef = { dataset: deps.dataset, source: deps.source, partition: batch.partition };
   const c = await deps.db.connect();
+  let broken: Error | undefined;
   try {
     await c.query('BEGIN');
     const stored = await lockAndReadPosition(c, ref);
@@ -66,10 +67,11 @@ export async function applyBatch(deps: SinkDeps, batch: SourceBatch): Promise<Ba
     const phases = { pipeline: Math.round(t1 - t0), merge: Math.round(t2 - t1), bookkeeping: Math.round(t3 - t2), commit: Math.round(performance.now() - t3) };
     return { fresh: fresh.length, applied, dead: dead.length, maxSourceTs: result.maxSourceTs, phases };
   } catch (e) {
-    await c.query('ROLLBACK').catch(() => undefined);
+    // A connection that cannot even roll back is dropped from the pool, not reused.
+    await c.query('ROLLBACK').catch((rb: Error) => { broken = rb; });
     throw e;
   } finally {
-    c.release();
+    c.release(broken);
   }
 }
 
