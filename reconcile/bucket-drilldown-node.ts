@@ -7,7 +7,7 @@
 import type { SideSession } from './side-session.ts';
 import type { KeyPair, SideRows } from './classify-difference.ts';
 import { bucketListSql, bucketSql, canonicalKeySql, keyJsonSql, rowHashSql, valuesArraySql, windowPredicateSql } from './canonical-row-sql.ts';
-import { IN_MEMORY_ROWS, sourceTsSql, type DrilldownSpec } from './drilldown-spec.ts';
+import { sourceTsSql, type DrilldownSpec } from './drilldown-spec.ts';
 import type { SideSpec } from './window-fingerprint.ts';
 
 interface Row { bk: string; k: string; key: string; h: string; v: (string | null)[]; ts: Date | null }
@@ -61,7 +61,7 @@ function* comparePairs(batchRows: Row[], streamRows: Row[]): Generator<KeyPair> 
 
 export async function* drilldownCrossDatabase(batch: SideSession, stream: SideSession, spec: DrilldownSpec): AsyncGenerator<KeyPair> {
   if (spec.mismatched.length === 0) return;
-  const small = spec.candidateRows <= IN_MEMORY_ROWS;
+  const small = spec.candidateRows <= spec.limits.inMemoryRows;
   const bIt = byBucket(batch.rows<Row>(sideBucketRowsSql(spec.batch, spec, false), spec.batch.windowColumn ? spec.batchBounds ?? [] : [], small));
   const sIt = byBucket(stream.rows<Row>(sideBucketRowsSql(spec.stream, spec, true), spec.stream.windowColumn ? spec.streamBounds ?? [] : [], small));
   let bNext = await bIt.next();

@@ -7,7 +7,7 @@
 import type { SideSession } from './side-session.ts';
 import type { KeyPair } from './classify-difference.ts';
 import { bucketListSql, bucketSql, canonicalKeySql, keyJsonSql, rowHashSql, valuesArraySql, windowPredicateSql } from './canonical-row-sql.ts';
-import { IN_MEMORY_ROWS, PROBE_ROWS, sourceTsSql, type DrilldownSpec } from './drilldown-spec.ts';
+import { sourceTsSql, type DrilldownSpec } from './drilldown-spec.ts';
 import type { SideSpec } from './window-fingerprint.ts';
 
 function sideRowsSql(side: SideSpec, spec: DrilldownSpec, startParam: number, withTs: boolean): string {
@@ -38,15 +38,16 @@ interface Row { k: string; key: string; bn: string | null; bv: (string | null)[]
 
 /**
  * The join returns only differing keys, usually few even when the buckets hold
- * many rows: try one round trip (parallel plans allowed) capped at
- * PROBE_ROWS, and stream through a cursor only when there are more.
+ * many rows: try one round trip (parallel plans allowed) capped at the probe
+ * limit, and stream through a cursor only when there are more.
  */
 async function* differingRows(session: SideSession, sql: string, params: string[], spec: DrilldownSpec): AsyncGenerator<Row> {
-  if (spec.candidateRows > IN_MEMORY_ROWS) {
-    const first = await session.client.query<Row>(`${sql}\n LIMIT ${PROBE_ROWS + 1}`, params);
-    if (first.rows.length <= PROBE_ROWS) { yield* first.rows; return; }
+  const { inMemoryRows, probeRows } = spec.limits;
+  if (spec.candidateRows > inMemoryRows && probeRows > 0) {
+    const first = await session.client.query<Row>(`${sql}\n LIMIT ${probeRows + 1}`, params);
+    if (first.rows.length <= probeRows) { yield* first.rows; return; }
   }
-  yield* session.rows<Row>(sql, params, spec.candidateRows <= IN_MEMORY_ROWS);
+  yield* session.rows<Row>(sql, params, spec.candidateRows <= inMemoryRows);
 }
 
 export async function* drilldownSameDatabase(session: SideSession, spec: DrilldownSpec): AsyncGenerator<KeyPair> {

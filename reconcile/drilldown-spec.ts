@@ -13,6 +13,8 @@ export interface DrilldownSpec {
   streamBounds: [string, string] | null;
   /** Rows in the mismatched buckets, both sides (known from the fingerprints): bounds what drill-down reads. */
   candidateRows: number;
+  /** Limits for reading in one round trip; default IN_MEMORY_ROWS and PROBE_ROWS. */
+  limits: { inMemoryRows: number; probeRows: number };
 }
 
 /** Up to this many candidate rows, drill-down results are read in one round trip (parallel plans allowed). */

@@ -20,7 +20,7 @@ export async function reconcileDataset(rt: Runtime, dataset: string, opts: Recon
 }
 
 export async function reconcileWindows(rt: Runtime, ds: DatasetConfig, windows: (Window | null)[], opts: ReconcileOptions = {}): Promise<WindowResult[]> {
-  const wopts = { samples: opts.samples ?? DEFAULT_SAMPLES, assumeSettled: opts.assumeSettled ?? false, store: opts.store ?? true, progress: opts.progress };
+  const wopts = { samples: opts.samples ?? DEFAULT_SAMPLES, assumeSettled: opts.assumeSettled ?? false, store: opts.store ?? true, progress: opts.progress, inMemoryRows: opts.inMemoryRows };
   let ctx;
   try {
     ctx = await prepareDataset(rt, ds, opts.buckets);

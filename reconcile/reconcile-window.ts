@@ -20,9 +20,9 @@ import { drilldownCrossDatabase } from './bucket-drilldown-node.ts';
 import { duplicatesOutsideBuckets } from './duplicate-keys.ts';
 import { tombstoneLookup } from './tombstones.ts';
 import { storeResult } from './result-store.ts';
-import type { DrilldownSpec } from './drilldown-spec.ts';
+import { IN_MEMORY_ROWS, PROBE_ROWS, type DrilldownSpec } from './drilldown-spec.ts';
 
-export interface WindowOptions { samples: number; assumeSettled: boolean; store: boolean; progress?: (line: string) => void }
+export interface WindowOptions { samples: number; assumeSettled: boolean; store: boolean; progress?: (line: string) => void; inMemoryRows?: number }
 
 export async function reconcileWindow(rt: Runtime, ctx: DatasetContext, window: Window | null, opts: WindowOptions): Promise<WindowResult> {
   const startedAt = new Date();
@@ -56,7 +56,7 @@ export async function reconcileWindow(rt: Runtime, ctx: DatasetContext, window: 
 
 async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, base: WindowResult, snapshotAt: Date | null, opts: WindowOptions): Promise<WindowResult> {
   const label = `${ctx.ds.name} ${window?.label ?? '(whole table)'}`;
-  const spec = drilldownSpec(ctx, window);
+  const spec = drilldownSpec(ctx, window, opts.inMemoryRows);
   const [bs, ss] = await openSessions(ctx);
   try {
     opts.progress?.(`${label}: fingerprinting both sides`);
@@ -89,10 +89,11 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
   }
 }
 
-function drilldownSpec(ctx: DatasetContext, window: Window | null): DrilldownSpec {
+function drilldownSpec(ctx: DatasetContext, window: Window | null, inMemoryRows?: number): DrilldownSpec {
   const tz = ctx.ds.window?.timezone ?? 'UTC';
   return {
     batch: ctx.batch, stream: ctx.stream, buckets: ctx.buckets, mismatched: [], candidateRows: 0,
+    limits: { inMemoryRows: inMemoryRows ?? IN_MEMORY_ROWS, probeRows: inMemoryRows === undefined ? PROBE_ROWS : inMemoryRows },
     batchBounds: window && ctx.batch.windowColumn ? windowBounds(window, ctx.batch.windowColumn, tz) : null,
     streamBounds: window && ctx.stream.windowColumn ? windowBounds(window, ctx.stream.windowColumn, tz) : null,
   };

@@ -70,3 +70,15 @@ export async function openSideSession(pool: Pool, opts: { snapshot?: string } = 
     },
   };
 }
+
+/** Runs fn with settings changed for this transaction only, then puts them back. */
+export async function withLocalSettings<T>(session: SideSession, settings: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const saved: [string, string][] = [];
+  for (const [name, value] of Object.entries(settings)) {
+    const r = await session.client.query<{ old: string }>('SELECT current_setting($1) AS old, set_config($1, $2, true)', [name, value]);
+    saved.push([name, r.rows[0].old]);
+  }
+  const out = await fn();
+  for (const [name, old] of saved) await session.client.query('SELECT set_config($1, $2, true)', [name, old]);
+  return out;
+}

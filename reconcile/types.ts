@@ -78,6 +78,8 @@ export interface ReconcileOptions {
   store?: boolean;
   /** Overrides reconcile.buckets (tests, bench). */
   buckets?: number;
+  /** Overrides the in-memory drill-down limits (tests: 0 forces the cursor paths). */
+  inMemoryRows?: number;
   /** Called with a short line as each phase starts (the CLI shows them on a TTY). */
   progress?: (line: string) => void;
 }

@@ -12,7 +12,7 @@ import { quoteIdent } from '../src/identifiers.ts';
 import type { ColumnInfo, TableShape } from './table-columns.ts';
 import type { SideFingerprint } from './types.ts';
 import { SUMMABLE, bucketSql, rowHashSql, windowPredicateSql, type Bucketing } from './canonical-row-sql.ts';
-import type { SideSession } from './side-session.ts';
+import { withLocalSettings, type SideSession } from './side-session.ts';
 
 export interface SideSpec {
   shape: TableShape;
@@ -52,19 +52,6 @@ SELECT coalesce(sum(n), 0)::text AS rows,
   FROM g`;
 }
 
-export async function fingerprintSide(session: SideSession, side: SideSpec, buckets: Bucketing, bounds: [string, string] | null): Promise<BucketedFingerprint> {
-  const sql = fingerprintSql(side, buckets);
-  const params = side.windowColumn && bounds ? bounds : [];
-  const row = await withPlannerSettings(session, FINGERPRINT_PLAN, async () => (await session.client.query<Record<string, string | null>>(sql, params)).rows[0]);
-  const ids = parseArray(row.bucket_ids);
-  const sums = parseArray(row.bucket_sums);
-  const map = new Map<number, string>();
-  ids.forEach((id, i) => map.set(Number(id), sums[i]));
-  const colSums: Record<string, string | null> = {};
-  side.compared.filter((c) => SUMMABLE.has(c.type)).forEach((c, i) => (colSums[c.name] = row[`s${i}`] ?? null));
-  return { fingerprint: { rows: Number(row.rows), checksum: checksumHex(row.hashsum ?? '0'), sums: colSums }, buckets: map };
-}
-
 /**
  * The plan the fingerprint wants: hash the rows into the (few) buckets. Left
  * alone, the planner may sort the whole window to merge-join or group it,
@@ -72,15 +59,17 @@ export async function fingerprintSide(session: SideSession, side: SideSpec, buck
  */
 const FINGERPRINT_PLAN: Record<string, string> = { enable_mergejoin: 'off', enable_sort: 'off' };
 
-async function withPlannerSettings<T>(session: SideSession, settings: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-  const saved: [string, string][] = [];
-  for (const [name, value] of Object.entries(settings)) {
-    const r = await session.client.query<{ old: string }>('SELECT current_setting($1) AS old, set_config($1, $2, true)', [name, value]);
-    saved.push([name, r.rows[0].old]);
-  }
-  const out = await fn();
-  for (const [name, old] of saved) await session.client.query('SELECT set_config($1, $2, true)', [name, old]);
-  return out;
+export async function fingerprintSide(session: SideSession, side: SideSpec, buckets: Bucketing, bounds: [string, string] | null): Promise<BucketedFingerprint> {
+  const sql = fingerprintSql(side, buckets);
+  const params = side.windowColumn && bounds ? bounds : [];
+  const row = await withLocalSettings(session, FINGERPRINT_PLAN, async () => (await session.client.query<Record<string, string | null>>(sql, params)).rows[0]);
+  const ids = parseArray(row.bucket_ids);
+  const sums = parseArray(row.bucket_sums);
+  const map = new Map<number, string>();
+  ids.forEach((id, i) => map.set(Number(id), sums[i]));
+  const colSums: Record<string, string | null> = {};
+  side.compared.filter((c) => SUMMABLE.has(c.type)).forEach((c, i) => (colSums[c.name] = row[`s${i}`] ?? null));
+  return { fingerprint: { rows: Number(row.rows), checksum: checksumHex(row.hashsum ?? '0'), sums: colSums }, buckets: map };
 }
 
 /** The exact sum of hashes reduced modulo 2^64, as 16 hex digits (order-independent). */

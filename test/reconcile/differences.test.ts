@@ -70,8 +70,9 @@ describe('reconcile: seeded differences (same database)', () => {
   it('two databases: the cross-database drill-down finds the same differences as the same-database path', async () => {
     const [same] = await reconcileDataset(rt, 'orders', { assumeSettled: true, samples: 100, store: false });
     for (const cross of crossRts) {
-      for (const buckets of [undefined, 1, 7]) {
-        const [x] = await reconcileDataset(cross, 'orders', { assumeSettled: true, samples: 100, store: false, buckets });
+      for (const [buckets, inMemoryRows] of [[undefined, undefined], [1, undefined], [7, undefined], [undefined, 0], [1, 0]]) {
+        // inMemoryRows 0: every read goes through cursors (500-row fetches), as with large differences.
+        const [x] = await reconcileDataset(cross, 'orders', { assumeSettled: true, samples: 100, store: false, buckets, inMemoryRows });
         expect(x.error).toBeUndefined();
         expect(x.strategy).toBe('cross-database');
         expect(found(x)).toEqual(EXPECTED);
@@ -83,8 +84,8 @@ describe('reconcile: seeded differences (same database)', () => {
   });
 
   it('the same-database path agrees with itself at any bucket count', async () => {
-    for (const buckets of [1, 3, 100000]) {
-      const [r] = await reconcileDataset(rt, 'orders', { assumeSettled: true, samples: 100, store: false, buckets });
+    for (const [buckets, inMemoryRows] of [[1, undefined], [3, undefined], [100000, undefined], [undefined, 0], [1, 0]]) {
+      const [r] = await reconcileDataset(rt, 'orders', { assumeSettled: true, samples: 100, store: false, buckets, inMemoryRows });
       expect(found(r)).toEqual(EXPECTED);
     }
   });
