@@ -45,10 +45,20 @@ const bench: BenchModule = async (h) => {
     ];
     return figures;
   } finally {
+    await deleteTopics(ctx).catch(() => undefined);
     await ctx.pool.end();
     fs.rmSync(ctx.dir, { recursive: true, force: true });
   }
 };
+
+/** The bench's topics hold millions of events: remove them from the shared broker. */
+async function deleteTopics(ctx: Ctx): Promise<void> {
+  const admin = ctx.kafka.admin();
+  await admin.connect();
+  const mine = (await admin.listTopics()).filter((t) => t.startsWith('bench.') && t.endsWith(`.${ctx.tag}`));
+  if (mine.length > 0) await admin.deleteTopics({ topics: mine });
+  await admin.disconnect();
+}
 export default bench;
 
 function fmtCount(n: number): string { return n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`; }
