@@ -13,7 +13,7 @@
  */
 import { quoteIdent } from '../src/identifiers.ts';
 import type { JsonRow } from './change-event.ts';
-import type { OutputTable } from './output-table.ts';
+import { META_COLUMNS, type OutputTable } from './output-table.ts';
 
 export interface MergeRow {
   readonly row: JsonRow;
@@ -27,7 +27,30 @@ export interface MergeStatements {
   delete(rows: readonly MergeRow[]): { text: string; values: unknown[] };
 }
 
+/**
+ * Statements for the columns a batch's rows carry: a column the transform leaves out
+ * (undefined, not null) keeps its DEFAULT on insert and its stored value on update,
+ * instead of being overwritten with NULL. Built once per column set.
+ */
 export function mergeStatements(out: OutputTable, opts: { guardVersions: boolean } = { guardVersions: true }): MergeStatements {
+  const built = new Map<string, MergeStatements>();
+  const forRows = (rows: readonly MergeRow[]): MergeStatements => {
+    const present = out.dataColumns.filter((c) => out.key.includes(c.name) || rows.some((r) => r.row[c.name] !== undefined));
+    const signature = present.map((c) => c.name).join(',');
+    let m = built.get(signature);
+    if (!m) {
+      m = columnSetStatements({ ...out, dataColumns: present, columns: [...present.map((c) => c.name), ...META_COLUMNS] }, opts);
+      built.set(signature, m);
+    }
+    return m;
+  };
+  return {
+    upsert: (rows, tombstones) => forRows(rows).upsert(rows, tombstones),
+    delete: (rows) => forRows(rows).delete(rows),
+  };
+}
+
+function columnSetStatements(out: OutputTable, opts: { guardVersions: boolean }): MergeStatements {
   const t = out.table.sql;
   const q = (c: string) => quoteIdent(c);
   const keyCols = out.key.map(q);

@@ -59,6 +59,19 @@ describe('exactly-once sink rules', () => {
     expect((await db.pool.query(`SELECT 1 FROM dualrun.stream_tombstones WHERE dataset = 'sem'`)).rowCount).toBe(0);
   });
 
+  it('regression: a column the transform leaves out keeps its default and stored value instead of becoming NULL', async () => {
+    await db.pool.query(`${ORDERS_DDL('public.out_defaults')}; ALTER TABLE public.out_defaults ADD COLUMN loaded_at timestamptz NOT NULL DEFAULT now()`);
+    const out = await prepareOutputTable(db.pool, parseTableRef('public.out_defaults')!, ['order_id']);
+    const own = { ...deps, dataset: 'sem_defaults', source: 'sem-defaults', merge: mergeStatements(out), committed: new Map() };
+    const applyOwn = (records: SourceRecord[]) => applyBatch(own, { partition: 0, records, headSeenAt: null, lagRecords: null });
+    const read = async () => (await db.pool.query('SELECT amount::text, loaded_at FROM public.out_defaults WHERE order_id = 50')).rows[0];
+    await applyOwn([rec(ev('c', 150, null, row(50, '1.00')))]);
+    const first = await read();
+    expect(first.loaded_at).toBeInstanceOf(Date);
+    await applyOwn([rec(ev('u', 151, null, row(50, '2.00')))]);
+    expect(await read()).toEqual({ amount: '2.00', loaded_at: first.loaded_at });
+  });
+
   it('within one batch the newest version per key wins, whatever the arrival order', async () => {
     await apply([rec(ev('c', 103, null, row(3, '3.00'))), rec(ev('u', 109, null, row(3, '9.00', 'paid'))), rec(ev('u', 105, null, row(3, '5.00')))]);
     expect(await get(3)).toEqual({ amount: '9.00', status: 'paid', v: 109 });
