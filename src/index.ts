@@ -12,3 +12,18 @@ export { promote, rollback, type StageChange, type PromoteOptions, type Rollback
 export { cutoverStatus, type CutoverStatus } from './cutover/cutover-status.ts';
 export { readHistory, type AuditEntry } from './cutover/audit-log.ts';
 export { evaluateGate, type GateResult, type Verdict } from './cutover/stage-gate.ts';
+export { parseWindow, windowOf, windowsBetween, type Window } from './windows.ts';
+
+// The legacy batch path.
+export { runWindow, type WindowResult as BatchWindowResult } from '../legacy-batch/run-window.ts';
+export { backfill } from '../legacy-batch/backfill.ts';
+export { adoptWindow } from '../legacy-batch/adopt.ts';
+
+// The streaming path.
+export { runStreamWorker, resetForReplay, runCapture, type StreamWorkerOptions, type StreamWorkerResult, type ReplayFrom, type Transport, type TransformFn, type TransformContext } from '../streaming/index.ts';
+
+// The reconciler.
+export {
+  reconcileDataset, reconcileWindows, reconcileSettledWindows, writeNightlyReport,
+  type WindowResult as ReconcileWindowResult, type DiffSummary, type DifferenceSample, type DifferenceKind,
+} from '../reconcile/index.ts';
