@@ -4,7 +4,7 @@
  * in Debezium shape, so the same decoder serves both transports.
  */
 import type { Pool } from '../src/db/connect.ts';
-import { readChangelog } from './capture/changelog-reader.ts';
+import { hasUnreadableChanges, readChangelog } from './capture/changelog-reader.ts';
 import { readPositions } from './positions.ts';
 import { BEFORE_EVERYTHING, type Position, type SourceBatch, type Transport, type TransportRunOptions } from './transport.ts';
 
@@ -35,7 +35,8 @@ export function changelogTransport(o: ChangelogTransportOptions): Transport {
           continue;
         }
         if (page.headSeenAt) await opts.onIdle?.([0], page.headSeenAt);
-        if (opts.untilIdle) return;
+        // Idle means nothing committed is left, not merely nothing readable yet.
+        if (opts.untilIdle && !(await hasUnreadableChanges(o.changelogDb, o.table, cursor))) return;
         await sleep(o.pollMs ?? 100, opts.signal);
       }
     },

@@ -50,3 +50,15 @@ export async function readChangelog(db: Pool, table: string, after: Position, li
   const head = await db.query<{ at: Date }>(HEAD_SEEN);
   return { records, headSeenAt: head.rows[0].at };
 }
+
+/**
+ * Whether committed changes exist past a position that are not readable yet (their
+ * transaction is at or above xmin because an older writer is still open). `--until-idle`
+ * must wait for them rather than call the source idle.
+ */
+export async function hasUnreadableChanges(db: Pool, table: string, after: Position): Promise<boolean> {
+  const r = await db.query<{ any: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM dualrun.changelog WHERE source_table = $1 AND (tx_id, id) > ($2::bigint, $3::bigint)) AS any`,
+    [table, after.major.toString(), after.minor.toString()]);
+  return r.rows[0].any;
+}
