@@ -17,7 +17,7 @@ import { decodeDebezium } from '../debezium-decoder.ts';
 import { keyOf } from '../decoder.ts';
 import { readPositions } from '../positions.ts';
 import { BEFORE_EVERYTHING, type Position } from '../transport.ts';
-import { readChangelog } from './changelog-reader.ts';
+import { hasUnreadableChanges, readChangelog } from './changelog-reader.ts';
 
 const { Partitioners } = kafkajs;
 
@@ -47,7 +47,7 @@ export async function relayChangelog(o: RelayOptions): Promise<{ relayed: number
     while (!o.signal.aborted) {
       const page = await readChangelog(o.db, o.table, cursor, o.batchSize ?? 5000);
       if (page.records.length === 0) {
-        if (o.untilIdle) break;
+        if (o.untilIdle && !(await hasUnreadableChanges(o.db, o.table, cursor))) break;
         await sleep(100, o.signal);
         continue;
       }
