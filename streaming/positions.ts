@@ -10,8 +10,13 @@ import { BEFORE_EVERYTHING, type Position } from './transport.ts';
 
 export interface PartitionRef { readonly dataset: string; readonly source: string; readonly partition: number }
 
-export async function lockAndReadPosition(c: PoolClient, p: PartitionRef): Promise<Position> {
+/** The partition's transaction advisory lock: the sink and a replay reset serialise on it. */
+export async function lockPartition(c: PoolClient, p: PartitionRef): Promise<void> {
   await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`dualrun.stream/${p.dataset}/${p.source}/${p.partition}`]);
+}
+
+export async function lockAndReadPosition(c: PoolClient, p: PartitionRef): Promise<Position> {
+  await lockPartition(c, p);
   const r = await c.query<{ position: string; sub_position: string }>(
     'SELECT position::text, sub_position::text FROM dualrun.stream_positions WHERE dataset = $1 AND source = $2 AND partition = $3',
     [p.dataset, p.source, p.partition]);

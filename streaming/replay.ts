@@ -20,6 +20,7 @@ import { DualrunError } from '../src/errors.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { createKafka } from './kafka-client.ts';
 import { prepareOutputTable } from './output-table.ts';
+import { lockPartition } from './positions.ts';
 import { streamDatabase } from './stream-database.ts';
 import type { Position } from './transport.ts';
 
@@ -55,7 +56,7 @@ async function lockPartitions(c: PoolClient, dataset: string, source: string, ex
   const r = await c.query<{ partition: number }>('SELECT partition FROM dualrun.stream_positions WHERE dataset = $1', [dataset]);
   const parts = new Set([...r.rows.map((x) => x.partition), ...extra.keys(), 0]);
   for (const p of [...parts].sort((a, b) => a - b)) {
-    await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`dualrun.stream/${dataset}/${source}/${p}`]);
+    await lockPartition(c, { dataset, source, partition: p });
   }
 }
 
