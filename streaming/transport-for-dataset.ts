@@ -24,20 +24,18 @@ export interface TransportTuning {
 export async function transportFor(rt: Runtime, ds: DatasetConfig, stateDb: Pool, tuning: TransportTuning = {}): Promise<{ transport: Transport; decode: Decoder }> {
   const src = ds.stream.source;
   const kafka = rt.config.kafka;
-  if (src.kind === 'topic' && !kafka) {
-    throw new DualrunError('DUALRUN_CONFIG_INVALID', `datasets.${ds.name}.stream.source: topic ${src.topic} needs a \`kafka\` section (or use { table: ... } for the built-in changelog)`);
-  }
   if (kafka) {
-    const topic = src.kind === 'topic' ? src.topic : src.topic;
     const transport = kafkaTransport({
-      kafka: createKafka(kafka, rt.log), groupId: groupIdFor(kafka, ds.name), topic, dataset: ds.name, stateDb, log: rt.log,
+      kafka: createKafka(kafka, rt.log), groupId: groupIdFor(kafka, ds.name), topic: src.topic, dataset: ds.name, stateDb, log: rt.log,
       sessionTimeout: tuning.sessionTimeout,
     });
     return { transport, decode: decoderFor(src.kind === 'topic' ? src.format : 'debezium') };
   }
-  const table = (src as { table: { text: string } }).table.text;
+  if (src.kind === 'topic') {
+    throw new DualrunError('DUALRUN_CONFIG_INVALID', `datasets.${ds.name}.stream.source: topic ${src.topic} needs a \`kafka\` section (or use { table: ... } for the built-in changelog)`);
+  }
   return {
-    transport: changelogTransport({ changelogDb: await rt.db(), stateDb, dataset: ds.name, table, batchSize: tuning.batchSize }),
+    transport: changelogTransport({ changelogDb: await rt.db(), stateDb, dataset: ds.name, table: src.table.text, batchSize: tuning.batchSize }),
     decode: decoderFor('debezium'),
   };
 }
