@@ -4,6 +4,7 @@
  */
 import type { Pool } from './db/connect.ts';
 import type { DualrunConfig } from './config/types.ts';
+import { readStages } from './stages.ts';
 
 export interface DatasetStatus {
   dataset: string;
@@ -16,7 +17,7 @@ export interface DatasetStatus {
 export async function datasetStatuses(db: Pool, config: DualrunConfig): Promise<DatasetStatus[]> {
   const names = Object.keys(config.datasets);
   const [stages, runs, marks, dead, verdicts] = await Promise.all([
-    db.query('SELECT dataset, stage FROM dualrun.stages WHERE dataset = ANY($1)', [names]),
+    readStages(db, names),
     db.query(`SELECT DISTINCT ON (dataset) dataset, window_label, status, rows, finished_at
               FROM dualrun.batch_runs WHERE dataset = ANY($1) ORDER BY dataset, id DESC`, [names]),
     db.query(`SELECT dataset, event_time, extract(epoch FROM now() - event_time)::float8 AS lag
@@ -26,13 +27,13 @@ export async function datasetStatuses(db: Pool, config: DualrunConfig): Promise<
               FROM dualrun.reconciliations WHERE dataset = ANY($1) ORDER BY dataset, finished_at DESC, id DESC`, [names]),
   ]);
   const by = <T extends { dataset: string }>(rows: T[]) => new Map(rows.map((r) => [r.dataset, r]));
-  const st = by(stages.rows), ru = by(runs.rows), wm = by(marks.rows), dl = by(dead.rows), ve = by(verdicts.rows);
+  const ru = by(runs.rows), wm = by(marks.rows), dl = by(dead.rows), ve = by(verdicts.rows);
   const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
   return names.map((name) => {
     const r = ru.get(name), w = wm.get(name), v = ve.get(name);
     return {
       dataset: name,
-      stage: st.get(name)?.stage ?? 'batch',
+      stage: stages.get(name)!,
       lastBatchRun: r ? { window: r.window_label, status: r.status, rows: r.rows === null ? null : Number(r.rows), finishedAt: iso(r.finished_at) } : null,
       stream: { watermark: iso(w?.event_time), lagSeconds: w?.lag ?? null, deadLetters: dl.get(name)?.n ?? 0 },
       lastVerdict: v ? { window: v.window_label, verdict: v.verdict, at: iso(v.finished_at)! } : null,

@@ -13,6 +13,7 @@ import { loadConfig } from '../config/load-config.ts';
 import type { Pool } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import { createRuntime, type Runtime } from '../runtime.ts';
+import { readStage } from '../stages.ts';
 import { runCliStep, type StepResult } from './cli-step.ts';
 import { newYorkOrdersOfDay, simulateDay } from './shop-simulation.ts';
 
@@ -141,7 +142,7 @@ async function describeDefect(db: Pool, day: string, dayIndex: number, raw: Reco
 
 async function serving(rt: Runtime, db: Pool): Promise<{ stage: string; servedFrom: string }> {
   const ds = rt.dataset('orders');
-  const stage = (await db.query<{ stage: string }>(`SELECT stage FROM dualrun.stages WHERE dataset = 'orders'`)).rows[0]?.stage ?? 'batch';
+  const stage = await readStage(db, ds.name);
   const def = (await db.query<{ d: string }>(`SELECT pg_get_viewdef($1::regclass) AS d`, [ds.cutover.serve!.text])).rows[0].d;
   return { stage, servedFrom: def.includes(ds.stream.output.name) ? ds.stream.output.text : def.includes(ds.batch.output.name) ? ds.batch.output.text : 'unknown' };
 }
