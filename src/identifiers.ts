@@ -4,10 +4,6 @@
  */
 const IDENT = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 
-export function isIdentifier(s: string): boolean {
-  return IDENT.test(s);
-}
-
 /** Double-quotes an identifier (case is kept as written). */
 export function quoteIdent(s: string): string {
   if (!IDENT.test(s)) throw new Error(`not a valid SQL identifier: ${JSON.stringify(s)}`);

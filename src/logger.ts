@@ -23,12 +23,3 @@ export function createLogger(level: string = process.env.DUALRUN_LOG_LEVEL ?? 'i
     destination({ fd: 2, sync: true }),
   );
 }
-
-let shared: Logger | undefined;
-export function logger(): Logger {
-  shared ??= createLogger();
-  return shared;
-}
-export function setLogger(l: Logger): void {
-  shared = l;
-}

@@ -17,7 +17,6 @@ import type { DatasetConfig, DualrunConfig, KafkaConfig, StreamSource } from './
 
 const require = createRequire(import.meta.url);
 export const CONFIG_SCHEMA = require('./dualrun.schema.json') as Record<string, unknown>;
-export const CONFIG_SCHEMA_PATH = path.join(path.dirname(new URL(import.meta.url).pathname), 'dualrun.schema.json');
 
 const ajv = new Ajv({ allErrors: true, useDefaults: false, strict: false, verbose: true });
 const validate = ajv.compile(CONFIG_SCHEMA);
