@@ -31,7 +31,7 @@ export async function reconcileWindow(rt: Runtime, ctx: DatasetContext, window: 
   try {
     const db = await rt.db();
     base.stage = await readStage(db, ctx.ds.name);
-    const settlement = await checkSettlement(db, ctx.ds.name, window, ctx.ds.reconcile.settleMs);
+    const settlement = await checkSettlement(db, ctx.streamPool, ctx.ds.name, window, ctx.ds.reconcile.settleMs);
     if (!settlement.settled && !opts.assumeSettled) {
       result = { ...base, verdict: 'pending', pendingReason: settlement.reason ?? undefined };
     } else {

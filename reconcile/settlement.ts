@@ -3,7 +3,9 @@
  * run for the window succeeded (dualrun.batch_runs); the stream side when its
  * watermark passed the window end plus `reconcile.settle`. For a whole-table
  * dataset the batch snapshot instant stands in for the window end: the stream
- * must have applied everything the batch saw.
+ * must have applied everything the batch saw. The watermark lives beside the
+ * stream output (docs/internal-contracts.md), so it is looked for in that
+ * database first, then in the toolkit database.
  */
 import type { Pool } from '../src/db/connect.ts';
 import type { Window } from '../src/windows.ts';
@@ -18,7 +20,7 @@ export interface Settlement {
 
 interface BatchRun { status: string; snapshot_at: Date | null; finished_at: Date | null }
 
-export async function checkSettlement(db: Pool, dataset: string, window: Window | null, settleMs: number): Promise<Settlement> {
+export async function checkSettlement(db: Pool, streamDb: Pool, dataset: string, window: Window | null, settleMs: number): Promise<Settlement> {
   const runs = await db.query<BatchRun>(
     `SELECT status, snapshot_at, finished_at FROM dualrun.batch_runs
       WHERE dataset = $1 AND window_start IS NOT DISTINCT FROM $2::timestamptz
@@ -30,12 +32,22 @@ export async function checkSettlement(db: Pool, dataset: string, window: Window 
   if (!run) return { settled: false, reason: `no batch run recorded for ${what} (run \`dualrun batch run\` or \`dualrun batch adopt\`, or pass --assume-settled)`, snapshotAt: null };
   const snapshotAt = run.snapshot_at ?? run.finished_at;
   if (run.status !== 'succeeded') return { settled: false, reason: `the newest batch run for ${what} is ${run.status}`, snapshotAt: null };
-  const wm = await db.query<{ event_time: Date | null }>('SELECT event_time FROM dualrun.watermarks WHERE dataset = $1', [dataset]);
-  const watermark = wm.rows[0]?.event_time ?? null;
+  const watermark = await streamWatermark(streamDb === db ? [db] : [streamDb, db], dataset);
   const horizon = new Date((window ? window.end : snapshotAt ?? new Date(0)).getTime() + settleMs);
   if (!watermark) return { settled: false, reason: 'the stream has no watermark yet (is `dualrun stream` running?)', snapshotAt };
   if (watermark < horizon) {
     return { settled: false, reason: `the stream watermark ${watermark.toISOString()} has not passed ${horizon.toISOString()} (window end + settle)`, snapshotAt };
   }
   return { settled: true, reason: null, snapshotAt };
+}
+
+/** The dataset's stream watermark from the first database that has one recorded. */
+async function streamWatermark(pools: Pool[], dataset: string): Promise<Date | null> {
+  for (const pool of pools) {
+    const t = await pool.query<{ t: string | null }>(`SELECT to_regclass('dualrun.watermarks')::text AS t`);
+    if (!t.rows[0].t) continue;
+    const wm = await pool.query<{ event_time: Date | null }>('SELECT event_time FROM dualrun.watermarks WHERE dataset = $1', [dataset]);
+    if (wm.rows[0]) return wm.rows[0].event_time;
+  }
+  return null;
 }

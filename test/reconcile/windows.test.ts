@@ -11,6 +11,7 @@ import { reconcileDataset } from '../../reconcile/reconcile-dataset.ts';
 import { reconcileSettledWindows } from '../../reconcile/nightly.ts';
 import { exitCodeFor } from '../../reconcile/verdict-exit-code.ts';
 import { dataset, found, freshDatabase, runtimeFor } from './support.ts';
+import { migrate } from '../../src/db/migrate.ts';
 
 let db: TestDatabase;
 let rt: Runtime;
@@ -124,5 +125,30 @@ describe('reconcile: settlement and windows', () => {
     await batchRun('2026-11-20', 'succeeded'); // a re-run: judged again
     const again = await reconcileSettledWindows(rt, 'ev');
     expect(again.map((r) => [r.window, r.verdict])).toEqual([['2026-11-20', 'mismatch']]);
+  });
+});
+
+describe('reconcile: stream output in its own database', () => {
+  it('regression: settlement reads the stream watermark beside the stream output (stream.database)', async () => {
+    const other = await freshDatabase('rcw');
+    const cross = runtimeFor(db, { evx: dataset({ key: ['id'], batch: { output: 'w.ev_batch' }, stream: { output: 'x.ev_stream', database: other.url } }) });
+    try {
+      await migrate(other.pool);
+      await other.pool.query('CREATE SCHEMA x; CREATE TABLE x.ev_stream (id int PRIMARY KEY, at timestamptz NOT NULL, day date NOT NULL, v text)');
+      await (await rt.db()).query(
+        `INSERT INTO dualrun.batch_runs (dataset, window_start, window_end, window_label, mode, status, finished_at, snapshot_at)
+         VALUES ('evx', NULL, NULL, NULL, 'adopted', 'succeeded', now(), $1)`, [SNAPSHOT]);
+      let [r] = await reconcileDataset(cross, 'evx', { store: false });
+      expect(r.verdict).toBe('pending');
+      expect(r.pendingReason).toMatch(/no watermark/);
+      // The streaming path keeps its watermark in the stream output's database.
+      await other.pool.query(`INSERT INTO dualrun.watermarks (dataset, event_time) VALUES ('evx', '2100-01-01T00:00:00Z')`);
+      [r] = await reconcileDataset(cross, 'evx', { store: false });
+      expect(r.verdict).toBe('mismatch');
+      expect(r.diff?.missingInStream).toBe(432);
+    } finally {
+      await cross.close();
+      await other.drop();
+    }
   });
 });
