@@ -3,13 +3,13 @@
  * (results over exceptions: a window that fails to run gets `verdict: 'error'`,
  * the others still get judged).
  */
-import { toDualrunError } from '../src/errors.ts';
+import { toDualrunError, type DualrunError } from '../src/errors.ts';
 import type { Runtime } from '../src/runtime.ts';
 import type { DatasetConfig } from '../src/config/types.ts';
 import { parseWindow, windowOf, type Window } from '../src/windows.ts';
 import type { ReconcileOptions, WindowResult } from './types.ts';
 import { prepareDataset } from './dataset-context.ts';
-import { reconcileWindow } from './reconcile-window.ts';
+import { reconcileWindow, resultError } from './reconcile-window.ts';
 
 export const DEFAULT_SAMPLES = 20;
 
@@ -50,10 +50,10 @@ async function resolveWindows(rt: Runtime, ds: DatasetConfig, labels: string[] |
   return [windowOf(new Date(current.start.getTime() - 1), grain, timezone)];
 }
 
-function failed(dataset: string, w: Window | null, err: ReturnType<typeof toDualrunError>): WindowResult {
+function failed(dataset: string, w: Window | null, err: DualrunError): WindowResult {
   return {
     dataset, window: w?.label ?? null, verdict: 'error', batch: null, stream: null, diff: null,
-    error: { code: err.code, message: err.message, ...(err.db ? { db: err.db as Record<string, string> } : {}) },
+    error: resultError(err),
     windowStart: w?.start.toISOString() ?? null, windowEnd: w?.end.toISOString() ?? null,
     columns: [], buckets: null, strategy: null, stage: null, durationMs: 0, id: null,
   };

@@ -3,7 +3,7 @@
  * on one shared snapshot when both sides share a database), then drill-down
  * into the mismatched buckets only, classification, and the stored result.
  */
-import { toDualrunError } from '../src/errors.ts';
+import { toDualrunError, type DualrunError } from '../src/errors.ts';
 import type { Runtime } from '../src/runtime.ts';
 import type { Window } from '../src/windows.ts';
 import { readStage } from '../src/stages.ts';
@@ -40,7 +40,7 @@ export async function reconcileWindow(rt: Runtime, ctx: DatasetContext, window: 
   } catch (e) {
     const err = toDualrunError(e, 'DUALRUN_RECONCILE_FAILED');
     rt.log.error({ err, dataset: ctx.ds.name, window: window?.label ?? null }, 'reconciliation failed');
-    result = { ...base, verdict: 'error', error: { code: err.code, message: err.message, ...(err.db ? { db: err.db as Record<string, string> } : {}) } };
+    result = { ...base, verdict: 'error', error: resultError(err) };
   }
   result.durationMs = Date.now() - startedAt.getTime();
   if (opts.store && result.verdict !== 'error') {
@@ -123,6 +123,11 @@ async function locateDifferences(ctx: DatasetContext, spec: DrilldownSpec, bs: S
       if (d) await acc.add(d);
     }
   }
+}
+
+/** A failure as `WindowResult.error`: code, message and the database error's fields. */
+export function resultError(err: DualrunError): NonNullable<WindowResult['error']> {
+  return { code: err.code, message: err.message, ...(err.db ? { db: err.db as Record<string, string> } : {}) };
 }
 
 function emptyResult(ctx: DatasetContext, window: Window | null): WindowResult {
