@@ -78,9 +78,13 @@ export async function applyBatch(deps: SinkDeps, batch: SourceBatch): Promise<Ba
 /** Writes upserts and deletes as two set statements; falls back to row by row on a data error. */
 async function writeChanges(c: PoolClient, deps: SinkDeps, changes: KeyedChange[]): Promise<DeadLetter[]> {
   if (changes.length === 0) return [];
+  // A key's tombstone is only written under its partition's lock (held here), so this
+  // answer stays true for the rest of the transaction, row-by-row retries included.
+  const tombstones = changes.some((ch) => ch.kind === 'delete')
+    || (await c.query('SELECT 1 FROM dualrun.stream_tombstones WHERE dataset = $1 LIMIT 1', [deps.dataset])).rowCount! > 0;
   await c.query('SAVEPOINT dr_batch');
   try {
-    await runMerge(c, deps, changes);
+    await runMerge(c, deps, changes, tombstones);
     await c.query('RELEASE SAVEPOINT dr_batch');
     return [];
   } catch (e) {
@@ -91,7 +95,7 @@ async function writeChanges(c: PoolClient, deps: SinkDeps, changes: KeyedChange[
   for (const ch of changes) {
     await c.query('SAVEPOINT dr_row');
     try {
-      await runMerge(c, deps, [ch]);
+      await runMerge(c, deps, [ch], tombstones);
       await c.query('RELEASE SAVEPOINT dr_row');
     } catch (e) {
       if (!isDataError(e)) throw e;
@@ -103,14 +107,12 @@ async function writeChanges(c: PoolClient, deps: SinkDeps, changes: KeyedChange[
   return dead;
 }
 
-async function runMerge(c: PoolClient, deps: SinkDeps, changes: KeyedChange[]): Promise<void> {
+/** `tombstones`: whether the dataset may have tombstones (else the lean upsert runs). */
+async function runMerge(c: PoolClient, deps: SinkDeps, changes: KeyedChange[], tombstones: boolean): Promise<void> {
   const ups = changes.filter((ch) => ch.kind === 'upsert');
   const dels = changes.filter((ch) => ch.kind === 'delete');
   if (ups.length > 0) {
-    // A key's tombstone is only written under its partition's lock (held here), so
-    // this answer stays true for the rest of the transaction.
-    const tomb = dels.length > 0 || (await c.query('SELECT 1 FROM dualrun.stream_tombstones WHERE dataset = $1 LIMIT 1', [deps.dataset])).rowCount! > 0;
-    const s = deps.merge.upsert(ups, tomb);
+    const s = deps.merge.upsert(ups, tombstones);
     await c.query(s.text, [deps.dataset, ...s.values]);
   }
   if (dels.length > 0) { const s = deps.merge.delete(dels); await c.query(s.text, [deps.dataset, ...s.values]); }
