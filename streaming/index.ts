@@ -3,6 +3,6 @@ export { runStreamWorker, type StreamWorkerOptions, type StreamWorkerResult } fr
 export { streamDataset } from './dataset-stream.ts';
 export { resetForReplay, sourceName, type ReplayFrom, type ReplayResult } from './replay.ts';
 export { runCapture, type CaptureResult } from './capture/run-capture.ts';
-export { installCapture, hasCapture } from './capture/capture-triggers.ts';
+export { installCapture } from './capture/capture-triggers.ts';
 export type { Transport, SourceBatch, SourceRecord, Position } from './transport.ts';
 export type { TransformContext, TransformFn } from './transform-module.ts';

@@ -44,8 +44,3 @@ export async function installCapture(db: Pool, table: TableRef): Promise<Capture
     return { table: table.text, installed: true, snapshotRows: snap.rowCount ?? 0 };
   });
 }
-
-export async function hasCapture(db: Pool, table: TableRef): Promise<boolean> {
-  const r = await db.query('SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = $2', [table.sql, TRIGGER]);
-  return (r.rowCount ?? 0) > 0;
-}
