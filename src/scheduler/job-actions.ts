@@ -43,7 +43,7 @@ export async function runJob(rt: Runtime, job: ScheduledJob, fireAt: Date, signa
   const r = await runWindow(rt, ds, window, { trigger: 'schedule', signal });
   const detail = `window ${r.window ?? 'table'}: ${r.status}${r.rows === null ? '' : `, ${r.rows} rows`}${r.runId ? ` (run ${r.runId})` : ''}${r.error ? `: ${r.error.message}` : ''}`;
   if (r.status === 'not-run') return { outcome: 'abandoned', detail };
-  return { outcome: r.status === 'skipped' ? 'skipped' : r.status, detail };
+  return { outcome: r.status, detail };
 }
 
 async function runReport(rt: Runtime, fireAt: Date): Promise<JobOutcome> {
