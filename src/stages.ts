@@ -13,10 +13,8 @@ export function stageIndex(s: Stage): number {
 }
 
 export async function readStages(db: Pool | PoolClient, datasets: readonly string[]): Promise<Map<string, Stage>> {
-  const r = await db.query<{ dataset: string; stage: Stage }>('SELECT dataset, stage FROM dualrun.stages WHERE dataset = ANY($1)', [datasets]);
-  const m = new Map<string, Stage>(datasets.map((d) => [d, 'batch']));
-  for (const row of r.rows) m.set(row.dataset, row.stage);
-  return m;
+  const rows = await readStageRows(db, datasets);
+  return new Map([...rows].map(([d, row]) => [d, row.stage]));
 }
 
 export async function readStage(db: Pool | PoolClient, dataset: string): Promise<Stage> {
