@@ -4,9 +4,9 @@
  * in Debezium shape, so the same decoder serves both transports.
  */
 import type { Pool } from '../src/db/connect.ts';
-import { hasUnreadableChanges, readChangelog } from './capture/changelog-reader.ts';
+import { followChangelog } from './capture/changelog-reader.ts';
 import { readPositions } from './positions.ts';
-import { BEFORE_EVERYTHING, type Position, type SourceBatch, type Transport, type TransportRunOptions } from './transport.ts';
+import { BEFORE_EVERYTHING, type SourceBatch, type Transport, type TransportRunOptions } from './transport.ts';
 
 export interface ChangelogTransportOptions {
   /** The toolkit database holding dualrun.changelog. */
@@ -26,28 +26,12 @@ export function changelogTransport(o: ChangelogTransportOptions): Transport {
     kind: 'changelog',
     source,
     async run(handle: (b: SourceBatch) => Promise<void>, opts: TransportRunOptions) {
-      let cursor: Position = (await readPositions(o.stateDb, o.dataset, source)).get(0) ?? BEFORE_EVERYTHING;
-      while (!opts.signal.aborted) {
-        const page = await readChangelog(o.changelogDb, o.table, cursor, o.batchSize ?? 5000);
-        if (page.records.length > 0) {
-          await handle({ partition: 0, records: page.records, headSeenAt: page.headSeenAt, lagRecords: null });
-          cursor = page.records[page.records.length - 1].position;
-          continue;
-        }
-        if (page.headSeenAt) await opts.onIdle?.([0], page.headSeenAt);
-        // Idle means nothing committed is left, not merely nothing readable yet.
-        if (opts.untilIdle && !(await hasUnreadableChanges(o.changelogDb, o.table, cursor))) return;
-        await sleep(o.pollMs ?? 100, opts.signal);
+      const from = (await readPositions(o.stateDb, o.dataset, source)).get(0) ?? BEFORE_EVERYTHING;
+      const pages = followChangelog(o.changelogDb, o.table, from, { limit: o.batchSize ?? 5000, pollMs: o.pollMs ?? 100, signal: opts.signal, untilIdle: opts.untilIdle });
+      for await (const page of pages) {
+        if (page.records.length > 0) await handle({ partition: 0, records: page.records, headSeenAt: page.headSeenAt, lagRecords: null });
+        else if (page.headSeenAt) await opts.onIdle?.([0], page.headSeenAt);
       }
     },
   };
-}
-
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() { clearTimeout(t); signal.removeEventListener('abort', done); resolve(); }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

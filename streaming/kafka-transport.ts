@@ -14,7 +14,7 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Pool } from '../src/db/connect.ts';
 import { DualrunError } from '../src/errors.ts';
-import { sleep } from './changelog-transport.ts';
+import { sleep } from './abortable-sleep.ts';
 import { readPositions } from './positions.ts';
 import type { SourceBatch, SourceRecord, Transport, TransportRunOptions } from './transport.ts';
 

@@ -10,7 +10,7 @@ import { DualrunError, toDualrunError } from '../src/errors.ts';
 import { isConnectFailure } from '../src/db/connect.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { pathsRunning, readStages } from '../src/stages.ts';
-import { sleep } from './changelog-transport.ts';
+import { sleep } from './abortable-sleep.ts';
 import { streamDataset } from './dataset-stream.ts';
 import type { TransportTuning } from './transport-for-dataset.ts';
 

@@ -14,6 +14,7 @@
  * (it never loses anything).
  */
 import type { Pool } from '../../src/db/connect.ts';
+import { sleep } from '../abortable-sleep.ts';
 import type { Position, SourceRecord } from '../transport.ts';
 
 export interface ChangelogPage {
@@ -56,9 +57,37 @@ export async function readChangelog(db: Pool, table: string, after: Position, li
  * transaction is at or above xmin because an older writer is still open). `--until-idle`
  * must wait for them rather than call the source idle.
  */
-export async function hasUnreadableChanges(db: Pool, table: string, after: Position): Promise<boolean> {
+async function hasUnreadableChanges(db: Pool, table: string, after: Position): Promise<boolean> {
   const r = await db.query<{ any: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM dualrun.changelog WHERE source_table = $1 AND (tx_id, id) > ($2::bigint, $3::bigint)) AS any`,
     [table, after.major.toString(), after.minor.toString()]);
   return r.rows[0].any;
+}
+
+export interface FollowOptions {
+  readonly limit: number;
+  readonly pollMs: number;
+  readonly signal: AbortSignal;
+  /** Return once nothing committed is left past the position, not merely nothing readable yet. */
+  readonly untilIdle: boolean;
+}
+
+/**
+ * A table's changelog pages past `from`, in order, until aborted or (untilIdle)
+ * drained. An empty page (caught up, with `headSeenAt`) is yielded too, then the
+ * reader waits `pollMs`. The next page is read only once the caller is done with
+ * this one, and starts after its last record.
+ */
+export async function* followChangelog(db: Pool, table: string, from: Position, o: FollowOptions): AsyncGenerator<ChangelogPage> {
+  let cursor = from;
+  while (!o.signal.aborted) {
+    const page = await readChangelog(db, table, cursor, o.limit);
+    yield page;
+    if (page.records.length > 0) {
+      cursor = page.records[page.records.length - 1].position;
+      continue;
+    }
+    if (o.untilIdle && !(await hasUnreadableChanges(db, table, cursor))) return;
+    await sleep(o.pollMs, o.signal);
+  }
 }

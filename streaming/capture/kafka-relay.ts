@@ -12,12 +12,11 @@
 import kafkajs, { type Kafka, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Pool } from '../../src/db/connect.ts';
-import { sleep } from '../changelog-transport.ts';
 import { decodeDebezium } from '../debezium-decoder.ts';
 import { keyOf } from '../decoder.ts';
 import { readPositions } from '../positions.ts';
-import { BEFORE_EVERYTHING, type Position } from '../transport.ts';
-import { hasUnreadableChanges, readChangelog } from './changelog-reader.ts';
+import { BEFORE_EVERYTHING, type SourceRecord } from '../transport.ts';
+import { followChangelog } from './changelog-reader.ts';
 
 const { Partitioners } = kafkajs;
 
@@ -43,16 +42,11 @@ export async function relayChangelog(o: RelayOptions): Promise<{ relayed: number
   await producer.connect();
   let relayed = 0;
   try {
-    let cursor: Position = (await readPositions(o.db, o.dataset, source)).get(0) ?? BEFORE_EVERYTHING;
-    while (!o.signal.aborted) {
-      const page = await readChangelog(o.db, o.table, cursor, o.batchSize ?? 5000);
-      if (page.records.length === 0) {
-        if (o.untilIdle && !(await hasUnreadableChanges(o.db, o.table, cursor))) break;
-        await sleep(100, o.signal);
-        continue;
-      }
+    const from = (await readPositions(o.db, o.dataset, source)).get(0) ?? BEFORE_EVERYTHING;
+    for await (const page of followChangelog(o.db, o.table, from, { limit: o.batchSize ?? 5000, pollMs: 100, signal: o.signal, untilIdle: o.untilIdle })) {
+      if (page.records.length === 0) continue;
       await send(producer, o, page.records);
-      cursor = page.records[page.records.length - 1].position;
+      const cursor = page.records[page.records.length - 1].position;
       await o.db.query(
         `INSERT INTO dualrun.stream_positions (dataset, source, partition, position, sub_position, updated_at) VALUES ($1, $2, 0, $3, $4, now())
          ON CONFLICT (dataset, source, partition) DO UPDATE SET position = EXCLUDED.position, sub_position = EXCLUDED.sub_position, updated_at = now()`,
@@ -66,7 +60,7 @@ export async function relayChangelog(o: RelayOptions): Promise<{ relayed: number
   return { relayed };
 }
 
-async function send(producer: Producer, o: RelayOptions, records: Awaited<ReturnType<typeof readChangelog>>['records']): Promise<void> {
+async function send(producer: Producer, o: RelayOptions, records: readonly SourceRecord[]): Promise<void> {
   const messages = records.map((r) => {
     const d = decodeDebezium(r, o.key);
     const row = d.ok && d.event ? d.event.row : null;
