@@ -72,8 +72,11 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     const acc = new DiffAccumulator({ samples: opts.samples, snapshotAt, tombstones: snapshotAt ? await tombstoneLookup([ctx.streamPool, await rt.db()], ctx.ds.name) : null });
     await locateDifferences(ctx, spec, bs, ss, acc);
     const diff = await acc.finish();
-    // Differing counts with no difference located would be a bug; never let it pass as a match.
-    const unexplained = bf.fingerprint.rows !== sf.fingerprint.rows && acc.failingCount === 0 && diff.inFlight === 0;
+    // Differing counts, or (without tolerances) differing checksums, with no difference
+    // located would be a bug; never let it pass as a match.
+    const nothingLocated = acc.failingCount === 0 && diff.inFlight === 0;
+    const checksumsMustAgree = Object.keys(ctx.ds.reconcile.tolerance).length === 0;
+    const unexplained = nothingLocated && (bf.fingerprint.rows !== sf.fingerprint.rows || (checksumsMustAgree && bf.fingerprint.checksum !== sf.fingerprint.checksum));
     return {
       ...base,
       verdict: acc.failingCount > 0 || unexplained ? 'mismatch' : 'match',
