@@ -32,8 +32,6 @@ export interface PipelineResult {
   readonly deadLetters: DeadLetter[];
   /** State keys changed by the transform, with their new values. */
   readonly stateWrites: Map<string, unknown>;
-  /** Records that ended in an effect or a deliberate no-op (not dead letters). */
-  applied: number;
   maxSourceTs: Date | null;
 }
 
@@ -50,7 +48,7 @@ export interface PipelineDeps {
 interface Decoded { record: SourceRecord; event: ChangeEvent; stateKey: string | null }
 
 export async function runPipeline(records: readonly SourceRecord[], deps: PipelineDeps): Promise<PipelineResult> {
-  const result: PipelineResult = { changes: new Map(), deadLetters: [], stateWrites: new Map(), applied: 0, maxSourceTs: null };
+  const result: PipelineResult = { changes: new Map(), deadLetters: [], stateWrites: new Map(), maxSourceTs: null };
   const decoded = decodeAll(records, deps, result);
   const state = await loadStateFor(decoded, deps);
   for (const d of decoded) transformOne(d, deps, state, result);
@@ -62,7 +60,7 @@ function decodeAll(records: readonly SourceRecord[], deps: PipelineDeps, result:
   for (const record of records) {
     const r = deps.decode(record, deps.key);
     if (!r.ok) { dead(result, record, null, 'decode', r.reason); continue; }
-    if (!r.event) { result.applied++; continue; }
+    if (!r.event) continue;
     const ev = r.event;
     if (!result.maxSourceTs || ev.sourceTs > result.maxSourceTs) result.maxSourceTs = ev.sourceTs;
     if (ev.op === 'upsert') {
@@ -93,7 +91,6 @@ function transformOne(d: Decoded, deps: PipelineDeps, state: Map<string, unknown
   if (ev.op === 'delete' && !deps.transform.handlesDeletes) {
     const keyRow = Object.fromEntries(deps.key.map((k) => [k, ev.row[k]]));
     keep(result, deps.key, { kind: 'delete', row: keyRow, version: ev.version, sourceTs: ev.sourceTs, record: d.record });
-    result.applied++;
     return;
   }
   let next = d.stateKey === null ? undefined : state.get(d.stateKey);
@@ -111,7 +108,6 @@ function transformOne(d: Decoded, deps: PipelineDeps, state: Map<string, unknown
   }
   if (changed && d.stateKey !== null) { state.set(d.stateKey, next); result.stateWrites.set(d.stateKey, next); }
   for (const row of rows) keep(result, deps.key, { kind: 'upsert', row, version: ev.version, sourceTs: ev.sourceTs, record: d.record });
-  result.applied++;
 }
 
 function contextFor(dataset: string, ev: ChangeEvent, state: unknown, setState: (v: unknown) => void): TransformContext {
