@@ -53,10 +53,11 @@ export async function prepareOutputTable(db: Pool, table: TableRef, key: readonl
 
 async function ensureKeyIndex(db: Pool, table: TableRef, key: readonly string[]): Promise<void> {
   const r = await db.query<{ cols: string[] }>(
-    `SELECT array_agg(a.attname::text ORDER BY a.attname::text) AS cols
+    `SELECT array_agg(a.attname::text ORDER BY a.attname::text COLLATE "C") AS cols
        FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
       WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
       GROUP BY i.indexrelid`, [table.sql]);
+  // Both sides in byte order (COLLATE "C" above, code units here): a mixed-case key must compare equal.
   const want = [...key].sort().join(',');
   if (r.rows.some((row) => row.cols.join(',') === want)) return;
   const name = quoteIdent(`${table.name.slice(0, 50)}_dr_key`);
