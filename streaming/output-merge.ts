@@ -11,7 +11,7 @@
  * are computed from keyed state under its lock, and the source versions of
  * different partitions (Kafka offsets) are not comparable.
  */
-import { quoteIdent } from '../src/identifiers.ts';
+import { quoteIdent, quoteLiteral } from '../src/identifiers.ts';
 import type { JsonRow } from './change-event.ts';
 import { META_COLUMNS, type OutputTable } from './output-table.ts';
 
@@ -54,7 +54,7 @@ function columnSetStatements(out: OutputTable, opts: { guardVersions: boolean })
   const t = out.table.sql;
   const q = (c: string) => quoteIdent(c);
   const keyCols = out.key.map(q);
-  const recordKey = (a: string) => `jsonb_build_object(${out.key.map((k) => `'${k}', ${a}.${q(k)}`).join(', ')})`;
+  const recordKey = (a: string) => `jsonb_build_object(${out.key.map((k) => `${quoteLiteral(k)}, ${a}.${q(k)}`).join(', ')})`;
   const keyMatch = (a: string, b: string) => keyCols.map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
   const cols = out.columns.map(q).join(', ');
   const updates = out.columns.filter((c) => !out.key.includes(c)).map((c) => `${q(c)} = EXCLUDED.${q(c)}`).join(', ');
