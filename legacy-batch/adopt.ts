@@ -34,12 +34,13 @@ export async function adoptWindow(rt: Runtime, ds: DatasetConfig, window: Window
 /** Whether `batch.completion` says the external job finished the window (false without a check). */
 export async function externalJobFinished(rt: Runtime, ds: DatasetConfig, window: Window | null): Promise<boolean> {
   if (!ds.batch.completion) return false;
-  const q = bindSql(ds.batch.completion, ds, windowScope(ds, window), `datasets.${ds.name}.batch.completion`);
+  const scope = windowScope(ds, window);
+  const q = bindSql(ds.batch.completion, ds, scope, `datasets.${ds.name}.batch.completion`);
   const output = await rt.pool(ds.batch.database);
   try {
     return ((await output.query(q.text, [...q.values])).rowCount ?? 0) > 0;
   } catch (e) {
-    throw new DualrunError('DUALRUN_BATCH_FAILED', `completion check of dataset ${ds.name}, window ${window?.label ?? 'whole table'}: ${ledgerError(e).message}`, {
+    throw new DualrunError('DUALRUN_BATCH_FAILED', `completion check of dataset ${ds.name}, window ${scopeLabel(scope)}: ${ledgerError(e).message}`, {
       cause: e, details: { dataset: ds.name, window: window?.label ?? null },
     });
   }
