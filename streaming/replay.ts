@@ -22,6 +22,7 @@ import { createKafka } from './kafka-client.ts';
 import { prepareOutputTable } from './output-table.ts';
 import { lockPartition } from './positions.ts';
 import { streamDatabase } from './stream-database.ts';
+import { changelogTable } from './transport-for-dataset.ts';
 import type { Position } from './transport.ts';
 
 export type ReplayFrom = { readonly kind: 'beginning' } | { readonly kind: 'time'; readonly at: Date };
@@ -110,9 +111,8 @@ async function positionsAt(rt: Runtime, ds: DatasetConfig, at: Date): Promise<Ma
       await admin.disconnect();
     }
   }
-  const s = ds.stream.source;
   const db: Pool = await rt.db();
-  const r = await db.query<{ tx: string | null }>('SELECT min(tx_id)::text AS tx FROM dualrun.changelog WHERE source_table = $1 AND ts >= $2', [(s as { table: { text: string } }).table.text, at]);
+  const r = await db.query<{ tx: string | null }>('SELECT min(tx_id)::text AS tx FROM dualrun.changelog WHERE source_table = $1 AND ts >= $2', [changelogTable(ds), at]);
   const tx = r.rows[0].tx;
   // No change at or after T: nothing to re-read (position stays where it is).
   return tx === null ? new Map() : new Map([[0, { major: BigInt(tx), minor: -1n }]]);

@@ -31,11 +31,17 @@ export async function transportFor(rt: Runtime, ds: DatasetConfig, stateDb: Pool
     });
     return { transport, decode: decoderFor(src.kind === 'topic' ? src.format : 'debezium') };
   }
+  return {
+    transport: changelogTransport({ changelogDb: await rt.db(), stateDb, dataset: ds.name, table: changelogTable(ds), batchSize: tuning.batchSize }),
+    decode: decoderFor('debezium'),
+  };
+}
+
+/** The source table a dataset reads through the changelog (no `kafka` configured); a topic source is a config error. */
+export function changelogTable(ds: DatasetConfig): string {
+  const src = ds.stream.source;
   if (src.kind === 'topic') {
     throw new DualrunError('DUALRUN_CONFIG_INVALID', `datasets.${ds.name}.stream.source: topic ${src.topic} needs a \`kafka\` section (or use { table: ... } for the built-in changelog)`);
   }
-  return {
-    transport: changelogTransport({ changelogDb: await rt.db(), stateDb, dataset: ds.name, table: src.table.text, batchSize: tuning.batchSize }),
-    decode: decoderFor('debezium'),
-  };
+  return src.table.text;
 }
