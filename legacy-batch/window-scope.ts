@@ -8,7 +8,7 @@
  */
 import { quoteIdent } from '../src/identifiers.ts';
 import type { DatasetConfig } from '../src/config/types.ts';
-import type { Window } from '../src/windows.ts';
+import { zonedTimestamp, type Window } from '../src/windows.ts';
 
 export interface WindowScope {
   readonly dataset: string;
@@ -30,17 +30,6 @@ export function windowScope(ds: DatasetConfig, window: Window | null): WindowSco
     params: [zonedTimestamp(window.start, tz), zonedTimestamp(window.end, tz)],
     where: `WHERE ${col} >= $1 AND ${col} < $2`,
   };
-}
-
-/** `2026-11-20 00:00:00+01:00`: the instant as wall-clock time in a zone, with its offset. */
-export function zonedTimestamp(instant: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit',
-    hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'longOffset',
-  }).formatToParts(instant);
-  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
-  const offset = get('timeZoneName').replace(/^GMT/, '') || '+00:00';
-  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}:${get('second')}${offset}`;
 }
 
 export function scopeLabel(scope: Pick<WindowScope, 'window'>): string {

@@ -3,20 +3,11 @@
  * instants for timestamptz; the wall clock in the dataset's time zone for a
  * date or a timestamp without time zone (the legacy side's usual habit).
  */
-import type { Window } from '../src/windows.ts';
+import { wallClock, type Window } from '../src/windows.ts';
 import type { ColumnInfo } from './table-columns.ts';
 
 export function windowBounds(window: Window, column: ColumnInfo, timeZone: string): [string, string] {
   if (column.type === 'date') return [wallClock(window.start, timeZone).slice(0, 10), wallClock(window.end, timeZone).slice(0, 10)];
   if (column.type === 'timestamp') return [wallClock(window.start, timeZone), wallClock(window.end, timeZone)];
   return [window.start.toISOString(), window.end.toISOString()];
-}
-
-/** `YYYY-MM-DD HH:MM:SS` of an instant in a time zone. */
-export function wallClock(instant: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
-  }).formatToParts(instant);
-  const get = (t: string) => parts.find((p) => p.type === t)!.value;
-  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}:${get('second')}`;
 }

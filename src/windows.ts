@@ -15,14 +15,35 @@ export interface Window {
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const HOUR = /^(\d{4})-(\d{2})-(\d{2})T(\d{2})$/;
 
+/** Calendar fields of an instant as the wall clock in a time zone shows them. */
+function zonedParts(instant: number | Date, timeZone: string): Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second' | 'offset', string> {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit',
+    hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'longOffset',
+  }).formatToParts(new Date(instant));
+  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
+  return {
+    year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second'),
+    offset: get('timeZoneName').replace(/^GMT/, '') || '+00:00',
+  };
+}
+
 /** Offset (ms) of a time zone from UTC at an instant. */
 function tzOffset(instant: number, timeZone: string): number {
   if (timeZone === 'UTC') return 0;
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
-  }).formatToParts(new Date(instant));
-  const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
-  return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - Math.floor(instant / 1000) * 1000;
+  const p = zonedParts(instant, timeZone);
+  return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - Math.floor(instant / 1000) * 1000;
+}
+
+/** `YYYY-MM-DD HH:MM:SS` of an instant on the wall clock of a time zone. */
+export function wallClock(instant: Date, timeZone: string): string {
+  const p = zonedParts(instant, timeZone);
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
+}
+
+/** `2026-11-20 00:00:00+01:00`: the instant as wall-clock time in a zone, with its offset. */
+export function zonedTimestamp(instant: Date, timeZone: string): string {
+  return `${wallClock(instant, timeZone)}${zonedParts(instant, timeZone).offset}`;
 }
 
 /** The UTC instant of a wall-clock time in a time zone. */

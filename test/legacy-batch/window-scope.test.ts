@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { zonedTimestamp } from '../../legacy-batch/window-scope.ts';
+import { zonedTimestamp } from '../../src/windows.ts';
 import { parseWindow } from '../../src/windows.ts';
 
 describe('window bounds as parameters', () => {
