@@ -6,21 +6,18 @@
  * exactly-once counters must add up to the changelog.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import type { TestDatabase } from '../support/pg.ts';
 import { installCapture } from '../../streaming/capture/capture-triggers.ts';
 import { runStreamWorker } from '../../streaming/stream-supervisor.ts';
 import { parseTableRef } from '../../src/identifiers.ts';
 import { generateChanges } from './change-generator.ts';
-import { ORDERS_DDL, ORDER_COLUMNS, setStage, setupToolkit, symmetricDifference, tableChecksum, testRuntime, writeConfig } from './support.ts';
+import { ORDERS_DDL, ORDER_COLUMNS, setStage, ordersStreamDatabase, symmetricDifference, tableChecksum, testRuntime, writeConfig } from './support.ts';
 
 let db: TestDatabase;
 
 beforeAll(async () => {
-  db = await createTestDatabase('stream_cl');
-  await setupToolkit(db.pool);
-  await db.pool.query('CREATE SCHEMA analytics');
+  db = await ordersStreamDatabase('stream_cl');
   await db.pool.query(ORDERS_DDL('public.orders_src'));
-  await db.pool.query(ORDERS_DDL('analytics.orders_stream'));
   await db.pool.query(`INSERT INTO public.orders_src SELECT g, 1, 9.99, 'new', date '2026-10-31' FROM generate_series(-999, 0) g`);
 });
 afterAll(async () => { await db?.drop(); });

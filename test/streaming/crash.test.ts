@@ -7,22 +7,19 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import type { TestDatabase } from '../support/pg.ts';
 import { BIN, runCli } from '../support/cli.ts';
 import { installCapture } from '../../streaming/capture/capture-triggers.ts';
 import { parseTableRef } from '../../src/identifiers.ts';
 import { generateChanges } from './change-generator.ts';
 import { prng } from './debezium-events.ts';
-import { FIXTURES, ORDERS_DDL, ORDER_COLUMNS, setStage, setupToolkit, symmetricDifference, tableChecksum, writeConfig } from './support.ts';
+import { FIXTURES, ORDERS_DDL, ORDER_COLUMNS, setStage, ordersStreamDatabase, symmetricDifference, tableChecksum, writeConfig } from './support.ts';
 
 let db: TestDatabase;
 
 beforeAll(async () => {
-  db = await createTestDatabase('stream_crash');
-  await setupToolkit(db.pool);
-  await db.pool.query('CREATE SCHEMA analytics');
+  db = await ordersStreamDatabase('stream_crash');
   await db.pool.query(ORDERS_DDL('public.orders_src'));
-  await db.pool.query(ORDERS_DDL('analytics.orders_stream'));
   await db.pool.query('CREATE TABLE analytics.customer_counts (customer_id integer PRIMARY KEY, events integer NOT NULL, total_cents bigint NOT NULL)');
   await installCapture(db.pool, parseTableRef('public.orders_src')!);
   for (const d of ['orders', 'customer_counts']) await setStage(db.pool, d, 'shadow');

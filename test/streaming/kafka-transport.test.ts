@@ -8,13 +8,13 @@
  * beginning (through the CLI) must reproduce the same checksum.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import type { TestDatabase } from '../support/pg.ts';
 import { describeKafka, kafkaBrokers } from '../support/kafka.ts';
 import { runCli } from '../support/cli.ts';
 import { runStreamWorker } from '../../streaming/stream-supervisor.ts';
 import { generateOrderEvents, type EventStream } from './debezium-events.ts';
 import { createTopic, deleteTopic, produce, rewindGroup, uniqueTopic } from './kafka-support.ts';
-import { FIXTURES, ORDERS_DDL, ORDER_COLUMNS, setStage, setupToolkit, symmetricDifference, tableChecksum, testRuntime, writeConfig } from './support.ts';
+import { FIXTURES, ORDERS_DDL, ORDER_COLUMNS, setStage, ordersStreamDatabase, symmetricDifference, tableChecksum, testRuntime, writeConfig } from './support.ts';
 
 const TOTAL = 100_000;
 let db: TestDatabase;
@@ -26,10 +26,7 @@ let config: ReturnType<typeof writeConfig>['config'];
 
 describeKafka('Kafka transport (real broker)', () => {
   beforeAll(async () => {
-    db = await createTestDatabase('stream_kafka');
-    await setupToolkit(db.pool);
-    await db.pool.query('CREATE SCHEMA analytics');
-    await db.pool.query(ORDERS_DDL('analytics.orders_stream'));
+    db = await ordersStreamDatabase('stream_kafka');
     await db.pool.query(ORDERS_DDL('analytics.expected'));
     topic = uniqueTopic('orders');
     await createTopic(topic, 3);

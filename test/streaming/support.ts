@@ -9,6 +9,7 @@ import type { Pool } from '../../src/db/connect.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { createRuntime, type Runtime } from '../../src/runtime.ts';
 import { quoteIdent } from '../../src/identifiers.ts';
+import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 
 export const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures');
 
@@ -26,6 +27,15 @@ export function testRuntime(config: DualrunConfig, signal?: AbortSignal): Runtim
 
 export async function setupToolkit(pool: Pool): Promise<void> {
   await migrate(pool);
+}
+
+/** A fresh database with the toolkit schema and an empty `analytics.orders_stream` output. */
+export async function ordersStreamDatabase(prefix: string): Promise<TestDatabase> {
+  const db = await createTestDatabase(prefix);
+  await setupToolkit(db.pool);
+  await db.pool.query('CREATE SCHEMA analytics');
+  await db.pool.query(ORDERS_DDL('analytics.orders_stream'));
+  return db;
 }
 
 export async function setStage(pool: Pool, dataset: string, stage: string): Promise<void> {
