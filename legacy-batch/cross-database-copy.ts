@@ -6,7 +6,7 @@
  * one is fetched. At most two pages are in memory, so memory is bounded by the
  * page size, not the window size.
  */
-import type { Pool, PoolClient } from '../src/db/connect.ts';
+import { inTransaction, type Pool, type PoolClient } from '../src/db/connect.ts';
 import type { TableRef } from '../src/identifiers.ts';
 import type { BoundQuery } from './batch-query.ts';
 import { cancelOnAbort } from './cancel-on-abort.ts';
@@ -33,31 +33,26 @@ export interface PagePipe {
 
 export async function pagedCopy(target: PoolClient, output: TableRef, src: PagedCopySource): Promise<CopyResult> {
   const cols = await outputColumns(target, output);
-  const client = await src.pool.connect();
-  const stopCancel = await cancelOnAbort(src.pool, client, src.signal);
-  try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const snapshotAt = (await client.query<{ at: Date }>('SELECT now() AS at')).rows[0].at;
-    const ctx = { source: client, target, output, cols, query: src.query, pageRows: src.pageRows ?? defaultPageRows() };
-    const pipe = src.transform ? await transformedPages(ctx, src.transform) : await rowLiteralPages(ctx);
-    let rows = 0;
-    let page = await pipe.fetch();
-    while (page.fetched > 0) {
-      src.signal?.throwIfAborted();
-      const next = pipe.fetch();
-      next.catch(() => undefined); // awaited below; an insert failure must not leave it unhandled
-      rows += await page.insert();
-      page = await next;
+  return inTransaction(src.pool, async (client) => {
+    const stopCancel = await cancelOnAbort(src.pool, client, src.signal);
+    try {
+      const snapshotAt = (await client.query<{ at: Date }>('SELECT now() AS at')).rows[0].at;
+      const ctx = { source: client, target, output, cols, query: src.query, pageRows: src.pageRows ?? defaultPageRows() };
+      const pipe = src.transform ? await transformedPages(ctx, src.transform) : await rowLiteralPages(ctx);
+      let rows = 0;
+      let page = await pipe.fetch();
+      while (page.fetched > 0) {
+        src.signal?.throwIfAborted();
+        const next = pipe.fetch();
+        next.catch(() => undefined); // awaited below; an insert failure must not leave it unhandled
+        rows += await page.insert();
+        page = await next;
+      }
+      return { rows, snapshotAt };
+    } finally {
+      stopCancel();
     }
-    await client.query('COMMIT');
-    return { rows, snapshotAt };
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    stopCancel();
-    client.release();
-  }
+  }, { begin: 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' });
 }
 
 /** Rows per page: DUALRUN_BATCH_PAGE_ROWS, else 2000 (larger pages gained little speed and cost peak memory). */

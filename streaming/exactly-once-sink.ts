@@ -9,7 +9,7 @@
  * become `apply` dead letters and the rest commit, so one bad row never stalls a
  * partition.
  */
-import type { Pool, PoolClient } from '../src/db/connect.ts';
+import { inTransaction, type Pool, type PoolClient } from '../src/db/connect.ts';
 import { databaseErrorFields } from '../src/errors.ts';
 import { writeDeadLetters } from './dead-letters.ts';
 import { loadKeyedState, saveKeyedState } from './keyed-state.ts';
@@ -39,10 +39,8 @@ export interface BatchOutcome {
 
 export async function applyBatch(deps: SinkDeps, batch: SourceBatch): Promise<BatchOutcome> {
   const ref: PartitionRef = { dataset: deps.dataset, source: deps.source, partition: batch.partition };
-  const c = await deps.db.connect();
-  let broken: Error | undefined;
-  try {
-    await c.query('BEGIN');
+  let tCommit = 0;
+  const done = await inTransaction(deps.db, async (c) => {
     const stored = await lockAndReadPosition(c, ref);
     const mine = deps.committed.get(batch.partition);
     if (mine && comparePositions(stored, mine) < 0) {
@@ -50,7 +48,7 @@ export async function applyBatch(deps: SinkDeps, batch: SourceBatch): Promise<Ba
       throw new DualrunError('DUALRUN_STREAM_FAILED', `the stored position of ${deps.dataset} partition ${batch.partition} moved back (a replay ran): restarting from it`, { details: { dataset: deps.dataset, restart: true } });
     }
     const fresh = batch.records.filter((r) => comparePositions(r.position, stored) > 0);
-    if (fresh.length === 0) { await c.query('COMMIT'); return { fresh: 0, applied: 0, dead: 0, maxSourceTs: null }; }
+    if (fresh.length === 0) return null;
     const t0 = performance.now();
     const result = await runPipeline(fresh, { ...deps, loadState: (keys) => loadKeyedState(c, deps.dataset, keys) });
     const t1 = performance.now();
@@ -60,19 +58,16 @@ export async function applyBatch(deps: SinkDeps, batch: SourceBatch): Promise<Ba
     await writeDeadLetters(c, ref, dead);
     await saveKeyedState(c, deps.dataset, result.stateWrites);
     const applied = fresh.length - dead.length;
-    await advancePosition(c, ref, { to: fresh[fresh.length - 1].position, eventTime: batch.headSeenAt ?? result.maxSourceTs, applied, dead: dead.length });
-    const t3 = performance.now();
-    await c.query('COMMIT');
-    deps.committed.set(batch.partition, fresh[fresh.length - 1].position);
-    const phases = { pipeline: Math.round(t1 - t0), merge: Math.round(t2 - t1), bookkeeping: Math.round(t3 - t2), commit: Math.round(performance.now() - t3) };
-    return { fresh: fresh.length, applied, dead: dead.length, maxSourceTs: result.maxSourceTs, phases };
-  } catch (e) {
-    // A connection that cannot even roll back is dropped from the pool, not reused.
-    await c.query('ROLLBACK').catch((rb: Error) => { broken = rb; });
-    throw e;
-  } finally {
-    c.release(broken);
-  }
+    const to = fresh[fresh.length - 1].position;
+    await advancePosition(c, ref, { to, eventTime: batch.headSeenAt ?? result.maxSourceTs, applied, dead: dead.length });
+    tCommit = performance.now();
+    const phases = { pipeline: Math.round(t1 - t0), merge: Math.round(t2 - t1), bookkeeping: Math.round(tCommit - t2) };
+    return { to, outcome: { fresh: fresh.length, applied, dead: dead.length, maxSourceTs: result.maxSourceTs, phases } };
+  });
+  if (!done) return { fresh: 0, applied: 0, dead: 0, maxSourceTs: null };
+  // Only a committed batch moves this worker's notion of where the partition stands.
+  deps.committed.set(batch.partition, done.to);
+  return { ...done.outcome, phases: { ...done.outcome.phases, commit: Math.round(performance.now() - tCommit) } };
 }
 
 /** Writes upserts and deletes as two set statements; falls back to row by row on a data error. */

@@ -61,18 +61,23 @@ export function connectError(e: unknown, url: string, role = 'Postgres'): Dualru
   return new DualrunError('DUALRUN_DB_UNREACHABLE', `cannot connect to ${role} at ${describeTarget(url)}: ${reason}`, { cause: e, details: { target: describeTarget(url) } });
 }
 
-/** Runs fn inside BEGIN/COMMIT on one client; rolls back on any error. */
-export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Runs fn inside BEGIN/COMMIT on one client; rolls back on any error. `begin` sets
+ * the opening statement (e.g. `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`).
+ * A connection that cannot even roll back is dropped from the pool, not reused.
+ */
+export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>, opts: { begin?: string } = {}): Promise<T> {
   const client = await pool.connect();
+  let broken: Error | undefined;
   try {
-    await client.query('BEGIN');
+    await client.query(opts.begin ?? 'BEGIN');
     const out = await fn(client);
     await client.query('COMMIT');
     return out;
   } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await client.query('ROLLBACK').catch((rb: Error) => { broken = rb; });
     throw e;
   } finally {
-    client.release();
+    client.release(broken);
   }
 }
