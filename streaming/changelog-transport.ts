@@ -20,8 +20,13 @@ export interface ChangelogTransportOptions {
   readonly pollMs?: number;
 }
 
+/** The `source` under which positions of a changelog-read table are stored. */
+export function changelogSourceName(table: string): string {
+  return `changelog:${table}`;
+}
+
 export function changelogTransport(o: ChangelogTransportOptions): Transport {
-  const source = `changelog:${o.table}`;
+  const source = changelogSourceName(o.table);
   return {
     kind: 'changelog',
     source,
