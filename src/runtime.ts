@@ -10,6 +10,7 @@ import { acquireEmbeddedPostgres, type EmbeddedHandle } from './db/embedded-post
 import { isCurrent, migrate } from './db/migrate.ts';
 import { describeTarget } from './db/connect.ts';
 import type { DatasetConfig, DualrunConfig } from './config/types.ts';
+import { WorkerHealth } from './worker-health.ts';
 
 export interface Runtime {
   readonly config: DualrunConfig;
@@ -23,6 +24,8 @@ export interface Runtime {
   /** The connection string of the toolkit database (embedded one started if needed). */
   databaseUrl(): Promise<string>;
   dataset(name: string): DatasetConfig;
+  /** Health of a long-running command (reconnects, stalls, progress): for /healthz and alerts. */
+  readonly health: WorkerHealth;
   close(): Promise<void>;
 }
 
@@ -60,6 +63,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
     config,
     log,
     signal: opts.signal ?? new AbortController().signal,
+    health: new WorkerHealth(),
     databaseUrl,
     pool,
     async db() {

@@ -4,6 +4,7 @@
  * stopped (or idle with --until-idle).
  */
 import type { DatasetConfig } from '../src/config/types.ts';
+import type { AttemptSession } from '../src/reconnect-policy.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { applyBatch, type SinkDeps } from './exactly-once-sink.ts';
 import { mergeStatements } from './output-merge.ts';
@@ -19,11 +20,14 @@ export interface DatasetStreamOptions {
   readonly signal: AbortSignal;
   readonly untilIdle: boolean;
   readonly tuning?: TransportTuning;
+  /** From the reconnect policy: told when services answered and when work moved. */
+  readonly session?: AttemptSession;
 }
 
 export async function streamDataset(rt: Runtime, ds: DatasetConfig, opts: DatasetStreamOptions): Promise<Record<string, unknown>> {
   const db = await streamDatabase(rt, ds);
   const output = await prepareOutputTable(db, ds.stream.output, ds.key);
+  opts.session?.connected('postgres');
   const { transport, decode } = await transportFor(rt, ds, db, opts.tuning);
   const transform = await loadTransform(ds.stream.transform);
   const deps: SinkDeps = {
@@ -38,11 +42,13 @@ export async function streamDataset(rt: Runtime, ds: DatasetConfig, opts: Datase
     const started = performance.now();
     const outcome = await applyBatch(deps, batch);
     meter.add(outcome, batch.records.length, batch.lagRecords);
+    opts.session?.progressed();
     rt.log.debug({ dataset: ds.name, partition: batch.partition, records: batch.records.length, ms: Math.round(performance.now() - started), ...outcome.phases }, 'batch applied');
   }, {
     signal: opts.signal,
     untilIdle: opts.untilIdle,
-    onIdle: (partitions, at) => markHeadSeen(db, ds.name, transport.source, partitions, at),
+    onIdle: async (partitions, at) => { await markHeadSeen(db, ds.name, transport.source, partitions, at); opts.session?.progressed(); },
+    onConnected: (service) => opts.session?.connected(service),
   });
   const summary = meter.summary();
   rt.log.info(summary, 'stream stopped');

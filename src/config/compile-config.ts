@@ -12,6 +12,7 @@ import { DualrunError } from '../errors.ts';
 import { parseDuration } from '../duration.ts';
 import { parseTableRef, type TableRef } from '../identifiers.ts';
 import { registerSecret } from '../secrets.ts';
+import { connectionUrlProblem } from '../db/connection-url.ts';
 import { interpolateEnv } from './load-config.ts';
 import type { DatasetConfig, DualrunConfig, KafkaConfig, StreamSource } from './types.ts';
 
@@ -56,6 +57,7 @@ export function compileConfig(raw: unknown, opts: CompileOptions): DualrunConfig
       url: dbUrl,
       poolSize: cfg.database?.poolSize ?? 10,
       embedded: { dir: path.resolve(baseDir, cfg.database?.embedded?.dir ?? '.dualrun'), port: cfg.database?.embedded?.port ?? null },
+      reconnectMaxWaitMs: parseDuration(cfg.database?.reconnect?.maxWait ?? '45s') ?? 45_000,
     },
     kafka: compileKafka(cfg.kafka),
     report: { schedule: reportSchedule, dir: path.resolve(baseDir, cfg.report?.dir ?? 'reports'), history: cfg.report?.history ?? 14 },
@@ -157,6 +159,8 @@ function checkCron(expr: string | undefined, at: string, p: Problems): string | 
 }
 
 function checkUrl(url: string, at: string, p: Problems): void {
+  const problem = connectionUrlProblem(url);
+  if (problem) { p.add(at, problem); return; }
   try {
     const u = new URL(url);
     if (u.password) registerSecret(decodeURIComponent(u.password));
@@ -173,7 +177,12 @@ function isTimeZone(tz: string): boolean {
 function compileKafka(k: RawConfig['kafka']): KafkaConfig | null {
   if (!k) return null;
   if (k.sasl?.password) registerSecret(k.sasl.password);
-  return { brokers: k.brokers, clientId: k.clientId ?? 'dualrun', groupPrefix: k.groupPrefix ?? 'dualrun', ssl: k.ssl ?? false, sasl: k.sasl ?? null };
+  const ms = (v: string | undefined, dflt: number) => (v === undefined ? dflt : parseDuration(v) ?? dflt);
+  return {
+    brokers: k.brokers, clientId: k.clientId ?? 'dualrun', groupPrefix: k.groupPrefix ?? 'dualrun', ssl: k.ssl ?? false, sasl: k.sasl ?? null,
+    connectTimeoutMs: ms(k.connectTimeout, 30_000), sessionTimeoutMs: ms(k.sessionTimeout, 10_000),
+    stallTimeoutMs: ms(k.stallTimeout, 60_000), reconnectMaxWaitMs: ms(k.reconnect?.maxWait, 45_000),
+  };
 }
 
 /** ajv errors as `path: what was expected`, deduplicated, oneOf noise folded. */
@@ -225,8 +234,11 @@ interface RawDataset {
   cutover?: { serve?: string; promoteAfter?: number; retireAfter?: number; maxEvidenceAge?: string };
 }
 interface RawConfig {
-  database?: { url?: string; poolSize?: number; embedded?: { dir?: string; port?: number } };
-  kafka?: { brokers: string[]; clientId?: string; groupPrefix?: string; ssl?: boolean; sasl?: KafkaConfig['sasl'] };
+  database?: { url?: string; poolSize?: number; embedded?: { dir?: string; port?: number }; reconnect?: { maxWait?: string } };
+  kafka?: {
+    brokers: string[]; clientId?: string; groupPrefix?: string; ssl?: boolean; sasl?: KafkaConfig['sasl'];
+    connectTimeout?: string; sessionTimeout?: string; stallTimeout?: string; reconnect?: { maxWait?: string };
+  };
   report?: { schedule?: string; dir?: string; history?: number };
   datasets?: Record<string, RawDataset>;
 }

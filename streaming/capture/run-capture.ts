@@ -6,6 +6,7 @@
  * with --until-idle, until nothing is left to relay). `{ topic }` datasets are
  * captured by their own producer (e.g. Debezium) and are skipped.
  */
+import { policyFor } from '../../src/reconnect-policy.ts';
 import type { Runtime } from '../../src/runtime.ts';
 import { createKafka } from '../kafka-client.ts';
 import { installCapture, type CaptureInstall } from './capture-triggers.ts';
@@ -33,7 +34,11 @@ export async function runCapture(rt: Runtime, opts: { datasets: readonly string[
   const kafkaCfg = rt.config.kafka;
   if (!kafkaCfg || relays.length === 0) return result;
   const kafka = createKafka(kafkaCfg, rt.log);
-  const done = await Promise.all(relays.map((r) => relayChangelog({ kafka, db, ...r, log: rt.log, signal: rt.signal, untilIdle: opts.untilIdle })));
+  // Each relay runs under the reconnect policy: a lost broker or Postgres is retried
+  // (the relay resumes from its stored position), up to the configured limits.
+  const done = await Promise.all(relays.map((r) => policyFor(rt, `capture relay ${r.dataset}`, r.dataset).run((session) => relayChangelog({
+    kafka, db, ...r, log: rt.log, signal: rt.signal, untilIdle: opts.untilIdle, brokers: kafkaCfg.brokers, connectTimeoutMs: kafkaCfg.connectTimeoutMs, session,
+  }), rt.signal)));
   relays.forEach((r, i) => { result.relayed[r.dataset] = done[i].relayed; });
   return result;
 }
