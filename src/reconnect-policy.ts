@@ -36,6 +36,8 @@ export interface AttemptSession {
   connected(service: Service): void;
   /** Work moved (a batch committed, the head was reached): the outage, if any, is over. */
   progressed(): void;
+  /** During an outage: ms left before the policy gives up (connect steps wait no longer); else Infinity. */
+  budgetMs(): number;
 }
 
 export interface ReconnectPolicy {
@@ -89,6 +91,11 @@ export function createReconnectPolicy(o: ReconnectPolicyOptions): ReconnectPolic
           down = null;
           backoff = initial;
           o.health?.progress(o.dataset ?? o.what);
+        },
+        budgetMs: () => {
+          if (!down) return Number.POSITIVE_INFINITY;
+          const limit = down.service === 'postgres' ? o.limits.postgresMaxWaitMs : o.limits.kafkaMaxWaitMs;
+          return Math.max(1000, down.since + limit - Date.now());
         },
       };
       for (;;) {
@@ -154,7 +161,7 @@ export function policyFor(rt: Runtime, what: string, dataset?: string): Reconnec
   const c = rt.config;
   return createReconnectPolicy({
     what, dataset, log: rt.log, health: rt.health,
-    limits: { postgresMaxWaitMs: c.database.reconnectMaxWaitMs, kafkaMaxWaitMs: c.kafka?.reconnectMaxWaitMs ?? 45_000 },
+    limits: { postgresMaxWaitMs: c.database.reconnectMaxWaitMs, kafkaMaxWaitMs: c.kafka?.reconnectMaxWaitMs ?? 40_000 },
     targets: { postgres: c.database.url ? describeTarget(c.database.url) : 'the embedded Postgres', kafka: c.kafka ? c.kafka.brokers.join(', ') : null },
   });
 }

@@ -49,6 +49,7 @@ export async function streamDataset(rt: Runtime, ds: DatasetConfig, opts: Datase
     untilIdle: opts.untilIdle,
     onIdle: async (partitions, at) => { await markHeadSeen(db, ds.name, transport.source, partitions, at); opts.session?.progressed(); },
     onConnected: (service) => opts.session?.connected(service),
+    connectBudgetMs: () => opts.session?.budgetMs() ?? Number.POSITIVE_INFINITY,
   });
   const summary = meter.summary();
   rt.log.info(summary, 'stream stopped');

@@ -84,7 +84,7 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch) =>
     seekAssignedBack(o, consumer, assigned).catch((err) => o.log.warn({ dataset: o.dataset, err }, 'could not compare stored positions with Kafka offsets'));
   });
   try {
-    await requireTopic(o, opts.signal);
+    await requireTopic(o, opts.signal, Math.min(o.connectTimeoutMs ?? 30_000, opts.connectBudgetMs?.() ?? Number.POSITIVE_INFINITY));
     opts.onConnected?.('kafka');
     await consumer.connect();
     await consumer.subscribe({ topic: o.topic, fromBeginning: true });
@@ -215,10 +215,10 @@ async function partitionsCaughtUp(o: KafkaTransportOptions, admin: ReturnType<Ka
 }
 
 /** A missing topic is a config problem, not something a retry fixes. */
-async function requireTopic(o: KafkaTransportOptions, signal: AbortSignal): Promise<void> {
+async function requireTopic(o: KafkaTransportOptions, signal: AbortSignal, timeoutMs: number): Promise<void> {
   const admin = o.kafka.admin();
   try {
-    const topics = await withConnectDeadline(o.brokers, `stream ${o.dataset}`, o.connectTimeoutMs ?? 30_000, async () => { await admin.connect(); return admin.listTopics(); }, signal);
+    const topics = await withConnectDeadline(o.brokers, `stream ${o.dataset}`, timeoutMs, async () => { await admin.connect(); return admin.listTopics(); }, signal);
     if (!topics.includes(o.topic)) {
       throw new DualrunError('DUALRUN_CONFIG_INVALID', `datasets.${o.dataset}.stream.source: Kafka topic ${o.topic} does not exist (create it, or run \`dualrun capture\` for a { table } source)`);
     }

@@ -59,6 +59,8 @@ export interface TransportRunOptions {
   readonly onIdle?: (partitions: readonly number[], headSeenAt: Date) => Promise<void>;
   /** Called once the transport reached its service (Kafka: joined the group), for the reconnect policy. */
   readonly onConnected?: (service: 'postgres' | 'kafka') => void;
+  /** During an outage, how long a connect step may still wait (from the reconnect policy). */
+  readonly connectBudgetMs?: () => number;
 }
 
 export interface Transport {

@@ -57,7 +57,7 @@ export function compileConfig(raw: unknown, opts: CompileOptions): DualrunConfig
       url: dbUrl,
       poolSize: cfg.database?.poolSize ?? 10,
       embedded: { dir: path.resolve(baseDir, cfg.database?.embedded?.dir ?? '.dualrun'), port: cfg.database?.embedded?.port ?? null },
-      reconnectMaxWaitMs: parseDuration(cfg.database?.reconnect?.maxWait ?? '45s') ?? 45_000,
+      reconnectMaxWaitMs: parseDuration(cfg.database?.reconnect?.maxWait ?? '40s') ?? 40_000,
     },
     kafka: compileKafka(cfg.kafka),
     report: { schedule: reportSchedule, dir: path.resolve(baseDir, cfg.report?.dir ?? 'reports'), history: cfg.report?.history ?? 14 },
@@ -181,7 +181,7 @@ function compileKafka(k: RawConfig['kafka']): KafkaConfig | null {
   return {
     brokers: k.brokers, clientId: k.clientId ?? 'dualrun', groupPrefix: k.groupPrefix ?? 'dualrun', ssl: k.ssl ?? false, sasl: k.sasl ?? null,
     connectTimeoutMs: ms(k.connectTimeout, 30_000), sessionTimeoutMs: ms(k.sessionTimeout, 10_000),
-    stallTimeoutMs: ms(k.stallTimeout, 60_000), reconnectMaxWaitMs: ms(k.reconnect?.maxWait, 45_000),
+    stallTimeoutMs: ms(k.stallTimeout, 60_000), reconnectMaxWaitMs: ms(k.reconnect?.maxWait, 40_000),
   };
 }
 

@@ -43,13 +43,14 @@ export interface RelayOptions {
 export async function relayChangelog(o: RelayOptions): Promise<{ relayed: number }> {
   const source = `relay:${o.table}`;
   const what = `capture relay ${o.dataset}`;
-  await withConnectDeadline(o.brokers, what, o.connectTimeoutMs, () => ensureTopic(o.kafka, o.topic), o.signal);
+  const timeoutMs = Math.min(o.connectTimeoutMs, o.session?.budgetMs() ?? Number.POSITIVE_INFINITY);
+  await withConnectDeadline(o.brokers, what, timeoutMs, () => ensureTopic(o.kafka, o.topic), o.signal);
   // One request in flight keeps the changelog order in the topic; a retried send may
   // duplicate (at least once, see above), which the version makes harmless for rows.
   const producer = o.kafka.producer({ maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   let relayed = 0;
   try {
-    await withConnectDeadline(o.brokers, what, o.connectTimeoutMs, () => producer.connect(), o.signal);
+    await withConnectDeadline(o.brokers, what, timeoutMs, () => producer.connect(), o.signal);
     o.session?.connected('kafka');
     const from = (await readPositions(o.db, o.dataset, source)).get(0) ?? BEFORE_EVERYTHING;
     o.session?.connected('postgres');
