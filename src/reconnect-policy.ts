@@ -87,7 +87,7 @@ export function createReconnectPolicy(o: ReconnectPolicyOptions): ReconnectPolic
         connected: (service) => { everConnected.add(service); },
         progressed: () => {
           everConnected.add('postgres').add('kafka');
-          if (down) { o.log.info({ what: o.what, service: down.service, outageMs: Date.now() - down.since }, `${serviceName(down.service)} is back: resumed`); o.health?.serviceUp(down.service); }
+          if (down) { o.log.warn({ what: o.what, service: down.service, outageMs: Date.now() - down.since }, `${serviceName(down.service)} is back: resumed`); o.health?.serviceUp(down.service); }
           down = null;
           backoff = initial;
           o.health?.progress(o.dataset ?? o.what);
