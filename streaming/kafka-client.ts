@@ -51,7 +51,7 @@ export async function withConnectDeadline<T>(brokers: readonly string[], what: s
   let last: unknown = new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`);
   while (Date.now() < deadline && !signal?.aborted) {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s (kafka.connectTimeout)`)), deadline - Date.now()); });
+    const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)), deadline - Date.now()); });
     try {
       return await Promise.race([step(), timeout]);
     } catch (e) {

@@ -124,7 +124,8 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch) =>
     throw kafkaUnreachable(o.brokers, `Kafka consumer for ${o.topic}`, e);
   } finally {
     stopping = true;
-    await consumer.disconnect().catch(() => undefined);
+    // With the brokers gone, leaving the group can retry for long: do not wait for it.
+    await Promise.race([consumer.disconnect().catch(() => undefined), sleep(5000, new AbortController().signal)]);
   }
   if (fatal) throw fatal;
 }

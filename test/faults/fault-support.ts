@@ -27,13 +27,15 @@ export function size(name: string, dflt: number): number {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function until(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 200): Promise<void> {
+/** Polls until check() holds; on timeout the error carries the worker's last stderr (when given). */
+export async function until(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 200, worker?: Worker): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check().catch(() => false)) return;
     await sleep(everyMs);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  const tail = worker ? `\nworker (exit ${worker.child.exitCode}) stderr:\n${worker.stderr().slice(-4000)}` : '';
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${tail}`);
 }
 
 export interface Worker {

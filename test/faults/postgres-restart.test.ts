@@ -16,6 +16,8 @@ import { committedCount, expectDeadLettersComplete, expectExact, expectNoRawStac
 
 const TOTAL = size('PG_EVENTS', 60_000);
 const PAUSE_MS = size('PG_PAUSE_MS', 20_000);
+/** The reconnect limit (the product default unless CI asks for a shorter one); must exceed the pause. */
+const MAX_WAIT = process.env.FAULTS_MAXWAIT ?? '40s';
 let pg: OwnPostgres;
 let topic: string;
 let stream: EventStream;
@@ -36,7 +38,7 @@ describeKafka('faults: Postgres restarts during apply', () => {
 
   it('rides out pg_ctl restart -m fast and an immediate stop + start, ends exact; exits 3 naming the database when it stays away', { timeout: 600_000 }, async () => {
     const { file, dir } = writeConfig({
-      database: { url: pg.url },
+      database: { url: pg.url, reconnect: { maxWait: MAX_WAIT } },
       kafka: { brokers: kafkaBrokers(), groupPrefix: `p${topic.slice(-8)}`, sessionTimeout: '6s' },
       datasets: { orders: { key: ['order_id'], batch: { output: 'analytics.orders_batch' },
         stream: { output: 'analytics.orders_stream', source: { topic, format: 'debezium' }, schema: `${FIXTURES}/orders.schema.json`, transform: `${FIXTURES}/orders-transform.ts` } } },
@@ -45,20 +47,20 @@ describeKafka('faults: Postgres restarts during apply', () => {
     const part = (i: number) => stream.messages.slice(i * quarter, (i + 1) * quarter);
     const w = startCli(['--config', file, 'stream'], dir, { DUALRUN_STREAM_PARTITIONS_AT_ONCE: '3' });
     await produce(topic, part(0));
-    await until('first batches applied', async () => (await committedCount(pg.pool, 'orders')) > 0, 60_000, 50);
+    await until('first batches applied', async () => (await committedCount(pg.pool, 'orders')) > 0, 60_000, 50, w);
 
     await pg.restartFast(); // while it applies the first quarter
     await produce(topic, part(1));
-    await until('progress after the fast restart', async () => (await committedCount(pg.pool, 'orders')) > quarter, 90_000);
+    await until('progress after the fast restart', async () => (await committedCount(pg.pool, 'orders')) > quarter, 90_000, 200, w);
     expect(w.child.exitCode, w.stderr()).toBe(null);
 
     await produce(topic, part(2));
-    await until('applying the third quarter', async () => (await committedCount(pg.pool, 'orders')) > quarter + 1, 30_000, 50);
+    await until('applying the third quarter', async () => (await committedCount(pg.pool, 'orders')) > quarter + 1, 30_000, 50, w);
     await pg.stopImmediate();
     await sleep(PAUSE_MS);
     await pg.start();
     await produce(topic, part(3));
-    await until('every event applied or dead-lettered', async () => (await committedCount(pg.pool, 'orders')) === stream.messages.length, 120_000, 500);
+    await until('every event applied or dead-lettered', async () => (await committedCount(pg.pool, 'orders')) === stream.messages.length, 120_000, 500, w);
     expect(w.child.exitCode, w.stderr()).toBe(null);
     expectNoRawStack(w.stderr());
     expect(w.stderr()).toMatch(/Postgres lost .*reconnecting/);
