@@ -26,10 +26,10 @@ afterAll(async () => {
   await db?.drop();
 });
 
-function config(dataset: string, source: string, output: string, key = 'order_id') {
+function config(dataset: string, source: string, output: string, key = 'order_id', extra: Record<string, unknown> = {}) {
   return writeConfig({
     database: { url: db.url },
-    datasets: { [dataset]: { key: [key], batch: { output: `${output}_batch` }, stream: { output, source: { table: source, capture: 'logical' } } } },
+    datasets: { [dataset]: { key: [key], batch: { output: `${output}_batch` }, stream: { output, source: { table: source, capture: 'logical', ...extra } } } },
   });
 }
 
@@ -64,6 +64,13 @@ describe('logical capture', () => {
     expect(docs.rows[0].same).toBe(true);
     const ddlAfter = await db.pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_trigger WHERE tgrelid = 'public.typed_src'::regclass`);
     expect(ddlAfter.rows[0].n).toBe(ddlBefore.rows[0].n);
+    // A slot that holds back more WAL than allowed is a warning in `dualrun datasets`.
+    const strict = config('typed', 'public.typed_src', 'analytics.typed_out', 'id', { maxRetainedWal: '1kB' });
+    await db.pool.query(`INSERT INTO public.typed_src SELECT g, g, 1, NULL, NULL, NULL, NULL, NULL, NULL, repeat('x', 100) FROM generate_series(10, 200) g`);
+    const ds = await runCli(['--config', strict.file, 'datasets', '--format', 'json'], { cwd: strict.dir });
+    expect(ds.code, ds.stderr).toBe(0);
+    expect(JSON.parse(ds.stdout)[0].slot).toMatchObject({ name: logicalNames('typed').slot, exists: true, warning: expect.stringMatching(/retains .* of WAL \(limit 1 kB\)/) });
+    expect(ds.stderr).toMatch(/typed: replication slot dualrun_typed retains/);
     const removed = await runCli(['--config', file, 'capture', '--remove', '--format', 'json'], { cwd: dir });
     expect(removed.code, removed.stderr).toBe(0);
     const slots = await db.pool.query(`SELECT 1 FROM pg_replication_slots WHERE slot_name = $1`, [logicalNames('typed').slot]);
