@@ -2,12 +2,13 @@ import type { Command } from 'commander';
 import { EXIT } from '../errors.ts';
 import { json, out, runCommand } from './command-runner.ts';
 import { runCapture } from '../../streaming/index.ts';
+import { addMetricsPortOption, withOperations } from './operations.ts';
 
-interface CaptureOptions { dataset?: string[]; untilIdle?: boolean; format?: string }
+interface CaptureOptions { dataset?: string[]; untilIdle?: boolean; format?: string; metricsPort?: string }
 
 export function registerCapture(program: Command): void {
-  program
-    .command('capture')
+  addMetricsPortOption(program
+    .command('capture'))
     .description('built-in change capture from Postgres source tables (stream.source.table) into the transport')
     .option('--dataset <name...>', 'only these datasets')
     .option('--until-idle', 'with Kafka: stop once the changelog is relayed (without Kafka capture always returns after installing)')
@@ -15,7 +16,8 @@ export function registerCapture(program: Command): void {
     .addHelpText('after', '\nWithout `kafka` in the config: installs the capture trigger (and snapshots existing rows) and returns;\n`dualrun stream` then reads dualrun.changelog. With `kafka`: also relays the changelog to\nstream.source.topic in Debezium shape until stopped.\n\nExample:\n  $ dualrun capture --dataset orders')
     .action(async (opts: CaptureOptions, cmd: Command) => runCommand(cmd, async (rt) => {
       const names = opts.dataset ?? Object.keys(rt.config.datasets);
-      const r = await runCapture(rt, { datasets: names, untilIdle: opts.untilIdle ?? false });
+      const r = await withOperations(rt, { metricsPort: opts.metricsPort, kafka: rt.config.kafka !== null },
+        () => runCapture(rt, { datasets: names, untilIdle: opts.untilIdle ?? false }));
       if (opts.format === 'json') json(r);
       else {
         for (const i of r.installed) out(`${i.table}: ${i.installed ? `capture installed, ${i.snapshotRows} existing rows snapshotted` : 'capture already installed'}`);
