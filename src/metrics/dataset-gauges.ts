@@ -28,10 +28,12 @@ const SERIES: [name: string, help: string, labels: string[]][] = [
 ];
 
 export function registerDatasetGauges(prom: typeof Prom, registry: Prom.Registry, rt: Runtime): void {
-  let current: { at: number; state: Promise<State> } | null = null;
+  // prom-client calls every collect() in the same tick of a scrape: they share one read,
+  // and the next scrape reads afresh.
+  let current: Promise<State> | null = null;
   const state = (): Promise<State> => {
-    if (!current || Date.now() - current.at > 500) current = { at: Date.now(), state: readState(rt) };
-    return current.state;
+    if (!current) { current = readState(rt); setImmediate(() => { current = null; }); }
+    return current;
   };
   for (const [name, help, labelNames] of SERIES) {
     new prom.Gauge({
