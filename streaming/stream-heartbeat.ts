@@ -9,6 +9,7 @@ import type { Runtime } from '../src/runtime.ts';
 import { pathsRunning, readStages, type Stage } from '../src/stages.ts';
 import { streamStalledAlert } from '../src/alerts/pipeline-alerts.ts';
 import type { StreamProgress } from '../src/metrics/metrics.ts';
+import { changelogLag } from './changelog-lag.ts';
 
 export interface HeartbeatOptions {
   readonly everyMs?: number;
@@ -43,6 +44,7 @@ export function startHeartbeat(rt: Runtime, datasets: readonly string[], opts: H
     let stages: Map<string, Stage> | null = null;
     let stageError: string | null = null;
     try { stages = await readStages(await rt.db(), datasets); } catch (e) { stageError = (e as Error).message; }
+    await measureChangelogLag(rt, datasets, stages);
     const beats = datasets.map((d) => beatFor(rt, d, stages?.get(d) ?? null, tracks, now, secs, stallAfterMs));
     const streaming = beats.filter((b) => b.stage !== null && pathsRunning(b.stage).stream);
     const idle = beats.every((b) => b.idle);
@@ -56,6 +58,16 @@ export function startHeartbeat(rt: Runtime, datasets: readonly string[], opts: H
   const timer = setInterval(() => { running ??= tick().catch((e) => rt.log.warn({ err: e }, 'heartbeat failed')).finally(() => { running = null; }); }, everyMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
+}
+
+/** The changelog transport does not report lag while catching up: count it for streamed datasets not at the head. */
+async function measureChangelogLag(rt: Runtime, datasets: readonly string[], stages: Map<string, Stage> | null): Promise<void> {
+  for (const d of datasets) {
+    const stage = stages?.get(d);
+    if (!stage || !pathsRunning(stage).stream || rt.metrics.streamProgress(d)?.caughtUp) continue;
+    const n = await changelogLag(rt, rt.dataset(d)).catch((e) => { rt.log.debug({ err: e, dataset: d }, 'heartbeat: counting changelog lag failed'); return null; });
+    if (n !== null) rt.metrics.streamLag(d, 0, n);
+  }
 }
 
 function beatFor(rt: Runtime, dataset: string, stage: Stage | null, tracks: Map<string, Track>, now: number, secs: number, stallAfterMs: number): DatasetBeat {

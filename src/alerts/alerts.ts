@@ -39,9 +39,9 @@ export function createAlerts(webhooks: readonly WebhookConfig[], log: Logger, me
 
   return {
     emit(e) {
-      log.info({ alert: e.event, dataset: e.dataset, window: e.window }, `alert: ${e.summary}`);
-      for (const q of queues) {
-        if (!q.hook.events.includes(e.event)) continue;
+      const wanted = queues.filter((q) => q.hook.events.includes(e.event));
+      log[wanted.length > 0 ? 'info' : 'debug']({ alert: e.event, dataset: e.dataset, window: e.window, webhooks: wanted.length }, `alert: ${e.summary}`);
+      for (const q of wanted) {
         q.pending.push(e);
         q.busy ??= pump(q);
       }

@@ -41,6 +41,8 @@ export interface Metrics {
   streamBatch(o: StreamBatchObservation): void;
   /** The transport found these partitions caught up with their head (no traffic). */
   streamIdle(dataset: string, partitions: readonly number[]): void;
+  /** Records behind the head of a partition, measured apart from a batch (the changelog transport). */
+  streamLag(dataset: string, partition: number, records: number): void;
   streamStalled(dataset: string, stalled: boolean): void;
   deadLetterRateExceeded(dataset: string, exceeded: boolean): void;
   batchRun(o: { dataset: string; status: BatchRunStatus; seconds: number }): void;

@@ -84,6 +84,12 @@ export class PromMetrics implements Metrics {
     }
   }
 
+  streamLag(dataset: string, partition: number, records: number): void {
+    const p = this.progressOf(dataset);
+    p.partitions.set(partition, { lag: records, atHead: records === 0 });
+    this.i.lagRecords.set({ dataset, partition: String(partition) }, records);
+  }
+
   streamStalled(dataset: string, stalled: boolean): void { this.i.stalled.set({ dataset }, stalled ? 1 : 0); }
 
   deadLetterRateExceeded(dataset: string, exceeded: boolean): void { this.i.deadRate.set({ dataset }, exceeded ? 1 : 0); }

@@ -12,6 +12,9 @@ import { eventually, startCli } from '../support/long-running-cli.ts';
 import { compileConfig } from '../../src/config/compile-config.ts';
 import { createRuntime } from '../../src/runtime.ts';
 import { startHeartbeat } from '../../streaming/stream-heartbeat.ts';
+import { runStreamWorker } from '../../streaming/stream-supervisor.ts';
+import { installCapture } from '../../streaming/capture/capture-triggers.ts';
+import { parseTableRef } from '../../src/identifiers.ts';
 import { ORDERS_DDL, setStage, setupToolkit, writeConfig } from './support.ts';
 
 let db: TestDatabase;
@@ -42,7 +45,7 @@ it('a real `dualrun stream` with nothing in shadow keeps beating: idle, "no data
   }
 });
 
-it('lag without progress is a stall: warned and alerted once; progress clears it', { timeout: 30_000 }, async () => {
+it('changelog lag without progress is a stall: counted, warned and alerted once; a worker catching up clears it', { timeout: 30_000 }, async () => {
   await setStage(db.pool, 'orders', 'shadow');
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({ write(chunk, _e, cb) { for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l)); cb(); } });
@@ -51,13 +54,15 @@ it('lag without progress is a stall: warned and alerted once; progress clears it
     alerts: { webhooks: [{ url: `${receiver.url}/stalls`, events: ['stream_stalled'] }] },
   }, { path: null, env: {} });
   const rt = createRuntime({ config, log: pino({ level: 'info' }, sink) });
-  // What the worker reports after a batch that left the partition 500 records behind.
-  rt.metrics.streamBatch({ dataset: 'orders', partition: 0, applied: 10, deadByStage: {}, seconds: 0.01, lagRecords: 500, atHead: false, maxSourceTs: new Date() });
+  // 500 captured changes nobody applies: the heartbeat counts them on the changelog.
+  await installCapture(db.pool, parseTableRef('public.src')!);
+  await db.pool.query(`INSERT INTO public.src SELECT g, 1, 1.00, 'new', '2026-11-01' FROM generate_series(1, 500) g`);
   const beat = startHeartbeat(rt, ['orders'], { everyMs: 100, stallAfterMs: 400 });
   try {
     await eventually(async () => (lines.some((l) => l.msg === 'stream stalled: lag but no progress') ? true : undefined), 10_000, 'stall warning');
     await new Promise((r) => setTimeout(r, 500)); // more beats while still stalled: no second alert
-    rt.metrics.streamBatch({ dataset: 'orders', partition: 0, applied: 500, deadByStage: {}, seconds: 0.01, lagRecords: 0, atHead: true, maxSourceTs: new Date() });
+    // A real worker catches up: progress clears the stall.
+    await runStreamWorker(rt, { datasets: ['orders'], untilIdle: true });
     await eventually(async () => (lines.some((l) => l.msg === 'stream progressing again') ? true : undefined), 5_000, 'recovery');
     await eventually(async () => (lines.some((l) => l.msg === 'heartbeat: idle (caught up)') ? true : undefined), 5_000, 'caught-up heartbeat');
   } finally {
@@ -69,5 +74,5 @@ it('lag without progress is a stall: warned and alerted once; progress clears it
   expect(stalledBeat).toMatchObject({ msg: 'heartbeat: idle (no progress with 500 records behind)', idle: true, lagRecords: 500, datasets: [{ dataset: 'orders', stage: 'shadow' }] });
   const alerts = receiver.requests.filter((q) => q.path === '/stalls');
   expect(alerts).toHaveLength(1);
-  expect(alerts[0].body).toMatchObject({ event: 'stream_stalled', dataset: 'orders', window: null, details: { lagRecords: 500, applied: 10 } });
+  expect(alerts[0].body).toMatchObject({ event: 'stream_stalled', dataset: 'orders', window: null, details: { lagRecords: 500, applied: 0 } });
 });
