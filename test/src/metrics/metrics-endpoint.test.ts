@@ -13,6 +13,7 @@ import { eventually, freePort, scrape, startCli, value, type RunningCli } from '
 import { installCapture } from '../../../streaming/capture/capture-triggers.ts';
 import { parseTableRef } from '../../../src/identifiers.ts';
 import { FIXTURES, ORDERS_DDL, setStage, setupToolkit, writeConfig } from '../../streaming/support.ts';
+import { startReceiver } from '../../support/webhook-receiver.ts';
 import { createTopic, deleteTopic, produce, uniqueTopic } from '../../streaming/kafka-support.ts';
 
 const STAGES = ['batch', 'shadow', 'streaming', 'streaming-only'];
@@ -116,7 +117,7 @@ describe('dualrun schedule serves job and batch run metrics', () => {
   });
   afterAll(async () => { await sched?.stop(); await db?.drop(); });
 
-  it('one succeeded run of yesterday, later fires skipped, a broken job counted as failed', { timeout: 60_000 }, async () => {
+  it('one succeeded run of yesterday, later fires skipped, a broken job counted as failed and alerted', { timeout: 60_000 }, async () => {
     const { dir, file } = writeConfig({ database: { url: db.url }, datasets: {} });
     const fs = await import('node:fs');
     fs.writeFileSync(path.join(dir, 'ok.sql'), 'SELECT id, day, v FROM public.src WHERE day >= :window_start AND day < :window_end');
@@ -125,7 +126,11 @@ describe('dualrun schedule serves job and batch run metrics', () => {
       key: ['id'], window: { column: 'day' }, batch: { output: out, query, schedule: '* * * * * *' },
       stream: { output: `${out}_stream`, source: { table: 'public.src' } },
     });
-    fs.writeFileSync(file, JSON.stringify({ database: { url: db.url }, datasets: { orders: ds('ok.sql', 'public.b'), broken: ds('broken.sql', 'public.b2') } }));
+    const receiver = await startReceiver();
+    fs.writeFileSync(file, JSON.stringify({
+      database: { url: db.url }, alerts: { webhooks: [{ url: `${receiver.url}/hook`, events: ['batch_failed'] }] },
+      datasets: { orders: ds('ok.sql', 'public.b'), broken: ds('broken.sql', 'public.b2') },
+    }));
     await db.pool.query('CREATE TABLE public.b2 (id int PRIMARY KEY, day date NOT NULL, v int)');
     const port = await freePort();
     sched = startCli(['--config', file, 'schedule', '--metrics-port', String(port)]);
@@ -149,6 +154,13 @@ describe('dualrun schedule serves job and batch run metrics', () => {
     for (const s of STAGES) expect(value(samples, 'dualrun_dataset_stage', { dataset: 'orders', stage: s })).toBe(s === 'batch' ? 1 : 0);
     expect(await healthz(port)).toEqual({ status: 200, body: { status: 'ok', checks: { postgres: 'ok' } } });
     expect(await sched.stop()).toBe(0);
+    // Every failed run alerted batch_failed with the database's message; the good dataset never did.
+    const failedAlerts = receiver.requests.filter((q) => q.body.event === 'batch_failed');
+    await receiver.close();
+    expect(failedAlerts.length).toBeGreaterThanOrEqual(2);
+    expect(failedAlerts.every((q) => q.body.dataset === 'broken')).toBe(true);
+    expect(failedAlerts[0].body).toMatchObject({ window: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/), details: { code: 'DUALRUN_BATCH_FAILED', sqlstate: '42P01' } });
+    expect(String(failedAlerts[0].body.text)).toContain('no_such_table');
   });
 });
 
