@@ -6,9 +6,7 @@
 import type { Command } from 'commander';
 import { DualrunError } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
-import { serveMetrics, type MetricsServer } from '../metrics/metrics-server.ts';
-import { kafkaCheck, postgresCheck } from '../metrics/health-checks.ts';
-import { startHeartbeat } from '../../streaming/stream-heartbeat.ts';
+import type { MetricsServer } from '../metrics/metrics-server.ts';
 
 export function addMetricsPortOption(cmd: Command): Command {
   return cmd.option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (default: metrics.port; 0: any free port)');
@@ -26,11 +24,14 @@ export interface OperationsOptions {
 export async function withOperations<T>(rt: Runtime, o: OperationsOptions, work: () => Promise<T>): Promise<T> {
   const port = metricsPort(o.metricsPort) ?? rt.config.metrics.port;
   let server: MetricsServer | null = null;
+  // Loaded only when used: the CLI imports this file at start-up, and `--help` must stay fast.
   if (port !== null) {
+    const { serveMetrics } = await import('../metrics/metrics-server.ts');
+    const { kafkaCheck, postgresCheck } = await import('../metrics/health-checks.ts');
     const checks = [postgresCheck(rt), ...(o.kafka ? [kafkaCheck(rt)] : [])];
     server = await serveMetrics(rt, { port, host: rt.config.metrics.host, checks });
   }
-  const beat = o.heartbeat ? startHeartbeat(rt, o.heartbeat) : null;
+  const beat = o.heartbeat ? (await import('../../streaming/stream-heartbeat.ts')).startHeartbeat(rt, o.heartbeat) : null;
   try {
     return await work();
   } finally {

@@ -206,3 +206,34 @@ describeKafka('dualrun stream on Kafka serves /metrics and /healthz', () => {
     expect(await healthz(port)).toEqual({ status: 200, body: { status: 'ok', checks: { postgres: 'ok', kafka: 'ok' } } });
   });
 });
+
+describeKafka('dualrun capture (relaying to Kafka) serves /metrics and /healthz', () => {
+  let db: TestDatabase;
+  let topic: string;
+  beforeAll(async () => {
+    db = await createTestDatabase('metrics_capture');
+    await setupToolkit(db.pool);
+    await db.pool.query(`${ORDERS_DDL('public.csrc')}; INSERT INTO public.csrc SELECT g, 1, 1.00, 'new', '2026-11-20' FROM generate_series(1, 5) g`);
+    topic = uniqueTopic('capture');
+    await createTopic(topic, 1);
+  });
+  afterAll(async () => { await deleteTopic(topic); await db?.drop(); });
+
+  it('healthy with Postgres and Kafka checked; dataset state served; SIGTERM exits 0', { timeout: 60_000 }, async () => {
+    const { file } = writeConfig({
+      database: { url: db.url }, kafka: { brokers: kafkaBrokers() },
+      datasets: { orders: { key: ['order_id'], batch: { output: 'public.b' }, stream: { output: 'public.out', source: { table: 'public.csrc', topic } } } },
+    });
+    const port = await freePort();
+    const capture = startCli(['--config', file, 'capture', '--metrics-port', String(port)]);
+    try {
+      const h = await eventually(async () => { const r = await healthz(port); return r.status === 200 ? r : undefined; }, 30_000, 'healthy capture');
+      expect(h.body).toEqual({ status: 'ok', checks: { postgres: 'ok', kafka: 'ok' } });
+      const { samples } = await scrape(port);
+      expect(value(samples, 'dualrun_dataset_stage', { dataset: 'orders', stage: 'batch' })).toBe(1);
+      expect(value(samples, 'dualrun_dataset_state_scrape_ok')).toBe(1);
+    } finally {
+      expect(await capture.stop()).toBe(0);
+    }
+  });
+});
