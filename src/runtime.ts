@@ -50,6 +50,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
   let migrated: Promise<void> | undefined;
   const metrics = opts.metrics ?? createMetrics();
   const alerts = createAlerts(config.alerts.webhooks, log, metrics);
+  const signal = opts.signal ?? new AbortController().signal;
 
   const databaseUrl = async (): Promise<string> => {
     if (config.database.url) return config.database.url;
@@ -72,7 +73,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
     log,
     metrics,
     alerts,
-    signal: opts.signal ?? new AbortController().signal,
+    signal,
     databaseUrl,
     pool,
     async db() {
@@ -92,7 +93,8 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
       return ds;
     },
     async close() {
-      await alerts.flush();
+      // After SIGTERM the command must end within seconds: a shorter wait for the queue.
+      await alerts.flush(signal.aborted ? 1000 : 5000);
       const all = await Promise.allSettled([...pools.values()]);
       await Promise.allSettled(all.map((r) => (r.status === 'fulfilled' ? r.value.end() : undefined)));
       pools.clear();

@@ -40,9 +40,14 @@ const TITLE: Record<AlertEventName, string> = {
 export function alertBody(e: AlertEvent): AlertBody {
   const where = [e.dataset, e.window].filter((x) => x !== null).join(' ');
   return {
-    text: `dualrun: ${TITLE[e.event]}${where ? ` (${where})` : ''}: ${e.summary}`,
+    text: slackEscape(`dualrun: ${TITLE[e.event]}${where ? ` (${where})` : ''}: ${e.summary}`),
     event: e.event, dataset: e.dataset, window: e.window, details: e.details, at: e.at.toISOString(),
   };
+}
+
+/** Slack reads `<...>` as links and `&` as an entity: the three characters it asks to escape. */
+function slackEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /** Builds an event stamped now. */

@@ -28,7 +28,9 @@ export function webhookTarget(url: string): string {
   registerSecret(url);
   try {
     const u = new URL(url);
-    registerSecret(`${u.pathname}${u.search}`.length > 1 ? `${u.pathname}${u.search}` : null);
+    // The secret is in the path or query (Slack: /services/T…/B…/token); short paths like /hook are not secrets.
+    const rest = `${u.pathname}${u.search}`;
+    if (rest.length >= 8) registerSecret(rest);
     return `${u.protocol}//${u.host}`;
   } catch {
     return '(invalid url)';

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Runtime } from '../runtime.ts';
 import { DualrunError } from '../errors.ts';
-import type { PromMetrics } from './prom-metrics.ts';
+import { PromMetrics } from './prom-metrics.ts';
 import { registerDatasetGauges } from './dataset-gauges.ts';
 import type { HealthCheck } from './health-checks.ts';
 
@@ -18,7 +18,8 @@ export interface MetricsServer {
 }
 
 export async function serveMetrics(rt: Runtime, o: { port: number; host: string; checks: readonly HealthCheck[] }): Promise<MetricsServer> {
-  const { prom, registry } = (rt.metrics as PromMetrics).prom;
+  if (!(rt.metrics instanceof PromMetrics)) throw new DualrunError('DUALRUN_INTERNAL', 'the metrics endpoint needs the runtime\'s prom-client metrics');
+  const { prom, registry } = rt.metrics.prom;
   registerDatasetGauges(prom, registry, rt);
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];

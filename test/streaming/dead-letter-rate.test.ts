@@ -42,4 +42,10 @@ describe('alert body', () => {
       event: 'batch_failed', dataset: 'orders', window: '2026-11-20', details: { runId: 7 }, at: e.at.toISOString(),
     });
   });
+
+  it('escapes the three characters Slack gives meaning to in text, and only in text', () => {
+    const e = alertEvent('batch_failed', 'orders', null, 'column "a<b" & <x> failed', { raw: '<x>' });
+    expect(alertBody(e).text).toBe('dualrun: batch run failed (orders): column "a&lt;b" &amp; &lt;x&gt; failed');
+    expect(alertBody(e).details).toEqual({ raw: '<x>' });
+  });
 });

@@ -90,7 +90,7 @@ it('a mismatch: one request per webhook, and the receiver that fails twice gets 
   expect(flaky[2].body).toEqual(main[0].body);
 });
 
-it('a refused promotion: one gate_refused alert; a rollback: one rolled_back alert to the webhook that wants it', { timeout: 60_000 }, async () => {
+it('a refused promotion: one gate_refused alert; a rollback and a promotion: one rolled_back and one promoted alert to the webhook that wants them', { timeout: 60_000 }, async () => {
   const refused = await cli(['cutover', 'promote', 'orders', '--reason', 'looks fine']);
   expect(refused.code, refused.stderr).toBe(1);
   const gate = receiver.requests.filter((q) => q.path === MAIN && q.body.event === 'gate_refused');
@@ -104,12 +104,18 @@ it('a refused promotion: one gate_refused alert; a rollback: one rolled_back ale
   expect(changes).toHaveLength(1);
   expectBody(changes[0].body, 'rolled_back', null);
   expect(changes[0].body.details).toMatchObject({ from: 'shadow', to: 'batch', actor: 'ops', reason: 'drill', forced: false });
+  const forced = await cli(['cutover', 'promote', 'orders', '--force', '--reason', 'data team sign-off', '--actor', 'lead']);
+  expect(forced.code, forced.stderr).toBe(0);
+  const promoted = receiver.requests.filter((q) => q.path === `/changes/${SECRET}`).slice(1);
+  expect(promoted).toHaveLength(1);
+  expectBody(promoted[0].body, 'promoted', null);
+  expect(promoted[0].body.details).toMatchObject({ from: 'batch', to: 'shadow', actor: 'lead', reason: 'data team sign-off' });
   // Every event reached only the webhooks subscribed to it, once.
   expect(receiver.requests.filter((q) => q.path === MAIN).map((q) => q.body.event)).toEqual(['dead_letter_rate', 'mismatch', 'gate_refused']);
 });
 
 it('the webhook secret never appears in logs or output (debug level, retries included)', () => {
-  expect(runs.length).toBe(4);
+  expect(runs.length).toBe(5);
   const all = runs.map((r) => r.stderr + r.stdout).join('\n');
   expect(all).toContain('alert delivery failed, retrying');
   expect(all).toContain(`"webhook":"${receiver.url}"`);
