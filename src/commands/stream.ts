@@ -34,7 +34,10 @@ export function registerStream(program: Command): void {
       }
       // Above stream.maxDeadLetterRate a run to idle is a failed check (exit 1), like a mismatch.
       const overRate = result.ran.filter((s) => s.deadLetterRateExceeded);
-      for (const s of overRate) rt.log.error({ dataset: s.dataset, ...(s.deadLetterRateExceeded as object) }, 'dead-letter rate was above stream.maxDeadLetterRate: exit 1');
+      for (const s of overRate) {
+        const r = s.deadLetterRateExceeded as { deadLettered: number; records: number; ratio: number; window: number };
+        if (opts.untilIdle && opts.format !== 'json') out(`${String(s.dataset)}: dead-letter rate above stream.maxDeadLetterRate: ${r.deadLettered} of the last ${r.records} records (limit ${r.ratio} × ${r.window})`);
+      }
       return opts.untilIdle && overRate.length > 0 ? EXIT.checkFailed : EXIT.ok;
     }));
 }
