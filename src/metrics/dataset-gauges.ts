@@ -11,6 +11,7 @@ import type { DatasetConfig } from '../config/types.ts';
 import { readStageRows, STAGES } from '../stages.ts';
 import { gateForNextStep } from '../cutover/evidence.ts';
 import { changelogSourceName } from '../../streaming/changelog-transport.ts';
+import { logicalSourceName } from '../../streaming/logical-transport.ts';
 
 const VERDICTS = ['match', 'mismatch', 'pending'] as const;
 
@@ -96,7 +97,8 @@ async function collectAll(rt: Runtime, add: Add): Promise<void> {
 async function collectStream(rt: Runtime, ds: DatasetConfig, add: Add): Promise<void> {
   const db = ds.stream.database ? await rt.pool(ds.stream.database) : await rt.db();
   const src = ds.stream.source;
-  const source = rt.config.kafka || src.kind === 'topic' ? src.topic : changelogSourceName(src.table.text);
+  const source = rt.config.kafka || src.kind === 'topic' ? src.topic
+    : src.capture === 'logical' ? logicalSourceName(src.table.text) : changelogSourceName(src.table.text);
   const [wm, parts] = await Promise.all([
     db.query<{ age: number | null }>('SELECT extract(epoch FROM now() - event_time)::float8 AS age FROM dualrun.watermarks WHERE dataset = $1', [ds.name]),
     db.query<{ partition: number; age: number | null }>(
