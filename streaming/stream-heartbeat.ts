@@ -50,10 +50,10 @@ export function startHeartbeat(rt: Runtime, datasets: readonly string[], opts: H
     const idle = beats.every((b) => b.idle);
     const why = stageError ? `cannot read stages: ${stageError}` : streaming.length === 0 ? 'no dataset in shadow or later' : idle ? commonWhy(streaming) : null;
     const lags = streaming.map((b) => b.lagRecords).filter((n): n is number => n !== null);
-    rt.log.info({
-      idle, why, rowsPerSec: beats.reduce((s, b) => s + b.rowsPerSec, 0), lagRecords: lags.length ? lags.reduce((a, b) => a + b, 0) : null,
-      datasets: beats,
-    }, idle ? `heartbeat: idle (${why})` : 'heartbeat: streaming');
+    const rowsPerSec = beats.reduce((s, b) => s + b.rowsPerSec, 0);
+    const lagRecords = lags.length ? lags.reduce((a, b) => a + b, 0) : null;
+    rt.log.info({ idle, why, rowsPerSec, lagRecords, datasets: beats },
+      idle ? `heartbeat: idle (${why})` : `heartbeat: streaming ${rowsPerSec} rows/s${lagRecords === null ? '' : `, ${lagRecords} records behind`}`);
   };
   const timer = setInterval(() => { running ??= tick().catch((e) => rt.log.warn({ err: e }, 'heartbeat failed')).finally(() => { running = null; }); }, everyMs);
   timer.unref();

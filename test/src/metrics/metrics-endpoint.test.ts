@@ -4,6 +4,7 @@
  * number of records and runs. Every series docs/operations.md promises is
  * checked with its labels and values.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../support/pg.ts';
@@ -119,7 +120,6 @@ describe('dualrun schedule serves job and batch run metrics', () => {
 
   it('one succeeded run of yesterday, later fires skipped, a broken job counted as failed and alerted', { timeout: 60_000 }, async () => {
     const { dir, file } = writeConfig({ database: { url: db.url }, datasets: {} });
-    const fs = await import('node:fs');
     fs.writeFileSync(path.join(dir, 'ok.sql'), 'SELECT id, day, v FROM public.src WHERE day >= :window_start AND day < :window_end');
     fs.writeFileSync(path.join(dir, 'broken.sql'), 'SELECT id, day, v FROM public.no_such_table WHERE day >= :window_start AND day < :window_end');
     const ds = (query: string, out: string) => ({
