@@ -17,11 +17,24 @@ export interface StreamObserver {
   summary(): Record<string, unknown>;
 }
 
+interface RateState { rate: DeadLetterRate; breached: boolean; firstBreach: RateReading | null }
+
+// Per runtime and dataset, so a pipeline restarted by the supervisor keeps its window and its breach.
+const rateStates = new WeakMap<Runtime, Map<string, RateState>>();
+
+function rateState(rt: Runtime, ds: DatasetConfig): RateState | null {
+  const limit = ds.stream.maxDeadLetterRate;
+  if (!limit) return null;
+  let m = rateStates.get(rt);
+  if (!m) { m = new Map(); rateStates.set(rt, m); }
+  let st = m.get(ds.name);
+  if (!st) { st = { rate: new DeadLetterRate(limit), breached: false, firstBreach: null }; m.set(ds.name, st); }
+  return st;
+}
+
 export function streamObserver(rt: Runtime, ds: DatasetConfig): StreamObserver {
   const limit = ds.stream.maxDeadLetterRate;
-  const rate = limit ? new DeadLetterRate(limit) : null;
-  let breached = false;
-  let firstBreach: RateReading | null = null;
+  const st = rateState(rt, ds);
   return {
     batch(batch, o, seconds) {
       const deadByStage = o.deadByStage ?? (o.dead > 0 ? { unknown: o.dead } : {});
@@ -29,16 +42,16 @@ export function streamObserver(rt: Runtime, ds: DatasetConfig): StreamObserver {
         dataset: ds.name, partition: batch.partition, applied: o.applied, deadByStage, seconds,
         lagRecords: batch.lagRecords, atHead: batch.headSeenAt !== null, maxSourceTs: o.maxSourceTs,
       });
-      if (!rate || !limit) return;
-      const r = rate.add(o.fresh, o.dead);
-      if (r.exceeded && !breached) {
-        breached = true;
-        firstBreach ??= r;
+      if (!st || !limit) return;
+      const r = st.rate.add(o.fresh, o.dead);
+      if (r.exceeded && !st.breached) {
+        st.breached = true;
+        st.firstBreach ??= r;
         rt.metrics.deadLetterRateExceeded(ds.name, true);
         rt.log.error({ dataset: ds.name, deadLettered: r.dead, records: r.records, ...limit }, 'dead-letter rate above stream.maxDeadLetterRate');
         rt.alerts.emit(deadLetterRateAlert(ds.name, { dead: r.dead, records: r.records, ...limit }));
-      } else if (!r.exceeded && breached) {
-        breached = false;
+      } else if (!r.exceeded && st.breached) {
+        st.breached = false;
         rt.metrics.deadLetterRateExceeded(ds.name, false);
         rt.log.info({ dataset: ds.name, deadLettered: r.dead, records: r.records, ...limit }, 'dead-letter rate back under stream.maxDeadLetterRate');
       }
@@ -47,7 +60,8 @@ export function streamObserver(rt: Runtime, ds: DatasetConfig): StreamObserver {
       rt.metrics.streamIdle(ds.name, partitions);
     },
     summary() {
-      return firstBreach && limit ? { deadLetterRateExceeded: { deadLettered: firstBreach.dead, records: firstBreach.records, ...limit } } : {};
+      const first = st?.firstBreach;
+      return first && limit ? { deadLetterRateExceeded: { deadLettered: first.dead, records: first.records, ...limit } } : {};
     },
   };
 }
