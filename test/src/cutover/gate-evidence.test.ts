@@ -38,6 +38,17 @@ async function orders(rt: Runtime) {
   return (await cutoverStatus(rt)).find((s) => s.dataset === 'orders')!.next!;
 }
 
+describe('never replacing what dualrun did not create', () => {
+  it('an existing view named by cutover.serve that dualrun did not create is refused, not replaced', async () => {
+    fx = await createFixture({ serve: 'analytics.user_view' });
+    await fx.db.pool.query(`CREATE VIEW analytics.user_view AS SELECT 42 AS answer`);
+    const e = await promote(fx.rt, 'orders', why).then(() => null, (err: unknown) => err);
+    expect(e).toMatchObject({ code: 'DUALRUN_SERVE_REFUSED', message: expect.stringContaining('analytics.user_view is an existing view that dualrun did not create') });
+    expect((await fx.db.pool.query('SELECT answer FROM analytics.user_view')).rows).toEqual([{ answer: 42 }]);
+    expect((await fx.db.pool.query(`SELECT count(*)::int AS n FROM dualrun.stages`)).rows[0].n).toBe(0);
+  });
+});
+
 describe('gate evidence', () => {
   it('a mismatch judged 18 s before the promote breaks a streak of later windows judged earlier (promotion granted right after a mismatch); the refusal is recorded and --force is audited as forced', async () => {
     fx = await createFixture();
