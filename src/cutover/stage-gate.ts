@@ -161,7 +161,7 @@ export function notCountedReason(v: Verdict, input: Pick<GateInput, 'definition'
     if ((v.definition ?? null) !== def.fingerprint) return no(`judged under an earlier definition of the dataset${change} (current since ${def.since.toISOString()})`);
     if (v.finishedAt < def.since) return no(`judged before the dataset definition last changed at ${def.since.toISOString()}${change}`);
   }
-  // Rule 4: a failure recorded after a clean judgment means that judgment may no longer hold.
+  // Rule 4.2: a failure recorded after a clean judgment means that judgment may no longer hold.
   if (lastFailure && v.finishedAt <= lastFailure.finishedAt) {
     return { rule: 'before-failure', reason: `judged ${v.finishedAt.toISOString()}, before the ${failureWord(lastFailure)} of ${windowName(lastFailure)} judged ${lastFailure.finishedAt.toISOString()}; reconcile it again` };
   }
