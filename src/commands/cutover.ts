@@ -44,7 +44,7 @@ function printRefusal(e: DualrunError): void {
 }
 
 /** Which windows counted, which did not and why, and what broke the streak. */
-function explainGate(g: GateResult): string[] {
+function explainGate(g: Pick<GateResult, 'counted' | 'notCounted' | 'breaker'>): string[] {
   const lines = g.counted.map((c) => `counted: ${c.window ?? 'whole table'} (reconciliation #${c.id}, judged ${c.judgedAt})`);
   for (const n of g.notCounted) lines.push(`not counted: ${n.window ?? `run #${n.id}`} (reconciliation #${n.id}): ${n.reason}`);
   if (g.breaker) lines.push(`streak broken by: ${g.breaker.verdict}${g.breaker.schemaDrift ? ' (schema drift)' : ''} on ${g.breaker.window ?? 'the whole table'} judged ${g.breaker.judgedAt} (${g.breaker.verdict === 'error' ? 'reconcile error' : 'reconciliation'} #${g.breaker.id})`);
@@ -66,6 +66,12 @@ export function registerCutover(program: Command): void {
         r.next ? `${r.next.progress ?? 'no evidence needed'}${r.next.ready ? ' (ready)' : ''}` : null,
         r.next && !r.next.ready ? r.next.missing.join('; ') : null,
       ])));
+      // Which windows the gate counted, which it did not and why, and what broke the streak.
+      for (const r of rows) {
+        if (!r.next || r.next.rule === 'none') continue;
+        const lines = explainGate(r.next);
+        if (lines.length) out(`\n${r.dataset} → ${r.next.stage}:\n${lines.map((l) => `  ${l}`).join('\n')}`);
+      }
     }));
 
   cutover.command('promote <dataset>').description('move one stage forward if the evidence gate holds')

@@ -46,6 +46,8 @@ describe('dualrun cutover', () => {
     const text = await cli('status');
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/orders\s+shadow\s+analytics\.orders → analytics\.orders_batch\s+streaming\s+1\/3 clean\s+1 of 3/);
+    expect(text.stdout).toContain(`\norders → streaming:\n  counted: ${daysAgo(1)} (reconciliation #`);
+    expect(text.stdout).toContain(`  streak broken by: mismatch on ${daysAgo(2)} judged `);
 
     const forced = await cli('promote', 'orders', '--reason', 'incident 42: legacy cluster down', '--force', '--format', 'json');
     expect(forced.code, forced.stderr).toBe(0);
