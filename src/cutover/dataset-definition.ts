@@ -63,7 +63,7 @@ export async function currentDefinition(db: Pool | PoolClient, ds: DatasetConfig
             (SELECT parts FROM dualrun.dataset_definitions WHERE id = (SELECT id FROM other)) AS before`,
     [ds.name, def.fingerprint]);
   const row = r.rows[0];
-  if (row.fingerprint !== def.fingerprint) return { ...def, since: null, changed: changedParts(row.parts, def.parts) };
+  if (row.fingerprint !== def.fingerprint) return { ...def, since: null, changed: row.parts ? changedParts(row.parts, def.parts) : [] };
   return { ...def, since: row.since, changed: row.before ? changedParts(row.before, def.parts) : [] };
 }
 
