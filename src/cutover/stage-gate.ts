@@ -157,7 +157,10 @@ export function notCountedReason(v: Verdict, input: Pick<GateInput, 'definition'
   if (def) {
     const change = def.changed.length ? ` (${def.changed.join(', ')} changed)` : '';
     const no = (reason: string) => ({ rule: 'definition' as const, reason });
-    if (def.since === null) return no(`the dataset definition${change} differs from the one last recorded; nothing judged before the change counts (the next batch run, reconciliation, stream start or promotion records it)`);
+    if (def.since === null) {
+      const what = def.changed.length ? `the dataset definition changed${change} since it was last recorded` : 'the dataset definition is not recorded yet';
+      return no(`${what}; nothing judged before that counts (the next batch run, reconciliation, stream start or promotion records it)`);
+    }
     if ((v.definition ?? null) !== def.fingerprint) return no(`judged under an earlier definition of the dataset${change} (current since ${def.since.toISOString()})`);
     if (v.finishedAt < def.since) return no(`judged before the dataset definition last changed at ${def.since.toISOString()}${change}`);
   }
