@@ -11,6 +11,9 @@ import { isCurrent, migrate } from './db/migrate.ts';
 import { describeTarget } from './db/connect.ts';
 import type { DatasetConfig, DualrunConfig } from './config/types.ts';
 import { WorkerHealth } from './worker-health.ts';
+import { createMetrics } from './metrics/prom-metrics.ts';
+import type { Metrics } from './metrics/metrics.ts';
+import { createAlerts, type Alerts } from './alerts/alerts.ts';
 
 export interface Runtime {
   readonly config: DualrunConfig;
@@ -26,6 +29,11 @@ export interface Runtime {
   dataset(name: string): DatasetConfig;
   /** Health of a long-running command (reconnects, stalls, progress): for /healthz and alerts. */
   readonly health: WorkerHealth;
+  /** What the paths report (Prometheus series, stream progress); served with --metrics-port. */
+  readonly metrics: Metrics;
+  /** Webhook alerts from `alerts.webhooks`; emit never blocks. */
+  readonly alerts: Alerts;
+  /** Delivers pending alerts (bounded), then releases Postgres. */
   close(): Promise<void>;
 }
 
@@ -35,6 +43,7 @@ export interface RuntimeOptions {
   signal?: AbortSignal;
   /** Skip auto-migration (the `migrate` command does it itself). */
   autoMigrate?: boolean;
+  metrics?: Metrics;
 }
 
 export function createRuntime(opts: RuntimeOptions): Runtime {
@@ -42,6 +51,9 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
   const pools = new Map<string, Promise<Pool>>();
   let embedded: Promise<EmbeddedHandle> | undefined;
   let migrated: Promise<void> | undefined;
+  const metrics = opts.metrics ?? createMetrics();
+  const alerts = createAlerts(config.alerts.webhooks, log, metrics);
+  const signal = opts.signal ?? new AbortController().signal;
 
   const databaseUrl = async (): Promise<string> => {
     if (config.database.url) return config.database.url;
@@ -62,8 +74,10 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
   return {
     config,
     log,
-    signal: opts.signal ?? new AbortController().signal,
     health: new WorkerHealth(),
+    metrics,
+    alerts,
+    signal,
     databaseUrl,
     pool,
     async db() {
@@ -83,6 +97,8 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
       return ds;
     },
     async close() {
+      // After SIGTERM the command must end within seconds: a shorter wait for the queue.
+      await alerts.flush(signal.aborted ? 1000 : 5000);
       const all = await Promise.allSettled([...pools.values()]);
       await Promise.allSettled(all.map((r) => (r.status === 'fulfilled' ? r.value.end() : undefined)));
       pools.clear();
