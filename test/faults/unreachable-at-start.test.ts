@@ -30,6 +30,7 @@ it('unreachable brokers: exit 3 within 30 s by default, naming the brokers', { t
   const pool = createPool(inject('pgUrl'));
   const { migrate } = await import('../../src/db/migrate.ts');
   await migrate(pool);
+  await pool.query('CREATE TABLE IF NOT EXISTS public.o_stream (order_id integer PRIMARY KEY, customer_id integer, amount numeric(12,2), status text, order_date date)');
   await pool.query(`INSERT INTO dualrun.stages (dataset, stage) VALUES ('orders', 'shadow') ON CONFLICT (dataset) DO UPDATE SET stage = 'shadow'`);
   await pool.end();
   const t0 = Date.now();
