@@ -9,6 +9,8 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 600_000,
     hookTimeout: 180_000,
+    // Every spawned `dualrun` runs the current sources, never a stale dist/.
+    env: { DUALRUN_FROM_SOURCE: '1' },
     // One scenario at a time: they stop and start services and measure time.
     fileParallelism: false,
     poolOptions: { forks: { maxForks: 1, minForks: 1 } },
