@@ -16,6 +16,7 @@ import { registerReport } from './commands/report.ts';
 import { registerCutover } from './commands/cutover.ts';
 import { registerSchedule } from './commands/schedule.ts';
 import { registerDemo } from './commands/demo.ts';
+import { registerDeadLetters } from './commands/dead-letters.ts';
 
 export function buildProgram(): Command {
   const program = new Command('dualrun')
@@ -41,7 +42,7 @@ Quick start:
   $ dualrun init && dualrun migrate      scaffold dualrun.yaml, create the toolkit schema
   $ dualrun datasets                     stage, last batch run, stream lag, last verdict`,
     );
-  for (const register of [registerInit, registerMigrate, registerDatasets, registerBatch, registerStream, registerCapture, registerReconcile, registerReport, registerCutover, registerSchedule, registerDemo]) {
+  for (const register of [registerInit, registerMigrate, registerDatasets, registerBatch, registerStream, registerCapture, registerReconcile, registerReport, registerCutover, registerSchedule, registerDemo, registerDeadLetters]) {
     register(program);
   }
   program.commands.forEach(applyExitOverride);

@@ -17,7 +17,7 @@ import type { MergeStatements } from './output-merge.ts';
 import { advancePosition, lockAndReadPosition, type PartitionRef } from './positions.ts';
 import { runPipeline, type DeadLetter, type KeyedChange, type PipelineDeps } from './record-pipeline.ts';
 import { DualrunError } from '../src/errors.ts';
-import { comparePositions, type Position, type SourceBatch } from './transport.ts';
+import { comparePositions, type Position, type SourceBatch, type SourceRecord } from './transport.ts';
 
 export interface SinkDeps extends Omit<PipelineDeps, 'loadState'> {
   readonly db: Pool;
@@ -50,13 +50,9 @@ export async function applyBatch(deps: SinkDeps, batch: SourceBatch): Promise<Ba
     const fresh = batch.records.filter((r) => comparePositions(r.position, stored) > 0);
     if (fresh.length === 0) return null;
     const t0 = performance.now();
-    const result = await runPipeline(fresh, { ...deps, loadState: (keys) => loadKeyedState(c, deps.dataset, keys) });
-    const t1 = performance.now();
-    const applyDead = await writeChanges(c, deps, [...result.changes.values()]);
+    const { result, dead, t1 } = await applyRecords(c, deps, fresh);
     const t2 = performance.now();
-    const dead = [...result.deadLetters, ...applyDead];
     await writeDeadLetters(c, ref, dead);
-    await saveKeyedState(c, deps.dataset, result.stateWrites);
     const applied = fresh.length - dead.length;
     const to = fresh[fresh.length - 1].position;
     await advancePosition(c, ref, { to, eventTime: batch.headSeenAt ?? result.maxSourceTs, applied, dead: dead.length });
@@ -70,8 +66,23 @@ export async function applyBatch(deps: SinkDeps, batch: SourceBatch): Promise<Ba
   return { ...done.outcome, phases: { ...done.outcome.phases, commit: Math.round(performance.now() - tCommit) } };
 }
 
+/**
+ * The records' effects inside the caller's transaction, without the position fence:
+ * decode → validate → transform, then the output rows and keyed state. Returns the
+ * records that failed (not yet written as dead letters). The batch path above and
+ * `dualrun dead-letters retry` both apply through here, so a retried record obeys
+ * the same version rules as a live one.
+ */
+export async function applyRecords(c: PoolClient, deps: Omit<SinkDeps, 'committed'>, records: readonly SourceRecord[]) {
+  const result = await runPipeline(records, { ...deps, loadState: (keys) => loadKeyedState(c, deps.dataset, keys) });
+  const t1 = performance.now();
+  const applyDead = await writeChanges(c, deps, [...result.changes.values()]);
+  await saveKeyedState(c, deps.dataset, result.stateWrites);
+  return { result, dead: [...result.deadLetters, ...applyDead], t1 };
+}
+
 /** Writes upserts and deletes as two set statements; falls back to row by row on a data error. */
-async function writeChanges(c: PoolClient, deps: SinkDeps, changes: KeyedChange[]): Promise<DeadLetter[]> {
+async function writeChanges(c: PoolClient, deps: Omit<SinkDeps, 'committed'>, changes: KeyedChange[]): Promise<DeadLetter[]> {
   if (changes.length === 0) return [];
   // A key's tombstone is only written under its partition's lock (held here), so this
   // answer stays true for the rest of the transaction, row-by-row retries included.
@@ -103,7 +114,7 @@ async function writeChanges(c: PoolClient, deps: SinkDeps, changes: KeyedChange[
 }
 
 /** `tombstones`: whether the dataset may have tombstones (else the lean upsert runs). */
-async function runMerge(c: PoolClient, deps: SinkDeps, changes: KeyedChange[], tombstones: boolean): Promise<void> {
+async function runMerge(c: PoolClient, deps: Omit<SinkDeps, 'committed'>, changes: KeyedChange[], tombstones: boolean): Promise<void> {
   const ups = changes.filter((ch) => ch.kind === 'upsert');
   const dels = changes.filter((ch) => ch.kind === 'delete');
   if (ups.length > 0) {

@@ -13,6 +13,7 @@ import { gateForNextStep } from './evidence.ts';
 import { appendAudit, latestAudit, type AuditEntry } from './audit-log.ts';
 import { assertServeable, pointServingView } from './serving-view.ts';
 import type { GateResult } from './stage-gate.ts';
+import { recordGateRefusal } from './gate-refusals.ts';
 
 export interface ChangeOptions {
   /** Why (required; recorded in the audit). */
@@ -51,6 +52,7 @@ export async function promote(rt: Runtime, dataset: string, opts: PromoteOptions
     if (!to) throw new DualrunError('DUALRUN_USAGE', `${ds.name} is already in streaming-only, the last stage; nothing to promote to`);
     const gate = (await gateForNextStep(c, ds, row, opts.now))!;
     if (!gate.ok && !opts.force) {
+      await recordGateRefusal(await rt.db(), rt.log, { dataset: ds.name, from: row.stage, to, actor: opts.actor?.trim() || process.env.USER?.trim() || 'unknown', reason: opts.reason.trim(), gate });
       throw new DualrunError('DUALRUN_GATE_REFUSED',
         `${ds.name}: ${row.stage} → ${to} refused: ${gate.missing.join('; ')}. ` +
         'Wait for more clean reconciliations (dualrun reconcile), or override with --force and a --reason (recorded as forced).',
