@@ -79,7 +79,7 @@ interface Chunk { source: string; partition: number; ids: string[] }
 async function chosenChunks(db: Pool, dataset: string, filter: DeadLetterFilter, size: number): Promise<Chunk[]> {
   const { where, values } = filterSql(dataset, { ...filter, status: 'open' });
   const r = await db.query<{ id: string; source: string; partition: number }>(
-    `SELECT id::text, source, partition FROM dualrun.dead_letters WHERE ${where} ORDER BY source, partition, position, id`, values);
+    `SELECT id::text, source, partition FROM dualrun.dead_letters d WHERE ${where} ORDER BY d.source, d.partition, d.position, d.id`, values);
   const chunks: Chunk[] = [];
   for (const row of r.rows) {
     const last = chunks.at(-1);
@@ -95,8 +95,8 @@ async function retryChunk(c: PoolClient, deps: Deps, chunk: Chunk, actor: string
   // The live sink applies this partition under the same lock: no interleaving with it.
   await lockPartition(c, { dataset: deps.dataset, source: chunk.source, partition: chunk.partition });
   const r = await c.query<LetterRow>(
-    `SELECT id::text, position::text, payload, message_key, record_ts, at, stage, reason FROM dualrun.dead_letters
-      WHERE dataset = $1 AND id = ANY($2::bigint[]) AND status = 'open' ORDER BY position, id FOR UPDATE`, [deps.dataset, chunk.ids]);
+    `SELECT id::text, position::text, payload, message_key, record_ts, at, stage, reason FROM dualrun.dead_letters d
+      WHERE dataset = $1 AND id = ANY($2::bigint[]) AND status = 'open' ORDER BY d.position, d.id FOR UPDATE`, [deps.dataset, chunk.ids]);
   const byRecord = new Map<SourceRecord, LetterRow>();
   for (const row of r.rows) byRecord.set(toRecord(row), row);
   if (byRecord.size === 0) return { dataset: deps.dataset, retried: [], failed: [] };

@@ -90,7 +90,7 @@ export async function listDeadLetters(db: Pool, dataset: string, f: DeadLetterFi
   const { where, values } = filterSql(dataset, f);
   const limit = f.limit ?? 100;
   const [rows, total] = await Promise.all([
-    db.query<Row>(`SELECT ${COLUMNS} FROM dualrun.dead_letters WHERE ${where} ORDER BY id LIMIT ${limit}`, values),
+    db.query<Row>(`SELECT ${COLUMNS} FROM dualrun.dead_letters d WHERE ${where} ORDER BY d.id LIMIT ${limit}`, values),
     db.query<{ n: string }>(`SELECT count(*)::text AS n FROM dualrun.dead_letters WHERE ${where}`, values),
   ]);
   return { total: Number(total.rows[0].n), letters: rows.rows.map(fromRow) };
@@ -102,7 +102,7 @@ export async function showDeadLetter(db: Pool, dataset: string, id: string): Pro
   const row = r.rows[0];
   if (!row) throw new DualrunError('DUALRUN_USAGE', `dataset ${dataset} has no dead letter with id ${id} (dualrun dead-letters list ${dataset} --status all)`);
   const actions = await db.query<{ id: string; action: string; actor: string; reason: string | null; detail: unknown; at: Date }>(
-    'SELECT id::text, action, actor, reason, detail, at FROM dualrun.dead_letter_actions WHERE dead_letter_id = $1::bigint AND dataset = $2 ORDER BY id', [id, dataset]);
+    'SELECT id::text, action, actor, reason, detail, at FROM dualrun.dead_letter_actions a WHERE dead_letter_id = $1::bigint AND dataset = $2 ORDER BY a.id', [id, dataset]);
   const payload = bytesAsText(row.payload);
   return {
     ...fromRow(row), payload: payload.text, payloadEncoding: payload.encoding, messageKey: bytesAsText(row.message_key).text,
@@ -133,7 +133,7 @@ export async function discardDeadLetters(c: PoolClient, dataset: string, f: Dead
      audit AS (
        INSERT INTO dualrun.dead_letter_actions (dead_letter_id, dataset, action, actor, reason, detail)
        SELECT id, $1, 'discarded', $${n + 1}, $${n + 2}, jsonb_build_object('stage', stage, 'reason', reason) FROM done)
-     SELECT id::text FROM done ORDER BY id`,
+     SELECT id::text AS id FROM done ORDER BY done.id`,
     [...values, who.actor, who.reason]);
   return { discarded: r.rows.map((x) => x.id) };
 }

@@ -28,7 +28,7 @@ function filterOf(f: FilterFlags, extra: Partial<DeadLetterFilter> = {}): DeadLe
 }
 
 /** retry and discard act on a selection: at least one filter, or --all. */
-function requireSelection(verb: string, f: FilterFlags): void {
+export function requireSelection(verb: string, f: FilterFlags): void {
   if (f.all || f.id?.length || f.stage || f.reason || f.since || f.until) return;
   throw new DualrunError('DUALRUN_USAGE', `${verb} needs a selection: --id, --stage, --reason, --since/--until, or --all for every open dead letter`);
 }

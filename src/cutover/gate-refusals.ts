@@ -32,6 +32,6 @@ export async function recordGateRefusal(db: Pool, log: Logger, r: Omit<GateRefus
 export async function readGateRefusals(db: Pool, datasets: readonly string[], from: Date, to: Date): Promise<GateRefusal[]> {
   const r = await db.query<{ id: string; dataset: string; from_stage: Stage; to_stage: Stage; actor: string; reason: string; gate: GateResult; at: Date }>(
     `SELECT id::text, dataset, from_stage, to_stage, actor, reason, gate, at FROM dualrun.gate_refusals
-      WHERE dataset = ANY($1) AND at >= $2 AND at < $3 ORDER BY at, id`, [datasets, from, to]);
+      WHERE dataset = ANY($1) AND at >= $2 AND at < $3 ORDER BY at, gate_refusals.id`, [datasets, from, to]);
   return r.rows.map((x) => ({ id: x.id, dataset: x.dataset, from: x.from_stage, to: x.to_stage, actor: x.actor, reason: x.reason, gate: x.gate, at: x.at.toISOString() }));
 }
