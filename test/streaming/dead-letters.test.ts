@@ -12,6 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installCapture } from '../../streaming/capture/capture-triggers.ts';
 import { parseTableRef } from '../../src/identifiers.ts';
+import { sampleRow } from '../../reconcile/sample-rows.ts';
 import { requireSelection } from '../../src/commands/dead-letters.ts';
 import { listDeadLetters, parseTimeOption, type DeadLetterFilter } from '../../streaming/dead-letter-store.ts';
 import { BIN, runCli } from '../support/cli.ts';
@@ -111,6 +112,21 @@ describe('dualrun dead-letters', () => {
     expect(text.stdout).toContain('(2 of 11 shown');
     const bad = await cli(['dead-letters', 'list', 'orders', '--stage', 'load']);
     expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('--stage: expected one of decode, validate, transform, apply')]);
+  });
+
+  it('reconcile: a key missing in the stream that has a dead letter says so and where', async () => {
+    await db.pool.query('CREATE TABLE public.orders_batch AS SELECT * FROM public.src; ALTER TABLE public.orders_batch ADD PRIMARY KEY (order_id)');
+    const r = await cli(['reconcile', 'orders', '--assume-settled', '--format', 'json']);
+    expect(r.code, r.stderr).toBe(1);
+    const res = JSON.parse(r.stdout);
+    expect(res.diff.missingInStream).toBe(11); // 10..20 except 15 (applied in its newer version), and 21
+    const missing = res.diff.samples.filter((x: { kind: string }) => x.kind === 'missing_in_stream');
+    expect(missing).toHaveLength(11);
+    for (const m of missing) expect(m.deadLetter, JSON.stringify(m.key)).toMatchObject({ id: expect.stringMatching(/^\d+$/), status: 'open', at: expect.any(String) });
+    const byKey = Object.fromEntries(missing.map((m: { key: { order_id: number }; deadLetter: { stage: string; reason: string } }) => [m.key.order_id, m.deadLetter]));
+    expect(byKey[21]).toMatchObject({ stage: 'validate' });
+    expect(byKey[12]).toMatchObject({ stage: 'transform', reason: 'fx rate missing for amount 120' });
+    expect(sampleRow(missing.find((m: { key: { order_id: number } }) => m.key.order_id === 12)).detail).toMatch(/^dead letter #\d+ \(transform, .*, open\): fx rate missing for amount 120$/);
   });
 
   it('retry after fixing the transform applies exactly the retried records once, also when SIGKILLed half-way and run again', async () => {
