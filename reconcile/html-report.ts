@@ -10,7 +10,7 @@ import { failingDifferences } from './nightly-report-data.ts';
 import type { StageEvent } from './nightly-events.ts';
 import type { NightVerdict } from './nightly-verdicts.ts';
 import {
-  REPORT_SAMPLES, deadLetterLine, earliestText, eligibleText, eventWhat, streakText, streamLine, verdictFate, verdictNote,
+  REPORT_SAMPLES, deadLetterLine, earliestText, eligibleText, eventWhat, streakText, streamLine, utcText, verdictFate, verdictNote,
 } from './nightly-text.ts';
 import { sampleRow } from './sample-rows.ts';
 
@@ -67,7 +67,7 @@ function verdictRow(v: NightVerdict): string {
   const fate = v.healed ? badge('match', 'healed') : v.supersededBy ? `<span style="${S.muted}">superseded</span>` : 'standing';
   const style = v.supersededBy ? `${S.td};color:#616161` : S.td;
   return `<tr class="verdict" data-verdict-id="${e(v.id)}" data-window="${e(v.window ?? '')}" data-verdict="${e(v.verdict)}" data-healed="${v.healed}" data-superseded="${v.supersededBy !== null}">`
-    + `${td(e(v.finishedAt.slice(11, 19)), style)}${td(`#${e(v.id)}`, style)}${td(e(v.window ?? '(whole table)'), style)}${td(badge(v.verdict))}${td(fate)}${td(e(v.stage ?? ''), style)}`
+    + `${td(e(v.finishedAt.slice(11, 19)), style)}${td(`#${e(v.id)}`, style)}${td(e(v.window ?? '(whole table)'), `${style};white-space:nowrap`)}${td(badge(v.verdict))}${td(fate)}${td(e(v.stage ?? ''), style)}`
     + `${num(w.batch?.rows)}${num(w.stream?.rows)}${num(x?.missingInStream)}${num(x?.missingInBatch)}${num(x?.changed)}${num(x?.duplicateKeys)}${num(x?.inFlight)}`
     + `${td(e([verdictFate(v) === 'standing' ? '' : verdictFate(v), verdictNote(v)].filter(Boolean).join('; ')), style)}</tr>`;
 }
@@ -84,7 +84,7 @@ function samplesTable(v: NightVerdict): string {
 
 function eventRow(ev: StageEvent): string {
   const what = ev.kind === 'refused' || ev.forced ? `<b style="color:#c62828">${e(eventWhat(ev))}</b>` : e(eventWhat(ev));
-  return `<tr class="event" data-kind="${e(ev.kind)}" data-forced="${ev.forced}">${td(e(ev.at))}${td(what)}${td(e(`${ev.from} → ${ev.to}`))}${td(e(ev.actor))}${td(e(ev.reason))}${td(e(ev.missing.join('; ')))}</tr>`;
+  return `<tr class="event" data-kind="${e(ev.kind)}" data-forced="${ev.forced}">${td(e(utcText(ev.at)), `${S.td};white-space:nowrap`)}${td(what)}${td(e(`${ev.from} → ${ev.to}`), `${S.td};white-space:nowrap`)}${td(e(ev.actor))}${td(e(ev.reason))}${td(e(ev.missing.join('; ')))}</tr>`;
 }
 
 function streamPart(d: DatasetNight): string {
@@ -121,7 +121,7 @@ export function htmlReport(r: NightlyReport): string {
 <title>dualrun nightly report ${e(r.date)}</title></head>
 <body data-status="${r.status}" style="${S.body}">
 <h1 style="${S.h1}">dualrun nightly report: ${e(r.date)} ${badge(r.status)}</h1>
-<p style="margin:2px 0;${S.muted}">Reconciliations and changes from ${e(r.period.from)} to ${e(r.period.to)}; gates and stream state as of ${e(r.generatedAt)}.</p>
+<p style="margin:2px 0;${S.muted}">Reconciliations and changes from ${e(utcText(r.period.from))} to ${e(utcText(r.period.to))}; gates and stream state as of ${e(utcText(r.generatedAt))}.</p>
 <p style="margin:2px 0 8px 0">${legend} <span style="${S.muted}">&#8635; = a mismatch healed that night</span></p>
 <table id="summary" style="${S.table}">${th(['dataset', 'stage', 'tonight', 'verdicts', 'healed', 'differences', 'gate', 'earliest promotion', 'dead letters', `last ${r.nights} nights`])}${r.datasets.map(summaryRow).join('')}</table>
 ${r.datasets.map(datasetSection).join('\n')}

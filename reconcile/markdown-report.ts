@@ -8,7 +8,7 @@ import type { DatasetNight, NightlyReport, NightStatus } from './nightly-report-
 import { failingDifferences } from './nightly-report-data.ts';
 import type { NightVerdict } from './nightly-verdicts.ts';
 import {
-  REPORT_SAMPLES, deadLetterLine, earliestText, eligibleText, eventWhat, streakText, streamLine, verdictFate, verdictNote,
+  REPORT_SAMPLES, deadLetterLine, earliestText, eligibleText, eventWhat, streakText, streamLine, utcText, verdictFate, verdictNote,
 } from './nightly-text.ts';
 import { mdEscape } from './result-text.ts';
 import { sampleRow } from './sample-rows.ts';
@@ -17,7 +17,7 @@ const MARK: Record<NightStatus, string> = { match: '✓', mismatch: '✗', pendi
 const cell = (v: unknown) => mdEscape(v === null || v === undefined ? '-' : String(v));
 
 export function markdownReport(r: NightlyReport): string {
-  const out = [`# dualrun nightly report: ${r.date}`, '', `Overall: **${r.status.toUpperCase()}**. Reconciliations and changes from ${r.period.from} to ${r.period.to}; gates and stream state as of ${r.generatedAt}.`, ''];
+  const out = [`# dualrun nightly report: ${r.date}`, '', `Overall: **${r.status.toUpperCase()}**. Reconciliations and changes from ${utcText(r.period.from)} to ${utcText(r.period.to)}; gates and stream state as of ${utcText(r.generatedAt)}.`, ''];
   out.push(`| dataset | stage | status | verdicts | healed | differences | in flight | gate | earliest promotion | dead letters | last ${r.nights} nights |`,
     '| --- | --- | --- | ---: | ---: | ---: | ---: | --- | --- | ---: | --- |');
   for (const d of r.datasets) {
@@ -47,7 +47,7 @@ function datasetPart(d: DatasetNight): string[] {
   if (d.events.length === 0) out.push('No stage changes or refused promotions this night.', '');
   else {
     out.push('| at | what | stage | actor | reason | gate said |', '| --- | --- | --- | --- | --- | --- |');
-    for (const ev of d.events) out.push(`| ${ev.at} | ${cell(eventWhat(ev))} | ${cell(`${ev.from} → ${ev.to}`)} | ${cell(ev.actor)} | ${cell(ev.reason)} | ${cell(ev.missing.join('; ') || '-')} |`);
+    for (const ev of d.events) out.push(`| ${utcText(ev.at)} | ${cell(eventWhat(ev))} | ${cell(`${ev.from} → ${ev.to}`)} | ${cell(ev.actor)} | ${cell(ev.reason)} | ${cell(ev.missing.join('; ') || '-')} |`);
     out.push('');
   }
   out.push('### Streaming', '', `- Dead letters: ${mdEscape(deadLetterLine(d))}`);

@@ -7,6 +7,11 @@ import { LAG_CAP } from './nightly-stream.ts';
 /** How many samples a report shows per verdict (the stored result keeps them all). */
 export const REPORT_SAMPLES = 20;
 
+/** `2026-12-01 06:01:52Z`: an ISO instant shortened for tables. */
+export function utcText(iso: string | null): string {
+  return iso ? `${iso.slice(0, 10)} ${iso.slice(11, 19)}Z` : '-';
+}
+
 export function ageText(seconds: number | null): string {
   if (seconds === null) return 'unknown';
   if (seconds < 60) return `${seconds}s`;
@@ -62,5 +67,5 @@ export function streamLine(d: DatasetNight): string {
   const s = d.stream;
   if (!s.watermark) return 'no stream watermark yet';
   const lag = s.lagRecords === null ? '' : `, ${s.lagRecords}${s.lagRecords >= LAG_CAP ? '+' : ''} changelog records behind`;
-  return `watermark ${s.watermark} (age ${ageText(s.watermarkAgeSeconds)}), last applied ${s.lastAppliedAt ?? 'never'}${lag}`;
+  return `watermark ${utcText(s.watermark)} (age ${ageText(s.watermarkAgeSeconds)}), last applied ${s.lastAppliedAt ? utcText(s.lastAppliedAt) : 'never'}${lag}`;
 }
