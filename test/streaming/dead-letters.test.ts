@@ -188,4 +188,23 @@ describe('dualrun dead-letters', () => {
     expect((await listDeadLetters(db.pool, 'orders', { status: 'retried' })).total).toBe(10);
     await expect(db.pool.query('DELETE FROM dualrun.dead_letter_actions')).rejects.toThrow(/append-only/);
   });
+
+  it('the nightly report counts the night\'s dead letters and top reasons, a forced promotion, and the stream\'s lag', async () => {
+    const forced = await cli(['cutover', 'promote', 'orders', '--force', '--reason', 'month-end freeze', '--actor', 'ana']);
+    expect(forced.code, forced.stderr).toBe(0);
+    const r = await cli(['report', '--format', 'json']);
+    expect(r.code).toBe(1); // the night's reconcile found the dead-lettered keys missing
+    const d = JSON.parse(r.stdout).datasets[0];
+    expect(d.deadLetters).toMatchObject({ newInPeriod: 12, open: 1, retriedInPeriod: 10, discardedInPeriod: 1 });
+    expect(d.deadLetters.topReasons[0]).toEqual({ stage: 'transform', reason: 'customer 999 is blocked', count: 1 });
+    expect(d.deadLetters.topReasons).toHaveLength(5);
+    expect(d.stream).toMatchObject({ lagRecords: 0, partitions: 1, watermark: expect.any(String) });
+    expect(d.stream.watermarkAgeSeconds).toBeGreaterThanOrEqual(0);
+    expect(d.events).toEqual([expect.objectContaining({ kind: 'promote', forced: true, actor: 'ana', reason: 'month-end freeze', from: 'shadow', to: 'streaming' })]);
+    expect(d.events[0].missing[0]).toMatch(/consecutive clean/);
+    expect(d.gate).toMatchObject({ next: 'streaming-only', eligible: false, clean: 0 });
+    await db.pool.query(`INSERT INTO public.src VALUES (22, 22, 5, 'new', '2026-11-20'), (23, 23, 5, 'new', '2026-11-20')`);
+    const later = JSON.parse((await cli(['report', '--format', 'json'])).stdout).datasets[0];
+    expect(later.stream.lagRecords).toBe(2);
+  });
 });
