@@ -62,9 +62,16 @@ export function markSuperseded(list: NightVerdict[]): void {
   }
 }
 
-/** The standing result per window at the end of the night (what the gate counts). */
+/**
+ * The standing result per window at the end of the night: its newest judged
+ * verdict, as the gate counts it (a later `pending` does not undo a judgment), or
+ * `pending` when the window was never judged that night.
+ */
 export function standing(list: readonly NightVerdict[]): WindowResult[] {
   const latest = new Map<string, NightVerdict>();
-  for (const v of list) latest.set(v.window ?? '', v);
+  for (const v of list) {
+    const k = v.window ?? '';
+    if (v.verdict !== 'pending' || latest.get(k)?.verdict === 'pending' || !latest.has(k)) latest.set(k, v);
+  }
   return [...latest.values()].map((v) => v.result).sort((a, b) => String(a.window).localeCompare(String(b.window)));
 }

@@ -42,10 +42,14 @@ type Deps = Omit<SinkDeps, 'committed'>;
 export async function retryDeadLetters(rt: Runtime, ds: DatasetConfig, filter: DeadLetterFilter, opts: RetryOptions): Promise<RetryOutcome> {
   const db = await streamDatabase(rt, ds);
   const deps = await currentPipeline(rt, ds, db);
-  const chunks = await chosenChunks(db, ds.name, filter, opts.batchSize ?? 500);
+  const size = opts.batchSize ?? 500;
   const total: RetryOutcome = { dataset: ds.name, retried: [], failed: [] };
-  for (const chunk of chunks) {
+  let after: Cursor | null = null;
+  for (;;) {
     if (opts.signal?.aborted) break;
+    const chunk = await nextChunk(db, ds.name, filter, size, after);
+    if (!chunk) break;
+    after = chunk.last;
     const done = await inTransaction(db, (c) => retryChunk(c, { ...deps, source: chunk.source }, chunk, opts.actor));
     total.retried.push(...done.retried);
     total.failed.push(...done.failed);
@@ -73,20 +77,26 @@ async function currentPipeline(rt: Runtime, ds: DatasetConfig, db: Pool): Promis
   };
 }
 
-interface Chunk { source: string; partition: number; ids: string[] }
+interface Cursor { source: string; partition: number; position: string; id: string }
+interface Chunk { source: string; partition: number; ids: string[]; last: Cursor }
 
-/** The chosen ids, in source order, cut into chunks that each stay in one partition. */
-async function chosenChunks(db: Pool, dataset: string, filter: DeadLetterFilter, size: number): Promise<Chunk[]> {
+/**
+ * The next chosen ids in source order after the cursor, at most `size`, all of one
+ * partition (a chunk is applied under that partition's lock). Keyset paging keeps
+ * memory bounded by the chunk, whatever the number of dead letters.
+ */
+async function nextChunk(db: Pool, dataset: string, filter: DeadLetterFilter, size: number, after: Cursor | null): Promise<Chunk | null> {
   const { where, values } = filterSql(dataset, { ...filter, status: 'open' });
-  const r = await db.query<{ id: string; source: string; partition: number }>(
-    `SELECT id::text, source, partition FROM dualrun.dead_letters d WHERE ${where} ORDER BY d.source, d.partition, d.position, d.id`, values);
-  const chunks: Chunk[] = [];
-  for (const row of r.rows) {
-    const last = chunks.at(-1);
-    if (last && last.source === row.source && last.partition === row.partition && last.ids.length < size) last.ids.push(row.id);
-    else chunks.push({ source: row.source, partition: row.partition, ids: [row.id] });
-  }
-  return chunks;
+  const n = values.length;
+  const cursor = after ? ` AND (d.source, d.partition, d.position, d.id) > ($${n + 1}, $${n + 2}, $${n + 3}::bigint, $${n + 4}::bigint)` : '';
+  const r = await db.query<Cursor>(
+    `SELECT d.source, d.partition, d.position::text AS position, d.id::text AS id FROM dualrun.dead_letters d
+      WHERE ${where}${cursor} ORDER BY d.source, d.partition, d.position, d.id LIMIT ${size}`,
+    after ? [...values, after.source, after.partition, after.position, after.id] : values);
+  if (r.rows.length === 0) return null;
+  const first = r.rows[0];
+  const rows = r.rows.filter((x) => x.source === first.source && x.partition === first.partition);
+  return { source: first.source, partition: first.partition, ids: rows.map((x) => x.id), last: rows[rows.length - 1] };
 }
 
 interface LetterRow { id: string; position: string; payload: Buffer | null; message_key: Buffer | null; record_ts: Date | null; at: Date; stage: string; reason: string }

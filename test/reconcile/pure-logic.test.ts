@@ -9,7 +9,7 @@ import { exitCodeFor, worstStatus } from '../../reconcile/verdict-exit-code.ts';
 import { nextPrime } from '../../reconcile/dataset-context.ts';
 import { DiffAccumulator } from '../../reconcile/diff-accumulator.ts';
 import { escapeHtml, trendCells } from '../../reconcile/html-report.ts';
-import { markSuperseded, type NightVerdict } from '../../reconcile/nightly-verdicts.ts';
+import { markSuperseded, standing, type NightVerdict } from '../../reconcile/nightly-verdicts.ts';
 import { mdEscape } from '../../reconcile/result-text.ts';
 import { windowBounds } from '../../reconcile/window-bounds.ts';
 import { parseWindow } from '../../src/windows.ts';
@@ -159,5 +159,8 @@ describe('report formats', () => {
     expect(list.map((x) => [x.id, x.supersededBy, x.healed])).toEqual([
       ['1', '4', true], ['2', '5', false], ['3', null, false], ['4', null, false], ['5', null, false], ['6', null, false],
     ]);
+    // What stands per window: the newest judged verdict; a later pending does not undo it.
+    const after = [...list, v('7', 'a', 'pending'), v('8', 'c', 'pending')].map((x) => ({ ...x, result: { window: x.window, verdict: x.verdict } as NightVerdict['result'] }));
+    expect(standing(after).map((r) => [r.window, r.verdict])).toEqual([['a', 'match'], ['b', 'mismatch'], ['c', 'pending'], [null, 'mismatch']]);
   });
 });
