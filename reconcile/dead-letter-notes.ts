@@ -24,7 +24,7 @@ export async function noteDeadLetters(pools: Pool[], dataset: string, key: reado
     const idx: number[] = [];
     const texts: string[] = [];
     missing.forEach((s, i) => {
-      for (const t of new Set([keyText(s.key, key), JSON.stringify(s.key)])) if (t !== null) { idx.push(i); texts.push(t); }
+      for (const t of new Set([attempt(() => keyText(s.key, key)), attempt(() => JSON.stringify(s.key))])) if (t) { idx.push(i); texts.push(t); }
     });
     const r = await pool.query<{ i: number; id: string; stage: string; reason: string; at: Date; status: string }>(
       `SELECT DISTINCT ON (q.i) q.i, d.id::text AS id, d.stage, d.reason, d.at, d.status
@@ -36,6 +36,11 @@ export async function noteDeadLetters(pools: Pool[], dataset: string, key: reado
     // A note is a help, not evidence: without it the samples stay as they are.
     log.warn({ err: e, dataset }, 'could not look up dead letters for keys missing in the stream');
   }
+}
+
+/** A key form that cannot be built (e.g. a BigInt in JSON.stringify) is just not tried. */
+function attempt(f: () => string | null): string | null {
+  try { return f(); } catch { return null; }
 }
 
 /** Dead letters live beside the stream output (its database), else in the toolkit database. */
