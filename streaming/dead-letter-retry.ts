@@ -37,7 +37,7 @@ export interface RetryOutcome {
   failed: { id: string; stage: string; reason: string }[];
 }
 
-type Deps = Omit<SinkDeps, 'committed'>;
+type Deps = SinkDeps;
 
 export async function retryDeadLetters(rt: Runtime, ds: DatasetConfig, filter: DeadLetterFilter, opts: RetryOptions): Promise<RetryOutcome> {
   const db = await streamDatabase(rt, ds);
@@ -70,6 +70,7 @@ async function currentPipeline(rt: Runtime, ds: DatasetConfig, db: Pool): Promis
   const src = ds.stream.source;
   return {
     db, dataset: ds.name, key: ds.key, source: '', // set per chunk
+    committed: new Map(), // unused: a retry has no position fence of its own
     merge: mergeStatements(output, { guardVersions: true }),
     decode: decoderFor(src.kind === 'topic' ? src.format : 'debezium'),
     validate: loadValidator(ds.stream.schema),
@@ -110,7 +111,7 @@ async function retryChunk(c: PoolClient, deps: Deps, chunk: Chunk, actor: string
   const byRecord = new Map<SourceRecord, LetterRow>();
   for (const row of r.rows) byRecord.set(toRecord(row), row);
   if (byRecord.size === 0) return { dataset: deps.dataset, retried: [], failed: [] };
-  const { dead } = await applyRecords(c, deps, [...byRecord.keys()]);
+  const { deadLetters: dead } = await applyRecords(c, deps, [...byRecord.keys()]);
   const failed = dead.map((d) => ({ row: byRecord.get(d.record)!, d }));
   const failedIds = new Set(failed.map((f) => f.row.id));
   const retried = r.rows.filter((row) => !failedIds.has(row.id)).map((row) => row.id);

@@ -50,15 +50,13 @@ export async function applyBatch(deps: SinkDeps, batch: SourceBatch): Promise<Ba
     const fresh = batch.records.filter((r) => comparePositions(r.position, stored) > 0);
     if (fresh.length === 0) return null;
     const t0 = performance.now();
-    const { result, dead, t1 } = await applyRecords(c, deps, fresh);
-    const t2 = performance.now();
-    await writeDeadLetters(c, ref, dead);
-    const applied = fresh.length - dead.length;
+    const result = await applyRecords(c, deps, fresh);
+    await writeDeadLetters(c, ref, result.deadLetters);
     const to = fresh[fresh.length - 1].position;
-    await advancePosition(c, ref, { to, eventTime: batch.headSeenAt ?? result.maxSourceTs, applied, dead: dead.length });
+    await advancePosition(c, ref, { to, eventTime: batch.headSeenAt ?? result.maxSourceTs, applied: result.applied, dead: result.deadLetters.length });
     tCommit = performance.now();
-    const phases = { pipeline: Math.round(t1 - t0), merge: Math.round(t2 - t1), bookkeeping: Math.round(tCommit - t2) };
-    return { to, outcome: { fresh: fresh.length, applied, dead: dead.length, maxSourceTs: result.maxSourceTs, phases } };
+    const phases = { ...result.phases, bookkeeping: Math.round(tCommit - t0 - result.phases.pipeline - result.phases.merge) };
+    return { to, outcome: { fresh: fresh.length, applied: result.applied, dead: result.deadLetters.length, maxSourceTs: result.maxSourceTs, phases } };
   });
   if (!done) return { fresh: 0, applied: 0, dead: 0, maxSourceTs: null };
   // Only a committed batch moves this worker's notion of where the partition stands.
@@ -66,23 +64,37 @@ export async function applyBatch(deps: SinkDeps, batch: SourceBatch): Promise<Ba
   return { ...done.outcome, phases: { ...done.outcome.phases, commit: Math.round(performance.now() - tCommit) } };
 }
 
+/** What applying some records did, inside the caller's transaction. */
+export interface ApplyResult {
+  /** Records whose effect is in the output (no-ops such as Debezium tombstones included). */
+  readonly applied: number;
+  /** One per record that was not applied, at whichever stage it failed. */
+  readonly deadLetters: DeadLetter[];
+  readonly maxSourceTs: Date | null;
+  readonly phases: Record<string, number>;
+}
+
 /**
- * The records' effects inside the caller's transaction, without the position fence:
- * decode → validate → transform, then the output rows and keyed state. Returns the
- * records that failed (not yet written as dead letters). The batch path above and
- * `dualrun dead-letters retry` both apply through here, so a retried record obeys
- * the same version rules as a live one.
+ * Decodes, validates, transforms and merges `records` (in source order) into the
+ * output inside `c`'s transaction, saves keyed state, and returns the dead letters
+ * (not yet written). No position is read or moved: callers that re-apply records
+ * outside the stream's order (a dead-letter retry) fence them themselves.
  */
-export async function applyRecords(c: PoolClient, deps: Omit<SinkDeps, 'committed'>, records: readonly SourceRecord[]) {
+export async function applyRecords(c: PoolClient, deps: SinkDeps, records: readonly SourceRecord[]): Promise<ApplyResult> {
+  const t0 = performance.now();
   const result = await runPipeline(records, { ...deps, loadState: (keys) => loadKeyedState(c, deps.dataset, keys) });
   const t1 = performance.now();
   const applyDead = await writeChanges(c, deps, [...result.changes.values()]);
   await saveKeyedState(c, deps.dataset, result.stateWrites);
-  return { result, dead: [...result.deadLetters, ...applyDead], t1 };
+  const deadLetters = [...result.deadLetters, ...applyDead];
+  return {
+    applied: records.length - deadLetters.length, deadLetters, maxSourceTs: result.maxSourceTs,
+    phases: { pipeline: Math.round(t1 - t0), merge: Math.round(performance.now() - t1) },
+  };
 }
 
 /** Writes upserts and deletes as two set statements; falls back to row by row on a data error. */
-async function writeChanges(c: PoolClient, deps: Omit<SinkDeps, 'committed'>, changes: KeyedChange[]): Promise<DeadLetter[]> {
+async function writeChanges(c: PoolClient, deps: SinkDeps, changes: KeyedChange[]): Promise<DeadLetter[]> {
   if (changes.length === 0) return [];
   // A key's tombstone is only written under its partition's lock (held here), so this
   // answer stays true for the rest of the transaction, row-by-row retries included.
@@ -114,7 +126,7 @@ async function writeChanges(c: PoolClient, deps: Omit<SinkDeps, 'committed'>, ch
 }
 
 /** `tombstones`: whether the dataset may have tombstones (else the lean upsert runs). */
-async function runMerge(c: PoolClient, deps: Omit<SinkDeps, 'committed'>, changes: KeyedChange[], tombstones: boolean): Promise<void> {
+async function runMerge(c: PoolClient, deps: SinkDeps, changes: KeyedChange[], tombstones: boolean): Promise<void> {
   const ups = changes.filter((ch) => ch.kind === 'upsert');
   const dels = changes.filter((ch) => ch.kind === 'delete');
   if (ups.length > 0) {
