@@ -203,6 +203,8 @@ describe('dualrun dead-letters', () => {
     expect(d.events).toEqual([expect.objectContaining({ kind: 'promote', forced: true, actor: 'ana', reason: 'month-end freeze', from: 'shadow', to: 'streaming' })]);
     expect(d.events[0].missing[0]).toMatch(/consecutive clean/);
     expect(d.gate).toMatchObject({ next: 'streaming-only', eligible: false, clean: 0 });
+    // `dualrun datasets` counts the open ones only (retried and discarded letters are settled).
+    expect(JSON.parse((await cli(['datasets', '--format', 'json'])).stdout)[0].stream.deadLetters).toBe(1);
     await db.pool.query(`INSERT INTO public.src VALUES (22, 22, 5, 'new', '2026-11-20'), (23, 23, 5, 'new', '2026-11-20')`);
     const later = JSON.parse((await cli(['report', '--format', 'json'])).stdout).datasets[0];
     expect(later.stream.lagRecords).toBe(2);
