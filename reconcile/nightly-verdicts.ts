@@ -44,12 +44,12 @@ export async function nightVerdicts(db: Pool, datasets: readonly string[], from:
 /**
  * Within one window (a whole-table dataset: all its runs), each verdict is
  * superseded by the next one; a mismatch is healed when the window's last verdict
- * is a match. Pending verdicts supersede nothing (they judged nothing).
+ * is a match. A later `pending` supersedes too: the newest attempt could not judge,
+ * so what stood before is no longer known to hold.
  */
 export function markSuperseded(list: NightVerdict[]): void {
   const byWindow = new Map<string, NightVerdict[]>();
   for (const v of list) {
-    if (v.verdict === 'pending') continue;
     const k = v.window ?? '';
     byWindow.set(k, [...(byWindow.get(k) ?? []), v]);
   }
@@ -62,16 +62,9 @@ export function markSuperseded(list: NightVerdict[]): void {
   }
 }
 
-/**
- * The standing result per window at the end of the night: its newest judged
- * verdict, as the gate counts it (a later `pending` does not undo a judgment), or
- * `pending` when the window was never judged that night.
- */
+/** The standing result per window at the end of the night: its newest verdict. */
 export function standing(list: readonly NightVerdict[]): WindowResult[] {
   const latest = new Map<string, NightVerdict>();
-  for (const v of list) {
-    const k = v.window ?? '';
-    if (v.verdict !== 'pending' || latest.get(k)?.verdict === 'pending' || !latest.has(k)) latest.set(k, v);
-  }
+  for (const v of list) latest.set(v.window ?? '', v);
   return [...latest.values()].map((v) => v.result).sort((a, b) => String(a.window).localeCompare(String(b.window)));
 }

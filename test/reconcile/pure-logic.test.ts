@@ -157,10 +157,10 @@ describe('report formats', () => {
     const list = [v('1', 'a', 'mismatch'), v('2', 'b', 'mismatch'), v('3', 'a', 'pending'), v('4', 'a', 'match'), v('5', 'b', 'mismatch'), v('6', null, 'mismatch')];
     markSuperseded(list);
     expect(list.map((x) => [x.id, x.supersededBy, x.healed])).toEqual([
-      ['1', '4', true], ['2', '5', false], ['3', null, false], ['4', null, false], ['5', null, false], ['6', null, false],
+      ['1', '3', true], ['2', '5', false], ['3', '4', false], ['4', null, false], ['5', null, false], ['6', null, false],
     ]);
-    // What stands per window: the newest judged verdict; a later pending does not undo it.
+    // What stands per window is its newest verdict: a later pending means the newest attempt could not judge.
     const after = [...list, v('7', 'a', 'pending'), v('8', 'c', 'pending')].map((x) => ({ ...x, result: { window: x.window, verdict: x.verdict } as NightVerdict['result'] }));
-    expect(standing(after).map((r) => [r.window, r.verdict])).toEqual([['a', 'match'], ['b', 'mismatch'], ['c', 'pending'], [null, 'mismatch']]);
+    expect(standing(after).map((r) => [r.window, r.verdict])).toEqual([['a', 'pending'], ['b', 'mismatch'], ['c', 'pending'], [null, 'mismatch']]);
   });
 });
