@@ -2,16 +2,31 @@
  * What Postgres says about one side's output table: its columns with their
  * types, and whether a unique index guarantees one row per key. The canonical
  * encoding depends on each side's own column types, because the two sides may
- * store the same value differently (numeric(12,2) vs numeric, int4 vs int8).
+ * store the same value differently (numeric(12,2) vs numeric, int4 vs int8,
+ * a domain over numeric, an array of numerics, a composite holding timestamps).
+ * So each column's type is described recursively from pg_type: domains resolved
+ * to their base type, arrays to their element, composites to their fields.
  */
 import { DualrunError } from '../src/errors.ts';
 import type { Pool, PoolClient } from '../src/db/connect.ts';
 import type { TableRef } from '../src/identifiers.ts';
+import type { Codec } from './value-codec.ts';
+
+/** A column's type with domains resolved, described as deep as the canonical encoding needs. */
+export type TypeDesc =
+  | { kind: 'base'; name: string; category: string }
+  | { kind: 'enum'; name: string; category: 'E' }
+  | { kind: 'array'; name: string; category: 'A'; elem: TypeDesc }
+  | { kind: 'composite'; name: string; category: 'C'; fields: { name: string; type: TypeDesc }[] };
 
 export interface ColumnInfo {
   name: string;
-  /** Base type name (domains resolved), e.g. `numeric`, `timestamptz`, `text`. */
+  /** Base type name (domains resolved), e.g. `numeric`, `timestamptz`, `text`, `_numeric` for numeric[]. */
   type: string;
+  /** The full type description (absent for columns made up by callers: then `type` is a base type). */
+  desc?: TypeDesc;
+  /** How this column is encoded for comparison with the other side (set by comparedColumns). */
+  codec?: Codec;
 }
 
 export interface TableShape {
@@ -27,12 +42,9 @@ export async function readTableShape(db: Pool | PoolClient, table: TableRef, key
   if (oid === null) {
     throw new DualrunError('DUALRUN_RECONCILE_FAILED', `table ${table.text} does not exist`, { details: { table: table.text } });
   }
-  const cols = await db.query<{ name: string; type: string }>(
-    `SELECT a.attname AS name,
-            coalesce(bt.typname, t.typname) AS type
+  const cols = await db.query<{ name: string; typid: number }>(
+    `SELECT a.attname AS name, a.atttypid::int AS typid
        FROM pg_attribute a
-       JOIN pg_type t ON t.oid = a.atttypid
-       LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
       WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attnum`,
     [oid],
@@ -45,9 +57,61 @@ export async function readTableShape(db: Pool | PoolClient, table: TableRef, key
       GROUP BY i.indexrelid`,
     [oid],
   );
-  return {
-    table,
-    columns: new Map(cols.rows.map((c) => [c.name, { name: c.name, type: c.type }])),
-    keyUnique: idx.rows.some((r) => r.cols.every((c) => key.includes(c))),
+  const describe = typeDescriber(db);
+  const columns = new Map<string, ColumnInfo>();
+  for (const c of cols.rows) {
+    const desc = await describe(c.typid);
+    columns.set(c.name, { name: c.name, type: desc.name, desc });
+  }
+  return { table, columns, keyUnique: idx.rows.some((r) => r.cols.every((c) => key.includes(c))) };
+}
+
+interface PgTypeRow { typname: string; typtype: string; typcategory: string; typbasetype: number; typelem: number; typrelid: number; typsubscript: string }
+
+/** Reads pg_type recursively (memoised per table): domains over domains, arrays of domains, composites of arrays... */
+function typeDescriber(db: Pool | PoolClient): (oid: number) => Promise<TypeDesc> {
+  const memo = new Map<number, Promise<TypeDesc>>();
+  const row = async (oid: number): Promise<PgTypeRow> => {
+    const r = await db.query<PgTypeRow>(
+      `SELECT typname, typtype, typcategory, typbasetype::int, typelem::int, typrelid::int, typsubscript::text FROM pg_type WHERE oid = $1`, [oid]);
+    if (!r.rows[0]) throw new DualrunError('DUALRUN_RECONCILE_FAILED', `type oid ${oid} not found in pg_type`);
+    return r.rows[0];
   };
+  const describe = (oid: number, depth = 0): Promise<TypeDesc> => {
+    if (depth > 32) throw new DualrunError('DUALRUN_RECONCILE_FAILED', `type oid ${oid} nests deeper than 32 levels`);
+    let p = memo.get(oid);
+    if (!p) {
+      p = (async (): Promise<TypeDesc> => {
+        let t = await row(oid);
+        while (t.typtype === 'd') t = await row(t.typbasetype);
+        if (t.typcategory === 'A' && t.typelem !== 0 && t.typsubscript === 'array_subscript_handler') {
+          return { kind: 'array', name: t.typname, category: 'A', elem: await describe(t.typelem, depth + 1) };
+        }
+        if (t.typtype === 'c' && t.typrelid !== 0) {
+          const f = await db.query<{ name: string; typid: number }>(
+            `SELECT attname AS name, atttypid::int AS typid FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, [t.typrelid]);
+          const fields = [];
+          for (const x of f.rows) fields.push({ name: x.name, type: await describe(x.typid, depth + 1) });
+          return { kind: 'composite', name: t.typname, category: 'C', fields };
+        }
+        if (t.typtype === 'e') return { kind: 'enum', name: t.typname, category: 'E' };
+        return { kind: 'base', name: t.typname, category: t.typcategory };
+      })();
+      memo.set(oid, p);
+    }
+    return p;
+  };
+  return (oid) => describe(oid);
+}
+
+/** A readable type name for reports: `numeric`, `numeric[]`, `record(a numeric, b timestamp)`. */
+export function typeLabel(t: TypeDesc): string {
+  if (t.kind === 'array') return `${typeLabel(t.elem)}[]`;
+  if (t.kind === 'composite') return `${t.name}(${t.fields.map((f) => `${f.name} ${typeLabel(f.type)}`).join(', ')})`;
+  return t.name;
+}
+
+/** The description of a column, or a base type from its name (columns built by callers and tests). */
+export function descOf(col: ColumnInfo): TypeDesc {
+  return col.desc ?? { kind: 'base', name: col.type, category: '' };
 }
