@@ -14,7 +14,8 @@ import type { Codec } from './value-codec.ts';
 
 /** A column's type with domains resolved, described as deep as the canonical encoding needs. */
 export type TypeDesc =
-  | { kind: 'base'; name: string; category: string }
+  /** `typmod`: e.g. numeric(12,2)'s precision and scale, -1 when unconstrained (equal typmods: equal text forms). */
+  | { kind: 'base'; name: string; category: string; typmod?: number }
   | { kind: 'enum'; name: string; category: 'E' }
   | { kind: 'array'; name: string; category: 'A'; elem: TypeDesc }
   | { kind: 'composite'; name: string; category: 'C'; fields: { name: string; type: TypeDesc }[] };
@@ -42,8 +43,8 @@ export async function readTableShape(db: Pool | PoolClient, table: TableRef, key
   if (oid === null) {
     throw new DualrunError('DUALRUN_RECONCILE_FAILED', `table ${table.text} does not exist`, { details: { table: table.text } });
   }
-  const cols = await db.query<{ name: string; typid: number }>(
-    `SELECT a.attname AS name, a.atttypid::int AS typid
+  const cols = await db.query<{ name: string; typid: number; typmod: number }>(
+    `SELECT a.attname AS name, a.atttypid::int AS typid, a.atttypmod AS typmod
        FROM pg_attribute a
       WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attnum`,
@@ -60,48 +61,51 @@ export async function readTableShape(db: Pool | PoolClient, table: TableRef, key
   const describe = typeDescriber(db);
   const columns = new Map<string, ColumnInfo>();
   for (const c of cols.rows) {
-    const desc = await describe(c.typid);
+    const desc = await describe(c.typid, c.typmod);
     columns.set(c.name, { name: c.name, type: desc.name, desc });
   }
   return { table, columns, keyUnique: idx.rows.some((r) => r.cols.every((c) => key.includes(c))) };
 }
 
-interface PgTypeRow { typname: string; typtype: string; typcategory: string; typbasetype: number; typelem: number; typrelid: number; typsubscript: string }
+interface PgTypeRow { typname: string; typtype: string; typcategory: string; typbasetype: number; typelem: number; typrelid: number; typsubscript: string; typtypmod: number }
 
 /** Reads pg_type recursively (memoised per table): domains over domains, arrays of domains, composites of arrays... */
-function typeDescriber(db: Pool | PoolClient): (oid: number) => Promise<TypeDesc> {
-  const memo = new Map<number, Promise<TypeDesc>>();
+function typeDescriber(db: Pool | PoolClient): (oid: number, typmod: number) => Promise<TypeDesc> {
+  const memo = new Map<string, Promise<TypeDesc>>();
   const row = async (oid: number): Promise<PgTypeRow> => {
     const r = await db.query<PgTypeRow>(
-      `SELECT typname, typtype, typcategory, typbasetype::int, typelem::int, typrelid::int, typsubscript::text FROM pg_type WHERE oid = $1`, [oid]);
+      `SELECT typname, typtype, typcategory, typbasetype::int, typelem::int, typrelid::int, typsubscript::text, typtypmod FROM pg_type WHERE oid = $1`, [oid]);
     if (!r.rows[0]) throw new DualrunError('DUALRUN_RECONCILE_FAILED', `type oid ${oid} not found in pg_type`);
     return r.rows[0];
   };
-  const describe = (oid: number, depth = 0): Promise<TypeDesc> => {
+  const describe = (oid: number, typmod: number, depth = 0): Promise<TypeDesc> => {
     if (depth > 32) throw new DualrunError('DUALRUN_RECONCILE_FAILED', `type oid ${oid} nests deeper than 32 levels`);
-    let p = memo.get(oid);
+    let p = memo.get(`${oid}:${typmod}`);
     if (!p) {
       p = (async (): Promise<TypeDesc> => {
         let t = await row(oid);
-        while (t.typtype === 'd') t = await row(t.typbasetype);
+        let mod = typmod;
+        // A domain's own typmod (numeric(12,2) under a domain) applies unless the column sets one.
+        while (t.typtype === 'd') { if (mod === -1) mod = t.typtypmod; t = await row(t.typbasetype); }
         if (t.typcategory === 'A' && t.typelem !== 0 && t.typsubscript === 'array_subscript_handler') {
-          return { kind: 'array', name: t.typname, category: 'A', elem: await describe(t.typelem, depth + 1) };
+          // An array column's typmod is its elements' (numeric(10,2)[]).
+          return { kind: 'array', name: t.typname, category: 'A', elem: await describe(t.typelem, mod, depth + 1) };
         }
         if (t.typtype === 'c' && t.typrelid !== 0) {
-          const f = await db.query<{ name: string; typid: number }>(
-            `SELECT attname AS name, atttypid::int AS typid FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, [t.typrelid]);
+          const f = await db.query<{ name: string; typid: number; typmod: number }>(
+            `SELECT attname AS name, atttypid::int AS typid, atttypmod AS typmod FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, [t.typrelid]);
           const fields = [];
-          for (const x of f.rows) fields.push({ name: x.name, type: await describe(x.typid, depth + 1) });
+          for (const x of f.rows) fields.push({ name: x.name, type: await describe(x.typid, x.typmod, depth + 1) });
           return { kind: 'composite', name: t.typname, category: 'C', fields };
         }
         if (t.typtype === 'e') return { kind: 'enum', name: t.typname, category: 'E' };
-        return { kind: 'base', name: t.typname, category: t.typcategory };
+        return { kind: 'base', name: t.typname, category: t.typcategory, typmod: mod };
       })();
-      memo.set(oid, p);
+      memo.set(`${oid}:${typmod}`, p);
     }
     return p;
   };
-  return (oid) => describe(oid);
+  return (oid, typmod) => describe(oid, typmod);
 }
 
 /** A readable type name for reports: `numeric`, `numeric[]`, `record(a numeric, b timestamp)`. */

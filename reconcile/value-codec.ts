@@ -42,6 +42,7 @@ const JSONS = new Set(['json', 'jsonb']);
 const STRINGS = new Set(['text', 'varchar', 'bpchar', 'name', 'citext', 'uuid']);
 
 const base = (t: TypeDesc): string | null => (t.kind === 'base' ? t.name : null);
+const sameTypmod = (b: TypeDesc, s: TypeDesc) => b.kind === 'base' && s.kind === 'base' && (b.typmod ?? -1) !== -1 && b.typmod === s.typmod;
 const stringLike = (t: TypeDesc) => t.kind === 'enum' || (t.kind === 'base' && STRINGS.has(t.name));
 
 /** The codec both sides use for a column typed `b` on the batch side and `s` on the stream side. */
@@ -69,6 +70,8 @@ export function planCodec(b: TypeDesc, s: TypeDesc): Codec | Unequatable {
   const [bn, sn] = [base(b), base(s)];
   if (bn === null || sn === null) return { reason: 'different kinds of type' };
   if (INTEGERS.has(bn) && INTEGERS.has(sn)) return { k: 'text' };
+  // numeric(p,s) on both sides: one scale, so equal values already print alike (no trim_scale per row).
+  if (bn === 'numeric' && sn === 'numeric' && sameTypmod(b, s)) return { k: 'text' };
   if (DECIMALS.has(bn) && DECIMALS.has(sn)) return { k: 'decimal' };
   const floatable = (n: string) => FLOATS.has(n) || INTEGERS.has(n) || n === 'numeric';
   if (floatable(bn) && floatable(sn)) return { k: 'float' };
