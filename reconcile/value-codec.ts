@@ -51,7 +51,7 @@ export function planCodec(b: TypeDesc, s: TypeDesc): Codec | Unequatable {
     if (b.kind !== 'array' || s.kind !== 'array') return { reason: 'an array on one side only' };
     const elem = planCodec(b.elem, s.elem);
     if ('reason' in elem) return { reason: `array elements: ${elem.reason}` };
-    const perElement = !isPlainText(elem, b.elem) || !isPlainText(elem, s.elem);
+    const perElement = !wholeIsCanonical(elem, b.elem, s.elem);
     return { k: 'array', elem, perElement };
   }
   if (b.kind === 'composite' || s.kind === 'composite') {
@@ -63,7 +63,7 @@ export function planCodec(b: TypeDesc, s: TypeDesc): Codec | Unequatable {
       if ('reason' in f) return { reason: `field ${b.fields[i].name}: ${f.reason}` };
       fields.push(f);
     }
-    const perField = fields.some((f, i) => !isPlainText(f, b.fields[i].type) || !isPlainText(f, s.fields[i].type));
+    const perField = fields.some((f, i) => !wholeIsCanonical(f, b.fields[i].type, s.fields[i].type));
     return { k: 'record', fields, perField };
   }
   if (stringLike(b) && stringLike(s)) return { k: 'text' };
@@ -89,7 +89,19 @@ export function selfCodec(t: TypeDesc): Codec {
   return 'reason' in c ? { k: 'text' } : c;
 }
 
-/** True when the codec writes this side's values exactly as `v::text` does (so containers can stay whole). */
+/**
+ * True when a container (array, composite) of these element types can be
+ * compared as its own text: both sides' elements encode as `v::text`, and no
+ * char(n) element keeps blanks there that the scalar rule drops (inside an
+ * array or record char(n) prints padded; only equal char(n) types agree).
+ */
+function wholeIsCanonical(c: Codec, b: TypeDesc, s: TypeDesc): boolean {
+  const bpchar = (t: TypeDesc) => t.kind === 'base' && t.name === 'bpchar';
+  if ((bpchar(b) || bpchar(s)) && !(bpchar(b) && bpchar(s) && sameTypmod(b, s))) return false;
+  return isPlainText(c, b) && isPlainText(c, s);
+}
+
+/** True when the codec writes this side's values exactly as `v::text` does. */
 function isPlainText(c: Codec, t: TypeDesc): boolean {
   return encodeSql(c, t, 'x') === 'x::text';
 }

@@ -187,6 +187,12 @@ export const KINDS: Record<string, Kind> = {
     lit: (v, type) => orNull(v, () => `ARRAY[${(v as (string | null)[]).map((x) => (x === null ? 'NULL' : q(x))).join(',')}]::text[]::${type}`, type),
     mutate: (v) => [...((v as string[] | null) ?? []), 'm'],
   },
+  chararr: {
+    name: 'chararr', types: ['char(5)[]', 'text[]', 'varchar(5)[]'],
+    value: fc.array(nullable(fc.array(fc.constantFrom('a', 'b', ' ', ',', '"', 'é'), { maxLength: 4 }).map((a) => a.join('').replace(/ +$/, ''))), { maxLength: 3 }),
+    lit: (v, type) => orNull(v, () => `ARRAY[${(v as (string | null)[]).map((x) => (x === null ? 'NULL' : q(x))).join(',')}]::text[]::${type}`, type),
+    mutate: (v) => [...((v as string[] | null) ?? []), 'm'],
+  },
   comp: {
     name: 'comp', types: ['$S.line_b', '$S.line_s'],
     value: fc.record({ c: nullable(fc.integer({ min: -100000, max: 100000 })), t: nullable(fc.record({ day: fc.constantFrom(...DAYS), sec: fc.integer({ min: 0, max: 19 * 3600 - 1 }) })), n: nullable(textValue(4)) }),

@@ -39,6 +39,10 @@ describe('equality rules by type pair', () => {
     expect(codec(arr(t('numeric', 655366)), arr(t('numeric')))).toEqual({ k: 'array', elem: { k: 'decimal' }, perElement: true });
     expect(codec(rec(t('numeric'), t('timestamptz')), rec(t('numeric'), t('timestamptz')))).toMatchObject({ k: 'record', perField: true });
     expect(codec(rec(t('text'), t('int4')), rec(t('varchar'), t('int4')))).toMatchObject({ k: 'record', perField: false });
+    // char(n) prints padded inside arrays and records: element by element unless both sides are the same char(n)
+    expect(codec(arr(t('bpchar', 9)), arr(t('text')))).toMatchObject({ perElement: true });
+    expect(codec(arr(t('bpchar', 9)), arr(t('bpchar', 9)))).toMatchObject({ perElement: false });
+    expect(codec(rec(t('bpchar', 9)), rec(t('bpchar', 12)))).toMatchObject({ perField: true });
   });
 
   it('reports pairs no rule equates (schema drift), never compares them as text', () => {
