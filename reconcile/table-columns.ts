@@ -15,7 +15,7 @@ import type { Codec } from './value-codec.ts';
 /** A column's type with domains resolved, described as deep as the canonical encoding needs. */
 export type TypeDesc =
   /** `typmod`: e.g. numeric(12,2)'s precision and scale, -1 when unconstrained (equal typmods: equal text forms). */
-  | { kind: 'base'; name: string; category: string; typmod?: number }
+  | { kind: 'base'; name: string; category: string; typmod?: number; softInput?: boolean }
   | { kind: 'enum'; name: string; category: 'E' }
   | { kind: 'array'; name: string; category: 'A'; elem: TypeDesc }
   | { kind: 'composite'; name: string; category: 'C'; fields: { name: string; type: TypeDesc }[] };
@@ -58,7 +58,8 @@ export async function readTableShape(db: Pool | PoolClient, table: TableRef, key
       GROUP BY i.indexrelid`,
     [oid],
   );
-  const describe = typeDescriber(db);
+  const version = await db.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
+  const describe = typeDescriber(db, Number(version.rows[0].v) >= 160000);
   const columns = new Map<string, ColumnInfo>();
   for (const c of cols.rows) {
     const desc = await describe(c.typid, c.typmod);
@@ -70,7 +71,8 @@ export async function readTableShape(db: Pool | PoolClient, table: TableRef, key
 interface PgTypeRow { typname: string; typtype: string; typcategory: string; typbasetype: number; typelem: number; typrelid: number; typsubscript: string; typtypmod: number }
 
 /** Reads pg_type recursively (memoised per table): domains over domains, arrays of domains, composites of arrays... */
-function typeDescriber(db: Pool | PoolClient): (oid: number, typmod: number) => Promise<TypeDesc> {
+/** `softInput`: the server has pg_input_is_valid (Postgres 16+), so json can be tested for jsonb before casting. */
+function typeDescriber(db: Pool | PoolClient, softInput: boolean): (oid: number, typmod: number) => Promise<TypeDesc> {
   const memo = new Map<string, Promise<TypeDesc>>();
   const row = async (oid: number): Promise<PgTypeRow> => {
     const r = await db.query<PgTypeRow>(
@@ -99,7 +101,7 @@ function typeDescriber(db: Pool | PoolClient): (oid: number, typmod: number) => 
           return { kind: 'composite', name: t.typname, category: 'C', fields };
         }
         if (t.typtype === 'e') return { kind: 'enum', name: t.typname, category: 'E' };
-        return { kind: 'base', name: t.typname, category: t.typcategory, typmod: mod };
+        return { kind: 'base', name: t.typname, category: t.typcategory, typmod: mod, ...(t.typname === 'json' ? { softInput } : {}) };
       })();
       memo.set(`${oid}:${typmod}`, p);
     }

@@ -11,7 +11,7 @@ import { serverUrl } from '../support/pg.ts';
 import { caseArb } from './property-model.ts';
 import { checkCase, propertyEnv, type PropertyEnv } from './property-check.ts';
 
-const RUNS = Number(process.env.PROPS_RUNS ?? 250);
+const RUNS = Number(process.env.PROPS_RUNS ?? 200);
 const SEED = Number(process.env.PROPS_SEED ?? 20261201);
 
 let env: PropertyEnv;

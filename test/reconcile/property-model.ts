@@ -54,6 +54,9 @@ const wallClock = (v: { day: string; sec: number }) => {
   return `${v.day} ${p(Math.floor(s / 3600))}:${p(Math.floor(s / 60) % 60)}:${p(s % 60)}`;
 };
 
+/** Valid json escapes jsonb cannot hold. */
+const UNFIT = ['\\u0000', '\\ud800'];
+
 const int = (name: string, types: string[], min: number, max: number): Kind => ({
   name, types,
   value: fc.integer({ min, max }),
@@ -140,7 +143,7 @@ export const KINDS: Record<string, Kind> = {
   },
   json: {
     name: 'json', types: ['json', 'jsonb', 'json'],
-    value: fc.record({ a: fc.integer({ min: -5, max: 5 }), b: fc.constantFrom('x', 'y z', 'é', '\\u0000', 'q\\"'), ws: fc.boolean() }),
+    value: fc.record({ a: fc.integer({ min: -5, max: 5 }), b: fc.constantFrom('x', 'y z', 'é', '\\u00e9', '\\u0000', '\\ud800', 'q\\"'), ws: fc.boolean() }),
     lit: (v, type) => orNull(v, () => {
       const x = v as { a: number; b: string; ws: boolean };
       const text = x.ws ? `{ "b" : "${x.b}",\n  "a": ${x.a} }` : `{"a":${x.a},"b":"${x.b}"}`;
@@ -148,8 +151,8 @@ export const KINDS: Record<string, Kind> = {
     }, type),
     mutate: (v) => (v === null ? { a: 9, b: 'x', ws: false } : { ...(v as object), a: (v as { a: number }).a + 10 }),
     // key order and whitespace are layout, not value (jsonb semantics); a value holding \u0000 keeps its text
-    variant: (v) => (v === null || (v as { b: string }).b === '\\u0000' ? v : { ...(v as object), ws: !(v as { ws: boolean }).ws }),
-    sanitize: (v, b, s) => (v !== null && (b === 'jsonb' || s === 'jsonb') && (v as { b: string }).b === '\\u0000' ? { ...(v as object), b: 'x' } : v),
+    variant: (v) => (v === null || UNFIT.includes((v as { b: string }).b) ? v : { ...(v as object), ws: !(v as { ws: boolean }).ws }),
+    sanitize: (v, b, s) => (v !== null && (b === 'jsonb' || s === 'jsonb') && UNFIT.includes((v as { b: string }).b) ? { ...(v as object), b: 'x' } : v),
   },
   bytea: {
     name: 'bytea', types: ['bytea'],

@@ -58,6 +58,7 @@ describe('equality rules by type pair', () => {
     expect(encodeSql({ k: 'decimal' }, t('numeric'), 'x')).toBe('trim_scale(x)::text');
     expect(encodeSql({ k: 'json' }, t('jsonb'), 'x')).toBe('x::text');
     expect(encodeSql({ k: 'json' }, t('json'), 'x')).toContain(`strpos(x::text, '\\u0000')`);
+    expect(encodeSql({ k: 'json' }, { kind: 'base', name: 'json', category: 'U', softInput: true }, 'x')).toContain(`NOT pg_input_is_valid(x::text, 'jsonb')`);
   });
 });
 
