@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { Ajv, type ErrorObject } from 'ajv';
 import cron from 'node-cron';
 import { DualrunError } from '../errors.ts';
+import { parseByteSize } from '../byte-size.ts';
 import { parseDuration } from '../duration.ts';
 import { parseTableRef, type TableRef } from '../identifiers.ts';
 import { registerSecret } from '../secrets.ts';
@@ -88,7 +89,10 @@ function compileDataset(name: string, ds: RawDataset, baseDir: string, p: Proble
   };
   const s = ds.stream.source;
   const source: StreamSource = 'table' in s && s.table !== undefined
-    ? { kind: 'table', table: table(s.table, `${at}.stream.source.table`), topic: s.topic ?? `dualrun.${name}` }
+    ? {
+      kind: 'table', table: table(s.table, `${at}.stream.source.table`), topic: s.topic ?? `dualrun.${name}`,
+      capture: s.capture ?? 'trigger', maxRetainedWalBytes: byteSize(s.maxRetainedWal ?? '1GB', `${at}.stream.source.maxRetainedWal`, p),
+    }
     : { kind: 'topic', topic: (s as { topic: string }).topic, format: (s as { format?: 'debezium' | 'json' }).format ?? 'debezium' };
   if (ds.window?.timezone && !isTimeZone(ds.window.timezone)) p.add(`${at}.window.timezone`, `unknown time zone ${JSON.stringify(ds.window.timezone)} (expected an IANA name such as Europe/Berlin)`);
   const ignore = ds.reconcile?.ignore ?? [];
@@ -156,6 +160,12 @@ function checkCron(expr: string | undefined, at: string, p: Problems): string | 
   return expr;
 }
 
+function byteSize(text: string, at: string, p: Problems): number {
+  const n = parseByteSize(text);
+  if (n === null) p.add(at, `expected a size such as 512MB or 1GB, got ${JSON.stringify(text)}`);
+  return n ?? 0;
+}
+
 function checkUrl(url: string, at: string, p: Problems): void {
   try {
     const u = new URL(url);
@@ -220,7 +230,7 @@ interface RawDataset {
   key: string[];
   window?: { column: string; grain?: 'hour' | 'day'; timezone?: string };
   batch: { output: string; database?: string; query?: string; source?: { url: string }; transform?: string; schedule?: string; completion?: string };
-  stream: { output: string; database?: string; source: { topic: string; format?: 'debezium' | 'json' } | { table: string; topic?: string }; transform?: string; schema?: string };
+  stream: { output: string; database?: string; source: { topic: string; format?: 'debezium' | 'json' } | { table: string; topic?: string; capture?: 'trigger' | 'logical'; maxRetainedWal?: string }; transform?: string; schema?: string };
   reconcile?: { columns?: string[]; ignore?: string[]; tolerance?: Record<string, number>; settle?: string; schedule?: string; buckets?: number };
   cutover?: { serve?: string; promoteAfter?: number; retireAfter?: number; maxEvidenceAge?: string };
 }

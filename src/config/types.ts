@@ -21,7 +21,13 @@ export interface KafkaConfig {
 
 export type StreamSource =
   | { readonly kind: 'topic'; readonly topic: string; readonly format: StreamFormat }
-  | { readonly kind: 'table'; readonly table: TableRef; readonly topic: string };
+  | {
+    readonly kind: 'table'; readonly table: TableRef; readonly topic: string;
+    /** `trigger`: AFTER ROW triggers write dualrun.changelog; `logical`: a replication slot (pgoutput), nothing on the table. */
+    readonly capture: 'trigger' | 'logical';
+    /** Logical capture: `dualrun datasets` warns when the slot holds back more WAL than this. */
+    readonly maxRetainedWalBytes: number;
+  };
 
 export interface DatasetConfig {
   readonly name: string;
