@@ -20,6 +20,7 @@ import { drilldownCrossDatabase } from './bucket-drilldown-node.ts';
 import { duplicatesOutsideBuckets } from './duplicate-keys.ts';
 import { tombstoneLookup } from './tombstones.ts';
 import { storeResult } from './result-store.ts';
+import { datasetDefinition } from '../src/cutover/dataset-definition.ts';
 import { IN_MEMORY_ROWS, PROBE_ROWS, type DrilldownSpec } from './drilldown-spec.ts';
 
 export interface WindowOptions { samples: number; assumeSettled: boolean; store: boolean; progress?: (line: string) => void; inMemoryRows?: number }
@@ -27,6 +28,8 @@ export interface WindowOptions { samples: number; assumeSettled: boolean; store:
 export async function reconcileWindow(rt: Runtime, ctx: DatasetContext, window: Window | null, opts: WindowOptions): Promise<WindowResult> {
   const startedAt = new Date();
   const base = emptyResult(ctx, window);
+  // What this judgment is about: the gate only counts it while the definition stays the same.
+  const definition = datasetDefinition(ctx.ds);
   let result: WindowResult;
   try {
     const db = await rt.db();
@@ -43,10 +46,11 @@ export async function reconcileWindow(rt: Runtime, ctx: DatasetContext, window: 
     result = { ...base, verdict: 'error', error: resultError(err) };
   }
   result.durationMs = Date.now() - startedAt.getTime();
-  if (opts.store && result.verdict !== 'error') {
+  if (opts.store) {
     try {
-      result.id = await storeResult(await rt.db(), result, startedAt);
+      result.id = await storeResult(await rt.db(), result, startedAt, definition);
     } catch (e) {
+      if (result.verdict === 'error') return result;
       const err = toDualrunError(e, 'DUALRUN_RECONCILE_FAILED');
       result = { ...result, verdict: 'error', error: { code: err.code, message: `storing the result failed: ${err.message}` } };
     }

@@ -2,12 +2,13 @@ import type { Command } from 'commander';
 import { EXIT } from '../errors.ts';
 import { json, out, runCommand } from './command-runner.ts';
 import { removeCapture, runCapture } from '../../streaming/index.ts';
+import { addMetricsPortOption, withOperations } from './operations.ts';
 
-interface CaptureOptions { dataset?: string[]; untilIdle?: boolean; remove?: boolean; format?: string }
+interface CaptureOptions { dataset?: string[]; untilIdle?: boolean; remove?: boolean; format?: string; metricsPort?: string }
 
 export function registerCapture(program: Command): void {
-  program
-    .command('capture')
+  addMetricsPortOption(program
+    .command('capture'))
     .description('built-in change capture from Postgres source tables (stream.source.table) into the transport')
     .option('--dataset <name...>', 'only these datasets')
     .option('--until-idle', 'with Kafka: stop once the changelog is relayed (without Kafka capture always returns after installing)')
@@ -22,7 +23,8 @@ export function registerCapture(program: Command): void {
         else for (const x of removed) out(`${x.dataset}: ${x.removed ? `removed ${x.removed}` : 'nothing to remove'}`);
         return EXIT.ok;
       }
-      const r = await runCapture(rt, { datasets: names, untilIdle: opts.untilIdle ?? false });
+      const r = await withOperations(rt, { metricsPort: opts.metricsPort, kafka: rt.config.kafka !== null },
+        () => runCapture(rt, { datasets: names, untilIdle: opts.untilIdle ?? false }));
       if (opts.format === 'json') json(r);
       else {
         for (const i of r.installed) out(`${i.table}: ${i.installed ? `capture installed, ${i.snapshotRows} existing rows snapshotted` : 'capture already installed'}`);

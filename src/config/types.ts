@@ -1,5 +1,6 @@
 /** The compiled, frozen form of dualrun.yaml. Everything downstream trusts it. */
 import type { TableRef } from '../identifiers.ts';
+import type { AlertEventName } from '../alerts/alert-event.ts';
 
 export type Grain = 'hour' | 'day';
 export type StreamFormat = 'debezium' | 'json';
@@ -50,6 +51,8 @@ export interface DatasetConfig {
     readonly source: StreamSource;
     readonly transform: string | null;
     readonly schema: string | null;
+    /** Alert and fail `--until-idle` above this share of dead letters among the last `window` records. */
+    readonly maxDeadLetterRate: { readonly ratio: number; readonly window: number } | null;
   };
   readonly reconcile: {
     readonly columns: readonly string[] | null;
@@ -64,6 +67,8 @@ export interface DatasetConfig {
     readonly promoteAfter: number;
     readonly retireAfter: number;
     readonly maxEvidenceAgeMs: number;
+    /** Rows each side must hold for a window to be evidence (0: no minimum). */
+    readonly minRowsPerWindow: number;
   };
 }
 
@@ -75,5 +80,8 @@ export interface DualrunConfig {
   readonly database: DatabaseConfig;
   readonly kafka: KafkaConfig | null;
   readonly report: { readonly schedule: string | null; readonly dir: string; readonly history: number };
+  /** Prometheus endpoint of the long-running commands; port null: off unless --metrics-port. */
+  readonly metrics: { readonly port: number | null; readonly host: string };
+  readonly alerts: { readonly webhooks: readonly { readonly url: string; readonly events: readonly AlertEventName[] }[] };
   readonly datasets: Readonly<Record<string, DatasetConfig>>;
 }
