@@ -71,6 +71,6 @@ function failed(dataset: string, w: Window | null, err: DualrunError): WindowRes
     dataset, window: w?.label ?? null, verdict: 'error', batch: null, stream: null, diff: null,
     error: resultError(err),
     windowStart: w?.start.toISOString() ?? null, windowEnd: w?.end.toISOString() ?? null,
-    columns: [], buckets: null, strategy: null, stage: null, durationMs: 0, id: null,
+    columns: [], schemaDrift: [], buckets: null, strategy: null, stage: null, durationMs: 0, id: null,
   };
 }

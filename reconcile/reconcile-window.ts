@@ -81,9 +81,11 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     const nothingLocated = acc.failingCount === 0 && diff.inFlight === 0;
     const checksumsMustAgree = Object.keys(ctx.ds.reconcile.tolerance).length === 0;
     const unexplained = nothingLocated && (bf.fingerprint.rows !== sf.fingerprint.rows || (checksumsMustAgree && bf.fingerprint.checksum !== sf.fingerprint.checksum));
+    // Schema drift: a column readers would lose or see change type at cutover; never a match.
+    const drift = ctx.columns.drift.length > 0;
     return {
       ...base,
-      verdict: acc.failingCount > 0 || unexplained ? 'mismatch' : 'match',
+      verdict: acc.failingCount > 0 || unexplained || drift ? 'mismatch' : 'match',
       batch: bf.fingerprint,
       stream: sf.fingerprint,
       diff,
@@ -108,9 +110,10 @@ function drilldownSpec(ctx: DatasetContext, window: Window | null, inMemoryRows?
 
 /** One session per side; the stream session shares the batch one's snapshot when both sides share a database. */
 async function openSessions(ctx: DatasetContext): Promise<[SideSession, SideSession]> {
-  const bs = await openSideSession(ctx.batchPool);
+  const timeZone = ctx.ds.window?.timezone ?? 'UTC';
+  const bs = await openSideSession(ctx.batchPool, { timeZone });
   try {
-    const ss = await openSideSession(ctx.streamPool, ctx.sameDatabase ? { snapshot: await bs.exportSnapshot() } : {});
+    const ss = await openSideSession(ctx.streamPool, ctx.sameDatabase ? { snapshot: await bs.exportSnapshot(), timeZone } : { timeZone });
     return [bs, ss];
   } catch (e) {
     await bs.close();
@@ -124,9 +127,10 @@ async function locateDifferences(ctx: DatasetContext, spec: DrilldownSpec, bs: S
     ctx.sameDatabase ? drilldownSameDatabase(bs, spec) : drilldownCrossDatabase(bs, ss, spec),
     duplicatesOutsideBuckets(bs, ss, spec),
   ];
+  const floats = new Set(ctx.batch.compared.filter((c) => c.codec?.k === 'float').map((c) => c.name));
   for (const pairs of sources) {
     for await (const pair of pairs) {
-      const d = classifyPair(pair, ctx.columns.compared, ctx.ds.reconcile.tolerance);
+      const d = classifyPair(pair, ctx.columns.compared, ctx.ds.reconcile.tolerance, floats);
       if (d) await acc.add(d);
     }
   }
@@ -148,6 +152,7 @@ function emptyResult(ctx: DatasetContext, window: Window | null): WindowResult {
     windowStart: window?.start.toISOString() ?? null,
     windowEnd: window?.end.toISOString() ?? null,
     columns: ctx.columns.compared,
+    schemaDrift: ctx.columns.drift,
     buckets: null,
     strategy: null,
     stage: null,
