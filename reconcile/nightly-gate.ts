@@ -25,7 +25,7 @@ export interface GateSummary {
 }
 
 export async function gateSummary(db: Pool, ds: DatasetConfig, row: StageRow, now: Date): Promise<GateSummary> {
-  const gate = await gateForNextStep(db, ds, row, now);
+  const gate = await gateForNextStep(db, ds, row, { now });
   if (!gate) return { next: null, rule: null, clean: 0, required: 0, eligible: false, missing: [], earliestDate: null, earliestNote: 'streaming-only is the last stage', newestEvidenceAt: null };
   const base = { next: gate.to, rule: gate.rule, clean: gate.clean, required: gate.required, eligible: gate.ok, missing: [...gate.missing], newestEvidenceAt: gate.newestEvidenceAt };
   if (gate.ok) return { ...base, earliestDate: day(now), earliestNote: gate.rule === 'none' ? 'no evidence needed' : 'eligible now' };

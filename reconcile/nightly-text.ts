@@ -3,6 +3,7 @@ import type { DatasetNight } from './nightly-report-data.ts';
 import type { StageEvent } from './nightly-events.ts';
 import type { NightVerdict } from './nightly-verdicts.ts';
 import { LAG_CAP } from './nightly-stream.ts';
+import { driftLines } from './schema-drift-text.ts';
 
 /** How many samples a report shows per verdict (the stored result keeps them all). */
 export const REPORT_SAMPLES = 20;
@@ -55,7 +56,7 @@ export function verdictFate(v: NightVerdict): string {
 }
 
 export function verdictNote(v: NightVerdict): string {
-  return v.result.pendingReason ?? v.result.error?.message ?? '';
+  return [v.result.pendingReason ?? v.result.error?.message ?? '', ...driftLines(v.result)].filter(Boolean).join('; ');
 }
 
 export function deadLetterLine(d: DatasetNight): string {

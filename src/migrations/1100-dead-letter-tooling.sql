@@ -34,25 +34,9 @@ CREATE TABLE dualrun.dead_letter_actions (
 CREATE INDEX dead_letter_actions_dataset ON dualrun.dead_letter_actions (dataset, at);
 CREATE INDEX dead_letter_actions_letter ON dualrun.dead_letter_actions (dead_letter_id);
 
--- Promotions the gate refused (the refusal rolls its transaction back, so it is
--- written apart from it). The nightly report lists them with actor and reason.
-CREATE TABLE dualrun.gate_refusals (
-  id         bigserial PRIMARY KEY,
-  dataset    text NOT NULL,
-  from_stage text NOT NULL,
-  to_stage   text NOT NULL,
-  actor      text NOT NULL,
-  reason     text NOT NULL,
-  gate       jsonb NOT NULL,
-  at         timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX gate_refusals_dataset ON dualrun.gate_refusals (dataset, at);
-
 CREATE FUNCTION dualrun.refuse_record_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   RAISE EXCEPTION '% is append-only (% refused)', TG_TABLE_NAME, TG_OP USING ERRCODE = 'insufficient_privilege';
 END $$;
 CREATE TRIGGER dead_letter_actions_append_only BEFORE UPDATE OR DELETE ON dualrun.dead_letter_actions
-  FOR EACH ROW EXECUTE FUNCTION dualrun.refuse_record_change();
-CREATE TRIGGER gate_refusals_append_only BEFORE UPDATE OR DELETE ON dualrun.gate_refusals
   FOR EACH ROW EXECUTE FUNCTION dualrun.refuse_record_change();
