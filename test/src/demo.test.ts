@@ -103,7 +103,8 @@ function assertReportStory(dom: string, f: DemoFacts): void {
   expect(samples).toContain('placed_at');
   const events = [...dom.matchAll(/<tr class="event" data-kind="(\w+)"[^>]*>([\s\S]*?)<\/tr>/g)].map((m) => [m[1], m[2]]);
   expect(events.map(([k]) => k)).toEqual(['promote', 'refused', 'promote', 'rollback', 'promote']);
-  expect(events[1][1]).toMatch(/promotion REFUSED[\s\S]*demo[\s\S]*looks fine to me[\s\S]*last mismatch/);
+  // The refusal says who asked, why, and what the gate missed: the streak the defect day broke.
+  expect(events[1][1]).toMatch(new RegExp(`promotion REFUSED[\\s\\S]*demo[\\s\\S]*looks fine to me[\\s\\S]*consecutive clean[\\s\\S]*${day}`));
   expect(events[3][1]).toContain('practising the rollback');
   expect(dom).toMatch(/<section class="dataset" id="dataset-orders" data-dataset="orders" data-status="match">/);
   expect(dom).toMatch(/<table class="gate" data-eligible="false"/);
