@@ -26,7 +26,7 @@ export interface StreamFacts {
   /** generatedAt − watermark, seconds. */
   watermarkAgeSeconds: number | null;
   lastAppliedAt: string | null;
-  /** Changelog records not applied yet (at most LAG_CAP); null when unknown (Kafka: see the stream worker's lag metrics). */
+  /** Changelog records not applied yet (at most LAG_CAP); null when unknown (Kafka, logical capture: see the dualrun_stream_lag_records metric). */
   lagRecords: number | null;
   partitions: number;
 }

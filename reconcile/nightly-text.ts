@@ -67,6 +67,6 @@ export function deadLetterLine(d: DatasetNight): string {
 export function streamLine(d: DatasetNight): string {
   const s = d.stream;
   if (!s.watermark) return 'no stream watermark yet';
-  const lag = s.lagRecords === null ? '' : `, ${s.lagRecords}${s.lagRecords >= LAG_CAP ? '+' : ''} changelog records behind`;
+  const lag = s.lagRecords === null ? ', records behind: see dualrun_stream_lag_records' : `, ${s.lagRecords}${s.lagRecords >= LAG_CAP ? '+' : ''} changelog records behind`;
   return `watermark ${utcText(s.watermark)} (age ${ageText(s.watermarkAgeSeconds)}), last applied ${s.lastAppliedAt ? utcText(s.lastAppliedAt) : 'never'}${lag}`;
 }
