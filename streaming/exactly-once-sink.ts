@@ -100,15 +100,16 @@ export async function applyRecords(c: PoolClient, deps: SinkDeps, records: reado
   let result = await pipeline();
   const tombstones = result.changes.some((ch) => ch.kind === 'delete')
     || (await c.query('SELECT 1 FROM dualrun.stream_tombstones WHERE dataset = $1 LIMIT 1', [deps.dataset])).rowCount! > 0;
+  // A stateful transform's later rows depend on the state earlier records left, so
+  // only the first bad record is set aside per round and the batch transformed again.
   for (;;) {
-    const refused = refuseValues(deps, result.changes, setAside);
-    // A stateful transform saw the refused records: run it again without them.
+    const refused = refuseValues(deps, result.changes, setAside, stateful);
     if (refused && stateful) { result = await pipeline(); continue; }
     const t = performance.now();
     const bad = await mergeOrFindBad(c, deps, result.changes.filter((ch) => !setAside.has(ch.record)), tombstones);
     phases.merge += performance.now() - t;
     if (bad.length === 0) break;
-    for (const b of bad) setAside.set(b.record, b);
+    for (const b of stateful ? [earliest(bad, records)] : bad) setAside.set(b.record, b);
     if (stateful) result = await pipeline();
   }
   await saveKeyedState(c, deps.dataset, result.stateWrites);
@@ -119,10 +120,15 @@ export async function applyRecords(c: PoolClient, deps: SinkDeps, records: reado
   };
 }
 
-/** Sets aside records carrying a value that is not data for its column; true when it found any. */
-function refuseValues(deps: SinkDeps, changes: readonly KeyedChange[], setAside: Map<SourceRecord, DeadLetter>): boolean {
+function earliest(letters: readonly DeadLetter[], records: readonly SourceRecord[]): DeadLetter {
+  return letters.reduce((a, b) => (records.indexOf(b.record) < records.indexOf(a.record) ? b : a));
+}
+
+/** Sets aside records carrying a value that is not data for its column (`firstOnly`: the first one); true when it found any. */
+function refuseValues(deps: SinkDeps, changes: readonly KeyedChange[], setAside: Map<SourceRecord, DeadLetter>, firstOnly: boolean): boolean {
   let found = false;
   for (const ch of changes) {
+    if (found && firstOnly) break;
     if (setAside.has(ch.record)) continue;
     const r = refuseInputWords(ch.row, deps.merge.columns);
     if (!r) continue;

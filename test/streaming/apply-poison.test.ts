@@ -14,8 +14,10 @@ import { applyBatch, type SinkDeps } from '../../streaming/exactly-once-sink.ts'
 import { mergeStatements } from '../../streaming/output-merge.ts';
 import { prepareOutputTable } from '../../streaming/output-table.ts';
 import { decodeDebezium } from '../../streaming/debezium-decoder.ts';
+import { decodePlainJson } from '../../streaming/json-decoder.ts';
+import { loadTransform } from '../../streaming/transform-module.ts';
 import type { SourceRecord } from '../../streaming/transport.ts';
-import { setupToolkit } from './support.ts';
+import { FIXTURES, setupToolkit } from './support.ts';
 
 let db: TestDatabase;
 let deps: SinkDeps;
@@ -76,6 +78,19 @@ describe('apply-stage poison', () => {
     expect(dead.map((d) => [d.position - from, d.stage, d.code])).toEqual([[1, 'apply', '22P02'], [3, 'apply', '23502'], [5, 'apply', '22001']]);
     for (const d of dead) expect(d.reason).toMatch(/SQLSTATE/);
     expect(dead[2].payload).toContain('toolong');
+  });
+
+  it('regression: a stateful transform keeps no state from a record dead-lettered at the apply stage', async () => {
+    await db.pool.query('CREATE TABLE public.counts (customer_id integer PRIMARY KEY, events integer NOT NULL, total_cents bigint NOT NULL)');
+    const out = await prepareOutputTable(db.pool, parseTableRef('public.counts')!, ['customer_id']);
+    const transform = await loadTransform(`${FIXTURES}/customer-counts.ts`);
+    const own: SinkDeps = { ...deps, dataset: 'poison_counts', key: ['customer_id'], source: 'poison-counts', merge: mergeStatements(out, { guardVersions: false }), committed: new Map(), decode: decodePlainJson, transform };
+    const order = (id: number, amount: string) => ({ position: { major: BigInt(offset), minor: 0n }, key: null, value: Buffer.from(JSON.stringify({ order_id: id, customer_id: 1, amount })), timestamp: new Date(), fallbackVersion: BigInt(offset++) });
+    // 'abc' makes the transform emit total_cents NaN, a value that is not data: the record is refused at apply.
+    const o = await applyBatch(own, { partition: 0, headSeenAt: null, lagRecords: null, records: [order(1, '1.00'), order(2, 'abc'), order(3, '2.00')] });
+    expect(o).toMatchObject({ applied: 2, dead: 1 });
+    expect((await db.pool.query('SELECT customer_id, events, total_cents::int FROM public.counts')).rows).toEqual([{ customer_id: 1, events: 2, total_cents: 300 }]);
+    expect((await db.pool.query(`SELECT value FROM dualrun.keyed_state WHERE dataset = 'poison_counts'`)).rows).toEqual([{ value: { events: 2, total: 300 } }]);
   });
 
   it('1,000 generated batches end exactly as the same batches without their bad records', { timeout: 120_000 }, async () => {
