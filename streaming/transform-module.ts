@@ -47,7 +47,7 @@ export async function loadTransform(modulePath: string | null): Promise<Transfor
   }
   // A TS module loaded through CJS interop may nest the default export once more.
   const def = typeof mod.default === 'function' ? mod.default : (mod.default as Record<string, unknown> | undefined)?.default;
-  if (typeof def !== 'function') throw new DualrunError('DUALRUN_CONFIG_INVALID', `stream.transform ${modulePath}: expected a default export (row, ctx) => row | row[] | null`);
+  if (typeof def !== 'function') throw new DualrunError('DUALRUN_CONFIG_INVALID', `stream.transform ${modulePath}: expected a default export (row, ctx) => row | row[] | null (or an async function resolving to one)`);
   return {
     transform: def as TransformFn,
     stateKey: typeof mod.stateKey === 'function' ? (mod.stateKey as TransformModule['stateKey']) : null,
