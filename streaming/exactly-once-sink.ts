@@ -39,6 +39,8 @@ export interface BatchOutcome {
   readonly applied: number;
   readonly dead: number;
   readonly maxSourceTs: Date | null;
+  /** Dead letters by pipeline stage (for metrics). */
+  readonly deadByStage?: Readonly<Record<string, number>>;
   /** Milliseconds spent per phase (for debug logs). */
   readonly phases?: Record<string, number>;
 }
@@ -73,7 +75,9 @@ export async function applyBatch(deps: SinkDeps, batch: SourceBatch): Promise<Ba
     await advancePosition(c, ref, { to, eventTime: batch.headSeenAt ?? result.maxSourceTs, applied: result.applied, dead: result.deadLetters.length });
     tCommit = performance.now();
     const phases = { ...result.phases, bookkeeping: Math.round(tCommit - t0 - result.phases.pipeline - result.phases.merge) };
-    return { to, outcome: { fresh: fresh.length, applied: result.applied, dead: result.deadLetters.length, maxSourceTs: result.maxSourceTs, phases } };
+    const deadByStage: Record<string, number> = {};
+    for (const d of result.deadLetters) deadByStage[d.stage] = (deadByStage[d.stage] ?? 0) + 1;
+    return { to, outcome: { fresh: fresh.length, applied: result.applied, dead: result.deadLetters.length, maxSourceTs: result.maxSourceTs, deadByStage, phases } };
   });
   if (!done) return { fresh: 0, applied: 0, dead: 0, maxSourceTs: null };
   // Only a committed batch moves this worker's notion of where the partition stands.

@@ -5,6 +5,7 @@ export { replayOnTheSide, sourceName, type ReplayFrom, type ReplayResult } from 
 export { storedPositions, type StoredPositions } from './stored-positions.ts';
 export { applyBatch, applyRecords, type SinkDeps, type ApplyResult, type BatchOutcome } from './exactly-once-sink.ts';
 export { runCapture, type CaptureResult } from './capture/run-capture.ts';
+export { removeCapture, type RemovedCapture } from './capture/remove-capture.ts';
 export { installCapture } from './capture/capture-triggers.ts';
 export type { Transport, SourceBatch, SourceRecord, Position } from './transport.ts';
 export type { TransformContext, TransformFn } from './transform-module.ts';

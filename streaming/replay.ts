@@ -37,6 +37,7 @@ import { lockPartition } from './positions.ts';
 import { streamDatabase } from './stream-database.ts';
 import { changelogTable } from './transport-for-dataset.ts';
 import { changelogSourceName } from './changelog-transport.ts';
+import { logicalSourceName } from './logical-transport.ts';
 import type { Position } from './transport.ts';
 
 export type ReplayFrom = { readonly kind: 'beginning' } | { readonly kind: 'time'; readonly at: Date };
@@ -67,6 +68,7 @@ function rebuildTable(ds: DatasetConfig): TableRef {
 }
 
 export async function replayOnTheSide(rt: Runtime, ds: DatasetConfig, from: ReplayFrom, opts: { resetOutput: boolean }): Promise<ReplayResult> {
+  refuseLogicalCapture(rt, ds);
   const db = await streamDatabase(rt, ds);
   const live = await prepareOutputTable(db, ds.stream.output, ds.key);
   const has = await db.query(`SELECT 1 FROM ${live.table.sql} LIMIT 1`);
@@ -90,6 +92,19 @@ export async function replayOnTheSide(rt: Runtime, ds: DatasetConfig, from: Repl
   return { ...base, swapped: true, ...swap };
 }
 
+/**
+ * A replication slot holds no history (only changes not yet confirmed) and serves
+ * one reader: a rebuild beside the running dataset would either miss what the slot
+ * already released or take changes away from the live worker.
+ */
+function refuseLogicalCapture(rt: Runtime, ds: DatasetConfig): void {
+  const s = ds.stream.source;
+  if (s.kind !== 'table' || s.capture !== 'logical' || rt.config.kafka) return;
+  throw new DualrunError('DUALRUN_USAGE',
+    `dataset ${ds.name} reads a logical replication slot (datasets.${ds.name}.stream.source.capture: logical), which keeps no history to replay from: ` +
+    `relay it through Kafka (a topic keeps the history) or use capture: trigger to replay`, { details: { dataset: ds.name } });
+}
+
 function fromText(from: ReplayFrom): string {
   return from.kind === 'beginning' ? 'beginning' : from.at.toISOString();
 }
@@ -98,7 +113,7 @@ function fromText(from: ReplayFrom): string {
 export function sourceName(rt: Runtime, ds: DatasetConfig): string {
   const s = ds.stream.source;
   if (s.kind === 'topic' || rt.config.kafka) return s.topic;
-  return changelogSourceName(s.table.text);
+  return s.capture === 'logical' ? logicalSourceName(s.table.text) : changelogSourceName(s.table.text);
 }
 
 /** A fresh rebuild table and state (a leftover of an interrupted replay is dropped: dualrun made it). */
