@@ -59,7 +59,7 @@ it('regression: a replay at stage streaming no longer blanks the served table; r
       reads.push(r.rows[0]);
       // A short breath between reads: the old bug blanked the table for the whole replay,
       // and each read scans 200k rows on a machine the replay shares.
-      await new Promise((res) => setTimeout(res, 20));
+      await new Promise((res) => setTimeout(res, 50));
     }
   })();
   const replay = await runCli(['--config', file, 'stream', '--dataset', 'orders', '--from-beginning', '--reset-output', '--until-idle', '--format', 'json'], { cwd: dir, timeoutMs: 280_000 });
