@@ -49,6 +49,11 @@ it('regression: a replay at stage streaming no longer blanks the served table; r
   // Ten served rows differ from the source, so the old and the new table can be told apart.
   await db.pool.query(`UPDATE analytics.orders_stream SET status = 'stale' WHERE order_id <= 10`);
 
+  // The user's own objects on the output: a grant and a view (views bind to the table, not its name).
+  await db.pool.query(`GRANT SELECT ON analytics.orders_stream TO PUBLIC; CREATE VIEW analytics.big_orders AS SELECT order_id FROM analytics.orders_stream WHERE amount > 50`);
+  const owned = async () => (await db.pool.query(`SELECT c.oid::int AS oid, c.relacl::text AS acl, (SELECT count(*)::int FROM analytics.big_orders) AS big
+      FROM pg_class c WHERE c.oid = 'analytics.orders_stream'::regclass`)).rows[0];
+  const mine = await owned();
   const reader = new pg.Client({ connectionString: db.url });
   await reader.connect();
   const reads: { rows: number; stale: number }[] = [];
@@ -81,4 +86,5 @@ it('regression: a replay at stage streaming no longer blanks the served table; r
   expect(reads.slice(firstNew).every((r) => r.stale === 0)).toBe(true);
   expect(await symmetricDifference(db.pool, 'analytics.orders', 'public.orders_src', ORDER_COLUMNS)).toBe(0);
   expect((await db.pool.query(`SELECT to_regclass('dualrun.rebuild_orders') AS t`)).rows[0].t).toBeNull();
+  expect(await owned()).toEqual(mine);
 });

@@ -24,10 +24,10 @@ beforeAll(async () => {
 });
 afterAll(async () => { await db?.drop(); });
 
-/** Runs the worker until it has started and applied `applied` records, then sends `signal`. */
-function interruptAfter(file: string, dir: string, applied: number, signal: NodeJS.Signals): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs the worker until it has started and applied `applied` records (of `dataset`), then sends `signal`. */
+function interruptAfter(file: string, dir: string, applied: number, signal: NodeJS.Signals, extra: string[] = [], dataset = 'orders'): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, '--config', file, 'stream', '--until-idle', '--format', 'json'], { cwd: dir, env: { ...process.env, DUALRUN_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, '--config', file, 'stream', '--until-idle', '--format', 'json', ...extra], { cwd: dir, env: { ...process.env, DUALRUN_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -35,7 +35,7 @@ function interruptAfter(file: string, dir: string, applied: number, signal: Node
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     const poll = setInterval(() => {
-      db.pool.query<{ n: number }>(`SELECT coalesce(sum(records_applied), 0)::int AS n FROM dualrun.stream_positions WHERE dataset = 'orders'`).then((r) => {
+      db.pool.query<{ n: number }>(`SELECT coalesce(sum(records_applied), 0)::int AS n FROM dualrun.stream_positions WHERE dataset = $1`, [dataset]).then((r) => {
         // Started (signal handlers in place) and past what it can read: it waits for the held-back changes.
         if (r.rows[0].n >= applied && stderr.includes('stream started')) { clearInterval(poll); setTimeout(() => child.kill(signal), 500); }
       }, reject);
@@ -74,4 +74,31 @@ it('regression: an interrupted --until-idle exits 143 (SIGTERM) or 130 (SIGINT),
   const done = await runCli(['--config', file, 'stream', '--until-idle'], { cwd: dir });
   expect(done.code, done.stderr).toBe(0);
   expect((await db.pool.query('SELECT count(*)::int AS n FROM public.out')).rows[0].n).toBe(40);
+});
+
+it('a replay interrupted before its swap exits 143 and leaves the output as it was; the next replay swaps', { timeout: 200_000 }, async () => {
+  const { file, dir } = writeConfig({
+    database: { url: db.url },
+    datasets: { orders: { key: ['order_id'], batch: { output: 'public.b' }, stream: { output: 'public.out', source: { table: 'public.src' } } } },
+  });
+  const before = (await db.pool.query('SELECT count(*)::int AS n FROM public.out')).rows[0].n;
+  const holder = new pg.Client({ connectionString: serverUrl() });
+  await holder.connect();
+  await holder.query('BEGIN; CREATE TEMP TABLE hold (x int); INSERT INTO hold VALUES (1)');
+  await db.pool.query(`INSERT INTO public.src SELECT g, 1, 1.00, 'new', '2026-11-01' FROM generate_series(1001, 1010) g`);
+  try {
+    // The rebuild reads what it can (the rows before the holder), then waits for the held-back ones.
+    const r = await interruptAfter(file, dir, before, 'SIGTERM', ['--from-beginning', '--reset-output'], 'orders.rebuild');
+    expect(r.code, r.stderr).toBe(143);
+    expect(JSON.parse(r.stdout)).toMatchObject({ interrupted: true, replays: [{ swapped: false }] });
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM public.out')).rows[0].n).toBe(before);
+  } finally {
+    await holder.query('COMMIT');
+    await holder.end();
+  }
+  const done = await runCli(['--config', file, 'stream', '--from-beginning', '--reset-output', '--until-idle', '--format', 'json'], { cwd: dir });
+  expect(done.code, done.stderr).toBe(0);
+  expect(JSON.parse(done.stdout).replays[0]).toMatchObject({ swapped: true, rebuiltRows: before + 10 });
+  expect((await db.pool.query('SELECT count(*)::int AS n FROM public.out')).rows[0].n).toBe(before + 10);
+  expect((await db.pool.query(`SELECT to_regclass('dualrun.rebuild_orders') AS t, (SELECT count(*)::int FROM dualrun.stream_positions WHERE dataset = 'orders.rebuild') AS side`)).rows[0]).toEqual({ t: null, side: 0 });
 });
