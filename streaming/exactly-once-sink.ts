@@ -161,10 +161,13 @@ async function mergeOrFindBad(c: PoolClient, deps: SinkDeps, changes: KeyedChang
   const bad = await bisect(c, deps, groups, tombstones, whole);
   if (bad.length > 0) return bad;
   const dead: DeadLetter[] = [];
+  await c.query('SAVEPOINT dr_sequential');
   for (const g of groups) {
     const err = await tryMerge(c, deps, g, tombstones, true);
     if (err) dead.push(applyDeadLetter(deps, g[0], err));
   }
+  // A stateful batch is transformed again without the first of them: nothing of this pass may stay.
+  await c.query(dead.length > 0 && deps.transform.stateKey !== null ? 'ROLLBACK TO SAVEPOINT dr_sequential' : 'RELEASE SAVEPOINT dr_sequential');
   return dead;
 }
 
