@@ -93,6 +93,18 @@ describe('apply-stage poison', () => {
     expect((await db.pool.query(`SELECT value FROM dualrun.keyed_state WHERE dataset = 'poison_counts'`)).rows).toEqual([{ value: { events: 2, total: 300 } }]);
   });
 
+  it('two keys claiming one value of another unique column in one batch: the earlier applies, the later is a dead letter', async () => {
+    await db.pool.query('CREATE TABLE public.u (k integer PRIMARY KEY, email text UNIQUE)');
+    const out = await prepareOutputTable(db.pool, parseTableRef('public.u')!, ['k']);
+    const own: SinkDeps = { ...deps, dataset: 'poison_unique', source: 'poison-unique', merge: mergeStatements(out), committed: new Map(), decode: decodePlainJson };
+    const r = (row: object) => ({ position: { major: BigInt(offset), minor: 0n }, key: null, value: Buffer.from(JSON.stringify(row)), timestamp: new Date(), fallbackVersion: BigInt(offset++) });
+    const o = await applyBatch(own, { partition: 0, headSeenAt: null, lagRecords: null, records: [r({ k: 1, email: 'a@x' }), r({ k: 2, email: 'a@x' }), r({ k: 3, email: 'c@x' })] });
+    expect(o).toMatchObject({ applied: 2, dead: 1 });
+    expect((await db.pool.query('SELECT k, email FROM public.u ORDER BY k')).rows).toEqual([{ k: 1, email: 'a@x' }, { k: 3, email: 'c@x' }]);
+    const dl = await db.pool.query(`SELECT (convert_from(payload, 'UTF8')::jsonb->>'k')::int AS k, error->>'code' AS code FROM dualrun.dead_letters WHERE dataset = 'poison_unique'`);
+    expect(dl.rows).toEqual([{ k: 2, code: '23505' }]);
+  });
+
   it('1,000 generated batches end exactly as the same batches without their bad records', { timeout: 120_000 }, async () => {
     const BAD: Record<string, (r: Row) => Row> = {
       numericText: (r) => ({ ...r, n: 'abc' }),
