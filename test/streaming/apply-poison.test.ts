@@ -161,4 +161,25 @@ describe('apply-stage poison', () => {
       }
     }), { numRuns: 1000, seed: Number(process.env.FC_SEED ?? Date.now() % 1_000_000) });
   });
+
+  it('generated batches through a stateful transform: state and rows count exactly the good records', { timeout: 120_000 }, async () => {
+    await db.pool.query('CREATE TABLE public.sc (customer_id integer PRIMARY KEY, events integer NOT NULL, total_cents bigint NOT NULL)');
+    const out = await prepareOutputTable(db.pool, parseTableRef('public.sc')!, ['customer_id']);
+    const own: SinkDeps = { ...deps, dataset: 'poison_sc', key: ['customer_id'], source: 'poison-sc', merge: mergeStatements(out, { guardVersions: false }), committed: new Map(), decode: decodePlainJson, transform: await loadTransform(`${FIXTURES}/customer-counts.ts`) };
+    const rec2 = (customer: number, amount: string) => ({ position: { major: BigInt(offset), minor: 0n }, key: null, value: Buffer.from(JSON.stringify({ order_id: offset, customer_id: customer, amount })), timestamp: new Date(), fallbackVersion: BigInt(offset++) });
+    const event = fc.record({ customer: fc.integer({ min: 1, max: 3 }), cents: fc.integer({ min: 0, max: 9_999 }), bad: fc.constantFrom(false, false, false, true) });
+    await fc.assert(fc.asyncProperty(fc.array(event, { minLength: 1, maxLength: 8 }), async (events) => {
+      await db.pool.query(`DELETE FROM public.sc; DELETE FROM dualrun.keyed_state WHERE dataset = 'poison_sc'`);
+      const o = await applyBatch(own, { partition: 0, headSeenAt: null, lagRecords: null, records: events.map((e) => rec2(e.customer, e.bad ? 'abc' : (e.cents / 100).toFixed(2))) });
+      const expected = new Map<number, { events: number; total: number }>();
+      for (const e of events.filter((x) => !x.bad)) {
+        const cur = expected.get(e.customer) ?? { events: 0, total: 0 };
+        expected.set(e.customer, { events: cur.events + 1, total: cur.total + e.cents });
+      }
+      const bad = events.filter((e) => e.bad).length;
+      expect(o).toMatchObject({ applied: events.length - bad, dead: bad });
+      const got = await db.pool.query(`SELECT customer_id, events, total_cents::int AS total, (SELECT value FROM dualrun.keyed_state k WHERE k.dataset = 'poison_sc' AND k.state_key = sc.customer_id::text) AS state FROM public.sc ORDER BY 1`);
+      expect(got.rows).toEqual([...expected].sort(([a], [b]) => a - b).map(([c, v]) => ({ customer_id: c, events: v.events, total: v.total, state: v })));
+    }), { numRuns: 200, seed: Number(process.env.FC_SEED ?? Date.now() % 1_000_000) });
+  });
 });
