@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { DualrunError, EXIT } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
 import { interruptedExitCode, json, out, runCommand } from './command-runner.ts';
+import { recordDefinitions } from '../cutover/dataset-definition.ts';
 import { readStages, pathsRunning } from '../stages.ts';
 import { replayOnTheSide, runStreamWorker, storedPositions, type ReplayFrom, type ReplayResult } from '../../streaming/index.ts';
 import { addMetricsPortOption, withOperations } from './operations.ts';
@@ -25,6 +26,8 @@ export function registerStream(program: Command): void {
       const names = opts.dataset ?? Object.keys(rt.config.datasets);
       const from = replayFrom(opts);
       if (!from && opts.resetOutput) throw new DualrunError('DUALRUN_USAGE', '--reset-output only goes with --from-beginning or --from-time');
+      // The gate dates evidence from a definition change (docs/cutover.md): a new transform starts being used here (replays included).
+      await recordDefinitions(await rt.db(), names.filter((n) => rt.config.datasets[n]).map((n) => rt.dataset(n)), 'stream');
       return withOperations(rt, { metricsPort: opts.metricsPort, kafka: rt.config.kafka !== null, heartbeat: names }, async () => {
         const replays = from ? await replayAll(rt, names, from, opts.resetOutput ?? false) : [];
         // A replay interrupted before its swap did not finish (the output is unchanged).

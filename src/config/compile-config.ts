@@ -137,6 +137,7 @@ function compileDataset(name: string, ds: RawDataset, baseDir: string, p: Proble
       promoteAfter: ds.cutover?.promoteAfter ?? 7,
       retireAfter: ds.cutover?.retireAfter ?? 7,
       maxEvidenceAgeMs: parseDuration(ds.cutover?.maxEvidenceAge ?? '48h') ?? 0,
+      minRowsPerWindow: ds.cutover?.minRowsPerWindow ?? 1,
     },
   };
 }
@@ -249,7 +250,7 @@ interface RawDataset {
   batch: { output: string; database?: string; query?: string; source?: { url: string }; transform?: string; schedule?: string; completion?: string };
   stream: { output: string; database?: string; source: { topic: string; format?: 'debezium' | 'json' } | { table: string; topic?: string; capture?: 'trigger' | 'logical'; maxRetainedWal?: string }; transform?: string; schema?: string; maxDeadLetterRate?: { ratio: number; window: number } };
   reconcile?: { columns?: string[]; ignore?: string[]; tolerance?: Record<string, number>; settle?: string; schedule?: string; buckets?: number };
-  cutover?: { serve?: string; promoteAfter?: number; retireAfter?: number; maxEvidenceAge?: string };
+  cutover?: { serve?: string; promoteAfter?: number; retireAfter?: number; maxEvidenceAge?: string; minRowsPerWindow?: number };
 }
 interface RawConfig {
   database?: { url?: string; poolSize?: number; embedded?: { dir?: string; port?: number } };
