@@ -74,7 +74,7 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     spec.candidateRows = rowsInBuckets(spec.mismatched, bf.buckets, sf.buckets);
     const t1 = Date.now();
     if (spec.mismatched.length > 0) opts.progress?.(`${label}: ${spec.mismatched.length} of ${ctx.buckets.count} buckets differ, drilling down`);
-    const acc = new DiffAccumulator({ samples: opts.samples, snapshotAt, tombstones: snapshotAt ? await tombstoneLookup([ctx.streamPool, await rt.db()], ctx.ds.name) : null });
+    const acc = new DiffAccumulator({ samples: opts.samples, snapshotAt, keyColumns: ctx.ds.key, tombstones: snapshotAt ? await tombstoneLookup([ctx.streamPool, await rt.db()], ctx.ds.name) : null });
     await locateDifferences(ctx, spec, bs, ss, acc);
     const diff = await acc.finish();
     // Differing counts, or (without tolerances) differing checksums, with no difference

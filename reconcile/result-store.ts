@@ -5,6 +5,7 @@
  */
 import type { Pool } from '../src/db/connect.ts';
 import type { WindowResult } from './types.ts';
+import { stringifyExact } from '../src/exact-json.ts';
 
 export async function storeResult(db: Pool, r: WindowResult, startedAt: Date): Promise<number | null> {
   if (r.verdict === 'error') return null;
@@ -19,7 +20,7 @@ export async function storeResult(db: Pool, r: WindowResult, startedAt: Date): P
       r.dataset, r.windowStart, r.windowEnd, r.window, r.verdict, r.stage,
       r.batch?.rows ?? null, r.batch?.checksum ?? null, r.stream?.rows ?? null, r.stream?.checksum ?? null,
       d?.missingInStream ?? 0, d?.missingInBatch ?? 0, d?.changed ?? 0, d?.duplicateKeys ?? 0, d?.inFlight ?? 0,
-      JSON.stringify(r), startedAt.toISOString(), r.durationMs,
+      stringifyExact(r), startedAt.toISOString(), r.durationMs,
     ],
   );
   return Number(res.rows[0].id);
