@@ -32,7 +32,9 @@ export async function reconcileWindows(rt: Runtime, ds: DatasetConfig, windows: 
   const results: WindowResult[] = [];
   for (const w of windows) {
     if (rt.signal.aborted) break;
-    results.push(await reconcileWindow(rt, ctx, w, wopts));
+    const r = await reconcileWindow(rt, ctx, w, wopts);
+    results.push(r);
+    opts.onResult?.(r);
   }
   return results;
 }

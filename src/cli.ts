@@ -103,10 +103,16 @@ function finishCommand(cmd: Command): void {
   cmd.exitOverride();
   for (const opt of cmd.options) {
     if (opt.attributeName() !== 'format' || opt.argChoices) continue;
-    const m = /^([a-z]+(?:\|[a-z]+)+)/.exec(opt.description);
-    if (m) opt.choices(m[1].split('|'));
+    const values = formatValues(opt.description);
+    if (values.length >= 2) opt.choices(values);
   }
   cmd.commands.forEach(finishCommand);
+}
+
+/** The values a `--format` help text names: `text|json|md`, or `text (a story) | json (facts)`. */
+export function formatValues(description: string): string[] {
+  if (!description.includes('|')) return [];
+  return description.match(/(?<=^|\||:\s|\|\s)[a-z]+(?=\s*(?:\||\(|$))/g) ?? [];
 }
 
 function validateEnvLogLevel(): void {

@@ -11,6 +11,8 @@
 export class ExactNumber {
   constructor(readonly text: string) {}
   toString(): string { return this.text; }
+  /** Plain JSON.stringify (not stringifyExact) writes it as a string rather than losing digits. */
+  toJSON(): string { return this.text; }
 }
 
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
@@ -55,9 +57,10 @@ export function parseExactJson(text: string): unknown {
 /** JSON.stringify that writes bigint and ExactNumber values as exact JSON numbers. */
 export function stringifyExact(value: unknown, indent?: number): string {
   let found = false;
-  const text = JSON.stringify(value, (_k, v: unknown) => {
+  const text = JSON.stringify(value, function (this: Record<string, unknown>, k: string, v: unknown) {
+    const original = this[k]; // before toJSON
     if (typeof v === 'bigint') { found = true; return `${MARK}${v.toString()}`; }
-    if (v instanceof ExactNumber) { found = true; return `${MARK}${v.text}`; }
+    if (original instanceof ExactNumber) { found = true; return `${MARK}${original.text}`; }
     return v;
   }, indent);
   if (!found || text === undefined) return text;

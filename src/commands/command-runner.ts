@@ -97,6 +97,22 @@ export async function runCommand(cmd: Command, action: Action, opts: RunOptions 
   process.exitCode = code;
 }
 
+/**
+ * This invocation's command line with some options replaced, to print as the
+ * command that resumes interrupted work, e.g. `dualrun batch run orders --from 2026-11-07 --to 2026-11-20`.
+ */
+export function resumeCommand(replace: Record<string, string>, argv: readonly string[] = process.argv.slice(2)): string {
+  const args = [...argv];
+  for (const [flag, value] of Object.entries(replace)) {
+    const i = args.findIndex((a) => a === flag || a.startsWith(`${flag}=`));
+    if (i < 0) args.push(flag, value);
+    else if (args[i] === flag) args[i + 1] = value;
+    else args[i] = `${flag}=${value}`;
+  }
+  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  return ['dualrun', ...args.map(quote)].join(' ');
+}
+
 function topCommand(cmd: Command): string {
   let c = cmd;
   while (c.parent?.parent) c = c.parent;

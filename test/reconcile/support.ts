@@ -8,6 +8,7 @@ import { createLogger } from '../../src/logger.ts';
 import { createRuntime, type Runtime } from '../../src/runtime.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import type { WindowResult } from '../../reconcile/types.ts';
+import { stringifyExact } from '../../src/exact-json.ts';
 
 export interface RawDataset {
   key: string[];
@@ -47,5 +48,5 @@ export async function settle(rt: Runtime, name: string, windowStart: string | nu
 
 /** Every failing difference as `kind key-json [columns]`, sorted: the exact set to assert. */
 export function found(r: WindowResult, which: 'samples' | 'inFlightSamples' = 'samples'): string[] {
-  return (r.diff?.[which] ?? []).map((s) => `${s.kind} ${JSON.stringify(s.key)}${s.columns ? ` ${Object.keys(s.columns).sort().join(',')}` : ''}`).sort();
+  return (r.diff?.[which] ?? []).map((s) => `${s.kind} ${stringifyExact(s.key)}${s.columns ? ` ${Object.keys(s.columns).sort().join(',')}` : ''}`).sort();
 }
