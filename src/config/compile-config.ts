@@ -9,12 +9,14 @@ import { createRequire } from 'node:module';
 import { Ajv, type ErrorObject } from 'ajv';
 import cron from 'node-cron';
 import { DualrunError } from '../errors.ts';
+import { parseByteSize } from '../byte-size.ts';
 import { parseDuration } from '../duration.ts';
 import { parseTableRef, type TableRef } from '../identifiers.ts';
 import { registerSecret } from '../secrets.ts';
 import { interpolateEnv } from './load-config.ts';
 import { packagePath } from '../package-path.ts';
 import type { DatasetConfig, DualrunConfig, KafkaConfig, StreamSource } from './types.ts';
+import type { AlertEventName } from '../alerts/alert-event.ts';
 
 const require = createRequire(import.meta.url);
 // From the package root: the same file from the sources and from dist/.
@@ -48,6 +50,7 @@ export function compileConfig(raw: unknown, opts: CompileOptions): DualrunConfig
   const reportSchedule = checkCron(cfg.report?.schedule, 'report.schedule', problems);
   checkOutputsDistinct(datasets, problems);
   if (problems.list.length > 0) fail(file, problems.list);
+  const alerts = compileAlerts(cfg.alerts, problems);
   const dbUrl = cfg.database?.url ? cfg.database.url : null;
   if (dbUrl) checkUrl(dbUrl, 'database.url', problems);
   if (problems.list.length > 0) fail(file, problems.list);
@@ -60,6 +63,8 @@ export function compileConfig(raw: unknown, opts: CompileOptions): DualrunConfig
       embedded: { dir: path.resolve(baseDir, cfg.database?.embedded?.dir ?? '.dualrun'), port: cfg.database?.embedded?.port ?? null },
     },
     kafka: compileKafka(cfg.kafka),
+    metrics: { port: cfg.metrics?.port ?? null, host: cfg.metrics?.host ?? '0.0.0.0' },
+    alerts,
     report: { schedule: reportSchedule, dir: path.resolve(baseDir, cfg.report?.dir ?? 'reports'), history: cfg.report?.history ?? 14 },
     datasets,
   });
@@ -90,7 +95,10 @@ function compileDataset(name: string, ds: RawDataset, baseDir: string, p: Proble
   };
   const s = ds.stream.source;
   const source: StreamSource = 'table' in s && s.table !== undefined
-    ? { kind: 'table', table: table(s.table, `${at}.stream.source.table`), topic: s.topic ?? `dualrun.${name}` }
+    ? {
+      kind: 'table', table: table(s.table, `${at}.stream.source.table`), topic: s.topic ?? `dualrun.${name}`,
+      capture: s.capture ?? 'trigger', maxRetainedWalBytes: byteSize(s.maxRetainedWal ?? '1GB', `${at}.stream.source.maxRetainedWal`, p),
+    }
     : { kind: 'topic', topic: (s as { topic: string }).topic, format: (s as { format?: 'debezium' | 'json' }).format ?? 'debezium' };
   if (ds.window?.timezone && !isTimeZone(ds.window.timezone)) p.add(`${at}.window.timezone`, `unknown time zone ${JSON.stringify(ds.window.timezone)} (expected an IANA name such as Europe/Berlin)`);
   const ignore = ds.reconcile?.ignore ?? [];
@@ -116,6 +124,7 @@ function compileDataset(name: string, ds: RawDataset, baseDir: string, p: Proble
       source,
       transform: file(ds.stream.transform, `${at}.stream.transform`),
       schema: file(ds.stream.schema, `${at}.stream.schema`),
+      maxDeadLetterRate: ds.stream.maxDeadLetterRate ?? null,
     },
     reconcile: {
       columns: ds.reconcile?.columns ?? null,
@@ -130,6 +139,7 @@ function compileDataset(name: string, ds: RawDataset, baseDir: string, p: Proble
       promoteAfter: ds.cutover?.promoteAfter ?? 7,
       retireAfter: ds.cutover?.retireAfter ?? 7,
       maxEvidenceAgeMs: parseDuration(ds.cutover?.maxEvidenceAge ?? '48h') ?? 0,
+      minRowsPerWindow: ds.cutover?.minRowsPerWindow ?? 1,
     },
   };
 }
@@ -158,6 +168,12 @@ function checkCron(expr: string | undefined, at: string, p: Problems): string | 
   return expr;
 }
 
+function byteSize(text: string, at: string, p: Problems): number {
+  const n = parseByteSize(text);
+  if (n === null) p.add(at, `expected a size such as 512MB or 1GB, got ${JSON.stringify(text)}`);
+  return n ?? 0;
+}
+
 function checkUrl(url: string, at: string, p: Problems): void {
   try {
     const u = new URL(url);
@@ -170,6 +186,18 @@ function checkUrl(url: string, at: string, p: Problems): void {
 
 function isTimeZone(tz: string): boolean {
   try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; }
+}
+
+/** Webhook URLs must be http(s); they are secrets (Slack keeps the token in the path), so they are registered. */
+function compileAlerts(a: RawConfig['alerts'], p: Problems): DualrunConfig['alerts'] {
+  const webhooks = (a?.webhooks ?? []).map((w, i) => {
+    let ok = false;
+    try { ok = ['http:', 'https:'].includes(new URL(w.url).protocol); } catch { /* reported below */ }
+    if (!ok) p.add(`alerts.webhooks.${i}.url`, 'expected an http:// or https:// URL');
+    registerSecret(w.url);
+    return { url: w.url, events: w.events };
+  });
+  return { webhooks };
 }
 
 function compileKafka(k: RawConfig['kafka']): KafkaConfig | null {
@@ -222,13 +250,15 @@ interface RawDataset {
   key: string[];
   window?: { column: string; grain?: 'hour' | 'day'; timezone?: string };
   batch: { output: string; database?: string; query?: string; source?: { url: string }; transform?: string; schedule?: string; completion?: string };
-  stream: { output: string; database?: string; source: { topic: string; format?: 'debezium' | 'json' } | { table: string; topic?: string }; transform?: string; schema?: string };
+  stream: { output: string; database?: string; source: { topic: string; format?: 'debezium' | 'json' } | { table: string; topic?: string; capture?: 'trigger' | 'logical'; maxRetainedWal?: string }; transform?: string; schema?: string; maxDeadLetterRate?: { ratio: number; window: number } };
   reconcile?: { columns?: string[]; ignore?: string[]; tolerance?: Record<string, number>; settle?: string; schedule?: string; buckets?: number };
-  cutover?: { serve?: string; promoteAfter?: number; retireAfter?: number; maxEvidenceAge?: string };
+  cutover?: { serve?: string; promoteAfter?: number; retireAfter?: number; maxEvidenceAge?: string; minRowsPerWindow?: number };
 }
 interface RawConfig {
   database?: { url?: string; poolSize?: number; embedded?: { dir?: string; port?: number } };
   kafka?: { brokers: string[]; clientId?: string; groupPrefix?: string; ssl?: boolean; sasl?: KafkaConfig['sasl'] };
   report?: { schedule?: string; dir?: string; history?: number };
+  metrics?: { port?: number; host?: string };
+  alerts?: { webhooks?: { url: string; events: AlertEventName[] }[] };
   datasets?: Record<string, RawDataset>;
 }
