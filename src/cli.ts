@@ -122,6 +122,17 @@ function validateEnvLogLevel(): void {
   }
 }
 
+/** The command an argument list names (`help X` names X), skipping the global options. */
+export function commandNameIn(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '-c' || a === '--config' || a === '--log-level') { i++; continue; }
+    if (a.startsWith('-')) continue;
+    return a === 'help' ? args[i + 1] : a;
+  }
+  return undefined;
+}
+
 /** Writes what is left on stdout (pipes drain asynchronously), then exits with the code. */
 async function exit(code: number): Promise<never> {
   await flushStdout();
@@ -132,6 +143,8 @@ export async function main(argv: string[]): Promise<never> {
   // A reader that goes away (`| head`) is not an error of ours.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok); });
   try {
+    const name = commandNameIn(argv.slice(2));
+    if (name) await loadCommands([name]);
     await buildProgram().parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) {
