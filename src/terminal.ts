@@ -17,7 +17,8 @@ export function startProgress(total: number, format: string, payload: Record<str
   bars = multi;
   return {
     increment: (p) => bar.increment(1, p),
-    stop: () => { multi.stop(); if (bars === multi) bars = null; },
+    // A last render first: it prints the lines still waiting above the bar.
+    stop: () => { multi.update(); multi.stop(); if (bars === multi) bars = null; },
   };
 }
 

@@ -169,4 +169,17 @@ describe('signals', () => {
     const loaded = await db.pool.query(`SELECT count(DISTINCT day)::int AS days FROM public.events_batch`);
     expect(loaded.rows[0].days).toBe(6);
   });
+
+  it('on a terminal: readable logs and per-window lines above the progress bar, never JSON log lines through it', () => {
+    const cmd = `"${process.execPath}" "${BIN}" --config "${path.join(dir, 'dualrun.yaml')}" --log-level info batch run slow --from 2026-11-01 --to 2026-11-02 --rerun`;
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...process.env, TERM: 'xterm' }, timeout: 60_000 });
+    expect(r.status, r.stdout).toBe(0);
+    // eslint-disable-next-line no-control-regex
+    const screen = r.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+    expect(screen).toMatch(/slow 2026-11-01: succeeded/);
+    expect(screen).toMatch(/slow 2026-11-02: succeeded/);
+    expect(screen).toMatch(/backfill \[.*\] \d\/2 windows/);
+    expect(screen).toMatch(/INFO.*: /);
+    expect(screen).not.toMatch(/\{"level":/);
+  });
 });
