@@ -30,6 +30,8 @@ INSERT INTO s.small_batch VALUES (9), (10), (100), (2), (1000);
 CREATE TABLE s.pair_batch (a int, b text, PRIMARY KEY (a, b));
 CREATE TABLE s.pair_stream (a int, b text, PRIMARY KEY (a, b));
 INSERT INTO s.pair_batch VALUES (10, 'a'), (2, 'b'), (2, 'a'), (9, 'z');
+CREATE VIEW s.stuck_batch AS SELECT id FROM s.small_batch, pg_sleep(30);
+CREATE TABLE s.stuck_stream (id int PRIMARY KEY);
 CREATE TABLE public.events (id bigint PRIMARY KEY, day date NOT NULL);
 CREATE TABLE public.events_batch (id bigint PRIMARY KEY, day date NOT NULL);
 INSERT INTO public.events SELECT g, DATE '2026-11-01' + (g % 6) FROM generate_series(1, 60) g;
@@ -43,6 +45,7 @@ const config = (url: string) => JSON.stringify({
   datasets: {
     ev: { key: ['id'], batch: { output: 's.ev_batch' }, stream: { output: 's.ev_stream', source: { topic: 't.ev', format: 'json' } } },
     small: { key: ['id'], batch: { output: 's.small_batch' }, stream: { output: 's.small_stream', source: { topic: 't.small', format: 'json' } } },
+    stuck: { key: ['id'], batch: { output: 's.stuck_batch' }, stream: { output: 's.stuck_stream', source: { topic: 't.stuck', format: 'json' } } },
     pair: { key: ['a', 'b'], batch: { output: 's.pair_batch' }, stream: { output: 's.pair_stream', source: { topic: 't.pair', format: 'json' } } },
     slow: {
       key: ['id'], window: { column: 'day', grain: 'day' },
@@ -181,5 +184,22 @@ describe('signals', () => {
     expect(screen).toMatch(/backfill \[.*\] \d\/2 windows/);
     expect(screen).toMatch(/INFO.*: /);
     expect(screen).not.toMatch(/\{"level":/);
+  });
+
+  it('SIGTERM stops a command stuck in a long query within 5 s (exit 143), not when the query ends', async () => {
+    const child = spawn(process.execPath, [BIN, '--config', path.join(dir, 'dualrun.yaml'), 'reconcile', 'stuck', '--assume-settled'], { cwd: dir, env: { ...process.env, DUALRUN_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    // Wait until the 30 s fingerprint query is running.
+    for (let i = 0; i < 200 && child.exitCode === null; i++) {
+      const q = await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%stuck_batch%' AND state = 'active' AND pid <> pg_backend_pid()`);
+      if (q.rows[0].n > 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const t0 = Date.now();
+    child.kill('SIGTERM');
+    expect(await closed, stderr).toBe(143);
+    expect(Date.now() - t0).toBeLessThan(5_000);
   });
 });
