@@ -9,7 +9,7 @@
  * signal exits at once. A command interrupted this way exits non-zero (130 for
  * SIGINT, 143 for SIGTERM) unless it is a long-running worker whose normal stop
  * is a signal (stream, capture, schedule), which decides its own code
- * (`interruptedBy()` tells it what happened).
+ * (`interruptedExitCode(rt.signal)` / `interruptedBy()` tell it what happened).
  */
 import type { Command } from 'commander';
 import { DualrunError, EXIT, toDualrunError, type ExitCode } from '../errors.ts';
@@ -46,8 +46,8 @@ export function interruptedBy(): NodeJS.Signals | null {
   return received;
 }
 
-/** The exit code for work cut short by a signal (130 SIGINT, 143 SIGTERM). */
-export function interruptedExitCode(): number {
+/** The exit code for work cut short by the signal received (130 SIGINT, 143 SIGTERM). */
+function signalExitCode(): number {
   return SIGNAL_EXIT[received ?? 'SIGTERM'] ?? 143;
 }
 
@@ -93,7 +93,7 @@ export async function runCommand(cmd: Command, action: Action, opts: RunOptions 
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  if (received && code === EXIT.ok && !WORKERS.has(topCommand(cmd))) code = interruptedExitCode();
+  if (received && code === EXIT.ok && !WORKERS.has(topCommand(cmd))) code = signalExitCode();
   process.exitCode = code;
 }
 
@@ -124,7 +124,7 @@ async function cutShort(log: Logger, rt: Runtime | undefined): Promise<void> {
   log.warn({ afterMs: STOP_DEADLINE_MS }, 'did not reach a safe point in time: stopping now (unfinished work is rolled back and can be run again)');
   await Promise.race([rt?.close().catch(() => undefined), new Promise((r) => setTimeout(r, 700))]);
   await Promise.race([flushStdout(), new Promise((r) => setTimeout(r, 200))]);
-  process.exit(interruptedExitCode());
+  process.exit(signalExitCode());
 }
 
 function loadOrDefault(configPath: string | undefined, optional: boolean) {
