@@ -6,6 +6,7 @@
  */
 import type { Pool } from '../src/db/connect.ts';
 import type { WindowResult, WindowStatus } from './types.ts';
+import { parseExactJson } from '../src/exact-json.ts';
 
 export interface NightVerdict {
   /** dualrun.reconciliations.id as text (64-bit exact). */
@@ -21,20 +22,22 @@ export interface NightVerdict {
   result: WindowResult;
 }
 
-interface Row { id: string; dataset: string; window_label: string | null; verdict: WindowStatus; stage: string | null; finished_at: Date; result: WindowResult }
+interface Row { id: string; dataset: string; window_label: string | null; verdict: WindowStatus; stage: string | null; finished_at: Date; result: string }
 
 /** The night's verdicts per dataset, oldest first. */
 export async function nightVerdicts(db: Pool, datasets: readonly string[], from: Date, to: Date): Promise<Map<string, NightVerdict[]>> {
   const r = await db.query<Row>(
-    `SELECT r.id::text AS id, r.dataset, r.window_label, r.verdict, r.stage, r.finished_at, r.result
+    `SELECT r.id::text AS id, r.dataset, r.window_label, r.verdict, r.stage, r.finished_at, r.result::text AS result
        FROM dualrun.reconciliations r
       WHERE r.dataset = ANY($1) AND r.finished_at >= $2 AND r.finished_at < $3
       ORDER BY r.dataset, r.finished_at, r.id`, [datasets, from, to]);
   const out = new Map<string, NightVerdict[]>(datasets.map((d) => [d, []]));
   for (const row of r.rows) {
+    // As text, parsed exactly: 64-bit keys must not pass through float64.
+    const result = parseExactJson(row.result) as WindowResult;
     out.get(row.dataset)!.push({
       id: row.id, window: row.window_label, verdict: row.verdict, stage: row.stage, finishedAt: row.finished_at.toISOString(),
-      supersededBy: null, healed: false, result: { ...row.result, id: row.result.id ?? Number(row.id) },
+      supersededBy: null, healed: false, result: { ...result, id: result.id ?? Number(row.id) },
     });
   }
   for (const list of out.values()) markSuperseded(list);
