@@ -19,6 +19,7 @@ import { drilldownSameDatabase } from './bucket-drilldown-sql.ts';
 import { drilldownCrossDatabase } from './bucket-drilldown-node.ts';
 import { duplicatesOutsideBuckets } from './duplicate-keys.ts';
 import { tombstoneLookup } from './tombstones.ts';
+import { noteDeadLetters } from './dead-letter-notes.ts';
 import { storeResult } from './result-store.ts';
 import { datasetDefinition } from '../src/cutover/dataset-definition.ts';
 import { IN_MEMORY_ROWS, PROBE_ROWS, type DrilldownSpec } from './drilldown-spec.ts';
@@ -81,6 +82,7 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     const acc = new DiffAccumulator({ samples: opts.samples, snapshotAt, keyColumns: ctx.ds.key, tombstones: snapshotAt ? await tombstoneLookup([ctx.streamPool, await rt.db()], ctx.ds.name) : null });
     await locateDifferences(ctx, spec, bs, ss, acc);
     const diff = await acc.finish();
+    await noteDeadLetters([ctx.streamPool, await rt.db()], ctx.ds.name, ctx.ds.key, diff.samples, rt.log);
     // Differing counts, or (without tolerances) differing checksums, with no difference
     // located would be a bug; never let it pass as a match.
     const nothingLocated = acc.failingCount === 0 && diff.inFlight === 0;

@@ -14,6 +14,7 @@ export function sampleRow(s: DifferenceSample): SampleRow {
   let detail = '';
   if (s.kind === 'changed') detail = Object.entries(s.columns ?? {}).map(([c, v]) => `${c}: ${show(v.batch)} → ${show(v.stream)}`).join('; ');
   else if (s.kind === 'duplicate_key' && s.count) detail = `rows: batch ${s.count.batch}, stream ${s.count.stream}`;
+  if (s.deadLetter) detail = `dead letter #${s.deadLetter.id} (${s.deadLetter.stage}, ${s.deadLetter.at}, ${s.deadLetter.status}): ${s.deadLetter.reason}`;
   return { key: keyText(s.key), kind: s.kind + (s.inFlight ? ' (in flight)' : ''), detail };
 }
 

@@ -29,6 +29,8 @@ export interface DifferenceSample {
   count?: { batch: number; stream: number };
   /** True when the stream changed this key after the batch snapshot. */
   inFlight?: boolean;
+  /** For `missing_in_stream`: the newest dead letter of this key (reconcile/dead-letter-notes.ts). */
+  deadLetter?: { id: string; stage: string; reason: string; at: string; status: string };
 }
 
 export interface DiffSummary {

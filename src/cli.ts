@@ -30,6 +30,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { term: 'cutover', description: 'per-dataset stages batch → shadow → streaming → streaming-only, gated, audited, reversible', load: async () => (await import('./commands/cutover.ts')).registerCutover },
   { term: 'schedule [options]', description: 'long-running node-cron scheduler: batch runs, reconciliations and the nightly report from config', load: async () => (await import('./commands/schedule.ts')).registerSchedule },
   { term: 'demo [options]', description: 'the whole migration story on an embedded Postgres: shadow run, a caught defect, replay, promotion, rollback', load: async () => (await import('./commands/demo.ts')).registerDemo },
+  { term: 'dead-letters', description: 'records the streaming path could not apply: list, inspect, retry after a fix, or discard (audited)', load: async () => (await import('./commands/dead-letters.ts')).registerDeadLetters },
 ];
 
 const nameOf = (e: CommandEntry) => e.term.split(' ')[0];

@@ -41,7 +41,7 @@ export async function datasetStatuses(db: Pool, config: DualrunConfig): Promise<
               FROM dualrun.batch_runs WHERE dataset = ANY($1) ORDER BY dataset, id DESC`, [names]),
     db.query(`SELECT dataset, event_time, extract(epoch FROM now() - event_time)::float8 AS lag
               FROM dualrun.watermarks WHERE dataset = ANY($1)`, [names]),
-    db.query('SELECT dataset, count(*)::int AS n FROM dualrun.dead_letters WHERE dataset = ANY($1) GROUP BY dataset', [names]),
+    db.query(`SELECT dataset, count(*)::int AS n FROM dualrun.dead_letters WHERE dataset = ANY($1) AND status = 'open' GROUP BY dataset`, [names]),
     db.query(`SELECT DISTINCT ON (dataset) dataset, window_label, verdict, finished_at
               FROM dualrun.reconciliations WHERE dataset = ANY($1) ORDER BY dataset, finished_at DESC, id DESC`, [names]),
   ]);

@@ -8,7 +8,8 @@ import { checksumHex, mismatchedBuckets, rowsInBuckets } from '../../reconcile/w
 import { exitCodeFor, worstStatus } from '../../reconcile/verdict-exit-code.ts';
 import { nextPrime } from '../../reconcile/dataset-context.ts';
 import { DiffAccumulator } from '../../reconcile/diff-accumulator.ts';
-import { escapeHtml, trendSvg } from '../../reconcile/html-report.ts';
+import { escapeHtml, trendCells } from '../../reconcile/html-report.ts';
+import { markSuperseded, standing, type NightVerdict } from '../../reconcile/nightly-verdicts.ts';
 import { mdEscape } from '../../reconcile/result-text.ts';
 import { windowBounds } from '../../reconcile/window-bounds.ts';
 import { parseWindow } from '../../src/windows.ts';
@@ -141,10 +142,28 @@ describe('report formats', () => {
     expect(mdEscape('a|b <i>\n*')).toBe('a\\|b &lt;i&gt; \\*');
   });
 
-  it('the trend chart is inline SVG, one bar per night', () => {
-    const svg = trendSvg([{ date: '2026-11-20', status: 'match', differences: 0, inFlight: 0, windows: 1 }, { date: '2026-11-21', status: 'mismatch', differences: 5, inFlight: 0, windows: 1 }]);
-    expect(svg.startsWith('<svg')).toBe(true);
-    expect(svg.match(/<rect/g)).toHaveLength(2);
-    expect(svg).not.toMatch(/https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
+  it('the trend is email-safe table cells, one per night, healed nights marked', () => {
+    const html = trendCells([
+      { date: '2026-11-20', status: 'match', differences: 0, inFlight: 0, windows: 1, healed: 0 },
+      { date: '2026-11-21', status: 'match', differences: 0, inFlight: 0, windows: 1, healed: 1 },
+      { date: '2026-11-22', status: 'mismatch', differences: 5, inFlight: 0, windows: 1, healed: 0 },
+    ]);
+    expect(html.match(/<td class="night"/g)).toHaveLength(3);
+    expect(html).toContain('data-night="2026-11-22" data-status="mismatch"');
+    expect(html).toContain('title="2026-11-21: match, 1 windows, 0 differences, 1 healed"');
+    expect(html).not.toMatch(/<svg|https?:/);
+  });
+
+  it('a night\'s verdicts: a mismatch later matched is healed; one later mismatched again is only superseded', () => {
+    const v = (id: string, window: string | null, verdict: 'match' | 'mismatch' | 'pending'): NightVerdict =>
+      ({ id, window, verdict, stage: 'shadow', finishedAt: '', supersededBy: null, healed: false, result: {} as NightVerdict['result'] });
+    const list = [v('1', 'a', 'mismatch'), v('2', 'b', 'mismatch'), v('3', 'a', 'pending'), v('4', 'a', 'match'), v('5', 'b', 'mismatch'), v('6', null, 'mismatch')];
+    markSuperseded(list);
+    expect(list.map((x) => [x.id, x.supersededBy, x.healed])).toEqual([
+      ['1', '3', true], ['2', '5', false], ['3', '4', false], ['4', null, false], ['5', null, false], ['6', null, false],
+    ]);
+    // What stands per window is its newest verdict: a later pending means the newest attempt could not judge.
+    const after = [...list, v('7', 'a', 'pending'), v('8', 'c', 'pending')].map((x) => ({ ...x, result: { window: x.window, verdict: x.verdict } as NightVerdict['result'] }));
+    expect(standing(after).map((r) => [r.window, r.verdict])).toEqual([['a', 'pending'], ['b', 'mismatch'], ['c', 'pending'], [null, 'mismatch']]);
   });
 });
