@@ -13,7 +13,7 @@
  * Identifiers are always quoted; nothing from config is spliced in as text.
  */
 import { quoteIdent, quoteLiteral } from '../src/identifiers.ts';
-import type { ColumnInfo } from './table-columns.ts';
+import { logicalName, type ColumnInfo } from './table-columns.ts';
 
 const INTEGER = new Set(['int2', 'int4', 'int8', 'oid']);
 const FLOAT = new Set(['float4', 'float8']);
@@ -29,8 +29,17 @@ export const SESSION_SETTINGS: readonly (readonly [string, string])[] = [
 ];
 
 /** One value as canonical text (NULL stays NULL). */
+/**
+ * The one SQL reference to a column on its side: a validated expression in
+ * parentheses, else the quoted (optionally alias-qualified) identifier.
+ */
+export function columnRef(col: ColumnInfo, alias?: string): string {
+  if (col.expression !== undefined) return `(${col.expression})`;
+  return alias ? `${alias}.${quoteIdent(col.name)}` : quoteIdent(col.name);
+}
+
 export function canonicalValueSql(col: ColumnInfo, alias?: string): string {
-  const ref = alias ? `${alias}.${quoteIdent(col.name)}` : quoteIdent(col.name);
+  const ref = columnRef(col, alias);
   if (col.type === 'numeric') return `trim_scale(${ref})::text`;
   if (INTEGER.has(col.type) || FLOAT.has(col.type)) return `${ref}::text`;
   if (col.type === 'timestamptz') return `${ref}::text`;
@@ -76,7 +85,7 @@ export const INTEGER_TYPES = INTEGER;
 export function bucketSql(key: readonly ColumnInfo[], b: Bucketing, alias?: string): string {
   if (!Number.isInteger(b.count) || b.count < 1) throw new Error(`invalid bucket count ${b.count}`);
   if (b.mode === 'integer') {
-    const ref = alias ? `${alias}.${quoteIdent(key[0].name)}` : quoteIdent(key[0].name);
+    const ref = columnRef(key[0], alias);
     // A NULL key still lands in a bucket, so no row escapes the fingerprint.
     return `coalesce(abs(${ref}::int8 % ${b.count}), 0)`;
   }
@@ -85,8 +94,7 @@ export function bucketSql(key: readonly ColumnInfo[], b: Bucketing, alias?: stri
 
 /** The key as a JSON object of typed values, e.g. {"order_id": 42} (matches stream tombstones). */
 export function keyJsonSql(key: readonly ColumnInfo[], alias?: string): string {
-  const ref = (c: ColumnInfo) => (alias ? `${alias}.${quoteIdent(c.name)}` : quoteIdent(c.name));
-  return `jsonb_build_object(${key.map((c) => `${quoteLiteral(c.name)}, ${ref(c)}`).join(', ')})`;
+  return `jsonb_build_object(${key.map((c) => `${quoteLiteral(logicalName(c))}, ${columnRef(c, alias)}`).join(', ')})`;
 }
 
 /** The compared columns' canonical values as a text[] (for column-level comparison). */
@@ -99,7 +107,7 @@ export function valuesArraySql(compared: readonly ColumnInfo[], alias?: string):
 export function windowPredicateSql(column: ColumnInfo | null, startParam: number, endParam: number): string {
   if (!column) return 'true';
   const cast = column.type === 'date' ? 'date' : column.type === 'timestamp' ? 'timestamp' : 'timestamptz';
-  const ref = quoteIdent(column.name);
+  const ref = columnRef(column);
   return `${ref} >= $${startParam}::${cast} AND ${ref} < $${endParam}::${cast}`;
 }
 

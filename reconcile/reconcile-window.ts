@@ -10,6 +10,7 @@ import { readStage } from '../src/stages.ts';
 import type { DatasetContext } from './dataset-context.ts';
 import type { WindowResult } from './types.ts';
 import { checkSettlement } from './settlement.ts';
+import { adoptedBehind } from './adopted-watermark.ts';
 import { openSideSession, type SideSession } from './side-session.ts';
 import { fingerprintSide, mismatchedBuckets, rowsInBuckets } from './window-fingerprint.ts';
 import { windowBounds } from './window-bounds.ts';
@@ -31,7 +32,8 @@ export async function reconcileWindow(rt: Runtime, ctx: DatasetContext, window: 
   try {
     const db = await rt.db();
     base.stage = await readStage(db, ctx.ds.name);
-    const settlement = await checkSettlement(db, ctx.streamPool, ctx.ds.name, window, ctx.ds.reconcile.settleMs);
+    const adopted = ctx.ds.stream.adopted ? (h: Date) => adoptedBehind({ ds: ctx.ds, streamPool: ctx.streamPool, kafka: rt.config.kafka, log: rt.log }, h) : undefined;
+    const settlement = await checkSettlement(db, ctx.streamPool, ctx.ds.name, window, ctx.ds.reconcile.settleMs, adopted);
     if (!settlement.settled && !opts.assumeSettled) {
       result = { ...base, verdict: 'pending', pendingReason: settlement.reason ?? undefined };
     } else {
@@ -144,6 +146,7 @@ function emptyResult(ctx: DatasetContext, window: Window | null): WindowResult {
     windowStart: window?.start.toISOString() ?? null,
     windowEnd: window?.end.toISOString() ?? null,
     columns: ctx.columns.compared,
+    ...(Object.keys(ctx.columns.names).length > 0 ? { columnNames: ctx.columns.names } : {}),
     buckets: null,
     strategy: null,
     stage: null,

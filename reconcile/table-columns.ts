@@ -9,9 +9,19 @@ import type { Pool, PoolClient } from '../src/db/connect.ts';
 import type { TableRef } from '../src/identifiers.ts';
 
 export interface ColumnInfo {
+  /** This side's column name (reconcile.map may give the stream side another name). */
   name: string;
-  /** Base type name (domains resolved), e.g. `numeric`, `timestamptz`, `text`. */
+  /** Base type name (domains resolved), e.g. `numeric`, `timestamptz`, `text`; for an expression, its result type. */
   type: string;
+  /** A reconcile.expressions entry for this side, already planned by Postgres; read instead of the column. */
+  expression?: string;
+  /** The column's name in the config (the batch name) when this side's `name` differs or an expression stands in. */
+  logical?: string;
+}
+
+/** The name results use for a column: the config's, the same on both sides. */
+export function logicalName(col: ColumnInfo): string {
+  return col.logical ?? col.name;
 }
 
 export interface TableShape {

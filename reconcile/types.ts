@@ -59,6 +59,8 @@ export interface WindowResult {
   windowStart: string | null;
   windowEnd: string | null;
   columns: string[];
+  /** Columns read differently on the two sides (reconcile.map / reconcile.expressions): what each side reads. */
+  columnNames?: Record<string, { batch: string; stream: string }>;
   buckets: { total: number; mismatched: number; mode: 'hash' | 'integer' } | null;
   strategy: 'same-database' | 'cross-database' | null;
   stage: string | null;

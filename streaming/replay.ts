@@ -14,6 +14,7 @@
  *     there). Keyed state cannot be rewound to T, so a stateful dataset must replay
  *     from the beginning.
  */
+import { requireStreamSource } from '../src/config/stream-source.ts';
 import type { DatasetConfig } from '../src/config/types.ts';
 import { inTransaction, type Pool, type PoolClient } from '../src/db/connect.ts';
 import { DualrunError } from '../src/errors.ts';
@@ -49,7 +50,7 @@ export async function resetForReplay(rt: Runtime, ds: DatasetConfig, from: Repla
 
 /** The `source` the sink records for a dataset: the topic it consumes, or changelog:<table>. */
 export function sourceName(rt: Runtime, ds: DatasetConfig): string {
-  const s = ds.stream.source;
+  const s = requireStreamSource(ds);
   if (s.kind === 'topic' || rt.config.kafka) return s.topic;
   return changelogSourceName(s.table.text);
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DualrunError } from '../errors.ts';
+import { DualrunError, EXIT } from '../errors.ts';
 import { requestedWindows } from '../windows.ts';
 import { json, out, runCommand } from './command-runner.ts';
 import { reconcileDataset, DEFAULT_SAMPLES } from '../../reconcile/reconcile-dataset.ts';
@@ -33,6 +33,9 @@ export function registerReconcile(program: Command): void {
       if (opts.format === 'json') json(several ? results : results[0]);
       else if (opts.format === 'md') out(results.map(resultMarkdown).join('\n'));
       else out(results.map(resultText).join('\n\n'));
+      // A config the database refuses (e.g. a reconcile.expressions entry) is a config error: exit 2, not a failed run.
+      const badConfig = results.find((r) => r.error?.code === 'DUALRUN_CONFIG_INVALID');
+      if (badConfig) { process.stderr.write(`dualrun: ${badConfig.error!.code}: ${badConfig.error!.message}\n`); return EXIT.usage; }
       return exitCodeFor(results.map((r) => r.verdict));
     }));
 }

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { DualrunError, EXIT } from '../errors.ts';
 import { json, out, runCommand } from './command-runner.ts';
+import type { Runtime } from '../runtime.ts';
+import { ADOPTED_NOTE, partitionAdopted } from '../config/stream-source.ts';
 import { resetForReplay, runStreamWorker, type ReplayFrom } from '../../streaming/index.ts';
 
 interface StreamOptions { dataset?: string[]; fromBeginning?: boolean; fromTime?: string; resetOutput?: boolean; untilIdle?: boolean; format?: string }
@@ -17,7 +19,7 @@ export function registerStream(program: Command): void {
     .option('--format <format>', 'summary format with --until-idle: text|json', 'text')
     .addHelpText('after', '\nExamples:\n  $ dualrun stream                         # long-running worker\n  $ dualrun stream --dataset orders --until-idle\n  $ dualrun stream --dataset orders --from-beginning --reset-output --until-idle')
     .action(async (opts: StreamOptions, cmd: Command) => runCommand(cmd, async (rt) => {
-      const names = opts.dataset ?? Object.keys(rt.config.datasets);
+      const names = streamedDatasets(rt, opts.dataset);
       const from = replayFrom(opts);
       if (!from && opts.resetOutput) throw new DualrunError('DUALRUN_USAGE', '--reset-output only goes with --from-beginning or --from-time');
       const replays = [];
@@ -29,9 +31,21 @@ export function registerStream(program: Command): void {
       else if (opts.untilIdle) {
         for (const s of result.ran) out(`${String(s.dataset)}: ${String(s.applied)} applied, ${String(s.deadLettered)} dead-lettered, ${String(s.rowsPerSec)} rows/s`);
         for (const s of result.skipped) out(`${s}: skipped (stage batch)`);
+        for (const d of adoptedDatasets(rt, opts.dataset)) out(`${d}: skipped (${ADOPTED_NOTE})`);
       }
       return EXIT.ok;
     }));
+}
+
+/** The asked-for datasets dualrun streams itself; adopted ones are noted on stderr and left out. */
+function streamedDatasets(rt: Runtime, asked: string[] | undefined): string[] {
+  const { own, adopted } = partitionAdopted((asked ?? Object.keys(rt.config.datasets)).map((n) => rt.dataset(n)));
+  if (adopted.length > 0) rt.log.warn({ datasets: adopted.map((d) => d.name) }, `not streamed: ${ADOPTED_NOTE}`);
+  return own.map((d) => d.name);
+}
+
+function adoptedDatasets(rt: Runtime, asked: string[] | undefined): string[] {
+  return (asked ?? Object.keys(rt.config.datasets)).filter((n) => rt.dataset(n).stream.adopted);
 }
 
 function replayFrom(opts: StreamOptions): ReplayFrom | null {
