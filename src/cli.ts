@@ -16,6 +16,8 @@ import { registerReport } from './commands/report.ts';
 import { registerCutover } from './commands/cutover.ts';
 import { registerSchedule } from './commands/schedule.ts';
 import { registerDemo } from './commands/demo.ts';
+import { registerAdd } from './commands/add.ts';
+import { registerDb } from './commands/db.ts';
 
 export function buildProgram(): Command {
   const program = new Command('dualrun')
@@ -41,7 +43,7 @@ Quick start:
   $ dualrun init && dualrun migrate      scaffold dualrun.yaml, create the toolkit schema
   $ dualrun datasets                     stage, last batch run, stream lag, last verdict`,
     );
-  for (const register of [registerInit, registerMigrate, registerDatasets, registerBatch, registerStream, registerCapture, registerReconcile, registerReport, registerCutover, registerSchedule, registerDemo]) {
+  for (const register of [registerInit, registerMigrate, registerDatasets, registerBatch, registerStream, registerCapture, registerReconcile, registerReport, registerCutover, registerSchedule, registerDemo, registerAdd, registerDb]) {
     register(program);
   }
   program.commands.forEach(applyExitOverride);

@@ -1,0 +1,72 @@
+/**
+ * `dualrun add <dataset> --from-table schema.table`: scaffolds a dataset from a
+ * source table's catalog (src/scaffold/dataset-scaffold.ts) into dualrun.yaml
+ * and beside it; `dualrun migrate` then creates the two output tables.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { DualrunError } from '../errors.ts';
+import { parseTableRef } from '../identifiers.ts';
+import { findConfigFile, parseConfigText } from '../config/load-config.ts';
+import { compileConfig } from '../config/compile-config.ts';
+import { readTableCatalog } from '../db/table-catalog.ts';
+import { describeTarget } from '../db/connect.ts';
+import { scaffoldDataset } from '../scaffold/dataset-scaffold.ts';
+import { hasDataset, withDataset } from '../scaffold/config-document.ts';
+import { json, out, runCommand, type GlobalOptions } from './command-runner.ts';
+
+interface AddOptions { fromTable: string; key?: string; windowColumn?: string; window?: boolean; grain: string; outputSchema?: string; force?: boolean; format: string }
+
+const DATASET_NAME = /^[a-z][a-z0-9_]{0,62}$/;
+
+export function registerAdd(program: Command): void {
+  program
+    .command('add <dataset>')
+    .description('scaffold a dataset from a source table: dualrun.yaml entry, batch query, identity transform, record JSON Schema')
+    .requiredOption('--from-table <schema.table>', 'the source table (read from the toolkit database)')
+    .option('--key <columns>', 'key columns, comma-separated (default: the primary key)')
+    .option('--window-column <column>', 'window column (default: a date/timestamp column, preferring one set at insert)')
+    .option('--no-window', 'compare the whole table, no windows')
+    .option('--grain <grain>', 'window grain: day|hour', 'day')
+    .option('--output-schema <schema>', 'schema for the outputs and serving view (default: the source table\'s)')
+    .option('--force', 'replace an existing dataset entry and overwrite its files')
+    .option('--format <format>', 'text|json', 'text')
+    .addHelpText('after', '\nNothing is overwritten without --force. Then `dualrun migrate` creates the outputs.\n\nExample:\n  $ dualrun add customers --from-table shop.customers && dualrun migrate')
+    .action(async (dataset: string, opts: AddOptions, cmd: Command) => runCommand(cmd, async (rt) => {
+      if (!DATASET_NAME.test(dataset)) throw new DualrunError('DUALRUN_USAGE', `dataset name ${JSON.stringify(dataset)}: expected lower-case letters, digits and _ (starting with a letter)`);
+      const table = parseTableRef(opts.fromTable);
+      if (!table) throw new DualrunError('DUALRUN_USAGE', `--from-table ${JSON.stringify(opts.fromTable)}: expected schema.table made of identifiers`);
+      if (!['day', 'hour'].includes(opts.grain)) throw new DualrunError('DUALRUN_USAGE', `--grain: expected day or hour, got ${JSON.stringify(opts.grain)}`);
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const configPath = findConfigFile({ configPath: g.config }).path ?? path.resolve(g.config ?? 'dualrun.yaml');
+      const baseDir = path.dirname(configPath);
+      const existingText = fs.existsSync(configPath) ? fs.readFileSync(configPath, 'utf8') : null;
+      if (hasDataset(existingText, dataset, configPath) && !opts.force) throw new DualrunError('DUALRUN_USAGE', `dataset ${dataset} is already in ${configPath} (use --force to replace it)`);
+      const db = await rt.db();
+      const cat = await readTableCatalog(db, table);
+      if (!cat) throw new DualrunError('DUALRUN_USAGE', `table ${table.text} not found in ${describeTarget(await rt.databaseUrl())}`);
+      const s = scaffoldDataset(cat, { dataset, key: opts.key?.split(',').map((k) => k.trim()), window: opts.window === false ? false : opts.windowColumn, grain: opts.grain as 'day' | 'hour', outputSchema: opts.outputSchema });
+      const existing = Object.keys(s.files).filter((f) => fs.existsSync(path.join(baseDir, f)));
+      if (existing.length > 0 && !opts.force) throw new DualrunError('DUALRUN_USAGE', `refusing to overwrite ${existing.join(', ')} in ${baseDir} (use --force)`);
+      const heading = `${dataset}: scaffolded by \`dualrun add ${dataset} --from-table ${table.text}\`; review, then \`dualrun migrate\``;
+      const text = withDataset(existingText, { name: dataset, entry: s.entry, comments: s.comments, heading }, configPath);
+      for (const [f, content] of Object.entries(s.files)) {
+        fs.mkdirSync(path.dirname(path.join(baseDir, f)), { recursive: true });
+        fs.writeFileSync(path.join(baseDir, f), content);
+      }
+      // The new file must compile before it replaces the old one.
+      compileConfig(parseConfigText(text, configPath), { path: configPath });
+      const tmp = `${configPath}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, text);
+      fs.renameSync(tmp, configPath);
+      if (cat.kind !== 'r' && cat.kind !== 'p') rt.log.warn({ table: table.text, kind: cat.kind }, 'the source is not a plain table: built-in change capture needs a table (use stream.source.topic or an adopted stream instead)');
+      const summary = { dataset, config: configPath, key: s.entry.key, window: (s.entry.window as { column: string } | undefined)?.column ?? null, files: Object.keys(s.files), outputs: { batch: s.outputs.batch.text, stream: s.outputs.stream.text, serve: s.outputs.serve.text } };
+      if (opts.format === 'json') json(summary);
+      else {
+        out(`added dataset ${dataset} to ${configPath}: key (${(s.entry.key as string[]).join(', ')}), ${summary.window ? `${opts.grain} windows on ${summary.window}` : 'whole table'}`);
+        out(`wrote ${summary.files.join(', ')}`);
+        out(`next: dualrun migrate   (creates ${s.outputs.batch.text} and ${s.outputs.stream.text} in the shape of ${table.text})`);
+      }
+    }, { configOptional: true }));
+}
