@@ -31,10 +31,11 @@ export const SESSION_SETTINGS: readonly (readonly [string, string])[] = [
 /** One value as canonical text (NULL stays NULL). */
 /**
  * The one SQL reference to a column on its side: a validated expression in
- * parentheses, else the quoted (optionally alias-qualified) identifier.
+ * parentheses, on lines of its own exactly as it was validated (so a trailing
+ * `-- comment` ends with its line), else the quoted (optionally alias-qualified) identifier.
  */
 export function columnRef(col: ColumnInfo, alias?: string): string {
-  if (col.expression !== undefined) return `(${col.expression})`;
+  if (col.expression !== undefined) return `(\n${col.expression}\n)`;
   return alias ? `${alias}.${quoteIdent(col.name)}` : quoteIdent(col.name);
 }
 
