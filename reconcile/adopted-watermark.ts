@@ -54,7 +54,8 @@ async function kafkaBehind(ctx: AdoptedWatermarkContext, wm: Extract<StreamWater
     const committed = new Map((groups.find((g) => g.topic === wm.topic)?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
     const behind = ends
       .map((e) => ({ partition: e.partition, end: BigInt(e.offset), at: committed.get(e.partition) ?? -1n }))
-      .filter((p) => p.end > 0n && p.at < p.end);
+      .filter((p) => p.end > 0n && p.at < p.end)
+      .sort((a, b) => a.partition - b.partition);
     if (behind.length === 0) return null;
     const list = behind.slice(0, 5).map((p) => `partition ${p.partition} at ${p.at < 0n ? 'no commit' : p.at} of ${p.end}`).join(', ');
     return `consumer group ${wm.group} has not reached ${wm.topic}'s end as of ${horizon.toISOString()} (${list})`;

@@ -12,9 +12,10 @@ export function registerMigrate(program: Command): void {
     .addHelpText('after', [
       '',
       'Other commands migrate on first use too; run this in deploy pipelines to do it up front.',
-      'A missing batch.output or stream.output is created in the shape of stream.source.table (else of the',
-      'other output): same columns and types, the key as primary key, the sink\'s _dr_* columns on the stream',
-      'output. Existing tables are never altered; one lacking a column the config names exits 2.',
+      'A missing batch.output or stream.output is created in the shape of what fills it: the batch query\'s',
+      'columns (without batch.transform), else stream.source.table, else the other output; the key is its',
+      'primary key, and the stream output gets the sink\'s _dr_* columns. Existing tables are never altered:',
+      'one lacking a column the config names is reported and migrate exits 2.',
       '',
       'Example:',
       '  $ DATABASE_URL=postgres://etl@db:5432/dw dualrun migrate',
@@ -22,14 +23,14 @@ export function registerMigrate(program: Command): void {
     .action(async (opts: { format: string }, cmd: Command) => {
       await runCommand(cmd, async (rt) => {
         const result = await migrate(await rt.pool(null));
-        const outputs = await ensureDatasetOutputs(rt);
-        if (opts.format === 'json') json({ applied: result.applied.map((m) => ({ version: m.version, name: m.name })), current: result.current, ...outputs });
-        else {
+        if (opts.format !== 'json') {
           out(result.applied.length === 0
             ? `schema dualrun is up to date (version ${result.current})`
             : `applied ${result.applied.map((m) => `${m.version} ${m.name}`).join(', ')}; schema dualrun at version ${result.current}`);
-          for (const line of outputLines(outputs)) out(line);
         }
+        const outputs = await ensureDatasetOutputs(rt);
+        if (opts.format === 'json') json({ applied: result.applied.map((m) => ({ version: m.version, name: m.name })), current: result.current, ...outputs });
+        else for (const line of outputLines(outputs)) out(line);
         for (const m of outputs.mismatches) {
           process.stderr.write(`dualrun: DUALRUN_CONFIG_INVALID: ${m.at}: ${m.table} does not have what the config expects: ${m.differences.join('; ')} (dualrun never alters an existing table)\n`);
         }

@@ -1,17 +1,20 @@
 /**
  * `dualrun migrate` creates the outputs a dataset needs and does not have yet,
- * in the shape of its source table (`stream.source.table`), else of the other
- * output: the same columns and types, the dataset key as primary key, and on
+ * in the shape of what fills them: a managed batch query's result columns for
+ * the batch output (without a batch.transform), else the source table
+ * (`stream.source.table`), else the other output: the same columns and types, the dataset key as primary key, and on
  * the stream output the sink's bookkeeping columns. Existing tables are never
  * altered: each is only checked for the columns the config names (key, window,
  * reconcile.columns, reconcile.map, stream.watermark.column), and key/window
  * columns of different kinds on the two sides are reported too.
  */
+import path from 'node:path';
 import type { DatasetConfig } from '../config/types.ts';
 import type { Runtime } from '../runtime.ts';
 import { quoteIdent, type TableRef } from '../identifiers.ts';
 import { inTransaction, type Pool } from './connect.ts';
 import { readTableCatalog, type CatalogColumn, type TableCatalog } from './table-catalog.ts';
+import { queryColumns } from './query-shape.ts';
 
 export type Side = 'batch' | 'stream';
 
@@ -58,7 +61,8 @@ async function ensureOne(rt: Runtime, ds: DatasetConfig, result: OutputsResult):
       continue;
     }
     const other = sides[side === 'batch' ? 'stream' : 'batch'].cat;
-    const template = source ? { cols: source.columns, from: source.table.text, naming: 'batch' as Side } : other ? { cols: other.columns, from: other.table.text, naming: side === 'batch' ? 'stream' as Side : 'batch' as Side } : null;
+    const query = side === 'batch' ? await managedQueryShape(rt, ds) : null;
+    const template = query ?? (source ? { cols: source.columns, from: source.table.text, naming: 'batch' as Side } : other ? { cols: other.columns, from: other.table.text, naming: side === 'batch' ? 'stream' as Side : 'batch' as Side } : null);
     if (!template) {
       const why = src ? `source table ${src.text} not found` : 'no source table (stream.source.table) and no other output';
       result.outputs.push({ dataset: ds.name, side, table: s.table.text, action: 'skipped', reason: `cannot take its shape from anything: ${why}; create it yourself` });
@@ -68,6 +72,18 @@ async function ensureOne(rt: Runtime, ds: DatasetConfig, result: OutputsResult):
     s.cat = await readTableCatalog(s.pool, s.table);
   }
   result.mismatches.push(...shapeMismatches(ds, sides));
+}
+
+/** A managed batch without a row transform loads exactly what its query selects: that is the batch output's shape. */
+async function managedQueryShape(rt: Runtime, ds: DatasetConfig): Promise<{ cols: CatalogColumn[]; from: string; naming: Side } | null> {
+  if (!ds.batch.query || ds.batch.transform) return null;
+  try {
+    const cols = await queryColumns(await rt.pool(ds.batch.sourceUrl ?? ds.batch.database), ds.batch.query);
+    return { cols, from: `batch.query ${path.basename(ds.batch.query)}`, naming: 'batch' };
+  } catch (e) {
+    rt.log.info({ dataset: ds.name, err: e }, 'batch.query cannot be planned yet; the batch output shape comes from the source table instead');
+    return null;
+  }
 }
 
 /** Columns of a template named for one side, renamed (reconcile.map) for the other. */

@@ -19,6 +19,8 @@ import { describeKafka, kafkaBrokers } from '../support/kafka.ts';
 import { compileConfig } from '../../src/config/compile-config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { adoptedBehind } from '../../reconcile/adopted-watermark.ts';
+import { createRuntime } from '../../src/runtime.ts';
+import { ensureDatasetOutputs } from '../../src/db/dataset-outputs.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 let db: TestDatabase;
@@ -76,10 +78,10 @@ describe('adopted stream output', () => {
       return r;
     };
 
-    // migrate creates the missing batch output in the adopted output's shape, and leaves the adopted one alone.
+    // migrate creates the missing batch output in its query's shape, and leaves the adopted one alone.
     const migrate = JSON.parse((await run(['migrate', '--format', 'json'], 0)).stdout);
     expect(migrate.outputs).toEqual([
-      expect.objectContaining({ table: 'dw.orders_batch', action: 'created', from: 'dw.orders_stream' }),
+      expect.objectContaining({ table: 'dw.orders_batch', action: 'created', from: 'batch.query orders.sql', columns: ['order_id bigint', 'amount numeric(12,2)', 'placed_at timestamp with time zone', 'updated_at timestamp with time zone'] }),
       expect.objectContaining({ table: 'dw.orders_stream', action: 'exists' }),
     ]);
     const [stream, capture] = await Promise.all([run(['stream', '--until-idle'], 0), run(['capture'], 0)]);
@@ -103,6 +105,24 @@ describe('adopted stream output', () => {
     const view = await db.pool.query(`SELECT definition FROM pg_views WHERE schemaname = 'dw' AND viewname = 'orders'`);
     expect(view.rows[0].definition).toContain('orders_stream');
     expect((await db.pool.query('SELECT count(*)::int AS n FROM dw.orders')).rows[0].n).toBe(21);
+  });
+
+  it('migrate takes a missing batch output from the adopted stream output: renamed back by reconcile.map, without bookkeeping columns', async () => {
+    await db.pool.query(`CREATE SCHEMA dw4; CREATE TABLE dw4.s (account bigint PRIMARY KEY, full_name text, total numeric(10,3), _dr_extra int)`);
+    const config = compileConfig({ database: { url: db.url }, datasets: { acc: { key: ['id'], batch: { output: 'dw4.b' }, stream: { output: 'dw4.s' }, reconcile: { map: { id: 'account', name: 'full_name' } } } } }, { path: null });
+    const rt = createRuntime({ config, log: createLogger('silent') });
+    try {
+      const r = await ensureDatasetOutputs(rt);
+      expect(r.mismatches).toEqual([]);
+      expect(r.outputs).toEqual([
+        { dataset: 'acc', side: 'batch', table: 'dw4.b', action: 'created', from: 'dw4.s', columns: ['id bigint', 'name text', 'total numeric(10,3)'] },
+        { dataset: 'acc', side: 'stream', table: 'dw4.s', action: 'exists' },
+      ]);
+      const pk = await db.pool.query(`SELECT pg_get_constraintdef(oid) AS d FROM pg_constraint WHERE conrelid = 'dw4.b'::regclass AND contype = 'p'`);
+      expect(pk.rows[0].d).toBe('PRIMARY KEY (id)');
+    } finally {
+      await rt.close();
+    }
   });
 
   it('an adopted output without stream.watermark stays pending until --assume-settled, and a watermark column that is not a time is named', async () => {
