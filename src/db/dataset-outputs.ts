@@ -99,6 +99,8 @@ async function createOutput(ds: DatasetConfig, side: Side, pool: Pool, table: Ta
   const base: OutputAction = { dataset: ds.name, side, table: table.text, action: 'skipped' };
   const missingKey = key.filter((k) => !cols.some((c) => c.name === k));
   if (missingKey.length > 0) return { ...base, reason: `${from} has no key column ${missingKey.join(', ')}; create it yourself` };
+  const odd = cols.filter((c) => !/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(c.name)).map((c) => JSON.stringify(c.name));
+  if (odd.length > 0) return { ...base, reason: `${from} has column ${odd.join(', ')}, not a name dualrun can use; create it yourself` };
   const defs: [string, string][] = cols.map((c) => [c.name, c.type]);
   if (side === 'stream') defs.push(...STREAM_BOOKKEEPING.filter(([n]) => !cols.some((c) => c.name === n)));
   const ddl = `CREATE TABLE ${table.sql} (\n  ${defs.map(([n, t]) => `${quoteIdent(n)} ${t}`).join(',\n  ')},\n  PRIMARY KEY (${key.map(quoteIdent).join(', ')})\n)`;

@@ -7,6 +7,8 @@
  */
 import { DualrunError } from '../errors.ts';
 import { quoteIdent, tableRef, type TableRef } from '../identifiers.ts';
+
+const isIdentifier = (s: string) => /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(s);
 import type { CatalogColumn, TableCatalog } from '../db/table-catalog.ts';
 import { recordSchema } from './record-schema.ts';
 
@@ -42,6 +44,8 @@ export function windowCandidates(cat: TableCatalog): string[] {
 export function scaffoldDataset(cat: TableCatalog, o: ScaffoldOptions): DatasetScaffold {
   const name = o.dataset;
   const usage = (msg: string): never => { throw new DualrunError('DUALRUN_USAGE', msg); };
+  const odd = cat.columns.filter((c) => !isIdentifier(c.name)).map((c) => JSON.stringify(c.name));
+  if (odd.length > 0) usage(`${cat.table.text}: column ${odd.join(', ')} is not a name dualrun can use (letters, digits, _ and $, not starting with a digit); expose the table through a view that renames it and add that instead`);
   const column = (c: string): CatalogColumn => cat.columns.find((x) => x.name === c) ?? usage(`${cat.table.text} has no column ${JSON.stringify(c)} (columns: ${cat.columns.map((x) => x.name).join(', ')})`);
   const key = o.key ?? cat.key ?? usage(`${cat.table.text} has no primary key (nor a unique index over NOT NULL columns): name the key with --key col1,col2`);
   key.forEach(column);
