@@ -19,6 +19,14 @@ import { json, out, runCommand, type GlobalOptions } from './command-runner.ts';
 interface AddOptions { fromTable: string; key?: string; windowColumn?: string; window?: boolean; grain: string; outputSchema?: string; force?: boolean; format: string }
 
 const DATASET_NAME = /^[a-z][a-z0-9_]{0,62}$/;
+const IDENT = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
+
+/** dualrun.json has no comments to keep: the entry is added to the parsed object. */
+function withDatasetJson(text: string | null, name: string, entry: Record<string, unknown>): string {
+  const cfg = (text ? JSON.parse(text) : { database: { url: '${DATABASE_URL:-}' } }) as { datasets?: Record<string, unknown> };
+  cfg.datasets = { ...(cfg.datasets ?? {}), [name]: entry };
+  return `${JSON.stringify(cfg, null, 2)}\n`;
+}
 
 export function registerAdd(program: Command): void {
   program
@@ -37,6 +45,7 @@ export function registerAdd(program: Command): void {
       if (!DATASET_NAME.test(dataset)) throw new DualrunError('DUALRUN_USAGE', `dataset name ${JSON.stringify(dataset)}: expected lower-case letters, digits and _ (starting with a letter)`);
       const table = parseTableRef(opts.fromTable);
       if (!table) throw new DualrunError('DUALRUN_USAGE', `--from-table ${JSON.stringify(opts.fromTable)}: expected schema.table made of identifiers`);
+      if (opts.outputSchema !== undefined && !IDENT.test(opts.outputSchema)) throw new DualrunError('DUALRUN_USAGE', `--output-schema ${JSON.stringify(opts.outputSchema)}: expected an identifier (letters, digits, _ and $)`);
       if (!['day', 'hour'].includes(opts.grain)) throw new DualrunError('DUALRUN_USAGE', `--grain: expected day or hour, got ${JSON.stringify(opts.grain)}`);
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const configPath = findConfigFile({ configPath: g.config }).path ?? path.resolve(g.config ?? 'dualrun.yaml');
@@ -50,7 +59,9 @@ export function registerAdd(program: Command): void {
       const existing = Object.keys(s.files).filter((f) => fs.existsSync(path.join(baseDir, f)));
       if (existing.length > 0 && !opts.force) throw new DualrunError('DUALRUN_USAGE', `refusing to overwrite ${existing.join(', ')} in ${baseDir} (use --force)`);
       const heading = `${dataset}: scaffolded by \`dualrun add ${dataset} --from-table ${table.text}\`; review, then \`dualrun migrate\``;
-      const text = withDataset(existingText, { name: dataset, entry: s.entry, comments: s.comments, heading }, configPath);
+      const text = configPath.endsWith('.json')
+        ? withDatasetJson(existingText, dataset, s.entry)
+        : withDataset(existingText, { name: dataset, entry: s.entry, comments: s.comments, heading }, configPath);
       for (const [f, content] of Object.entries(s.files)) {
         fs.mkdirSync(path.dirname(path.join(baseDir, f)), { recursive: true });
         fs.writeFileSync(path.join(baseDir, f), content);

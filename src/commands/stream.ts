@@ -27,7 +27,7 @@ export function registerStream(program: Command): void {
       for (const r of replays) rt.log.info(r, 'replay reset');
       const result = await runStreamWorker(rt, { datasets: names, untilIdle: opts.untilIdle ?? false });
       const maxRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
-      if (opts.format === 'json') json({ replays, datasets: result.ran, skipped: result.skipped, maxRssMb });
+      if (opts.format === 'json') json({ replays, datasets: result.ran, skipped: result.skipped, adopted: adoptedDatasets(rt, opts.dataset), maxRssMb });
       else if (opts.untilIdle) {
         for (const s of result.ran) out(`${String(s.dataset)}: ${String(s.applied)} applied, ${String(s.deadLettered)} dead-lettered, ${String(s.rowsPerSec)} rows/s`);
         for (const s of result.skipped) out(`${s}: skipped (stage batch)`);
