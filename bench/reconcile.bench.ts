@@ -1,159 +1,209 @@
 /**
- * Reconcile: a full verdict (fingerprints, drill-down, classification, stored
- * result) on two 10M-row tables with 100 differing keys, beside the physical
- * floor measured in the same run: one bare hashing scan of both tables (the
- * same canonical row hash summed, no buckets, no drill-down), both tables
- * scanned in parallel as the verdict does.
+ * Reconcile (issue 12): the real `dualrun reconcile` CLI on two 10M-row tables
+ * (bigint key, int, numeric(12,2), text, timestamptz), beside what is measured
+ * in the same run on the same default-settings Postgres:
+ *   - the floor: per table `SELECT count(*), sum(hashtextextended(concat_ws(chr(31),
+ *     <every compared column>), 0))`, the two tables one after the other (the
+ *     definition of ../shared/bench/reconcile-vs-floor.sh);
+ *   - reladiff from PyPI (installed into .cache/bench-peers when python3 is
+ *     present): `--algorithm joindiff` in one database, `hashdiff` across two.
+ * Cases: same database with 100 differences; two databases with 100; same
+ * database with 1% of rows different. Peak RSS of each dualrun process.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { compileConfig } from '../src/config/compile-config.ts';
-import { createLogger } from '../src/logger.ts';
-import { createRuntime } from '../src/runtime.ts';
-import { reconcileDataset } from '../reconcile/reconcile-dataset.ts';
-import { rowHashSql } from '../reconcile/canonical-row-sql.ts';
-import { readTableShape } from '../reconcile/table-columns.ts';
-import { parseTableRef } from '../src/identifiers.ts';
-import type { BenchFigure, BenchModule } from './harness.ts';
-
-const DIFFERENCES = { changed: 40, missingInStream: 30, missingInBatch: 30 };
-
-async function seed(pool: pg.Pool, rows: number, note: (t: string) => void): Promise<void> {
-  const t0 = Date.now();
-  await pool.query('DROP SCHEMA IF EXISTS rbench CASCADE; CREATE SCHEMA rbench');
-  const create = (name: string) => `CREATE UNLOGGED TABLE rbench.${name} (order_id bigint, customer_id int, amount numeric(12,2), status text, note text, created_at timestamptz)`;
-  await pool.query(create('orders_batch'));
-  await pool.query(create('orders_stream'));
-  const fill = (name: string) => pool.query(`INSERT INTO rbench.${name}
-    SELECT i, (i::bigint * 7919) % 100000, ((i::bigint * 31) % 100000) / 100.0, (ARRAY['new','paid','shipped','cancelled'])[1 + i % 4], 'order note ' || i,
-           '2026-11-20T00:00:00Z'::timestamptz + (i % 86400) * interval '1 second'
-      FROM generate_series(1, ${rows}) i`);
-  await Promise.all([fill('orders_batch'), fill('orders_stream')]);
-  // Spread the differences over the key space.
-  const step = Math.floor(rows / 101);
-  const at = (i: number) => (i + 1) * step;
-  const changed = Array.from({ length: DIFFERENCES.changed }, (_, i) => at(i));
-  const missing = Array.from({ length: DIFFERENCES.missingInStream }, (_, i) => at(DIFFERENCES.changed + i));
-  await pool.query(`UPDATE rbench.orders_stream SET amount = amount + 1 WHERE order_id = ANY($1)`, [changed]);
-  await pool.query(`DELETE FROM rbench.orders_stream WHERE order_id = ANY($1)`, [missing]);
-  await pool.query(`INSERT INTO rbench.orders_stream SELECT order_id + ${rows}, customer_id, amount, status, note, created_at FROM rbench.orders_stream WHERE order_id <= ${DIFFERENCES.missingInBatch}`);
-  await Promise.all([
-    pool.query('ALTER TABLE rbench.orders_batch ADD PRIMARY KEY (order_id)'),
-    pool.query('ALTER TABLE rbench.orders_stream ADD PRIMARY KEY (order_id)'),
-  ]);
-  await pool.query('VACUUM (ANALYZE) rbench.orders_batch');
-  await pool.query('VACUUM (ANALYZE) rbench.orders_stream');
-  note(`seeded 2 x ${rows} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-}
-
-/** The floor: the same canonical row hash summed over each table, both tables at once. */
-async function bareHashingScan(pool: pg.Pool): Promise<number> {
-  const sqlFor = async (table: string) => {
-    const shape = await readTableShape(pool, parseTableRef(table)!, ['order_id']);
-    const cols = [...shape.columns.values()];
-    return `SELECT count(*), sum(h >> 32), sum(h & 4294967295) FROM (SELECT ${rowHashSql(cols.slice(0, 1), cols.slice(1))} AS h FROM ${shape.table.sql}) r`;
-  };
-  const sqls = await Promise.all(['rbench.orders_batch', 'rbench.orders_stream'].map(sqlFor));
-  const t0 = performance.now();
-  await Promise.all(sqls.map(async (sql) => {
-    const c = await pool.connect();
-    try {
-      await c.query("SET TimeZone = 'UTC'");
-      await c.query(sql);
-    } finally { c.release(); }
-  }));
-  return performance.now() - t0;
-}
+import type { BenchFigure, BenchHarness, BenchModule } from './harness.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const PRELOAD = path.join(here, '..', 'test', 'reconcile', 'fixtures', 'peak-rss.mjs');
-const BIN = path.join(here, '..', 'bin', 'dualrun.js');
+const ROOT = path.join(here, '..');
+const PRELOAD = path.join(ROOT, 'test', 'reconcile', 'fixtures', 'peak-rss.mjs');
+const BIN = path.join(ROOT, 'bin', 'dualrun.js');
 const RSS_CEILING_MB = 150;
+const COLUMNS = ['id', 'cust', 'amount', 'status', 'ts'];
 
-/** The real CLI reconciling the bench tables in a child process; its peak RSS (VmHWM) in MB. */
-async function cliPeakRss(pgUrl: string): Promise<number> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dualrun-bench-rss-'));
+function dbUrl(base: string, name: string): string {
+  const u = new URL(base);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function recreateDatabase(serverUrl: string, name: string): Promise<string> {
+  const c = new pg.Client({ connectionString: serverUrl });
+  await c.connect();
   try {
-    fs.writeFileSync(path.join(dir, 'dualrun.yaml'), `database:\n  url: ${pgUrl}\ndatasets:\n  orders:\n    key: [order_id]\n    batch: { output: rbench.orders_batch }\n    stream: { output: rbench.orders_stream, source: { topic: bench, format: json } }\n`);
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await c.query(`CREATE DATABASE ${name}`);
+  } finally { await c.end(); }
+  return dbUrl(serverUrl, name);
+}
+
+/** The shared script's tables: `diffs` differences (half changed, a quarter missing on each side). */
+function seedSql(table: string, rows: number, diffs: number | null): string {
+  const make = `CREATE TABLE ${table} (id bigint PRIMARY KEY, cust int, amount numeric(12,2), status text, ts timestamptz);
+INSERT INTO ${table} SELECT g, g % 1000, (g % 100000) / 100.0, 's' || (g % 7), timestamptz '2026-11-20' + g * interval '1 ms' FROM generate_series(1, ${rows}) g;`;
+  if (diffs === null) return `${make} VACUUM ANALYZE ${table};`;
+  return `${make}
+UPDATE ${table} SET amount = amount + 1 WHERE id IN (SELECT (g * 7919) % ${rows} + 1 FROM generate_series(1, ${diffs / 2}) g);
+DELETE FROM ${table} WHERE id IN (SELECT (g * 104729) % ${rows} + 1 FROM generate_series(1, ${diffs / 4}) g);
+INSERT INTO ${table} SELECT ${rows} + g, 1, 1, 'x', now() FROM generate_series(1, ${diffs / 4}) g;
+VACUUM ANALYZE ${table};`;
+}
+
+/** Distinct keys the seeding made differ (modular strides may collide, so count them). */
+async function expectedDifferences(url: string, rows: number, diffs: number): Promise<number> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = await c.query<{ n: string }>(`SELECT (count(DISTINCT k) + ${diffs / 4})::text AS n FROM (
+        SELECT (g * 7919) % ${rows} + 1 AS k FROM generate_series(1, ${diffs / 2}) g
+        UNION ALL SELECT (g * 104729) % ${rows} + 1 FROM generate_series(1, ${diffs / 4}) g) x`);
+    return Number(r.rows[0].n);
+  } finally { await c.end(); }
+}
+
+/** Runs statements one by one (VACUUM cannot share a multi-statement query's implicit transaction). */
+async function run(url: string, sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    for (const stmt of sql.split(/;\s*/).filter((x) => x.trim() !== '')) await c.query(stmt);
+  } finally { await c.end(); }
+}
+
+/** The floor as the issue defines it: both tables one after the other, one connection, server defaults. */
+async function floorSeconds(tables: [string, string][]): Promise<number> {
+  const t0 = performance.now();
+  for (const [url, table] of tables) {
+    await run(url, `SELECT count(*), sum(hashtextextended(concat_ws(chr(31), ${COLUMNS.join(', ')}), 0)) FROM ${table}`);
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+interface CliRun { seconds: number; rssMb: number; located: number; verdict: string }
+
+async function dualrunReconcile(h: BenchHarness, cfg: object, expectLocated: number): Promise<CliRun> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dualrun-bench-rc-'));
+  try {
+    const config = path.join(dir, 'dualrun.json');
+    fs.writeFileSync(config, JSON.stringify(cfg));
     const rssFile = path.join(dir, 'rss');
-    const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', PRELOAD, BIN, 'reconcile', 'orders', '--assume-settled', '--format', 'json'], {
-        cwd: dir, stdio: 'ignore', env: { ...process.env, DUALRUN_PEAK_RSS_FILE: rssFile, DUALRUN_LOG_LEVEL: 'warn', DUALRUN_CONFIG: undefined },
-      });
-      child.on('error', reject);
-      child.on('close', resolve);
+    const env = { ...process.env, DUALRUN_PEAK_RSS_FILE: rssFile, DUALRUN_LOG_LEVEL: 'warn', DUALRUN_CONFIG: undefined };
+    await new Promise<void>((resolve, reject) => {
+      const m = spawn(process.execPath, [BIN, 'migrate', '--config', config], { cwd: dir, stdio: 'ignore', env });
+      m.on('error', reject);
+      m.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`dualrun migrate exited ${code}`))));
     });
-    if (code !== 1) throw new Error(`dualrun reconcile exited ${code}, expected 1 (mismatch)`);
-    return Number(fs.readFileSync(rssFile, 'utf8')) / 1024;
+    const t0 = performance.now();
+    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', PRELOAD, BIN, 'reconcile', 'perf', '--config', config, '--assume-settled', '--format', 'json', '--samples', '1000'], { cwd: dir, env });
+      let stdout = '', stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    if (out.code !== 1) throw new Error(`dualrun reconcile exited ${out.code}, expected 1 (mismatch): ${out.stderr.slice(0, 2000)}`);
+    const parsed = JSON.parse(out.stdout) as { verdict: string; diff: { missingInStream: number; missingInBatch: number; changed: number } } | { verdict: string; diff: { missingInStream: number; missingInBatch: number; changed: number } }[];
+    const r = Array.isArray(parsed) ? parsed[0] : parsed;
+    const located = r.diff.missingInStream + r.diff.missingInBatch + r.diff.changed;
+    if (located !== expectLocated) throw new Error(`dualrun located ${located} differences, expected ${expectLocated}`);
+    const rssMb = Number(fs.readFileSync(rssFile, 'utf8')) / 1024;
+    h.note(`reconcile: dualrun ${seconds.toFixed(2)} s, ${located} located, peak RSS ${rssMb.toFixed(0)} MB`);
+    return { seconds, rssMb, located, verdict: r.verdict };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
+/** reladiff from PyPI in a venv of our own; null (with a note) when Python 3 or the install is missing. */
+function reladiffBin(h: BenchHarness): string | null {
+  const venv = path.join(ROOT, '.cache', 'bench-peers');
+  const bin = path.join(venv, 'bin', 'reladiff');
+  if (fs.existsSync(bin)) return bin;
+  if (spawnSync('python3', ['--version']).status !== 0) { h.note('reconcile: python3 not found, reladiff skipped'); return null; }
+  const mk = spawnSync('python3', ['-m', 'venv', venv], { stdio: 'ignore' });
+  const pip = mk.status === 0 ? spawnSync(path.join(venv, 'bin', 'pip'), ['install', '-q', 'reladiff[postgresql]'], { stdio: 'ignore' }) : mk;
+  if (pip.status !== 0 || !fs.existsSync(bin)) { h.note('reconcile: reladiff install failed, skipped'); return null; }
+  return bin;
+}
+
+async function reladiff(h: BenchHarness, bin: string, a: [string, string], b: [string, string], algorithm: 'joindiff' | 'hashdiff'): Promise<number> {
+  const u = (url: string) => url.replace(/^postgres:/, 'postgresql:');
+  const args = [u(a[0]), a[1], ...(a[0] === b[0] ? [] : [u(b[0])]), b[1], '-k', 'id', ...COLUMNS.slice(1).flatMap((c) => ['-c', c]), '-j', '2', '--algorithm', algorithm, '--stats'];
+  const t0 = performance.now();
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('close', (c) => { if (c !== 0 && c !== 1) h.note(`reladiff ${algorithm} exited ${c}: ${err.slice(0, 500)}`); resolve(c); });
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  h.note(`reconcile: reladiff ${algorithm} ${seconds.toFixed(2)} s (exit ${code})`);
+  return seconds;
+}
+
+function datasetConfig(batchUrl: string, batchTable: string, streamUrl: string, streamTable: string): object {
+  return {
+    database: { url: batchUrl },
+    datasets: { perf: { key: ['id'], batch: { output: batchTable }, stream: { output: streamTable, ...(streamUrl === batchUrl ? {} : { database: streamUrl }), source: { table: 'perf.src' } } } },
+  };
+}
+
+function timeFigure(name: string, value: number, ceiling: number, ceilingName: string, target: number, detail: string): BenchFigure {
+  return { name, value, unit: 's', ceiling, ceilingName, ratio: value / ceiling, target: `<= ${target}`, pass: value / ceiling <= target, detail };
+}
+
+function peerFigure(name: string, dualrun: number, peer: number, target: number): BenchFigure {
+  return { name, value: dualrun, unit: 's', ceiling: peer, ceilingName: 'reladiff', ratio: peer / dualrun, target: `>= ${target} (reladiff time / dualrun time)`, pass: peer / dualrun >= target };
+}
+
+function rssFigure(name: string, mb: number): BenchFigure {
+  return { name, value: mb, unit: 'MB', ceiling: RSS_CEILING_MB, ceilingName: 'issue 12 ceiling', ratio: mb / RSS_CEILING_MB, target: '<= 1', pass: mb <= RSS_CEILING_MB };
+}
+
 const bench: BenchModule = async (h) => {
   const rows = h.scale === 'quick' ? 1_000_000 : 10_000_000;
-  const pool = new pg.Pool({ connectionString: h.pgUrl, max: 4 });
+  const label = `${rows / 1e6}M`;
+  const t0 = Date.now();
+  const a = await recreateDatabase(h.pgUrl, 'bench_reconcile_a');
+  const b = await recreateDatabase(h.pgUrl, 'bench_reconcile_b');
+  await run(a, `CREATE SCHEMA perf; ${seedSql('perf.b', rows, null)} ${seedSql('perf.s', rows, 100)} ${seedSql('perf.s1', rows, rows / 100)}`);
+  await run(b, `CREATE SCHEMA perf; ${seedSql('perf.s', rows, 100)}`);
+  h.note(`reconcile: seeded 2 databases (${label} rows per table) in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  const [small, large] = await Promise.all([expectedDifferences(a, rows, 100), expectedDifferences(a, rows, rows / 100)]);
+  const peer = reladiffBin(h);
+  const figures: BenchFigure[] = [];
   try {
-    await seed(pool, rows, h.note);
-    const config = compileConfig({
-      database: { url: h.pgUrl },
-      datasets: { orders: { key: ['order_id'], batch: { output: 'rbench.orders_batch' }, stream: { output: 'rbench.orders_stream', source: { topic: 'bench', format: 'json' } } } },
-    }, { path: null });
-    const rt = createRuntime({ config, log: createLogger('warn') });
-    try {
-      await rt.db();
-      const verdict = async () => {
-        const t0 = performance.now();
-        const [r] = await reconcileDataset(rt, 'orders', { assumeSettled: true, samples: 100 });
-        const ms = performance.now() - t0;
-        const d = r.diff;
-        const located = d ? d.changed + d.missingInStream + d.missingInBatch : 0;
-        if (r.verdict !== 'mismatch' || located !== 100) throw new Error(`expected 100 located differences, got ${r.verdict} ${JSON.stringify(r.error ?? d)}`);
-        return { ms, buckets: r.buckets, timings: r.timings };
-      };
-      // Warm the cache once, then alternate and keep the best of each (the machine is shared).
-      await bareHashingScan(pool);
-      const floors: number[] = [];
-      const verdicts: number[] = [];
-      let buckets = null;
-      for (let i = 0; i < 3; i++) {
-        floors.push(await bareHashingScan(pool));
-        const v = await verdict();
-        verdicts.push(v.ms);
-        buckets = { ...v.buckets, ...v.timings };
-      }
-      const floor = Math.min(...floors);
-      const best = Math.min(...verdicts);
-      h.note(`floor runs ${floors.map((x) => (x / 1000).toFixed(2)).join(', ')} s; verdict runs ${verdicts.map((x) => (x / 1000).toFixed(2)).join(', ')} s; buckets ${JSON.stringify(buckets)}`);
-      const figure: BenchFigure = {
-        name: `reconcile ${rows / 1e6}M verdict, 100 keys located`,
-        value: best / 1000,
-        unit: 's',
-        ceiling: floor / 1000,
-        ceilingName: 'bare hashing scan of both tables',
-        ratio: best / floor,
-        target: '<= 1.5',
-        pass: best / floor <= 1.5,
-        detail: `2 x ${rows} rows; verdict ${(best / 1000).toFixed(2)} s, floor ${(floor / 1000).toFixed(2)} s (best of 3 each)`,
-      };
-      const rss = await cliPeakRss(h.pgUrl);
-      const memory: BenchFigure = {
-        name: `reconcile ${rows / 1e6}M peak RSS (CLI, child process)`,
-        value: rss, unit: 'MB', ceiling: RSS_CEILING_MB, ceilingName: 'issue 5 ceiling',
-        ratio: rss / RSS_CEILING_MB, target: '<= 1', pass: rss <= RSS_CEILING_MB,
-        detail: 'VmHWM of `dualrun reconcile` with 100 differences; about 100 MB of it is the CLI baseline (tsx, modules)',
-      };
-      return [figure, memory];
-    } finally {
-      await rt.close();
-    }
+    await floorSeconds([[a, 'perf.b'], [a, 'perf.s']]); // warm the cache once
+    // Same database, 100 differences.
+    const floorSame = await floorSeconds([[a, 'perf.b'], [a, 'perf.s']]);
+    const same = await dualrunReconcile(h, datasetConfig(a, 'perf.b', a, 'perf.s'), small);
+    figures.push(timeFigure(`reconcile ${label} same database, ${small} differences located`, same.seconds, floorSame, 'floor (bare hashing scan, both tables)', 1.5, `floor ${floorSame.toFixed(2)} s`));
+    figures.push(rssFigure(`reconcile ${label} same database peak RSS`, same.rssMb));
+    if (peer) figures.push(peerFigure(`reconcile ${label} same database vs reladiff joindiff`, same.seconds, await reladiff(h, peer, [a, 'perf.b'], [a, 'perf.s'], 'joindiff'), 2));
+    // Two databases, 100 differences.
+    const floorCross = await floorSeconds([[a, 'perf.b'], [b, 'perf.s']]);
+    const cross = await dualrunReconcile(h, datasetConfig(a, 'perf.b', b, 'perf.s'), small);
+    figures.push(timeFigure(`reconcile ${label} two databases, ${small} differences located`, cross.seconds, floorCross, 'floor (bare hashing scan, both tables)', 2, `floor ${floorCross.toFixed(2)} s`));
+    figures.push(rssFigure(`reconcile ${label} two databases peak RSS`, cross.rssMb));
+    if (peer) figures.push(peerFigure(`reconcile ${label} two databases vs reladiff hashdiff`, cross.seconds, await reladiff(h, peer, [a, 'perf.b'], [b, 'perf.s'], 'hashdiff'), 4));
+    // Same database, 1% of rows different.
+    const floorMany = await floorSeconds([[a, 'perf.b'], [a, 'perf.s1']]);
+    const many = await dualrunReconcile(h, datasetConfig(a, 'perf.b', a, 'perf.s1'), large);
+    figures.push(timeFigure(`reconcile ${label} same database, ${large} differences (1%)`, many.seconds, floorMany, 'floor (bare hashing scan, both tables)', 3, `floor ${floorMany.toFixed(2)} s; samples capped at 1000`));
+    figures.push(rssFigure(`reconcile ${label} 1% different peak RSS`, many.rssMb));
+    return figures;
   } finally {
-    await pool.query('DROP SCHEMA IF EXISTS rbench CASCADE').catch(() => undefined);
-    await pool.end();
+    const c = new pg.Client({ connectionString: h.pgUrl });
+    await c.connect();
+    for (const name of ['bench_reconcile_a', 'bench_reconcile_b']) await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
+    await c.end();
   }
 };
 

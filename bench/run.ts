@@ -22,10 +22,9 @@ let release: (() => Promise<void>) | undefined;
 if (!url) {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dualrun-bench-pg-'));
   fs.chmodSync(dir, 0o755);
-  const h = await acquireEmbeddedPostgres({
-    dir,
-    settings: { shared_buffers: '1GB', work_mem: '64MB', maintenance_work_mem: '512MB', max_wal_size: '8GB', checkpoint_timeout: '30min', synchronous_commit: 'off' },
-  });
+  // Default server settings, as users have them: whatever the product needs (work_mem, JIT,
+  // planner settings) it must set per session itself (issue 12).
+  const h = await acquireEmbeddedPostgres({ dir });
   url = h.url;
   release = h.release;
 }

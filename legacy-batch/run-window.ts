@@ -19,6 +19,7 @@ import { loadTransform, type BatchTransform } from './transform-module.ts';
 import { clearWindow, lockWindow } from './window-claim.ts';
 import { insertSelect } from './window-load.ts';
 import { scopeLabel, windowScope, type WindowScope } from './window-scope.ts';
+import { batchFailedAlert } from '../src/alerts/pipeline-alerts.ts';
 
 export type WindowStatus = 'succeeded' | 'failed' | 'abandoned' | 'skipped' | 'not-run';
 
@@ -63,6 +64,7 @@ export async function runWindow(rt: Runtime, ds: DatasetConfig, window: Window |
     });
     if (!ledgerInLoad) await finishRun(toolkit, runId, { status: 'succeeded', ...result });
     rt.log.info({ dataset: ds.name, window: scopeLabel(scope), runId, rows: result.rows }, 'batch run succeeded');
+    rt.metrics.batchRun({ dataset: ds.name, status: 'succeeded', seconds: (Date.now() - t0) / 1000 });
     return { ...base, status: 'succeeded', runId, rows: result.rows, ms: Date.now() - t0 };
   } catch (e) {
     const status = opts.signal?.aborted ? 'abandoned' : 'failed';
@@ -71,6 +73,8 @@ export async function runWindow(rt: Runtime, ds: DatasetConfig, window: Window |
     await finishRun(toolkit, runId, { status, error: recorded }).catch((le) => rt.log.error({ err: le, runId }, 'recording the run outcome failed'));
     const error = runError(ds.name, scopeLabel(scope), runId, status, e);
     rt.log.error({ dataset: ds.name, window: scopeLabel(scope), runId, err: error.message }, `batch run ${status}`);
+    rt.metrics.batchRun({ dataset: ds.name, status, seconds: (Date.now() - t0) / 1000 });
+    if (status === 'failed') rt.alerts.emit(batchFailedAlert(ds.name, base.window, runId, error));
     return { ...base, status, runId, rows: null, ms: Date.now() - t0, error };
   }
 }

@@ -10,6 +10,7 @@ import { parseWindow, windowOf, type Window } from '../src/windows.ts';
 import type { ReconcileOptions, WindowResult } from './types.ts';
 import { prepareDataset } from './dataset-context.ts';
 import { reconcileWindow, resultError } from './reconcile-window.ts';
+import { mismatchAlert } from '../src/alerts/pipeline-alerts.ts';
 
 export const DEFAULT_SAMPLES = 20;
 
@@ -32,7 +33,9 @@ export async function reconcileWindows(rt: Runtime, ds: DatasetConfig, windows: 
   const results: WindowResult[] = [];
   for (const w of windows) {
     if (rt.signal.aborted) break;
-    results.push(await reconcileWindow(rt, ctx, w, wopts));
+    const r = await reconcileWindow(rt, ctx, w, wopts);
+    if (r.verdict === 'mismatch') rt.alerts.emit(mismatchAlert(r));
+    results.push(r);
   }
   return results;
 }

@@ -31,6 +31,7 @@ function rows(n: Node, at: string, out: string[]): void {
     const dflt = c.default !== undefined ? ` Default: \`${JSON.stringify(c.default)}\`.` : '';
     out.push(`| \`${at}${k}\` | ${typeOf(child)} | ${required.has(k) ? 'yes' : ''} | ${desc}${dflt} |`);
     if (c.properties) rows(c, `${at}${k}.`, out);
+    if (c.type === 'array' && c.items && resolve(c.items).properties) rows(c.items, `${at}${k}[].`, out);
     if (c.oneOf) for (const o of c.oneOf) rows(o, `${at}${k}.`, out);
     if (c.additionalProperties && typeof c.additionalProperties === 'object' && resolve(c.additionalProperties).properties) {
       rows(c.additionalProperties, `${at}${k}.<name>.`, out);

@@ -5,6 +5,23 @@
 import type { Pool } from './db/connect.ts';
 import type { DualrunConfig } from './config/types.ts';
 import { readStages } from './stages.ts';
+import { formatByteSize } from './byte-size.ts';
+import { slotStatus } from '../streaming/capture/logical-slot.ts';
+
+/** The replication slot of each logical-capture dataset, with a warning when it retains too much WAL. */
+async function logicalSlots(db: Pool, config: DualrunConfig): Promise<Map<string, NonNullable<DatasetStatus['slot']>>> {
+  const out = new Map<string, NonNullable<DatasetStatus['slot']>>();
+  for (const [name, ds] of Object.entries(config.datasets)) {
+    const src = ds.stream.source;
+    if (!src || src.kind !== 'table' || src.capture !== 'logical') continue;
+    const s = await slotStatus(db, name);
+    const over = s.retainedBytes !== null && s.retainedBytes > src.maxRetainedWalBytes;
+    const warning = !s.exists ? `replication slot ${s.slot} does not exist: run dualrun capture`
+      : over ? `replication slot ${s.slot} retains ${formatByteSize(s.retainedBytes!)} of WAL (limit ${formatByteSize(src.maxRetainedWalBytes)}): is the stream worker running?` : null;
+    out.set(name, { name: s.slot, exists: s.exists, retainedBytes: s.retainedBytes, warning });
+  }
+  return out;
+}
 
 export interface DatasetStatus {
   dataset: string;
@@ -12,6 +29,8 @@ export interface DatasetStatus {
   lastBatchRun: { window: string | null; status: string; rows: number | null; finishedAt: string | null } | null;
   stream: { watermark: string | null; lagSeconds: number | null; deadLetters: number };
   lastVerdict: { window: string | null; verdict: string; at: string } | null;
+  /** Logical capture only: the slot and the WAL it holds back; `warning` when over stream.source.maxRetainedWal. */
+  slot?: { name: string; exists: boolean; retainedBytes: number | null; warning: string | null };
 }
 
 export async function datasetStatuses(db: Pool, config: DualrunConfig): Promise<DatasetStatus[]> {
@@ -29,9 +48,11 @@ export async function datasetStatuses(db: Pool, config: DualrunConfig): Promise<
   const by = <T extends { dataset: string }>(rows: T[]) => new Map(rows.map((r) => [r.dataset, r]));
   const ru = by(runs.rows), wm = by(marks.rows), dl = by(dead.rows), ve = by(verdicts.rows);
   const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+  const slots = await logicalSlots(db, config);
   return names.map((name) => {
     const r = ru.get(name), w = wm.get(name), v = ve.get(name);
     return {
+      ...(slots.has(name) ? { slot: slots.get(name) } : {}),
       dataset: name,
       stage: stages.get(name)!,
       lastBatchRun: r ? { window: r.window_label, status: r.status, rows: r.rows === null ? null : Number(r.rows), finishedAt: iso(r.finished_at) } : null,

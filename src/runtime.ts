@@ -10,6 +10,9 @@ import { acquireEmbeddedPostgres, type EmbeddedHandle } from './db/embedded-post
 import { isCurrent, migrate } from './db/migrate.ts';
 import { describeTarget } from './db/connect.ts';
 import type { DatasetConfig, DualrunConfig } from './config/types.ts';
+import { createMetrics } from './metrics/prom-metrics.ts';
+import type { Metrics } from './metrics/metrics.ts';
+import { createAlerts, type Alerts } from './alerts/alerts.ts';
 
 export interface Runtime {
   readonly config: DualrunConfig;
@@ -23,6 +26,11 @@ export interface Runtime {
   /** The connection string of the toolkit database (embedded one started if needed). */
   databaseUrl(): Promise<string>;
   dataset(name: string): DatasetConfig;
+  /** What the paths report (Prometheus series, stream progress); served with --metrics-port. */
+  readonly metrics: Metrics;
+  /** Webhook alerts from `alerts.webhooks`; emit never blocks. */
+  readonly alerts: Alerts;
+  /** Delivers pending alerts (bounded), then releases Postgres. */
   close(): Promise<void>;
 }
 
@@ -32,6 +40,7 @@ export interface RuntimeOptions {
   signal?: AbortSignal;
   /** Skip auto-migration (the `migrate` command does it itself). */
   autoMigrate?: boolean;
+  metrics?: Metrics;
 }
 
 export function createRuntime(opts: RuntimeOptions): Runtime {
@@ -39,6 +48,9 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
   const pools = new Map<string, Promise<Pool>>();
   let embedded: Promise<EmbeddedHandle> | undefined;
   let migrated: Promise<void> | undefined;
+  const metrics = opts.metrics ?? createMetrics();
+  const alerts = createAlerts(config.alerts.webhooks, log, metrics);
+  const signal = opts.signal ?? new AbortController().signal;
 
   const databaseUrl = async (): Promise<string> => {
     if (config.database.url) return config.database.url;
@@ -59,7 +71,9 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
   return {
     config,
     log,
-    signal: opts.signal ?? new AbortController().signal,
+    metrics,
+    alerts,
+    signal,
     databaseUrl,
     pool,
     async db() {
@@ -79,6 +93,8 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
       return ds;
     },
     async close() {
+      // After SIGTERM the command must end within seconds: a shorter wait for the queue.
+      await alerts.flush(signal.aborted ? 1000 : 5000);
       const all = await Promise.allSettled([...pools.values()]);
       await Promise.allSettled(all.map((r) => (r.status === 'fulfilled' ? r.value.end() : undefined)));
       pools.clear();

@@ -12,6 +12,7 @@ import { markHeadSeen } from './positions.ts';
 import { loadValidator } from './record-validator.ts';
 import { streamDatabase } from './stream-database.ts';
 import { ThroughputMeter } from './throughput-meter.ts';
+import { streamObserver } from './stream-observer.ts';
 import { loadTransform } from './transform-module.ts';
 import { transportFor, type TransportTuning } from './transport-for-dataset.ts';
 
@@ -32,19 +33,21 @@ export async function streamDataset(rt: Runtime, ds: DatasetConfig, opts: Datase
     decode, validate: loadValidator(ds.stream.schema), transform,
   };
   const meter = new ThroughputMeter(rt.log, ds.name);
+  const observe = streamObserver(rt, ds);
   rt.log.info({ dataset: ds.name, transport: transport.kind, source: transport.source, output: ds.stream.output.text }, 'stream started');
   await transport.run(async (batch) => {
     meter.begin();
     const started = performance.now();
     const outcome = await applyBatch(deps, batch);
     meter.add(outcome, batch.records.length, batch.lagRecords);
+    observe.batch(batch, outcome, (performance.now() - started) / 1000);
     rt.log.debug({ dataset: ds.name, partition: batch.partition, records: batch.records.length, ms: Math.round(performance.now() - started), ...outcome.phases }, 'batch applied');
   }, {
     signal: opts.signal,
     untilIdle: opts.untilIdle,
-    onIdle: (partitions, at) => markHeadSeen(db, ds.name, transport.source, partitions, at),
+    onIdle: (partitions, at) => { observe.idle(partitions); return markHeadSeen(db, ds.name, transport.source, partitions, at); },
   });
-  const summary = meter.summary();
+  const summary = { ...meter.summary(), ...observe.summary() };
   rt.log.info(summary, 'stream stopped');
   return summary;
 }

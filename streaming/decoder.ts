@@ -4,6 +4,7 @@ import type { SourceRecord } from './transport.ts';
 import type { StreamFormat } from '../src/config/types.ts';
 import { decodeDebezium } from './debezium-decoder.ts';
 import { decodePlainJson } from './json-decoder.ts';
+import { isSafeNumber, parse as losslessParse } from 'lossless-json';
 
 export type Decoder = (record: SourceRecord, keyColumns: readonly string[]) => DecodeResult;
 
@@ -11,10 +12,26 @@ export function decoderFor(format: StreamFormat): Decoder {
   return format === 'debezium' ? decodeDebezium : decodePlainJson;
 }
 
-/** JSON.parse as a result; the text of a Buffer is read as UTF-8. */
+// Any run of 16+ digits may be a number JavaScript cannot hold exactly (2^53 has 16 digits).
+const LONG_DIGITS = /\d{16,}/;
+
+/**
+ * A JSON number as JavaScript can hold it, or, when a double would change it (an
+ * integer beyond 2^53, a decimal with more than 15 significant digits), its exact
+ * text: Postgres then reads the digits as they were sent, never a neighbour.
+ */
+function exactNumber(text: string): number | string {
+  return isSafeNumber(text) ? Number(text) : text;
+}
+
+/**
+ * JSON.parse as a result; the text of a Buffer is read as UTF-8. Texts holding
+ * long digit runs go through lossless-json, so 64-bit ids and long decimals stay exact.
+ */
 export function parseJson(value: Buffer | string): { ok: true; value: unknown } | { ok: false; reason: string } {
+  const text = typeof value === 'string' ? value : value.toString('utf8');
   try {
-    return { ok: true, value: JSON.parse(typeof value === 'string' ? value : value.toString('utf8')) };
+    return { ok: true, value: LONG_DIGITS.test(text) ? losslessParse(text, null, exactNumber) : JSON.parse(text) };
   } catch (e) {
     return { ok: false, reason: `not valid JSON: ${(e as Error).message}` };
   }

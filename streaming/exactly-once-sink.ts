@@ -33,6 +33,8 @@ export interface BatchOutcome {
   readonly applied: number;
   readonly dead: number;
   readonly maxSourceTs: Date | null;
+  /** Dead letters by pipeline stage (for metrics). */
+  readonly deadByStage?: Readonly<Record<string, number>>;
   /** Milliseconds spent per phase (for debug logs). */
   readonly phases?: Record<string, number>;
 }
@@ -62,7 +64,9 @@ export async function applyBatch(deps: SinkDeps, batch: SourceBatch): Promise<Ba
     await advancePosition(c, ref, { to, eventTime: batch.headSeenAt ?? result.maxSourceTs, applied, dead: dead.length });
     tCommit = performance.now();
     const phases = { pipeline: Math.round(t1 - t0), merge: Math.round(t2 - t1), bookkeeping: Math.round(tCommit - t2) };
-    return { to, outcome: { fresh: fresh.length, applied, dead: dead.length, maxSourceTs: result.maxSourceTs, phases } };
+    const deadByStage: Record<string, number> = {};
+    for (const d of dead) deadByStage[d.stage] = (deadByStage[d.stage] ?? 0) + 1;
+    return { to, outcome: { fresh: fresh.length, applied, dead: dead.length, maxSourceTs: result.maxSourceTs, deadByStage, phases } };
   });
   if (!done) return { fresh: 0, applied: 0, dead: 0, maxSourceTs: null };
   // Only a committed batch moves this worker's notion of where the partition stands.

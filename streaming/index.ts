@@ -3,6 +3,7 @@ export { runStreamWorker, type StreamWorkerOptions, type StreamWorkerResult } fr
 export { streamDataset } from './dataset-stream.ts';
 export { resetForReplay, sourceName, type ReplayFrom, type ReplayResult } from './replay.ts';
 export { runCapture, type CaptureResult } from './capture/run-capture.ts';
+export { removeCapture, type RemovedCapture } from './capture/remove-capture.ts';
 export { installCapture } from './capture/capture-triggers.ts';
 export type { Transport, SourceBatch, SourceRecord, Position } from './transport.ts';
 export type { TransformContext, TransformFn } from './transform-module.ts';

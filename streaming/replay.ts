@@ -25,6 +25,7 @@ import { lockPartition } from './positions.ts';
 import { streamDatabase } from './stream-database.ts';
 import { changelogTable } from './transport-for-dataset.ts';
 import { changelogSourceName } from './changelog-transport.ts';
+import { logicalSourceName } from './logical-transport.ts';
 import type { Position } from './transport.ts';
 
 export type ReplayFrom = { readonly kind: 'beginning' } | { readonly kind: 'time'; readonly at: Date };
@@ -52,7 +53,7 @@ export async function resetForReplay(rt: Runtime, ds: DatasetConfig, from: Repla
 export function sourceName(rt: Runtime, ds: DatasetConfig): string {
   const s = requireStreamSource(ds);
   if (s.kind === 'topic' || rt.config.kafka) return s.topic;
-  return changelogSourceName(s.table.text);
+  return s.capture === 'logical' ? logicalSourceName(s.table.text) : changelogSourceName(s.table.text);
 }
 
 async function lockPartitions(c: PoolClient, dataset: string, source: string, extra: Map<number, Position>): Promise<void> {

@@ -4,7 +4,8 @@
  *   - `{ table }` with `kafka`: `dualrun capture` relays the changelog to
  *     `source.topic` in Debezium shape, and the worker consumes that topic;
  *   - `{ table }` without `kafka` (the embedded default): the worker reads
- *     `dualrun.changelog` directly.
+ *     `dualrun.changelog` directly, or with `capture: logical` the dataset's
+ *     replication slot.
  */
 import type { Pool } from '../src/db/connect.ts';
 import type { DatasetConfig } from '../src/config/types.ts';
@@ -15,6 +16,7 @@ import { changelogTransport } from './changelog-transport.ts';
 import { decoderFor, type Decoder } from './decoder.ts';
 import { createKafka, groupIdFor } from './kafka-client.ts';
 import { kafkaTransport } from './kafka-transport.ts';
+import { logicalTransport } from './logical-transport.ts';
 import type { Transport } from './transport.ts';
 
 export interface TransportTuning {
@@ -31,6 +33,9 @@ export async function transportFor(rt: Runtime, ds: DatasetConfig, stateDb: Pool
       sessionTimeout: tuning.sessionTimeout,
     });
     return { transport, decode: decoderFor(src.kind === 'topic' ? src.format : 'debezium') };
+  }
+  if (src.kind === 'table' && src.capture === 'logical') {
+    return { transport: logicalTransport({ sourceDb: await rt.db(), stateDb, dataset: ds.name, table: src.table, batchSize: tuning.batchSize }), decode: decoderFor('debezium') };
   }
   return {
     transport: changelogTransport({ changelogDb: await rt.db(), stateDb, dataset: ds.name, table: changelogTable(ds), batchSize: tuning.batchSize }),

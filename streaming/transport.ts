@@ -9,8 +9,9 @@
  * applied: the sink re-reads the stored position under a lock and skips anything
  * at or below it, so redeliveries (rebalance, crash, restart) are harmless.
  *
- * Two implementations: kafka-transport.ts (kafkajs consumer group, eachBatch, no
- * auto-commit) and changelog-transport.ts (the `dualrun.changelog` table).
+ * Three implementations: kafka-transport.ts (kafkajs consumer group, eachBatch, no
+ * auto-commit), changelog-transport.ts (the `dualrun.changelog` table written by
+ * capture triggers) and logical-transport.ts (a logical replication slot).
  */
 
 /**
@@ -60,7 +61,7 @@ export interface TransportRunOptions {
 }
 
 export interface Transport {
-  readonly kind: 'kafka' | 'changelog';
+  readonly kind: 'kafka' | 'changelog' | 'logical';
   /** The `source` column of stream_positions and dead_letters: topic or changelog table. */
   readonly source: string;
   /** Delivers batches until stopped (or idle with `untilIdle`); rejects on a fatal error. */

@@ -1,21 +1,30 @@
 import type { Command } from 'commander';
 import { EXIT } from '../errors.ts';
 import { json, out, runCommand } from './command-runner.ts';
-import { runCapture } from '../../streaming/index.ts';
+import { removeCapture, runCapture } from '../../streaming/index.ts';
+import { addMetricsPortOption, withOperations } from './operations.ts';
 
-interface CaptureOptions { dataset?: string[]; untilIdle?: boolean; format?: string }
+interface CaptureOptions { dataset?: string[]; untilIdle?: boolean; remove?: boolean; format?: string; metricsPort?: string }
 
 export function registerCapture(program: Command): void {
-  program
-    .command('capture')
+  addMetricsPortOption(program
+    .command('capture'))
     .description('built-in change capture from Postgres source tables (stream.source.table) into the transport')
     .option('--dataset <name...>', 'only these datasets')
     .option('--until-idle', 'with Kafka: stop once the changelog is relayed (without Kafka capture always returns after installing)')
+    .option('--remove', 'remove what capture installed (replication slot and publication, or the trigger); the source table is untouched')
     .option('--format <format>', 'text|json', 'text')
-    .addHelpText('after', '\nWithout `kafka` in the config: installs the capture trigger (and snapshots existing rows) and returns;\n`dualrun stream` then reads dualrun.changelog. With `kafka`: also relays the changelog to\nstream.source.topic in Debezium shape until stopped.\n\nExample:\n  $ dualrun capture --dataset orders')
+    .addHelpText('after', '\nWithout `kafka` in the config: installs capture (a trigger, or with `capture: logical` a replication\nslot; either way existing rows are snapshotted) and returns; `dualrun stream` then reads dualrun.changelog\n(or the slot). With `kafka`: also relays the changelog to\nstream.source.topic in Debezium shape until stopped.\n\nExample:\n  $ dualrun capture --dataset orders')
     .action(async (opts: CaptureOptions, cmd: Command) => runCommand(cmd, async (rt) => {
       const names = opts.dataset ?? Object.keys(rt.config.datasets);
-      const r = await runCapture(rt, { datasets: names, untilIdle: opts.untilIdle ?? false });
+      if (opts.remove) {
+        const removed = await removeCapture(rt, names);
+        if (opts.format === 'json') json({ removed });
+        else for (const x of removed) out(`${x.dataset}: ${x.removed ? `removed ${x.removed}` : 'nothing to remove'}`);
+        return EXIT.ok;
+      }
+      const r = await withOperations(rt, { metricsPort: opts.metricsPort, kafka: rt.config.kafka !== null },
+        () => runCapture(rt, { datasets: names, untilIdle: opts.untilIdle ?? false }));
       if (opts.format === 'json') json(r);
       else {
         for (const i of r.installed) out(`${i.table}: ${i.installed ? `capture installed, ${i.snapshotRows} existing rows snapshotted` : 'capture already installed'}`);

@@ -12,6 +12,7 @@ export function registerDatasets(program: Command): void {
     .action(async (opts: { format: string }, cmd: Command) => {
       await runCommand(cmd, async (rt) => {
         const rows = await datasetStatuses(await rt.db(), rt.config);
+        for (const r of rows) if (r.slot?.warning) rt.log.warn({ dataset: r.dataset, slot: r.slot.name, retainedBytes: r.slot.retainedBytes }, `${r.dataset}: ${r.slot.warning}`);
         if (opts.format === 'json') return json(rows);
         if (rows.length === 0) return out(`no datasets in ${rt.config.path ?? 'config'}`);
         out(formatTable(

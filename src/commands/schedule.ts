@@ -4,14 +4,15 @@ import { parseDuration } from '../duration.ts';
 import { runCommand } from './command-runner.ts';
 import { plannedJobs } from '../scheduler/planned-jobs.ts';
 import { createScheduler } from '../scheduler/scheduler.ts';
+import { addMetricsPortOption, withOperations } from './operations.ts';
 
 export function registerSchedule(program: Command): void {
-  program
-    .command('schedule')
+  addMetricsPortOption(program
+    .command('schedule'))
     .description('long-running node-cron scheduler: batch runs, reconciliations and the nightly report from config')
     .option('--grace <duration>', 'after SIGTERM/SIGINT, how long running jobs may finish before they are cancelled and recorded abandoned', '30s')
     .addHelpText('after', '\nSeveral schedulers may run at once; Postgres advisory locks and a fire table run each job once.\n\nExample:\n  $ dualrun schedule --grace 2m')
-    .action(async (opts: { grace: string }, cmd: Command) => runCommand(cmd, async (rt) => {
+    .action(async (opts: { grace: string; metricsPort?: string }, cmd: Command) => runCommand(cmd, async (rt) => {
       const graceMs = parseDuration(opts.grace);
       if (graceMs === null) throw new DualrunError('DUALRUN_USAGE', `--grace: ${JSON.stringify(opts.grace)} is not a duration (e.g. 30s, 2m)`);
       const plan = plannedJobs(rt.config);
@@ -20,13 +21,15 @@ export function registerSchedule(program: Command): void {
         throw new DualrunError('DUALRUN_USAGE', `nothing to schedule in ${rt.config.path ?? 'config'}: set batch.schedule, reconcile.schedule or report.schedule`);
       }
       const scheduler = createScheduler({ rt, jobs: plan.jobs, graceMs });
-      await scheduler.start();
-      rt.log.info({ jobs: plan.jobs.length }, 'scheduler running (SIGTERM to stop)');
-      await new Promise<void>((resolve) => {
-        if (rt.signal.aborted) resolve();
-        rt.signal.addEventListener('abort', () => resolve(), { once: true });
+      await withOperations(rt, { metricsPort: opts.metricsPort, kafka: false }, async () => {
+        await scheduler.start();
+        rt.log.info({ jobs: plan.jobs.length }, 'scheduler running (SIGTERM to stop)');
+        await new Promise<void>((resolve) => {
+          if (rt.signal.aborted) resolve();
+          rt.signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+        await scheduler.stop();
       });
-      await scheduler.stop();
       rt.log.info('scheduler stopped');
       return EXIT.ok;
     }));

@@ -4,12 +4,13 @@ import { json, out, runCommand } from './command-runner.ts';
 import type { Runtime } from '../runtime.ts';
 import { ADOPTED_NOTE, partitionAdopted } from '../config/stream-source.ts';
 import { resetForReplay, runStreamWorker, type ReplayFrom } from '../../streaming/index.ts';
+import { addMetricsPortOption, withOperations } from './operations.ts';
 
-interface StreamOptions { dataset?: string[]; fromBeginning?: boolean; fromTime?: string; resetOutput?: boolean; untilIdle?: boolean; format?: string }
+interface StreamOptions { dataset?: string[]; fromBeginning?: boolean; fromTime?: string; resetOutput?: boolean; untilIdle?: boolean; format?: string; metricsPort?: string }
 
 export function registerStream(program: Command): void {
-  program
-    .command('stream')
+  addMetricsPortOption(program
+    .command('stream'))
     .description('run the streaming worker: consume change events, validate, transform, upsert into stream.output exactly once')
     .option('--dataset <name...>', 'only these datasets (default: every dataset in shadow or later)')
     .option('--from-beginning', 'replay: reset positions and rebuild stream.output from the start')
@@ -25,7 +26,8 @@ export function registerStream(program: Command): void {
       const replays = [];
       if (from) for (const n of names) replays.push(await resetForReplay(rt, rt.dataset(n), from, opts.resetOutput ?? false));
       for (const r of replays) rt.log.info(r, 'replay reset');
-      const result = await runStreamWorker(rt, { datasets: names, untilIdle: opts.untilIdle ?? false });
+      const result = await withOperations(rt, { metricsPort: opts.metricsPort, kafka: rt.config.kafka !== null, heartbeat: names },
+        () => runStreamWorker(rt, { datasets: names, untilIdle: opts.untilIdle ?? false }));
       const maxRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
       if (opts.format === 'json') json({ replays, datasets: result.ran, skipped: result.skipped, adopted: adoptedDatasets(rt, opts.dataset), maxRssMb });
       else if (opts.untilIdle) {
@@ -33,7 +35,13 @@ export function registerStream(program: Command): void {
         for (const s of result.skipped) out(`${s}: skipped (stage batch)`);
         for (const d of adoptedDatasets(rt, opts.dataset)) out(`${d}: skipped (${ADOPTED_NOTE})`);
       }
-      return EXIT.ok;
+      // Above stream.maxDeadLetterRate a run to idle is a failed check (exit 1), like a mismatch.
+      const overRate = result.ran.filter((s) => s.deadLetterRateExceeded);
+      for (const s of overRate) {
+        const r = s.deadLetterRateExceeded as { deadLettered: number; records: number; ratio: number; window: number };
+        if (opts.untilIdle && opts.format !== 'json') out(`${String(s.dataset)}: dead-letter rate above stream.maxDeadLetterRate: ${r.deadLettered} of the last ${r.records} records (limit ${r.ratio} × ${r.window})`);
+      }
+      return opts.untilIdle && overRate.length > 0 ? EXIT.checkFailed : EXIT.ok;
     }));
 }
 

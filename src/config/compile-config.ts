@@ -9,11 +9,13 @@ import { createRequire } from 'node:module';
 import { Ajv, type ErrorObject } from 'ajv';
 import cron from 'node-cron';
 import { DualrunError } from '../errors.ts';
+import { parseByteSize } from '../byte-size.ts';
 import { parseDuration } from '../duration.ts';
 import { parseTableRef, type TableRef } from '../identifiers.ts';
 import { registerSecret } from '../secrets.ts';
 import { interpolateEnv } from './load-config.ts';
 import type { DatasetConfig, DualrunConfig, KafkaConfig, StreamSource, StreamWatermark } from './types.ts';
+import type { AlertEventName } from '../alerts/alert-event.ts';
 
 const require = createRequire(import.meta.url);
 export const CONFIG_SCHEMA = require('./dualrun.schema.json') as Record<string, unknown>;
@@ -49,6 +51,7 @@ export function compileConfig(raw: unknown, opts: CompileOptions): DualrunConfig
     if (ds.stream.watermark?.kind === 'kafka' && !cfg.kafka) problems.add(`datasets.${ds.name}.stream.watermark.kafkaGroup`, 'needs a `kafka` section (brokers) to read the consumer group offsets');
   }
   if (problems.list.length > 0) fail(file, problems.list);
+  const alerts = compileAlerts(cfg.alerts, problems);
   const dbUrl = cfg.database?.url ? cfg.database.url : null;
   if (dbUrl) checkUrl(dbUrl, 'database.url', problems);
   if (problems.list.length > 0) fail(file, problems.list);
@@ -61,6 +64,8 @@ export function compileConfig(raw: unknown, opts: CompileOptions): DualrunConfig
       embedded: { dir: path.resolve(baseDir, cfg.database?.embedded?.dir ?? '.dualrun'), port: cfg.database?.embedded?.port ?? null },
     },
     kafka: compileKafka(cfg.kafka),
+    metrics: { port: cfg.metrics?.port ?? null, host: cfg.metrics?.host ?? '0.0.0.0' },
+    alerts,
     report: { schedule: reportSchedule, dir: path.resolve(baseDir, cfg.report?.dir ?? 'reports'), history: cfg.report?.history ?? 14 },
     datasets,
   });
@@ -91,7 +96,10 @@ function compileDataset(name: string, ds: RawDataset, baseDir: string, p: Proble
   };
   const s = ds.stream.source;
   const source: StreamSource | null = s === undefined ? null : 'table' in s && s.table !== undefined
-    ? { kind: 'table', table: table(s.table, `${at}.stream.source.table`), topic: s.topic ?? `dualrun.${name}` }
+    ? {
+      kind: 'table', table: table(s.table, `${at}.stream.source.table`), topic: s.topic ?? `dualrun.${name}`,
+      capture: s.capture ?? 'trigger', maxRetainedWalBytes: byteSize(s.maxRetainedWal ?? '1GB', `${at}.stream.source.maxRetainedWal`, p),
+    }
     : { kind: 'topic', topic: (s as { topic: string }).topic, format: (s as { format?: 'debezium' | 'json' }).format ?? 'debezium' };
   const adopted = ds.stream.adopted ?? source === null;
   checkAdoptedStream(at, ds, adopted, p);
@@ -122,6 +130,7 @@ function compileDataset(name: string, ds: RawDataset, baseDir: string, p: Proble
       watermark: compileWatermark(ds.stream.watermark),
       transform: file(ds.stream.transform, `${at}.stream.transform`),
       schema: file(ds.stream.schema, `${at}.stream.schema`),
+      maxDeadLetterRate: ds.stream.maxDeadLetterRate ?? null,
     },
     reconcile: {
       columns: ds.reconcile?.columns ?? null,
@@ -197,6 +206,12 @@ function checkCron(expr: string | undefined, at: string, p: Problems): string | 
   return expr;
 }
 
+function byteSize(text: string, at: string, p: Problems): number {
+  const n = parseByteSize(text);
+  if (n === null) p.add(at, `expected a size such as 512MB or 1GB, got ${JSON.stringify(text)}`);
+  return n ?? 0;
+}
+
 function checkUrl(url: string, at: string, p: Problems): void {
   try {
     const u = new URL(url);
@@ -209,6 +224,18 @@ function checkUrl(url: string, at: string, p: Problems): void {
 
 function isTimeZone(tz: string): boolean {
   try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; }
+}
+
+/** Webhook URLs must be http(s); they are secrets (Slack keeps the token in the path), so they are registered. */
+function compileAlerts(a: RawConfig['alerts'], p: Problems): DualrunConfig['alerts'] {
+  const webhooks = (a?.webhooks ?? []).map((w, i) => {
+    let ok = false;
+    try { ok = ['http:', 'https:'].includes(new URL(w.url).protocol); } catch { /* reported below */ }
+    if (!ok) p.add(`alerts.webhooks.${i}.url`, 'expected an http:// or https:// URL');
+    registerSecret(w.url);
+    return { url: w.url, events: w.events };
+  });
+  return { webhooks };
 }
 
 function compileKafka(k: RawConfig['kafka']): KafkaConfig | null {
@@ -271,12 +298,15 @@ interface RawDataset {
   cutover?: { serve?: string; promoteAfter?: number; retireAfter?: number; maxEvidenceAge?: string };
 }
 interface RawStream {
-  output: string; database?: string; source?: { topic: string; format?: 'debezium' | 'json' } | { table: string; topic?: string }; transform?: string; schema?: string;
+  output: string; database?: string; transform?: string; schema?: string; maxDeadLetterRate?: { ratio: number; window: number };
+  source?: { topic: string; format?: 'debezium' | 'json' } | { table: string; topic?: string; capture?: 'trigger' | 'logical'; maxRetainedWal?: string };
   adopted?: boolean; watermark?: { column: string } | { kafkaGroup: string; topic: string };
 }
 interface RawConfig {
   database?: { url?: string; poolSize?: number; embedded?: { dir?: string; port?: number } };
   kafka?: { brokers: string[]; clientId?: string; groupPrefix?: string; ssl?: boolean; sasl?: KafkaConfig['sasl'] };
   report?: { schedule?: string; dir?: string; history?: number };
+  metrics?: { port?: number; host?: string };
+  alerts?: { webhooks?: { url: string; events: AlertEventName[] }[] };
   datasets?: Record<string, RawDataset>;
 }

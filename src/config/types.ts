@@ -1,5 +1,6 @@
 /** The compiled, frozen form of dualrun.yaml. Everything downstream trusts it. */
 import type { TableRef } from '../identifiers.ts';
+import type { AlertEventName } from '../alerts/alert-event.ts';
 
 export type Grain = 'hour' | 'day';
 export type StreamFormat = 'debezium' | 'json';
@@ -21,7 +22,13 @@ export interface KafkaConfig {
 
 export type StreamSource =
   | { readonly kind: 'topic'; readonly topic: string; readonly format: StreamFormat }
-  | { readonly kind: 'table'; readonly table: TableRef; readonly topic: string };
+  | {
+    readonly kind: 'table'; readonly table: TableRef; readonly topic: string;
+    /** `trigger`: AFTER ROW triggers write dualrun.changelog; `logical`: a replication slot (pgoutput), nothing on the table. */
+    readonly capture: 'trigger' | 'logical';
+    /** Logical capture: `dualrun datasets` warns when the slot holds back more WAL than this. */
+    readonly maxRetainedWalBytes: number;
+  };
 
 /** How an adopted stream output shows it is settled. */
 export type StreamWatermark =
@@ -57,6 +64,8 @@ export interface DatasetConfig {
     readonly watermark: StreamWatermark | null;
     readonly transform: string | null;
     readonly schema: string | null;
+    /** Alert and fail `--until-idle` above this share of dead letters among the last `window` records. */
+    readonly maxDeadLetterRate: { readonly ratio: number; readonly window: number } | null;
   };
   readonly reconcile: {
     readonly columns: readonly string[] | null;
@@ -86,5 +95,8 @@ export interface DualrunConfig {
   readonly database: DatabaseConfig;
   readonly kafka: KafkaConfig | null;
   readonly report: { readonly schedule: string | null; readonly dir: string; readonly history: number };
+  /** Prometheus endpoint of the long-running commands; port null: off unless --metrics-port. */
+  readonly metrics: { readonly port: number | null; readonly host: string };
+  readonly alerts: { readonly webhooks: readonly { readonly url: string; readonly events: readonly AlertEventName[] }[] };
   readonly datasets: Readonly<Record<string, DatasetConfig>>;
 }

@@ -13,6 +13,7 @@ import { gateForNextStep } from './evidence.ts';
 import { appendAudit, latestAudit, type AuditEntry } from './audit-log.ts';
 import { assertServeable, pointServingView } from './serving-view.ts';
 import type { GateResult } from './stage-gate.ts';
+import { alertingStageChange } from '../alerts/pipeline-alerts.ts';
 
 export interface ChangeOptions {
   /** Why (required; recorded in the audit). */
@@ -45,7 +46,7 @@ export interface StageChange {
 
 export async function promote(rt: Runtime, dataset: string, opts: PromoteOptions): Promise<StageChange> {
   const ds = prepare(rt, dataset, opts);
-  return changeTransaction(rt, ds, opts, async (c) => {
+  return alertingStageChange(rt.alerts, changeTransaction(rt, ds, opts, async (c) => {
     const row = await currentRow(c, ds, opts);
     const to = nextStage(row.stage);
     if (!to) throw new DualrunError('DUALRUN_USAGE', `${ds.name} is already in streaming-only, the last stage; nothing to promote to`);
@@ -57,12 +58,12 @@ export async function promote(rt: Runtime, dataset: string, opts: PromoteOptions
         { details: { dataset: ds.name, gate } });
     }
     return apply(c, rt, ds, row, { action: 'promote', to, gate, forced: !gate.ok, opts, warnings: [] });
-  });
+  }));
 }
 
 export async function rollback(rt: Runtime, dataset: string, opts: RollbackOptions): Promise<StageChange> {
   const ds = prepare(rt, dataset, opts);
-  return changeTransaction(rt, ds, opts, async (c) => {
+  return alertingStageChange(rt.alerts, changeTransaction(rt, ds, opts, async (c) => {
     const row = await currentRow(c, ds, opts);
     const to = opts.to ?? previousStage(row.stage);
     if (!to) throw new DualrunError('DUALRUN_USAGE', `${ds.name} is in batch, the first stage; nothing to roll back to`);
@@ -73,7 +74,7 @@ export async function rollback(rt: Runtime, dataset: string, opts: RollbackOptio
       ? [`the legacy batch path has been off since ${row.since?.toISOString() ?? 'the last change'}: its output misses the windows since then; re-run them (dualrun batch run ${ds.name} --from D --to D) before trusting the batch side`]
       : [];
     return apply(c, rt, ds, row, { action: 'rollback', to, gate: null, forced: false, opts, warnings });
-  });
+  }));
 }
 
 /**

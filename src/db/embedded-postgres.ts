@@ -136,7 +136,8 @@ async function ensureInitialised(dir: string, bin: Binaries, user: { uid: number
 
 async function startServer(dir: string, bin: Binaries, user: { uid: number; gid: number } | null, opts: EmbeddedOptions): Promise<number> {
   const port = opts.port ?? (await freePort());
-  const settings = { listen_addresses: '127.0.0.1', unix_socket_directories: "''", ...opts.settings };
+  // wal_level = logical: the embedded default supports `capture: logical` (replication slots).
+  const settings = { listen_addresses: '127.0.0.1', unix_socket_directories: "''", wal_level: 'logical', ...opts.settings };
   const o = [`-p ${port}`, ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`)].join(' ');
   await pgRun(bin.pg_ctl, ['start', '-D', path.join(dir, 'data'), '-l', path.join(dir, 'postgres.log'), '-w', '-t', '60', '-o', o], user, dir);
   return port;

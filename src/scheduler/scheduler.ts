@@ -90,6 +90,7 @@ async function fireOnce(rt: Runtime, job: ScheduledJob, fireAt: Date, owner: str
     return { ...base, outcome: 'taken', detail: 'claimed by another scheduler' };
   }
   let result: FireResult;
+  const t0 = Date.now();
   try {
     const r = await runJob(rt, job, fireAt, signal);
     result = { ...base, ...r };
@@ -98,6 +99,7 @@ async function fireOnce(rt: Runtime, job: ScheduledJob, fireAt: Date, owner: str
     result = { ...base, outcome: signal.aborted ? 'abandoned' : 'failed', detail: err.message };
   }
   await claim.finish(result.outcome as FireOutcome, result.detail);
+  rt.metrics.schedulerJob({ job: job.id, kind: job.kind, outcome: result.outcome, seconds: (Date.now() - t0) / 1000 });
   const level = result.outcome === 'failed' || result.outcome === 'abandoned' ? 'error' : 'info';
   rt.log[level]({ job: job.id, fireAt: fireAt.toISOString(), outcome: result.outcome, detail: result.detail }, 'job fired');
   return result;

@@ -60,7 +60,8 @@ export async function relayChangelog(o: RelayOptions): Promise<{ relayed: number
   return { relayed };
 }
 
-async function send(producer: Producer, o: RelayOptions, records: readonly SourceRecord[]): Promise<void> {
+/** Sends records in order (one request in flight), keyed by the dataset key; resolves once acknowledged by all replicas. */
+export async function send(producer: Producer, o: Pick<RelayOptions, 'topic' | 'key'>, records: readonly SourceRecord[]): Promise<void> {
   const messages = records.map((r) => {
     const d = decodeDebezium(r, o.key);
     const row = d.ok && d.event ? d.event.row : null;
@@ -84,7 +85,7 @@ async function send(producer: Producer, o: RelayOptions, records: readonly Sourc
   if (slice.length > 0) await producer.send({ topic: o.topic, acks: -1, messages: slice });
 }
 
-async function ensureTopic(kafka: Kafka, topic: string): Promise<void> {
+export async function ensureTopic(kafka: Kafka, topic: string): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {

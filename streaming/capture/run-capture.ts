@@ -11,9 +11,12 @@ import { ADOPTED_NOTE } from '../../src/config/stream-source.ts';
 import { createKafka } from '../kafka-client.ts';
 import { installCapture, type CaptureInstall } from './capture-triggers.ts';
 import { relayChangelog } from './kafka-relay.ts';
+import { relayLogical } from './logical-kafka-relay.ts';
+import { installLogicalCapture } from './logical-slot.ts';
+import type { TableRef } from '../../src/identifiers.ts';
 
 export interface CaptureResult {
-  installed: CaptureInstall[];
+  installed: (CaptureInstall & { slot?: string })[];
   skipped: { dataset: string; reason: string }[];
   relayed: Record<string, number>;
 }
@@ -22,20 +25,31 @@ export async function runCapture(rt: Runtime, opts: { datasets: readonly string[
   const db = await rt.db();
   const result: CaptureResult = { installed: [], skipped: [], relayed: {} };
   const relays: { dataset: string; table: string; topic: string; key: readonly string[] }[] = [];
+  const logical: { dataset: string; table: TableRef; topic: string; key: readonly string[] }[] = [];
   for (const name of opts.datasets) {
     const ds = rt.dataset(name);
     const src = ds.stream.source;
     if (ds.stream.adopted || !src) { result.skipped.push({ dataset: name, reason: ADOPTED_NOTE }); continue; }
     if (src.kind !== 'table') { result.skipped.push({ dataset: name, reason: `source is topic ${src.topic}: produced outside dualrun` }); continue; }
+    if (src.capture === 'logical') {
+      const inst = await installLogicalCapture(db, name, src.table);
+      rt.log.info({ dataset: name, ...inst }, inst.installed ? 'logical capture installed' : 'logical capture already installed');
+      result.installed.push({ table: inst.table, installed: inst.installed, snapshotRows: inst.snapshotRows, slot: inst.slot });
+      logical.push({ dataset: name, table: src.table, topic: src.topic, key: ds.key });
+      continue;
+    }
     const inst = await installCapture(db, src.table);
     rt.log.info({ dataset: name, ...inst }, inst.installed ? 'capture installed' : 'capture already installed');
     result.installed.push(inst);
     relays.push({ dataset: name, table: src.table.text, topic: src.topic, key: ds.key });
   }
   const kafkaCfg = rt.config.kafka;
-  if (!kafkaCfg || relays.length === 0) return result;
+  if (!kafkaCfg || relays.length + logical.length === 0) return result;
   const kafka = createKafka(kafkaCfg, rt.log);
-  const done = await Promise.all(relays.map((r) => relayChangelog({ kafka, db, ...r, log: rt.log, signal: rt.signal, untilIdle: opts.untilIdle })));
-  relays.forEach((r, i) => { result.relayed[r.dataset] = done[i].relayed; });
+  const done = await Promise.all([
+    ...relays.map((r) => relayChangelog({ kafka, db, ...r, log: rt.log, signal: rt.signal, untilIdle: opts.untilIdle })),
+    ...logical.map((r) => relayLogical({ kafka, db, ...r, log: rt.log, signal: rt.signal, untilIdle: opts.untilIdle })),
+  ]);
+  [...relays, ...logical].forEach((r, i) => { result.relayed[r.dataset] = done[i].relayed; });
   return result;
 }

@@ -1,0 +1,67 @@
+/**
+ * `capture: logical` with Kafka configured: `dualrun capture` relays the slot's
+ * changes (after the first snapshot) to the dataset's topic in Debezium shape.
+ * At least once, like the trigger relay: a page is sent and acknowledged by all
+ * replicas before the slot is advanced past it, so a crash between the two resends
+ * it with the same versions (harmless for rows; see docs/streaming.md).
+ * The relay's own snapshot progress is kept in stream_positions (source `relay:logical:<table>`).
+ */
+import kafkajs, { type Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Pool } from '../../src/db/connect.ts';
+import type { TableRef } from '../../src/identifiers.ts';
+import { readPositions } from '../positions.ts';
+import { BEFORE_EVERYTHING } from '../transport.ts';
+import { ensureTopic, send } from './kafka-relay.ts';
+import { followLogical, readSnapshot } from './logical-reader.ts';
+import { logicalNames } from './logical-slot.ts';
+
+const { Partitioners } = kafkajs;
+
+export interface LogicalRelayOptions {
+  readonly kafka: Kafka;
+  readonly db: Pool;
+  readonly dataset: string;
+  readonly table: TableRef;
+  readonly topic: string;
+  readonly key: readonly string[];
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+  readonly untilIdle: boolean;
+  readonly batchSize?: number;
+}
+
+export async function relayLogical(o: LogicalRelayOptions): Promise<{ relayed: number }> {
+  const source = `relay:logical:${o.table.text}`;
+  const limit = o.batchSize ?? 5000;
+  await ensureTopic(o.kafka, o.topic);
+  const producer = o.kafka.producer({ maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  let relayed = 0;
+  try {
+    let snap = (await readPositions(o.db, o.dataset, source)).get(1) ?? BEFORE_EVERYTHING;
+    while (!o.signal.aborted) {
+      const page = await readSnapshot(o.db, o.dataset, o.table, snap, limit);
+      if (page.records.length > 0) {
+        await send(producer, o, page.records);
+        snap = page.records[page.records.length - 1].position;
+        await o.db.query(
+          `INSERT INTO dualrun.stream_positions (dataset, source, partition, position, sub_position, updated_at) VALUES ($1, $2, 1, $3, 0, now())
+           ON CONFLICT (dataset, source, partition) DO UPDATE SET position = EXCLUDED.position, updated_at = now()`,
+          [o.dataset, source, snap.major.toString()]);
+        relayed += page.records.length;
+      }
+      if (page.done) break;
+    }
+    const pages = followLogical(o.db, BEFORE_EVERYTHING, { ...logicalNames(o.dataset), table: o.table, limit, pollMs: 100, signal: o.signal, untilIdle: o.untilIdle });
+    for await (const page of pages) {
+      if (page.records.length > 0) await send(producer, o, page.records);
+      await page.confirm();
+      relayed += page.records.length;
+    }
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+  }
+  o.log.info({ dataset: o.dataset, table: o.table.text, topic: o.topic, relayed }, 'logical relay stopped');
+  return { relayed };
+}
