@@ -14,10 +14,11 @@ import { logicalName, type ColumnInfo, type TableShape } from './table-columns.t
 export interface ComparedColumns {
   key: string[];
   compared: string[];
-  batch: { key: ColumnInfo[]; compared: ColumnInfo[]; window: ColumnInfo | null };
-  stream: { key: ColumnInfo[]; compared: ColumnInfo[]; window: ColumnInfo | null };
+  /** `window`: this side's window column (reconcile.map applied); absent or null for a whole-table dataset. */
+  batch: { key: ColumnInfo[]; compared: ColumnInfo[]; window?: ColumnInfo | null };
+  stream: { key: ColumnInfo[]; compared: ColumnInfo[]; window?: ColumnInfo | null };
   /** Compared columns (key included) whose two sides are read differently: what each side reads. */
-  names: Record<string, { batch: string; stream: string }>;
+  names?: Record<string, { batch: string; stream: string }>;
 }
 
 /** Per side: logical column -> the expression column standing in for it (typed by Postgres). */
@@ -51,7 +52,7 @@ export function comparedColumns(ds: DatasetConfig, batch: TableShape, stream: Ta
     : [...batch.columns.keys()].filter((c) => stream.columns.has(streamName(c)) && !key.includes(c) && !ignore.has(c) && !isBookkeeping(c));
   const compared = [...listed, ...exprCols.filter((c) => !listed.includes(c))];
   const window = (side: 'batch' | 'stream') => (ds.window ? need(side, ds.window.column) : null);
-  const out: ComparedColumns = {
+  const out: Required<Pick<ComparedColumns, 'names'>> & ComparedColumns = {
     key,
     compared,
     batch: { key: key.map((c) => need('batch', c)), compared: compared.map((c) => need('batch', c)), window: window('batch') },

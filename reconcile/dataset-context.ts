@@ -45,8 +45,8 @@ export async function prepareDataset(rt: Runtime, ds: DatasetConfig, bucketsOver
     streamPool,
     sameDatabase: ds.batch.database === ds.stream.database,
     columns,
-    batch: { shape: bShape, key: columns.batch.key, compared: columns.batch.compared, windowColumn: columns.batch.window },
-    stream: { shape: sShape, key: columns.stream.key, compared: columns.stream.compared, windowColumn: columns.stream.window },
+    batch: { shape: bShape, key: columns.batch.key, compared: columns.batch.compared, windowColumn: columns.batch.window ?? null },
+    stream: { shape: sShape, key: columns.stream.key, compared: columns.stream.compared, windowColumn: columns.stream.window ?? null },
     buckets,
   };
 }

@@ -146,7 +146,7 @@ function emptyResult(ctx: DatasetContext, window: Window | null): WindowResult {
     windowStart: window?.start.toISOString() ?? null,
     windowEnd: window?.end.toISOString() ?? null,
     columns: ctx.columns.compared,
-    ...(Object.keys(ctx.columns.names).length > 0 ? { columnNames: ctx.columns.names } : {}),
+    ...(ctx.columns.names && Object.keys(ctx.columns.names).length > 0 ? { columnNames: ctx.columns.names } : {}),
     buckets: null,
     strategy: null,
     stage: null,
