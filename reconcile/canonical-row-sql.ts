@@ -13,6 +13,7 @@
  * Identifiers are always quoted; nothing from config is spliced in as text.
  */
 import { quoteIdent, quoteLiteral } from '../src/identifiers.ts';
+import { embedExpression } from '../src/db/expression-type.ts';
 import { logicalName, type ColumnInfo } from './table-columns.ts';
 
 const INTEGER = new Set(['int2', 'int4', 'int8', 'oid']);
@@ -35,7 +36,7 @@ export const SESSION_SETTINGS: readonly (readonly [string, string])[] = [
  * `-- comment` ends with its line), else the quoted (optionally alias-qualified) identifier.
  */
 export function columnRef(col: ColumnInfo, alias?: string): string {
-  if (col.expression !== undefined) return `(\n${col.expression}\n)`;
+  if (col.expression !== undefined) return embedExpression(col.expression);
   return alias ? `${alias}.${quoteIdent(col.name)}` : quoteIdent(col.name);
 }
 

@@ -2,17 +2,17 @@
  * `reconcile.expressions`: per-side SQL standing in for a compared column (e.g.
  * `amount_cents / 100.0` on the batch side against `amount` on the stream side).
  * An expression is config text, so before any use Postgres plans it on its own
- * side's table: one statement over the extended protocol (which refuses a
- * second statement), in a READ ONLY transaction, with `LIMIT 0` so nothing is
- * evaluated, and the expression on its own lines so a `--` comment cannot eat
- * the rest of the statement. The result type Postgres reports becomes the
- * column's type, so the canonical encoding treats it like a stored column.
+ * side's table (src/db/expression-type.ts: one statement, read-only, never
+ * run); a refusal is a config error naming its path. The result type Postgres
+ * reports becomes the column's type, so the canonical encoding treats it like
+ * a stored column of that type.
  */
 import { DualrunError } from '../src/errors.ts';
 import type { Pool } from '../src/db/connect.ts';
 import type { DatasetConfig } from '../src/config/types.ts';
 import type { TableRef } from '../src/identifiers.ts';
 import type { Runtime } from '../src/runtime.ts';
+import { planExpression } from '../src/db/expression-type.ts';
 import type { ColumnInfo } from './table-columns.ts';
 import type { SideExpressions } from './compared-columns.ts';
 
@@ -31,28 +31,9 @@ export async function sideExpressions(rt: Runtime, ds: DatasetConfig, batchPool:
   return out;
 }
 
-/** Plans `expr` over `table` and returns its base type name; a config error naming `where` when Postgres refuses it. */
+/** The expression's base type name; a config error naming `where` when Postgres refuses it. */
 export async function expressionType(pool: Pool, table: TableRef, expr: string, where: string, file: string | null): Promise<string> {
-  const fail = (why: string, cause?: unknown): never => {
-    throw new DualrunError('DUALRUN_CONFIG_INVALID', `invalid config ${file ?? '(built-in config)'}: ${where}: ${why}`, { cause, details: { config: file, path: where } });
-  };
-  if (expr.includes(';')) fail(`${JSON.stringify(expr)} is not a single SQL expression (no ';')`);
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN READ ONLY');
-    let res;
-    try {
-      res = await client.query({ text: `SELECT (\n${expr}\n) AS v FROM ${table.sql} LIMIT 0`, queryMode: 'extended' } as { text: string });
-    } catch (e) {
-      fail(`Postgres rejects ${JSON.stringify(expr)} on ${table.text}: ${(e as Error).message}`, e);
-    }
-    if (res!.fields.length !== 1 || res!.fields[0].name !== 'v') fail(`${JSON.stringify(expr)} is not a single SQL expression`);
-    const t = await client.query<{ type: string }>(
-      `SELECT coalesce(bt.typname, t.typname)::text AS type FROM pg_type t
-         LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype WHERE t.oid = $1`, [res!.fields[0].dataTypeID]);
-    return t.rows[0]?.type ?? fail(`Postgres reports an unknown type for ${JSON.stringify(expr)}`);
-  } finally {
-    await client.query('ROLLBACK').catch(() => undefined);
-    client.release();
-  }
+  const r = await planExpression(pool, table, expr);
+  if (r.ok) return r.type;
+  throw new DualrunError('DUALRUN_CONFIG_INVALID', `invalid config ${file ?? '(built-in config)'}: ${where}: ${r.why}`, { details: { config: file, path: where } });
 }

@@ -15,6 +15,7 @@ import { quoteIdent, type TableRef } from '../identifiers.ts';
 import { inTransaction, type Pool } from './connect.ts';
 import { readTableCatalog, type CatalogColumn, type TableCatalog } from './table-catalog.ts';
 import { queryColumns } from './query-shape.ts';
+import { planExpression } from './expression-type.ts';
 
 export type Side = 'batch' | 'stream';
 
@@ -71,7 +72,22 @@ async function ensureOne(rt: Runtime, ds: DatasetConfig, result: OutputsResult):
     result.outputs.push(await createOutput(ds, side, s.pool, s.table, renamed(ds, template.cols.filter((c) => !c.name.startsWith('_dr_')), template.naming, side), template.from));
     s.cat = await readTableCatalog(s.pool, s.table);
   }
-  result.mismatches.push(...shapeMismatches(ds, sides));
+  result.mismatches.push(...shapeMismatches(ds, sides), ...(await expressionProblems(ds, sides)));
+}
+
+/** reconcile.expressions planned on each existing output now, so a bad one fails the deploy, not the night. */
+async function expressionProblems(ds: DatasetConfig, sides: Sides): Promise<OutputMismatch[]> {
+  const out: OutputMismatch[] = [];
+  for (const [col, e] of Object.entries(ds.reconcile.expressions)) {
+    for (const side of ['batch', 'stream'] as const) {
+      const expr = e[side];
+      const s = sides[side];
+      if (expr === undefined || !s.cat) continue;
+      const r = await planExpression(s.pool, s.table, expr);
+      if (!r.ok) out.push({ dataset: ds.name, side, table: s.table.text, at: `datasets.${ds.name}.reconcile.expressions.${col}.${side}`, differences: [r.why] });
+    }
+  }
+  return out;
 }
 
 /** A managed batch without a row transform loads exactly what its query selects: that is the batch output's shape. */

@@ -16,6 +16,7 @@ import { runtimeFor } from './support.ts';
 import { reconcileDataset } from '../../reconcile/reconcile-dataset.ts';
 import { expressionType } from '../../reconcile/column-expressions.ts';
 import { tableRef } from '../../src/identifiers.ts';
+import { ensureDatasetOutputs } from '../../src/db/dataset-outputs.ts';
 
 let db: TestDatabase;
 let cwd: string;
@@ -105,6 +106,18 @@ describe('reconcile.map and reconcile.expressions', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('datasets.accounts.reconcile.expressions.amount.batch');
     expect(r.stderr).toContain('no_such_column');
+  });
+
+  it('dualrun migrate plans the expressions on the existing outputs too, so a bad one fails the deploy', async () => {
+    const bad = runtimeFor(db, { accounts: mapped('amount_cents * nope') });
+    const good = runtimeFor(db, { accounts: mapped('amount_cents / 100.0') });
+    try {
+      const r = await ensureDatasetOutputs(bad);
+      expect(r.mismatches).toEqual([expect.objectContaining({ at: 'datasets.accounts.reconcile.expressions.amount.batch', differences: [expect.stringContaining('"nope" does not exist')] })]);
+      expect((await ensureDatasetOutputs(good)).mismatches).toEqual([]);
+    } finally {
+      await Promise.all([bad.close(), good.close()]);
+    }
   });
 
   it('an expression that tries to end the statement early never runs: a config error naming its path, and nothing is written', async () => {
