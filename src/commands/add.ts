@@ -7,12 +7,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { DualrunError } from '../errors.ts';
-import { parseTableRef } from '../identifiers.ts';
+import { parseTableRef, type TableRef } from '../identifiers.ts';
 import { findConfigFile, parseConfigText } from '../config/load-config.ts';
 import { compileConfig } from '../config/compile-config.ts';
 import { readTableCatalog } from '../db/table-catalog.ts';
 import { describeTarget } from '../db/connect.ts';
-import { scaffoldDataset } from '../scaffold/dataset-scaffold.ts';
+import { scaffoldDataset, type DatasetScaffold } from '../scaffold/dataset-scaffold.ts';
 import { hasDataset, withDataset } from '../scaffold/config-document.ts';
 import { json, out, runCommand, type GlobalOptions } from './command-runner.ts';
 
@@ -42,42 +42,51 @@ export function registerAdd(program: Command): void {
     .option('--format <format>', 'text|json', 'text')
     .addHelpText('after', '\nNothing is overwritten without --force. Then `dualrun migrate` creates the outputs.\n\nExample:\n  $ dualrun add customers --from-table shop.customers && dualrun migrate')
     .action(async (dataset: string, opts: AddOptions, cmd: Command) => runCommand(cmd, async (rt) => {
-      if (!DATASET_NAME.test(dataset)) throw new DualrunError('DUALRUN_USAGE', `dataset name ${JSON.stringify(dataset)}: expected lower-case letters, digits and _ (starting with a letter)`);
-      const table = parseTableRef(opts.fromTable);
-      if (!table) throw new DualrunError('DUALRUN_USAGE', `--from-table ${JSON.stringify(opts.fromTable)}: expected schema.table made of identifiers`);
-      if (opts.outputSchema !== undefined && !IDENT.test(opts.outputSchema)) throw new DualrunError('DUALRUN_USAGE', `--output-schema ${JSON.stringify(opts.outputSchema)}: expected an identifier (letters, digits, _ and $)`);
-      if (!['day', 'hour'].includes(opts.grain)) throw new DualrunError('DUALRUN_USAGE', `--grain: expected day or hour, got ${JSON.stringify(opts.grain)}`);
+      const table = checkArguments(dataset, opts);
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const configPath = findConfigFile({ configPath: g.config }).path ?? path.resolve(g.config ?? 'dualrun.yaml');
-      const baseDir = path.dirname(configPath);
       const existingText = fs.existsSync(configPath) ? fs.readFileSync(configPath, 'utf8') : null;
       if (hasDataset(existingText, dataset, configPath) && !opts.force) throw new DualrunError('DUALRUN_USAGE', `dataset ${dataset} is already in ${configPath} (use --force to replace it)`);
-      const db = await rt.db();
-      const cat = await readTableCatalog(db, table);
+      // Only the catalog is read: no toolkit schema is created for this.
+      const cat = await readTableCatalog(await rt.pool(null), table);
       if (!cat) throw new DualrunError('DUALRUN_USAGE', `table ${table.text} not found in ${describeTarget(await rt.databaseUrl())}`);
-      const s = scaffoldDataset(cat, { dataset, key: opts.key?.split(',').map((k) => k.trim()), window: opts.window === false ? false : opts.windowColumn, grain: opts.grain as 'day' | 'hour', outputSchema: opts.outputSchema });
-      const existing = Object.keys(s.files).filter((f) => fs.existsSync(path.join(baseDir, f)));
-      if (existing.length > 0 && !opts.force) throw new DualrunError('DUALRUN_USAGE', `refusing to overwrite ${existing.join(', ')} in ${baseDir} (use --force)`);
-      const heading = `${dataset}: scaffolded by \`dualrun add ${dataset} --from-table ${table.text}\`; review, then \`dualrun migrate\``;
-      const text = configPath.endsWith('.json')
-        ? withDatasetJson(existingText, dataset, s.entry)
-        : withDataset(existingText, { name: dataset, entry: s.entry, comments: s.comments, heading }, configPath);
-      for (const [f, content] of Object.entries(s.files)) {
-        fs.mkdirSync(path.dirname(path.join(baseDir, f)), { recursive: true });
-        fs.writeFileSync(path.join(baseDir, f), content);
-      }
-      // The new file must compile before it replaces the old one.
-      compileConfig(parseConfigText(text, configPath), { path: configPath });
-      const tmp = `${configPath}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, text);
-      fs.renameSync(tmp, configPath);
       if (cat.kind !== 'r' && cat.kind !== 'p') rt.log.warn({ table: table.text, kind: cat.kind }, 'the source is not a plain table: built-in change capture needs a table (use stream.source.topic or an adopted stream instead)');
-      const summary = { dataset, config: configPath, key: s.entry.key, window: (s.entry.window as { column: string } | undefined)?.column ?? null, files: Object.keys(s.files), outputs: { batch: s.outputs.batch.text, stream: s.outputs.stream.text, serve: s.outputs.serve.text } };
+      const s = scaffoldDataset(cat, { dataset, key: opts.key?.split(',').map((k) => k.trim()), window: opts.window === false ? false : opts.windowColumn, grain: opts.grain as 'day' | 'hour', outputSchema: opts.outputSchema });
+      writeScaffold(configPath, existingText, s, dataset, table.text, opts.force ?? false);
+      const summary = { dataset, config: configPath, key: s.entry.key as string[], window: (s.entry.window as { column: string } | undefined)?.column ?? null, files: Object.keys(s.files), outputs: { batch: s.outputs.batch.text, stream: s.outputs.stream.text, serve: s.outputs.serve.text } };
       if (opts.format === 'json') json(summary);
       else {
-        out(`added dataset ${dataset} to ${configPath}: key (${(s.entry.key as string[]).join(', ')}), ${summary.window ? `${opts.grain} windows on ${summary.window}` : 'whole table'}`);
+        out(`added dataset ${dataset} to ${configPath}: key (${summary.key.join(', ')}), ${summary.window ? `${opts.grain} windows on ${summary.window}` : 'whole table'}`);
         out(`wrote ${summary.files.join(', ')}`);
-        out(`next: dualrun migrate   (creates ${s.outputs.batch.text} and ${s.outputs.stream.text} in the shape of ${table.text})`);
+        out(`next: dualrun migrate   (creates ${summary.outputs.batch} and ${summary.outputs.stream} in the shape of ${table.text})`);
       }
-    }, { configOptional: true }));
+    }, { configOptional: true, autoMigrate: false }));
+}
+
+function checkArguments(dataset: string, opts: AddOptions): TableRef {
+  if (!DATASET_NAME.test(dataset)) throw new DualrunError('DUALRUN_USAGE', `dataset name ${JSON.stringify(dataset)}: expected lower-case letters, digits and _ (starting with a letter)`);
+  const table = parseTableRef(opts.fromTable);
+  if (!table) throw new DualrunError('DUALRUN_USAGE', `--from-table ${JSON.stringify(opts.fromTable)}: expected schema.table made of identifiers`);
+  if (opts.outputSchema !== undefined && !IDENT.test(opts.outputSchema)) throw new DualrunError('DUALRUN_USAGE', `--output-schema ${JSON.stringify(opts.outputSchema)}: expected an identifier (letters, digits, _ and $)`);
+  if (!['day', 'hour'].includes(opts.grain)) throw new DualrunError('DUALRUN_USAGE', `--grain: expected day or hour, got ${JSON.stringify(opts.grain)}`);
+  return table;
+}
+
+/** The files first, then the config, which must compile before it atomically replaces the old one. */
+function writeScaffold(configPath: string, existingText: string | null, s: DatasetScaffold, dataset: string, source: string, force: boolean): void {
+  const baseDir = path.dirname(configPath);
+  const existing = Object.keys(s.files).filter((f) => fs.existsSync(path.join(baseDir, f)));
+  if (existing.length > 0 && !force) throw new DualrunError('DUALRUN_USAGE', `refusing to overwrite ${existing.join(', ')} in ${baseDir} (use --force)`);
+  const heading = `${dataset}: scaffolded by \`dualrun add ${dataset} --from-table ${source}\`; review, then \`dualrun migrate\``;
+  const text = configPath.endsWith('.json')
+    ? withDatasetJson(existingText, dataset, s.entry)
+    : withDataset(existingText, { name: dataset, entry: s.entry, comments: s.comments, heading }, configPath);
+  for (const [f, content] of Object.entries(s.files)) {
+    fs.mkdirSync(path.dirname(path.join(baseDir, f)), { recursive: true });
+    fs.writeFileSync(path.join(baseDir, f), content);
+  }
+  compileConfig(parseConfigText(text, configPath), { path: configPath });
+  const tmp = `${configPath}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, configPath);
 }
