@@ -29,7 +29,6 @@ export const SESSION_SETTINGS: readonly (readonly [string, string])[] = [
   ['bytea_output', 'hex'],
 ];
 
-/** One value as canonical text (NULL stays NULL). */
 /**
  * The one SQL reference to a column on its side: a validated expression in
  * parentheses, on lines of its own exactly as it was validated (so a trailing
@@ -40,6 +39,7 @@ export function columnRef(col: ColumnInfo, alias?: string): string {
   return alias ? `${alias}.${quoteIdent(col.name)}` : quoteIdent(col.name);
 }
 
+/** One value as canonical text (NULL stays NULL). */
 export function canonicalValueSql(col: ColumnInfo, alias?: string): string {
   const ref = columnRef(col, alias);
   if (col.type === 'numeric') return `trim_scale(${ref})::text`;
