@@ -11,10 +11,16 @@ import type { Window } from '../src/windows.ts';
 import { bindSql } from './batch-query.ts';
 import { ledgerError, recordAdopted, type RunTrigger } from './run-ledger.ts';
 import { scopeLabel, windowScope } from './window-scope.ts';
+import { assertDue, isDue } from './due-window.ts';
 
-export interface AdoptResult { dataset: string; window: string | null; runId: number; rows: number; snapshotAt: string }
+export interface AdoptResult { dataset: string; window: string | null; status: 'succeeded' | 'partial'; runId: number; rows: number; snapshotAt: string }
 
-export async function adoptWindow(rt: Runtime, ds: DatasetConfig, window: Window | null, trigger: RunTrigger): Promise<AdoptResult> {
+export async function adoptWindow(rt: Runtime, ds: DatasetConfig, window: Window | null, trigger: RunTrigger, opts: { partial?: boolean; now?: Date } = {}): Promise<AdoptResult> {
+  // The external job cannot have finished a window that is not due: refused, or recorded partial.
+  const at = opts.now ?? new Date();
+  const early = window !== null && !isDue(ds, window, at);
+  if (early && !opts.partial) assertDue(ds, [window], at, 'adopted');
+  const status = early ? 'partial' as const : 'succeeded' as const;
   const scope = windowScope(ds, window);
   const output = await rt.pool(ds.batch.database);
   let seen: { n: string; at: Date };
@@ -26,9 +32,9 @@ export async function adoptWindow(rt: Runtime, ds: DatasetConfig, window: Window
     });
   }
   const rows = Number(seen.n);
-  const runId = await recordAdopted(await rt.db(), { dataset: ds.name, window, trigger }, rows, seen.at);
-  rt.log.info({ dataset: ds.name, window: scopeLabel(scope), runId, rows }, 'adopted batch window recorded');
-  return { dataset: ds.name, window: window?.label ?? null, runId, rows, snapshotAt: seen.at.toISOString() };
+  const runId = await recordAdopted(await rt.db(), { dataset: ds.name, window, trigger }, rows, seen.at, status);
+  rt.log.info({ dataset: ds.name, window: scopeLabel(scope), runId, rows, status }, 'adopted batch window recorded');
+  return { dataset: ds.name, window: window?.label ?? null, status, runId, rows, snapshotAt: seen.at.toISOString() };
 }
 
 /** Whether `batch.completion` says the external job finished the window (false without a check). */

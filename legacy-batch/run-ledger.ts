@@ -1,6 +1,7 @@
 /**
  * The run ledger (`dualrun.batch_runs`): one row per attempt, `running` until it
- * ends as `succeeded`, `failed` or `abandoned`. The reconciler and the cutover
+ * ends as `succeeded`, `partial` (a window loaded before it was due: never
+ * complete), `failed` or `abandoned`. The reconciler and the cutover
  * gate read it: a window is batch-settled when its newest row succeeded.
  */
 import os from 'node:os';
@@ -21,7 +22,7 @@ export interface RunStart {
 }
 
 export type RunEnd =
-  | { status: 'succeeded'; rows: number; snapshotAt: Date }
+  | { status: 'succeeded' | 'partial'; rows: number; snapshotAt: Date }
   | { status: 'failed' | 'abandoned'; error: unknown };
 
 export async function startRun(db: Db, run: RunStart): Promise<number> {
@@ -36,11 +37,11 @@ export async function startRun(db: Db, run: RunStart): Promise<number> {
 
 /** Ends a run; only a row still `running` changes, so an end is recorded once. */
 export async function finishRun(db: Db, id: number, end: RunEnd): Promise<void> {
-  if (end.status === 'succeeded') {
+  if (!('error' in end)) {
     await db.query(
-      `UPDATE dualrun.batch_runs SET status = 'succeeded', finished_at = clock_timestamp(), rows = $2, snapshot_at = $3
+      `UPDATE dualrun.batch_runs SET status = $4, finished_at = clock_timestamp(), rows = $2, snapshot_at = $3
        WHERE id = $1 AND status = 'running'`,
-      [id, end.rows, end.snapshotAt],
+      [id, end.rows, end.snapshotAt, end.status],
     );
     return;
   }
@@ -82,12 +83,12 @@ export async function succeededWindows(db: Db, dataset: string, labels: readonly
 }
 
 /** Records an adopted window in one step: the external job already finished. */
-export async function recordAdopted(db: Db, run: Omit<RunStart, 'mode'>, rows: number, snapshotAt: Date): Promise<number> {
+export async function recordAdopted(db: Db, run: Omit<RunStart, 'mode'>, rows: number, snapshotAt: Date, status: 'succeeded' | 'partial' = 'succeeded'): Promise<number> {
   const w = run.window;
   const r = await db.query<{ id: string }>(
     `INSERT INTO dualrun.batch_runs (dataset, window_start, window_end, window_label, mode, status, started_at, finished_at, rows, snapshot_at, trigger, host, pid)
-     VALUES ($1, $2, $3, $4, 'adopted', 'succeeded', $5, $5, $6, $5, $7, $8, $9) RETURNING id`,
-    [run.dataset, w?.start ?? null, w?.end ?? null, w?.label ?? null, snapshotAt, rows, run.trigger, os.hostname(), process.pid],
+     VALUES ($1, $2, $3, $4, 'adopted', $10, $5, $5, $6, $5, $7, $8, $9) RETURNING id`,
+    [run.dataset, w?.start ?? null, w?.end ?? null, w?.label ?? null, snapshotAt, rows, run.trigger, os.hostname(), process.pid, status],
   );
   return Number(r.rows[0].id);
 }

@@ -20,8 +20,10 @@ import { clearWindow, lockWindow } from './window-claim.ts';
 import { insertSelect } from './window-load.ts';
 import { scopeLabel, windowScope, type WindowScope } from './window-scope.ts';
 import { batchFailedAlert } from '../src/alerts/pipeline-alerts.ts';
+import { assertDue, isDue } from './due-window.ts';
+import { currentDefinition } from '../src/cutover/dataset-definition.ts';
 
-export type WindowStatus = 'succeeded' | 'failed' | 'abandoned' | 'skipped' | 'not-run';
+export type WindowStatus = 'succeeded' | 'partial' | 'failed' | 'abandoned' | 'skipped' | 'not-run';
 
 export interface WindowResult {
   dataset: string;
@@ -39,12 +41,21 @@ export interface RunWindowOptions {
   /** Aborting cancels the running statement and records the run as `abandoned`. */
   signal?: AbortSignal;
   pageRows?: number;
+  /** Allow a window that is not due yet (end + settle in the future); it is recorded `partial`. */
+  partial?: boolean;
+  /** The clock for the due check (default: now). */
+  now?: Date;
 }
 
 export async function runWindow(rt: Runtime, ds: DatasetConfig, window: Window | null, opts: RunWindowOptions): Promise<WindowResult> {
   const t0 = Date.now();
   const scope = windowScope(ds, window);
   const base = { dataset: ds.name, window: window?.label ?? null };
+  // A window not yet due would read as complete forever: refused, or recorded partial.
+  const at = opts.now ?? new Date();
+  const early = window !== null && !isDue(ds, window, at);
+  if (early && !opts.partial) assertDue(ds, [window], at);
+  const done = early ? 'partial' as const : 'succeeded' as const;
   // Config problems (no query, unreadable file, bad transform) are not runs: they throw.
   const query = bindBatchQuery(ds, scope);
   const transform = ds.batch.transform ? await loadTransform(ds.name, ds.batch.transform) : null;
@@ -54,18 +65,20 @@ export async function runWindow(rt: Runtime, ds: DatasetConfig, window: Window |
   const target = await rt.pool(ds.batch.database);
   // With the output in the toolkit database the ledger's `succeeded` commits with the rows.
   const ledgerInLoad = ds.batch.database === null;
+  // The batch query or transform may have changed: the gate dates evidence from here.
+  await currentDefinition(toolkit, ds, { record: 'batch run' });
   const runId = await startRun(toolkit, { dataset: ds.name, window, mode: 'managed', trigger: opts.trigger });
   rt.log.info({ dataset: ds.name, window: scopeLabel(scope), runId }, 'batch run started');
   try {
     const result = await inTransaction(target, async (client) => {
       const loaded = await loadWindow(rt, client, ds, scope, query, transform, opts);
-      if (ledgerInLoad) await finishRun(client, runId, { status: 'succeeded', ...loaded });
+      if (ledgerInLoad) await finishRun(client, runId, { status: done, ...loaded });
       return loaded;
     });
-    if (!ledgerInLoad) await finishRun(toolkit, runId, { status: 'succeeded', ...result });
-    rt.log.info({ dataset: ds.name, window: scopeLabel(scope), runId, rows: result.rows }, 'batch run succeeded');
-    rt.metrics.batchRun({ dataset: ds.name, status: 'succeeded', seconds: (Date.now() - t0) / 1000 });
-    return { ...base, status: 'succeeded', runId, rows: result.rows, ms: Date.now() - t0 };
+    if (!ledgerInLoad) await finishRun(toolkit, runId, { status: done, ...result });
+    rt.log.info({ dataset: ds.name, window: scopeLabel(scope), runId, rows: result.rows }, `batch run ${done}`);
+    rt.metrics.batchRun({ dataset: ds.name, status: done, seconds: (Date.now() - t0) / 1000 });
+    return { ...base, status: done, runId, rows: result.rows, ms: Date.now() - t0 };
   } catch (e) {
     const status = opts.signal?.aborted ? 'abandoned' : 'failed';
     // An abandoned run records why it stopped; the cancelled statement's message would mislead.

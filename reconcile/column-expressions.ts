@@ -13,7 +13,7 @@ import type { DatasetConfig } from '../src/config/types.ts';
 import type { TableRef } from '../src/identifiers.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { planExpression } from '../src/db/expression-type.ts';
-import type { ColumnInfo } from './table-columns.ts';
+import { describeType, type ColumnInfo } from './table-columns.ts';
 import type { SideExpressions } from './compared-columns.ts';
 
 export async function sideExpressions(rt: Runtime, ds: DatasetConfig, batchPool: Pool, streamPool: Pool): Promise<SideExpressions> {
@@ -24,8 +24,11 @@ export async function sideExpressions(rt: Runtime, ds: DatasetConfig, batchPool:
       if (expr === undefined) continue;
       const where = `datasets.${ds.name}.reconcile.expressions.${col}.${side}`;
       const table = side === 'batch' ? ds.batch.output : ds.stream.output;
-      const type = await expressionType(side === 'batch' ? batchPool : streamPool, table, expr, where, rt.config.path);
-      out[side].set(col, { name: col, type, expression: expr, logical: col });
+      const pool = side === 'batch' ? batchPool : streamPool;
+      const plan = await planned(pool, table, expr, where, rt.config.path);
+      // Described like a stored column of that type, so the codec for the pair is chosen the same way.
+      const desc = await describeType(pool, plan.oid, plan.typmod);
+      out[side].set(col, { name: col, type: desc.name, desc, expression: expr, logical: col });
     }
   }
   return out;
@@ -33,7 +36,11 @@ export async function sideExpressions(rt: Runtime, ds: DatasetConfig, batchPool:
 
 /** The expression's base type name; a config error naming `where` when Postgres refuses it. */
 export async function expressionType(pool: Pool, table: TableRef, expr: string, where: string, file: string | null): Promise<string> {
+  return (await planned(pool, table, expr, where, file)).type;
+}
+
+async function planned(pool: Pool, table: TableRef, expr: string, where: string, file: string | null): Promise<{ type: string; oid: number; typmod: number }> {
   const r = await planExpression(pool, table, expr);
-  if (r.ok) return r.type;
+  if (r.ok) return r;
   throw new DualrunError('DUALRUN_CONFIG_INVALID', `invalid config ${file ?? '(built-in config)'}: ${where}: ${r.why}`, { details: { config: file, path: where } });
 }

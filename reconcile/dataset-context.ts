@@ -38,17 +38,23 @@ export async function prepareDataset(rt: Runtime, ds: DatasetConfig, bucketsOver
   const columns = comparedColumns(ds, bShape, sShape, exprs);
   const count = bucketsOverride ?? ds.reconcile.buckets ?? (await autoBuckets([[batchPool, ds.batch.output.sql], [streamPool, ds.stream.output.sql]]));
   const integerKey = columns.key.length === 1 && INTEGER_TYPES.has(columns.batch.key[0].type) && INTEGER_TYPES.has(columns.stream.key[0].type);
-  const buckets: Bucketing = { count, mode: integerKey ? 'integer' : 'hash' };
+  const utf8Hash = ds.batch.database !== ds.stream.database && (await serverEncoding(batchPool)) !== (await serverEncoding(streamPool));
+  const buckets: Bucketing = { count, mode: integerKey ? 'integer' : 'hash', ...(utf8Hash ? { utf8Hash } : {}) };
   return {
     ds,
     batchPool,
     streamPool,
     sameDatabase: ds.batch.database === ds.stream.database,
     columns,
-    batch: { shape: bShape, key: columns.batch.key, compared: columns.batch.compared, windowColumn: columns.batch.window ?? null },
-    stream: { shape: sShape, key: columns.stream.key, compared: columns.stream.compared, windowColumn: columns.stream.window ?? null },
+    batch: { shape: bShape, key: columns.batch.key, compared: columns.batch.compared, windowColumn: columns.windows?.batch ?? null },
+    stream: { shape: sShape, key: columns.stream.key, compared: columns.stream.compared, windowColumn: columns.windows?.stream ?? null },
     buckets,
   };
+}
+
+/** The database's server encoding: the bytes hashtextextended hashes. */
+async function serverEncoding(pool: Pool): Promise<string> {
+  return (await pool.query<{ e: string }>(`SELECT current_setting('server_encoding') AS e`)).rows[0].e;
 }
 
 /** From the planner's row estimate (or the table size when never analyzed), without scanning. */

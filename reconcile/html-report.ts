@@ -5,6 +5,7 @@
  */
 import type { DatasetNight, NightlyReport, NightPoint, NightStatus } from './nightly-report-data.ts';
 import { failingDifferences } from './nightly-report-data.ts';
+import { driftLines } from './schema-drift-text.ts';
 import { sampleRows } from './sample-rows.ts';
 import type { WindowResult } from './types.ts';
 
@@ -40,7 +41,7 @@ export function trendSvg(history: NightPoint[]): string {
 function windowRow(w: WindowResult): string {
   const d = w.diff;
   const n = (v: number | undefined | null) => `<td class="n">${v ?? '-'}</td>`;
-  return `<tr><td>${escapeHtml(w.window ?? '(whole table)')}</td><td>${badge(w.verdict)}</td>${n(w.batch?.rows)}${n(w.stream?.rows)}${n(d?.missingInStream)}${n(d?.missingInBatch)}${n(d?.changed)}${n(d?.duplicateKeys)}${n(d?.inFlight)}<td>${escapeHtml(w.pendingReason ?? w.error?.message ?? '')}</td></tr>`;
+  return `<tr><td>${escapeHtml(w.window ?? '(whole table)')}</td><td>${badge(w.verdict)}</td>${n(w.batch?.rows)}${n(w.stream?.rows)}${n(d?.missingInStream)}${n(d?.missingInBatch)}${n(d?.changed)}${n(d?.duplicateKeys)}${n(d?.inFlight)}<td>${escapeHtml([w.pendingReason ?? w.error?.message ?? '', ...driftLines(w)].filter(Boolean).join('; '))}</td></tr>`;
 }
 
 function samplesHtml(w: WindowResult): string {

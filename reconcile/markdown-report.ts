@@ -3,6 +3,7 @@ import type { NightlyReport, NightStatus } from './nightly-report-data.ts';
 import { failingDifferences } from './nightly-report-data.ts';
 import { mdEscape } from './result-text.ts';
 import { sampleRows } from './sample-rows.ts';
+import { driftLines } from './schema-drift-text.ts';
 
 const MARK: Record<NightStatus, string> = { match: '✓', mismatch: '✗', pending: '…', error: '!', none: '·' };
 
@@ -29,6 +30,7 @@ export function markdownReport(r: NightlyReport): string {
       out.push('| window | key | kind | detail |', '| --- | --- | --- | --- |', ...samples.map((s) => `| ${s.window} | ${mdEscape(s.key)} | ${mdEscape(s.kind)} | ${mdEscape(s.detail)} |`), '');
     }
     for (const w of d.windows.filter((x) => x.pendingReason)) out.push(`- ${w.window ?? '(whole table)'} pending: ${mdEscape(w.pendingReason!)}`);
+    for (const w of d.windows) for (const line of driftLines(w)) out.push(`- ${w.window ?? '(whole table)'} ${mdEscape(line)}`);
   }
   return `${out.join('\n').trimEnd()}\n`;
 }

@@ -11,6 +11,7 @@ import type { ReconcileOptions, WindowResult } from './types.ts';
 import { prepareDataset } from './dataset-context.ts';
 import { reconcileWindow, resultError } from './reconcile-window.ts';
 import { mismatchAlert } from '../src/alerts/pipeline-alerts.ts';
+import { storeResult } from './result-store.ts';
 
 export const DEFAULT_SAMPLES = 20;
 
@@ -28,7 +29,10 @@ export async function reconcileWindows(rt: Runtime, ds: DatasetConfig, windows: 
   } catch (e) {
     const err = toDualrunError(e, 'DUALRUN_RECONCILE_FAILED');
     rt.log.error({ err, dataset: ds.name }, 'reconciliation could not start');
-    return windows.map((w) => failed(ds.name, w, err));
+    const results = windows.map((w) => failed(ds.name, w, err));
+    // Not evidence, but the gate must see it: a dataset that cannot be compared breaks its streak.
+    if (wopts.store) await storeFailures(rt, results);
+    return results;
   }
   const results: WindowResult[] = [];
   for (const w of windows) {
@@ -53,11 +57,20 @@ async function resolveWindows(rt: Runtime, ds: DatasetConfig, labels: string[] |
   return [windowOf(new Date(current.start.getTime() - 1), grain, timezone)];
 }
 
+async function storeFailures(rt: Runtime, results: WindowResult[]): Promise<void> {
+  try {
+    const db = await rt.db();
+    for (const r of results) await storeResult(db, r, new Date());
+  } catch (e) {
+    rt.log.error({ err: e }, 'recording the failed reconciliation failed');
+  }
+}
+
 function failed(dataset: string, w: Window | null, err: DualrunError): WindowResult {
   return {
     dataset, window: w?.label ?? null, verdict: 'error', batch: null, stream: null, diff: null,
     error: resultError(err),
     windowStart: w?.start.toISOString() ?? null, windowEnd: w?.end.toISOString() ?? null,
-    columns: [], buckets: null, strategy: null, stage: null, durationMs: 0, id: null,
+    columns: [], schemaDrift: [], buckets: null, strategy: null, stage: null, durationMs: 0, id: null,
   };
 }

@@ -21,6 +21,7 @@ import { drilldownCrossDatabase } from './bucket-drilldown-node.ts';
 import { duplicatesOutsideBuckets } from './duplicate-keys.ts';
 import { tombstoneLookup } from './tombstones.ts';
 import { storeResult } from './result-store.ts';
+import { datasetDefinition } from '../src/cutover/dataset-definition.ts';
 import { IN_MEMORY_ROWS, PROBE_ROWS, type DrilldownSpec } from './drilldown-spec.ts';
 
 export interface WindowOptions { samples: number; assumeSettled: boolean; store: boolean; progress?: (line: string) => void; inMemoryRows?: number }
@@ -28,6 +29,8 @@ export interface WindowOptions { samples: number; assumeSettled: boolean; store:
 export async function reconcileWindow(rt: Runtime, ctx: DatasetContext, window: Window | null, opts: WindowOptions): Promise<WindowResult> {
   const startedAt = new Date();
   const base = emptyResult(ctx, window);
+  // What this judgment is about: the gate only counts it while the definition stays the same.
+  const definition = datasetDefinition(ctx.ds);
   let result: WindowResult;
   try {
     const db = await rt.db();
@@ -45,10 +48,11 @@ export async function reconcileWindow(rt: Runtime, ctx: DatasetContext, window: 
     result = { ...base, verdict: 'error', error: resultError(err) };
   }
   result.durationMs = Date.now() - startedAt.getTime();
-  if (opts.store && result.verdict !== 'error') {
+  if (opts.store) {
     try {
-      result.id = await storeResult(await rt.db(), result, startedAt);
+      result.id = await storeResult(await rt.db(), result, startedAt, definition);
     } catch (e) {
+      if (result.verdict === 'error') return result;
       const err = toDualrunError(e, 'DUALRUN_RECONCILE_FAILED');
       result = { ...result, verdict: 'error', error: { code: err.code, message: `storing the result failed: ${err.message}` } };
     }
@@ -79,9 +83,11 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     const nothingLocated = acc.failingCount === 0 && diff.inFlight === 0;
     const checksumsMustAgree = Object.keys(ctx.ds.reconcile.tolerance).length === 0;
     const unexplained = nothingLocated && (bf.fingerprint.rows !== sf.fingerprint.rows || (checksumsMustAgree && bf.fingerprint.checksum !== sf.fingerprint.checksum));
+    // Schema drift: a column readers would lose or see change type at cutover; never a match.
+    const drift = ctx.columns.drift.length > 0;
     return {
       ...base,
-      verdict: acc.failingCount > 0 || unexplained ? 'mismatch' : 'match',
+      verdict: acc.failingCount > 0 || unexplained || drift ? 'mismatch' : 'match',
       batch: bf.fingerprint,
       stream: sf.fingerprint,
       diff,
@@ -106,9 +112,10 @@ function drilldownSpec(ctx: DatasetContext, window: Window | null, inMemoryRows?
 
 /** One session per side; the stream session shares the batch one's snapshot when both sides share a database. */
 async function openSessions(ctx: DatasetContext): Promise<[SideSession, SideSession]> {
-  const bs = await openSideSession(ctx.batchPool);
+  const timeZone = ctx.ds.window?.timezone ?? 'UTC';
+  const bs = await openSideSession(ctx.batchPool, { timeZone });
   try {
-    const ss = await openSideSession(ctx.streamPool, ctx.sameDatabase ? { snapshot: await bs.exportSnapshot() } : {});
+    const ss = await openSideSession(ctx.streamPool, ctx.sameDatabase ? { snapshot: await bs.exportSnapshot(), timeZone } : { timeZone });
     return [bs, ss];
   } catch (e) {
     await bs.close();
@@ -122,9 +129,10 @@ async function locateDifferences(ctx: DatasetContext, spec: DrilldownSpec, bs: S
     ctx.sameDatabase ? drilldownSameDatabase(bs, spec) : drilldownCrossDatabase(bs, ss, spec),
     duplicatesOutsideBuckets(bs, ss, spec),
   ];
+  const floats = new Set(ctx.batch.compared.filter((c) => c.codec?.k === 'float').map((c) => c.name));
   for (const pairs of sources) {
     for await (const pair of pairs) {
-      const d = classifyPair(pair, ctx.columns.compared, ctx.ds.reconcile.tolerance);
+      const d = classifyPair(pair, ctx.columns.compared, ctx.ds.reconcile.tolerance, floats);
       if (d) await acc.add(d);
     }
   }
@@ -147,6 +155,7 @@ function emptyResult(ctx: DatasetContext, window: Window | null): WindowResult {
     windowEnd: window?.end.toISOString() ?? null,
     columns: ctx.columns.compared,
     ...(ctx.columns.names && Object.keys(ctx.columns.names).length > 0 ? { columnNames: ctx.columns.names } : {}),
+    schemaDrift: ctx.columns.drift,
     buckets: null,
     strategy: null,
     stage: null,

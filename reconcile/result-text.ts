@@ -2,6 +2,7 @@
 import { formatTable } from '../src/format-table.ts';
 import type { WindowResult } from './types.ts';
 import { countsLine, sampleRows } from './sample-rows.ts';
+import { driftLines } from './schema-drift-text.ts';
 
 function title(r: WindowResult): string {
   return `${r.dataset} ${r.window ?? '(whole table)'}: ${r.verdict.toUpperCase()}`;
@@ -11,6 +12,7 @@ export function resultText(r: WindowResult): string {
   const lines = [title(r)];
   if (r.verdict === 'pending') lines.push(`  ${r.pendingReason ?? 'not settled yet'}`);
   if (r.verdict === 'error') lines.push(`  ${r.error?.code}: ${r.error?.message}`);
+  for (const d of driftLines(r)) lines.push(`  ${d}`);
   if (r.batch && r.stream) {
     lines.push(formatTable(['', 'rows', 'checksum'], [['batch', r.batch.rows, r.batch.checksum], ['stream', r.stream.rows, r.stream.checksum]])
       .split('\n').map((l) => `  ${l}`).join('\n'));
@@ -39,6 +41,8 @@ export function resultMarkdown(r: WindowResult): string {
   const lines = [`## ${mdEscape(title(r))}`, ''];
   if (r.verdict === 'pending') lines.push(mdEscape(r.pendingReason ?? 'not settled yet'), '');
   if (r.verdict === 'error') lines.push(`**${mdEscape(r.error?.code ?? '')}**: ${mdEscape(r.error?.message ?? '')}`, '');
+  for (const d of driftLines(r)) lines.push(`- **${mdEscape(d)}**`);
+  if (driftLines(r).length > 0) lines.push('');
   if (r.batch && r.stream) {
     lines.push('| side | rows | checksum |', '| --- | ---: | --- |', `| batch | ${r.batch.rows} | \`${r.batch.checksum}\` |`, `| stream | ${r.stream.rows} | \`${r.stream.checksum}\` |`, '');
     lines.push(mdEscape(countsLine(r)), '');

@@ -39,6 +39,10 @@ export async function checkSettlement(db: Pool, streamDb: Pool, dataset: string,
   const what = window ? `window ${window.label}` : 'the table';
   if (!run) return { settled: false, reason: `no batch run recorded for ${what} (run \`dualrun batch run\` or \`dualrun batch adopt\`, or pass --assume-settled)`, snapshotAt: null };
   const snapshotAt = run.snapshot_at ?? run.finished_at;
+  if (run.status === 'partial') {
+    // A partial load (batch run --partial) saw the window before it ended: never settled, never evidence.
+    return { settled: false, reason: `the newest batch run for ${what} is partial (loaded before the window ended + settle); load it again once due (--assume-settled judges it, but never as cutover evidence)`, snapshotAt: null };
+  }
   if (run.status !== 'succeeded') return { settled: false, reason: `the newest batch run for ${what} is ${run.status}`, snapshotAt: null };
   const horizon = new Date((window ? window.end : snapshotAt ?? new Date(0)).getTime() + settleMs);
   if (adoptedBehind) {

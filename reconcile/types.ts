@@ -45,6 +45,21 @@ export interface DiffSummary {
   inFlightSamples: DifferenceSample[];
 }
 
+/**
+ * A column the two outputs do not share as comparable: present on one `side`
+ * only, or (`side: 'both'`) typed so that no equality rule can equate them.
+ * Any drift makes the verdict `mismatch`: at cutover readers would lose the
+ * column or see it change type.
+ */
+export interface SchemaDrift {
+  column: string;
+  side: 'batch' | 'stream' | 'both';
+  /** The column's type on each side; null on the side that lacks it. */
+  batchType: string | null;
+  streamType: string | null;
+  reason: string;
+}
+
 export interface WindowResult {
   dataset: string;
   window: string | null;
@@ -61,6 +76,8 @@ export interface WindowResult {
   columns: string[];
   /** Columns read differently on the two sides (reconcile.map / reconcile.expressions): what each side reads. */
   columnNames?: Record<string, { batch: string; stream: string }>;
+  /** Schema drift between the outputs (the reconciler always sets it, [] when none); any entry makes the verdict `mismatch`. */
+  schemaDrift?: SchemaDrift[];
   buckets: { total: number; mismatched: number; mode: 'hash' | 'integer' } | null;
   strategy: 'same-database' | 'cross-database' | null;
   stage: string | null;

@@ -38,7 +38,7 @@ export function fingerprintSql(side: SideSpec, buckets: Bucketing): string {
   // parallel hash aggregate instead of sorting the whole window.
   return `WITH g AS (
   SELECT k.i AS b, count(*) AS n, sum(r.h >> 32) AS hi, sum(r.h & 4294967295) AS lo${sumCols}
-    FROM (SELECT ${bucketSql(side.key, buckets)} AS bk, ${rowHashSql(side.key, side.compared)} AS h${sumIn}
+    FROM (SELECT ${bucketSql(side.key, buckets)} AS bk, ${rowHashSql(side.key, side.compared, undefined, buckets.utf8Hash)} AS h${sumIn}
             FROM ${side.shape.table.sql}
            WHERE ${windowPredicateSql(side.windowColumn, 1, 2)}) r
     JOIN generate_series(0::bigint, ${buckets.count - 1}::bigint) AS k(i) ON k.i = r.bk

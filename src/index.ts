@@ -12,6 +12,8 @@ export { promote, rollback, type StageChange, type PromoteOptions, type Rollback
 export { cutoverStatus, type CutoverStatus } from './cutover/cutover-status.ts';
 export { readHistory, type AuditEntry } from './cutover/audit-log.ts';
 export { evaluateGate, type GateResult, type Verdict } from './cutover/stage-gate.ts';
+export { readGateDecisions, type GateDecision } from './cutover/gate-decisions.ts';
+export { datasetDefinition, type DatasetDefinition } from './cutover/dataset-definition.ts';
 export { parseWindow, windowOf, windowsBetween, type Window } from './windows.ts';
 
 // The legacy batch path.

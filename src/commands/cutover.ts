@@ -28,15 +28,27 @@ function printChange(c: StageChange, format: string): void {
   out(`${c.dataset}: ${c.from} → ${c.to}${how}; version ${c.version}; audit #${c.audit.id}`);
   out(c.serving ? `serving view now reads ${c.serving}` : 'no cutover.serve configured: readers pick the table via readServing()');
   if (c.gate && c.gate.evidence.length) out(`evidence: reconciliations ${c.gate.evidence.join(', ')}`);
-  if (c.forced && c.gate) out(`gate was not met: ${c.gate.missing.join('; ')}`);
+  if (c.forced && c.gate) {
+    out(`gate was not met: ${c.gate.missing.join('; ')}`);
+    for (const line of explainGate(c.gate)) out(`  ${line}`);
+  }
   for (const w of c.warnings) out(`warning: ${w}`);
 }
 
 function printRefusal(e: DualrunError): void {
   const g = e.details.gate as GateResult;
   out(`${e.details.dataset}: ${g.from} → ${g.to} refused (${Math.min(g.clean, g.required)}/${g.required} clean)`);
+  for (const line of explainGate(g)) out(`  ${line}`);
   for (const m of g.missing) out(`  missing: ${m}`);
-  out('  nothing was changed; see docs/cutover.md (runbook: on refusal)');
+  out(`  nothing was changed (decision #${String(e.details.decision ?? '?')} recorded); see docs/cutover.md (runbook: on refusal)`);
+}
+
+/** Which windows counted, which did not and why, and what broke the streak. */
+function explainGate(g: Pick<GateResult, 'counted' | 'notCounted' | 'breaker'>): string[] {
+  const lines = g.counted.map((c) => `counted: ${c.window ?? 'whole table'} (reconciliation #${c.id}, judged ${c.judgedAt})`);
+  for (const n of g.notCounted) lines.push(`not counted: ${n.window ?? `run #${n.id}`} (reconciliation #${n.id}): ${n.reason}`);
+  if (g.breaker) lines.push(`streak broken by: ${g.breaker.verdict}${g.breaker.schemaDrift ? ' (schema drift)' : ''} on ${g.breaker.window ?? 'the whole table'} judged ${g.breaker.judgedAt} (${g.breaker.verdict === 'error' ? 'reconcile error' : 'reconciliation'} #${g.breaker.id})`);
+  return lines;
 }
 
 export function registerCutover(program: Command): void {
@@ -54,6 +66,12 @@ export function registerCutover(program: Command): void {
         r.next ? `${r.next.progress ?? 'no evidence needed'}${r.next.ready ? ' (ready)' : ''}` : null,
         r.next && !r.next.ready ? r.next.missing.join('; ') : null,
       ])));
+      // Which windows the gate counted, which it did not and why, and what broke the streak.
+      for (const r of rows) {
+        if (!r.next || r.next.rule === 'none') continue;
+        const lines = explainGate(r.next);
+        if (lines.length) out(`\n${r.dataset} → ${r.next.stage}:\n${lines.map((l) => `  ${l}`).join('\n')}`);
+      }
     }));
 
   cutover.command('promote <dataset>').description('move one stage forward if the evidence gate holds')

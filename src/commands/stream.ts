@@ -3,6 +3,7 @@ import { DualrunError, EXIT } from '../errors.ts';
 import { json, out, runCommand } from './command-runner.ts';
 import type { Runtime } from '../runtime.ts';
 import { ADOPTED_NOTE, partitionAdopted } from '../config/stream-source.ts';
+import { recordDefinitions } from '../cutover/dataset-definition.ts';
 import { resetForReplay, runStreamWorker, type ReplayFrom } from '../../streaming/index.ts';
 import { addMetricsPortOption, withOperations } from './operations.ts';
 
@@ -26,6 +27,8 @@ export function registerStream(program: Command): void {
       const replays = [];
       if (from) for (const n of names) replays.push(await resetForReplay(rt, rt.dataset(n), from, opts.resetOutput ?? false));
       for (const r of replays) rt.log.info(r, 'replay reset');
+      // The gate dates evidence from a definition change (docs/cutover.md): a new transform starts being used here.
+      await recordDefinitions(await rt.db(), names.filter((n) => rt.config.datasets[n]).map((n) => rt.dataset(n)), 'stream');
       const result = await withOperations(rt, { metricsPort: opts.metricsPort, kafka: rt.config.kafka !== null, heartbeat: names },
         () => runStreamWorker(rt, { datasets: names, untilIdle: opts.untilIdle ?? false }));
       const maxRssMb = Math.round(process.resourceUsage().maxRSS / 1024);

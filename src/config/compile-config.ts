@@ -147,6 +147,7 @@ function compileDataset(name: string, ds: RawDataset, baseDir: string, p: Proble
       promoteAfter: ds.cutover?.promoteAfter ?? 7,
       retireAfter: ds.cutover?.retireAfter ?? 7,
       maxEvidenceAgeMs: parseDuration(ds.cutover?.maxEvidenceAge ?? '48h') ?? 0,
+      minRowsPerWindow: ds.cutover?.minRowsPerWindow ?? 1,
     },
   };
 }
@@ -295,7 +296,7 @@ interface RawDataset {
     columns?: string[]; ignore?: string[]; tolerance?: Record<string, number>; settle?: string; schedule?: string; buckets?: number;
     map?: Record<string, string>; expressions?: Record<string, { batch?: string; stream?: string }>;
   };
-  cutover?: { serve?: string; promoteAfter?: number; retireAfter?: number; maxEvidenceAge?: string };
+  cutover?: { serve?: string; promoteAfter?: number; retireAfter?: number; maxEvidenceAge?: string; minRowsPerWindow?: number };
 }
 interface RawStream {
   output: string; database?: string; transform?: string; schema?: string; maxDeadLetterRate?: { ratio: number; window: number };

@@ -84,6 +84,8 @@ export interface DatasetConfig {
     readonly promoteAfter: number;
     readonly retireAfter: number;
     readonly maxEvidenceAgeMs: number;
+    /** Rows each side must hold for a window to be evidence (0: no minimum). */
+    readonly minRowsPerWindow: number;
   };
 }
 

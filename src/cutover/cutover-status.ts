@@ -4,6 +4,7 @@ import { nextStage } from '../stages.ts';
 import { gateForNextStep } from './evidence.ts';
 import { latestAudit } from './audit-log.ts';
 import { servingOf } from './serving.ts';
+import type { GateResult } from './stage-gate.ts';
 
 export interface CutoverStatus {
   dataset: string;
@@ -22,6 +23,11 @@ export interface CutoverStatus {
     newestEvidenceAt: string | null;
     stale: boolean;
     missing: string[];
+    /** The windows the gate counted, those newer than the breaker it did not count (and why), and what broke the streak. */
+    counted: GateResult['counted'];
+    notCounted: GateResult['notCounted'];
+    breaker: GateResult['breaker'];
+    minRowsPerWindow: number;
   } | null;
   lastChange: { action: string; from: string; to: string; actor: string; reason: string; forced: boolean; at: string } | null;
 }
@@ -31,7 +37,7 @@ export async function cutoverStatus(rt: Runtime, now = new Date()): Promise<Cuto
   const datasets = Object.values(rt.config.datasets);
   const [servings, audits] = await Promise.all([servingOf(db, datasets), latestAudit(db, datasets.map((d) => d.name))]);
   return Promise.all(servings.map(async (s, i) => {
-    const gate = await gateForNextStep(db, datasets[i], { dataset: s.dataset, stage: s.stage, version: s.version, since: s.since }, now);
+    const gate = await gateForNextStep(db, datasets[i], { dataset: s.dataset, stage: s.stage, version: s.version, since: s.since }, { now });
     const a = audits.get(s.dataset);
     return {
       dataset: s.dataset,
@@ -49,6 +55,10 @@ export async function cutoverStatus(rt: Runtime, now = new Date()): Promise<Cuto
         newestEvidenceAt: gate.newestEvidenceAt,
         stale: gate.stale,
         missing: [...gate.missing],
+        counted: gate.counted,
+        notCounted: gate.notCounted,
+        breaker: gate.breaker,
+        minRowsPerWindow: gate.minRowsPerWindow,
       } : null,
       lastChange: a ? { action: a.action, from: a.from, to: a.to, actor: a.actor, reason: a.reason, forced: a.forced, at: a.at } : null,
     };

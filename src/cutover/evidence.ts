@@ -1,46 +1,95 @@
 /**
- * Loads the reconciliation history a gate needs. The SQL only narrows what is
- * read (latest verdict per window, newest windows first, enough of them to decide);
- * the rules themselves live in stage-gate.ts and are applied again there.
+ * Loads what a gate needs: the latest result per window (reconciliations and
+ * reconcile errors), each with its window's newest finished batch load, the
+ * dataset's newest mismatch or error of any window, and the current dataset
+ * definition. The SQL only narrows what is read; the rules live in stage-gate.ts.
  */
 import type { Pool, PoolClient } from '../db/connect.ts';
 import type { DatasetConfig } from '../config/types.ts';
 import { nextStage, type StageRow } from '../stages.ts';
 import { evaluateGate, type GateResult, type Verdict } from './stage-gate.ts';
+import { currentDefinition } from './dataset-definition.ts';
 
+/** How many windows beyond `required` are examined (windows that do not count are skipped). */
+const LOOKBACK = 200;
 
-interface Row { id: string; window_label: string | null; window_start: Date | null; verdict: Verdict['verdict']; stage: string | null; finished_at: Date }
+interface Row {
+  id: string; window_label: string | null; window_start: Date | null; verdict: Verdict['verdict']; stage: string | null;
+  started_at: Date; finished_at: Date; batch_rows: string | null; stream_rows: string | null; definition: string | null; drift: boolean;
+  run_id: string | null; run_status: string | null; run_finished_at: Date | null;
+}
+
+// Both tables as one stream of results; errors are results of their window too.
+const RESULTS = `
+  SELECT id::text AS id, window_start, window_label, verdict, stage, started_at, finished_at, batch_rows::text AS batch_rows,
+         stream_rows::text AS stream_rows, definition, coalesce(result->'schemaDrift' NOT IN ('null'::jsonb, '[]'::jsonb, '{}'::jsonb, 'false'::jsonb), false) AS drift, 'r' AS src
+    FROM dualrun.reconciliations WHERE dataset = $1 AND verdict <> 'pending'
+  UNION ALL
+  SELECT id::text, window_start, window_label, 'error', stage, at, at, NULL, NULL, definition, false, 'e'
+    FROM dualrun.reconcile_errors WHERE dataset = $1`;
 
 export async function loadVerdicts(db: Pool | PoolClient, dataset: string, opts: { streamingSince?: Date | null; limit: number }): Promise<Verdict[]> {
   const retire = opts.streamingSince !== undefined;
   const r = await db.query<Row>(
-    `SELECT id::text, window_label, window_start, verdict, stage, finished_at FROM (
-       SELECT DISTINCT ON (coalesce(window_start::text, window_label, 'run:' || id)) *
-       FROM dualrun.reconciliations
-       WHERE dataset = $1 AND verdict <> 'pending'
-         AND ($2::boolean IS FALSE OR (stage = 'streaming' AND ($3::timestamptz IS NULL OR finished_at >= $3)))
-       ORDER BY coalesce(window_start::text, window_label, 'run:' || id), finished_at DESC, id DESC
-     ) latest
-     ORDER BY coalesce(window_start, finished_at) DESC, finished_at DESC, id DESC
+    `WITH results AS (${RESULTS}),
+     latest AS (
+       SELECT DISTINCT ON (coalesce(window_start::text, window_label, src || id)) *
+       FROM results
+       WHERE ($2::boolean IS FALSE OR (stage = 'streaming' AND ($3::timestamptz IS NULL OR finished_at >= $3)))
+       ORDER BY coalesce(window_start::text, window_label, src || id), finished_at DESC, (src = 'e') DESC, id::bigint DESC
+     )
+     SELECT l.*, b.id::text AS run_id, b.status AS run_status, b.finished_at AS run_finished_at
+     FROM latest l
+     LEFT JOIN LATERAL (
+       SELECT id, status, finished_at FROM dualrun.batch_runs br
+       WHERE br.dataset = $1 AND br.window_start IS NOT DISTINCT FROM l.window_start AND br.status IN ('succeeded', 'partial')
+       ORDER BY id DESC LIMIT 1) b ON true
+     ORDER BY coalesce(l.window_start, l.finished_at) DESC, l.finished_at DESC, l.id::bigint DESC
      LIMIT $4`,
     [dataset, retire, opts.streamingSince ?? null, opts.limit],
   );
-  return r.rows.map((x) => ({ id: x.id, windowLabel: x.window_label, windowStart: x.window_start, verdict: x.verdict, stage: x.stage, finishedAt: x.finished_at }));
+  return r.rows.map(toVerdict);
+}
+
+/** The dataset's newest mismatch or error, any window, any stage. */
+export async function loadLastFailure(db: Pool | PoolClient, dataset: string): Promise<Verdict | null> {
+  const r = await db.query<Row>(
+    `SELECT f.*, NULL AS run_id, NULL AS run_status, NULL::timestamptz AS run_finished_at
+     FROM (${RESULTS}) f WHERE verdict IN ('mismatch', 'error') ORDER BY finished_at DESC, id::bigint DESC LIMIT 1`, [dataset]);
+  return r.rows[0] ? toVerdict(r.rows[0]) : null;
+}
+
+function toVerdict(x: Row): Verdict {
+  return {
+    id: x.id, windowLabel: x.window_label, windowStart: x.window_start, verdict: x.verdict, stage: x.stage,
+    startedAt: x.started_at, finishedAt: x.finished_at,
+    batchRows: x.batch_rows === null ? null : Number(x.batch_rows), streamRows: x.stream_rows === null ? null : Number(x.stream_rows),
+    definition: x.definition, schemaDrift: x.drift,
+    batchLoad: x.run_id ? { runId: x.run_id, status: x.run_status!, finishedAt: x.run_finished_at } : null,
+  };
+}
+
+export interface GateOptions {
+  now?: Date;
+  /** Record a definition change seen now (promote does; status only reads). */
+  recordDefinition?: string | null;
 }
 
 /** The gate for the next step forward from the dataset's current stage; null at the last stage. */
-export async function gateForNextStep(db: Pool | PoolClient, ds: DatasetConfig, row: StageRow, now = new Date()): Promise<GateResult | null> {
+export async function gateForNextStep(db: Pool | PoolClient, ds: DatasetConfig, row: StageRow, opts: GateOptions = {}): Promise<GateResult | null> {
   const to = nextStage(row.stage);
   if (!to) return null;
   const retire = row.stage === 'streaming';
   const required = retire ? ds.cutover.retireAfter : ds.cutover.promoteAfter;
-  const verdicts = row.stage === 'batch' ? [] : await loadVerdicts(db, ds.name, {
-    ...(retire ? { streamingSince: row.since } : {}),
-    // One more than needed, so a refusal can name the mismatch that broke the streak.
-    limit: required + 1,
-  });
+  const needsEvidence = row.stage !== 'batch';
+  const definition = needsEvidence ? await currentDefinition(db, ds, { record: opts.recordDefinition ?? null }) : undefined;
+  const [verdicts, lastFailure] = needsEvidence ? await Promise.all([
+    loadVerdicts(db, ds.name, { ...(retire ? { streamingSince: row.since } : {}), limit: required + LOOKBACK }),
+    loadLastFailure(db, ds.name),
+  ]) : [[], null];
   return evaluateGate({
-    from: row.stage, to, since: row.since, verdicts, now, windowed: ds.window !== null,
+    from: row.stage, to, since: row.since, verdicts, lastFailure, definition, now: opts.now ?? new Date(), windowed: ds.window !== null,
     promoteAfter: ds.cutover.promoteAfter, retireAfter: ds.cutover.retireAfter, maxEvidenceAgeMs: ds.cutover.maxEvidenceAgeMs,
+    minRowsPerWindow: ds.cutover.minRowsPerWindow,
   });
 }

@@ -100,9 +100,14 @@ export async function pointServingView(c: PoolClient, config: DualrunConfig, ds:
   const serve = ds.cutover.serve;
   if (!serve) return null;
   assertServeable(config, ds);
-  const existing = await c.query<{ relkind: string | null }>('SELECT (SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)) AS relkind', [serve.sql]);
-  const kind = existing.rows[0].relkind;
+  const existing = await c.query<{ relkind: string | null; note: string | null }>(
+    `SELECT (SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)) AS relkind, obj_description(to_regclass($1), 'pg_class') AS note`, [serve.sql]);
+  const { relkind: kind, note: comment } = existing.rows[0];
   if (kind !== null && kind !== 'v') throw refuse(ds, `${serve.text} exists and is not a view; dualrun will not replace a table (rename it, or choose another cutover.serve)`);
+  // Never replace what dualrun did not create: its views carry its comment.
+  if (kind === 'v' && !comment?.startsWith('managed by dualrun')) {
+    throw refuse(ds, `${serve.text} is an existing view that dualrun did not create; dualrun will not replace it (drop or rename it yourself, or choose another cutover.serve)`);
+  }
   const query = await viewQuery(c, ds, stage);
 
   const ns = await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [serve.schema]);

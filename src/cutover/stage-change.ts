@@ -14,6 +14,7 @@ import { appendAudit, latestAudit, type AuditEntry } from './audit-log.ts';
 import { assertServeable, pointServingView } from './serving-view.ts';
 import type { GateResult } from './stage-gate.ts';
 import { alertingStageChange } from '../alerts/pipeline-alerts.ts';
+import { recordGateDecision } from './gate-decisions.ts';
 
 export interface ChangeOptions {
   /** Why (required; recorded in the audit). */
@@ -46,19 +47,42 @@ export interface StageChange {
 
 export async function promote(rt: Runtime, dataset: string, opts: PromoteOptions): Promise<StageChange> {
   const ds = prepare(rt, dataset, opts);
-  return alertingStageChange(rt.alerts, changeTransaction(rt, ds, opts, async (c) => {
+  // A refusal commits its decision record, then is thrown outside the transaction.
+  return alertingStageChange(rt.alerts, promoteOrRefuse(rt, ds, opts));
+}
+
+async function promoteOrRefuse(rt: Runtime, ds: DatasetConfig, opts: PromoteOptions): Promise<StageChange> {
+  const outcome = await changeTransaction(rt, ds, opts, async (c): Promise<StageChange | DualrunError> => {
     const row = await currentRow(c, ds, opts);
     const to = nextStage(row.stage);
     if (!to) throw new DualrunError('DUALRUN_USAGE', `${ds.name} is already in streaming-only, the last stage; nothing to promote to`);
-    const gate = (await gateForNextStep(c, ds, row, opts.now))!;
-    if (!gate.ok && !opts.force) {
-      throw new DualrunError('DUALRUN_GATE_REFUSED',
-        `${ds.name}: ${row.stage} → ${to} refused: ${gate.missing.join('; ')}. ` +
-        'Wait for more clean reconciliations (dualrun reconcile), or override with --force and a --reason (recorded as forced).',
-        { details: { dataset: ds.name, gate } });
-    }
-    return apply(c, rt, ds, row, { action: 'promote', to, gate, forced: !gate.ok, opts, warnings: [] });
-  }));
+    const gate = (await gateForNextStep(c, ds, row, { now: opts.now, recordDefinition: 'promote' }))!;
+    if (!gate.ok && !opts.force) return refusePromotion(c, ds, row, to, gate, opts);
+    return grantPromotion(c, rt, ds, row, to, gate, opts);
+  });
+  if (outcome instanceof DualrunError) throw outcome;
+  return outcome;
+}
+
+/** The one place a promotion is refused: the decision is recorded, the error says why. */
+async function refusePromotion(c: PoolClient, ds: DatasetConfig, row: StageRow, to: Stage, gate: GateResult, opts: PromoteOptions): Promise<DualrunError> {
+  const decision = await recordGateDecision(c, { dataset: ds.name, from: row.stage, to, outcome: 'refused', actor: actorOf(opts), reason: opts.reason.trim(), gate });
+  return new DualrunError('DUALRUN_GATE_REFUSED',
+    `${ds.name}: ${row.stage} → ${to} refused: ${gate.missing.join('; ')}. ` +
+    'Wait for more clean reconciliations (dualrun reconcile), or override with --force and a --reason (recorded as forced).',
+    { details: { dataset: ds.name, gate, decision: decision.id } });
+}
+
+/** The one place a promotion is granted (gate held, or forced past it): stage, view, audit and decision in one transaction. */
+async function grantPromotion(c: PoolClient, rt: Runtime, ds: DatasetConfig, row: StageRow, to: Stage, gate: GateResult, opts: PromoteOptions): Promise<StageChange> {
+  const forced = !gate.ok;
+  const change = await apply(c, rt, ds, row, { action: 'promote', to, gate, forced, opts, warnings: [] });
+  await recordGateDecision(c, { dataset: ds.name, from: row.stage, to, outcome: forced ? 'forced' : 'granted', actor: change.audit.actor, reason: change.audit.reason, gate });
+  return change;
+}
+
+function actorOf(opts: ChangeOptions): string {
+  return opts.actor?.trim() || process.env.USER?.trim() || 'unknown';
 }
 
 export async function rollback(rt: Runtime, dataset: string, opts: RollbackOptions): Promise<StageChange> {
@@ -82,7 +106,7 @@ export async function rollback(rt: Runtime, dataset: string, opts: RollbackOptio
  * readers, and every new reader queues behind that wait. A bounded wait turns a
  * long report query into a clear, retryable failure instead of a reader outage.
  */
-async function changeTransaction(rt: Runtime, ds: DatasetConfig, opts: ChangeOptions, fn: (c: PoolClient) => Promise<StageChange>): Promise<StageChange> {
+async function changeTransaction<T>(rt: Runtime, ds: DatasetConfig, opts: ChangeOptions, fn: (c: PoolClient) => Promise<T>): Promise<T> {
   const ms = opts.lockTimeoutMs ?? (Number(process.env.DUALRUN_CUTOVER_LOCK_TIMEOUT_MS) || 5000);
   try {
     return await inTransaction(await rt.db(), async (c) => {
@@ -116,7 +140,7 @@ interface Plan { action: 'promote' | 'rollback'; to: Stage; gate: GateResult | n
 
 async function apply(c: PoolClient, rt: Runtime, ds: DatasetConfig, row: StageRow, p: Plan): Promise<StageChange> {
   const version = await writeStage(c, ds, row, p.to);
-  const actor = p.opts.actor?.trim() || process.env.USER?.trim() || 'unknown';
+  const actor = actorOf(p.opts);
   const serving = await pointServingView(c, rt.config, ds, p.to, `stage ${p.to} (version ${version}, ${p.action} by ${actor})`);
   const audit = await appendAudit(c, {
     dataset: ds.name, action: p.action, from: row.stage, to: p.to, actor, reason: p.opts.reason.trim(), forced: p.forced,

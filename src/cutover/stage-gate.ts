@@ -1,33 +1,46 @@
 /**
  * The evidence gates, as a pure function of reconciliation history (no I/O, so
- * every rule is unit-tested). docs/cutover.md states the same rules for people.
+ * every rule is unit-tested). docs/cutover.md ("Gate rules") states the same
+ * rules, numbered as in `notCountedReason` and `evaluateGate`:
  *
- *  - batch → shadow: no evidence. It only starts the streaming path; readers still
- *    see the batch output.
- *  - shadow → streaming: `promoteAfter` consecutive clean windows, any stage.
+ *  - batch → shadow: no evidence. It only starts the streaming path.
+ *  - shadow → streaming: `promoteAfter` consecutive clean windows.
  *  - streaming → streaming-only: `retireAfter` consecutive clean windows among the
  *    reconciliations that ran while streaming was served in the current streaming
  *    period (stage = 'streaming', finished at or after the stage began).
  *
- * "Consecutive": drop `pending` verdicts; keep the latest verdict of each window
- * (a re-run replaces the earlier one); order windows newest first; count `match`
- * until the first `mismatch`. A whole-table dataset has no windows: each run
- * counts on its own, newest first. Gaps between windows do not break a streak;
- * the freshness rule (newest evidence within `maxEvidenceAge`, 0 = no limit)
- * guards against a reconciler that stopped running.
+ * Consecutive: the latest result of each window (a re-run replaces the earlier
+ * one; `pending` neither counts nor breaks), windows newest first; a window whose
+ * latest result is a mismatch or an error ends the walk (the breaker). A clean
+ * window counts only if it is evidence: judged under the current dataset
+ * definition and after it began, after every mismatch/error recorded for the
+ * dataset, after its window's latest batch load finished, that load not partial,
+ * and both sides hold at least `minRowsPerWindow` rows. Windows that do not count
+ * are skipped (not breaking) and listed with why. Newest evidence must be within
+ * `maxEvidenceAge` (0 = no limit).
  */
 import type { Stage } from '../stages.ts';
 import { formatDuration } from '../duration.ts';
 
 export interface Verdict {
-  /** dualrun.reconciliations.id (bigint, kept as text). */
+  /** dualrun.reconciliations.id (bigint, as text); for an error, dualrun.reconcile_errors.id. */
   readonly id: string;
   readonly windowLabel: string | null;
   readonly windowStart: Date | null;
-  readonly verdict: 'match' | 'mismatch' | 'pending';
+  readonly verdict: 'match' | 'mismatch' | 'pending' | 'error';
   /** The dataset's stage when the reconciliation ran. */
   readonly stage: string | null;
+  /** When the judgment started (defaults to finishedAt). */
+  readonly startedAt?: Date;
   readonly finishedAt: Date;
+  readonly batchRows?: number | null;
+  readonly streamRows?: number | null;
+  /** The dataset definition fingerprint it judged (null: recorded before dualrun kept definitions). */
+  readonly definition?: string | null;
+  /** The newest finished batch load of its window, as the gate reads it now (null: none recorded). */
+  readonly batchLoad?: { readonly runId: string; readonly status: string; readonly finishedAt: Date | null } | null;
+  /** A mismatch caused by schema drift (h1: verdict mismatch with `schemaDrift`). */
+  readonly schemaDrift?: boolean;
 }
 
 export interface GateInput {
@@ -38,10 +51,26 @@ export interface GateInput {
   readonly promoteAfter: number;
   readonly retireAfter: number;
   readonly maxEvidenceAgeMs: number;
+  /** Default 1; 0 turns the rule off. */
+  readonly minRowsPerWindow?: number;
   /** Whether the dataset is cut into windows (only changes the wording). */
   readonly windowed: boolean;
+  /** Latest results per window (or more); errors included as verdict 'error'. */
   readonly verdicts: readonly Verdict[];
+  /** The newest mismatch or error recorded for the dataset, any window (null: none). Defaults to the newest among `verdicts`. */
+  readonly lastFailure?: Verdict | null;
+  /** The current definition; absent: definitions are not checked (unit tests of other rules). */
+  readonly definition?: { readonly fingerprint: string; readonly since: Date | null; readonly changed: readonly string[] };
   readonly now: Date;
+}
+
+export interface Judged { readonly id: string; readonly window: string | null; readonly verdict: Verdict['verdict']; readonly judgedAt: string }
+export type NotCountedRule = 'definition' | 'before-failure' | 'partial-load' | 'before-batch-load' | 'min-rows';
+export interface NotCounted extends Judged { readonly rule: NotCountedRule; readonly reason: string }
+export interface Breaker extends Judged {
+  /** window-order: the latest result of a newer window than the rest; judged-later: recorded after evidence that would count. */
+  readonly rule: 'window-order' | 'judged-later';
+  readonly schemaDrift: boolean;
 }
 
 export interface GateResult {
@@ -50,13 +79,20 @@ export interface GateResult {
   readonly rule: 'none' | 'promoteAfter' | 'retireAfter';
   readonly ok: boolean;
   readonly required: number;
-  /** Length of the current streak of clean windows (may exceed `required`). */
+  /** Length of the current streak of counted clean windows (may exceed `required`). */
   readonly clean: number;
   /** Ids of the reconciliations the decision rests on (newest first, at most `required`). */
   readonly evidence: readonly string[];
+  /** Those windows, with when they were judged. */
+  readonly counted: readonly Judged[];
+  /** Clean windows newer than the breaker that did not count, and why (newest first). */
+  readonly notCounted: readonly NotCounted[];
+  readonly breaker: Breaker | null;
   readonly newestEvidenceAt: string | null;
   readonly maxEvidenceAgeMs: number;
+  readonly minRowsPerWindow: number;
   readonly stale: boolean;
+  /** Kept for readers of the first version: the breaker, when it is a mismatch. */
   readonly lastMismatch: { readonly id: string; readonly window: string | null; readonly finishedAt: string } | null;
   /** Human sentences saying what is missing; empty when ok. */
   readonly missing: readonly string[];
@@ -65,19 +101,23 @@ export interface GateResult {
 /** The one-step-forward gate for a transition. */
 export function evaluateGate(input: GateInput): GateResult {
   const { from, to } = input;
-  const base = { from, to, maxEvidenceAgeMs: input.maxEvidenceAgeMs };
+  const minRows = input.minRowsPerWindow ?? 1;
+  const base = { from, to, maxEvidenceAgeMs: input.maxEvidenceAgeMs, minRowsPerWindow: minRows };
   if (from === 'batch' && to === 'shadow') {
-    return { ...base, rule: 'none', ok: true, required: 0, clean: 0, evidence: [], newestEvidenceAt: null, stale: false, lastMismatch: null, missing: [] };
+    return { ...base, rule: 'none', ok: true, required: 0, clean: 0, evidence: [], counted: [], notCounted: [], breaker: null, newestEvidenceAt: null, stale: false, lastMismatch: null, missing: [] };
   }
   const retire = from === 'streaming' && to === 'streaming-only';
   if (!retire && !(from === 'shadow' && to === 'streaming')) throw new Error(`no gate for ${from} → ${to}`);
 
   const required = retire ? input.retireAfter : input.promoteAfter;
-  const counted = retire
+  const scoped = retire
     ? input.verdicts.filter((v) => v.stage === 'streaming' && (!input.since || v.finishedAt >= input.since))
     : input.verdicts;
-  const { streak, breaker } = cleanStreak(counted);
-  const used = streak.slice(0, required);
+  const lastFailure = input.lastFailure !== undefined ? input.lastFailure : newestFailure(input.verdicts);
+  const walk = walkWindows(scoped, (v) => notCountedReason(v, input, minRows, lastFailure));
+  const breaker = walk.breaker ?? (lastFailure && walk.notCounted.some((n) => n.rule === 'before-failure')
+    ? { ...judged(lastFailure), rule: 'judged-later' as const, schemaDrift: lastFailure.schemaDrift === true } : null);
+  const used = walk.streak.slice(0, required);
   const newest = used.length ? new Date(Math.max(...used.map((v) => v.finishedAt.getTime()))) : null;
   const age = newest ? input.now.getTime() - newest.getTime() : null;
   const stale = used.length > 0 && input.maxEvidenceAgeMs > 0 && age! > input.maxEvidenceAgeMs;
@@ -85,10 +125,11 @@ export function evaluateGate(input: GateInput): GateResult {
   const missing: string[] = [];
   const unit = input.windowed ? 'windows' : 'runs';
   const where = retire ? ` while streaming was served${input.since ? ` (since ${input.since.toISOString()})` : ''}` : '';
-  if (streak.length < required) {
-    let why = `${streak.length} of ${required} consecutive clean ${unit}${where}`;
-    if (breaker) why += `; last mismatch ${breaker.finishedAt.toISOString().slice(0, 10)} on window ${breaker.windowLabel ?? 'all (whole table)'}`;
-    else if (counted.filter((v) => v.verdict !== 'pending').length === 0) why += `; no finished reconciliations${where} yet`;
+  if (walk.streak.length < required) {
+    let why = `${walk.streak.length} of ${required} consecutive clean ${unit}${where}`;
+    if (breaker) why += `; ${describeBreaker(breaker)}`;
+    else if (scoped.filter((v) => v.verdict !== 'pending').length === 0) why += `; no finished reconciliations${where} yet`;
+    if (walk.notCounted.length) why += `; did not count: ${listNotCounted(walk.notCounted)}`;
     missing.push(why);
   }
   if (stale) missing.push(`newest clean reconciliation finished ${newest!.toISOString()}, ${formatAge(age!)} ago (maxEvidenceAge ${formatDuration(input.maxEvidenceAgeMs)})`);
@@ -98,32 +139,113 @@ export function evaluateGate(input: GateInput): GateResult {
     rule: retire ? 'retireAfter' : 'promoteAfter',
     ok: missing.length === 0,
     required,
-    clean: streak.length,
+    clean: walk.streak.length,
     evidence: used.map((v) => v.id),
+    counted: used.map(judged),
+    notCounted: walk.notCounted.slice(0, 50),
+    breaker,
     newestEvidenceAt: newest?.toISOString() ?? null,
     stale,
-    lastMismatch: breaker ? { id: breaker.id, window: breaker.windowLabel, finishedAt: breaker.finishedAt.toISOString() } : null,
+    lastMismatch: breaker && breaker.verdict === 'mismatch' ? { id: breaker.id, window: breaker.window, finishedAt: breaker.judgedAt } : null,
     missing,
   };
 }
 
-/** Latest non-pending verdict per window, newest window first; the leading run of matches. */
-export function cleanStreak(verdicts: readonly Verdict[]): { streak: Verdict[]; breaker: Verdict | null } {
+/** Why a clean result is not evidence (null: it counts). Rule numbers as in docs/cutover.md. */
+export function notCountedReason(v: Verdict, input: Pick<GateInput, 'definition'>, minRows: number, lastFailure: Verdict | null): { rule: NotCountedRule; reason: string } | null {
+  const def = input.definition;
+  if (def) {
+    const change = def.changed.length ? ` (${def.changed.join(', ')} changed)` : '';
+    const no = (reason: string) => ({ rule: 'definition' as const, reason });
+    if (def.since === null) {
+      const what = def.changed.length ? `the dataset definition changed${change} since it was last recorded` : 'the dataset definition is not recorded yet';
+      return no(`${what}; nothing judged before that counts (the next batch run, reconciliation, stream start or promotion records it)`);
+    }
+    if ((v.definition ?? null) !== def.fingerprint) return no(`judged under an earlier definition of the dataset${change} (current since ${def.since.toISOString()})`);
+    if (v.finishedAt < def.since) return no(`judged before the dataset definition last changed at ${def.since.toISOString()}${change}`);
+  }
+  // Rule 4.2: a failure recorded after a clean judgment means that judgment may no longer hold.
+  if (lastFailure && v.finishedAt <= lastFailure.finishedAt) {
+    return { rule: 'before-failure', reason: `judged ${v.finishedAt.toISOString()}, before the ${failureWord(lastFailure)} of ${windowName(lastFailure)} judged ${lastFailure.finishedAt.toISOString()}; reconcile it again` };
+  }
+  const load = v.batchLoad;
+  if (load?.status === 'partial') {
+    return { rule: 'partial-load', reason: `its batch load (run ${load.runId}) is partial: loaded before the window ended + settle; run \`dualrun batch run\` again once due` };
+  }
+  if (load?.finishedAt && load.finishedAt > (v.startedAt ?? v.finishedAt)) {
+    return { rule: 'before-batch-load', reason: `judged before its latest batch load (run ${load.runId}, finished ${load.finishedAt.toISOString()}); reconcile it again` };
+  }
+  if (minRows > 0 && ((v.batchRows ?? 0) < minRows || (v.streamRows ?? 0) < minRows)) {
+    return { rule: 'min-rows', reason: `${v.batchRows ?? 0} batch rows, ${v.streamRows ?? 0} stream rows (cutover.minRowsPerWindow ${minRows} on both sides)` };
+  }
+  return null;
+}
+
+interface Walk { streak: Verdict[]; notCounted: NotCounted[]; breaker: Breaker | null }
+
+/** Latest result per window, newest window first: counted matches until a mismatch or error. */
+function walkWindows(verdicts: readonly Verdict[], reason: (v: Verdict) => { rule: NotCountedRule; reason: string } | null): Walk {
+  const walk: Walk = { streak: [], notCounted: [], breaker: null };
+  for (const v of latestPerWindow(verdicts)) {
+    if (v.verdict === 'mismatch' || v.verdict === 'error') {
+      walk.breaker = { ...judged(v), rule: 'window-order', schemaDrift: v.schemaDrift === true };
+      return walk;
+    }
+    const why = reason(v);
+    if (why) walk.notCounted.push({ ...judged(v), ...why });
+    else walk.streak.push(v);
+  }
+  return walk;
+}
+
+/** Latest non-pending result per window, newest window first (whole-table runs: each its own unit). */
+export function latestPerWindow(verdicts: readonly Verdict[]): Verdict[] {
   const latest = new Map<string, Verdict>();
   for (const v of verdicts) {
     if (v.verdict === 'pending') continue;
-    // Whole-table runs have no window: each run is its own unit.
-    const key = v.windowStart ? `s:${v.windowStart.toISOString()}` : v.windowLabel ? `l:${v.windowLabel}` : `id:${v.id}`;
+    const key = v.windowStart ? `s:${v.windowStart.toISOString()}` : v.windowLabel ? `l:${v.windowLabel}` : `id:${v.verdict === 'error' ? 'e' : ''}${v.id}`;
     const prev = latest.get(key);
     if (!prev || later(v, prev)) latest.set(key, v);
   }
-  const ordered = [...latest.values()].sort((a, b) => orderKey(b) - orderKey(a) || (later(a, b) ? -1 : 1));
+  return [...latest.values()].sort((a, b) => orderKey(b) - orderKey(a) || (later(a, b) ? -1 : 1));
+}
+
+/** The first version's helper: the leading run of matches (no evidence rules). */
+export function cleanStreak(verdicts: readonly Verdict[]): { streak: Verdict[]; breaker: Verdict | null } {
   const streak: Verdict[] = [];
-  for (const v of ordered) {
-    if (v.verdict === 'mismatch') return { streak, breaker: v };
+  for (const v of latestPerWindow(verdicts)) {
+    if (v.verdict === 'mismatch' || v.verdict === 'error') return { streak, breaker: v };
     streak.push(v);
   }
   return { streak, breaker: null };
+}
+
+function newestFailure(verdicts: readonly Verdict[]): Verdict | null {
+  let f: Verdict | null = null;
+  for (const v of verdicts) if ((v.verdict === 'mismatch' || v.verdict === 'error') && (!f || later(v, f))) f = v;
+  return f;
+}
+
+function describeBreaker(b: Breaker): string {
+  const what = `${b.verdict === 'error' ? 'error' : b.schemaDrift ? 'mismatch (schema drift)' : 'mismatch'} on ${b.window ? `window ${b.window}` : 'the whole table'} judged ${b.judgedAt} (${b.verdict === 'error' ? 'reconcile error' : 'reconciliation'} #${b.id})`;
+  return b.rule === 'window-order' ? `broken by the ${what}` : `broken by the ${what}, recorded after the windows below were judged`;
+}
+
+function listNotCounted(list: readonly NotCounted[]): string {
+  const shown = list.slice(0, 10).map((n) => `${n.window ?? `run #${n.id}`} (${n.reason})`);
+  return shown.join(', ') + (list.length > 10 ? ` and ${list.length - 10} more` : '');
+}
+
+function judged(v: Verdict): Judged {
+  return { id: v.id, window: v.windowLabel, verdict: v.verdict, judgedAt: v.finishedAt.toISOString() };
+}
+
+function failureWord(v: Verdict): string {
+  return v.verdict === 'error' ? 'error' : v.schemaDrift ? 'mismatch (schema drift)' : 'mismatch';
+}
+
+function windowName(v: Verdict): string {
+  return v.windowLabel ? `window ${v.windowLabel}` : 'the whole table';
 }
 
 function later(a: Verdict, b: Verdict): boolean {

@@ -9,7 +9,8 @@
 import type { Pool } from './connect.ts';
 import type { TableRef } from '../identifiers.ts';
 
-export type PlannedExpression = { ok: true; type: string } | { ok: false; why: string };
+/** `type`: base type name (domains resolved); `oid`/`typmod`: the result field's, for a full type description. */
+export type PlannedExpression = { ok: true; type: string; oid: number; typmod: number } | { ok: false; why: string };
 
 /** How an expression is embedded in SQL: exactly as it was planned. */
 export function embedExpression(expr: string): string {
@@ -32,7 +33,7 @@ export async function planExpression(pool: Pool, table: TableRef, expr: string):
       `SELECT coalesce(bt.typname, t.typname)::text AS type FROM pg_type t
          LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype WHERE t.oid = $1`, [res.fields[0].dataTypeID]);
     const type = t.rows[0]?.type;
-    return type ? { ok: true, type } : { ok: false, why: `Postgres reports an unknown type for ${JSON.stringify(expr)}` };
+    return type ? { ok: true, type, oid: res.fields[0].dataTypeID, typmod: res.fields[0].dataTypeModifier } : { ok: false, why: `Postgres reports an unknown type for ${JSON.stringify(expr)}` };
   } finally {
     await client.query('ROLLBACK').catch(() => undefined);
     client.release();

@@ -10,6 +10,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load-config.ts';
+import type { DualrunConfig } from '../config/types.ts';
+import { DualrunError } from '../errors.ts';
 import type { Pool } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import { createRuntime, type Runtime } from '../runtime.ts';
@@ -47,8 +49,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoFacts> {
     if (!expect.includes(r.code)) throw new Error(`demo step failed: dualrun ${args.join(' ')} exited ${r.code}\n${r.stdout}`);
     return r;
   };
-  const rt = createRuntime({ config: loadConfig({ configPath }), log: opts.log });
+  const config = loadConfig({ configPath });
+  assertOwnDatabase(config, folder);
+  const rt = createRuntime({ config, log: opts.log });
   try {
+    narrate(`The demo runs on its own embedded Postgres in ${config.database.embedded.dir} (DATABASE_URL and database.url are never used by it).`);
     await resetSchemas(await rt.pool(null));
     const db = await rt.db();
     await db.query(fs.readFileSync(path.join(EXAMPLE_DIR, 'sql', 'setup.sql'), 'utf8'));
@@ -147,8 +152,13 @@ async function serving(rt: Runtime, db: Pool): Promise<{ stage: string; servedFr
   return { stage, servedFrom: def.includes(ds.stream.output.name) ? ds.stream.output.text : def.includes(ds.batch.output.name) ? ds.batch.output.text : 'unknown' };
 }
 
+/** Written into the demo folder: only a folder carrying it (or an empty one) is the demo's to overwrite. */
+export const DEMO_MARKER = '.dualrun-demo';
+
 function prepareFolder(folder: string, kafkaBrokers: string[]): string {
+  assertDemoFolder(folder);
   fs.mkdirSync(folder, { recursive: true });
+  fs.writeFileSync(path.join(folder, DEMO_MARKER), `${JSON.stringify({ createdBy: 'dualrun demo', at: new Date().toISOString() })}\n`);
   fs.cpSync(EXAMPLE_DIR, folder, { recursive: true });
   const configPath = path.join(folder, 'dualrun.yaml');
   if (kafkaBrokers.length > 0) {
@@ -163,7 +173,31 @@ function setTransform(configPath: string, file: string): void {
   fs.writeFileSync(configPath, text.replace(/transform: transforms\/[a-z-]+\.ts/, `transform: ${file}`));
 }
 
-/** A fresh story on every run: the embedded server's data folder is kept, the demo's schemas are not. */
+/** The demo overwrites its folder's files: refuse a folder that holds anything it did not make. */
+function assertDemoFolder(folder: string): void {
+  if (!fs.existsSync(folder)) return;
+  if (!fs.statSync(folder).isDirectory()) throw refuse(`--dir ${folder} exists and is not a folder`);
+  if (fs.readdirSync(folder).length === 0 || fs.existsSync(path.join(folder, DEMO_MARKER))) return;
+  throw refuse(`--dir ${folder} exists, is not empty and was not made by \`dualrun demo\` (no ${DEMO_MARKER} in it); ` +
+    'the demo writes its config and its own embedded Postgres there and resets them on every run, so it only uses a new or empty folder, or one it made before');
+}
+
+/**
+ * The demo resets its schemas on every run, so it may only ever run on the
+ * embedded Postgres inside its own folder, never on a configured server.
+ */
+function assertOwnDatabase(config: DualrunConfig, folder: string): void {
+  const inside = path.relative(folder, config.database.embedded.dir);
+  if (config.database.url !== null || inside.startsWith('..') || path.isAbsolute(inside)) {
+    throw refuse(`the demo config in ${folder} names a database other than its own embedded Postgres in ${path.join(folder, '.dualrun')}; nothing was touched`);
+  }
+}
+
+function refuse(message: string): DualrunError {
+  return new DualrunError('DUALRUN_USAGE', `dualrun demo: ${message}`);
+}
+
+/** A fresh story on every run: only ever on the demo's own embedded server (assertOwnDatabase), whose data folder is kept. */
 async function resetSchemas(db: Pool): Promise<void> {
   await db.query('DROP SCHEMA IF EXISTS shop CASCADE; DROP SCHEMA IF EXISTS analytics CASCADE; DROP SCHEMA IF EXISTS dualrun CASCADE');
 }

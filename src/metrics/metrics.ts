@@ -35,7 +35,7 @@ export interface StreamProgress {
   readonly lastSourceTs: Date | null;
 }
 
-export type BatchRunStatus = 'succeeded' | 'failed' | 'abandoned' | 'skipped' | 'not-run';
+export type BatchRunStatus = 'succeeded' | 'partial' | 'failed' | 'abandoned' | 'skipped' | 'not-run';
 
 export interface Metrics {
   streamBatch(o: StreamBatchObservation): void;

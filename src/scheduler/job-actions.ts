@@ -11,7 +11,7 @@ import type { ScheduledJob } from './planned-jobs.ts';
 import type { FireOutcome } from './fire-claim.ts';
 import { runWindow } from '../../legacy-batch/run-window.ts';
 import { succeededWindows } from '../../legacy-batch/run-ledger.ts';
-import { lastEndedWindow } from '../../legacy-batch/due-window.ts';
+import { lastDueWindow } from '../../legacy-batch/due-window.ts';
 import { adoptWindow, externalJobFinished } from '../../legacy-batch/adopt.ts';
 
 export interface JobOutcome { outcome: FireOutcome; detail: string }
@@ -30,7 +30,8 @@ export async function runJob(rt: Runtime, job: ScheduledJob, fireAt: Date, signa
     return { outcome: 'succeeded', detail: verdicts || 'no newly settled window' };
   }
   if (!paths.batch) return { outcome: 'skipped', detail: `stage ${stage}: the legacy batch is retired` };
-  const window = lastEndedWindow(ds, fireAt);
+  // The newest window past its end + settle; a partial load of it is not `succeeded`, so it is loaded again.
+  const window = lastDueWindow(ds, fireAt);
   // A window already loaded (by a manual run, a backfill, the legacy job) is not redone.
   if (window && (await succeededWindows(await rt.db(), ds.name, [window.label])).has(window.label)) {
     return { outcome: 'skipped', detail: `window ${window.label} already succeeded` };
@@ -43,7 +44,7 @@ export async function runJob(rt: Runtime, job: ScheduledJob, fireAt: Date, signa
   const r = await runWindow(rt, ds, window, { trigger: 'schedule', signal });
   const detail = `window ${r.window ?? 'table'}: ${r.status}${r.rows === null ? '' : `, ${r.rows} rows`}${r.runId ? ` (run ${r.runId})` : ''}${r.error ? `: ${r.error.message}` : ''}`;
   if (r.status === 'not-run') return { outcome: 'abandoned', detail };
-  return { outcome: r.status, detail };
+  return { outcome: r.status === 'partial' ? 'succeeded' : r.status, detail };
 }
 
 async function runReport(rt: Runtime, fireAt: Date): Promise<JobOutcome> {

@@ -106,6 +106,29 @@ describe('failure, backfill and adoption', () => {
     expect((await db.pool.query('SELECT count(*)::int AS n FROM public.events_bf')).rows[0].n).toBe(1500);
   });
 
+  it('a window that has not ended is refused (exit 2, saying when it can run) unless --partial, which is never complete (a window loaded before it ended read as complete forever)', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const statuses = async () => (await db.pool.query(`SELECT status FROM dualrun.batch_runs WHERE dataset = 'events' AND window_label = $1 ORDER BY id`, [today])).rows.map((r) => r.status);
+    const early = await runCli([...cfg(), 'batch', 'run', 'events', '--window', today]);
+    expect(early.code).toBe(2);
+    expect(early.stderr).toMatch(new RegExp(`DUALRUN_WINDOW_NOT_DUE: dataset events, window ${today} cannot be loaded as complete yet: it ends \\S+ and the settle allowance \\(datasets\\.events\\.reconcile\\.settle\\) runs until \\S+; run it then, or pass --partial`));
+    // A backfill reaching into it refuses before loading anything.
+    const range = await runCli([...cfg(), 'batch', 'run', 'events', '--from', yesterday, '--to', today]);
+    expect(range.code).toBe(2);
+    expect(await statuses()).toEqual([]);
+    const partial = await runCli([...cfg(), 'batch', 'run', 'events', '--window', today, '--partial', '--format', 'json']);
+    expect(partial.code, partial.stderr).toBe(0);
+    expect(JSON.parse(partial.stdout)).toMatchObject({ window: today, status: 'partial' });
+    // Never complete: a backfill over it loads it again instead of skipping it as done.
+    const again = await runCli([...cfg(), 'batch', 'run', 'events', '--from', today, '--to', today, '--partial', '--format', 'json']);
+    expect(JSON.parse(again.stdout).map((x: { status: string }) => x.status)).toEqual(['partial']);
+    expect(await statuses()).toEqual(['partial', 'partial']);
+    const adopt = await runCli([...cfg(), 'batch', 'adopt', 'events', '--window', today]);
+    expect(adopt.code).toBe(2);
+    expect(adopt.stderr).toContain(`window ${today} cannot be adopted as complete yet`);
+  });
+
   it('adopts a window written by an external job, with the rows seen now', async () => {
     const ad = writeProject(db.url, { legacy: { batch: { output: 'public.events' } } });
     const r = await runCli(['--config', path.join(ad, 'dualrun.yaml'), 'batch', 'adopt', 'legacy', '--window', '2026-11-18', '--format', 'json']);

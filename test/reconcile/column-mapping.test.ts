@@ -48,6 +48,7 @@ datasets:
     batch: { output: legacy.accounts }
     stream: { output: lake.accounts, adopted: true }
     reconcile:
+      ignore: [amount_cents]            # only read through the amount expression
       map: { cust_name: customer_name, status: state }
       expressions:
         amount: { batch: ${JSON.stringify(batchExpr)} }
@@ -57,7 +58,7 @@ datasets:
 function mapped(batchExpr: string): Record<string, unknown> {
   return {
     key: ['id'], batch: { output: 'legacy.accounts' }, stream: { output: 'lake.accounts', adopted: true },
-    reconcile: { map: { cust_name: 'customer_name', status: 'state' }, expressions: { amount: { batch: batchExpr } } },
+    reconcile: { ignore: ['amount_cents'], map: { cust_name: 'customer_name', status: 'state' }, expressions: { amount: { batch: batchExpr } } },
   };
 }
 
@@ -78,6 +79,7 @@ describe('reconcile.map and reconcile.expressions', () => {
       status: { batch: 'status', stream: 'state' },
       amount: { batch: '(amount_cents / 100.0)', stream: 'amount' },
     });
+    expect(res.schemaDrift).toEqual([]);
     expect(res.diff).toMatchObject({ missingInStream: 1, missingInBatch: 0, changed: 3, duplicateKeys: 0, columns: { cust_name: 1, status: 1, amount: 1 } });
     const byId = (a: { key: { id: number } }, b: { key: { id: number } }) => a.key.id - b.key.id;
     expect([...res.diff.samples].sort(byId)).toEqual([

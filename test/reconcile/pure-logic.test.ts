@@ -16,11 +16,12 @@ import { parseWindow } from '../../src/windows.ts';
 const col = (name: string, type: string) => ({ name, type });
 
 describe('canonical row SQL', () => {
-  it('normalises by type: numeric scale, instants in UTC, json as jsonb', () => {
+  it('normalises by type: numeric scale, instants in the session zone, json as jsonb unless it holds \\u0000', () => {
     expect(canonicalValueSql(col('amount', 'numeric'))).toBe('trim_scale("amount")::text');
-    expect(canonicalValueSql(col('at', 'timestamp'))).toBe(`("at" AT TIME ZONE 'UTC')::text`);
+    expect(canonicalValueSql(col('at', 'timestamp'))).toBe('"at"::text');
+    expect(canonicalValueSql({ ...col('at', 'timestamp'), codec: { k: 'instant' } })).toBe('"at"::timestamptz::text');
     expect(canonicalValueSql(col('at', 'timestamptz'))).toBe('"at"::text');
-    expect(canonicalValueSql(col('doc', 'json'))).toBe('"doc"::jsonb::text');
+    expect(canonicalValueSql(col('doc', 'json'))).toBe(`CASE WHEN strpos("doc"::text, '\\u0000') > 0 THEN '~' || "doc"::text ELSE "doc"::jsonb::text END`);
     expect(canonicalValueSql(col('n', 'int4'), 'b')).toBe('b."n"::text');
   });
 
@@ -29,8 +30,9 @@ describe('canonical row SQL', () => {
     expect(rowHashSql([col('id', 'int8')], [col('a', 'text')])).toBe('hashtextextended(ROW("id"::text, "a"::text)::text, 0)');
   });
 
-  it('single non-text keys are their value, text and composite keys are records', () => {
-    expect(canonicalKeySql([col('id', 'int8')])).toBe(`coalesce("id"::text, '\\N')`);
+  it('every key is the record of its canonical values, whatever its types', () => {
+    expect(canonicalKeySql([col('id', 'int8')])).toBe('ROW("id"::text)::text');
+    expect(canonicalKeySql([col('id', 'uuid')])).toBe('ROW("id"::text)::text');
     expect(canonicalKeySql([col('k', 'text')])).toBe('ROW("k"::text)::text');
     expect(canonicalKeySql([col('r', 'text'), col('id', 'int4')])).toBe('ROW("r"::text, "id"::text)::text');
   });
@@ -51,6 +53,7 @@ describe('canonical row SQL', () => {
   it('window predicates are typed to the column', () => {
     expect(windowPredicateSql(col('d', 'date'), 1, 2)).toBe('"d" >= $1::date AND "d" < $2::date');
     expect(windowPredicateSql(col('t', 'timestamptz'), 3, 4)).toBe('"t" >= $3::timestamptz AND "t" < $4::timestamptz');
+    expect(windowPredicateSql(col('w', 'timestamp'), 1, 2)).toBe('"w" >= $1::timestamp::timestamptz AND "w" < $2::timestamp::timestamptz');
     expect(windowPredicateSql(null, 1, 2)).toBe('true');
     const w = parseWindow('2026-11-20', 'day', 'Europe/Berlin');
     expect(windowBounds(w, col('d', 'date'), 'Europe/Berlin')).toEqual(['2026-11-20', '2026-11-21']);

@@ -12,6 +12,34 @@ import type { DemoFacts } from '../../src/demo/demo-story.ts';
 import { DEFECT_DAY_INDEX, DEMO_DAYS } from '../../src/demo/demo-story.ts';
 import { runCli } from '../support/cli.ts';
 import { describeKafka, kafkaBrokers } from '../support/kafka.ts';
+import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+
+/** A user's database holding schemas with the demo's names, with tables, rows, the append-only audit and a view. */
+async function userDatabase(): Promise<TestDatabase> {
+  const db = await createTestDatabase('demo_user');
+  await db.pool.query(`
+    CREATE SCHEMA shop; CREATE SCHEMA analytics; CREATE SCHEMA dualrun;
+    CREATE TABLE shop.orders (order_id bigint PRIMARY KEY, note text);
+    INSERT INTO shop.orders SELECT g, 'user order ' || g FROM generate_series(1, 250) g;
+    CREATE TABLE analytics.orders_batch (id int); INSERT INTO analytics.orders_batch SELECT generate_series(1, 40);
+    CREATE VIEW analytics.orders AS SELECT * FROM shop.orders;
+    CREATE TABLE dualrun.stages (dataset text PRIMARY KEY, stage text); INSERT INTO dualrun.stages VALUES ('payments', 'streaming');
+    CREATE TABLE dualrun.cutover_audit (id int, note text); INSERT INTO dualrun.cutover_audit VALUES (1, 'kept for the auditors');`);
+  return db;
+}
+
+/** Every object of the user's schemas, with the rows each table holds. */
+async function userObjects(db: TestDatabase): Promise<string[]> {
+  const r = await db.pool.query<{ name: string; kind: string }>(
+    `SELECT n.nspname || '.' || c.relname AS name, c.relkind::text AS kind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname IN ('shop', 'analytics', 'dualrun') AND c.relkind IN ('r', 'v') ORDER BY 1`);
+  const out: string[] = [];
+  for (const o of r.rows) {
+    const rows = o.kind === 'r' ? (await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${o.name}`)).rows[0].n : '-';
+    out.push(`${o.name} ${o.kind} ${rows}`);
+  }
+  return out;
+}
 
 async function runDemo(env: Record<string, string | undefined>): Promise<DemoFacts & { seconds: number }> {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'dualrun-demo-'));
@@ -50,14 +78,38 @@ function renderInChromium(file: string): string {
 }
 
 describe('dualrun demo', () => {
-  it('tells the whole story on the embedded default (changelog transport) and writes a report that renders', async () => {
-    const facts = await runDemo({ KAFKA_BROKERS: undefined });
+  it('never touches a database it did not create: with DATABASE_URL set it runs on its own embedded Postgres (the demo dropped the user\'s schemas); tells the whole story and writes a report that renders', async () => {
+    const user = await userDatabase();
+    const before = await userObjects(user);
+    expect(before).toEqual(['analytics.orders v -', 'analytics.orders_batch r 40', 'dualrun.cutover_audit r 1', 'dualrun.stages r 1', 'shop.orders r 250']);
+    let facts: DemoFacts;
+    try {
+      facts = await runDemo({ KAFKA_BROKERS: undefined, DATABASE_URL: user.url });
+      expect(await userObjects(user)).toEqual(before);
+    } finally {
+      await user.drop();
+    }
     assertStory(facts);
+    // Its own embedded Postgres, in the folder it marked as its own.
+    expect(fs.existsSync(path.join(facts.folder, '.dualrun'))).toBe(true);
+    expect(fs.existsSync(path.join(facts.folder, '.dualrun-demo'))).toBe(true);
     expect(fs.existsSync(facts.report)).toBe(true);
     const dom = renderInChromium(facts.report);
     expect(dom).toContain('orders');
     expect(dom).toMatch(/<svg/);
   }, 180_000);
+});
+
+describe('dualrun demo folder', () => {
+  it('refuses (exit 2) a --dir it did not make, leaving its files alone (the demo overwrote what it found)', async () => {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'dualrun-demo-foreign-'));
+    fs.writeFileSync(path.join(cwd, 'dualrun.yaml'), 'datasets: {}  # the user\'s own config\n');
+    const r = await runCli(['demo', '--dir', cwd], { cwd, env: { DATABASE_URL: undefined, DUALRUN_CONFIG: undefined } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`DUALRUN_USAGE: dualrun demo: --dir ${cwd} exists, is not empty and was not made by \`dualrun demo\``);
+    expect(fs.readdirSync(cwd)).toEqual(['dualrun.yaml']);
+    expect(fs.readFileSync(path.join(cwd, 'dualrun.yaml'), 'utf8')).toBe('datasets: {}  # the user\'s own config\n');
+  });
 });
 
 describeKafka('dualrun demo with Kafka', () => {

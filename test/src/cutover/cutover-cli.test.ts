@@ -35,17 +35,19 @@ describe('dualrun cutover', () => {
     await seedVerdict(fx.db.pool, { day: daysAgo(1), verdict: 'match', agoHours: 6 });
     const refused = await cli('promote', 'orders', '--reason', 'looks fine', '--format', 'json');
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain(`DUALRUN_GATE_REFUSED: orders: shadow → streaming refused: 1 of 3 consecutive clean windows; last mismatch`);
-    expect(refused.stderr).toContain(`on window ${daysAgo(2)}`);
+    expect(refused.stderr).toContain(`DUALRUN_GATE_REFUSED: orders: shadow → streaming refused: 1 of 3 consecutive clean windows; broken by the mismatch on window ${daysAgo(2)}`);
     expect(JSON.parse(refused.stdout).error).toMatchObject({ code: 'DUALRUN_GATE_REFUSED', gate: { ok: false, clean: 1, required: 3 } });
 
     const refusedText = await cli('promote', 'orders', '--reason', 'looks fine');
     expect(refusedText.code).toBe(1);
-    expect(refusedText.stdout).toContain('orders: shadow → streaming refused (1/3 clean)\n  missing: 1 of 3 consecutive clean windows; last mismatch');
+    expect(refusedText.stdout).toContain('orders: shadow → streaming refused (1/3 clean)\n  counted: ' + daysAgo(1));
+    expect(refusedText.stdout).toMatch(new RegExp(`streak broken by: mismatch on ${daysAgo(2)} judged \\S+ \\(reconciliation #\\d+\\)\\n  missing: 1 of 3 consecutive clean windows; broken by`));
 
     const text = await cli('status');
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/orders\s+shadow\s+analytics\.orders → analytics\.orders_batch\s+streaming\s+1\/3 clean\s+1 of 3/);
+    expect(text.stdout).toContain(`\norders → streaming:\n  counted: ${daysAgo(1)} (reconciliation #`);
+    expect(text.stdout).toContain(`  streak broken by: mismatch on ${daysAgo(2)} judged `);
 
     const forced = await cli('promote', 'orders', '--reason', 'incident 42: legacy cluster down', '--force', '--format', 'json');
     expect(forced.code, forced.stderr).toBe(0);

@@ -11,6 +11,7 @@ import { compileConfig } from '../../../src/config/compile-config.ts';
 import { createRuntime, type Runtime } from '../../../src/runtime.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/pg.ts';
 import type { Pool } from '../../../src/db/connect.ts';
+import { datasetDefinition } from '../../../src/cutover/dataset-definition.ts';
 
 export const BATCH_ROWS = 5;
 export const STREAM_ROWS = 7;
@@ -40,17 +41,41 @@ export async function createFixture(cutover: Record<string, unknown> = {}): Prom
     INSERT INTO analytics.orders_stream SELECT g, date '2026-11-19', g * 10, 'stream', g, now() FROM generate_series(1, ${STREAM_ROWS}) g;`);
   const rt = createRuntime({ config: compileConfig(rawConfig(db.url, cutover), { path: null }), log: pino({ level: 'silent' }) });
   await rt.db(); // migrates
+  await recordDefinitionsLongAgo(rt);
   return { db, rt, async cleanup() { await rt.close(); await db.drop(); } };
+}
+
+/** Each dataset's current definition, as if recorded 60 days ago (so seeded evidence is judged under it). */
+export async function recordDefinitionsLongAgo(rt: Runtime): Promise<void> {
+  const db = await rt.db();
+  for (const ds of Object.values(rt.config.datasets)) {
+    const def = datasetDefinition(ds);
+    await db.query(`INSERT INTO dualrun.dataset_definitions (dataset, fingerprint, parts, seen_by, seen_at) VALUES ($1, $2, $3, 'test', now() - interval '60 days')`,
+      [ds.name, def.fingerprint, JSON.stringify(def.parts)]);
+  }
 }
 
 const H = 3_600_000;
 
+export interface SeededVerdict {
+  dataset?: string; day: string | null; verdict: 'match' | 'mismatch' | 'pending'; stage?: string; agoHours?: number;
+  /** Rows on each side (default 10). */
+  rows?: number; batchRows?: number; streamRows?: number;
+  /** Default: the dataset's newest recorded definition. */
+  definition?: string | null;
+  result?: Record<string, unknown>;
+}
+
 /** Seeds a reconciliation result (the reconciler's output) for a day window; returns its id. */
-export async function seedVerdict(pool: Pool, v: { dataset?: string; day: string | null; verdict: 'match' | 'mismatch' | 'pending'; stage?: string; agoHours?: number }): Promise<string> {
+export async function seedVerdict(pool: Pool, v: SeededVerdict): Promise<string> {
+  const dataset = v.dataset ?? 'orders';
   const r = await pool.query<{ id: string }>(
-    `INSERT INTO dualrun.reconciliations (dataset, window_start, window_end, window_label, verdict, stage, result, started_at, finished_at)
-     VALUES ($1, $2::date, $2::date + 1, $2, $3, $4, '{}', $5, $5) RETURNING id::text`,
-    [v.dataset ?? 'orders', v.day, v.verdict, v.stage ?? 'shadow', new Date(Date.now() - (v.agoHours ?? 1) * H)]);
+    `INSERT INTO dualrun.reconciliations (dataset, window_start, window_end, window_label, verdict, stage, result, started_at, finished_at, batch_rows, stream_rows, definition)
+     VALUES ($1, $2::date, $2::date + 1, $2, $3, $4, $9, $5, $5, $6, $7,
+             CASE WHEN $10 THEN (SELECT fingerprint FROM dualrun.dataset_definitions WHERE dataset = $1 ORDER BY id DESC LIMIT 1) ELSE $8 END)
+     RETURNING id::text`,
+    [dataset, v.day, v.verdict, v.stage ?? 'shadow', new Date(Date.now() - (v.agoHours ?? 1) * H),
+      v.batchRows ?? v.rows ?? 10, v.streamRows ?? v.rows ?? 10, v.definition ?? null, JSON.stringify(v.result ?? {}), v.definition === undefined]);
   return r.rows[0].id;
 }
 

@@ -10,6 +10,8 @@ import { createLogger } from '../../../src/logger.ts';
 import { createRuntime, type Runtime } from '../../../src/runtime.ts';
 import { plannedJobs } from '../../../src/scheduler/planned-jobs.ts';
 import { createScheduler } from '../../../src/scheduler/scheduler.ts';
+import { parseWindow } from '../../../src/windows.ts';
+import { runWindow } from '../../../legacy-batch/run-window.ts';
 
 let db: TestDatabase;
 let dir: string;
@@ -102,6 +104,21 @@ describe('scheduler fires', () => {
     expect((await s.fire('batch:legacy', new Date('2026-11-22T01:10:00Z'))).outcome).toBe('succeeded');
     expect((await s.fire('batch:legacy', new Date('2026-11-22T01:20:00Z'))).outcome).toBe('skipped');
     expect(await runsOf('legacy')).toEqual([{ window_label: '2026-11-21', status: 'succeeded', trigger: 'schedule', rows: 100 }]);
+  });
+
+  it('a window loaded before it ended is partial and loaded again once due (a partial load read as complete forever)', async () => {
+    const rt = runtime(dir);
+    await db.pool.query(`DELETE FROM dualrun.stages WHERE dataset = 'daily'`);
+    const ds = rt.dataset('daily');
+    const w = parseWindow('2026-11-20', 'day');
+    const midday = new Date('2026-11-20T12:00:00Z');
+    await expect(runWindow(rt, ds, w, { trigger: 'cli', now: midday })).rejects.toMatchObject({ code: 'DUALRUN_WINDOW_NOT_DUE', exitCode: 2 });
+    expect(await runWindow(rt, ds, w, { trigger: 'cli', partial: true, now: midday })).toMatchObject({ status: 'partial', rows: 100 });
+    const s = createScheduler({ rt, jobs: plannedJobs(rt.config).jobs, graceMs: 1000 });
+    const fired = await s.fire('batch:daily', new Date('2026-11-21T02:00:00Z'));
+    expect(fired.detail).toMatch(/^window 2026-11-20: succeeded, 100 rows/);
+    expect((await s.fire('batch:daily', new Date('2026-11-21T03:00:00Z'))).outcome).toBe('skipped');
+    expect((await runsOf('daily')).filter((r) => r.window_label === '2026-11-20').map((r) => r.status)).toEqual(['partial', 'succeeded']);
   });
 });
 
