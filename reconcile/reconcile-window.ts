@@ -7,6 +7,7 @@ import { toDualrunError, type DualrunError } from '../src/errors.ts';
 import type { Runtime } from '../src/runtime.ts';
 import type { Window } from '../src/windows.ts';
 import { readStage } from '../src/stages.ts';
+import { logicalName } from './table-columns.ts';
 import type { DatasetContext } from './dataset-context.ts';
 import type { WindowResult } from './types.ts';
 import { checkSettlement } from './settlement.ts';
@@ -129,7 +130,7 @@ async function locateDifferences(ctx: DatasetContext, spec: DrilldownSpec, bs: S
     ctx.sameDatabase ? drilldownSameDatabase(bs, spec) : drilldownCrossDatabase(bs, ss, spec),
     duplicatesOutsideBuckets(bs, ss, spec),
   ];
-  const floats = new Set(ctx.batch.compared.filter((c) => c.codec?.k === 'float').map((c) => c.name));
+  const floats = new Set(ctx.batch.compared.filter((c) => c.codec?.k === 'float').map(logicalName));
   for (const pairs of sources) {
     for await (const pair of pairs) {
       const d = classifyPair(pair, ctx.columns.compared, ctx.ds.reconcile.tolerance, floats);
