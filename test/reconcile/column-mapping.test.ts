@@ -17,6 +17,7 @@ import { reconcileDataset } from '../../reconcile/reconcile-dataset.ts';
 import { expressionType } from '../../reconcile/column-expressions.ts';
 import { tableRef } from '../../src/identifiers.ts';
 import { ensureDatasetOutputs } from '../../src/db/dataset-outputs.ts';
+import { promote } from '../../src/cutover/stage-change.ts';
 
 let db: TestDatabase;
 let cwd: string;
@@ -119,6 +120,19 @@ describe('reconcile.map and reconcile.expressions', () => {
       expect((await ensureDatasetOutputs(good)).mismatches).toEqual([]);
     } finally {
       await Promise.all([bad.close(), good.close()]);
+    }
+  });
+
+  it('serving from the stream output presents a renamed column under its batch name', async () => {
+    await db.pool.query(`CREATE TABLE legacy.people (id int PRIMARY KEY, name text); CREATE TABLE lake.people (id int PRIMARY KEY, full_name text);
+      INSERT INTO legacy.people VALUES (1, 'batch'); INSERT INTO lake.people VALUES (1, 'stream');`);
+    const rt = runtimeFor(db, { people: { key: ['id'], batch: { output: 'legacy.people' }, stream: { output: 'lake.people' }, reconcile: { map: { name: 'full_name' } }, cutover: { serve: 'public.people' } } });
+    try {
+      await promote(rt, 'people', { reason: 'shadow' });
+      await promote(rt, 'people', { reason: 'serve the stream', force: true });
+      expect((await db.pool.query('SELECT id, name FROM public.people')).rows).toEqual([{ id: 1, name: 'stream' }]);
+    } finally {
+      await rt.close();
     }
   });
 
