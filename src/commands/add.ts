@@ -10,6 +10,8 @@ import { DualrunError } from '../errors.ts';
 import { parseTableRef, type TableRef } from '../identifiers.ts';
 import { findConfigFile, parseConfigText } from '../config/load-config.ts';
 import { compileConfig } from '../config/compile-config.ts';
+import type { DualrunConfig } from '../config/types.ts';
+import type { Runtime } from '../runtime.ts';
 import { readTableCatalog } from '../db/table-catalog.ts';
 import { describeTarget } from '../db/connect.ts';
 import { scaffoldDataset, type DatasetScaffold } from '../scaffold/dataset-scaffold.ts';
@@ -52,13 +54,15 @@ export function registerAdd(program: Command): void {
       if (!cat) throw new DualrunError('DUALRUN_USAGE', `table ${table.text} not found in ${describeTarget(await rt.databaseUrl())}`);
       if (cat.kind !== 'r' && cat.kind !== 'p') rt.log.warn({ table: table.text, kind: cat.kind }, 'the source is not a plain table: built-in change capture needs a table (use stream.source.topic or an adopted stream instead)');
       const s = scaffoldDataset(cat, { dataset, key: opts.key?.split(',').map((k) => k.trim()), window: opts.window === false ? false : opts.windowColumn, grain: opts.grain as 'day' | 'hour', outputSchema: opts.outputSchema });
-      writeScaffold(configPath, existingText, s, dataset, table.text, opts.force ?? false);
+      const written = writeScaffold(configPath, existingText, s, dataset, table.text, opts.force ?? false);
+      const stale = await missingSources(rt, written, dataset);
       const summary = { dataset, config: configPath, key: s.entry.key as string[], window: (s.entry.window as { column: string } | undefined)?.column ?? null, files: Object.keys(s.files), outputs: { batch: s.outputs.batch.text, stream: s.outputs.stream.text, serve: s.outputs.serve.text } };
       if (opts.format === 'json') json(summary);
       else {
         out(`added dataset ${dataset} to ${configPath}: key (${summary.key.join(', ')}), ${summary.window ? `${opts.grain} windows on ${summary.window}` : 'whole table'}`);
         out(`wrote ${summary.files.join(', ')}`);
         out(`next: dualrun migrate   (creates ${summary.outputs.batch} and ${summary.outputs.stream} in the shape of ${table.text})`);
+        for (const [name, src] of stale) out(`note: dataset ${name} reads ${src}, which does not exist: commands over every dataset (dualrun capture) stop there; remove it from ${path.basename(configPath)} or pass --dataset ${dataset}`);
       }
     }, { configOptional: true, autoMigrate: false }));
 }
@@ -72,8 +76,19 @@ function checkArguments(dataset: string, opts: AddOptions): TableRef {
   return table;
 }
 
+/** Other datasets whose capture source table is not there (e.g. init's example `orders`): dataset -> table. */
+async function missingSources(rt: Runtime, config: DualrunConfig, except: string): Promise<[string, string][]> {
+  const out: [string, string][] = [];
+  for (const ds of Object.values(config.datasets)) {
+    const src = ds.stream.source;
+    if (ds.name === except || !src || src.kind !== 'table') continue;
+    if (!(await readTableCatalog(await rt.pool(null), src.table))) out.push([ds.name, src.table.text]);
+  }
+  return out;
+}
+
 /** The files first, then the config, which must compile before it atomically replaces the old one. */
-function writeScaffold(configPath: string, existingText: string | null, s: DatasetScaffold, dataset: string, source: string, force: boolean): void {
+function writeScaffold(configPath: string, existingText: string | null, s: DatasetScaffold, dataset: string, source: string, force: boolean): DualrunConfig {
   const baseDir = path.dirname(configPath);
   const existing = Object.keys(s.files).filter((f) => fs.existsSync(path.join(baseDir, f)));
   if (existing.length > 0 && !force) throw new DualrunError('DUALRUN_USAGE', `refusing to overwrite ${existing.join(', ')} in ${baseDir} (use --force)`);
@@ -85,8 +100,9 @@ function writeScaffold(configPath: string, existingText: string | null, s: Datas
     fs.mkdirSync(path.dirname(path.join(baseDir, f)), { recursive: true });
     fs.writeFileSync(path.join(baseDir, f), content);
   }
-  compileConfig(parseConfigText(text, configPath), { path: configPath });
+  const compiled = compileConfig(parseConfigText(text, configPath), { path: configPath });
   const tmp = `${configPath}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, text);
   fs.renameSync(tmp, configPath);
+  return compiled;
 }

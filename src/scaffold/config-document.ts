@@ -40,7 +40,7 @@ export function withDataset(text: string | null, d: DatasetEntry, file: string):
     // `datasets: {}` or no datasets key: a block map of one entry, written where the old value was.
     const block = `\n${indent(renderEntry(d), 2)}`;
     if (!datasets) return `${source.replace(/\n*$/, '\n')}datasets:${block}`;
-    const [start, , end] = datasets.range!;
+    const [start, end] = datasets.range!;
     return `${source.slice(0, start).replace(/[ \t]+$/, '')}${block.trimEnd()}\n${source.slice(end).replace(/^[ \t]*\n?/, '')}`;
   }
   const map = datasets as YAMLMap;

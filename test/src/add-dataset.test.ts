@@ -66,6 +66,8 @@ describe('dualrun add: from a source table to a reconciled dual run', () => {
     const add = await run(['add', 'customers', '--from-table', 'shop.customers']);
     expect(add.stdout).toContain('key (region, customer_id)');
     expect(add.stdout).toContain('day windows on signed_up_at');
+    // init's example reads public.orders, which this database does not have: add says so.
+    expect(add.stdout).toContain('note: dataset orders reads public.orders, which does not exist');
     const yaml = fs.readFileSync(path.join(cwd, 'dualrun.yaml'), 'utf8');
     // The existing file, comments and alignment included, is kept byte for byte.
     expect(yaml.startsWith(initText)).toBe(true);

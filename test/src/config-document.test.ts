@@ -4,6 +4,8 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { hasDataset, withDataset } from '../../src/scaffold/config-document.ts';
+import { withoutExample } from '../../src/commands/init.ts';
+import { compileConfig } from '../../src/config/compile-config.ts';
 
 const INIT = fs.readFileSync(path.resolve(import.meta.dirname, '..', '..', 'examples', 'init', 'dualrun.yaml'), 'utf8');
 const entry = (output: string) => ({ name: 'customers', entry: { key: ['region', 'id'], batch: { output, schedule: '0 2 * * *' } }, comments: { key: 'primary key', 'batch.output': 'created by migrate' }, heading: 'customers: scaffolded' });
@@ -22,8 +24,19 @@ describe('config document edits', () => {
     expect(text).toMatch(/^database: \{ url: x \}\ndatasets:\n {2}# customers: scaffolded\n {2}customers:\n/);
     expect(text.endsWith('# the end\n')).toBe(true);
     expect(Object.keys(parse(text).datasets)).toEqual(['customers']);
+    const commented = withDataset('datasets: {}   # add one with: dualrun add\n', entry('s.b'), 'x');
+    expect(Object.keys(parse(commented).datasets)).toEqual(['customers']);
+    expect(commented).toContain('# add one with: dualrun add');
     const fresh = withDataset(null, entry('s.b'), 'x');
     expect(parse(fresh)).toMatchObject({ database: { url: '${DATABASE_URL:-}' }, datasets: { customers: { key: ['region', 'id'] } } });
+  });
+
+  it('init --no-example: the template without its dataset still compiles, and add fills it in', () => {
+    const bare = withoutExample(INIT);
+    expect(bare.startsWith(INIT.slice(0, INIT.indexOf('\ndatasets:') + 1))).toBe(true);
+    expect(compileConfig(parse(bare), { path: null, env: {} }).datasets).toEqual({});
+    const added = withDataset(bare, entry('s.b'), 'x');
+    expect(Object.keys(parse(added).datasets)).toEqual(['customers']);
   });
 
   it('--force replaces the entry and keeps the comments elsewhere', () => {
