@@ -3,7 +3,8 @@
  * with an instant? dualrun's own worker records its watermark; for an adopted
  * output it comes from `stream.watermark`:
  *  - `{ column }`: the newest value of that output column (a timestamp without
- *    time zone is read as UTC, as the canonical encoding does);
+ *    time zone, or a date, is a wall clock in the window's time zone, as the
+ *    canonical encoding reads it);
  *  - `{ kafkaGroup, topic }`: on every partition the group's committed offset
  *    reached the offset the topic had at the instant (kafkajs
  *    fetchTopicOffsetsByTimestamp: the first offset at or after it, else the end).
@@ -33,9 +34,10 @@ async function columnBehind(ctx: AdoptedWatermarkContext, wm: Extract<StreamWate
   const type = t.rows[0]?.type;
   if (!type) return `stream.watermark.column ${wm.column} is not a column of ${out.text}`;
   const col = quoteIdent(wm.column);
-  const asInstant = type === 'timestamp without time zone' ? `max(${col}) AT TIME ZONE 'UTC'` : type === 'date' ? `max(${col})::timestamp AT TIME ZONE 'UTC'` : type === 'timestamp with time zone' ? `max(${col})` : null;
+  const asInstant = type === 'timestamp without time zone' ? `max(${col}) AT TIME ZONE $1` : type === 'date' ? `max(${col})::timestamp AT TIME ZONE $1` : type === 'timestamp with time zone' ? `max(${col})` : null;
   if (!asInstant) return `stream.watermark.column ${wm.column} is ${type}; expected a timestamp, timestamptz or date column`;
-  const r = await ctx.streamPool.query<{ at: Date | null }>(`SELECT ${asInstant} AS at FROM ${out.sql}`);
+  const zone = ctx.ds.window?.timezone ?? 'UTC';
+  const r = await ctx.streamPool.query<{ at: Date | null }>(`SELECT ${asInstant} AS at FROM ${out.sql}`, asInstant.includes('$1') ? [zone] : []);
   const at = r.rows[0].at;
   if (!at) return `the adopted stream output ${out.text} has no ${wm.column} yet (no rows written)`;
   if (at < horizon) return `the newest ${wm.column} in ${out.text}, ${at.toISOString()}, has not passed ${horizon.toISOString()} (window end + settle)`;

@@ -134,6 +134,11 @@ describe('adopted stream output', () => {
     expect(none).toContain('has no stream.watermark');
     const text = await behind({ ds: cfg({ watermark: { column: 'label' } }).datasets.t, streamPool: db.pool, kafka: null, log }, new Date('2026-11-21T00:00:00Z'));
     expect(text).toContain('label is text; expected a timestamp');
+    // A timestamp without time zone is a wall clock in the window's zone: 00:30 in Berlin is 23:30 UTC the day before.
+    await db.pool.query(`CREATE TABLE dw3.w (id int PRIMARY KEY, ts timestamp); INSERT INTO dw3.w VALUES (1, '2026-11-21 00:30')`);
+    const zoned = (timezone: string) => compileConfig({ database: { url: db.url }, datasets: { w: { key: ['id'], window: { column: 'ts', timezone }, batch: { output: 'dw3.b' }, stream: { output: 'dw3.w', watermark: { column: 'ts' } } } } }, { path: null }).datasets.w;
+    expect(await behind({ ds: zoned('UTC'), streamPool: db.pool, kafka: null, log }, new Date('2026-11-21T00:00:00Z'))).toBeNull();
+    expect(await behind({ ds: zoned('Europe/Berlin'), streamPool: db.pool, kafka: null, log }, new Date('2026-11-21T00:00:00Z'))).toContain('2026-11-20T23:30:00.000Z, has not passed');
     const future = await behind({ ds: cfg({ watermark: { column: 'label' } }).datasets.t, streamPool: db.pool, kafka: null, log }, new Date(Date.now() + 3_600_000));
     expect(future).toContain('still in the future');
   });
