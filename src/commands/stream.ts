@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { DualrunError, EXIT } from '../errors.ts';
 import { json, out, runCommand } from './command-runner.ts';
-import type { Runtime } from '../runtime.ts';
-import { ADOPTED_NOTE, partitionAdopted } from '../config/stream-source.ts';
+import { ADOPTED_NOTE, adoptedDatasets, streamedDatasets } from '../config/stream-source.ts';
 import { recordDefinitions } from '../cutover/dataset-definition.ts';
 import { resetForReplay, runStreamWorker, type ReplayFrom } from '../../streaming/index.ts';
 import { addMetricsPortOption, withOperations } from './operations.ts';
@@ -48,16 +47,6 @@ export function registerStream(program: Command): void {
     }));
 }
 
-/** The asked-for datasets dualrun streams itself; adopted ones are noted on stderr and left out. */
-function streamedDatasets(rt: Runtime, asked: string[] | undefined): string[] {
-  const { own, adopted } = partitionAdopted((asked ?? Object.keys(rt.config.datasets)).map((n) => rt.dataset(n)));
-  if (adopted.length > 0) rt.log.warn({ datasets: adopted.map((d) => d.name) }, `not streamed: ${ADOPTED_NOTE}`);
-  return own.map((d) => d.name);
-}
-
-function adoptedDatasets(rt: Runtime, asked: string[] | undefined): string[] {
-  return (asked ?? Object.keys(rt.config.datasets)).filter((n) => rt.dataset(n).stream.adopted);
-}
 
 function replayFrom(opts: StreamOptions): ReplayFrom | null {
   if (opts.fromBeginning && opts.fromTime) throw new DualrunError('DUALRUN_USAGE', '--from-beginning and --from-time exclude each other');

@@ -5,6 +5,7 @@
  */
 import { DualrunError } from '../errors.ts';
 import type { DatasetConfig, StreamSource } from './types.ts';
+import type { Runtime } from '../runtime.ts';
 
 export function requireStreamSource(ds: DatasetConfig): StreamSource {
   if (ds.stream.adopted || !ds.stream.source) {
@@ -13,9 +14,17 @@ export function requireStreamSource(ds: DatasetConfig): StreamSource {
   return ds.stream.source;
 }
 
-/** Splits dataset names into those dualrun streams and the adopted ones (skipped with a note). */
-export function partitionAdopted(datasets: readonly DatasetConfig[]): { own: DatasetConfig[]; adopted: DatasetConfig[] } {
-  return { own: datasets.filter((d) => !d.stream.adopted), adopted: datasets.filter((d) => d.stream.adopted) };
+export const ADOPTED_NOTE = 'stream output is adopted (written by an external pipeline): nothing to run';
+
+/** The asked-for datasets (default: all) that dualrun streams itself; adopted ones are noted on stderr and left out. */
+export function streamedDatasets(rt: Runtime, asked: readonly string[] | undefined): string[] {
+  const all = (asked ?? Object.keys(rt.config.datasets)).map((n) => rt.dataset(n));
+  const adopted = all.filter((d) => d.stream.adopted).map((d) => d.name);
+  if (adopted.length > 0) rt.log.warn({ datasets: adopted }, `not streamed: ${ADOPTED_NOTE}`);
+  return all.filter((d) => !d.stream.adopted).map((d) => d.name);
 }
 
-export const ADOPTED_NOTE = 'stream output is adopted (written by an external pipeline): nothing to run';
+/** The asked-for datasets (default: all) whose stream output is adopted. */
+export function adoptedDatasets(rt: Runtime, asked: readonly string[] | undefined): string[] {
+  return (asked ?? Object.keys(rt.config.datasets)).filter((n) => rt.dataset(n).stream.adopted);
+}
