@@ -81,3 +81,13 @@ export function reportError(e: unknown, asJson: boolean): number {
   if (asJson) json({ error: err.toJSON() });
   return err.exitCode;
 }
+
+/**
+ * The exit code of a run stopped by a signal before it finished its work: 130 for
+ * SIGINT, 143 for SIGTERM (128 + signal number, what shells report); null when the
+ * run was not interrupted. The abort reason is the signal's name (see runCommand).
+ */
+export function interruptedExitCode(signal: AbortSignal): number | null {
+  if (!signal.aborted) return null;
+  return (signal.reason as Error | undefined)?.message === 'SIGINT' ? 130 : 143;
+}
