@@ -49,10 +49,14 @@ async function kafkaBehind(ctx: AdoptedWatermarkContext, wm: Extract<StreamWater
   const admin = createKafka(ctx.kafka, ctx.log).admin();
   await admin.connect();
   try {
-    const [ends, groups] = await Promise.all([
+    const [meta, ends, groups] = await Promise.all([
+      admin.fetchTopicMetadata({ topics: [wm.topic] }),
       admin.fetchTopicOffsetsByTimestamp(wm.topic, horizon.getTime()),
       admin.fetchOffsets({ groupId: wm.group, topics: [wm.topic] }),
     ]);
+    // Every partition must be judged: one left out could hold what the group has not read.
+    const partitions = meta.topics.find((t) => t.name === wm.topic)?.partitions.length ?? 0;
+    if (partitions === 0 || ends.length < partitions) return `${wm.topic}: end offsets known for ${ends.length} of ${partitions} partitions; not judged settled`;
     const committed = new Map((groups.find((g) => g.topic === wm.topic)?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
     const behind = ends
       .map((e) => ({ partition: e.partition, end: BigInt(e.offset), at: committed.get(e.partition) ?? -1n }))

@@ -163,6 +163,12 @@ describeKafka('adopted stream output settled by a Kafka consumer group', () => {
         { partition: 1, value: 'c', timestamp: at('2026-11-20T12:00:00Z') },
         { partition: 1, value: 'd', timestamp: at('2026-11-21T02:00:00Z') },
       ] });
+      // Setup: both partitions' ends visible to the admin client before judging anything.
+      for (let i = 0; i < 100; i++) {
+        const ends = await admin.fetchTopicOffsets(topic);
+        if (ends.length === 2 && ends.every((e) => e.high === '2')) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
       const config = compileConfig({
         kafka: { brokers: kafkaBrokers() },
         datasets: { t: { key: ['id'], batch: { output: 'x.b' }, stream: { output: 'x.s', watermark: { kafkaGroup: group, topic } } } },
