@@ -9,6 +9,7 @@ import type { Runtime } from '../src/runtime.ts';
 import { readStages } from '../src/stages.ts';
 import type { WindowResult, WindowStatus } from './types.ts';
 import { worstStatus } from './verdict-exit-code.ts';
+import { parseExactJson } from '../src/exact-json.ts';
 
 export type NightStatus = WindowStatus | 'none';
 
@@ -44,8 +45,9 @@ export async function buildNightlyReport(rt: Runtime, opts: { date?: string; nig
   const names = Object.keys(rt.config.datasets);
   const db = await rt.db();
   const [latest, trend, stages] = await Promise.all([
-    db.query<{ dataset: string; result: WindowResult }>(
-      `SELECT DISTINCT ON (dataset, window_label) dataset, result
+    db.query<{ dataset: string; result: string }>(
+      // As text, parsed exactly: 64-bit keys must not pass through float64.
+      `SELECT DISTINCT ON (dataset, window_label) dataset, result::text AS result
          FROM dualrun.reconciliations
         WHERE dataset = ANY($1) AND finished_at >= $2::date::timestamp AT TIME ZONE 'UTC'
           AND finished_at < ($2::date + 1)::timestamp AT TIME ZONE 'UTC'
@@ -63,7 +65,7 @@ export async function buildNightlyReport(rt: Runtime, opts: { date?: string; nig
   ]);
   const nightDates = lastNights(date, nights);
   const datasets = names.map((name): DatasetNight => {
-    const windows = latest.rows.filter((r) => r.dataset === name).map((r) => r.result)
+    const windows = latest.rows.filter((r) => r.dataset === name).map((r) => parseExactJson(r.result) as WindowResult)
       .sort((a, b) => String(a.window).localeCompare(String(b.window)));
     const history = nightDates.map((night): NightPoint => {
       const row = trend.rows.find((t) => t.dataset === name && t.night === night);

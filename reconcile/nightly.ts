@@ -14,6 +14,7 @@ import path from 'node:path';
 import type { Runtime } from '../src/runtime.ts';
 import { windowOf, type Window } from '../src/windows.ts';
 import type { WindowResult } from './types.ts';
+import { stringifyExact } from '../src/exact-json.ts';
 import { reconcileWindows } from './reconcile-dataset.ts';
 import { buildNightlyReport, type NightlyReport } from './nightly-report-data.ts';
 import { markdownReport } from './markdown-report.ts';
@@ -51,7 +52,7 @@ export async function reconcileSettledWindows(rt: Runtime, dataset: string, opts
 
 export function renderNightlyReport(report: NightlyReport, format: 'md' | 'html' | 'json'): string {
   if (format === 'html') return htmlReport(report);
-  if (format === 'json') return `${JSON.stringify(report, null, 2)}\n`;
+  if (format === 'json') return `${stringifyExact(report, 2)}\n`;
   return markdownReport(report);
 }
 

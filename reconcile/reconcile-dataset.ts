@@ -40,6 +40,7 @@ export async function reconcileWindows(rt: Runtime, ds: DatasetConfig, windows: 
     const r = await reconcileWindow(rt, ctx, w, wopts);
     if (r.verdict === 'mismatch') rt.alerts.emit(mismatchAlert(r));
     results.push(r);
+    opts.onResult?.(r);
   }
   return results;
 }

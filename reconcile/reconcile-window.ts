@@ -14,7 +14,7 @@ import { checkSettlement } from './settlement.ts';
 import { adoptedBehind } from './adopted-watermark.ts';
 import { openSideSession, type SideSession } from './side-session.ts';
 import { fingerprintSide, mismatchedBuckets, rowsInBuckets } from './window-fingerprint.ts';
-import { windowBounds } from './window-bounds.ts';
+import { checkZoneAgreement, windowBounds } from './window-bounds.ts';
 import { DiffAccumulator } from './diff-accumulator.ts';
 import { classifyPair } from './classify-difference.ts';
 import { drilldownSameDatabase } from './bucket-drilldown-sql.ts';
@@ -66,6 +66,11 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
   const spec = drilldownSpec(ctx, window, opts.inMemoryRows);
   const [bs, ss] = await openSessions(ctx);
   try {
+    if (window) {
+      const tz = ctx.ds.window?.timezone ?? 'UTC';
+      await checkZoneAgreement(bs.client, window, ctx.batch.windowColumn, tz, 'the batch database');
+      await checkZoneAgreement(ss.client, window, ctx.stream.windowColumn, tz, 'the stream database');
+    }
     opts.progress?.(`${label}: fingerprinting both sides`);
     const t0 = Date.now();
     const [bf, sf] = await Promise.all([
@@ -76,7 +81,7 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     spec.candidateRows = rowsInBuckets(spec.mismatched, bf.buckets, sf.buckets);
     const t1 = Date.now();
     if (spec.mismatched.length > 0) opts.progress?.(`${label}: ${spec.mismatched.length} of ${ctx.buckets.count} buckets differ, drilling down`);
-    const acc = new DiffAccumulator({ samples: opts.samples, snapshotAt, tombstones: snapshotAt ? await tombstoneLookup([ctx.streamPool, await rt.db()], ctx.ds.name) : null });
+    const acc = new DiffAccumulator({ samples: opts.samples, snapshotAt, keyColumns: ctx.ds.key, tombstones: snapshotAt ? await tombstoneLookup([ctx.streamPool, await rt.db()], ctx.ds.name) : null });
     await locateDifferences(ctx, spec, bs, ss, acc);
     const diff = await acc.finish();
     // Differing counts, or (without tolerances) differing checksums, with no difference

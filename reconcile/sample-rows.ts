@@ -1,10 +1,11 @@
 /** Differences as display rows (key, kind, detail), shared by text, Markdown and HTML output. */
 import type { DifferenceSample, WindowResult } from './types.ts';
+import { scalarText } from '../src/exact-json.ts';
 
 export interface SampleRow { key: string; kind: string; detail: string }
 
 export function keyText(key: Record<string, unknown>): string {
-  return Object.entries(key).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ');
+  return Object.entries(key).map(([k, v]) => `${k}=${scalarText(v)}`).join(', ');
 }
 
 const show = (v: string | null) => (v === null ? 'NULL' : JSON.stringify(v));

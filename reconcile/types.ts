@@ -101,4 +101,6 @@ export interface ReconcileOptions {
   inMemoryRows?: number;
   /** Called with a short line as each phase starts (the CLI shows them on a TTY). */
   progress?: (line: string) => void;
+  /** Called with each window's result as soon as it is known (the CLI prints it then). */
+  onResult?: (result: WindowResult) => void;
 }

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../package-path.ts';
 import type { Command } from 'commander';
 import { DualrunError } from '../errors.ts';
 import { out, runCommand } from './command-runner.ts';
 
-const TEMPLATE_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples', 'init');
+const TEMPLATE_DIR = packagePath('examples', 'init');
 
 /** Files init writes, relative to the target folder. */
 export function templateFiles(dir = TEMPLATE_DIR): string[] {

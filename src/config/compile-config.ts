@@ -14,11 +14,13 @@ import { parseDuration } from '../duration.ts';
 import { parseTableRef, type TableRef } from '../identifiers.ts';
 import { registerSecret } from '../secrets.ts';
 import { interpolateEnv } from './load-config.ts';
+import { packagePath } from '../package-path.ts';
 import type { DatasetConfig, DualrunConfig, KafkaConfig, StreamSource, StreamWatermark } from './types.ts';
 import type { AlertEventName } from '../alerts/alert-event.ts';
 
 const require = createRequire(import.meta.url);
-export const CONFIG_SCHEMA = require('./dualrun.schema.json') as Record<string, unknown>;
+// From the package root: the same file from the sources and from dist/.
+export const CONFIG_SCHEMA = require(packagePath('src', 'config', 'dualrun.schema.json')) as Record<string, unknown>;
 
 const ajv = new Ajv({ allErrors: true, useDefaults: false, strict: false, verbose: true });
 const validate = ajv.compile(CONFIG_SCHEMA);
