@@ -14,7 +14,8 @@
  * Identifiers are always quoted; nothing from config is spliced in as text.
  */
 import { quoteIdent, quoteLiteral } from '../src/identifiers.ts';
-import { descOf, type ColumnInfo } from './table-columns.ts';
+import { embedExpression } from '../src/db/expression-type.ts';
+import { descOf, logicalName, type ColumnInfo } from './table-columns.ts';
 import { encodeSql, selfCodec } from './value-codec.ts';
 
 const INTEGER = new Set(['int2', 'int4', 'int8', 'oid']);
@@ -38,9 +39,19 @@ export function sessionSettings(timeZone: string): (readonly [string, string])[]
   return SESSION_SETTINGS.map(([k, v]) => (k === 'TimeZone' ? [k, timeZone] as const : [k, v] as const));
 }
 
+/**
+ * The one SQL reference to a column on its side: a validated expression in
+ * parentheses, on lines of its own exactly as it was validated (so a trailing
+ * `-- comment` ends with its line), else the quoted (optionally alias-qualified) identifier.
+ */
+export function columnRef(col: ColumnInfo, alias?: string): string {
+  if (col.expression !== undefined) return embedExpression(col.expression);
+  return alias ? `${alias}.${quoteIdent(col.name)}` : quoteIdent(col.name);
+}
+
 /** One value as canonical text (NULL stays NULL), by the column's codec (its own type's when none was planned). */
 export function canonicalValueSql(col: ColumnInfo, alias?: string): string {
-  const ref = alias ? `${alias}.${quoteIdent(col.name)}` : quoteIdent(col.name);
+  const ref = columnRef(col, alias);
   const desc = descOf(col);
   return encodeSql(col.codec ?? selfCodec(desc), desc, ref);
 }
@@ -93,7 +104,7 @@ export const INTEGER_TYPES = INTEGER;
 export function bucketSql(key: readonly ColumnInfo[], b: Bucketing, alias?: string): string {
   if (!Number.isInteger(b.count) || b.count < 1) throw new Error(`invalid bucket count ${b.count}`);
   if (b.mode === 'integer') {
-    const ref = alias ? `${alias}.${quoteIdent(key[0].name)}` : quoteIdent(key[0].name);
+    const ref = columnRef(key[0], alias);
     // A NULL key still lands in a bucket, so no row escapes the fingerprint.
     return `coalesce(abs(${ref}::int8 % ${b.count}), 0)`;
   }
@@ -102,8 +113,7 @@ export function bucketSql(key: readonly ColumnInfo[], b: Bucketing, alias?: stri
 
 /** The key as a JSON object of typed values, e.g. {"order_id": 42} (matches stream tombstones). */
 export function keyJsonSql(key: readonly ColumnInfo[], alias?: string): string {
-  const ref = (c: ColumnInfo) => (alias ? `${alias}.${quoteIdent(c.name)}` : quoteIdent(c.name));
-  return `jsonb_build_object(${key.map((c) => `${quoteLiteral(c.name)}, ${ref(c)}`).join(', ')})`;
+  return `jsonb_build_object(${key.map((c) => `${quoteLiteral(logicalName(c))}, ${columnRef(c, alias)}`).join(', ')})`;
 }
 
 /** The compared columns' canonical values as a text[] (for column-level comparison). */
@@ -123,7 +133,7 @@ export function valuesArraySql(compared: readonly ColumnInfo[], alias?: string):
  */
 export function windowPredicateSql(column: ColumnInfo | null, startParam: number, endParam: number): string {
   if (!column) return 'true';
-  const ref = quoteIdent(column.name);
+  const ref = columnRef(column);
   if (column.type === 'date') return `${ref} >= $${startParam}::date AND ${ref} < $${endParam}::date`;
   const bound = (p: number) => (column.type === 'timestamp' ? `$${p}::timestamp::timestamptz` : `$${p}::timestamptz`);
   return `${ref} >= ${bound(startParam)} AND ${ref} < ${bound(endParam)}`;

@@ -7,9 +7,11 @@ import { toDualrunError, type DualrunError } from '../src/errors.ts';
 import type { Runtime } from '../src/runtime.ts';
 import type { Window } from '../src/windows.ts';
 import { readStage } from '../src/stages.ts';
+import { logicalName } from './table-columns.ts';
 import type { DatasetContext } from './dataset-context.ts';
 import type { WindowResult } from './types.ts';
 import { checkSettlement } from './settlement.ts';
+import { adoptedBehind } from './adopted-watermark.ts';
 import { openSideSession, type SideSession } from './side-session.ts';
 import { fingerprintSide, mismatchedBuckets, rowsInBuckets } from './window-fingerprint.ts';
 import { checkZoneAgreement, windowBounds } from './window-bounds.ts';
@@ -35,7 +37,8 @@ export async function reconcileWindow(rt: Runtime, ctx: DatasetContext, window: 
   try {
     const db = await rt.db();
     base.stage = await readStage(db, ctx.ds.name);
-    const settlement = await checkSettlement(db, ctx.streamPool, ctx.ds.name, window, ctx.ds.reconcile.settleMs);
+    const adopted = ctx.ds.stream.adopted ? (h: Date) => adoptedBehind({ ds: ctx.ds, streamPool: ctx.streamPool, kafka: rt.config.kafka, log: rt.log }, h) : undefined;
+    const settlement = await checkSettlement(db, ctx.streamPool, ctx.ds.name, window, ctx.ds.reconcile.settleMs, adopted);
     if (!settlement.settled && !opts.assumeSettled) {
       result = { ...base, verdict: 'pending', pendingReason: settlement.reason ?? undefined };
     } else {
@@ -134,7 +137,7 @@ async function locateDifferences(ctx: DatasetContext, spec: DrilldownSpec, bs: S
     ctx.sameDatabase ? drilldownSameDatabase(bs, spec) : drilldownCrossDatabase(bs, ss, spec),
     duplicatesOutsideBuckets(bs, ss, spec),
   ];
-  const floats = new Set(ctx.batch.compared.filter((c) => c.codec?.k === 'float').map((c) => c.name));
+  const floats = new Set(ctx.batch.compared.filter((c) => c.codec?.k === 'float').map(logicalName));
   for (const pairs of sources) {
     for await (const pair of pairs) {
       const d = classifyPair(pair, ctx.columns.compared, ctx.ds.reconcile.tolerance, floats);
@@ -159,6 +162,7 @@ function emptyResult(ctx: DatasetContext, window: Window | null): WindowResult {
     windowStart: window?.start.toISOString() ?? null,
     windowEnd: window?.end.toISOString() ?? null,
     columns: ctx.columns.compared,
+    ...(ctx.columns.names && Object.keys(ctx.columns.names).length > 0 ? { columnNames: ctx.columns.names } : {}),
     schemaDrift: ctx.columns.drift,
     buckets: null,
     strategy: null,

@@ -21,9 +21,15 @@ export function resultText(r: WindowResult): string {
     if (rows.length > 0) {
       lines.push(formatTable(['key', 'kind', 'detail'], rows.map((s) => [s.key, s.kind, s.detail])).split('\n').map((l) => `  ${l}`).join('\n'));
     }
+    if (r.columnNames) lines.push(`  ${columnNamesLine(r.columnNames)}`);
     lines.push(`  ${r.columns.length} columns compared, ${r.buckets?.mismatched ?? 0}/${r.buckets?.total ?? 0} buckets differed, ${r.durationMs} ms`);
   }
   return lines.join('\n');
+}
+
+/** e.g. `compared as: amount = batch (amount_cents / 100.0) vs stream amount; name = batch name vs stream full_name`. */
+export function columnNamesLine(names: NonNullable<WindowResult['columnNames']>): string {
+  return `compared as: ${Object.entries(names).map(([c, n]) => `${c} = batch ${n.batch} vs stream ${n.stream}`).join('; ')}`;
 }
 
 /** Table-cell safe Markdown: pipes escaped, no raw HTML, emphasis characters neutralised. */
@@ -40,6 +46,7 @@ export function resultMarkdown(r: WindowResult): string {
   if (r.batch && r.stream) {
     lines.push('| side | rows | checksum |', '| --- | ---: | --- |', `| batch | ${r.batch.rows} | \`${r.batch.checksum}\` |`, `| stream | ${r.stream.rows} | \`${r.stream.checksum}\` |`, '');
     lines.push(mdEscape(countsLine(r)), '');
+    if (r.columnNames) lines.push(mdEscape(columnNamesLine(r.columnNames)), '');
     const rows = sampleRows(r);
     if (rows.length > 0) {
       lines.push('| key | kind | detail |', '| --- | --- | --- |', ...rows.map((s) => `| ${mdEscape(s.key)} | ${mdEscape(s.kind)} | ${mdEscape(s.detail)} |`), '');

@@ -21,6 +21,7 @@ export type TypeDesc =
   | { kind: 'composite'; name: string; category: 'C'; fields: { name: string; type: TypeDesc }[] };
 
 export interface ColumnInfo {
+  /** This side's column name (reconcile.map may give the stream side another name). */
   name: string;
   /** Base type name (domains resolved), e.g. `numeric`, `timestamptz`, `text`, `_numeric` for numeric[]. */
   type: string;
@@ -28,6 +29,15 @@ export interface ColumnInfo {
   desc?: TypeDesc;
   /** How this column is encoded for comparison with the other side (set by comparedColumns). */
   codec?: Codec;
+  /** A reconcile.expressions entry for this side, already planned by Postgres; read instead of the column. */
+  expression?: string;
+  /** The column's name in the config (the batch name) when this side's `name` differs or an expression stands in. */
+  logical?: string;
+}
+
+/** The name results use for a column: the config's, the same on both sides. */
+export function logicalName(col: ColumnInfo): string {
+  return col.logical ?? col.name;
 }
 
 export interface TableShape {
@@ -66,6 +76,12 @@ export async function readTableShape(db: Pool | PoolClient, table: TableRef, key
     columns.set(c.name, { name: c.name, type: desc.name, desc });
   }
   return { table, columns, keyUnique: idx.rows.some((r) => r.cols.every((c) => key.includes(c))) };
+}
+
+/** One type (e.g. of a reconcile.expressions result, from its field's type oid and typmod), described as a column's would be. */
+export async function describeType(db: Pool | PoolClient, oid: number, typmod: number): Promise<TypeDesc> {
+  const version = await db.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
+  return typeDescriber(db, Number(version.rows[0].v) >= 160000)(oid, typmod);
 }
 
 interface PgTypeRow { typname: string; typtype: string; typcategory: string; typbasetype: number; typelem: number; typrelid: number; typsubscript: string; typtypmod: number }

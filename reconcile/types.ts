@@ -76,6 +76,8 @@ export interface WindowResult {
   windowStart: string | null;
   windowEnd: string | null;
   columns: string[];
+  /** Columns read differently on the two sides (reconcile.map / reconcile.expressions): what each side reads. */
+  columnNames?: Record<string, { batch: string; stream: string }>;
   /** Schema drift between the outputs (the reconciler always sets it, [] when none); any entry makes the verdict `mismatch`. */
   schemaDrift?: SchemaDrift[];
   buckets: { total: number; mismatched: number; mode: 'hash' | 'integer' } | null;

@@ -20,7 +20,7 @@ interface CommandEntry { term: string; description: string; load: () => Promise<
 /** Every command: its term and summary as shown by `dualrun --help` (a test checks them against the modules). */
 export const COMMANDS: readonly CommandEntry[] = [
   { term: 'init [options]', description: 'scaffold a commented dualrun.yaml with an example dataset (orders), its batch SQL, transform and record schema', load: async () => (await import('./commands/init.ts')).registerInit },
-  { term: 'migrate', description: "create or upgrade the toolkit's own schema `dualrun` (idempotent; safe when run concurrently)", load: async () => (await import('./commands/migrate.ts')).registerMigrate },
+  { term: 'migrate', description: "create or upgrade the toolkit's own schema `dualrun` (idempotent; safe when run concurrently), and create missing dataset output tables", load: async () => (await import('./commands/migrate.ts')).registerMigrate },
   { term: 'datasets [options]', description: 'each dataset: stage, last batch run, stream watermark and lag, last reconciliation verdict', load: async () => (await import('./commands/datasets.ts')).registerDatasets },
   { term: 'batch', description: "the legacy batch path: run managed window loads, adopt an external job's output", load: async () => (await import('./commands/batch.ts')).registerBatch },
   { term: 'stream [options]', description: 'run the streaming worker: consume change events, validate, transform, upsert into stream.output exactly once', load: async () => (await import('./commands/stream.ts')).registerStream },
@@ -29,6 +29,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   { term: 'report [options]', description: 'the nightly report across datasets: status, trend over recent nights, drill-down samples', load: async () => (await import('./commands/report.ts')).registerReport },
   { term: 'cutover', description: 'per-dataset stages batch → shadow → streaming → streaming-only, gated, audited, reversible', load: async () => (await import('./commands/cutover.ts')).registerCutover },
   { term: 'schedule [options]', description: 'long-running node-cron scheduler: batch runs, reconciliations and the nightly report from config', load: async () => (await import('./commands/schedule.ts')).registerSchedule },
+  { term: 'add [options] <dataset>', description: 'scaffold a dataset from a source table: dualrun.yaml entry, batch query, identity transform, record JSON Schema', load: async () => (await import('./commands/add.ts')).registerAdd },
+  { term: 'db', description: 'reach the database dualrun uses (database.url, or the embedded Postgres)', load: async () => (await import('./commands/db.ts')).registerDb },
   { term: 'demo [options]', description: 'the whole migration story on an embedded Postgres: shadow run, a caught defect, replay, promotion, rollback', load: async () => (await import('./commands/demo.ts')).registerDemo },
   { term: 'dead-letters', description: 'records the streaming path could not apply: list, inspect, retry after a fix, or discard (audited)', load: async () => (await import('./commands/dead-letters.ts')).registerDeadLetters },
 ];

@@ -13,7 +13,7 @@ async function logicalSlots(db: Pool, config: DualrunConfig): Promise<Map<string
   const out = new Map<string, NonNullable<DatasetStatus['slot']>>();
   for (const [name, ds] of Object.entries(config.datasets)) {
     const src = ds.stream.source;
-    if (src.kind !== 'table' || src.capture !== 'logical') continue;
+    if (!src || src.kind !== 'table' || src.capture !== 'logical') continue;
     const s = await slotStatus(db, name);
     const over = s.retainedBytes !== null && s.retainedBytes > src.maxRetainedWalBytes;
     const warning = !s.exists ? `replication slot ${s.slot} does not exist: run dualrun capture`

@@ -25,6 +25,7 @@
  * changed; the next replay starts the rebuild over. Keyed state cannot be rewound
  * to T, so a stateful dataset must replay from the beginning.
  */
+import { requireStreamSource } from '../src/config/stream-source.ts';
 import type { DatasetConfig } from '../src/config/types.ts';
 import { inTransaction, type Pool, type PoolClient } from '../src/db/connect.ts';
 import { DualrunError } from '../src/errors.ts';
@@ -98,7 +99,7 @@ export async function replayOnTheSide(rt: Runtime, ds: DatasetConfig, from: Repl
  * already released or take changes away from the live worker.
  */
 function refuseLogicalCapture(rt: Runtime, ds: DatasetConfig): void {
-  const s = ds.stream.source;
+  const s = requireStreamSource(ds);
   if (s.kind !== 'table' || s.capture !== 'logical' || rt.config.kafka) return;
   throw new DualrunError('DUALRUN_USAGE',
     `dataset ${ds.name} reads a logical replication slot (datasets.${ds.name}.stream.source.capture: logical), which keeps no history to replay from: ` +
@@ -111,7 +112,7 @@ function fromText(from: ReplayFrom): string {
 
 /** The `source` the sink records for a dataset: the topic it consumes, or changelog:<table>. */
 export function sourceName(rt: Runtime, ds: DatasetConfig): string {
-  const s = ds.stream.source;
+  const s = requireStreamSource(ds);
   if (s.kind === 'topic' || rt.config.kafka) return s.topic;
   return s.capture === 'logical' ? logicalSourceName(s.table.text) : changelogSourceName(s.table.text);
 }

@@ -132,7 +132,8 @@ function loadOrDefault(configPath: string | undefined, optional: boolean) {
     return loadConfig({ configPath });
   } catch (e) {
     if (optional && e instanceof DualrunError && e.code === 'DUALRUN_CONFIG_NOT_FOUND' && !configPath && !process.env.DUALRUN_CONFIG) {
-      return compileConfig({ datasets: {} }, { path: null });
+      // As init's dualrun.yaml: DATABASE_URL when set, else the embedded Postgres.
+      return compileConfig({ database: { url: '${DATABASE_URL:-}' }, datasets: {} }, { path: null });
     }
     throw e;
   }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DualrunError } from '../errors.ts';
+import { DualrunError, EXIT } from '../errors.ts';
 import { requestedWindows } from '../windows.ts';
 import { json, out, runCommand } from './command-runner.ts';
 import { reconcileDataset, DEFAULT_SAMPLES } from '../../reconcile/reconcile-dataset.ts';
@@ -39,6 +39,9 @@ export function registerReconcile(program: Command): void {
       // An array whenever a range was asked for, so scripts see one shape per invocation style.
       const several = Boolean(opts.from || opts.to);
       if (opts.format === 'json') json(several ? results : results[0]);
+      // A config the database refuses (e.g. a reconcile.expressions entry) is a config error: exit 2, not a failed run.
+      const badConfig = results.find((r) => r.error?.code === 'DUALRUN_CONFIG_INVALID');
+      if (badConfig) { process.stderr.write(`dualrun: ${badConfig.error!.code}: ${badConfig.error!.message}\n`); return EXIT.usage; }
       return exitCodeFor(results.map((r) => r.verdict));
     }));
 }

@@ -3,6 +3,7 @@ import { DualrunError, EXIT } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
 import { interruptedExitCode, json, out, runCommand } from './command-runner.ts';
 import { recordDefinitions } from '../cutover/dataset-definition.ts';
+import { ADOPTED_NOTE, adoptedDatasets, streamedDatasets } from '../config/stream-source.ts';
 import { readStages, pathsRunning } from '../stages.ts';
 import { replayOnTheSide, runStreamWorker, storedPositions, type ReplayFrom, type ReplayResult } from '../../streaming/index.ts';
 import { addMetricsPortOption, withOperations } from './operations.ts';
@@ -23,7 +24,7 @@ export function registerStream(program: Command): void {
     .option('--format <format>', 'summary format with --until-idle: text|json', 'text')
     .addHelpText('after', '\nExamples:\n  $ dualrun stream                         # long-running worker\n  $ dualrun stream --dataset orders --until-idle\n  $ dualrun stream --dataset orders --from-beginning --reset-output --until-idle')
     .action(async (opts: StreamOptions, cmd: Command) => runCommand(cmd, async (rt) => {
-      const names = opts.dataset ?? Object.keys(rt.config.datasets);
+      const names = streamedDatasets(rt, opts.dataset);
       const from = replayFrom(opts);
       if (!from && opts.resetOutput) throw new DualrunError('DUALRUN_USAGE', '--reset-output only goes with --from-beginning or --from-time');
       // The gate dates evidence from a definition change (docs/cutover.md): a new transform starts being used here (replays included).
@@ -65,10 +66,11 @@ async function finish(rt: Runtime, opts: StreamOptions, names: string[], summary
   if (stoppedAt) rt.log.warn({ signal: (rt.signal.reason as Error | undefined)?.message, stoppedAt }, interrupted !== null ? 'interrupted before idle: stopped at these stored positions (not caught up)' : 'stopped at these stored positions');
   const ran = summary.datasets ?? [];
   const maxRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
-  if (opts.format === 'json') json({ datasets: [], skipped: [], ...summary, ...(interrupted !== null ? { interrupted: true, stoppedAt } : {}), maxRssMb });
+  if (opts.format === 'json') json({ datasets: [], skipped: [], adopted: adoptedDatasets(rt, opts.dataset), ...summary, ...(interrupted !== null ? { interrupted: true, stoppedAt } : {}), maxRssMb });
   else if (opts.untilIdle) {
     for (const s of ran) out(`${String(s.dataset)}: ${String(s.applied)} applied, ${String(s.deadLettered)} dead-lettered, ${String(s.rowsPerSec)} rows/s`);
     for (const s of summary.skipped ?? []) out(`${s}: skipped (stage batch)`);
+    for (const d of adoptedDatasets(rt, opts.dataset)) out(`${d}: skipped (${ADOPTED_NOTE})`);
     if (interrupted !== null) out(`interrupted before idle (exit ${interrupted}); stopped at: ${JSON.stringify(stoppedAt)}`);
   }
   if (interrupted !== null) return interrupted;
