@@ -66,8 +66,9 @@ async function currentPipeline(rt: Runtime, ds: DatasetConfig, db: Pool): Promis
       `dataset ${ds.name} has a stateful transform (stateKey): a retried record would update keyed state out of source order. ` +
       `Fix the transform, then rebuild with a replay (dualrun stream --dataset ${ds.name} --from-beginning --reset-output), or discard the dead letters`);
   }
-  const output = await prepareOutputTable(db, ds.stream.output, ds.key);
   const src = ds.stream.source;
+  if (!src) throw new DualrunError('DUALRUN_USAGE', `dataset ${ds.name} has an adopted stream output (no stream.source): an external pipeline writes it, so dualrun has no pipeline to retry through`);
+  const output = await prepareOutputTable(db, ds.stream.output, ds.key);
   return {
     db, dataset: ds.name, key: ds.key, source: '', // set per chunk
     committed: new Map(), // unused: a retry has no position fence of its own
