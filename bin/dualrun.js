@@ -1,11 +1,21 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx, so `npx dualrun` works right after
-// `npm install` and users' transform modules may be TypeScript too.
-import { register } from 'tsx/esm/api';
-import { register as registerCjs } from 'tsx/cjs/api';
+// The CLI from compiled JavaScript (dist/, built by `npm run build`, which `npm install`
+// runs through the `prepare` script), so it starts fast. DUALRUN_FROM_SOURCE=1 runs the
+// TypeScript sources through tsx instead (the test suite does, so it never tests a stale
+// build); so does a checkout whose dist/ has not been built yet. Users' TypeScript
+// transforms load through tsx either way (src/load-user-module.ts).
+import fs from 'node:fs';
 
-// Both hooks: a user's .ts module outside a "type": "module" package loads as CommonJS.
-register();
-registerCjs();
-const { main } = await import('../src/cli.ts');
+const dist = new URL('../dist/src/cli.js', import.meta.url);
+let main;
+if (process.env.DUALRUN_FROM_SOURCE === '1' || !fs.existsSync(dist)) {
+  const { register } = await import('tsx/esm/api');
+  const { register: registerCjs } = await import('tsx/cjs/api');
+  // Both hooks: a user's .ts module outside a "type": "module" package loads as CommonJS.
+  register();
+  registerCjs();
+  ({ main } = await import('../src/cli.ts'));
+} else {
+  ({ main } = await import(dist.href));
+}
 await main(process.argv);

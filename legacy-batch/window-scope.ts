@@ -1,14 +1,15 @@
 /**
  * Which rows of batch.output a run owns: the window's half-open interval of the
  * window column, or the whole table for a dataset without a window. Boundaries are
- * bound as parameters written as wall-clock time in the dataset's time zone with
- * its UTC offset, so Postgres reads them right for every column type: a `date`
- * column takes the local date (the window label), `timestamptz` the exact instant,
- * and `timestamp` the local wall-clock time.
+ * bound as parameters written as the label's wall-clock time with the offset that
+ * makes it the bound's instant (src/windows.ts boundParam), so Postgres reads them
+ * right for every column type, DST days included: a `date` column takes the local
+ * date (the window label), `timestamptz` the exact instant, and `timestamp` the
+ * local wall-clock time, the same bounds the reconciler uses.
  */
 import { quoteIdent } from '../src/identifiers.ts';
 import type { DatasetConfig } from '../src/config/types.ts';
-import { zonedTimestamp, type Window } from '../src/windows.ts';
+import { boundParam, type Window } from '../src/windows.ts';
 
 export interface WindowScope {
   readonly dataset: string;
@@ -23,11 +24,10 @@ export interface WindowScope {
 export function windowScope(ds: DatasetConfig, window: Window | null): WindowScope {
   if (!window || !ds.window) return { dataset: ds.name, window: null, params: [], where: '' };
   const col = quoteIdent(ds.window.column);
-  const tz = ds.window.timezone;
   return {
     dataset: ds.name,
     window,
-    params: [zonedTimestamp(window.start, tz), zonedTimestamp(window.end, tz)],
+    params: [boundParam(window, 'start'), boundParam(window, 'end')],
     where: `WHERE ${col} >= $1 AND ${col} < $2`,
   };
 }

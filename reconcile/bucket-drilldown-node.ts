@@ -16,7 +16,7 @@ interface KeyRows extends SideRows { key: string; h: string }
 export function sideBucketRowsSql(side: SideSpec, spec: DrilldownSpec, withTs: boolean): string {
   const bucket = bucketSql(side.key, spec.buckets);
   return `SELECT ${bucket} AS bk, ${canonicalKeySql(side.key)} AS k, ${keyJsonSql(side.key)}::text AS key,
-       ${rowHashSql(side.key, side.compared)}::text AS h, ${valuesArraySql(side.compared)} AS v, ${withTs ? sourceTsSql(side) : 'NULL::timestamptz'} AS ts
+       ${rowHashSql(side.key, side.compared, undefined, spec.buckets.utf8Hash)}::text AS h, ${valuesArraySql(side.compared)} AS v, ${withTs ? sourceTsSql(side) : 'NULL::timestamptz'} AS ts
   FROM ${side.shape.table.sql}
  WHERE ${windowPredicateSql(side.windowColumn, 1, 2)} AND ${bucket} = ANY(${bucketListSql(spec.mismatched)})
  ORDER BY 1`;

@@ -12,7 +12,7 @@ import type { SideSpec } from './window-fingerprint.ts';
 
 function sideRowsSql(side: SideSpec, spec: DrilldownSpec, startParam: number, withTs: boolean): string {
   return `SELECT k, min(key) AS key, count(*) AS n, min(h) AS h, min(v) AS v${withTs ? ', max(ts) AS ts' : ''}
-    FROM (SELECT ${canonicalKeySql(side.key)} AS k, ${keyJsonSql(side.key)}::text AS key, ${rowHashSql(side.key, side.compared)} AS h,
+    FROM (SELECT ${canonicalKeySql(side.key)} AS k, ${keyJsonSql(side.key)}::text AS key, ${rowHashSql(side.key, side.compared, undefined, spec.buckets.utf8Hash)} AS h,
                  ${valuesArraySql(side.compared)} AS v${withTs ? `, ${sourceTsSql(side)} AS ts` : ''}
             FROM ${side.shape.table.sql}
            WHERE ${windowPredicateSql(side.windowColumn, startParam, startParam + 1)}

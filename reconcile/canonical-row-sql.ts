@@ -1,11 +1,12 @@
 /**
  * The canonical row encoding, as SQL expressions built from one side's column
- * types. Two rows encode to the same text exactly when they hold the same
- * values:
- *  - each value is normalised by type first: numerics lose trailing zeros
- *    (`trim_scale`: 10.0 and 10.00 are both `10`, and an int 10 is `10` too),
- *    timestamps become UTC instants (the session runs with TimeZone=UTC; a
- *    timestamp without time zone is read as UTC), json becomes jsonb text;
+ * types and each column's codec (value-codec.ts: chosen from the PAIR of types,
+ * so both sides write equal values as the same text). Two rows encode to the
+ * same text exactly when they hold equal values:
+ *  - each value is normalised by its codec first: numerics lose trailing zeros
+ *    (10.0 and 10.00 are both `10`, and an int 10 is `10` too), instants print in
+ *    the session's zone, a `timestamp` is a wall clock in the dataset's window
+ *    time zone, json compares as jsonb, arrays and composites recursively;
  *  - the values are then joined by Postgres's own record text format,
  *    `ROW(...)::text`, which quotes any value containing a delimiter, quote,
  *    backslash or space, writes '' as `""` and NULL as nothing. So `('a|b','c')`
@@ -13,13 +14,18 @@
  * Identifiers are always quoted; nothing from config is spliced in as text.
  */
 import { quoteIdent, quoteLiteral } from '../src/identifiers.ts';
-import type { ColumnInfo } from './table-columns.ts';
+import { embedExpression } from '../src/db/expression-type.ts';
+import { descOf, logicalName, type ColumnInfo } from './table-columns.ts';
+import { encodeSql, selfCodec } from './value-codec.ts';
 
 const INTEGER = new Set(['int2', 'int4', 'int8', 'oid']);
-const FLOAT = new Set(['float4', 'float8']);
 export const SUMMABLE = new Set(['numeric', 'int2', 'int4', 'int8', 'float4', 'float8']);
 
-/** The settings every reconciler session runs with, so text output is deterministic. */
+/**
+ * The settings every reconciler session runs with, so text output is deterministic.
+ * TimeZone is set per dataset (sessionSettings): the window time zone, which is
+ * also the zone a `timestamp without time zone` is read in.
+ */
 export const SESSION_SETTINGS: readonly (readonly [string, string])[] = [
   ['TimeZone', 'UTC'],
   ['DateStyle', 'ISO, YMD'],
@@ -28,16 +34,26 @@ export const SESSION_SETTINGS: readonly (readonly [string, string])[] = [
   ['bytea_output', 'hex'],
 ];
 
-/** One value as canonical text (NULL stays NULL). */
+/** SESSION_SETTINGS with the dataset's time zone. */
+export function sessionSettings(timeZone: string): (readonly [string, string])[] {
+  return SESSION_SETTINGS.map(([k, v]) => (k === 'TimeZone' ? [k, timeZone] as const : [k, v] as const));
+}
+
+/**
+ * The one SQL reference to a column on its side: a validated expression in
+ * parentheses, on lines of its own exactly as it was validated (so a trailing
+ * `-- comment` ends with its line), else the quoted (optionally alias-qualified) identifier.
+ */
+export function columnRef(col: ColumnInfo, alias?: string): string {
+  if (col.expression !== undefined) return embedExpression(col.expression);
+  return alias ? `${alias}.${quoteIdent(col.name)}` : quoteIdent(col.name);
+}
+
+/** One value as canonical text (NULL stays NULL), by the column's codec (its own type's when none was planned). */
 export function canonicalValueSql(col: ColumnInfo, alias?: string): string {
-  const ref = alias ? `${alias}.${quoteIdent(col.name)}` : quoteIdent(col.name);
-  if (col.type === 'numeric') return `trim_scale(${ref})::text`;
-  if (INTEGER.has(col.type) || FLOAT.has(col.type)) return `${ref}::text`;
-  if (col.type === 'timestamptz') return `${ref}::text`;
-  // A wall-clock timestamp is taken as UTC so it compares with a timestamptz column.
-  if (col.type === 'timestamp') return `(${ref} AT TIME ZONE 'UTC')::text`;
-  if (col.type === 'json') return `${ref}::jsonb::text`;
-  return `${ref}::text`;
+  const ref = columnRef(col, alias);
+  const desc = descOf(col);
+  return encodeSql(col.codec ?? selfCodec(desc), desc, ref);
 }
 
 /** A record of canonical values, as text: unambiguous by Postgres's record quoting. */
@@ -45,21 +61,28 @@ export function canonicalRecordSql(cols: readonly ColumnInfo[], alias?: string):
   return `ROW(${cols.map((c) => canonicalValueSql(c, alias)).join(', ')})::text`;
 }
 
-const NON_TEXT_KEY = new Set([...INTEGER, ...FLOAT, 'numeric', 'date', 'timestamp', 'timestamptz', 'uuid', 'bool']);
-
 /**
- * The canonical key. A single key column of a type whose text can never be
- * `\N` (numbers, dates, instants, uuids) is its canonical value: cheaper than a
- * record and still unambiguous. Text-like and composite keys are records.
+ * The canonical key: always the record of its canonical values, whatever the
+ * key's types, so the key text depends on the value only (a uuid key and the
+ * same uuid as text, an int4 and an int8 key, land in the same place).
  */
 export function canonicalKeySql(key: readonly ColumnInfo[], alias?: string): string {
-  if (key.length === 1 && NON_TEXT_KEY.has(key[0].type)) return `coalesce(${canonicalValueSql(key[0], alias)}, '\\N')`;
   return canonicalRecordSql(key, alias);
 }
 
+/**
+ * The text hashed for checksums and buckets. When the two databases use
+ * different server encodings, hashtextextended would hash different bytes for
+ * the same characters: then the text is hashed as the hex of its UTF-8 bytes
+ * (pure ASCII, the same bytes in every server encoding). Only then: it costs.
+ */
+function hashInputSql(text: string, utf8: boolean): string {
+  return utf8 ? `encode(convert_to(${text}, 'UTF8'), 'hex')` : text;
+}
+
 /** 64 bits of hash of the canonical row (key included). */
-export function rowHashSql(key: readonly ColumnInfo[], compared: readonly ColumnInfo[], alias?: string): string {
-  return `hashtextextended(${canonicalRecordSql([...key, ...compared], alias)}, 0)`;
+export function rowHashSql(key: readonly ColumnInfo[], compared: readonly ColumnInfo[], alias?: string, utf8 = false): string {
+  return `hashtextextended(${hashInputSql(canonicalRecordSql([...key, ...compared], alias), utf8)}, 0)`;
 }
 
 /**
@@ -68,7 +91,12 @@ export function rowHashSql(key: readonly ColumnInfo[], compared: readonly Column
  * count): no text, no hash, so the extra cost over a bare scan stays small.
  * `hash`: any other key, by a hash of its canonical text.
  */
-export interface Bucketing { count: number; mode: 'hash' | 'integer' }
+export interface Bucketing {
+  count: number;
+  mode: 'hash' | 'integer';
+  /** The sides' server encodings differ: hash UTF-8 bytes (hashInputSql). Applies to row hashes too. */
+  utf8Hash?: boolean;
+}
 
 export const INTEGER_TYPES = INTEGER;
 
@@ -76,17 +104,16 @@ export const INTEGER_TYPES = INTEGER;
 export function bucketSql(key: readonly ColumnInfo[], b: Bucketing, alias?: string): string {
   if (!Number.isInteger(b.count) || b.count < 1) throw new Error(`invalid bucket count ${b.count}`);
   if (b.mode === 'integer') {
-    const ref = alias ? `${alias}.${quoteIdent(key[0].name)}` : quoteIdent(key[0].name);
+    const ref = columnRef(key[0], alias);
     // A NULL key still lands in a bucket, so no row escapes the fingerprint.
     return `coalesce(abs(${ref}::int8 % ${b.count}), 0)`;
   }
-  return `((hashtextextended(${canonicalKeySql(key, alias)}, 1) & 9223372036854775807) % ${b.count})`;
+  return `((hashtextextended(${hashInputSql(canonicalKeySql(key, alias), b.utf8Hash ?? false)}, 1) & 9223372036854775807) % ${b.count})`;
 }
 
 /** The key as a JSON object of typed values, e.g. {"order_id": 42} (matches stream tombstones). */
 export function keyJsonSql(key: readonly ColumnInfo[], alias?: string): string {
-  const ref = (c: ColumnInfo) => (alias ? `${alias}.${quoteIdent(c.name)}` : quoteIdent(c.name));
-  return `jsonb_build_object(${key.map((c) => `${quoteLiteral(c.name)}, ${ref(c)}`).join(', ')})`;
+  return `jsonb_build_object(${key.map((c) => `${quoteLiteral(logicalName(c))}, ${columnRef(c, alias)}`).join(', ')})`;
 }
 
 /** The compared columns' canonical values as a text[] (for column-level comparison). */
@@ -95,12 +122,21 @@ export function valuesArraySql(compared: readonly ColumnInfo[], alias?: string):
   return `ARRAY[${compared.map((c) => canonicalValueSql(c, alias)).join(', ')}]`;
 }
 
-/** Half-open window predicate; the bounds are typed to the window column's own type. */
+/**
+ * Half-open window predicate; the bounds are typed to the window column's own
+ * type (window-bounds.ts). A `timestamp` column holds wall clocks in the
+ * dataset's zone (the session's TimeZone): its rows and bounds are compared as
+ * the instants Postgres makes of them (timestamp-vs-timestamptz comparison
+ * converts in the session zone, and stays indexable), the same rule that makes
+ * its canonical value, so a row's window and its value never disagree, even for
+ * wall clocks a DST change skips or repeats.
+ */
 export function windowPredicateSql(column: ColumnInfo | null, startParam: number, endParam: number): string {
   if (!column) return 'true';
-  const cast = column.type === 'date' ? 'date' : column.type === 'timestamp' ? 'timestamp' : 'timestamptz';
-  const ref = quoteIdent(column.name);
-  return `${ref} >= $${startParam}::${cast} AND ${ref} < $${endParam}::${cast}`;
+  const ref = columnRef(column);
+  if (column.type === 'date') return `${ref} >= $${startParam}::date AND ${ref} < $${endParam}::date`;
+  const bound = (p: number) => (column.type === 'timestamp' ? `$${p}::timestamp::timestamptz` : `$${p}::timestamptz`);
+  return `${ref} >= ${bound(startParam)} AND ${ref} < ${bound(endParam)}`;
 }
 
 /** A bucket list as an inline constant, so Postgres hashes the IN-list (it is our own integers). */

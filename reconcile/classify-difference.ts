@@ -3,6 +3,7 @@
  * (SQL or Node) hands over both sides' rows for a key as canonical values.
  */
 import type { ColumnValues, DifferenceKind } from './types.ts';
+import { parseDecimal, toDecimal, withinAbsolute } from './exact-decimal.ts';
 
 export interface SideRows {
   /** Rows carrying this key on this side. */
@@ -34,8 +35,12 @@ export interface Difference {
 
 export type Tolerance = Readonly<Record<string, number>>;
 
-/** Null when the key does not differ (e.g. only within tolerance). */
-export function classifyPair(pair: KeyPair, columns: readonly string[], tolerance: Tolerance): Difference | null {
+/**
+ * Null when the key does not differ (e.g. only within tolerance). `floats`:
+ * compared columns whose canonical values are float texts (value-codec `float`),
+ * taken as the exact doubles they denote when a tolerance applies.
+ */
+export function classifyPair(pair: KeyPair, columns: readonly string[], tolerance: Tolerance, floats: ReadonlySet<string> = new Set()): Difference | null {
   const { k, key, batch, stream } = pair;
   const streamTs = stream?.sourceTs ?? null;
   if ((batch?.n ?? 0) > 1 || (stream?.n ?? 0) > 1) {
@@ -48,7 +53,7 @@ export function classifyPair(pair: KeyPair, columns: readonly string[], toleranc
     const b = batch.values[i] ?? null;
     const s = stream.values[i] ?? null;
     if (b === s) return;
-    if (tolerance[col] !== undefined && withinTolerance(b, s, tolerance[col])) return;
+    if (tolerance[col] !== undefined && withinTolerance(b, s, tolerance[col], floats.has(col))) return;
     diff[col] = { batch: b, stream: s };
   });
   if (Object.keys(diff).length === 0) return null;
@@ -56,16 +61,20 @@ export function classifyPair(pair: KeyPair, columns: readonly string[], toleranc
 }
 
 /**
- * |batch - stream| <= tolerance for two canonical numbers. NULL against a number
- * is never within tolerance; a non-number only equals itself.
+ * |batch - stream| <= tolerance for two canonical numbers, exactly: decimal
+ * arithmetic on the canonical decimal texts (floats as the doubles they are),
+ * the tolerance as the decimal written in the config, absolute, no hidden slack.
+ * NULL against a value is never within tolerance; a non-number only equals itself.
  */
-export function withinTolerance(batch: string | null, stream: string | null, tolerance: number): boolean {
+export function withinTolerance(batch: string | null, stream: string | null, tolerance: number, float = false): boolean {
   if (batch === null || stream === null) return batch === stream;
-  const a = Number(batch);
-  const b = Number(stream);
-  if (!Number.isFinite(a) || !Number.isFinite(b)) return batch === stream;
-  // A relative epsilon keeps binary rounding of decimal text from flipping the edge case.
-  return Math.abs(a - b) <= tolerance + Math.max(Math.abs(a), Math.abs(b), 1) * 1e-12;
+  if (batch === stream) return true;
+  const a = toDecimal(batch, float);
+  const b = toDecimal(stream, float);
+  // String(0.005) is the shortest decimal that denotes the configured double: what the user wrote.
+  const limit = parseDecimal(String(tolerance));
+  if (!a || !b || !limit) return false;
+  return withinAbsolute(a, b, limit);
 }
 
 export function isInFlight(d: Difference, snapshotAt: Date | null): boolean {

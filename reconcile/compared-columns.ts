@@ -1,11 +1,24 @@
 /**
  * Which columns a dataset compares: the key (always), then `reconcile.columns`
  * or, by default, the non-key columns both tables share, minus `reconcile.ignore`
- * and minus the streaming path's own `_dr_*` bookkeeping columns.
+ * and minus the streaming path's own `_dr_*` bookkeeping columns. Each column
+ * gets the codec its pair of types calls for (value-codec.ts).
+ *
+ * Schema drift: a column on one side only (not ignored, not bookkeeping), or a
+ * pair of types no equality rule covers. Readers would lose or see a different
+ * column at cutover, so it is reported and the verdict is never `match`.
+ *
+ * `reconcile.map` gives a batch column another name on the stream side, and
+ * `reconcile.expressions` lets a validated per-side expression stand in for a
+ * column (always compared); results keep the config's (batch) name. A column
+ * only an expression reads (amount_cents behind `amount_cents / 100.0`) is
+ * still on one side only: list it in `reconcile.ignore` to accept that.
  */
 import { DualrunError } from '../src/errors.ts';
 import type { DatasetConfig } from '../src/config/types.ts';
-import type { ColumnInfo, TableShape } from './table-columns.ts';
+import { descOf, logicalName, typeLabel, type ColumnInfo, type TableShape } from './table-columns.ts';
+import type { SchemaDrift } from './types.ts';
+import { planCodec } from './value-codec.ts';
 
 /** The same logical columns, in the same order, typed per side. */
 export interface ComparedColumns {
@@ -13,33 +26,98 @@ export interface ComparedColumns {
   compared: string[];
   batch: { key: ColumnInfo[]; compared: ColumnInfo[] };
   stream: { key: ColumnInfo[]; compared: ColumnInfo[] };
+  /** Columns on one side only, and type pairs that cannot be equated (those are not in `compared`). */
+  drift: SchemaDrift[];
+  /** `window`: this side's window column (reconcile.map applied); absent or null for a whole-table dataset. */
+  windows?: { batch: ColumnInfo | null; stream: ColumnInfo | null };
+  /** Compared columns (key included) whose two sides are read differently: what each side reads. */
+  names?: Record<string, { batch: string; stream: string }>;
 }
+
+/** Per side: logical column -> the expression column standing in for it (typed by Postgres). */
+export interface SideExpressions { batch: ReadonlyMap<string, ColumnInfo>; stream: ReadonlyMap<string, ColumnInfo> }
+
+const NO_EXPRESSIONS: SideExpressions = { batch: new Map(), stream: new Map() };
 
 export function isBookkeeping(column: string): boolean {
   return column.startsWith('_dr_');
 }
 
-export function comparedColumns(ds: DatasetConfig, batch: TableShape, stream: TableShape): ComparedColumns {
+export function comparedColumns(ds: DatasetConfig, batch: TableShape, stream: TableShape, exprs: SideExpressions = NO_EXPRESSIONS): ComparedColumns {
   const missing: string[] = [];
+  const streamName = (c: string) => ds.reconcile.map[c] ?? c;
   const need = (shape: TableShape, col: string, side: string): ColumnInfo => {
-    const c = shape.columns.get(col);
-    if (!c) missing.push(`${side} ${shape.table.text} has no column ${col}`);
-    return c ?? { name: col, type: 'text' };
+    const which = shape === batch ? 'batch' : 'stream';
+    const expr = exprs[which].get(col);
+    if (expr) return expr;
+    const name = which === 'stream' ? streamName(col) : col;
+    const c = shape.columns.get(name);
+    if (!c) missing.push(`${side} ${shape.table.text} has no column ${name}${name !== col ? ` (reconcile.map.${col})` : ''}`);
+    const info = c ?? { name, type: 'text' };
+    return name === col ? info : { ...info, logical: col };
   };
   const key = [...ds.key];
   const ignore = new Set(ds.reconcile.ignore);
-  const compared = ds.reconcile.columns
+  const exprCols = Object.keys(ds.reconcile.expressions);
+  const listed = ds.reconcile.columns
     ? ds.reconcile.columns.filter((c) => !ignore.has(c) && !isBookkeeping(c))
-    : [...batch.columns.keys()].filter((c) => stream.columns.has(c) && !key.includes(c) && !ignore.has(c) && !isBookkeeping(c));
-  if (ds.window) { need(batch, ds.window.column, 'batch output'); need(stream, ds.window.column, 'stream output'); }
-  const out: ComparedColumns = {
-    key,
-    compared,
-    batch: { key: key.map((c) => need(batch, c, 'batch output')), compared: compared.map((c) => need(batch, c, 'batch output')) },
-    stream: { key: key.map((c) => need(stream, c, 'stream output')), compared: compared.map((c) => need(stream, c, 'stream output')) },
-  };
+    : [...batch.columns.keys()].filter((c) => stream.columns.has(streamName(c)) && !key.includes(c) && !ignore.has(c) && !isBookkeeping(c));
+  const compared = [...listed, ...exprCols.filter((c) => !listed.includes(c))];
+  const windows = ds.window ? { batch: need(batch, ds.window.column, 'batch output'), stream: need(stream, ds.window.column, 'stream output') } : { batch: null, stream: null };
+  const bKey = key.map((c) => need(batch, c, 'batch output'));
+  const sKey = key.map((c) => need(stream, c, 'stream output'));
+  const bCmp = compared.map((c) => need(batch, c, 'batch output'));
+  const sCmp = compared.map((c) => need(stream, c, 'stream output'));
   if (missing.length > 0) {
     throw new DualrunError('DUALRUN_RECONCILE_FAILED', `dataset ${ds.name}: ${[...new Set(missing)].join('; ')}`, { details: { dataset: ds.name } });
+  }
+  const drift = oneSideOnly(ds, batch, stream, key, ignore);
+  const pair = (b: ColumnInfo, s: ColumnInfo, isKey: boolean): [ColumnInfo, ColumnInfo] | null => {
+    const codec = planCodec(descOf(b), descOf(s));
+    if (!('reason' in codec)) return [{ ...b, codec }, { ...s, codec }];
+    drift.push({ column: logicalName(b), side: 'both', batchType: typeLabel(descOf(b)), streamType: typeLabel(descOf(s)), reason: `types cannot be equated: ${codec.reason}` });
+    // A key still needs one encoding on both sides: its text (rows then simply do not pair up).
+    return isKey ? [{ ...b, codec: { k: 'text' } }, { ...s, codec: { k: 'text' } }] : null;
+  };
+  const keys = bKey.map((b, i) => pair(b, sKey[i], true)!);
+  const cols = bCmp.map((b, i) => pair(b, sCmp[i], false));
+  const kept = compared.filter((_, i) => cols[i] !== null);
+  const ok = cols.filter((c): c is [ColumnInfo, ColumnInfo] => c !== null);
+  return {
+    key,
+    compared: kept,
+    batch: { key: keys.map((k) => k[0]), compared: ok.map((c) => c[0]) },
+    stream: { key: keys.map((k) => k[1]), compared: ok.map((c) => c[1]) },
+    drift,
+    windows,
+    names: readDifferently([...keys, ...ok]),
+  };
+}
+
+/** What each side reads for the columns whose two sides differ (a mapped name or an expression). */
+function readDifferently(pairs: [ColumnInfo, ColumnInfo][]): Record<string, { batch: string; stream: string }> {
+  const read = (c: ColumnInfo) => (c.expression !== undefined ? `(${c.expression})` : c.name);
+  const out: Record<string, { batch: string; stream: string }> = {};
+  for (const [b, s] of pairs) if (read(b) !== read(s)) out[logicalName(b)] = { batch: read(b), stream: read(s) };
+  return out;
+}
+
+/**
+ * Non-key columns present on one side only, neither ignored nor `_dr_*` bookkeeping.
+ * A column renamed by reconcile.map has its counterpart under the other name; a
+ * column an expression stands in for (on either side) is compared, so not drift.
+ */
+function oneSideOnly(ds: DatasetConfig, batch: TableShape, stream: TableShape, key: readonly string[], ignore: ReadonlySet<string>): SchemaDrift[] {
+  const out: SchemaDrift[] = [];
+  const map = ds.reconcile.map;
+  const toBatch = new Map(Object.entries(map).map(([b, s]) => [s, b]));
+  const skip = (c: string) => key.includes(c) || ignore.has(c) || isBookkeeping(c) || c in ds.reconcile.expressions;
+  for (const [name, col] of batch.columns) {
+    if (!stream.columns.has(map[name] ?? name) && !skip(name)) out.push({ column: name, side: 'batch', batchType: typeLabel(descOf(col)), streamType: null, reason: 'only in the batch output' });
+  }
+  for (const [name, col] of stream.columns) {
+    const asBatch = toBatch.get(name) ?? name;
+    if (!batch.columns.has(asBatch) && !skip(asBatch) && !skip(name)) out.push({ column: name, side: 'stream', batchType: null, streamType: typeLabel(descOf(col)), reason: 'only in the stream output' });
   }
   return out;
 }

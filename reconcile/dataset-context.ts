@@ -7,6 +7,7 @@ import type { DatasetConfig } from '../src/config/types.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { readTableShape } from './table-columns.ts';
 import { comparedColumns, type ComparedColumns } from './compared-columns.ts';
+import { sideExpressions } from './column-expressions.ts';
 import type { SideSpec } from './window-fingerprint.ts';
 import { INTEGER_TYPES, type Bucketing } from './canonical-row-sql.ts';
 
@@ -33,21 +34,27 @@ const ROWS_PER_BUCKET = 256;
 export async function prepareDataset(rt: Runtime, ds: DatasetConfig, bucketsOverride?: number): Promise<DatasetContext> {
   const [batchPool, streamPool] = await Promise.all([rt.pool(ds.batch.database), rt.pool(ds.stream.database)]);
   const [bShape, sShape] = await Promise.all([readTableShape(batchPool, ds.batch.output, ds.key), readTableShape(streamPool, ds.stream.output, ds.key)]);
-  const columns = comparedColumns(ds, bShape, sShape);
-  const windowCol = (shape: typeof bShape) => (ds.window ? shape.columns.get(ds.window.column)! : null);
+  const exprs = await sideExpressions(rt, ds, batchPool, streamPool);
+  const columns = comparedColumns(ds, bShape, sShape, exprs);
   const count = bucketsOverride ?? ds.reconcile.buckets ?? (await autoBuckets([[batchPool, ds.batch.output.sql], [streamPool, ds.stream.output.sql]]));
   const integerKey = columns.key.length === 1 && INTEGER_TYPES.has(columns.batch.key[0].type) && INTEGER_TYPES.has(columns.stream.key[0].type);
-  const buckets: Bucketing = { count, mode: integerKey ? 'integer' : 'hash' };
+  const utf8Hash = ds.batch.database !== ds.stream.database && (await serverEncoding(batchPool)) !== (await serverEncoding(streamPool));
+  const buckets: Bucketing = { count, mode: integerKey ? 'integer' : 'hash', ...(utf8Hash ? { utf8Hash } : {}) };
   return {
     ds,
     batchPool,
     streamPool,
     sameDatabase: ds.batch.database === ds.stream.database,
     columns,
-    batch: { shape: bShape, key: columns.batch.key, compared: columns.batch.compared, windowColumn: windowCol(bShape) },
-    stream: { shape: sShape, key: columns.stream.key, compared: columns.stream.compared, windowColumn: windowCol(sShape) },
+    batch: { shape: bShape, key: columns.batch.key, compared: columns.batch.compared, windowColumn: columns.windows?.batch ?? null },
+    stream: { shape: sShape, key: columns.stream.key, compared: columns.stream.compared, windowColumn: columns.windows?.stream ?? null },
     buckets,
   };
+}
+
+/** The database's server encoding: the bytes hashtextextended hashes. */
+async function serverEncoding(pool: Pool): Promise<string> {
+  return (await pool.query<{ e: string }>(`SELECT current_setting('server_encoding') AS e`)).rows[0].e;
 }
 
 /** From the planner's row estimate (or the table size when never analyzed), without scanning. */

@@ -1,11 +1,14 @@
 /**
  * Counts differences as the drill-down finds them and keeps a bounded,
- * deterministic set of samples (the first N by kind then key, whatever order
- * the rows arrive in), so memory does not grow with the number of differences
- * and both drill-down strategies report the same samples.
+ * deterministic set of samples (the first N by kind then key value, whatever
+ * order the rows arrive in; reconcile/key-order.ts), so memory does not grow
+ * with the number of differences and both drill-down strategies report the
+ * same samples. Keys stay exact: 64-bit ids are bigints, never float64s.
  */
 import type { DiffSummary, DifferenceKind, DifferenceSample } from './types.ts';
 import { isInFlight, type Difference } from './classify-difference.ts';
+import { parseExactJson } from '../src/exact-json.ts';
+import { compareKeyTuples } from './key-order.ts';
 
 const KIND_ORDER: Record<DifferenceKind, number> = { duplicate_key: 0, missing_in_stream: 1, missing_in_batch: 2, changed: 3 };
 const TOMBSTONE_BATCH = 500;
@@ -21,7 +24,11 @@ export class DiffAccumulator {
   private readonly flight: Difference[] = [];
   private awaitingTombstones: Difference[] = [];
 
-  constructor(private readonly opts: { samples: number; snapshotAt: Date | null; tombstones: TombstoneLookup | null }) {}
+  private readonly order: SampleOrder;
+
+  constructor(private readonly opts: { samples: number; snapshotAt: Date | null; tombstones: TombstoneLookup | null; keyColumns?: readonly string[] }) {
+    this.order = new SampleOrder(opts.keyColumns ?? []);
+  }
 
   async add(d: Difference): Promise<void> {
     // A key missing in the stream may have been deleted after the batch snapshot: ask the tombstones.
@@ -35,8 +42,8 @@ export class DiffAccumulator {
 
   async finish(): Promise<DiffSummary> {
     await this.flushTombstones();
-    this.summary.samples = trim(this.failing, this.opts.samples).map(toSample);
-    this.summary.inFlightSamples = trim(this.flight, this.opts.samples).map((d) => ({ ...toSample(d), inFlight: true }));
+    this.summary.samples = this.order.trim(this.failing, this.opts.samples).map((d) => this.order.sample(d));
+    this.summary.inFlightSamples = this.order.trim(this.flight, this.opts.samples).map((d) => ({ ...this.order.sample(d), inFlight: true }));
     return this.summary;
   }
 
@@ -58,7 +65,7 @@ export class DiffAccumulator {
     const s = this.summary;
     if (isInFlight(d, this.opts.snapshotAt)) {
       s.inFlight += 1;
-      keep(this.flight, d, this.opts.samples);
+      this.order.keep(this.flight, d, this.opts.samples);
       return;
     }
     if (d.kind === 'missing_in_stream') s.missingInStream += 1;
@@ -68,27 +75,48 @@ export class DiffAccumulator {
       s.changed += 1;
       for (const col of Object.keys(d.columns ?? {})) s.columns[col] = (s.columns[col] ?? 0) + 1;
     }
-    keep(this.failing, d, this.opts.samples);
+    this.order.keep(this.failing, d, this.opts.samples);
   }
 }
 
-function compare(a: Difference, b: Difference): number {
-  return KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || (a.k < b.k ? -1 : a.k > b.k ? 1 : 0);
-}
+/** Sample order and shape: kind, then key value column by column; keys parsed exactly, once. */
+class SampleOrder {
+  private readonly keys = new WeakMap<Difference, Record<string, unknown>>();
 
-function keep(list: Difference[], d: Difference, n: number): void {
-  if (n <= 0) return;
-  list.push(d);
-  if (list.length > 2 * n) { list.sort(compare); list.length = n; }
-}
+  constructor(private readonly columns: readonly string[]) {}
 
-function trim(list: Difference[], n: number): Difference[] {
-  return list.sort(compare).slice(0, Math.max(0, n));
-}
+  /** The key object in key-column order (columns the config does not name follow in their JSON order). */
+  key(d: Difference): Record<string, unknown> {
+    let key = this.keys.get(d);
+    if (!key) {
+      const parsed = parseExactJson(d.key) as Record<string, unknown>;
+      key = {};
+      for (const c of this.columns) if (c in parsed) key[c] = parsed[c];
+      for (const [c, v] of Object.entries(parsed)) if (!(c in key)) key[c] = v;
+      this.keys.set(d, key);
+    }
+    return key;
+  }
 
-function toSample(d: Difference): DifferenceSample {
-  const sample: DifferenceSample = { key: JSON.parse(d.key) as Record<string, unknown>, kind: d.kind };
-  if (d.columns) sample.columns = d.columns;
-  if (d.count) sample.count = d.count;
-  return sample;
+  readonly compare = (a: Difference, b: Difference): number =>
+    KIND_ORDER[a.kind] - KIND_ORDER[b.kind]
+    || compareKeyTuples(Object.values(this.key(a)), Object.values(this.key(b)))
+    || (a.k < b.k ? -1 : a.k > b.k ? 1 : 0);
+
+  keep(list: Difference[], d: Difference, n: number): void {
+    if (n <= 0) return;
+    list.push(d);
+    if (list.length > 2 * n) { list.sort(this.compare); list.length = n; }
+  }
+
+  trim(list: Difference[], n: number): Difference[] {
+    return list.sort(this.compare).slice(0, Math.max(0, n));
+  }
+
+  sample(d: Difference): DifferenceSample {
+    const sample: DifferenceSample = { key: this.key(d), kind: d.kind };
+    if (d.columns) sample.columns = d.columns;
+    if (d.count) sample.count = d.count;
+    return sample;
+  }
 }

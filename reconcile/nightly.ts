@@ -14,6 +14,7 @@ import path from 'node:path';
 import type { Runtime } from '../src/runtime.ts';
 import { windowOf, type Window } from '../src/windows.ts';
 import type { WindowResult } from './types.ts';
+import { stringifyExact } from '../src/exact-json.ts';
 import { reconcileWindows } from './reconcile-dataset.ts';
 import { buildNightlyReport, type NightlyReport } from './nightly-report-data.ts';
 import { markdownReport } from './markdown-report.ts';
@@ -21,14 +22,15 @@ import { htmlReport } from './html-report.ts';
 
 export const LOOKBACK_DAYS = 7;
 
-export async function reconcileSettledWindows(rt: Runtime, dataset: string, opts: { samples?: number } = {}): Promise<WindowResult[]> {
+/** `now` (default: the clock) anchors the look-back, so a test or a catch-up run can name the night. */
+export async function reconcileSettledWindows(rt: Runtime, dataset: string, opts: { samples?: number; now?: Date } = {}): Promise<WindowResult[]> {
   const ds = rt.dataset(dataset);
   const db = await rt.db();
   const r = await db.query<{ window_start: Date | null }>(
     `WITH newest AS (
        SELECT DISTINCT ON (window_start) window_start, status, finished_at
          FROM dualrun.batch_runs
-        WHERE dataset = $1 AND (CASE WHEN $2 THEN window_start >= now() - make_interval(days => $3) ELSE window_start IS NULL END)
+        WHERE dataset = $1 AND (CASE WHEN $2 THEN window_start >= $4::timestamptz - make_interval(days => $3) ELSE window_start IS NULL END)
         ORDER BY window_start, id DESC)
      SELECT n.window_start FROM newest n
       WHERE n.status = 'succeeded'
@@ -36,7 +38,7 @@ export async function reconcileSettledWindows(rt: Runtime, dataset: string, opts
                          WHERE r.dataset = $1 AND r.window_start IS NOT DISTINCT FROM n.window_start
                            AND r.verdict IN ('match', 'mismatch') AND r.finished_at >= coalesce(n.finished_at, '-infinity'))
       ORDER BY n.window_start`,
-    [dataset, ds.window !== null, LOOKBACK_DAYS],
+    [dataset, ds.window !== null, LOOKBACK_DAYS, (opts.now ?? new Date()).toISOString()],
   );
   if (r.rows.length === 0) {
     rt.log.info({ dataset }, 'no newly settled batch window to reconcile');
@@ -50,7 +52,7 @@ export async function reconcileSettledWindows(rt: Runtime, dataset: string, opts
 
 export function renderNightlyReport(report: NightlyReport, format: 'md' | 'html' | 'json'): string {
   if (format === 'html') return htmlReport(report);
-  if (format === 'json') return `${JSON.stringify(report, null, 2)}\n`;
+  if (format === 'json') return `${stringifyExact(report, 2)}\n`;
   return markdownReport(report);
 }
 

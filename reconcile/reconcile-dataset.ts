@@ -40,6 +40,7 @@ export async function reconcileWindows(rt: Runtime, ds: DatasetConfig, windows: 
     const r = await reconcileWindow(rt, ctx, w, wopts);
     if (r.verdict === 'mismatch') rt.alerts.emit(mismatchAlert(r));
     results.push(r);
+    opts.onResult?.(r);
   }
   return results;
 }
@@ -71,6 +72,6 @@ function failed(dataset: string, w: Window | null, err: DualrunError): WindowRes
     dataset, window: w?.label ?? null, verdict: 'error', batch: null, stream: null, diff: null,
     error: resultError(err),
     windowStart: w?.start.toISOString() ?? null, windowEnd: w?.end.toISOString() ?? null,
-    columns: [], buckets: null, strategy: null, stage: null, durationMs: 0, id: null,
+    columns: [], schemaDrift: [], buckets: null, strategy: null, stage: null, durationMs: 0, id: null,
   };
 }

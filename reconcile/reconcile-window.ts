@@ -7,18 +7,21 @@ import { toDualrunError, type DualrunError } from '../src/errors.ts';
 import type { Runtime } from '../src/runtime.ts';
 import type { Window } from '../src/windows.ts';
 import { readStage } from '../src/stages.ts';
+import { logicalName } from './table-columns.ts';
 import type { DatasetContext } from './dataset-context.ts';
 import type { WindowResult } from './types.ts';
 import { checkSettlement } from './settlement.ts';
+import { adoptedBehind } from './adopted-watermark.ts';
 import { openSideSession, type SideSession } from './side-session.ts';
 import { fingerprintSide, mismatchedBuckets, rowsInBuckets } from './window-fingerprint.ts';
-import { windowBounds } from './window-bounds.ts';
+import { checkZoneAgreement, windowBounds } from './window-bounds.ts';
 import { DiffAccumulator } from './diff-accumulator.ts';
 import { classifyPair } from './classify-difference.ts';
 import { drilldownSameDatabase } from './bucket-drilldown-sql.ts';
 import { drilldownCrossDatabase } from './bucket-drilldown-node.ts';
 import { duplicatesOutsideBuckets } from './duplicate-keys.ts';
 import { tombstoneLookup } from './tombstones.ts';
+import { noteDeadLetters } from './dead-letter-notes.ts';
 import { storeResult } from './result-store.ts';
 import { datasetDefinition } from '../src/cutover/dataset-definition.ts';
 import { IN_MEMORY_ROWS, PROBE_ROWS, type DrilldownSpec } from './drilldown-spec.ts';
@@ -34,7 +37,8 @@ export async function reconcileWindow(rt: Runtime, ctx: DatasetContext, window: 
   try {
     const db = await rt.db();
     base.stage = await readStage(db, ctx.ds.name);
-    const settlement = await checkSettlement(db, ctx.streamPool, ctx.ds.name, window, ctx.ds.reconcile.settleMs);
+    const adopted = ctx.ds.stream.adopted ? (h: Date) => adoptedBehind({ ds: ctx.ds, streamPool: ctx.streamPool, kafka: rt.config.kafka, log: rt.log }, h) : undefined;
+    const settlement = await checkSettlement(db, ctx.streamPool, ctx.ds.name, window, ctx.ds.reconcile.settleMs, adopted);
     if (!settlement.settled && !opts.assumeSettled) {
       result = { ...base, verdict: 'pending', pendingReason: settlement.reason ?? undefined };
     } else {
@@ -63,6 +67,11 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
   const spec = drilldownSpec(ctx, window, opts.inMemoryRows);
   const [bs, ss] = await openSessions(ctx);
   try {
+    if (window) {
+      const tz = ctx.ds.window?.timezone ?? 'UTC';
+      await checkZoneAgreement(bs.client, window, ctx.batch.windowColumn, tz, 'the batch database');
+      await checkZoneAgreement(ss.client, window, ctx.stream.windowColumn, tz, 'the stream database');
+    }
     opts.progress?.(`${label}: fingerprinting both sides`);
     const t0 = Date.now();
     const [bf, sf] = await Promise.all([
@@ -73,17 +82,20 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     spec.candidateRows = rowsInBuckets(spec.mismatched, bf.buckets, sf.buckets);
     const t1 = Date.now();
     if (spec.mismatched.length > 0) opts.progress?.(`${label}: ${spec.mismatched.length} of ${ctx.buckets.count} buckets differ, drilling down`);
-    const acc = new DiffAccumulator({ samples: opts.samples, snapshotAt, tombstones: snapshotAt ? await tombstoneLookup([ctx.streamPool, await rt.db()], ctx.ds.name) : null });
+    const acc = new DiffAccumulator({ samples: opts.samples, snapshotAt, keyColumns: ctx.ds.key, tombstones: snapshotAt ? await tombstoneLookup([ctx.streamPool, await rt.db()], ctx.ds.name) : null });
     await locateDifferences(ctx, spec, bs, ss, acc);
     const diff = await acc.finish();
+    await noteDeadLetters([ctx.streamPool, await rt.db()], ctx.ds.name, ctx.ds.key, diff.samples, rt.log);
     // Differing counts, or (without tolerances) differing checksums, with no difference
     // located would be a bug; never let it pass as a match.
     const nothingLocated = acc.failingCount === 0 && diff.inFlight === 0;
     const checksumsMustAgree = Object.keys(ctx.ds.reconcile.tolerance).length === 0;
     const unexplained = nothingLocated && (bf.fingerprint.rows !== sf.fingerprint.rows || (checksumsMustAgree && bf.fingerprint.checksum !== sf.fingerprint.checksum));
+    // Schema drift: a column readers would lose or see change type at cutover; never a match.
+    const drift = ctx.columns.drift.length > 0;
     return {
       ...base,
-      verdict: acc.failingCount > 0 || unexplained ? 'mismatch' : 'match',
+      verdict: acc.failingCount > 0 || unexplained || drift ? 'mismatch' : 'match',
       batch: bf.fingerprint,
       stream: sf.fingerprint,
       diff,
@@ -108,9 +120,10 @@ function drilldownSpec(ctx: DatasetContext, window: Window | null, inMemoryRows?
 
 /** One session per side; the stream session shares the batch one's snapshot when both sides share a database. */
 async function openSessions(ctx: DatasetContext): Promise<[SideSession, SideSession]> {
-  const bs = await openSideSession(ctx.batchPool);
+  const timeZone = ctx.ds.window?.timezone ?? 'UTC';
+  const bs = await openSideSession(ctx.batchPool, { timeZone });
   try {
-    const ss = await openSideSession(ctx.streamPool, ctx.sameDatabase ? { snapshot: await bs.exportSnapshot() } : {});
+    const ss = await openSideSession(ctx.streamPool, ctx.sameDatabase ? { snapshot: await bs.exportSnapshot(), timeZone } : { timeZone });
     return [bs, ss];
   } catch (e) {
     await bs.close();
@@ -124,9 +137,10 @@ async function locateDifferences(ctx: DatasetContext, spec: DrilldownSpec, bs: S
     ctx.sameDatabase ? drilldownSameDatabase(bs, spec) : drilldownCrossDatabase(bs, ss, spec),
     duplicatesOutsideBuckets(bs, ss, spec),
   ];
+  const floats = new Set(ctx.batch.compared.filter((c) => c.codec?.k === 'float').map(logicalName));
   for (const pairs of sources) {
     for await (const pair of pairs) {
-      const d = classifyPair(pair, ctx.columns.compared, ctx.ds.reconcile.tolerance);
+      const d = classifyPair(pair, ctx.columns.compared, ctx.ds.reconcile.tolerance, floats);
       if (d) await acc.add(d);
     }
   }
@@ -148,6 +162,8 @@ function emptyResult(ctx: DatasetContext, window: Window | null): WindowResult {
     windowStart: window?.start.toISOString() ?? null,
     windowEnd: window?.end.toISOString() ?? null,
     columns: ctx.columns.compared,
+    ...(ctx.columns.names && Object.keys(ctx.columns.names).length > 0 ? { columnNames: ctx.columns.names } : {}),
+    schemaDrift: ctx.columns.drift,
     buckets: null,
     strategy: null,
     stage: null,

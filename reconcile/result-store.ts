@@ -8,6 +8,7 @@
 import type { Pool } from '../src/db/connect.ts';
 import { recordDefinition, type DatasetDefinition } from '../src/cutover/dataset-definition.ts';
 import type { WindowResult } from './types.ts';
+import { stringifyExact } from '../src/exact-json.ts';
 
 export async function storeResult(db: Pool, r: WindowResult, startedAt: Date, definition: DatasetDefinition | null = null): Promise<number | null> {
   if (definition) await recordDefinition(db, r.dataset, definition, 'reconcile');
@@ -23,7 +24,7 @@ export async function storeResult(db: Pool, r: WindowResult, startedAt: Date, de
       r.dataset, r.windowStart, r.windowEnd, r.window, r.verdict, r.stage,
       r.batch?.rows ?? null, r.batch?.checksum ?? null, r.stream?.rows ?? null, r.stream?.checksum ?? null,
       d?.missingInStream ?? 0, d?.missingInBatch ?? 0, d?.changed ?? 0, d?.duplicateKeys ?? 0, d?.inFlight ?? 0,
-      JSON.stringify(r), startedAt.toISOString(), r.durationMs, definition?.fingerprint ?? null,
+      stringifyExact(r), startedAt.toISOString(), r.durationMs, definition?.fingerprint ?? null,
     ],
   );
   return Number(res.rows[0].id);

@@ -1,10 +1,11 @@
 /** Differences as display rows (key, kind, detail), shared by text, Markdown and HTML output. */
 import type { DifferenceSample, WindowResult } from './types.ts';
+import { scalarText } from '../src/exact-json.ts';
 
 export interface SampleRow { key: string; kind: string; detail: string }
 
 export function keyText(key: Record<string, unknown>): string {
-  return Object.entries(key).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ');
+  return Object.entries(key).map(([k, v]) => `${k}=${scalarText(v)}`).join(', ');
 }
 
 const show = (v: string | null) => (v === null ? 'NULL' : JSON.stringify(v));
@@ -13,6 +14,7 @@ export function sampleRow(s: DifferenceSample): SampleRow {
   let detail = '';
   if (s.kind === 'changed') detail = Object.entries(s.columns ?? {}).map(([c, v]) => `${c}: ${show(v.batch)} → ${show(v.stream)}`).join('; ');
   else if (s.kind === 'duplicate_key' && s.count) detail = `rows: batch ${s.count.batch}, stream ${s.count.stream}`;
+  if (s.deadLetter) detail = `dead letter #${s.deadLetter.id} (${s.deadLetter.stage}, ${s.deadLetter.at}, ${s.deadLetter.status}): ${s.deadLetter.reason}`;
   return { key: keyText(s.key), kind: s.kind + (s.inFlight ? ' (in flight)' : ''), detail };
 }
 

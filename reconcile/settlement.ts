@@ -5,7 +5,9 @@
  * dataset the batch snapshot instant stands in for the window end: the stream
  * must have applied everything the batch saw. The watermark lives beside the
  * stream output (docs/internal-contracts.md), so it is looked for in that
- * database first, then in the toolkit database.
+ * database first, then in the toolkit database. An adopted stream output
+ * (written outside dualrun) has no such watermark: the caller passes how to
+ * tell it caught up (reconcile/adopted-watermark.ts).
  */
 import type { Pool } from '../src/db/connect.ts';
 import type { Window } from '../src/windows.ts';
@@ -20,7 +22,13 @@ export interface Settlement {
 
 interface BatchRun { status: string; snapshot_at: Date | null; finished_at: Date | null }
 
-export async function checkSettlement(db: Pool, streamDb: Pool, dataset: string, window: Window | null, settleMs: number): Promise<Settlement> {
+/**
+ * For an adopted stream output: null when the output has caught up with the
+ * instant, else why not. Absent: dualrun's own stream watermark decides.
+ */
+export type StreamBehind = (horizon: Date) => Promise<string | null>;
+
+export async function checkSettlement(db: Pool, streamDb: Pool, dataset: string, window: Window | null, settleMs: number, adoptedBehind?: StreamBehind): Promise<Settlement> {
   const runs = await db.query<BatchRun>(
     `SELECT status, snapshot_at, finished_at FROM dualrun.batch_runs
       WHERE dataset = $1 AND window_start IS NOT DISTINCT FROM $2::timestamptz
@@ -36,8 +44,12 @@ export async function checkSettlement(db: Pool, streamDb: Pool, dataset: string,
     return { settled: false, reason: `the newest batch run for ${what} is partial (loaded before the window ended + settle); load it again once due (--assume-settled judges it, but never as cutover evidence)`, snapshotAt: null };
   }
   if (run.status !== 'succeeded') return { settled: false, reason: `the newest batch run for ${what} is ${run.status}`, snapshotAt: null };
-  const watermark = await streamWatermark(streamDb === db ? [db] : [streamDb, db], dataset);
   const horizon = new Date((window ? window.end : snapshotAt ?? new Date(0)).getTime() + settleMs);
+  if (adoptedBehind) {
+    const behind = await adoptedBehind(horizon);
+    return behind ? { settled: false, reason: behind, snapshotAt } : { settled: true, reason: null, snapshotAt };
+  }
+  const watermark = await streamWatermark(streamDb === db ? [db] : [streamDb, db], dataset);
   if (!watermark) return { settled: false, reason: 'the stream has no watermark yet (is `dualrun stream` running?)', snapshotAt };
   if (watermark < horizon) {
     return { settled: false, reason: `the stream watermark ${watermark.toISOString()} has not passed ${horizon.toISOString()} (window end + settle)`, snapshotAt };

@@ -6,7 +6,7 @@
  * two sides are compared at the same instant while scanning in parallel.
  */
 import type { Pool, PoolClient } from '../src/db/connect.ts';
-import { SESSION_SETTINGS } from './canonical-row-sql.ts';
+import { sessionSettings } from './canonical-row-sql.ts';
 
 export interface SideSession {
   readonly client: PoolClient;
@@ -25,12 +25,13 @@ export interface SideSession {
 
 let cursorSeq = 0;
 
-export async function openSideSession(pool: Pool, opts: { snapshot?: string } = {}): Promise<SideSession> {
+/** `timeZone`: the dataset's window time zone (default UTC): instants print in it, wall clocks are read in it. */
+export async function openSideSession(pool: Pool, opts: { snapshot?: string; timeZone?: string } = {}): Promise<SideSession> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     if (opts.snapshot) await client.query(`SET TRANSACTION SNAPSHOT '${opts.snapshot.replace(/[^0-9A-Fa-f-]/g, '')}'`);
-    for (const [name, value] of SESSION_SETTINGS) await client.query('SELECT set_config($1, $2, true)', [name, value]);
+    for (const [name, value] of sessionSettings(opts.timeZone ?? 'UTC')) await client.query('SELECT set_config($1, $2, true)', [name, value]);
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);
     client.release();

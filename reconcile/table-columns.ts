@@ -2,16 +2,42 @@
  * What Postgres says about one side's output table: its columns with their
  * types, and whether a unique index guarantees one row per key. The canonical
  * encoding depends on each side's own column types, because the two sides may
- * store the same value differently (numeric(12,2) vs numeric, int4 vs int8).
+ * store the same value differently (numeric(12,2) vs numeric, int4 vs int8,
+ * a domain over numeric, an array of numerics, a composite holding timestamps).
+ * So each column's type is described recursively from pg_type: domains resolved
+ * to their base type, arrays to their element, composites to their fields.
  */
 import { DualrunError } from '../src/errors.ts';
 import type { Pool, PoolClient } from '../src/db/connect.ts';
 import type { TableRef } from '../src/identifiers.ts';
+import type { Codec } from './value-codec.ts';
+
+/** A column's type with domains resolved, described as deep as the canonical encoding needs. */
+export type TypeDesc =
+  /** `typmod`: e.g. numeric(12,2)'s precision and scale, -1 when unconstrained (equal typmods: equal text forms). */
+  | { kind: 'base'; name: string; category: string; typmod?: number; softInput?: boolean }
+  | { kind: 'enum'; name: string; category: 'E' }
+  | { kind: 'array'; name: string; category: 'A'; elem: TypeDesc }
+  | { kind: 'composite'; name: string; category: 'C'; fields: { name: string; type: TypeDesc }[] };
 
 export interface ColumnInfo {
+  /** This side's column name (reconcile.map may give the stream side another name). */
   name: string;
-  /** Base type name (domains resolved), e.g. `numeric`, `timestamptz`, `text`. */
+  /** Base type name (domains resolved), e.g. `numeric`, `timestamptz`, `text`, `_numeric` for numeric[]. */
   type: string;
+  /** The full type description (absent for columns made up by callers: then `type` is a base type). */
+  desc?: TypeDesc;
+  /** How this column is encoded for comparison with the other side (set by comparedColumns). */
+  codec?: Codec;
+  /** A reconcile.expressions entry for this side, already planned by Postgres; read instead of the column. */
+  expression?: string;
+  /** The column's name in the config (the batch name) when this side's `name` differs or an expression stands in. */
+  logical?: string;
+}
+
+/** The name results use for a column: the config's, the same on both sides. */
+export function logicalName(col: ColumnInfo): string {
+  return col.logical ?? col.name;
 }
 
 export interface TableShape {
@@ -27,12 +53,9 @@ export async function readTableShape(db: Pool | PoolClient, table: TableRef, key
   if (oid === null) {
     throw new DualrunError('DUALRUN_RECONCILE_FAILED', `table ${table.text} does not exist`, { details: { table: table.text } });
   }
-  const cols = await db.query<{ name: string; type: string }>(
-    `SELECT a.attname AS name,
-            coalesce(bt.typname, t.typname) AS type
+  const cols = await db.query<{ name: string; typid: number; typmod: number }>(
+    `SELECT a.attname AS name, a.atttypid::int AS typid, a.atttypmod AS typmod
        FROM pg_attribute a
-       JOIN pg_type t ON t.oid = a.atttypid
-       LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
       WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attnum`,
     [oid],
@@ -45,9 +68,72 @@ export async function readTableShape(db: Pool | PoolClient, table: TableRef, key
       GROUP BY i.indexrelid`,
     [oid],
   );
-  return {
-    table,
-    columns: new Map(cols.rows.map((c) => [c.name, { name: c.name, type: c.type }])),
-    keyUnique: idx.rows.some((r) => r.cols.every((c) => key.includes(c))),
+  const version = await db.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
+  const describe = typeDescriber(db, Number(version.rows[0].v) >= 160000);
+  const columns = new Map<string, ColumnInfo>();
+  for (const c of cols.rows) {
+    const desc = await describe(c.typid, c.typmod);
+    columns.set(c.name, { name: c.name, type: desc.name, desc });
+  }
+  return { table, columns, keyUnique: idx.rows.some((r) => r.cols.every((c) => key.includes(c))) };
+}
+
+/** One type (e.g. of a reconcile.expressions result, from its field's type oid and typmod), described as a column's would be. */
+export async function describeType(db: Pool | PoolClient, oid: number, typmod: number): Promise<TypeDesc> {
+  const version = await db.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
+  return typeDescriber(db, Number(version.rows[0].v) >= 160000)(oid, typmod);
+}
+
+interface PgTypeRow { typname: string; typtype: string; typcategory: string; typbasetype: number; typelem: number; typrelid: number; typsubscript: string; typtypmod: number }
+
+/** Reads pg_type recursively (memoised per table): domains over domains, arrays of domains, composites of arrays... */
+/** `softInput`: the server has pg_input_is_valid (Postgres 16+), so json can be tested for jsonb before casting. */
+function typeDescriber(db: Pool | PoolClient, softInput: boolean): (oid: number, typmod: number) => Promise<TypeDesc> {
+  const memo = new Map<string, Promise<TypeDesc>>();
+  const row = async (oid: number): Promise<PgTypeRow> => {
+    const r = await db.query<PgTypeRow>(
+      `SELECT typname, typtype, typcategory, typbasetype::int, typelem::int, typrelid::int, typsubscript::text, typtypmod FROM pg_type WHERE oid = $1`, [oid]);
+    if (!r.rows[0]) throw new DualrunError('DUALRUN_RECONCILE_FAILED', `type oid ${oid} not found in pg_type`);
+    return r.rows[0];
   };
+  const describe = (oid: number, typmod: number, depth = 0): Promise<TypeDesc> => {
+    if (depth > 32) throw new DualrunError('DUALRUN_RECONCILE_FAILED', `type oid ${oid} nests deeper than 32 levels`);
+    let p = memo.get(`${oid}:${typmod}`);
+    if (!p) {
+      p = (async (): Promise<TypeDesc> => {
+        let t = await row(oid);
+        let mod = typmod;
+        // A domain's own typmod (numeric(12,2) under a domain) applies unless the column sets one.
+        while (t.typtype === 'd') { if (mod === -1) mod = t.typtypmod; t = await row(t.typbasetype); }
+        if (t.typcategory === 'A' && t.typelem !== 0 && t.typsubscript === 'array_subscript_handler') {
+          // An array column's typmod is its elements' (numeric(10,2)[]).
+          return { kind: 'array', name: t.typname, category: 'A', elem: await describe(t.typelem, mod, depth + 1) };
+        }
+        if (t.typtype === 'c' && t.typrelid !== 0) {
+          const f = await db.query<{ name: string; typid: number; typmod: number }>(
+            `SELECT attname AS name, atttypid::int AS typid, atttypmod AS typmod FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, [t.typrelid]);
+          const fields = [];
+          for (const x of f.rows) fields.push({ name: x.name, type: await describe(x.typid, x.typmod, depth + 1) });
+          return { kind: 'composite', name: t.typname, category: 'C', fields };
+        }
+        if (t.typtype === 'e') return { kind: 'enum', name: t.typname, category: 'E' };
+        return { kind: 'base', name: t.typname, category: t.typcategory, typmod: mod, ...(t.typname === 'json' ? { softInput } : {}) };
+      })();
+      memo.set(`${oid}:${typmod}`, p);
+    }
+    return p;
+  };
+  return (oid, typmod) => describe(oid, typmod);
+}
+
+/** A readable type name for reports: `numeric`, `numeric[]`, `record(a numeric, b timestamp)`. */
+export function typeLabel(t: TypeDesc): string {
+  if (t.kind === 'array') return `${typeLabel(t.elem)}[]`;
+  if (t.kind === 'composite') return `${t.name}(${t.fields.map((f) => `${f.name} ${typeLabel(f.type)}`).join(', ')})`;
+  return t.name;
+}
+
+/** The description of a column, or a base type from its name (columns built by callers and tests). */
+export function descOf(col: ColumnInfo): TypeDesc {
+  return col.desc ?? { kind: 'base', name: col.type, category: '' };
 }

@@ -29,6 +29,8 @@ export interface DifferenceSample {
   count?: { batch: number; stream: number };
   /** True when the stream changed this key after the batch snapshot. */
   inFlight?: boolean;
+  /** For `missing_in_stream`: the newest dead letter of this key (reconcile/dead-letter-notes.ts). */
+  deadLetter?: { id: string; stage: string; reason: string; at: string; status: string };
 }
 
 export interface DiffSummary {
@@ -45,6 +47,21 @@ export interface DiffSummary {
   inFlightSamples: DifferenceSample[];
 }
 
+/**
+ * A column the two outputs do not share as comparable: present on one `side`
+ * only, or (`side: 'both'`) typed so that no equality rule can equate them.
+ * Any drift makes the verdict `mismatch`: at cutover readers would lose the
+ * column or see it change type.
+ */
+export interface SchemaDrift {
+  column: string;
+  side: 'batch' | 'stream' | 'both';
+  /** The column's type on each side; null on the side that lacks it. */
+  batchType: string | null;
+  streamType: string | null;
+  reason: string;
+}
+
 export interface WindowResult {
   dataset: string;
   window: string | null;
@@ -59,6 +76,10 @@ export interface WindowResult {
   windowStart: string | null;
   windowEnd: string | null;
   columns: string[];
+  /** Columns read differently on the two sides (reconcile.map / reconcile.expressions): what each side reads. */
+  columnNames?: Record<string, { batch: string; stream: string }>;
+  /** Schema drift between the outputs (the reconciler always sets it, [] when none); any entry makes the verdict `mismatch`. */
+  schemaDrift?: SchemaDrift[];
   buckets: { total: number; mismatched: number; mode: 'hash' | 'integer' } | null;
   strategy: 'same-database' | 'cross-database' | null;
   stage: string | null;
@@ -82,4 +103,6 @@ export interface ReconcileOptions {
   inMemoryRows?: number;
   /** Called with a short line as each phase starts (the CLI shows them on a TTY). */
   progress?: (line: string) => void;
+  /** Called with each window's result as soon as it is known (the CLI prints it then). */
+  onResult?: (result: WindowResult) => void;
 }

@@ -8,10 +8,9 @@
  * high 32 bits and unsigned low 32 bits; Postgres sums bigints with a 128-bit
  * accumulator, and `hi * 2^32 + lo` recovers the exact sum of the hashes.
  */
-import { quoteIdent } from '../src/identifiers.ts';
-import type { ColumnInfo, TableShape } from './table-columns.ts';
+import { logicalName, type ColumnInfo, type TableShape } from './table-columns.ts';
 import type { SideFingerprint } from './types.ts';
-import { SUMMABLE, bucketSql, rowHashSql, windowPredicateSql, type Bucketing } from './canonical-row-sql.ts';
+import { SUMMABLE, bucketSql, columnRef, rowHashSql, windowPredicateSql, type Bucketing } from './canonical-row-sql.ts';
 import { withLocalSettings, type SideSession } from './side-session.ts';
 
 export interface SideSpec {
@@ -30,7 +29,7 @@ export interface BucketedFingerprint {
 
 export function fingerprintSql(side: SideSpec, buckets: Bucketing): string {
   const sums = side.compared.filter((c) => SUMMABLE.has(c.type));
-  const sumIn = sums.map((c, i) => `, ${quoteIdent(c.name)} AS c${i}`).join('');
+  const sumIn = sums.map((c, i) => `, ${columnRef(c)} AS c${i}`).join('');
   const sumCols = sums.map((_, i) => `, sum(r.c${i}) AS s${i}`).join('');
   // Sums as trimmed decimals, so numeric(12,2) and numeric sides print alike (floats as they are).
   const sumOut = sums.map((c, i) => (c.type.startsWith('float') ? `, sum(s${i})::text AS s${i}` : `, trim_scale(sum(s${i})::numeric)::text AS s${i}`)).join('');
@@ -39,7 +38,7 @@ export function fingerprintSql(side: SideSpec, buckets: Bucketing): string {
   // parallel hash aggregate instead of sorting the whole window.
   return `WITH g AS (
   SELECT k.i AS b, count(*) AS n, sum(r.h >> 32) AS hi, sum(r.h & 4294967295) AS lo${sumCols}
-    FROM (SELECT ${bucketSql(side.key, buckets)} AS bk, ${rowHashSql(side.key, side.compared)} AS h${sumIn}
+    FROM (SELECT ${bucketSql(side.key, buckets)} AS bk, ${rowHashSql(side.key, side.compared, undefined, buckets.utf8Hash)} AS h${sumIn}
             FROM ${side.shape.table.sql}
            WHERE ${windowPredicateSql(side.windowColumn, 1, 2)}) r
     JOIN generate_series(0::bigint, ${buckets.count - 1}::bigint) AS k(i) ON k.i = r.bk
@@ -68,7 +67,7 @@ export async function fingerprintSide(session: SideSession, side: SideSpec, buck
   const map = new Map<number, string>();
   ids.forEach((id, i) => map.set(Number(id), sums[i]));
   const colSums: Record<string, string | null> = {};
-  side.compared.filter((c) => SUMMABLE.has(c.type)).forEach((c, i) => (colSums[c.name] = row[`s${i}`] ?? null));
+  side.compared.filter((c) => SUMMABLE.has(c.type)).forEach((c, i) => (colSums[logicalName(c)] = row[`s${i}`] ?? null));
   return { fingerprint: { rows: Number(row.rows), checksum: checksumHex(row.hashsum ?? '0'), sums: colSums }, buckets: map };
 }
 

@@ -14,7 +14,7 @@ async function logicalSlots(db: Pool, config: DualrunConfig): Promise<Map<string
   const out = new Map<string, NonNullable<DatasetStatus['slot']>>();
   for (const [name, ds] of Object.entries(config.datasets)) {
     const src = ds.stream.source;
-    if (src.kind !== 'table' || src.capture !== 'logical') continue;
+    if (!src || src.kind !== 'table' || src.capture !== 'logical') continue;
     const s = await slotStatus(db, name);
     const over = s.retainedBytes !== null && s.retainedBytes > src.maxRetainedWalBytes;
     const warning = !s.exists ? `replication slot ${s.slot} does not exist: run dualrun capture`
@@ -44,7 +44,7 @@ export async function datasetStatuses(db: Pool, config: DualrunConfig): Promise<
               FROM dualrun.batch_runs WHERE dataset = ANY($1) ORDER BY dataset, id DESC`, [names]),
     db.query(`SELECT dataset, event_time, extract(epoch FROM now() - event_time)::float8 AS lag
               FROM dualrun.watermarks WHERE dataset = ANY($1)`, [names]),
-    db.query('SELECT dataset, count(*)::int AS n FROM dualrun.dead_letters WHERE dataset = ANY($1) GROUP BY dataset', [names]),
+    db.query(`SELECT dataset, count(*)::int AS n FROM dualrun.dead_letters WHERE dataset = ANY($1) AND status = 'open' GROUP BY dataset`, [names]),
     db.query(`SELECT DISTINCT ON (dataset) dataset, window_label, verdict, finished_at
               FROM dualrun.reconciliations WHERE dataset = ANY($1) ORDER BY dataset, finished_at DESC, id DESC`, [names]),
   ]);

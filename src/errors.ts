@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   DUALRUN_BATCH_FAILED: { exit: 3, retryable: false, summary: 'a batch run failed' },
   DUALRUN_STREAM_FAILED: { exit: 3, retryable: true, summary: 'the streaming worker failed' },
   DUALRUN_RECONCILE_FAILED: { exit: 3, retryable: false, summary: 'a reconciliation could not run' },
+  DUALRUN_TIMEZONE_DATA: { exit: 3, retryable: false, summary: "a database's time-zone rules disagree with Node's for a window" },
   DUALRUN_MISMATCH: { exit: 1, retryable: false, summary: 'the two paths disagree' },
   DUALRUN_PENDING: { exit: 4, retryable: true, summary: 'nothing settled to judge yet' },
   DUALRUN_WINDOW_NOT_DUE: { exit: 2, retryable: true, summary: 'the window has not ended plus its settle allowance yet (--partial loads it anyway, never as evidence)' },

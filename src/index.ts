@@ -22,7 +22,7 @@ export { backfill } from '../legacy-batch/backfill.ts';
 export { adoptWindow } from '../legacy-batch/adopt.ts';
 
 // The streaming path.
-export { runStreamWorker, resetForReplay, runCapture, type StreamWorkerOptions, type StreamWorkerResult, type ReplayFrom, type Transport, type TransformFn, type TransformContext } from '../streaming/index.ts';
+export { runStreamWorker, replayOnTheSide, runCapture, type StreamWorkerOptions, type StreamWorkerResult, type ReplayFrom, type Transport, type TransformFn, type TransformContext } from '../streaming/index.ts';
 
 // The reconciler.
 export {

@@ -1,13 +1,29 @@
 /**
- * Loads a user's module (a transform) by path. The CLI runs under tsx, so .ts
- * works as well as .js. A .ts file outside a `"type": "module"` package is
+ * Loads a user's module (a transform) by path, .ts as well as .js. The CLI runs
+ * compiled JavaScript; tsx's loader hooks are registered the first time a
+ * TypeScript module is loaded (never at startup, which it would slow down). A .ts file outside a `"type": "module"` package is
  * CommonJS to Node, and Node 20 refuses to require() it through tsx's ESM hook;
  * tsx's own tsImport loads it, with the module's exports nested under `default`.
  * Either way the caller gets the module's own exports (`default`, named ones).
  */
 import { pathToFileURL } from 'node:url';
 
+let tsxReady: Promise<void> | undefined;
+
+/** Registers tsx once, unless this code itself runs through tsx (from the sources). */
+function ensureTsx(file: string): Promise<void> | undefined {
+  if (!/\.[cm]?tsx?$/.test(file) || import.meta.url.endsWith('.ts')) return undefined;
+  tsxReady ??= (async () => {
+    const [{ register }, { register: registerCjs }] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
+    // Both hooks: a user's .ts module outside a "type": "module" package loads as CommonJS.
+    register();
+    registerCjs();
+  })();
+  return tsxReady;
+}
+
 export async function importUserModule(file: string): Promise<Record<string, unknown>> {
+  await ensureTsx(file);
   try {
     return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (e) {

@@ -1,89 +1,146 @@
 /**
  * Windows: half-open intervals [start, end) of a dataset's window column, a day
- * or an hour long, starting at midnight (or the hour) in the dataset's time zone.
- * Labels: `2026-11-20` for days, `2026-11-20T13` for hours.
+ * or an hour of the wall clock in the dataset's time zone. Labels: `2026-11-20`
+ * for days, `2026-11-20T13` for hours.
+ *
+ * The rule, also on DST days: a window holds the instants whose wall clock (in
+ * the zone) shows its day or hour. So it starts at the first instant whose wall
+ * clock reaches the label (where local midnight does not exist, at the jump; an
+ * hour the clocks set back is the first occurrence) and ends where the next
+ * label starts. Windows never overlap and leave no gaps; a day or an hour the
+ * clocks skip entirely is an empty window. Zone rules come from Node's tz data;
+ * the reconciler checks them against each database's own (reconcile/window-bounds.ts).
  */
 import { DualrunError } from './errors.ts';
 import type { DatasetConfig, Grain } from './config/types.ts';
+import { firstInstantAtOrAfter, localMs } from './zone-clock.ts';
 
 export interface Window {
   readonly label: string;
   readonly start: Date;
   readonly end: Date;
+  /** The label's wall-clock start and the next label's, `YYYY-MM-DD HH:MM:SS` (no zone). */
+  readonly localStart: string;
+  readonly localEnd: string;
 }
 
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const HOUR = /^(\d{4})-(\d{2})-(\d{2})T(\d{2})$/;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 
-/** Calendar fields of an instant as the wall clock in a time zone shows them. */
-function zonedParts(instant: number | Date, timeZone: string): Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second' | 'offset', string> {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit',
-    hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'longOffset',
-  }).formatToParts(new Date(instant));
-  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
-  return {
-    year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second'),
-    offset: get('timeZoneName').replace(/^GMT/, '') || '+00:00',
-  };
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+
+/** `YYYY-MM-DD HH:MM:SS` of local milliseconds. */
+function wallText(local: number): string {
+  const d = new Date(local);
+  return `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
 }
 
-/** Offset (ms) of a time zone from UTC at an instant. */
-function tzOffset(instant: number, timeZone: string): number {
-  if (timeZone === 'UTC') return 0;
-  const p = zonedParts(instant, timeZone);
-  return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - Math.floor(instant / 1000) * 1000;
+/** Local milliseconds of a `YYYY-MM-DD HH:MM:SS` wall-clock text. */
+const wallMs = (text: string) => Date.parse(`${text.replace(' ', 'T')}Z`);
+
+function offsetText(offsetMs: number): string {
+  const sign = offsetMs < 0 ? '-' : '+';
+  const s = Math.round(Math.abs(offsetMs) / 1000);
+  const hms = `${pad(Math.floor(s / 3600))}:${pad(Math.floor(s / 60) % 60)}`;
+  return `${sign}${hms}${s % 60 ? `:${pad(s % 60)}` : ''}`;
 }
 
 /** `YYYY-MM-DD HH:MM:SS` of an instant on the wall clock of a time zone. */
 export function wallClock(instant: Date, timeZone: string): string {
-  const p = zonedParts(instant, timeZone);
-  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
+  return wallText(localMs(instant.getTime(), timeZone));
 }
 
 /** `2026-11-20 00:00:00+01:00`: the instant as wall-clock time in a zone, with its offset. */
 export function zonedTimestamp(instant: Date, timeZone: string): string {
-  return `${wallClock(instant, timeZone)}${zonedParts(instant, timeZone).offset}`;
+  const local = localMs(instant.getTime(), timeZone);
+  return `${wallText(local)}${offsetText(local - instant.getTime())}`;
 }
 
-/** The UTC instant of a wall-clock time in a time zone. */
-function zonedInstant(y: number, m: number, d: number, h: number, timeZone: string): number {
-  const guess = Date.UTC(y, m - 1, d, h);
-  const first = guess - tzOffset(guess, timeZone);
-  return guess - tzOffset(first, timeZone);
+/**
+ * A window bound that Postgres reads right as any window column type: the
+ * label's wall-clock time with the offset that makes it the bound's instant
+ * (`2026-09-06 00:00:00-04:00` where Santiago's clocks jump from 00:00 to 01:00).
+ * So `date` sees the label's day, `timestamp` the label's wall clock and
+ * `timestamptz` the exact first instant of the window.
+ */
+export function boundParam(window: Window, which: 'start' | 'end'): string {
+  const local = which === 'start' ? window.localStart : window.localEnd;
+  const instant = which === 'start' ? window.start : window.end;
+  return `${local}${offsetText(wallMs(local) - instant.getTime())}`;
 }
 
-export function parseWindow(label: string, grain: Grain, timeZone = 'UTC', at = '--window'): Window {
+function labelOf(local: number, grain: Grain): string {
+  const t = wallText(local);
+  return grain === 'day' ? t.slice(0, 10) : `${t.slice(0, 10)}T${t.slice(11, 13)}`;
+}
+
+/** The label's wall-clock start as local milliseconds; throws on a malformed label. */
+function labelStart(label: string, grain: Grain, at: string): number {
   const m = grain === 'day' ? DAY.exec(label) : HOUR.exec(label);
   if (!m) {
     throw new DualrunError('DUALRUN_USAGE', `${at}: ${JSON.stringify(label)} is not a ${grain} window (expected ${grain === 'day' ? 'YYYY-MM-DD' : 'YYYY-MM-DDTHH'})`);
   }
   const [y, mo, d, h] = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4] ?? 0)];
-  const check = new Date(Date.UTC(y, mo - 1, d, h));
-  if (check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d || h > 23) {
+  const local = Date.UTC(y, mo - 1, d, h);
+  const check = new Date(local);
+  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d || h > 23) {
     throw new DualrunError('DUALRUN_USAGE', `${at}: ${JSON.stringify(label)} is not a real date`);
   }
-  const start = zonedInstant(y, mo, d, h, timeZone);
-  const next = grain === 'day' ? new Date(Date.UTC(y, mo - 1, d + 1)) : new Date(Date.UTC(y, mo - 1, d, h + 1));
-  const end = zonedInstant(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), next.getUTCHours(), timeZone);
-  return Object.freeze({ label, start: new Date(start), end: new Date(end) });
+  return local;
+}
+
+function windowAt(local: number, grain: Grain, timeZone: string, label = labelOf(local, grain)): Window {
+  const next = local + (grain === 'day' ? DAY_MS : HOUR_MS);
+  return Object.freeze({
+    label,
+    start: new Date(firstInstantAtOrAfter(local, timeZone)),
+    end: new Date(firstInstantAtOrAfter(next, timeZone)),
+    localStart: wallText(local),
+    localEnd: wallText(next),
+  });
+}
+
+/**
+ * The window of a label. A day or hour that the zone's clocks skip entirely
+ * (an hour of a spring-forward night) holds no instant: asking for it is a
+ * usage error rather than a verdict on nothing.
+ */
+export function parseWindow(label: string, grain: Grain, timeZone = 'UTC', at = '--window'): Window {
+  const w = windowAt(labelStart(label, grain, at), grain, timeZone, label);
+  if (w.start.getTime() === w.end.getTime()) {
+    throw new DualrunError('DUALRUN_USAGE', `${at}: ${label} does not exist in ${timeZone} (the clocks skip it), so it holds no rows`);
+  }
+  return w;
 }
 
 /** The window containing an instant. */
 export function windowOf(instant: Date, grain: Grain, timeZone = 'UTC'): Window {
-  const local = new Date(instant.getTime() + tzOffset(instant.getTime(), timeZone));
-  const p = (n: number) => String(n).padStart(2, '0');
-  const day = `${local.getUTCFullYear()}-${p(local.getUTCMonth() + 1)}-${p(local.getUTCDate())}`;
-  return parseWindow(grain === 'day' ? day : `${day}T${p(local.getUTCHours())}`, grain, timeZone);
+  const t = instant.getTime();
+  const step = grain === 'day' ? DAY_MS : HOUR_MS;
+  const local = localMs(t, timeZone);
+  let w = windowAt(Math.floor(local / step) * step, grain, timeZone);
+  // Where the clocks go back over a boundary the wall clock shows the earlier label again: follow the bounds.
+  for (let i = 0; i < 3 && t < w.start.getTime(); i++) w = windowAt(wallMs(w.localStart) - step, grain, timeZone);
+  for (let i = 0; i < 3 && t >= w.end.getTime(); i++) w = windowAt(wallMs(w.localEnd), grain, timeZone);
+  return w;
 }
 
-/** Every window from `from` to `to`, both inclusive, in order. */
+/** Every window from `from` to `to`, both inclusive, in order (skipped days/hours left out: they hold nothing). */
 export function windowsBetween(from: string, to: string, grain: Grain, timeZone = 'UTC'): Window[] {
-  const first = parseWindow(from, grain, timeZone, '--from');
-  const last = parseWindow(to, grain, timeZone, '--to');
-  if (last.start < first.start) throw new DualrunError('DUALRUN_USAGE', `--to ${to} is before --from ${from}`);
+  const first = labelStart(from, grain, '--from');
+  const last = labelStart(to, grain, '--to');
+  if (last < first) throw new DualrunError('DUALRUN_USAGE', `--to ${to} is before --from ${from}`);
+  const step = grain === 'day' ? DAY_MS : HOUR_MS;
   const out: Window[] = [];
-  for (let w = first; w.start <= last.start; w = windowOf(w.end, grain, timeZone)) out.push(w);
+  // Each boundary once: a window ends where the next one starts.
+  let start = firstInstantAtOrAfter(first, timeZone);
+  for (let local = first; local <= last; local += step) {
+    const end = firstInstantAtOrAfter(local + step, timeZone);
+    if (start < end) out.push(Object.freeze({ label: labelOf(local, grain), start: new Date(start), end: new Date(end), localStart: wallText(local), localEnd: wallText(local + step) }));
+    start = end;
+  }
   return out;
 }
 

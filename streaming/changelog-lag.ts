@@ -12,8 +12,9 @@ export const CHANGELOG_LAG_CAP = 1_000_000;
 
 /** null when the dataset is not read from the trigger changelog (Kafka reports its own lag; a logical slot is not counted). */
 export async function changelogLag(rt: Runtime, ds: DatasetConfig): Promise<number | null> {
-  if (rt.config.kafka || ds.stream.source.kind !== 'table' || ds.stream.source.capture === 'logical') return null;
-  const table = ds.stream.source.table.text;
+  const src = ds.stream.source;
+  if (rt.config.kafka || !src || src.kind !== 'table' || src.capture === 'logical') return null;
+  const table = src.table.text;
   const pos = await (await streamDatabase(rt, ds)).query<{ position: string; sub_position: string }>(
     'SELECT position::text, sub_position::text FROM dualrun.stream_positions WHERE dataset = $1 AND source = $2 AND partition = 0', [ds.name, changelogSourceName(table)]);
   const at = pos.rows[0] ?? { position: '-1', sub_position: '0' };

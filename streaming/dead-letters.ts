@@ -1,4 +1,8 @@
-/** Writes a batch's dead letters in one statement, inside the batch transaction. */
+/**
+ * Writes a batch's dead letters in one statement, inside the batch transaction.
+ * The message key and record time are kept beside the payload so that
+ * `dualrun dead-letters retry` can rebuild the source record exactly.
+ */
 import type { PoolClient } from '../src/db/connect.ts';
 import type { PartitionRef } from './positions.ts';
 import type { DeadLetter } from './record-pipeline.ts';
@@ -6,10 +10,10 @@ import type { DeadLetter } from './record-pipeline.ts';
 export async function writeDeadLetters(c: PoolClient, p: PartitionRef, letters: readonly DeadLetter[]): Promise<void> {
   if (letters.length === 0) return;
   await c.query(
-    `INSERT INTO dualrun.dead_letters (dataset, source, partition, position, record_key, payload, stage, reason, error)
-     SELECT $1, $2, $3, d.position, d.record_key, d.payload, d.stage, d.reason, d.error::jsonb
-       FROM unnest($4::bigint[], $5::text[], $6::bytea[], $7::text[], $8::text[], $9::text[])
-         AS d(position, record_key, payload, stage, reason, error)`,
+    `INSERT INTO dualrun.dead_letters (dataset, source, partition, position, record_key, payload, stage, reason, error, message_key, record_ts)
+     SELECT $1, $2, $3, d.position, d.record_key, d.payload, d.stage, d.reason, d.error::jsonb, d.message_key, to_timestamp(d.ts_ms / 1000.0)
+       FROM unnest($4::bigint[], $5::text[], $6::bytea[], $7::text[], $8::text[], $9::text[], $10::bytea[], $11::float8[])
+         AS d(position, record_key, payload, stage, reason, error, message_key, ts_ms)`,
     [
       p.dataset, p.source, p.partition,
       letters.map((d) => d.record.fallbackVersion.toString()),
@@ -18,5 +22,7 @@ export async function writeDeadLetters(c: PoolClient, p: PartitionRef, letters: 
       letters.map((d) => d.stage),
       letters.map((d) => d.reason.replace(/\0/g, '')),
       letters.map((d) => (d.error ? JSON.stringify(d.error).replace(/\\u0000/g, '') : null)),
+      letters.map((d) => d.record.key),
+      letters.map((d) => d.record.timestamp.getTime()),
     ]);
 }

@@ -4,20 +4,26 @@
  * watermark. Records at or below the stored position are skipped, so whatever a
  * transport redelivers after a crash or rebalance has no second effect.
  *
- * A batch that Postgres rejects as a whole (a value of the wrong type, a
- * constraint) is retried row by row under savepoints; the rows that still fail
- * become `apply` dead letters and the rest commit, so one bad row never stalls a
- * partition.
+ * Poison at the apply stage: the outcome of a batch is defined as the outcome of
+ * the same batch without its bad records. A record is bad when one of its values
+ * is not data for its column (value-forms.ts), or when Postgres rejects its rows
+ * with a data error (SQLSTATE class 22 or 23) — a value of the wrong type, one a
+ * type modifier would alter, a constraint. When the one-statement merge fails, the
+ * bad records are found by bisection (each try under a savepoint, rolled back), set
+ * aside as `apply` dead letters with the database's reason, and the good records
+ * are merged again as one batch: every earlier and later change of the same key
+ * still applies in source order, and the counts say exactly what happened.
  */
 import { inTransaction, type Pool, type PoolClient } from '../src/db/connect.ts';
 import { databaseErrorFields } from '../src/errors.ts';
 import { writeDeadLetters } from './dead-letters.ts';
 import { loadKeyedState, saveKeyedState } from './keyed-state.ts';
-import type { MergeStatements } from './output-merge.ts';
+import type { MergeRow, MergeStatements } from './output-merge.ts';
 import { advancePosition, lockAndReadPosition, type PartitionRef } from './positions.ts';
-import { runPipeline, type DeadLetter, type KeyedChange, type PipelineDeps } from './record-pipeline.ts';
+import { keyText, newestPerKey, runPipeline, type DeadLetter, type KeyedChange, type PipelineDeps } from './record-pipeline.ts';
 import { DualrunError } from '../src/errors.ts';
-import { comparePositions, type Position, type SourceBatch } from './transport.ts';
+import { comparePositions, type Position, type SourceBatch, type SourceRecord } from './transport.ts';
+import { refuseInputWords } from './value-forms.ts';
 
 export interface SinkDeps extends Omit<PipelineDeps, 'loadState'> {
   readonly db: Pool;
@@ -39,6 +45,17 @@ export interface BatchOutcome {
   readonly phases?: Record<string, number>;
 }
 
+/** What applying some records did, inside the caller's transaction. */
+export interface ApplyResult {
+  /** Records whose effect is in the output (no-ops such as Debezium tombstones included). */
+  readonly applied: number;
+  /** One per record that was not applied, at whichever stage it failed. */
+  readonly deadLetters: DeadLetter[];
+  readonly maxSourceTs: Date | null;
+  readonly phases: Record<string, number>;
+}
+
+/** Applies one source batch exactly once: position fence, records, dead letters, position, in one transaction. */
 export async function applyBatch(deps: SinkDeps, batch: SourceBatch): Promise<BatchOutcome> {
   const ref: PartitionRef = { dataset: deps.dataset, source: deps.source, partition: batch.partition };
   let tCommit = 0;
@@ -52,21 +69,15 @@ export async function applyBatch(deps: SinkDeps, batch: SourceBatch): Promise<Ba
     const fresh = batch.records.filter((r) => comparePositions(r.position, stored) > 0);
     if (fresh.length === 0) return null;
     const t0 = performance.now();
-    const result = await runPipeline(fresh, { ...deps, loadState: (keys) => loadKeyedState(c, deps.dataset, keys) });
-    const t1 = performance.now();
-    const applyDead = await writeChanges(c, deps, [...result.changes.values()]);
-    const t2 = performance.now();
-    const dead = [...result.deadLetters, ...applyDead];
-    await writeDeadLetters(c, ref, dead);
-    await saveKeyedState(c, deps.dataset, result.stateWrites);
-    const applied = fresh.length - dead.length;
+    const result = await applyRecords(c, deps, fresh);
+    await writeDeadLetters(c, ref, result.deadLetters);
     const to = fresh[fresh.length - 1].position;
-    await advancePosition(c, ref, { to, eventTime: batch.headSeenAt ?? result.maxSourceTs, applied, dead: dead.length });
+    await advancePosition(c, ref, { to, eventTime: batch.headSeenAt ?? result.maxSourceTs, applied: result.applied, dead: result.deadLetters.length });
     tCommit = performance.now();
-    const phases = { pipeline: Math.round(t1 - t0), merge: Math.round(t2 - t1), bookkeeping: Math.round(tCommit - t2) };
+    const phases = { ...result.phases, bookkeeping: Math.round(tCommit - t0 - result.phases.pipeline - result.phases.merge) };
     const deadByStage: Record<string, number> = {};
-    for (const d of dead) deadByStage[d.stage] = (deadByStage[d.stage] ?? 0) + 1;
-    return { to, outcome: { fresh: fresh.length, applied, dead: dead.length, maxSourceTs: result.maxSourceTs, deadByStage, phases } };
+    for (const d of result.deadLetters) deadByStage[d.stage] = (deadByStage[d.stage] ?? 0) + 1;
+    return { to, outcome: { fresh: fresh.length, applied: result.applied, dead: result.deadLetters.length, maxSourceTs: result.maxSourceTs, deadByStage, phases } };
   });
   if (!done) return { fresh: 0, applied: 0, dead: 0, maxSourceTs: null };
   // Only a committed batch moves this worker's notion of where the partition stands.
@@ -74,42 +85,125 @@ export async function applyBatch(deps: SinkDeps, batch: SourceBatch): Promise<Ba
   return { ...done.outcome, phases: { ...done.outcome.phases, commit: Math.round(performance.now() - tCommit) } };
 }
 
-/** Writes upserts and deletes as two set statements; falls back to row by row on a data error. */
-async function writeChanges(c: PoolClient, deps: SinkDeps, changes: KeyedChange[]): Promise<DeadLetter[]> {
-  if (changes.length === 0) return [];
-  // A key's tombstone is only written under its partition's lock (held here), so this
-  // answer stays true for the rest of the transaction, row-by-row retries included.
-  const tombstones = changes.some((ch) => ch.kind === 'delete')
+/**
+ * Decodes, validates, transforms and merges `records` (in source order) into the
+ * output inside `c`'s transaction, saves keyed state, and returns the dead letters
+ * (not yet written). No position is read or moved: callers that re-apply records
+ * outside the stream's order (a dead-letter retry) fence them themselves.
+ */
+export async function applyRecords(c: PoolClient, deps: SinkDeps, records: readonly SourceRecord[]): Promise<ApplyResult> {
+  const stateful = deps.transform.stateKey !== null;
+  const setAside = new Map<SourceRecord, DeadLetter>();
+  const phases = { pipeline: 0, merge: 0 };
+  const pipeline = async () => {
+    const t = performance.now();
+    const r = await runPipeline(records.filter((rec) => !setAside.has(rec)), { ...deps, loadState: (keys) => loadKeyedState(c, deps.dataset, keys) });
+    phases.pipeline += performance.now() - t;
+    return r;
+  };
+  let result = await pipeline();
+  const tombstones = result.changes.some((ch) => ch.kind === 'delete')
     || (await c.query('SELECT 1 FROM dualrun.stream_tombstones WHERE dataset = $1 LIMIT 1', [deps.dataset])).rowCount! > 0;
-  await c.query('SAVEPOINT dr_batch');
-  try {
-    await runMerge(c, deps, changes, tombstones);
-    await c.query('RELEASE SAVEPOINT dr_batch');
-    return [];
-  } catch (e) {
-    if (!isDataError(e)) throw e;
-    await c.query('ROLLBACK TO SAVEPOINT dr_batch');
+  // A stateful transform's later rows depend on the state earlier records left, so
+  // only the first bad record is set aside per round and the batch transformed again.
+  for (;;) {
+    const refused = refuseValues(deps, result.changes, setAside, stateful);
+    if (refused && stateful) { result = await pipeline(); continue; }
+    const t = performance.now();
+    const bad = await mergeOrFindBad(c, deps, result.changes.filter((ch) => !setAside.has(ch.record)), tombstones);
+    phases.merge += performance.now() - t;
+    if (bad.length === 0) break;
+    for (const b of stateful ? [earliest(bad, records)] : bad) setAside.set(b.record, b);
+    if (stateful) result = await pipeline();
   }
-  const dead: DeadLetter[] = [];
+  await saveKeyedState(c, deps.dataset, result.stateWrites);
+  const deadLetters = [...result.deadLetters, ...setAside.values()];
+  return {
+    applied: records.length - deadLetters.length, deadLetters, maxSourceTs: result.maxSourceTs,
+    phases: { pipeline: Math.round(phases.pipeline), merge: Math.round(phases.merge) },
+  };
+}
+
+function earliest(letters: readonly DeadLetter[], records: readonly SourceRecord[]): DeadLetter {
+  return letters.reduce((a, b) => (records.indexOf(b.record) < records.indexOf(a.record) ? b : a));
+}
+
+/** Sets aside records carrying a value that is not data for its column (`firstOnly`: the first one); true when it found any. */
+function refuseValues(deps: SinkDeps, changes: readonly KeyedChange[], setAside: Map<SourceRecord, DeadLetter>, firstOnly: boolean): boolean {
+  let found = false;
   for (const ch of changes) {
-    await c.query('SAVEPOINT dr_row');
-    try {
-      await runMerge(c, deps, [ch], tombstones);
-      await c.query('RELEASE SAVEPOINT dr_row');
-    } catch (e) {
-      if (!isDataError(e)) throw e;
-      await c.query('ROLLBACK TO SAVEPOINT dr_row');
-      const db = databaseErrorFields(e);
-      dead.push({ record: ch.record, recordKey: null, stage: 'apply', reason: `${(e as Error).message}${db?.code ? ` [SQLSTATE ${db.code}]` : ''}`, error: db ? { ...db } : null });
-    }
+    if (found && firstOnly) break;
+    if (setAside.has(ch.record)) continue;
+    const r = refuseInputWords(ch.row, deps.merge.columns);
+    if (!r) continue;
+    found = true;
+    setAside.set(ch.record, {
+      record: ch.record, recordKey: keyText(ch.row, deps.key), stage: 'apply',
+      reason: `column ${r.column} (${r.type}): ${JSON.stringify(r.value)} is ${r.reason}`,
+      error: { check: 'value-form', column: r.column, type: r.type, value: r.value },
+    });
   }
+  return found;
+}
+
+/**
+ * Merges `changes` as one batch. On a data error it returns the records that fail
+ * on their own (nothing of the batch stays written); the caller merges the rest
+ * again. If no record fails on its own (only a combination does, e.g. two keys
+ * claiming one value of another unique column), records are applied one by one in
+ * source order and those that fail then are returned, with the rest kept written.
+ */
+async function mergeOrFindBad(c: PoolClient, deps: SinkDeps, changes: KeyedChange[], tombstones: boolean): Promise<DeadLetter[]> {
+  if (changes.length === 0) return [];
+  const whole = await tryMerge(c, deps, changes, tombstones, true);
+  if (!whole) return [];
+  const groups = byRecord(changes);
+  const bad = await bisect(c, deps, groups, tombstones, whole);
+  if (bad.length > 0) return bad;
+  const dead: DeadLetter[] = [];
+  await c.query('SAVEPOINT dr_sequential');
+  for (const g of groups) {
+    const err = await tryMerge(c, deps, g, tombstones, true);
+    if (err) dead.push(applyDeadLetter(deps, g[0], err));
+  }
+  // A stateful batch is transformed again without the first of them: nothing of this pass may stay.
+  await c.query(dead.length > 0 && deps.transform.stateKey !== null ? 'ROLLBACK TO SAVEPOINT dr_sequential' : 'RELEASE SAVEPOINT dr_sequential');
   return dead;
 }
 
-/** `tombstones`: whether the dataset may have tombstones (else the lean upsert runs). */
-async function runMerge(c: PoolClient, deps: SinkDeps, changes: KeyedChange[], tombstones: boolean): Promise<void> {
-  const ups = changes.filter((ch) => ch.kind === 'upsert');
-  const dels = changes.filter((ch) => ch.kind === 'delete');
+/** The records (groups of their changes) that fail alone; `failure` is the known error of the whole. */
+async function bisect(c: PoolClient, deps: SinkDeps, groups: KeyedChange[][], tombstones: boolean, failure: unknown): Promise<DeadLetter[]> {
+  if (groups.length === 1) return [applyDeadLetter(deps, groups[0][0], failure)];
+  const mid = Math.ceil(groups.length / 2);
+  const out: DeadLetter[] = [];
+  for (const half of [groups.slice(0, mid), groups.slice(mid)]) {
+    const err = await tryMerge(c, deps, half.flat(), tombstones, false);
+    if (err) out.push(...await bisect(c, deps, half, tombstones, err));
+  }
+  return out;
+}
+
+/** Runs the merge under a savepoint; returns the data error (rolled back), or null. `keep`: keep a success. */
+async function tryMerge(c: PoolClient, deps: SinkDeps, changes: readonly KeyedChange[], tombstones: boolean, keep: boolean): Promise<unknown> {
+  await c.query('SAVEPOINT dr_merge');
+  try {
+    await runMerge(c, deps, changes, tombstones);
+  } catch (e) {
+    if (!isDataError(e)) throw e;
+    await c.query('ROLLBACK TO SAVEPOINT dr_merge');
+    return e;
+  }
+  await c.query(keep ? 'RELEASE SAVEPOINT dr_merge' : 'ROLLBACK TO SAVEPOINT dr_merge');
+  return null;
+}
+
+/** Every change is bound (so every value is checked); only the newest per key is written. */
+async function runMerge(c: PoolClient, deps: SinkDeps, changes: readonly KeyedChange[], tombstones: boolean): Promise<void> {
+  const newest = new Set(newestPerKey(changes, deps.key));
+  const rows = (kind: KeyedChange['kind']): MergeRow[] => changes.filter((ch) => ch.kind === kind)
+    .map((ch) => ({ row: ch.row, version: ch.version, sourceTs: ch.sourceTs, write: newest.has(ch) }));
+  const ups = rows('upsert');
+  const dels = rows('delete');
   if (ups.length > 0) {
     const s = deps.merge.upsert(ups, tombstones);
     await c.query(s.text, [deps.dataset, ...s.values]);
@@ -117,8 +211,26 @@ async function runMerge(c: PoolClient, deps: SinkDeps, changes: KeyedChange[], t
   if (dels.length > 0) { const s = deps.merge.delete(dels); await c.query(s.text, [deps.dataset, ...s.values]); }
 }
 
+function byRecord(changes: readonly KeyedChange[]): KeyedChange[][] {
+  const groups = new Map<SourceRecord, KeyedChange[]>();
+  for (const ch of changes) {
+    const g = groups.get(ch.record);
+    if (g) g.push(ch); else groups.set(ch.record, [ch]);
+  }
+  return [...groups.values()];
+}
+
+function applyDeadLetter(deps: SinkDeps, ch: KeyedChange, e: unknown): DeadLetter {
+  const db = databaseErrorFields(e);
+  return {
+    record: ch.record, recordKey: keyText(ch.row, deps.key), stage: 'apply',
+    reason: `${(e as Error).message}${db?.code ? ` [SQLSTATE ${db.code}]` : ''}`, error: db ? { ...db } : null,
+  };
+}
+
 /** Errors caused by the data of a row (SQLSTATE classes 22 and 23), not by the database being unavailable. */
 function isDataError(e: unknown): boolean {
   const code = databaseErrorFields(e)?.code ?? '';
   return code.startsWith('22') || code.startsWith('23');
 }
+

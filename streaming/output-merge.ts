@@ -1,8 +1,19 @@
 /**
  * The set statements that apply one batch to the output table. Rows travel as one
- * typed array per column (`unnest($2::int[], $3::numeric(12,2)[], ...)`), so
- * Postgres parses each column once and merges the whole batch in one statement.
+ * array per column of the column's base type (`unnest($2::int4[], $3::numeric[], ...)`),
+ * so Postgres parses each column once and merges the whole batch in one statement.
  * Tables with array or composite columns use `jsonb_populate_recordset` instead.
+ *
+ * Values are never altered on the way in: an explicit `::varchar(5)[]` cast would
+ * truncate and assignment to numeric(12,2) or timestamp(0) rounds, silently. So
+ * values are bound without the type modifier, and each value of a column with a
+ * modifier is compared with itself cast to the column type; a value that would
+ * change raises (dualrun.refuse_changed_value), a data error the sink turns into an
+ * `apply` dead letter. Over-long values fail on assignment with Postgres's own 22001.
+ *
+ * Every change of the batch is bound, also the older changes of a key that only
+ * get checked (`write: false`): whether a record is bad never depends on what else
+ * is in its batch. The input is MATERIALIZED so each row is evaluated in full.
  *
  * Version rule: a row is written only when its `_dr_version` is newer than the
  * stored row's and than any tombstone for its key; a delete removes only an older
@@ -13,15 +24,19 @@
  */
 import { quoteIdent, quoteLiteral } from '../src/identifiers.ts';
 import type { JsonRow } from './change-event.ts';
-import { META_COLUMNS, type OutputTable } from './output-table.ts';
+import { META_COLUMNS, type OutputColumn, type OutputTable } from './output-table.ts';
 
 export interface MergeRow {
   readonly row: JsonRow;
   readonly version: bigint;
   readonly sourceTs: Date;
+  /** false: only checked (a newer change of the same key in the batch is the one written). */
+  readonly write: boolean;
 }
 
 export interface MergeStatements {
+  /** The output's own columns (no metadata), for the value checks before binding. */
+  readonly columns: readonly OutputColumn[];
   /** `tombstones`: whether the dataset may have tombstones (else the lean statement runs). */
   upsert(rows: readonly MergeRow[], tombstones: boolean): { text: string; values: unknown[] };
   delete(rows: readonly MergeRow[]): { text: string; values: unknown[] };
@@ -45,6 +60,7 @@ export function mergeStatements(out: OutputTable, opts: { guardVersions: boolean
     return m;
   };
   return {
+    columns: out.dataColumns,
     upsert: (rows, tombstones) => forRows(rows).upsert(rows, tombstones),
     delete: (rows) => forRows(rows).delete(rows),
   };
@@ -61,10 +77,10 @@ function columnSetStatements(out: OutputTable, opts: { guardVersions: boolean })
   const input = inputRelation(out);
   const guard = opts.guardVersions;
   const upsertSql = `
-WITH input AS (${input.sql}),
+WITH input AS MATERIALIZED (${input.sql}),
 fresh AS (
-  SELECT i.* FROM input i
-   ${guard ? `WHERE NOT EXISTS (SELECT 1 FROM dualrun.stream_tombstones tb
+  SELECT i.* FROM input i WHERE i._dr_write
+   ${guard ? `AND NOT EXISTS (SELECT 1 FROM dualrun.stream_tombstones tb
                       WHERE tb.dataset = $1 AND tb.record_key = ${recordKey('i')} AND tb.version >= i._dr_version)` : ''}
 ),
 cleared AS (
@@ -78,22 +94,24 @@ ${guard ? ' WHERE o._dr_version IS NULL OR o._dr_version < EXCLUDED._dr_version'
   // Without tombstones for the dataset there is nothing to check or clear: a plain
   // guarded upsert (the common case; the check costs a jsonb key per row).
   const leanSql = `
+WITH input AS MATERIALIZED (${input.sql})
 INSERT INTO ${t} AS o (${cols})
-SELECT ${cols} FROM (${input.sql}) i WHERE $1::text IS NOT NULL
+SELECT ${cols} FROM input i WHERE i._dr_write AND $1::text IS NOT NULL
 ON CONFLICT (${keyCols.join(', ')}) DO UPDATE SET ${updates}
 ${guard ? ' WHERE o._dr_version IS NULL OR o._dr_version < EXCLUDED._dr_version' : ''}`;
   const deleteSql = `
-WITH input AS (${input.sql}),
+WITH input AS MATERIALIZED (${input.sql}),
 gone AS (
   DELETE FROM ${t} o USING input d
-   WHERE ${keyMatch('o', 'd')} ${guard ? 'AND (o._dr_version IS NULL OR o._dr_version < d._dr_version)' : ''}
+   WHERE d._dr_write AND ${keyMatch('o', 'd')} ${guard ? 'AND (o._dr_version IS NULL OR o._dr_version < d._dr_version)' : ''}
 )
 INSERT INTO dualrun.stream_tombstones (dataset, record_key, version, source_ts)
-SELECT $1, ${recordKey('d')}, d._dr_version, d._dr_source_ts FROM input d
- ${guard ? `WHERE NOT EXISTS (SELECT 1 FROM ${t} o WHERE ${keyMatch('o', 'd')} AND o._dr_version >= d._dr_version)` : ''}
+SELECT $1, ${recordKey('d')}, d._dr_version, d._dr_source_ts FROM input d WHERE d._dr_write
+ ${guard ? `AND NOT EXISTS (SELECT 1 FROM ${t} o WHERE ${keyMatch('o', 'd')} AND o._dr_version >= d._dr_version)` : ''}
 ON CONFLICT (dataset, record_key) DO UPDATE SET version = EXCLUDED.version, source_ts = EXCLUDED.source_ts
  WHERE stream_tombstones.version < EXCLUDED.version`;
   return {
+    columns: out.dataColumns,
     upsert: (rows, tombstones) => ({ text: tombstones ? upsertSql : leanSql, values: input.values(rows) }),
     delete: (rows) => ({ text: deleteSql, values: input.values(rows) }),
   };
@@ -101,25 +119,46 @@ ON CONFLICT (dataset, record_key) DO UPDATE SET version = EXCLUDED.version, sour
 
 interface InputRelation { sql: string; values(rows: readonly MergeRow[]): unknown[] }
 
-/** The batch as a relation with the output's column types, `_dr_version` and `_dr_source_ts`. */
+/** Types whose `=` is value equality across modifiers; others compare as text (stricter). */
+const EQUALITY_TYPES = new Set(['numeric', 'varchar', 'bpchar', 'varbit', 'bit', 'timestamp', 'timestamptz', 'time', 'timetz', 'interval']);
+const TRUNCATION_TYPES = new Set(['varchar', 'bpchar', 'varbit', 'bit']);
+
+/**
+ * `given` (of the base type) as the column type, raising when the cast would change it.
+ * CASE evaluates the ELSE branch only for a value that differs.
+ */
+function exactValue(c: OutputColumn, given: string): string {
+  if (!c.typmod) return given;
+  const cast = `(${given})::${c.type}`;
+  const same = EQUALITY_TYPES.has(c.typname) ? `${given} = ${cast}` : `${given}::text = ${cast}::text`;
+  const code = TRUNCATION_TYPES.has(c.typname) ? '22001' : '22000';
+  return `CASE WHEN ${given} IS NULL OR ${same} THEN ${cast} ELSE dualrun.refuse_changed_value(${quoteLiteral(c.name)}, ${quoteLiteral(c.type)}, ${given}::text, ${cast}::text, '${code}')::${c.type} END`;
+}
+
+/** The batch as a relation with the output's column types, `_dr_version`, `_dr_source_ts` and `_dr_write`. */
 function inputRelation(out: OutputTable): InputRelation {
   const data = out.dataColumns;
-  const meta = (rows: readonly MergeRow[]) => [rows.map((r) => r.version.toString()), rows.map((r) => r.sourceTs.getTime())];
+  const meta = (rows: readonly MergeRow[]) => [rows.map((r) => r.version.toString()), rows.map((r) => r.sourceTs.getTime()), rows.map((r) => r.write)];
   if (data.every((c) => c.scalar)) {
-    const params = data.map((c, i) => `$${i + 2}::${c.type}[]`);
+    const params = data.map((c, i) => `$${i + 2}::${c.baseType}[]`);
     const n = data.length + 2;
     const names = data.map((c) => quoteIdent(c.name));
+    const aliases = data.map((_, i) => `c${i}`);
     return {
-      sql: `SELECT ${names.map((c) => `u.${c}`).join(', ')}, u._dr_version, to_timestamp(u._dr_ts_ms / 1000.0) AS _dr_source_ts
-              FROM unnest(${[...params, `$${n}::bigint[]`, `$${n + 1}::float8[]`].join(', ')}) AS u(${[...names, '_dr_version', '_dr_ts_ms'].join(', ')})`,
+      sql: `SELECT ${data.map((c, i) => `${exactValue(c, `u.${aliases[i]}`)} AS ${names[i]}`).join(', ')}, u._dr_version, to_timestamp(u._dr_ts_ms / 1000.0) AS _dr_source_ts, u._dr_write
+              FROM unnest(${[...params, `$${n}::bigint[]`, `$${n + 1}::float8[]`, `$${n + 2}::bool[]`].join(', ')}) AS u(${[...aliases, '_dr_version', '_dr_ts_ms', '_dr_write'].join(', ')})`,
       values: (rows) => [...data.map((c) => rows.map((r) => scalarParam(r.row[c.name]))), ...meta(rows)],
     };
   }
-  const names = data.map((c) => `j.${quoteIdent(c.name)}`).join(', ');
+  // Scalar columns with a modifier are checked against their JSON text read as the base type.
+  const cols = data.map((c) => (c.scalar && c.typmod
+    ? `${exactValue(c, `(e.elem ->> ${quoteLiteral(c.name)})::${c.baseType}`)} AS ${quoteIdent(c.name)}`
+    : `j.${quoteIdent(c.name)}`));
   return {
-    sql: `SELECT ${names}, m.v AS _dr_version, to_timestamp(m.ts / 1000.0) AS _dr_source_ts
-            FROM jsonb_populate_recordset(NULL::${out.table.sql}, $2::jsonb) WITH ORDINALITY AS j
-            JOIN unnest($3::bigint[], $4::float8[]) WITH ORDINALITY AS m(v, ts, n) ON m.n = j.ordinality`,
+    sql: `SELECT ${cols.join(', ')}, m.v AS _dr_version, to_timestamp(m.ts / 1000.0) AS _dr_source_ts, m.w AS _dr_write
+            FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS e(elem, n)
+            CROSS JOIN LATERAL jsonb_populate_record(NULL::${out.table.sql}, e.elem) AS j
+            JOIN unnest($3::bigint[], $4::float8[], $5::bool[]) WITH ORDINALITY AS m(v, ts, w, n) ON m.n = e.n`,
     values: (rows) => [JSON.stringify(rows.map((r) => r.row)), ...meta(rows)],
   };
 }

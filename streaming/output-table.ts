@@ -12,6 +12,14 @@ export interface OutputColumn {
   readonly name: string;
   /** `format_type` of the column, e.g. `numeric(12,2)`. */
   readonly type: string;
+  /** The type without its modifier, as bound (`numeric`, `varchar`, `varbit` for bit(n)). */
+  readonly baseType: string;
+  /** Whether the column's type has a modifier (length, precision, scale, fields) that a cast may apply. */
+  readonly typmod: boolean;
+  /** pg_type.typcategory of the (domain's base) type: D date/time, N numeric, B boolean, T interval, ... */
+  readonly category: string;
+  /** pg_type.typname of the (domain's base) type, e.g. `int4`, `timestamptz`. */
+  readonly typname: string;
   /** Arrays and composites cannot travel as one element of a typed array parameter. */
   readonly scalar: boolean;
 }
@@ -38,16 +46,22 @@ export async function prepareOutputTable(db: Pool, table: TableRef, key: readonl
   if (meta.rows[0].n < META_COLUMNS.length) {
     await db.query(`ALTER TABLE ${table.sql} ADD COLUMN IF NOT EXISTS _dr_version bigint, ADD COLUMN IF NOT EXISTS _dr_source_ts timestamptz`);
   }
-  const cols = await db.query<{ name: string; type: string; category: string; typtype: string }>(
-    `SELECT a.attname::text AS name, format_type(a.atttypid, a.atttypmod) AS type, t.typcategory::text AS category, t.typtype::text AS typtype
+  const cols = await db.query<{ name: string; type: string; category: string; typtype: string; base: string; typname: string; typmod: boolean }>(
+    // A domain is bound as its base type; the cast to the domain applies its checks and modifier.
+    `SELECT a.attname::text AS name, format_type(a.atttypid, a.atttypmod) AS type, b.typcategory::text AS category, t.typtype::text AS typtype,
+            b.typname::text AS typname,
+            CASE b.typname WHEN 'bit' THEN 'pg_catalog.varbit' ELSE format('%I.%I', bn.nspname, b.typname) END AS base,
+            (a.atttypmod >= 0 OR (t.typtype = 'd' AND t.typtypmod >= 0)) AS typmod
        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+       JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+       JOIN pg_namespace bn ON bn.oid = b.typnamespace
       WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum`, [table.sql]);
   const columns = cols.rows.map((r) => r.name);
   const missing = key.filter((k) => !columns.includes(k));
   if (missing.length > 0) throw new DualrunError('DUALRUN_CONFIG_INVALID', `stream.output ${table.text} has no key column ${missing.join(', ')}`);
   await ensureKeyIndex(db, table, key);
   const dataColumns = cols.rows.filter((r) => !META_COLUMNS.includes(r.name))
-    .map((r) => ({ name: r.name, type: r.type, scalar: r.category !== 'A' && r.typtype !== 'c' }));
+    .map((r) => ({ name: r.name, type: r.type, baseType: r.base, typmod: r.typmod, category: r.category, typname: r.typname, scalar: r.category !== 'A' && r.typtype !== 'c' }));
   return { table, key, columns, dataColumns };
 }
 

@@ -1,7 +1,10 @@
 /**
  * Decode → validate → transform for one batch, in record order, producing what the
- * sink writes: the newest change per output key, dead letters, and keyed state.
- * Per-record failures are results (dead letters), never exceptions.
+ * sink writes: every output change in record order (the sink collapses them to the
+ * newest per key only after it has set aside the records that cannot be applied),
+ * dead letters, and keyed state. Per-record failures are results (dead letters),
+ * never exceptions. Transforms (and `stateKey`) may be async: each record's result
+ * is awaited before the next record is transformed, so order and keyed state hold.
  */
 import type { ChangeEvent, JsonRow, PipelineStage } from './change-event.ts';
 import type { Decoder } from './decoder.ts';
@@ -17,7 +20,7 @@ export interface DeadLetter {
   readonly error: Record<string, unknown> | null;
 }
 
-/** The newest change for one output key in this batch. */
+/** One output change produced by one source record. */
 export interface KeyedChange {
   readonly kind: 'upsert' | 'delete';
   /** Output row (upsert) or key columns (delete). */
@@ -28,7 +31,8 @@ export interface KeyedChange {
 }
 
 export interface PipelineResult {
-  readonly changes: Map<string, KeyedChange>;
+  /** Every change, in record order (a record may produce several, or none). */
+  readonly changes: KeyedChange[];
   readonly deadLetters: DeadLetter[];
   /** State keys changed by the transform, with their new values. */
   readonly stateWrites: Map<string, unknown>;
@@ -48,14 +52,23 @@ export interface PipelineDeps {
 interface Decoded { record: SourceRecord; event: ChangeEvent; stateKey: string | null }
 
 export async function runPipeline(records: readonly SourceRecord[], deps: PipelineDeps): Promise<PipelineResult> {
-  const result: PipelineResult = { changes: new Map(), deadLetters: [], stateWrites: new Map(), maxSourceTs: null };
-  const decoded = decodeAll(records, deps, result);
+  const result: PipelineResult = { changes: [], deadLetters: [], stateWrites: new Map(), maxSourceTs: null };
+  const decoded = await decodeAll(records, deps, result);
   const state = await loadStateFor(decoded, deps);
-  for (const d of decoded) transformOne(d, deps, state, result);
+  for (const d of decoded) await transformOne(d, deps, state, result);
   return result;
 }
 
-function decodeAll(records: readonly SourceRecord[], deps: PipelineDeps, result: PipelineResult): Decoded[] {
+/** Awaits a value only when it is a promise, so sync transforms pay no microtask per record. */
+async function settle<T>(v: T | Promise<T>): Promise<T> {
+  return isPromiseLike(v) ? await v : v;
+}
+
+function isPromiseLike<T>(v: unknown): v is Promise<T> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
+}
+
+async function decodeAll(records: readonly SourceRecord[], deps: PipelineDeps, result: PipelineResult): Promise<Decoded[]> {
   const out: Decoded[] = [];
   for (const record of records) {
     const r = deps.decode(record, deps.key);
@@ -70,7 +83,7 @@ function decodeAll(records: readonly SourceRecord[], deps: PipelineDeps, result:
     let stateKey: string | null = null;
     if (deps.transform.stateKey && (ev.op === 'upsert' || deps.transform.handlesDeletes)) {
       try {
-        stateKey = String(deps.transform.stateKey(ev.row, contextFor(deps.dataset, ev, undefined, () => undefined)));
+        stateKey = String(await settle(deps.transform.stateKey(ev.row, contextFor(deps.dataset, ev, undefined, () => undefined))));
       } catch (e) {
         dead(result, record, keyText(ev.row, deps.key), 'transform', `stateKey threw: ${(e as Error)?.message ?? String(e)}`, e);
         continue;
@@ -86,11 +99,11 @@ async function loadStateFor(decoded: Decoded[], deps: PipelineDeps): Promise<Map
   return keys.length > 0 ? deps.loadState(keys) : new Map();
 }
 
-function transformOne(d: Decoded, deps: PipelineDeps, state: Map<string, unknown>, result: PipelineResult): void {
+async function transformOne(d: Decoded, deps: PipelineDeps, state: Map<string, unknown>, result: PipelineResult): Promise<void> {
   const ev = d.event;
   if (ev.op === 'delete' && !deps.transform.handlesDeletes) {
     const keyRow = Object.fromEntries(deps.key.map((k) => [k, ev.row[k]]));
-    keep(result, deps.key, { kind: 'delete', row: keyRow, version: ev.version, sourceTs: ev.sourceTs, record: d.record });
+    result.changes.push({ kind: 'delete', row: keyRow, version: ev.version, sourceTs: ev.sourceTs, record: d.record });
     return;
   }
   let next = d.stateKey === null ? undefined : state.get(d.stateKey);
@@ -98,16 +111,18 @@ function transformOne(d: Decoded, deps: PipelineDeps, state: Map<string, unknown
   let rows: JsonRow[];
   try {
     const ctx = contextFor(deps.dataset, ev, next, (v) => { next = v; changed = true; });
-    const out = deps.transform.transform(ev.row, ctx);
+    const out = await settle(deps.transform.transform(ev.row, ctx));
     rows = out == null ? [] : Array.isArray(out) ? out : [out];
-    const missing = rows.find((r) => deps.key.some((k) => r?.[k] === undefined || r?.[k] === null));
+    const notRow = rows.find((r) => typeof r !== 'object' || r === null || Array.isArray(r) || isPromiseLike(r));
+    if (notRow !== undefined) throw new Error(`transform returned ${isPromiseLike(notRow) ? 'a promise inside its result (await it)' : JSON.stringify(notRow)} where a row object was expected`);
+    const missing = rows.find((r) => deps.key.some((k) => r[k] === undefined || r[k] === null));
     if (missing) throw new Error(`transform returned a row without key column(s) ${deps.key.join(', ')}`);
   } catch (e) {
     dead(result, d.record, keyText(ev.row, deps.key), 'transform', (e as Error)?.message ?? String(e), e);
     return;
   }
   if (changed && d.stateKey !== null) { state.set(d.stateKey, next); result.stateWrites.set(d.stateKey, next); }
-  for (const row of rows) keep(result, deps.key, { kind: 'upsert', row, version: ev.version, sourceTs: ev.sourceTs, record: d.record });
+  for (const row of rows) result.changes.push({ kind: 'upsert', row, version: ev.version, sourceTs: ev.sourceTs, record: d.record });
 }
 
 function contextFor(dataset: string, ev: ChangeEvent, state: unknown, setState: (v: unknown) => void): TransformContext {
@@ -122,11 +137,15 @@ function contextFor(dataset: string, ev: ChangeEvent, state: unknown, setState: 
   };
 }
 
-/** Keeps the newest change per key; on a tie the later record in the batch wins. */
-function keep(result: PipelineResult, key: readonly string[], change: KeyedChange): void {
-  const k = keyText(change.row, key)!;
-  const prev = result.changes.get(k);
-  if (!prev || prev.version <= change.version) result.changes.set(k, change);
+/** The newest change per key, in first-seen order; on a tie the later change wins. */
+export function newestPerKey(changes: readonly KeyedChange[], key: readonly string[]): KeyedChange[] {
+  const byKey = new Map<string, KeyedChange>();
+  for (const ch of changes) {
+    const k = keyText(ch.row, key)!;
+    const prev = byKey.get(k);
+    if (!prev || prev.version <= ch.version) byKey.set(k, ch);
+  }
+  return [...byKey.values()];
 }
 
 /** The key as text for dedupe and dead letters: values as strings, so 1 and "1" agree. */

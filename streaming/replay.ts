@@ -1,25 +1,39 @@
 /**
  * Replay: `--from-beginning` or `--from-time T` rebuilds the stream output from the
- * source in one step. In one transaction (under the same advisory locks the sink
- * takes) it resets the positions and removes what the replayed records will
- * produce again: output rows, tombstones, dead letters, keyed state, watermark.
- * It refuses when the output has rows unless `--reset-output` is given.
+ * source — on the side, so readers never see a partial table.
  *
- *   from the beginning: everything of the dataset is cleared; positions are gone,
- *     so Kafka seeks back to each partition's start and the changelog is re-read.
- *   from time T: output rows and tombstones with `_dr_source_ts >= T` are removed
- *     and each partition restarts at its first record at or after T (Kafka:
- *     offsets by timestamp; changelog: the oldest transaction with a change at or
- *     after T). Older records read again are no-ops (their version is already
- *     there). Keyed state cannot be rewound to T, so a stateful dataset must replay
- *     from the beginning.
+ *   1. prepare: dualrun creates a fresh table `dualrun."rebuild_<dataset>"` (LIKE the
+ *      output: columns, defaults, constraints, indexes) and a separate streaming
+ *      state under the dataset name `<dataset>.rebuild` (positions, tombstones, dead
+ *      letters, keyed state, watermark; for Kafka its own consumer group). From time
+ *      T it starts with the output's rows, tombstones and positions from before T;
+ *      from the beginning it starts empty.
+ *   2. rebuild: the ordinary exactly-once pipeline runs into that table until idle,
+ *      while the output (and a worker keeping it current) is left alone.
+ *   3. swap, in ONE transaction under the output's partition locks (a running worker
+ *      waits): the output's rows become the rebuilt rows — rows that differ or are
+ *      gone are deleted, rows that are missing or differ are inserted (identical rows
+ *      are not touched) — and the rebuild's state replaces the dataset's. Readers of
+ *      the output and of the serving view (it keeps pointing at the same table) see
+ *      the old rows until that commit and the new rows after it (MVCC: they never
+ *      wait, and never see fewer rows). The rebuild table is then dropped.
+ *
+ * The output table is never renamed, dropped or re-created (it may be the user's
+ * table, with its grants, views, triggers and indexes). A worker that applied
+ * newer records meanwhile notices its stored position moved back and re-applies
+ * them on the rebuilt rows. Interrupted before the swap, nothing of the output
+ * changed; the next replay starts the rebuild over. Keyed state cannot be rewound
+ * to T, so a stateful dataset must replay from the beginning.
  */
+import { requireStreamSource } from '../src/config/stream-source.ts';
 import type { DatasetConfig } from '../src/config/types.ts';
 import { inTransaction, type Pool, type PoolClient } from '../src/db/connect.ts';
 import { DualrunError } from '../src/errors.ts';
+import { quoteIdent, quoteLiteral, tableRef, type TableRef } from '../src/identifiers.ts';
 import type { Runtime } from '../src/runtime.ts';
-import { createKafka } from './kafka-client.ts';
-import { prepareOutputTable } from './output-table.ts';
+import { streamDataset } from './dataset-stream.ts';
+import { createKafka, groupIdFor } from './kafka-client.ts';
+import { prepareOutputTable, type OutputTable } from './output-table.ts';
 import { lockPartition } from './positions.ts';
 import { streamDatabase } from './stream-database.ts';
 import { changelogTable } from './transport-for-dataset.ts';
@@ -29,63 +43,130 @@ import type { Position } from './transport.ts';
 
 export type ReplayFrom = { readonly kind: 'beginning' } | { readonly kind: 'time'; readonly at: Date };
 
-export interface ReplayResult { dataset: string; from: string; outputRowsRemoved: number; partitions: number }
+export interface ReplayResult {
+  dataset: string;
+  from: string;
+  /** false: interrupted before the swap (the output is unchanged). */
+  swapped: boolean;
+  /** Rows of the rebuilt table. */
+  rebuiltRows: number;
+  /** Output rows deleted / inserted by the swap (identical rows are kept as they are). */
+  rowsDeleted: number;
+  rowsInserted: number;
+  partitions: number;
+  rebuild: Record<string, unknown>;
+}
 
-export async function resetForReplay(rt: Runtime, ds: DatasetConfig, from: ReplayFrom, resetOutput: boolean): Promise<ReplayResult> {
+const STATE_TABLES = ['stream_positions', 'stream_tombstones', 'keyed_state', 'watermarks', 'dead_letters'] as const;
+
+/** The state name and table a dataset is rebuilt under. */
+export function rebuildDataset(ds: DatasetConfig): DatasetConfig {
+  return { ...ds, name: `${ds.name}.rebuild`, stream: { ...ds.stream, output: rebuildTable(ds) } };
+}
+
+function rebuildTable(ds: DatasetConfig): TableRef {
+  return tableRef('dualrun', `rebuild_${ds.name}`.slice(0, 63));
+}
+
+export async function replayOnTheSide(rt: Runtime, ds: DatasetConfig, from: ReplayFrom, opts: { resetOutput: boolean }): Promise<ReplayResult> {
+  refuseLogicalCapture(rt, ds);
   const db = await streamDatabase(rt, ds);
-  await prepareOutputTable(db, ds.stream.output, ds.key);
-  const t = ds.stream.output.sql;
-  const has = await db.query(`SELECT 1 FROM ${t} LIMIT 1`);
-  if (has.rowCount && !resetOutput) {
-    throw new DualrunError('DUALRUN_USAGE', `stream.output ${ds.stream.output.text} of dataset ${ds.name} has rows; replay removes and rebuilds them: add --reset-output to confirm`, { details: { dataset: ds.name } });
+  const live = await prepareOutputTable(db, ds.stream.output, ds.key);
+  const has = await db.query(`SELECT 1 FROM ${live.table.sql} LIMIT 1`);
+  if (has.rowCount && !opts.resetOutput) {
+    throw new DualrunError('DUALRUN_USAGE', `stream.output ${ds.stream.output.text} of dataset ${ds.name} has rows; replay rebuilds and replaces them: add --reset-output to confirm`, { details: { dataset: ds.name } });
+  }
+  if (from.kind === 'time' && (await db.query('SELECT 1 FROM dualrun.keyed_state WHERE dataset = $1 LIMIT 1', [ds.name])).rowCount) {
+    throw new DualrunError('DUALRUN_USAGE', `dataset ${ds.name} has keyed state (a stateful transform), which cannot be rewound to a point in time: replay it with --from-beginning`);
   }
   const source = sourceName(rt, ds);
   const startAt = from.kind === 'time' ? await positionsAt(rt, ds, from.at) : new Map<number, Position>();
-  return inTransaction(db, async (c) => {
-    await lockPartitions(c, ds.name, source, startAt);
-    const removed = from.kind === 'beginning' ? await clearAll(c, ds) : await clearFrom(c, ds, source, from.at, startAt);
-    return { dataset: ds.name, from: from.kind === 'beginning' ? 'beginning' : from.at.toISOString(), outputRowsRemoved: removed, partitions: startAt.size };
-  });
+  const side = rebuildDataset(ds);
+  await inTransaction(db, (c) => prepareRebuild(c, ds, live, side, from, startAt));
+  rt.log.info({ dataset: ds.name, table: side.stream.output.text, from: fromText(from) }, 'replay: rebuilding on the side');
+  const rebuild = await streamDataset(rt, side, { signal: rt.signal, untilIdle: true });
+  const base = { dataset: ds.name, from: fromText(from), partitions: startAt.size, rebuild };
+  if (rt.signal.aborted) return { ...base, swapped: false, rebuiltRows: 0, rowsDeleted: 0, rowsInserted: 0 };
+  const swap = await inTransaction(db, (c) => swapIn(c, ds, live, side, source, from, startAt));
+  await forgetRebuildGroup(rt, side);
+  rt.log.info({ dataset: ds.name, ...swap }, 'replay: rebuilt table swapped in');
+  return { ...base, swapped: true, ...swap };
+}
+
+/**
+ * A replication slot holds no history (only changes not yet confirmed) and serves
+ * one reader: a rebuild beside the running dataset would either miss what the slot
+ * already released or take changes away from the live worker.
+ */
+function refuseLogicalCapture(rt: Runtime, ds: DatasetConfig): void {
+  const s = requireStreamSource(ds);
+  if (s.kind !== 'table' || s.capture !== 'logical' || rt.config.kafka) return;
+  throw new DualrunError('DUALRUN_USAGE',
+    `dataset ${ds.name} reads a logical replication slot (datasets.${ds.name}.stream.source.capture: logical), which keeps no history to replay from: ` +
+    `relay it through Kafka (a topic keeps the history) or use capture: trigger to replay`, { details: { dataset: ds.name } });
+}
+
+function fromText(from: ReplayFrom): string {
+  return from.kind === 'beginning' ? 'beginning' : from.at.toISOString();
 }
 
 /** The `source` the sink records for a dataset: the topic it consumes, or changelog:<table>. */
 export function sourceName(rt: Runtime, ds: DatasetConfig): string {
-  const s = ds.stream.source;
+  const s = requireStreamSource(ds);
   if (s.kind === 'topic' || rt.config.kafka) return s.topic;
   return s.capture === 'logical' ? logicalSourceName(s.table.text) : changelogSourceName(s.table.text);
 }
 
-async function lockPartitions(c: PoolClient, dataset: string, source: string, extra: Map<number, Position>): Promise<void> {
-  const r = await c.query<{ partition: number }>('SELECT partition FROM dualrun.stream_positions WHERE dataset = $1', [dataset]);
-  const parts = new Set([...r.rows.map((x) => x.partition), ...extra.keys(), 0]);
-  for (const p of [...parts].sort((a, b) => a - b)) {
-    await lockPartition(c, { dataset, source, partition: p });
-  }
-}
-
-async function clearAll(c: PoolClient, ds: DatasetConfig): Promise<number> {
-  const n = await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${ds.stream.output.sql}`);
-  await c.query(`TRUNCATE ${ds.stream.output.sql}`);
-  for (const table of ['stream_positions', 'stream_tombstones', 'dead_letters', 'keyed_state', 'watermarks']) {
-    await c.query(`DELETE FROM dualrun.${table} WHERE dataset = $1`, [ds.name]);
-  }
-  return Number(n.rows[0].n);
-}
-
-async function clearFrom(c: PoolClient, ds: DatasetConfig, source: string, at: Date, startAt: Map<number, Position>): Promise<number> {
-  const state = await c.query('SELECT 1 FROM dualrun.keyed_state WHERE dataset = $1 LIMIT 1', [ds.name]);
-  if (state.rowCount) throw new DualrunError('DUALRUN_USAGE', `dataset ${ds.name} has keyed state (a stateful transform), which cannot be rewound to a point in time: replay it with --from-beginning`);
-  const removed = await c.query(`DELETE FROM ${ds.stream.output.sql} WHERE _dr_source_ts >= $1`, [at]);
-  await c.query('DELETE FROM dualrun.stream_tombstones WHERE dataset = $1 AND source_ts >= $2', [ds.name, at]);
+/** A fresh rebuild table and state (a leftover of an interrupted replay is dropped: dualrun made it). */
+async function prepareRebuild(c: PoolClient, ds: DatasetConfig, live: OutputTable, side: DatasetConfig, from: ReplayFrom, startAt: Map<number, Position>): Promise<void> {
+  const t = side.stream.output.sql;
+  await c.query(`DROP TABLE IF EXISTS ${t}`);
+  for (const table of STATE_TABLES) await c.query(`DELETE FROM dualrun.${table} WHERE dataset = $1`, [side.name]);
+  await c.query(`CREATE TABLE ${t} (LIKE ${live.table.sql} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES INCLUDING GENERATED INCLUDING IDENTITY)`);
+  await c.query(`COMMENT ON TABLE ${t} IS ${quoteLiteral(`managed by dualrun: replay of dataset ${ds.name} (dropped after the swap)`)}`);
+  if (from.kind === 'beginning') return;
+  const cols = live.columns.map(quoteIdent).join(', ');
+  // Rows not produced again by the replay stay (older than T, or written before dualrun tracked source time).
+  await c.query(`INSERT INTO ${t} (${cols}) OVERRIDING SYSTEM VALUE SELECT ${cols} FROM ${live.table.sql} WHERE _dr_source_ts < $1 OR _dr_source_ts IS NULL`, [from.at]);
+  await c.query(`INSERT INTO dualrun.stream_tombstones (dataset, record_key, version, source_ts)
+                 SELECT $2, record_key, version, source_ts FROM dualrun.stream_tombstones WHERE dataset = $1 AND source_ts < $3`, [ds.name, side.name, from.at]);
+  await c.query(`INSERT INTO dualrun.stream_positions (dataset, source, partition, position, sub_position, event_time, records_applied, records_dead, updated_at)
+                 SELECT $2, source, partition, position, sub_position, event_time, records_applied, records_dead, now() FROM dualrun.stream_positions WHERE dataset = $1`, [ds.name, side.name]);
   for (const [partition, pos] of startAt) {
     await c.query(
-      `UPDATE dualrun.stream_positions SET position = $4, sub_position = $5, event_time = NULL, updated_at = now()
-        WHERE dataset = $1 AND source = $2 AND partition = $3 AND (position, sub_position) > ($4::bigint, $5::bigint)`,
-      [ds.name, source, partition, pos.major.toString(), pos.minor.toString()]);
-    await deleteDeadLettersAfter(c, ds.name, source, partition, pos);
+      `UPDATE dualrun.stream_positions SET position = $3, sub_position = $4, event_time = NULL, updated_at = now()
+        WHERE dataset = $1 AND partition = $2 AND (position, sub_position) > ($3::bigint, $4::bigint)`,
+      [side.name, partition, pos.major.toString(), pos.minor.toString()]);
   }
-  await c.query(`UPDATE dualrun.watermarks SET event_time = least(event_time, $2), updated_at = now() WHERE dataset = $1`, [ds.name, at]);
-  return removed.rowCount ?? 0;
+}
+
+/** Makes the output equal the rebuilt table and hands the rebuild's state to the dataset, in the caller's transaction. */
+async function swapIn(c: PoolClient, ds: DatasetConfig, live: OutputTable, side: DatasetConfig, source: string, from: ReplayFrom, startAt: Map<number, Position>) {
+  await lockPartitions(c, ds.name, side.name, source, startAt);
+  const t = live.table.sql;
+  const s = side.stream.output.sql;
+  const key = ds.key.map(quoteIdent);
+  const match = key.map((k) => `r.${k} = o.${k}`).join(' AND ');
+  const cols = live.columns.map(quoteIdent).join(', ');
+  // Whole rows compared as text: a row that differs in any way is rewritten.
+  const deleted = await c.query(`DELETE FROM ${t} o WHERE NOT EXISTS (SELECT 1 FROM ${s} r WHERE ${match} AND r::text = o::text)`);
+  const inserted = await c.query(`INSERT INTO ${t} (${cols}) OVERRIDING SYSTEM VALUE SELECT ${cols} FROM ${s} r WHERE NOT EXISTS (SELECT 1 FROM ${t} o WHERE ${match})`);
+  const rows = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${s}`);
+  if (from.kind === 'beginning') await c.query('DELETE FROM dualrun.dead_letters WHERE dataset = $1', [ds.name]);
+  else for (const [partition, pos] of startAt) await deleteDeadLettersAfter(c, ds.name, source, partition, pos);
+  for (const table of STATE_TABLES) {
+    if (table !== 'dead_letters') await c.query(`DELETE FROM dualrun.${table} WHERE dataset = $1`, [ds.name]);
+    await c.query(`UPDATE dualrun.${table} SET dataset = $1 WHERE dataset = $2`, [ds.name, side.name]);
+  }
+  await c.query(`DROP TABLE ${s}`);
+  return { rebuiltRows: rows.rows[0].n, rowsDeleted: deleted.rowCount ?? 0, rowsInserted: inserted.rowCount ?? 0 };
+}
+
+/** The output's partition locks (the sink's), in order, so no batch of a running worker commits during the swap. */
+async function lockPartitions(c: PoolClient, dataset: string, rebuild: string, source: string, extra: Map<number, Position>): Promise<void> {
+  const r = await c.query<{ partition: number }>('SELECT DISTINCT partition FROM dualrun.stream_positions WHERE dataset = ANY($1)', [[dataset, rebuild]]);
+  const parts = new Set([...r.rows.map((x) => x.partition), ...extra.keys(), 0]);
+  for (const p of [...parts].sort((a, b) => a - b)) await lockPartition(c, { dataset, source, partition: p });
 }
 
 async function deleteDeadLettersAfter(c: PoolClient, dataset: string, source: string, partition: number, pos: Position): Promise<void> {
@@ -97,6 +178,21 @@ async function deleteDeadLettersAfter(c: PoolClient, dataset: string, source: st
       [dataset, source, source.slice('changelog:'.length), pos.major.toString(), pos.minor.toString()]);
   } else {
     await c.query('DELETE FROM dualrun.dead_letters WHERE dataset = $1 AND source = $2 AND partition = $3 AND position > $4', [dataset, source, partition, pos.major.toString()]);
+  }
+}
+
+/** The rebuild's Kafka consumer group served its purpose (best effort: a leftover group is harmless). */
+async function forgetRebuildGroup(rt: Runtime, side: DatasetConfig): Promise<void> {
+  const kafka = rt.config.kafka;
+  if (!kafka) return;
+  const admin = createKafka(kafka, rt.log).admin();
+  try {
+    await admin.connect();
+    await admin.deleteGroups([groupIdFor(kafka, side.name)]);
+  } catch (e) {
+    rt.log.debug({ err: e }, 'replay: could not delete the rebuild consumer group');
+  } finally {
+    await admin.disconnect().catch(() => undefined);
   }
 }
 

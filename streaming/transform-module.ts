@@ -1,7 +1,9 @@
 /**
  * The user's transform module (stream.transform; TypeScript allowed, the CLI runs
- * under tsx). Its default export is `(row, ctx) => row | row[] | null`; throwing
- * sends the record to dead letters. Optional named exports:
+ * under tsx). Its default export is `(row, ctx) => row | row[] | null`, or an async
+ * function resolving to one of those (awaited record by record, so order and keyed
+ * state hold); throwing (or rejecting) sends the record to dead letters. Optional
+ * named exports:
  *   - `stateKey(row, ctx) => string`: the transform is stateful; `ctx.state` is the
  *     value kept for that key (undefined at first) and `ctx.setState(v)` replaces it.
  *     State is loaded for a whole batch in one query and committed with its rows.
@@ -24,11 +26,12 @@ export interface TransformContext {
   setState(value: unknown): void;
 }
 
-export type TransformFn = (row: JsonRow, ctx: TransformContext) => JsonRow | JsonRow[] | null | undefined;
+export type TransformResult = JsonRow | JsonRow[] | null | undefined;
+export type TransformFn = (row: JsonRow, ctx: TransformContext) => TransformResult | Promise<TransformResult>;
 
 export interface TransformModule {
   readonly transform: TransformFn;
-  readonly stateKey: ((row: JsonRow, ctx: TransformContext) => string) | null;
+  readonly stateKey: ((row: JsonRow, ctx: TransformContext) => string | Promise<string>) | null;
   readonly handlesDeletes: boolean;
 }
 
@@ -44,7 +47,7 @@ export async function loadTransform(modulePath: string | null): Promise<Transfor
   }
   // A TS module loaded through CJS interop may nest the default export once more.
   const def = typeof mod.default === 'function' ? mod.default : (mod.default as Record<string, unknown> | undefined)?.default;
-  if (typeof def !== 'function') throw new DualrunError('DUALRUN_CONFIG_INVALID', `stream.transform ${modulePath}: expected a default export (row, ctx) => row | row[] | null`);
+  if (typeof def !== 'function') throw new DualrunError('DUALRUN_CONFIG_INVALID', `stream.transform ${modulePath}: expected a default export (row, ctx) => row | row[] | null (or an async function resolving to one)`);
   return {
     transform: def as TransformFn,
     stateKey: typeof mod.stateKey === 'function' ? (mod.stateKey as TransformModule['stateKey']) : null,

@@ -10,6 +10,7 @@
 import type { Pool } from '../src/db/connect.ts';
 import type { DatasetConfig } from '../src/config/types.ts';
 import { DualrunError } from '../src/errors.ts';
+import { requireStreamSource } from '../src/config/stream-source.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { changelogTransport } from './changelog-transport.ts';
 import { decoderFor, type Decoder } from './decoder.ts';
@@ -24,7 +25,7 @@ export interface TransportTuning {
 }
 
 export async function transportFor(rt: Runtime, ds: DatasetConfig, stateDb: Pool, tuning: TransportTuning = {}): Promise<{ transport: Transport; decode: Decoder }> {
-  const src = ds.stream.source;
+  const src = requireStreamSource(ds);
   const kafka = rt.config.kafka;
   if (kafka) {
     const transport = kafkaTransport({
@@ -45,7 +46,7 @@ export async function transportFor(rt: Runtime, ds: DatasetConfig, stateDb: Pool
 
 /** The source table a dataset reads through the changelog (no `kafka` configured); a topic source is a config error. */
 export function changelogTable(ds: DatasetConfig): string {
-  const src = ds.stream.source;
+  const src = requireStreamSource(ds);
   if (src.kind === 'topic') {
     throw new DualrunError('DUALRUN_CONFIG_INVALID', `datasets.${ds.name}.stream.source: topic ${src.topic} needs a \`kafka\` section (or use { table: ... } for the built-in changelog)`);
   }

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { DualrunError, EXIT } from '../errors.ts';
 import { requestedWindows } from '../windows.ts';
 import { pathsRunning, readStage } from '../stages.ts';
 import type { Runtime } from '../runtime.ts';
-import { json, out, reportError, runCommand } from './command-runner.ts';
+import { json, out, reportError, resumeCommand, runCommand } from './command-runner.ts';
+import { startProgress, stderrLine } from '../terminal.ts';
 import { backfill } from '../../legacy-batch/backfill.ts';
 import { runWindow, type WindowResult } from '../../legacy-batch/run-window.ts';
 import { adoptWindow } from '../../legacy-batch/adopt.ts';
@@ -62,27 +62,33 @@ async function batchRun(rt: Runtime, dataset: string, opts: RunOpts): Promise<nu
   let results: WindowResult[];
   if (opts.from || opts.to) {
     const windows = asked ?? [];
-    const bar = progressBar(windows.length);
+    const bar = startProgress(windows.length, 'backfill [{bar}] {value}/{total} windows  {window}', { window: '' });
+    // Text: each window's line as it finishes (above the bar); JSON: one document at the end.
     results = await backfill(rt, ds, windows, {
       rerun: opts.rerun ?? false, trigger: 'backfill', signal: rt.signal, partial: opts.partial,
-      onWindow: (e) => { if (e.phase === 'end') bar?.increment({ window: e.window.label }); },
+      onWindow: (e) => {
+        if (e.phase !== 'end') return;
+        bar?.increment({ window: e.window.label });
+        if (opts.format !== 'json' && e.result) printResults([e.result], opts.format, false);
+      },
     });
     bar?.stop();
+    // The first window not loaded by now (the one cut short, or the next): where to pick up.
+    const left = results.find((r) => r.status !== 'succeeded' && r.status !== 'skipped');
+    if (rt.signal.aborted && left?.window) stderrLine(`backfill interrupted at ${left.window}; resume with:\n  ${resumeCommand({ '--from': left.window })}`);
+    if (opts.format !== 'json') return exitFor(results);
   } else {
     const window = asked === null ? null : (asked[0] ?? lastDueWindow(ds, new Date()));
     results = [await runWindow(rt, ds, window, { trigger: 'cli', signal: rt.signal, partial: opts.partial })];
   }
   printResults(results, opts.format, results.length > 1 || Boolean(opts.from));
+  return exitFor(results);
+}
+
+function exitFor(results: WindowResult[]): number {
   const bad = results.find((r) => r.error);
   if (bad?.error) return reportError(bad.error, false);
   return results.some((r) => r.status === 'not-run') ? EXIT.runtime : EXIT.ok;
-}
-
-function progressBar(total: number): cliProgress.SingleBar | null {
-  if (!process.stderr.isTTY || total < 2) return null;
-  const bar = new cliProgress.SingleBar({ stream: process.stderr, format: 'backfill [{bar}] {value}/{total} windows  {window}' }, cliProgress.Presets.shades_classic);
-  bar.start(total, 0, { window: '' });
-  return bar;
 }
 
 function printResults(results: WindowResult[], format: string, asArray: boolean): void {

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
-import { DualrunError } from '../errors.ts';
+import { DualrunError, EXIT } from '../errors.ts';
 import { requestedWindows } from '../windows.ts';
 import { json, out, runCommand } from './command-runner.ts';
 import { reconcileDataset, DEFAULT_SAMPLES } from '../../reconcile/reconcile-dataset.ts';
 import { exitCodeFor } from '../../reconcile/verdict-exit-code.ts';
 import { resultMarkdown, resultText } from '../../reconcile/result-text.ts';
+import type { WindowResult } from '../../reconcile/types.ts';
+import { stderrLine } from '../terminal.ts';
 
 interface ReconcileCliOptions { window?: string; from?: string; to?: string; format: string; samples: string; assumeSettled?: boolean }
 
@@ -26,13 +28,20 @@ export function registerReconcile(program: Command): void {
       const ds = rt.dataset(dataset);
       const asked = requestedWindows(ds, opts);
       // Progress lines only for a person watching; pipes and logs stay quiet.
-      const progress = process.stderr.isTTY ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
-      const results = await reconcileDataset(rt, dataset, { windows: asked?.map((w) => w.label), samples, assumeSettled: opts.assumeSettled ?? false, progress });
+      const progress = process.stderr.isTTY ? stderrLine : undefined;
+      // Text and Markdown: each window as soon as it is judged; JSON: one document at the end.
+      let printed = 0;
+      const onResult = (r: WindowResult) => {
+        if (opts.format === 'json') return;
+        out(`${printed++ > 0 ? '\n' : ''}${opts.format === 'md' ? resultMarkdown(r) : resultText(r)}`);
+      };
+      const results = await reconcileDataset(rt, dataset, { windows: asked?.map((w) => w.label), samples, assumeSettled: opts.assumeSettled ?? false, progress, onResult });
       // An array whenever a range was asked for, so scripts see one shape per invocation style.
       const several = Boolean(opts.from || opts.to);
       if (opts.format === 'json') json(several ? results : results[0]);
-      else if (opts.format === 'md') out(results.map(resultMarkdown).join('\n'));
-      else out(results.map(resultText).join('\n\n'));
+      // A config the database refuses (e.g. a reconcile.expressions entry) is a config error: exit 2, not a failed run.
+      const badConfig = results.find((r) => r.error?.code === 'DUALRUN_CONFIG_INVALID');
+      if (badConfig) { process.stderr.write(`dualrun: ${badConfig.error!.code}: ${badConfig.error!.message}\n`); return EXIT.usage; }
       return exitCodeFor(results.map((r) => r.verdict));
     }));
 }

@@ -15,11 +15,13 @@ import { parseTableRef, type TableRef } from '../identifiers.ts';
 import { registerSecret } from '../secrets.ts';
 import { connectionUrlProblem } from '../db/connection-url.ts';
 import { interpolateEnv } from './load-config.ts';
-import type { DatasetConfig, DualrunConfig, KafkaConfig, StreamSource } from './types.ts';
+import { packagePath } from '../package-path.ts';
+import type { DatasetConfig, DualrunConfig, KafkaConfig, StreamSource, StreamWatermark } from './types.ts';
 import type { AlertEventName } from '../alerts/alert-event.ts';
 
 const require = createRequire(import.meta.url);
-export const CONFIG_SCHEMA = require('./dualrun.schema.json') as Record<string, unknown>;
+// From the package root: the same file from the sources and from dist/.
+export const CONFIG_SCHEMA = require(packagePath('src', 'config', 'dualrun.schema.json')) as Record<string, unknown>;
 
 const ajv = new Ajv({ allErrors: true, useDefaults: false, strict: false, verbose: true });
 const validate = ajv.compile(CONFIG_SCHEMA);
@@ -48,6 +50,9 @@ export function compileConfig(raw: unknown, opts: CompileOptions): DualrunConfig
   for (const [name, ds] of Object.entries(cfg.datasets ?? {})) datasets[name] = compileDataset(name, ds, baseDir, problems);
   const reportSchedule = checkCron(cfg.report?.schedule, 'report.schedule', problems);
   checkOutputsDistinct(datasets, problems);
+  for (const ds of Object.values(datasets)) {
+    if (ds.stream.watermark?.kind === 'kafka' && !cfg.kafka) problems.add(`datasets.${ds.name}.stream.watermark.kafkaGroup`, 'needs a `kafka` section (brokers) to read the consumer group offsets');
+  }
   if (problems.list.length > 0) fail(file, problems.list);
   const alerts = compileAlerts(cfg.alerts, problems);
   const dbUrl = cfg.database?.url ? cfg.database.url : null;
@@ -94,12 +99,15 @@ function compileDataset(name: string, ds: RawDataset, baseDir: string, p: Proble
     return v;
   };
   const s = ds.stream.source;
-  const source: StreamSource = 'table' in s && s.table !== undefined
+  const source: StreamSource | null = s === undefined ? null : 'table' in s && s.table !== undefined
     ? {
       kind: 'table', table: table(s.table, `${at}.stream.source.table`), topic: s.topic ?? `dualrun.${name}`,
       capture: s.capture ?? 'trigger', maxRetainedWalBytes: byteSize(s.maxRetainedWal ?? '1GB', `${at}.stream.source.maxRetainedWal`, p),
     }
     : { kind: 'topic', topic: (s as { topic: string }).topic, format: (s as { format?: 'debezium' | 'json' }).format ?? 'debezium' };
+  const adopted = ds.stream.adopted ?? source === null;
+  checkAdoptedStream(at, ds, adopted, p);
+  checkColumnMapping(at, ds, adopted, p);
   if (ds.window?.timezone && !isTimeZone(ds.window.timezone)) p.add(`${at}.window.timezone`, `unknown time zone ${JSON.stringify(ds.window.timezone)} (expected an IANA name such as Europe/Berlin)`);
   const ignore = ds.reconcile?.ignore ?? [];
   for (const c of ds.reconcile?.columns ?? []) {
@@ -122,6 +130,8 @@ function compileDataset(name: string, ds: RawDataset, baseDir: string, p: Proble
       output: table(ds.stream.output, `${at}.stream.output`),
       database: urlOrNull(ds.stream.database, `${at}.stream.database`),
       source,
+      adopted,
+      watermark: compileWatermark(ds.stream.watermark),
       transform: file(ds.stream.transform, `${at}.stream.transform`),
       schema: file(ds.stream.schema, `${at}.stream.schema`),
       maxDeadLetterRate: ds.stream.maxDeadLetterRate ?? null,
@@ -133,6 +143,8 @@ function compileDataset(name: string, ds: RawDataset, baseDir: string, p: Proble
       settleMs: parseDuration(ds.reconcile?.settle ?? '0') ?? 0,
       schedule: checkCron(ds.reconcile?.schedule, `${at}.reconcile.schedule`, p),
       buckets: ds.reconcile?.buckets ?? null,
+      map: ds.reconcile?.map ?? {},
+      expressions: ds.reconcile?.expressions ?? {},
     },
     cutover: {
       serve: ds.cutover?.serve ? table(ds.cutover.serve, `${at}.cutover.serve`) : null,
@@ -142,6 +154,37 @@ function compileDataset(name: string, ds: RawDataset, baseDir: string, p: Proble
       minRowsPerWindow: ds.cutover?.minRowsPerWindow ?? 1,
     },
   };
+}
+
+/** An adopted stream output is written by someone else: nothing for dualrun's stream worker to run. */
+function checkAdoptedStream(at: string, ds: RawDataset, adopted: boolean, p: Problems): void {
+  if (!adopted && ds.stream.source === undefined) p.add(`${at}.stream.source`, 'required unless stream.adopted is true');
+  if (adopted && ds.stream.transform !== undefined) p.add(`${at}.stream.transform`, 'an adopted stream output is written outside dualrun: no transform runs (remove it, or set adopted: false)');
+  if (!adopted && ds.stream.watermark !== undefined) p.add(`${at}.stream.watermark`, "only for an adopted stream output (dualrun's own stream worker records its watermark)");
+}
+
+/** reconcile.map / reconcile.expressions: key and window columns must stay comparable as they are. */
+function checkColumnMapping(at: string, ds: RawDataset, adopted: boolean, p: Problems): void {
+  const map = ds.reconcile?.map ?? {};
+  const targets = new Map<string, string>();
+  for (const [b, s] of Object.entries(map)) {
+    if (ds.key.includes(b) && !adopted) p.add(`${at}.reconcile.map.${b}`, "a key column can be renamed only for an adopted stream output (dualrun's sink upserts by the key's own names)");
+    const seen = targets.get(s);
+    if (seen) p.add(`${at}.reconcile.map.${b}`, `stream column ${s} is already mapped from ${seen}`);
+    targets.set(s, b);
+  }
+  for (const col of Object.keys(ds.reconcile?.expressions ?? {})) {
+    const where = `${at}.reconcile.expressions.${col}`;
+    if (ds.key.includes(col)) p.add(where, 'key columns are compared as stored; an expression cannot stand in for one');
+    if (ds.window?.column === col) p.add(where, 'the window column cuts both sides into windows; an expression cannot stand in for it');
+    if (col in map) p.add(where, `also in reconcile.map; give the stream side as expressions.${col}.stream instead`);
+    if ((ds.reconcile?.ignore ?? []).includes(col)) p.add(where, 'also in reconcile.ignore');
+  }
+}
+
+function compileWatermark(w: RawStream['watermark']): StreamWatermark | null {
+  if (!w) return null;
+  return 'column' in w ? { kind: 'column', column: w.column } : { kind: 'kafka', group: w.kafkaGroup, topic: w.topic };
 }
 
 function checkOutputsDistinct(datasets: Record<string, DatasetConfig>, p: Problems): void {
@@ -222,7 +265,9 @@ export function describeAjvErrors(errors: ErrorObject[]): string[] {
     if ([...sourcePaths].some((sp) => e.instancePath.startsWith(sp)) && e.keyword !== 'oneOf') continue;
     const param = e.params as Record<string, unknown>;
     switch (e.keyword) {
-      case 'oneOf': out.add(`${at}: expected either { topic, format } (a Kafka topic) or { table } (built-in capture from a Postgres table)`); break;
+      case 'oneOf': out.add(at.endsWith('.watermark')
+        ? `${at}: expected either { column } (newest value in stream.output) or { kafkaGroup, topic } (a consumer group's committed offsets)`
+        : `${at}: expected either { topic, format } (a Kafka topic) or { table } (built-in capture from a Postgres table)`); break;
       case 'required': out.add(`${at ? `${at}.` : ''}${String(param.missingProperty)}: required field is missing`); break;
       case 'additionalProperties': out.add(`${at ? `${at}.` : ''}${String(param.additionalProperty)}: unknown field`); break;
       case 'propertyNames': out.add(`${at}: invalid name ${JSON.stringify(param.propertyName)} (expected lower-case letters, digits and _)`); break;
@@ -257,9 +302,17 @@ interface RawDataset {
   key: string[];
   window?: { column: string; grain?: 'hour' | 'day'; timezone?: string };
   batch: { output: string; database?: string; query?: string; source?: { url: string }; transform?: string; schedule?: string; completion?: string };
-  stream: { output: string; database?: string; source: { topic: string; format?: 'debezium' | 'json' } | { table: string; topic?: string; capture?: 'trigger' | 'logical'; maxRetainedWal?: string }; transform?: string; schema?: string; maxDeadLetterRate?: { ratio: number; window: number } };
-  reconcile?: { columns?: string[]; ignore?: string[]; tolerance?: Record<string, number>; settle?: string; schedule?: string; buckets?: number };
+  stream: RawStream;
+  reconcile?: {
+    columns?: string[]; ignore?: string[]; tolerance?: Record<string, number>; settle?: string; schedule?: string; buckets?: number;
+    map?: Record<string, string>; expressions?: Record<string, { batch?: string; stream?: string }>;
+  };
   cutover?: { serve?: string; promoteAfter?: number; retireAfter?: number; maxEvidenceAge?: string; minRowsPerWindow?: number };
+}
+interface RawStream {
+  output: string; database?: string; transform?: string; schema?: string; maxDeadLetterRate?: { ratio: number; window: number };
+  source?: { topic: string; format?: 'debezium' | 'json' } | { table: string; topic?: string; capture?: 'trigger' | 'logical'; maxRetainedWal?: string };
+  adopted?: boolean; watermark?: { column: string } | { kafkaGroup: string; topic: string };
 }
 interface RawConfig {
   database?: { url?: string; poolSize?: number; embedded?: { dir?: string; port?: number }; reconnect?: { maxWait?: string } };

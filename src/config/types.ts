@@ -39,6 +39,14 @@ export type StreamSource =
     readonly maxRetainedWalBytes: number;
   };
 
+/** How an adopted stream output shows it is settled. */
+export type StreamWatermark =
+  | { readonly kind: 'column'; readonly column: string }
+  | { readonly kind: 'kafka'; readonly group: string; readonly topic: string };
+
+/** Per-side SQL expressions standing in for one compared column (validated by Postgres before use). */
+export interface ColumnExpressions { readonly batch?: string; readonly stream?: string }
+
 export interface DatasetConfig {
   readonly name: string;
   readonly key: readonly string[];
@@ -57,7 +65,12 @@ export interface DatasetConfig {
   readonly stream: {
     readonly output: TableRef;
     readonly database: string | null;
-    readonly source: StreamSource;
+    /** null: an adopted stream output (written outside dualrun). */
+    readonly source: StreamSource | null;
+    /** An external pipeline writes stream.output: no stream worker, no capture. */
+    readonly adopted: boolean;
+    /** Adopted only: where settlement comes from; null: only --assume-settled judges. */
+    readonly watermark: StreamWatermark | null;
     readonly transform: string | null;
     readonly schema: string | null;
     /** Alert and fail `--until-idle` above this share of dead letters among the last `window` records. */
@@ -70,6 +83,10 @@ export interface DatasetConfig {
     readonly settleMs: number;
     readonly schedule: string | null;
     readonly buckets: number | null;
+    /** Renamed columns: batch name -> stream name. */
+    readonly map: Readonly<Record<string, string>>;
+    /** Compared column -> per-side SQL expression. */
+    readonly expressions: Readonly<Record<string, ColumnExpressions>>;
   };
   readonly cutover: {
     readonly serve: TableRef | null;

@@ -68,10 +68,16 @@ async function viewQuery(c: PoolClient, ds: DatasetConfig, stage: Stage): Promis
   const streamCols = await columnsOf(c, ds.stream.output);
   if (!streamCols) throw refuse(ds, `stream output ${ds.stream.output.text} does not exist; start the streaming path before serving from it`);
   const byName = new Map(streamCols.map((s) => [s.name, s]));
-  const missing = batchCols.filter((b) => !byName.has(b.name)).map((b) => b.name);
+  // reconcile.map: a renamed column is served under its batch name.
+  const streamName = (b: string) => ds.reconcile.map[b] ?? b;
+  const missing = batchCols.filter((b) => !byName.has(streamName(b.name))).map((b) => streamName(b.name));
   if (missing.length) throw refuse(ds, `stream output ${ds.stream.output.text} lacks column(s) ${missing.join(', ')} of the batch output, so it cannot stand in for it`);
   // Same names and types as the batch side, so readers see one stable shape.
-  const select = batchCols.map((b) => byName.get(b.name)!.type === b.type ? quoteIdent(b.name) : `${quoteIdent(b.name)}::${b.type} AS ${quoteIdent(b.name)}`);
+  const select = batchCols.map((b) => {
+    const s = streamName(b.name);
+    if (byName.get(s)!.type !== b.type) return `${quoteIdent(s)}::${b.type} AS ${quoteIdent(b.name)}`;
+    return s === b.name ? quoteIdent(b.name) : `${quoteIdent(s)} AS ${quoteIdent(b.name)}`;
+  });
   return `SELECT ${select.join(', ')} FROM ${ds.stream.output.sql}`;
 }
 

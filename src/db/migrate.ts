@@ -6,11 +6,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../package-path.ts';
 import { DualrunError } from '../errors.ts';
 import { inTransaction, type Pool } from './connect.ts';
 
-const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
+const MIGRATIONS_DIR = packagePath('src', 'migrations');
 const LOCK_KEY = 'dualrun.migrate';
 
 export interface Migration { version: number; name: string; sql: string }

@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../package-path.ts';
 import { loadConfig } from '../config/load-config.ts';
 import type { DualrunConfig } from '../config/types.ts';
 import { DualrunError } from '../errors.ts';
@@ -19,7 +19,7 @@ import { readStage } from '../stages.ts';
 import { runCliStep, type StepResult } from './cli-step.ts';
 import { newYorkOrdersOfDay, simulateDay } from './shop-simulation.ts';
 
-const EXAMPLE_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples', 'shop');
+const EXAMPLE_DIR = packagePath('examples', 'shop');
 export const DEMO_DAYS = ['2026-11-02', '2026-11-03', '2026-11-04', '2026-11-05', '2026-11-06', '2026-11-07'];
 export const DEFECT_DAY_INDEX = 2;
 

@@ -97,6 +97,8 @@ async function collectAll(rt: Runtime, add: Add): Promise<void> {
 async function collectStream(rt: Runtime, ds: DatasetConfig, add: Add): Promise<void> {
   const db = ds.stream.database ? await rt.pool(ds.stream.database) : await rt.db();
   const src = ds.stream.source;
+  // An adopted stream output has no dualrun positions: only the watermark query below could apply, and it finds none.
+  if (!src) return;
   const source = rt.config.kafka || src.kind === 'topic' ? src.topic
     : src.capture === 'logical' ? logicalSourceName(src.table.text) : changelogSourceName(src.table.text);
   const [wm, parts] = await Promise.all([

@@ -14,7 +14,7 @@ export async function removeCapture(rt: Runtime, datasets: readonly string[]): P
   const out: RemovedCapture[] = [];
   for (const name of datasets) {
     const src = rt.dataset(name).stream.source;
-    if (src.kind !== 'table') continue;
+    if (!src || src.kind !== 'table') continue;
     if (src.capture === 'logical') {
       const r = await removeLogicalCapture(db, name);
       out.push({ dataset: name, capture: 'logical', removed: r.removed ? `replication slot and publication ${r.slot}` : null });

@@ -8,6 +8,7 @@
  */
 import { policyFor, type AttemptSession } from '../../src/reconnect-policy.ts';
 import type { Runtime } from '../../src/runtime.ts';
+import { ADOPTED_NOTE } from '../../src/config/stream-source.ts';
 import { createKafka } from '../kafka-client.ts';
 import { installCapture, type CaptureInstall } from './capture-triggers.ts';
 import { relayChangelog } from './kafka-relay.ts';
@@ -29,6 +30,7 @@ export async function runCapture(rt: Runtime, opts: { datasets: readonly string[
   for (const name of opts.datasets) {
     const ds = rt.dataset(name);
     const src = ds.stream.source;
+    if (ds.stream.adopted || !src) { result.skipped.push({ dataset: name, reason: ADOPTED_NOTE }); continue; }
     if (src.kind !== 'table') { result.skipped.push({ dataset: name, reason: `source is topic ${src.topic}: produced outside dualrun` }); continue; }
     if (src.capture === 'logical') {
       const inst = await installLogicalCapture(db, name, src.table);

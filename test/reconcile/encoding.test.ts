@@ -82,7 +82,8 @@ describe('reconcile: canonical encoding', () => {
     const nullVsEmpty = r.diff!.samples.find((s) => s.key.k === 'null')!;
     expect(nullVsEmpty.columns).toEqual({ a: { batch: null, stream: '' } });
     const tol = r.diff!.samples.find((s) => s.key.k === 'tol-out')!;
-    expect(tol.columns).toEqual({ amount: { batch: '10', stream: '10.01' } });
+    // numeric(12,3) on both sides: one scale, so the values are shown (and compared) as stored
+    expect(tol.columns).toEqual({ amount: { batch: '10.000', stream: '10.010' } });
     expect(r.verdict).toBe('mismatch');
   });
 

@@ -8,7 +8,8 @@ import { checksumHex, mismatchedBuckets, rowsInBuckets } from '../../reconcile/w
 import { exitCodeFor, worstStatus } from '../../reconcile/verdict-exit-code.ts';
 import { nextPrime } from '../../reconcile/dataset-context.ts';
 import { DiffAccumulator } from '../../reconcile/diff-accumulator.ts';
-import { escapeHtml, trendSvg } from '../../reconcile/html-report.ts';
+import { escapeHtml, trendCells } from '../../reconcile/html-report.ts';
+import { markSuperseded, standing, type NightVerdict } from '../../reconcile/nightly-verdicts.ts';
 import { mdEscape } from '../../reconcile/result-text.ts';
 import { windowBounds } from '../../reconcile/window-bounds.ts';
 import { parseWindow } from '../../src/windows.ts';
@@ -16,11 +17,12 @@ import { parseWindow } from '../../src/windows.ts';
 const col = (name: string, type: string) => ({ name, type });
 
 describe('canonical row SQL', () => {
-  it('normalises by type: numeric scale, instants in UTC, json as jsonb', () => {
+  it('normalises by type: numeric scale, instants in the session zone, json as jsonb unless it holds \\u0000', () => {
     expect(canonicalValueSql(col('amount', 'numeric'))).toBe('trim_scale("amount")::text');
-    expect(canonicalValueSql(col('at', 'timestamp'))).toBe(`("at" AT TIME ZONE 'UTC')::text`);
+    expect(canonicalValueSql(col('at', 'timestamp'))).toBe('"at"::text');
+    expect(canonicalValueSql({ ...col('at', 'timestamp'), codec: { k: 'instant' } })).toBe('"at"::timestamptz::text');
     expect(canonicalValueSql(col('at', 'timestamptz'))).toBe('"at"::text');
-    expect(canonicalValueSql(col('doc', 'json'))).toBe('"doc"::jsonb::text');
+    expect(canonicalValueSql(col('doc', 'json'))).toBe(`CASE WHEN strpos("doc"::text, '\\u0000') > 0 THEN '~' || "doc"::text ELSE "doc"::jsonb::text END`);
     expect(canonicalValueSql(col('n', 'int4'), 'b')).toBe('b."n"::text');
   });
 
@@ -29,8 +31,9 @@ describe('canonical row SQL', () => {
     expect(rowHashSql([col('id', 'int8')], [col('a', 'text')])).toBe('hashtextextended(ROW("id"::text, "a"::text)::text, 0)');
   });
 
-  it('single non-text keys are their value, text and composite keys are records', () => {
-    expect(canonicalKeySql([col('id', 'int8')])).toBe(`coalesce("id"::text, '\\N')`);
+  it('every key is the record of its canonical values, whatever its types', () => {
+    expect(canonicalKeySql([col('id', 'int8')])).toBe('ROW("id"::text)::text');
+    expect(canonicalKeySql([col('id', 'uuid')])).toBe('ROW("id"::text)::text');
     expect(canonicalKeySql([col('k', 'text')])).toBe('ROW("k"::text)::text');
     expect(canonicalKeySql([col('r', 'text'), col('id', 'int4')])).toBe('ROW("r"::text, "id"::text)::text');
   });
@@ -51,6 +54,7 @@ describe('canonical row SQL', () => {
   it('window predicates are typed to the column', () => {
     expect(windowPredicateSql(col('d', 'date'), 1, 2)).toBe('"d" >= $1::date AND "d" < $2::date');
     expect(windowPredicateSql(col('t', 'timestamptz'), 3, 4)).toBe('"t" >= $3::timestamptz AND "t" < $4::timestamptz');
+    expect(windowPredicateSql(col('w', 'timestamp'), 1, 2)).toBe('"w" >= $1::timestamp::timestamptz AND "w" < $2::timestamp::timestamptz');
     expect(windowPredicateSql(null, 1, 2)).toBe('true');
     const w = parseWindow('2026-11-20', 'day', 'Europe/Berlin');
     expect(windowBounds(w, col('d', 'date'), 'Europe/Berlin')).toEqual(['2026-11-20', '2026-11-21']);
@@ -138,10 +142,28 @@ describe('report formats', () => {
     expect(mdEscape('a|b <i>\n*')).toBe('a\\|b &lt;i&gt; \\*');
   });
 
-  it('the trend chart is inline SVG, one bar per night', () => {
-    const svg = trendSvg([{ date: '2026-11-20', status: 'match', differences: 0, inFlight: 0, windows: 1 }, { date: '2026-11-21', status: 'mismatch', differences: 5, inFlight: 0, windows: 1 }]);
-    expect(svg.startsWith('<svg')).toBe(true);
-    expect(svg.match(/<rect/g)).toHaveLength(2);
-    expect(svg).not.toMatch(/https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
+  it('the trend is email-safe table cells, one per night, healed nights marked', () => {
+    const html = trendCells([
+      { date: '2026-11-20', status: 'match', differences: 0, inFlight: 0, windows: 1, healed: 0 },
+      { date: '2026-11-21', status: 'match', differences: 0, inFlight: 0, windows: 1, healed: 1 },
+      { date: '2026-11-22', status: 'mismatch', differences: 5, inFlight: 0, windows: 1, healed: 0 },
+    ]);
+    expect(html.match(/<td class="night"/g)).toHaveLength(3);
+    expect(html).toContain('data-night="2026-11-22" data-status="mismatch"');
+    expect(html).toContain('title="2026-11-21: match, 1 windows, 0 differences, 1 healed"');
+    expect(html).not.toMatch(/<svg|https?:/);
+  });
+
+  it('a night\'s verdicts: a mismatch later matched is healed; one later mismatched again is only superseded', () => {
+    const v = (id: string, window: string | null, verdict: 'match' | 'mismatch' | 'pending'): NightVerdict =>
+      ({ id, window, verdict, stage: 'shadow', finishedAt: '', supersededBy: null, healed: false, result: {} as NightVerdict['result'] });
+    const list = [v('1', 'a', 'mismatch'), v('2', 'b', 'mismatch'), v('3', 'a', 'pending'), v('4', 'a', 'match'), v('5', 'b', 'mismatch'), v('6', null, 'mismatch')];
+    markSuperseded(list);
+    expect(list.map((x) => [x.id, x.supersededBy, x.healed])).toEqual([
+      ['1', '3', true], ['2', '5', false], ['3', '4', false], ['4', null, false], ['5', null, false], ['6', null, false],
+    ]);
+    // What stands per window is its newest verdict: a later pending means the newest attempt could not judge.
+    const after = [...list, v('7', 'a', 'pending'), v('8', 'c', 'pending')].map((x) => ({ ...x, result: { window: x.window, verdict: x.verdict } as NightVerdict['result'] }));
+    expect(standing(after).map((r) => [r.window, r.verdict])).toEqual([['a', 'pending'], ['b', 'mismatch'], ['c', 'pending'], [null, 'mismatch']]);
   });
 });

@@ -8,6 +8,7 @@ import { createLogger } from '../../src/logger.ts';
 import { createRuntime, type Runtime } from '../../src/runtime.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import type { WindowResult } from '../../reconcile/types.ts';
+import { stringifyExact } from '../../src/exact-json.ts';
 
 export interface RawDataset {
   key: string[];
@@ -45,7 +46,12 @@ export async function settle(rt: Runtime, name: string, windowStart: string | nu
   );
 }
 
+/** A key's columns in jsonb's order (shorter names first), whatever order the sample lists them in (the dataset's key order). */
+function jsonbKeyOrder(key: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(key).sort(([a], [b]) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)));
+}
+
 /** Every failing difference as `kind key-json [columns]`, sorted: the exact set to assert. */
 export function found(r: WindowResult, which: 'samples' | 'inFlightSamples' = 'samples'): string[] {
-  return (r.diff?.[which] ?? []).map((s) => `${s.kind} ${JSON.stringify(s.key)}${s.columns ? ` ${Object.keys(s.columns).sort().join(',')}` : ''}`).sort();
+  return (r.diff?.[which] ?? []).map((s) => `${s.kind} ${stringifyExact(jsonbKeyOrder(s.key))}${s.columns ? ` ${Object.keys(s.columns).sort().join(',')}` : ''}`).sort();
 }

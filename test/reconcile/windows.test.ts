@@ -117,13 +117,14 @@ describe('reconcile: settlement and windows', () => {
     expect(exitCodeFor(['pending', 'mismatch', 'error'])).toBe(3);
   });
 
-  it('nightly: judges settled windows with no verdict since their batch run, once', async () => {
-    const first = await reconcileSettledWindows(rt, 'ev');
+  it('nightly: judges settled windows with no verdict since their batch run, once (the look-back is anchored to the night, not the clock)', async () => {
+    const night = { now: new Date('2026-11-22T06:00:00Z') };
+    const first = await reconcileSettledWindows(rt, 'ev', night);
     // 2026-11-20 was judged above (after its newest run); 2026-11-19's run is newer than any stored verdict.
     expect(first.map((r) => [r.window, r.verdict])).toEqual([['2026-11-19', 'match']]);
-    expect(await reconcileSettledWindows(rt, 'ev')).toEqual([]);
+    expect(await reconcileSettledWindows(rt, 'ev', night)).toEqual([]);
     await batchRun('2026-11-20', 'succeeded'); // a re-run: judged again
-    const again = await reconcileSettledWindows(rt, 'ev');
+    const again = await reconcileSettledWindows(rt, 'ev', night);
     expect(again.map((r) => [r.window, r.verdict])).toEqual([['2026-11-20', 'mismatch']]);
   });
 });

@@ -77,7 +77,7 @@ describe('dualrun CLI foundation', () => {
     await runCli(['init'], { cwd, env: noDbEnv });
     const [a, b] = await Promise.all([runCli(['migrate', '--format', 'json'], { cwd, env: noDbEnv }), runCli(['migrate', '--format', 'json'], { cwd, env: noDbEnv })]);
     expect([a.code, b.code], a.stderr + b.stderr).toEqual([0, 0]);
-    const applied = [...JSON.parse(a.stdout).applied, ...JSON.parse(b.stdout).applied].map((m: { version: number }) => m.version).sort();
+    const applied = [...JSON.parse(a.stdout).applied, ...JSON.parse(b.stdout).applied].map((m: { version: number }) => m.version).sort((x, y) => x - y);
     expect(applied).toEqual(listMigrations().map((m) => m.version));
     const h = await acquireEmbeddedPostgres({ dir: path.join(cwd, '.dualrun') });
     const c = new pg.Client({ connectionString: h.url });

@@ -77,6 +77,39 @@ function renderInChromium(file: string): string {
     '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`, '--dump-dom', `file://${file}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000 });
 }
 
+/** A PNG of the report as a browser shows it; DUALRUN_UPDATE_DOCS_IMG=1 also refreshes docs/img/nightly-report.png. */
+function screenshotInChromium(file: string): Buffer {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'dualrun-chromium-'));
+  const png = path.join(profile, 'report.png');
+  execFileSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+    '--disable-sync', '--no-first-run', '--hide-scrollbars', `--user-data-dir=${profile}`, '--window-size=1280,1800', `--screenshot=${png}`, `file://${file}`],
+  { stdio: 'ignore', timeout: 60_000 });
+  const bytes = fs.readFileSync(png);
+  if (process.env.DUALRUN_UPDATE_DOCS_IMG === '1') fs.copyFileSync(png, path.resolve(import.meta.dirname, '..', '..', 'docs', 'img', 'nightly-report.png'));
+  return bytes;
+}
+
+/** The report of the demo's night tells the defect's story: the mismatch, the refused promotion, and the fix. */
+function assertReportStory(dom: string, f: DemoFacts): void {
+  const day = DEMO_DAYS[DEFECT_DAY_INDEX];
+  const attrs = (tag: string) => [...dom.matchAll(new RegExp(`<${tag} ([^>]*)>`, 'g'))].map((m) => Object.fromEntries([...m[1].matchAll(/([\w-]+)="([^"]*)"/g)].map((a) => [a[1], a[2]])));
+  const verdicts = attrs('tr').filter((a) => a.class === 'verdict');
+  expect(verdicts).toHaveLength(DEMO_DAYS.length + 1); // every night, and the defect day judged again after the fix
+  const onDay = verdicts.filter((v) => v['data-window'] === day);
+  expect(onDay.map((v) => [v['data-verdict'], v['data-healed'], v['data-superseded']])).toEqual([['mismatch', 'true', 'true'], ['match', 'false', 'false']]);
+  // The healed mismatch keeps its samples: the New York orders, off in placed_at.
+  const samples = new RegExp(`<table class="samples" data-verdict-id="${onDay[0]['data-verdict-id']}" data-healed="true"[\\s\\S]*?</table>`).exec(dom)?.[0] ?? '';
+  expect(samples).toContain(`order_id=${f.defect.expectedKeys[0]}`);
+  expect(samples).toContain('placed_at');
+  const events = [...dom.matchAll(/<tr class="event" data-kind="(\w+)"[^>]*>([\s\S]*?)<\/tr>/g)].map((m) => [m[1], m[2]]);
+  expect(events.map(([k]) => k)).toEqual(['promote', 'refused', 'promote', 'rollback', 'promote']);
+  // The refusal says who asked, why, and what the gate missed: the streak the defect day broke.
+  expect(events[1][1]).toMatch(new RegExp(`promotion REFUSED[\\s\\S]*demo[\\s\\S]*looks fine to me[\\s\\S]*consecutive clean[\\s\\S]*${day}`));
+  expect(events[3][1]).toContain('practising the rollback');
+  expect(dom).toMatch(/<section class="dataset" id="dataset-orders" data-dataset="orders" data-status="match">/);
+  expect(dom).toMatch(/<table class="gate" data-eligible="false"/);
+}
+
 describe('dualrun demo', () => {
   it('never touches a database it did not create: with DATABASE_URL set it runs on its own embedded Postgres (the demo dropped the user\'s schemas); tells the whole story and writes a report that renders', async () => {
     const user = await userDatabase();
@@ -94,9 +127,23 @@ describe('dualrun demo', () => {
     expect(fs.existsSync(path.join(facts.folder, '.dualrun'))).toBe(true);
     expect(fs.existsSync(path.join(facts.folder, '.dualrun-demo'))).toBe(true);
     expect(fs.existsSync(facts.report)).toBe(true);
-    const dom = renderInChromium(facts.report);
-    expect(dom).toContain('orders');
-    expect(dom).toMatch(/<svg/);
+    assertReportStory(renderInChromium(facts.report), facts);
+    const png = screenshotInChromium(facts.report);
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([1280, 1800]);
+    expect(png.length).toBeGreaterThan(50_000); // a rendered page, not a blank one
+    // Markdown and JSON carry the same facts.
+    const cfg = path.join(facts.folder, 'dualrun.yaml');
+    const json = await runCli(['report', '--config', cfg, '--format', 'json'], { env: { DATABASE_URL: undefined, DUALRUN_CONFIG: undefined } });
+    expect(json.code, json.stderr).toBe(0);
+    const orders = JSON.parse(json.stdout).datasets[0];
+    expect(orders.verdicts.filter((v: { healed: boolean }) => v.healed).map((v: { window: string }) => v.window)).toEqual([DEMO_DAYS[DEFECT_DAY_INDEX]]);
+    expect(orders.events.map((e: { kind: string }) => e.kind)).toEqual(['promote', 'refused', 'promote', 'rollback', 'promote']);
+    const md = await runCli(['report', '--config', cfg, '--format', 'md'], { env: { DATABASE_URL: undefined, DUALRUN_CONFIG: undefined } });
+    expect(md.stdout).toMatch(new RegExp(`\\| ${DEMO_DAYS[DEFECT_DAY_INDEX]} \\| mismatch \\| \\*\\*healed\\*\\* \\|`));
+    expect(md.stdout).toMatch(/\| promotion REFUSED \| shadow → streaming \| demo \| looks fine to me \|/);
+    expect(md.stdout).toContain('placed_at');
+    expect(orders.gate).toMatchObject({ next: 'streaming-only', eligible: false, earliestDate: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) });
   }, 180_000);
 });
 

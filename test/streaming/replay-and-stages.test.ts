@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { installCapture } from '../../streaming/capture/capture-triggers.ts';
-import { resetForReplay } from '../../streaming/replay.ts';
+import { replayOnTheSide } from '../../streaming/replay.ts';
 import { runStreamWorker } from '../../streaming/stream-supervisor.ts';
 import { parseTableRef } from '../../src/identifiers.ts';
 import { FIXTURES, ORDERS_DDL, ORDER_COLUMNS, setStage, setupToolkit, symmetricDifference, tableChecksum, testRuntime, writeConfig } from './support.ts';
@@ -68,13 +68,14 @@ describe('replay and stages', () => {
     await toIdle(['orders']);
     const before = await tableChecksum(db.pool, 'public.out', ORDER_COLUMNS);
     expect(before).toEqual(await tableChecksum(db.pool, 'public.src', ORDER_COLUMNS));
+    // A wrong row in the output (not from the source) is replaced by the rebuild from T.
+    await db.pool.query(`UPDATE public.out SET status = 'tampered' WHERE order_id IN (SELECT min(order_id) FROM public.out WHERE order_id % 3 = 0)`);
     const rt = testRuntime(config);
-    await expect(resetForReplay(rt, rt.dataset('orders'), { kind: 'time', at: t }, false)).rejects.toMatchObject({ code: 'DUALRUN_USAGE' });
-    const r = await resetForReplay(rt, rt.dataset('orders'), { kind: 'time', at: t }, true);
+    await expect(replayOnTheSide(rt, rt.dataset('orders'), { kind: 'time', at: t }, { resetOutput: false })).rejects.toMatchObject({ code: 'DUALRUN_USAGE' });
+    const r = await replayOnTheSide(rt, rt.dataset('orders'), { kind: 'time', at: t }, { resetOutput: true });
     await rt.close();
-    expect(r.outputRowsRemoved).toBeGreaterThan(0);
-    expect((await db.pool.query('SELECT count(*)::int AS n FROM public.out')).rows[0].n).toBe(before.rows - r.outputRowsRemoved);
-    await toIdle(['orders']);
+    expect(r).toMatchObject({ swapped: true, rebuiltRows: before.rows, rowsDeleted: 1, rowsInserted: 1 });
+    expect((await db.pool.query(`SELECT to_regclass('dualrun.rebuild_orders') AS t`)).rows[0].t).toBeNull();
     expect(await tableChecksum(db.pool, 'public.out', ORDER_COLUMNS)).toEqual(before);
     expect(await symmetricDifference(db.pool, 'public.out', 'public.src', ORDER_COLUMNS)).toBe(0);
   });
@@ -85,12 +86,14 @@ describe('replay and stages', () => {
     const cols = ['customer_id', 'events', 'total_cents'];
     const first = await tableChecksum(db.pool, 'public.counts', cols);
     expect(first.rows).toBe(10);
+    const state = (await db.pool.query(`SELECT state_key, value FROM dualrun.keyed_state WHERE dataset = 'counts' ORDER BY 1`)).rows;
     const rt = testRuntime(config);
-    await expect(resetForReplay(rt, rt.dataset('counts'), { kind: 'time', at: new Date(0) }, true)).rejects.toThrow(/keyed state/);
-    await resetForReplay(rt, rt.dataset('counts'), { kind: 'beginning' }, true);
+    await expect(replayOnTheSide(rt, rt.dataset('counts'), { kind: 'time', at: new Date(0) }, { resetOutput: true })).rejects.toThrow(/keyed state/);
+    const r = await replayOnTheSide(rt, rt.dataset('counts'), { kind: 'beginning' }, { resetOutput: true });
     await rt.close();
-    expect((await db.pool.query(`SELECT 1 FROM dualrun.keyed_state WHERE dataset = 'counts'`)).rowCount).toBe(0);
-    await toIdle(['counts']);
+    expect(r).toMatchObject({ swapped: true, rebuiltRows: 10 });
+    expect((await db.pool.query(`SELECT state_key, value FROM dualrun.keyed_state WHERE dataset = 'counts' ORDER BY 1`)).rows).toEqual(state);
+    expect((await db.pool.query(`SELECT 1 FROM dualrun.keyed_state WHERE dataset LIKE '%.rebuild'`)).rowCount).toBe(0);
     expect(await tableChecksum(db.pool, 'public.counts', cols)).toEqual(first);
   });
 });

@@ -1,0 +1,73 @@
+/**
+ * Every verdict a night produced, superseded ones included: a window judged
+ * twice (a mismatch, then a replay, then a match) shows both, the first marked
+ * superseded and, when a later verdict of the same window was a match, healed.
+ * Each keeps its stored result, so a healed mismatch still shows its samples.
+ */
+import type { Pool } from '../src/db/connect.ts';
+import type { WindowResult, WindowStatus } from './types.ts';
+import { parseExactJson } from '../src/exact-json.ts';
+
+export interface NightVerdict {
+  /** dualrun.reconciliations.id as text (64-bit exact). */
+  id: string;
+  window: string | null;
+  verdict: WindowStatus;
+  stage: string | null;
+  finishedAt: string;
+  /** A later verdict of the same window that night replaced this one. */
+  supersededBy: string | null;
+  /** A mismatch whose window was a match by the end of the night. */
+  healed: boolean;
+  result: WindowResult;
+}
+
+interface Row { id: string; dataset: string; window_label: string | null; verdict: WindowStatus; stage: string | null; finished_at: Date; result: string }
+
+/** The night's verdicts per dataset, oldest first. */
+export async function nightVerdicts(db: Pool, datasets: readonly string[], from: Date, to: Date): Promise<Map<string, NightVerdict[]>> {
+  const r = await db.query<Row>(
+    `SELECT r.id::text AS id, r.dataset, r.window_label, r.verdict, r.stage, r.finished_at, r.result::text AS result
+       FROM dualrun.reconciliations r
+      WHERE r.dataset = ANY($1) AND r.finished_at >= $2 AND r.finished_at < $3
+      ORDER BY r.dataset, r.finished_at, r.id`, [datasets, from, to]);
+  const out = new Map<string, NightVerdict[]>(datasets.map((d) => [d, []]));
+  for (const row of r.rows) {
+    // As text, parsed exactly: 64-bit keys must not pass through float64.
+    const result = parseExactJson(row.result) as WindowResult;
+    out.get(row.dataset)!.push({
+      id: row.id, window: row.window_label, verdict: row.verdict, stage: row.stage, finishedAt: row.finished_at.toISOString(),
+      supersededBy: null, healed: false, result: { ...result, id: result.id ?? Number(row.id) },
+    });
+  }
+  for (const list of out.values()) markSuperseded(list);
+  return out;
+}
+
+/**
+ * Within one window (a whole-table dataset: all its runs), each verdict is
+ * superseded by the next one; a mismatch is healed when the window's last verdict
+ * is a match. A later `pending` supersedes too: the newest attempt could not judge,
+ * so what stood before is no longer known to hold.
+ */
+export function markSuperseded(list: NightVerdict[]): void {
+  const byWindow = new Map<string, NightVerdict[]>();
+  for (const v of list) {
+    const k = v.window ?? '';
+    byWindow.set(k, [...(byWindow.get(k) ?? []), v]);
+  }
+  for (const vs of byWindow.values()) {
+    const last = vs[vs.length - 1];
+    vs.forEach((v, i) => {
+      if (i < vs.length - 1) v.supersededBy = vs[i + 1].id;
+      v.healed = v.verdict === 'mismatch' && v !== last && last.verdict === 'match';
+    });
+  }
+}
+
+/** The standing result per window at the end of the night: its newest verdict. */
+export function standing(list: readonly NightVerdict[]): WindowResult[] {
+  const latest = new Map<string, NightVerdict>();
+  for (const v of list) latest.set(v.window ?? '', v);
+  return [...latest.values()].map((v) => v.result).sort((a, b) => String(a.window).localeCompare(String(b.window)));
+}

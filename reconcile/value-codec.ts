@@ -1,0 +1,155 @@
+/**
+ * The equality rules: for one column, from the types it has on the two sides,
+ * the codec that turns a value into canonical text on each side, so that two
+ * values get the same text exactly when the rule says they are equal
+ * (docs/reconcile.md, "Equality rules", is this file as a table).
+ *
+ * The codec is chosen per type PAIR, recursively (array elements, composite
+ * fields), so the per-row cost stays at a plain `::text` wherever the two sides
+ * already store a value the same way, and normalising functions only appear
+ * where the types differ or need them (numeric scale, json).
+ * Every codec runs inside Postgres; the session settings (side-session.ts) fix
+ * the text forms: TimeZone = the dataset's window time zone, ISO dates, hex bytea,
+ * shortest exact floats.
+ */
+import type { TypeDesc } from './table-columns.ts';
+
+export type Codec =
+  /** `v::text`: same base type both sides, strings (text/varchar/char/name/enum/uuid), integers. */
+  | { k: 'text' }
+  /** Exact numbers by value: integers, numeric (any scale), money: `10`, `10.0`, `10.00` are one value. */
+  | { k: 'decimal' }
+  /** Both as float8 (PG's own `=` between a float and a number); -0 is 0. */
+  | { k: 'float' }
+  /** An instant: timestamptz as is; a timestamp or date is a wall clock in the dataset's time zone. */
+  | { k: 'instant' }
+  /** json/jsonb by jsonb semantics (key order, whitespace, duplicate keys); json jsonb cannot hold (`\u0000`) by its text. */
+  | { k: 'json' }
+  /** Arrays: element by element when either side's elements need normalising, else as the array's text. */
+  | { k: 'array'; elem: Codec; perElement: boolean }
+  /** Composites: field by field (by position) when any field needs normalising, else as the record's text. */
+  | { k: 'record'; fields: Codec[]; perField: boolean };
+
+/** Why a pair of types cannot be equated (reported as schema drift, never compared as unequal-everything). */
+export interface Unequatable { reason: string }
+
+const INTEGERS = new Set(['int2', 'int4', 'int8']);
+const DECIMALS = new Set([...INTEGERS, 'numeric', 'money']);
+const FLOATS = new Set(['float4', 'float8']);
+const TEMPORAL = new Set(['timestamp', 'timestamptz', 'date']);
+const JSONS = new Set(['json', 'jsonb']);
+/** Compared by their text: Postgres casts char(n) to text without its trailing blanks, as its own `=` does. */
+const STRINGS = new Set(['text', 'varchar', 'bpchar', 'name', 'citext', 'uuid']);
+
+const base = (t: TypeDesc): string | null => (t.kind === 'base' ? t.name : null);
+const sameTypmod = (b: TypeDesc, s: TypeDesc) => b.kind === 'base' && s.kind === 'base' && (b.typmod ?? -1) !== -1 && b.typmod === s.typmod;
+const stringLike = (t: TypeDesc) => t.kind === 'enum' || (t.kind === 'base' && STRINGS.has(t.name));
+
+/** The codec both sides use for a column typed `b` on the batch side and `s` on the stream side. */
+export function planCodec(b: TypeDesc, s: TypeDesc): Codec | Unequatable {
+  if (b.kind === 'array' || s.kind === 'array') {
+    if (b.kind !== 'array' || s.kind !== 'array') return { reason: 'an array on one side only' };
+    const elem = planCodec(b.elem, s.elem);
+    if ('reason' in elem) return { reason: `array elements: ${elem.reason}` };
+    const perElement = !wholeIsCanonical(elem, b.elem, s.elem);
+    return { k: 'array', elem, perElement };
+  }
+  if (b.kind === 'composite' || s.kind === 'composite') {
+    if (b.kind !== 'composite' || s.kind !== 'composite') return { reason: 'a composite on one side only' };
+    if (b.fields.length !== s.fields.length) return { reason: `composites with ${b.fields.length} and ${s.fields.length} fields` };
+    const fields: Codec[] = [];
+    for (let i = 0; i < b.fields.length; i++) {
+      const f = planCodec(b.fields[i].type, s.fields[i].type);
+      if ('reason' in f) return { reason: `field ${b.fields[i].name}: ${f.reason}` };
+      fields.push(f);
+    }
+    const perField = fields.some((f, i) => !wholeIsCanonical(f, b.fields[i].type, s.fields[i].type));
+    return { k: 'record', fields, perField };
+  }
+  if (stringLike(b) && stringLike(s)) return { k: 'text' };
+  const [bn, sn] = [base(b), base(s)];
+  if (bn === null || sn === null) return { reason: 'different kinds of type' };
+  if (INTEGERS.has(bn) && INTEGERS.has(sn)) return { k: 'text' };
+  // numeric(p,s) on both sides: one scale, so equal values already print alike (no trim_scale per row).
+  if (bn === 'numeric' && sn === 'numeric' && sameTypmod(b, s)) return { k: 'text' };
+  if (DECIMALS.has(bn) && DECIMALS.has(sn)) return { k: 'decimal' };
+  const floatable = (n: string) => FLOATS.has(n) || INTEGERS.has(n) || n === 'numeric';
+  if (floatable(bn) && floatable(sn)) return { k: 'float' };
+  if (bn === 'date' && sn === 'date') return { k: 'text' };
+  if (bn === 'timestamp' && sn === 'timestamp') return { k: 'text' };
+  if (TEMPORAL.has(bn) && TEMPORAL.has(sn)) return { k: 'instant' };
+  if (JSONS.has(bn) && JSONS.has(sn)) return { k: 'json' };
+  if (bn === sn) return { k: 'text' };
+  return { reason: 'no equality rule for this pair' };
+}
+
+/** The codec for a column compared with itself (a side described alone: tests, the bench). */
+export function selfCodec(t: TypeDesc): Codec {
+  const c = planCodec(t, t);
+  return 'reason' in c ? { k: 'text' } : c;
+}
+
+/**
+ * True when a container (array, composite) of these element types can be
+ * compared as its own text: both sides' elements encode as `v::text`, and no
+ * char(n) element keeps blanks there that the scalar rule drops (inside an
+ * array or record char(n) prints padded; only equal char(n) types agree).
+ */
+function wholeIsCanonical(c: Codec, b: TypeDesc, s: TypeDesc): boolean {
+  const bpchar = (t: TypeDesc) => t.kind === 'base' && t.name === 'bpchar';
+  if ((bpchar(b) || bpchar(s)) && !(bpchar(b) && bpchar(s) && sameTypmod(b, s))) return false;
+  return isPlainText(c, b) && isPlainText(c, s);
+}
+
+/**
+ * json as jsonb text, unless jsonb cannot hold the value: `\u0000`, a lone
+ * surrogate, or an escape the server encoding cannot represent (all valid json).
+ * Such a value is compared by its own text, marked with `~` so it never equals a
+ * jsonb text, and never fails the run. Only values with a `\u` escape are tested
+ * (pg_input_is_valid, Postgres 16+; older servers: `\u0000` only).
+ */
+function jsonSql(t: TypeDesc, expr: string): string {
+  const soft = t.kind === 'base' && t.softInput;
+  const unfit = soft
+    ? `strpos(${expr}::text, '\\u') > 0 AND NOT pg_input_is_valid(${expr}::text, 'jsonb')`
+    : `strpos(${expr}::text, '\\u0000') > 0`;
+  return `CASE WHEN ${unfit} THEN '~' || ${expr}::text ELSE ${expr}::jsonb::text END`;
+}
+
+/** True when the codec writes this side's values exactly as `v::text` does. */
+function isPlainText(c: Codec, t: TypeDesc): boolean {
+  return encodeSql(c, t, 'x') === 'x::text';
+}
+
+/** SQL: the canonical text of `expr` (a value of type `t` on this side) under codec `c`; NULL stays NULL. */
+export function encodeSql(c: Codec, t: TypeDesc, expr: string, depth = 0): string {
+  const name = base(t);
+  switch (c.k) {
+    case 'text':
+      return `${expr}::text`;
+    case 'decimal':
+      if (name && INTEGERS.has(name)) return `${expr}::text`;
+      return name === 'numeric' ? `trim_scale(${expr})::text` : `trim_scale(${expr}::numeric)::text`;
+    case 'float':
+      // Adding +0 turns IEEE -0 into 0; NaN and Infinity keep their names.
+      return `(${expr}::float8 + 0::float8)::text`;
+    case 'instant':
+      return name === 'timestamptz' ? `${expr}::text` : `${expr}::timestamptz::text`;
+    case 'json':
+      if (name === 'jsonb') return `${expr}::text`;
+      return jsonSql(t, expr);
+    case 'array': {
+      if (!c.perElement || t.kind !== 'array') return `${expr}::text`;
+      // Dimensions first (they are part of an array's value), then the elements' canonical texts in order.
+      const u = `u${depth}`;
+      const elem = encodeSql(c.elem, t.elem, `${u}.e`, depth + 1);
+      return `CASE WHEN ${expr} IS NULL THEN NULL ELSE coalesce(array_dims(${expr}), '') || coalesce((SELECT array_agg(${elem} ORDER BY ${u}.o) FROM unnest(${expr}) WITH ORDINALITY AS ${u}(e, o))::text, '{}') END`;
+    }
+    case 'record': {
+      if (!c.perField || t.kind !== 'composite') return `${expr}::text`;
+      const fields = c.fields.map((f, i) => encodeSql(f, t.fields[i].type, `(${expr})."${t.fields[i].name.replace(/"/g, '""')}"`, depth + 1));
+      // A NULL composite is not a composite of NULLs (`IS NOT DISTINCT FROM NULL` tells them apart).
+      return `CASE WHEN ${expr} IS NOT DISTINCT FROM NULL THEN NULL ELSE ROW(${fields.join(', ')})::text END`;
+    }
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Source values are data, never Postgres input words. Postgres reads `'yesterday'`,
+ * `'now'`, `'epoch'`, `'infinity'` or `'allballs'` as real dates and times, `'NaN'`
+ * and `'Infinity'` as numbers and `'yes'`/`'on'` as booleans; a record carrying such
+ * a value would be applied as something it never said. So every value bound to a
+ * date/time, numeric or boolean column is checked here, by the column's type, before
+ * it reaches Postgres; a value outside the accepted forms makes its record an
+ * `apply` dead letter with the reason. The accepted forms are listed in
+ * docs/streaming.md ("Accepted value forms").
+ */
+import type { JsonRow } from './change-event.ts';
+import type { OutputColumn } from './output-table.ts';
+
+/** A value Postgres would not read as the data it is, with why. */
+export interface ValueRefusal {
+  readonly column: string;
+  readonly type: string;
+  readonly value: string;
+  readonly reason: string;
+}
+
+const DATE = String.raw`\d{4}-\d{2}-\d{2}`;
+const TIME = String.raw`\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?`;
+const ZONE = String.raw`(?:Z|[+-]\d{2}(?::?\d{2})?)`;
+const FORMS: Record<string, { re: RegExp; form: string }> = {
+  date: { re: new RegExp(`^${DATE}$`), form: 'YYYY-MM-DD' },
+  timestamp: { re: new RegExp(`^${DATE}(?:[T ]${TIME})?$`), form: 'YYYY-MM-DD[THH:MM[:SS[.ffffff]]]' },
+  timestamptz: { re: new RegExp(`^${DATE}(?:[T ]${TIME}${ZONE}?)?$`), form: 'YYYY-MM-DD[THH:MM[:SS[.ffffff]]][Z|±HH[:MM]]' },
+  time: { re: new RegExp(`^${TIME}$`), form: 'HH:MM[:SS[.ffffff]]' },
+  timetz: { re: new RegExp(`^${TIME}${ZONE}$`), form: 'HH:MM[:SS[.ffffff]]Z|±HH[:MM]' },
+};
+const NUMBER_WORD = /^\s*[+-]?(nan|inf|infinity)\s*$/i;
+const NUMERIC_TYPES = new Set(['int2', 'int4', 'int8', 'numeric', 'float4', 'float8']);
+
+/** The first value of `row` that is not data for its column, or null. Undefined (absent) columns are skipped. */
+export function refuseInputWords(row: JsonRow, columns: readonly OutputColumn[]): ValueRefusal | null {
+  for (const c of columns) {
+    const v = row[c.name];
+    if (v === undefined || v === null || !c.scalar) continue;
+    const why = refusal(c, v);
+    if (why) return { column: c.name, type: c.type, value: shown(v), reason: why };
+  }
+  return null;
+}
+
+function refusal(c: OutputColumn, v: unknown): string | null {
+  const form = FORMS[c.typname];
+  if (form) {
+    if (v instanceof Date) return Number.isNaN(v.getTime()) ? 'an invalid Date' : null;
+    if (typeof v !== 'string') return `a ${typeof v}, where ${c.type} takes ISO 8601 text (${form.form})`;
+    return form.re.test(v) ? null : `not ISO 8601 (${form.form}); Postgres input words such as now, today, yesterday, epoch, infinity are refused`;
+  }
+  // Other malformed numbers are left to Postgres, which rejects them with its own reason.
+  if (NUMERIC_TYPES.has(c.typname)) {
+    if (typeof v === 'number') return Number.isFinite(v) ? null : 'not a finite number';
+    return typeof v === 'string' && NUMBER_WORD.test(v) ? 'a Postgres input word, not a number (NaN and Infinity are refused)' : null;
+  }
+  if (c.typname === 'bool') {
+    if (typeof v === 'boolean') return null;
+    if (typeof v === 'string' && /^(true|false|t|f)$/i.test(v)) return null;
+    return 'not a boolean: true/false (or "t"/"f"); words such as yes, on, 1 are refused';
+  }
+  if (c.typname === 'interval' && typeof v === 'string' && NUMBER_WORD.test(v)) return 'an infinite interval (a Postgres input word, refused)';
+  return null;
+}
+
+function shown(v: unknown): string {
+  const s = typeof v === 'string' ? v : typeof v === 'bigint' ? v.toString() : v instanceof Date ? String(v) : JSON.stringify(v) ?? String(v);
+  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
+}
