@@ -70,6 +70,9 @@ it('regression: a replay at stage streaming no longer blanks the served table; r
   const replay = await runCli(['--config', file, 'stream', '--dataset', 'orders', '--from-beginning', '--reset-output', '--until-idle', '--format', 'json'], { cwd: dir, timeoutMs: 280_000 });
   replaying = false;
   await loop;
+  // One read after the command returned: the swap happens at its very end, and under load
+  // the loop's last read may have come just before it.
+  reads.push((await reader.query<{ rows: number; stale: number }>(`SELECT count(*)::int AS rows, count(*) FILTER (WHERE status = 'stale')::int AS stale FROM analytics.orders`)).rows[0]);
   await reader.end();
 
   expect(replay.code, replay.stderr).toBe(0);
