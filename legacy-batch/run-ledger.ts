@@ -3,6 +3,12 @@
  * ends as `succeeded`, `partial` (a window loaded before it was due: never
  * complete), `failed` or `abandoned`. The reconciler and the cutover
  * gate read it: a window is batch-settled when its newest row succeeded.
+ *
+ * Liveness: while a run is `running`, a session advisory lock on its id is held by a
+ * dedicated connection of the process doing it. A SIGKILLed process's connection
+ * ends and the lock with it, so `abandonOrphanedRuns` (called by `dualrun datasets`,
+ * the scheduler and every new run) can tell, from any host, a run nobody is doing
+ * and mark it `abandoned`.
  */
 import os from 'node:os';
 import type { Pool, PoolClient } from '../src/db/connect.ts';
@@ -25,18 +31,66 @@ export type RunEnd =
   | { status: 'succeeded' | 'partial'; rows: number; snapshotAt: Date }
   | { status: 'failed' | 'abandoned'; error: unknown };
 
+// First key of the two-key advisory lock naming a run (the second is its id): 'dRun'.
+const RUN_LOCK_CLASS = 0x6452756e;
+const holders = new Map<number, PoolClient>();
+
 export async function startRun(db: Db, run: RunStart): Promise<number> {
+  await abandonOrphanedRuns(db).catch(() => 0);
   const w = run.window;
-  const r = await db.query<{ id: string }>(
-    `INSERT INTO dualrun.batch_runs (dataset, window_start, window_end, window_label, mode, status, trigger, host, pid)
-     VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8) RETURNING id`,
-    [run.dataset, w?.start ?? null, w?.end ?? null, w?.label ?? null, run.mode, run.trigger, os.hostname(), process.pid],
-  );
-  return Number(r.rows[0].id);
+  const args = [run.dataset, w?.start ?? null, w?.end ?? null, w?.label ?? null, run.mode, run.trigger, os.hostname(), process.pid];
+  const insert = `INSERT INTO dualrun.batch_runs (dataset, window_start, window_end, window_label, mode, status, trigger, host, pid)
+     VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8) RETURNING id`;
+  if (!isPool(db)) return Number((await db.query<{ id: string }>(insert, args)).rows[0].id);
+  // Row and lock in one transaction: no one ever sees the row `running` without its lock.
+  const holder = await db.connect();
+  try {
+    await holder.query('BEGIN');
+    const id = Number((await holder.query<{ id: string }>(insert, args)).rows[0].id);
+    await holder.query('SELECT pg_advisory_lock($1, $2)', [RUN_LOCK_CLASS, runLockKey(id)]);
+    await holder.query('COMMIT');
+    holders.set(id, holder);
+    return id;
+  } catch (e) {
+    await holder.query('ROLLBACK').catch(() => undefined);
+    holder.release(true);
+    throw e;
+  }
+}
+
+/** Drops the run's liveness lock (its outcome is recorded, or being committed). */
+async function releaseHolder(id: number): Promise<void> {
+  const holder = holders.get(id);
+  if (!holder) return;
+  holders.delete(id);
+  try {
+    await holder.query('SELECT pg_advisory_unlock($1, $2)', [RUN_LOCK_CLASS, runLockKey(id)]);
+    holder.release();
+  } catch (e) {
+    holder.release(e as Error);
+  }
+}
+
+function runLockKey(id: number): number {
+  return id % 2_147_483_648;
+}
+
+function isPool(db: Db): db is Pool {
+  return typeof (db as Pool).totalCount === 'number';
 }
 
 /** Ends a run; only a row still `running` changes, so an end is recorded once. */
 export async function finishRun(db: Db, id: number, end: RunEnd): Promise<void> {
+  try {
+    await recordEnd(db, id, end);
+  } finally {
+    // Inside a load transaction the UPDATE holds the row until COMMIT, so an
+    // orphan check in between waits for it and then sees the outcome.
+    await releaseHolder(id);
+  }
+}
+
+async function recordEnd(db: Db, id: number, end: RunEnd): Promise<void> {
   if (!('error' in end)) {
     await db.query(
       `UPDATE dualrun.batch_runs SET status = $4, finished_at = clock_timestamp(), rows = $2, snapshot_at = $3
@@ -94,23 +148,20 @@ export async function recordAdopted(db: Db, run: Omit<RunStart, 'mode'>, rows: n
 }
 
 /**
- * Marks `running` rows of this host whose process is gone as `abandoned` (a crash
- * or SIGKILL left them), so the ledger never shows a run that nobody is doing.
+ * Marks `running` rows whose liveness lock nobody holds as `abandoned` (a crash or
+ * SIGKILL left them, on any host), so the ledger never shows a run nobody is doing.
+ * Rows of this process are left alone (their holder may be in a load transaction).
  */
 export async function abandonOrphanedRuns(db: Db): Promise<number> {
-  const r = await db.query<{ id: string; pid: number | null }>(
-    `SELECT id, pid FROM dualrun.batch_runs WHERE status = 'running' AND host = $1`, [os.hostname()],
+  const r = await db.query(
+    `UPDATE dualrun.batch_runs r SET status = 'abandoned', finished_at = clock_timestamp(),
+       error_message = 'the process running it ended without recording an outcome (its connection and lock are gone)'
+     WHERE r.status = 'running' AND NOT (r.host = $3 AND r.pid = $4)
+       AND NOT EXISTS (SELECT 1 FROM pg_locks l
+             WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+               AND l.classid::text::bigint = $1 AND l.objid::text::bigint = r.id % $2)`,
+    [RUN_LOCK_CLASS, 2_147_483_648, os.hostname(), process.pid],
   );
-  const dead = r.rows.filter((x) => x.pid !== null && x.pid !== process.pid && !processAlive(x.pid)).map((x) => Number(x.id));
-  if (dead.length === 0) return 0;
-  await db.query(
-    `UPDATE dualrun.batch_runs SET status = 'abandoned', finished_at = clock_timestamp(),
-       error_message = 'the process running it ended without recording an outcome'
-     WHERE id = ANY($1) AND status = 'running'`, [dead],
-  );
-  return dead.length;
-}
-
-function processAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  return r.rowCount ?? 0;
 }

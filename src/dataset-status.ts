@@ -5,6 +5,7 @@
 import type { Pool } from './db/connect.ts';
 import type { DualrunConfig } from './config/types.ts';
 import { readStages } from './stages.ts';
+import { abandonOrphanedRuns } from '../legacy-batch/run-ledger.ts';
 import { formatByteSize } from './byte-size.ts';
 import { slotStatus } from '../streaming/capture/logical-slot.ts';
 
@@ -35,6 +36,8 @@ export interface DatasetStatus {
 
 export async function datasetStatuses(db: Pool, config: DualrunConfig): Promise<DatasetStatus[]> {
   const names = Object.keys(config.datasets);
+  // A run whose process died (SIGKILL) must not show as the one still going.
+  await abandonOrphanedRuns(db);
   const [stages, runs, marks, dead, verdicts] = await Promise.all([
     readStages(db, names),
     db.query(`SELECT DISTINCT ON (dataset) dataset, window_label, status, rows, finished_at

@@ -10,6 +10,7 @@ import { acquireEmbeddedPostgres, type EmbeddedHandle } from './db/embedded-post
 import { isCurrent, migrate } from './db/migrate.ts';
 import { describeTarget } from './db/connect.ts';
 import type { DatasetConfig, DualrunConfig } from './config/types.ts';
+import { WorkerHealth } from './worker-health.ts';
 import { createMetrics } from './metrics/prom-metrics.ts';
 import type { Metrics } from './metrics/metrics.ts';
 import { createAlerts, type Alerts } from './alerts/alerts.ts';
@@ -26,6 +27,8 @@ export interface Runtime {
   /** The connection string of the toolkit database (embedded one started if needed). */
   databaseUrl(): Promise<string>;
   dataset(name: string): DatasetConfig;
+  /** Health of a long-running command (reconnects, stalls, progress): for /healthz and alerts. */
+  readonly health: WorkerHealth;
   /** What the paths report (Prometheus series, stream progress); served with --metrics-port. */
   readonly metrics: Metrics;
   /** Webhook alerts from `alerts.webhooks`; emit never blocks. */
@@ -71,6 +74,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
   return {
     config,
     log,
+    health: new WorkerHealth(),
     metrics,
     alerts,
     signal,

@@ -10,7 +10,9 @@ export function registerSecret(value: string | undefined | null): void {
   if (value && value.length >= 3) known.add(value);
 }
 
-const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):([^@\s/]*)@/gi;
+// Greedy up to the last '@' of the word: a password with an unescaped '@', '/' or '#'
+// is masked whole rather than in part.
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):(\S*)@/gi;
 const KV_PASSWORD = /\b(password|passwd|pwd)\s*=\s*('[^']*'|"[^"]*"|\S+)/gi;
 
 export function scrubSecrets(text: string): string {

@@ -4,6 +4,7 @@
  * stopped (or idle with --until-idle).
  */
 import type { DatasetConfig } from '../src/config/types.ts';
+import type { AttemptSession } from '../src/reconnect-policy.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { applyBatch, type SinkDeps } from './exactly-once-sink.ts';
 import { mergeStatements } from './output-merge.ts';
@@ -20,11 +21,14 @@ export interface DatasetStreamOptions {
   readonly signal: AbortSignal;
   readonly untilIdle: boolean;
   readonly tuning?: TransportTuning;
+  /** From the reconnect policy: told when services answered and when work moved. */
+  readonly session?: AttemptSession;
 }
 
 export async function streamDataset(rt: Runtime, ds: DatasetConfig, opts: DatasetStreamOptions): Promise<Record<string, unknown>> {
   const db = await streamDatabase(rt, ds);
   const output = await prepareOutputTable(db, ds.stream.output, ds.key);
+  opts.session?.connected('postgres');
   const { transport, decode } = await transportFor(rt, ds, db, opts.tuning);
   const transform = await loadTransform(ds.stream.transform);
   const deps: SinkDeps = {
@@ -41,11 +45,14 @@ export async function streamDataset(rt: Runtime, ds: DatasetConfig, opts: Datase
     const outcome = await applyBatch(deps, batch);
     meter.add(outcome, batch.records.length, batch.lagRecords);
     observe.batch(batch, outcome, (performance.now() - started) / 1000);
+    opts.session?.progressed();
     rt.log.debug({ dataset: ds.name, partition: batch.partition, records: batch.records.length, ms: Math.round(performance.now() - started), ...outcome.phases }, 'batch applied');
   }, {
     signal: opts.signal,
     untilIdle: opts.untilIdle,
-    onIdle: (partitions, at) => { observe.idle(partitions); return markHeadSeen(db, ds.name, transport.source, partitions, at); },
+    onIdle: async (partitions, at) => { observe.idle(partitions); await markHeadSeen(db, ds.name, transport.source, partitions, at); opts.session?.progressed(); },
+    onConnected: (service) => opts.session?.connected(service),
+    connectBudgetMs: () => opts.session?.budgetMs() ?? Number.POSITIVE_INFINITY,
   });
   const summary = { ...meter.summary(), ...observe.summary() };
   rt.log.info(summary, 'stream stopped');

@@ -2,6 +2,7 @@
 import kafkajs, { type Kafka, type KafkaConfig as KafkajsConfig, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { KafkaConfig } from '../src/config/types.ts';
+import { DualrunError } from '../src/errors.ts';
 
 const { Kafka: KafkaClass, logLevel } = kafkajs;
 
@@ -17,7 +18,9 @@ export function createKafka(cfg: KafkaConfig, log: Logger): Kafka {
       // kafkajs logs at ERROR what it then retries (e.g. a rebalance in progress); warn is honest.
       if (level <= logLevel.WARN) log.warn(fields, `kafkajs: ${message}`);
     },
-    retry: { retries: 8, initialRetryTime: 200 },
+    // Short retries (~10 s in all): a lost broker surfaces soon as an error, and the
+    // reconnect policy (src/reconnect-policy.ts) decides how long to keep trying.
+    retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5000 },
   };
   if (cfg.sasl) options.sasl = { mechanism: cfg.sasl.mechanism, username: cfg.sasl.username, password: cfg.sasl.password } as SASLOptions;
   return new KafkaClass(options);
@@ -26,4 +29,39 @@ export function createKafka(cfg: KafkaConfig, log: Logger): Kafka {
 /** Consumer group id of a dataset (`<groupPrefix>.<dataset>`). */
 export function groupIdFor(cfg: KafkaConfig, dataset: string): string {
   return `${cfg.groupPrefix}.${dataset}`;
+}
+
+/** DUALRUN_KAFKA_UNREACHABLE naming the brokers and what was being done; the kafkajs error is the cause. */
+export function kafkaUnreachable(brokers: readonly string[], what: string, err: unknown): DualrunError {
+  if (err instanceof DualrunError) return err;
+  const e = err as { name?: string; message?: string };
+  const auth = /SASL|Authentication|authenticat/i.test(`${e.name ?? ''} ${e.message ?? ''}`);
+  const hint = auth ? ' (authentication failed: check kafka.sasl and kafka.ssl against the listener the brokers offer)' : '';
+  return new DualrunError('DUALRUN_KAFKA_UNREACHABLE', `${what}: cannot reach Kafka brokers ${brokers.join(', ')}${hint}: ${e.message ?? String(err)}`,
+    { cause: err, details: { service: 'kafka', brokers: [...brokers] } });
+}
+
+/**
+ * Runs a connect step (admin/producer connect and a first request) again until it
+ * works or `timeoutMs` has passed; then DUALRUN_KAFKA_UNREACHABLE. An authentication
+ * failure is final at once: trying again cannot fix credentials.
+ */
+export async function withConnectDeadline<T>(brokers: readonly string[], what: string, timeoutMs: number, step: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown = new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`);
+  while (Date.now() < deadline && !signal?.aborted) {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)), deadline - Date.now()); });
+    try {
+      return await Promise.race([step(), timeout]);
+    } catch (e) {
+      if (e instanceof DualrunError) throw e;
+      last = e;
+      if (/SASL|Authentication/i.test(`${(e as Error).name} ${(e as Error).message}`)) break;
+      await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(0, deadline - Date.now()))));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  throw kafkaUnreachable(brokers, what, last);
 }

@@ -9,12 +9,21 @@
  * position (a replay reset Postgres, or Postgres was restored), the consumer seeks
  * back once to stored + 1 and drops the batch; starting before it is harmless
  * because the sink skips what it already has.
+ *
+ * Faults: kafkajs gives up on some errors for good (e.g. "The coordinator is not
+ * aware of this member" after an outage longer than the session timeout) and then
+ * sits connected doing nothing. So the consumer's crash, stop and disconnect events
+ * are observed, and a progress watchdog checks that batches arrive while records
+ * wait; either way the run rejects with a Kafka error and the reconnect policy starts
+ * a fresh consumer that rejoins the group and resumes from the stored positions.
  */
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Pool } from '../src/db/connect.ts';
 import { DualrunError } from '../src/errors.ts';
+import type { StallReport } from '../src/worker-health.ts';
 import { sleep } from './abortable-sleep.ts';
+import { kafkaUnreachable, withConnectDeadline } from './kafka-client.ts';
 import { readPositions } from './positions.ts';
 import type { SourceBatch, SourceRecord, Transport, TransportRunOptions } from './transport.ts';
 
@@ -30,6 +39,13 @@ export interface KafkaTransportOptions {
   readonly maxBytesPerPartition?: number;
   /** Partitions applied at once, each in its own transaction (default 3). */
   readonly concurrency?: number;
+  /** For messages: the bootstrap brokers. */
+  readonly brokers: readonly string[];
+  /** Start-up: how long to try the brokers (default 30 s). */
+  readonly connectTimeoutMs?: number;
+  /** Progress watchdog: no batch for this long while records wait → rejoin (default 60 s). */
+  readonly stallTimeoutMs?: number;
+  readonly onStall?: (r: StallReport) => void;
 }
 
 export function kafkaTransport(o: KafkaTransportOptions): Transport {
@@ -45,19 +61,31 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch) =>
   const consumer = o.kafka.consumer({
     groupId: o.groupId, sessionTimeout, heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
     maxBytesPerPartition: o.maxBytesPerPartition ?? 2 * 1024 * 1024, maxBytes: 8 * 1024 * 1024, maxWaitTimeInMs: 100,
-    allowAutoTopicCreation: false, retry: { retries: 5, restartOnFailure: async () => true },
+    allowAutoTopicCreation: false, retry: { retries: 5, maxRetryTime: 5000, restartOnFailure: async () => !fatal && !stopping },
   });
   const checked = new Set<number>();
   const sought = new Set<number>();
   let fatal: unknown = null;
+  let stopping = false;
+  const progress = { at: Date.now() };
+  const lost = (why: string, cause?: unknown) => {
+    if (fatal || stopping) return;
+    fatal = new DualrunError('DUALRUN_KAFKA_UNREACHABLE', `Kafka consumer for ${o.topic} ${why}: rejoining the group`, { cause, details: { service: 'kafka', dataset: o.dataset } });
+  };
+  // kafkajs restarts itself after retriable crashes; after a non-retriable one it stays down.
+  consumer.on(consumer.events.CRASH, (e) => { if (!e.payload.restart) lost(`crashed (${e.payload.error?.message ?? 'unknown error'})`, e.payload.error); });
+  consumer.on(consumer.events.STOP, () => lost('stopped'));
+  consumer.on(consumer.events.DISCONNECT, () => lost('disconnected'));
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    opts.onConnected?.('kafka');
     checked.clear();
     sought.clear();
     const assigned = e.payload.memberAssignment[o.topic] ?? [];
     seekAssignedBack(o, consumer, assigned).catch((err) => o.log.warn({ dataset: o.dataset, err }, 'could not compare stored positions with Kafka offsets'));
   });
   try {
-    await requireTopic(o);
+    await requireTopic(o, opts.signal, Math.min(o.connectTimeoutMs ?? 30_000, opts.connectBudgetMs?.() ?? Number.POSITIVE_INFINITY));
+    opts.onConnected?.('kafka');
     await consumer.connect();
     await consumer.subscribe({ topic: o.topic, fromBeginning: true });
     await consumer.run({
@@ -70,6 +98,7 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch) =>
       eachBatchAutoResolve: false,
       eachBatch: async (p) => {
         if (fatal || !p.isRunning() || p.isStale()) return;
+        progress.at = Date.now();
         if (p.batch.messages.length === 0) { p.resolveOffset(p.batch.lastOffset()); return; } // only control records
         if (!checked.has(p.batch.partition) && !sought.has(p.batch.partition) && (await seekBackIfAhead(o, consumer, p))) {
           sought.add(p.batch.partition); // once: if the log really starts later (retention), accept that start
@@ -82,17 +111,21 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch) =>
           fatal = e; // stop here: never commit to Kafka what Postgres does not have
           throw e;
         }
+        progress.at = Date.now();
         p.resolveOffset(p.batch.lastOffset());
         await consumer.commitOffsets([{ topic: o.topic, partition: p.batch.partition, offset: (BigInt(p.batch.lastOffset()) + 1n).toString() }]);
         await p.heartbeat();
       },
     });
-    await waitForStop(o, opts, () => fatal);
+    await waitForStop(o, opts, () => fatal, progress);
   } catch (e) {
+    if (fatal) throw fatal;
     if (e instanceof DualrunError) throw e;
-    throw fatal ?? new DualrunError('DUALRUN_KAFKA_UNREACHABLE', `Kafka consumer for ${o.topic}: ${(e as Error).message}`, { cause: e });
+    throw kafkaUnreachable(o.brokers, `Kafka consumer for ${o.topic}`, e);
   } finally {
-    await consumer.disconnect().catch(() => undefined);
+    stopping = true;
+    // With the brokers gone, leaving the group can retry for long: do not wait for it.
+    await Promise.race([consumer.disconnect().catch(() => undefined), sleep(5000, new AbortController().signal)]);
   }
   if (fatal) throw fatal;
 }
@@ -142,39 +175,51 @@ async function seekAssignedBack(o: KafkaTransportOptions, consumer: Consumer, pa
   }
 }
 
-/** Until aborted, a fatal error, or (untilIdle) every partition caught up per Postgres. */
-async function waitForStop(o: KafkaTransportOptions, opts: TransportRunOptions, fatal: () => unknown): Promise<void> {
+/**
+ * Until aborted, a fatal error, or (untilIdle) every partition caught up per Postgres.
+ * The watchdog: records waiting and no batch for stallTimeout → reject (rejoin).
+ */
+async function waitForStop(o: KafkaTransportOptions, opts: TransportRunOptions, fatal: () => unknown, progress: { at: number }): Promise<void> {
   const admin = o.kafka.admin();
   await admin.connect();
+  const stallMs = o.stallTimeoutMs ?? 60_000;
   try {
     while (!opts.signal.aborted && !fatal()) {
       await sleep(opts.untilIdle ? 300 : 1000, opts.signal);
       if (opts.signal.aborted || fatal()) return;
       const caughtUp = await partitionsCaughtUp(o, admin);
-      if (caughtUp.all && caughtUp.partitions.length > 0) await opts.onIdle?.(caughtUp.partitions, new Date());
+      if (caughtUp.all) { progress.at = Date.now(); await opts.onIdle?.(caughtUp.partitions, new Date()); }
       if (opts.untilIdle && caughtUp.all) return;
+      const idleMs = Date.now() - progress.at;
+      if (!caughtUp.all && idleMs > stallMs) {
+        o.onStall?.({ dataset: o.dataset, idleMs, lagRecords: caughtUp.lag, action: 'rejoin' });
+        throw new DualrunError('DUALRUN_KAFKA_UNREACHABLE',
+          `Kafka consumer for ${o.topic} made no progress for ${Math.round(idleMs / 1000)} s with ${caughtUp.lag} records waiting (kafka.stallTimeout): rejoining the group`,
+          { details: { service: 'kafka', dataset: o.dataset, stalled: true } });
+      }
     }
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
 }
 
-async function partitionsCaughtUp(o: KafkaTransportOptions, admin: ReturnType<Kafka['admin']>): Promise<{ all: boolean; partitions: number[] }> {
+async function partitionsCaughtUp(o: KafkaTransportOptions, admin: ReturnType<Kafka['admin']>): Promise<{ all: boolean; partitions: number[]; lag: number }> {
   const [offsets, stored] = await Promise.all([admin.fetchTopicOffsets(o.topic), readPositions(o.stateDb, o.dataset, o.topic)]);
+  let lag = 0n;
   const done = offsets.filter((p) => {
     const next = (stored.get(p.partition)?.major ?? -1n) + 1n;
     const from = next > BigInt(p.low) ? next : BigInt(p.low);
+    if (from < BigInt(p.high)) lag += BigInt(p.high) - from;
     return from >= BigInt(p.high);
   });
-  return { all: done.length === offsets.length, partitions: done.filter((p) => stored.has(p.partition)).map((p) => p.partition) };
+  return { all: done.length === offsets.length, partitions: done.filter((p) => stored.has(p.partition)).map((p) => p.partition), lag: Number(lag) };
 }
 
 /** A missing topic is a config problem, not something a retry fixes. */
-async function requireTopic(o: KafkaTransportOptions): Promise<void> {
+async function requireTopic(o: KafkaTransportOptions, signal: AbortSignal, timeoutMs: number): Promise<void> {
   const admin = o.kafka.admin();
-  await admin.connect();
   try {
-    const topics = await admin.listTopics();
+    const topics = await withConnectDeadline(o.brokers, `stream ${o.dataset}`, timeoutMs, async () => { await admin.connect(); return admin.listTopics(); }, signal);
     if (!topics.includes(o.topic)) {
       throw new DualrunError('DUALRUN_CONFIG_INVALID', `datasets.${o.dataset}.stream.source: Kafka topic ${o.topic} does not exist (create it, or run \`dualrun capture\` for a { table } source)`);
     }

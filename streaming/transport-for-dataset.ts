@@ -30,7 +30,8 @@ export async function transportFor(rt: Runtime, ds: DatasetConfig, stateDb: Pool
   if (kafka) {
     const transport = kafkaTransport({
       kafka: createKafka(kafka, rt.log), groupId: groupIdFor(kafka, ds.name), topic: src.topic, dataset: ds.name, stateDb, log: rt.log,
-      sessionTimeout: tuning.sessionTimeout,
+      sessionTimeout: tuning.sessionTimeout ?? kafka.sessionTimeoutMs, brokers: kafka.brokers,
+      connectTimeoutMs: kafka.connectTimeoutMs, stallTimeoutMs: kafka.stallTimeoutMs, onStall: (r) => rt.health.stalled(r),
     });
     return { transport, decode: decoderFor(src.kind === 'topic' ? src.format : 'debezium') };
   }

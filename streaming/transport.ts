@@ -58,6 +58,10 @@ export interface TransportRunOptions {
   readonly untilIdle: boolean;
   /** Called when idle and caught up, so watermarks can advance with no traffic. */
   readonly onIdle?: (partitions: readonly number[], headSeenAt: Date) => Promise<void>;
+  /** Called once the transport reached its service (Kafka: joined the group), for the reconnect policy. */
+  readonly onConnected?: (service: 'postgres' | 'kafka') => void;
+  /** During an outage, how long a connect step may still wait (from the reconnect policy). */
+  readonly connectBudgetMs?: () => number;
 }
 
 export interface Transport {

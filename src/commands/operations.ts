@@ -27,8 +27,8 @@ export async function withOperations<T>(rt: Runtime, o: OperationsOptions, work:
   // Loaded only when used: the CLI imports this file at start-up, and `--help` must stay fast.
   if (port !== null) {
     const { serveMetrics } = await import('../metrics/metrics-server.ts');
-    const { kafkaCheck, postgresCheck } = await import('../metrics/health-checks.ts');
-    const checks = [postgresCheck(rt), ...(o.kafka ? [kafkaCheck(rt)] : [])];
+    const { kafkaCheck, postgresCheck, workerCheck } = await import('../metrics/health-checks.ts');
+    const checks = [postgresCheck(rt), ...(o.kafka ? [kafkaCheck(rt)] : []), workerCheck(rt)];
     server = await serveMetrics(rt, { port, host: rt.config.metrics.host, checks });
   }
   const beat = o.heartbeat ? (await import('../../streaming/stream-heartbeat.ts')).startHeartbeat(rt, o.heartbeat) : null;

@@ -4,6 +4,7 @@ import { parseDuration } from '../duration.ts';
 import { runCommand } from './command-runner.ts';
 import { plannedJobs } from '../scheduler/planned-jobs.ts';
 import { createScheduler } from '../scheduler/scheduler.ts';
+import { watchPostgres } from '../scheduler/connection-watch.ts';
 import { addMetricsPortOption, withOperations } from './operations.ts';
 
 export function registerSchedule(program: Command): void {
@@ -24,11 +25,10 @@ export function registerSchedule(program: Command): void {
       await withOperations(rt, { metricsPort: opts.metricsPort, kafka: false }, async () => {
         await scheduler.start();
         rt.log.info({ jobs: plan.jobs.length }, 'scheduler running (SIGTERM to stop)');
-        await new Promise<void>((resolve) => {
-          if (rt.signal.aborted) resolve();
-          rt.signal.addEventListener('abort', () => resolve(), { once: true });
-        });
+        // Until SIGTERM, or Postgres stays away past database.reconnect.maxWait (exit 3).
+        const lost = await watchPostgres(rt, rt.signal).then(() => null, (e: unknown) => e);
         await scheduler.stop();
+        if (lost) throw lost;
       });
       rt.log.info('scheduler stopped');
       return EXIT.ok;

@@ -13,6 +13,7 @@ import { parseByteSize } from '../byte-size.ts';
 import { parseDuration } from '../duration.ts';
 import { parseTableRef, type TableRef } from '../identifiers.ts';
 import { registerSecret } from '../secrets.ts';
+import { connectionUrlProblem } from '../db/connection-url.ts';
 import { interpolateEnv } from './load-config.ts';
 import { packagePath } from '../package-path.ts';
 import type { DatasetConfig, DualrunConfig, KafkaConfig, StreamSource, StreamWatermark } from './types.ts';
@@ -64,6 +65,7 @@ export function compileConfig(raw: unknown, opts: CompileOptions): DualrunConfig
       url: dbUrl,
       poolSize: cfg.database?.poolSize ?? 10,
       embedded: { dir: path.resolve(baseDir, cfg.database?.embedded?.dir ?? '.dualrun'), port: cfg.database?.embedded?.port ?? null },
+      reconnectMaxWaitMs: parseDuration(cfg.database?.reconnect?.maxWait ?? '40s') ?? 40_000,
     },
     kafka: compileKafka(cfg.kafka),
     metrics: { port: cfg.metrics?.port ?? null, host: cfg.metrics?.host ?? '0.0.0.0' },
@@ -216,6 +218,8 @@ function byteSize(text: string, at: string, p: Problems): number {
 }
 
 function checkUrl(url: string, at: string, p: Problems): void {
+  const problem = connectionUrlProblem(url);
+  if (problem) { p.add(at, problem); return; }
   try {
     const u = new URL(url);
     if (u.password) registerSecret(decodeURIComponent(u.password));
@@ -244,7 +248,12 @@ function compileAlerts(a: RawConfig['alerts'], p: Problems): DualrunConfig['aler
 function compileKafka(k: RawConfig['kafka']): KafkaConfig | null {
   if (!k) return null;
   if (k.sasl?.password) registerSecret(k.sasl.password);
-  return { brokers: k.brokers, clientId: k.clientId ?? 'dualrun', groupPrefix: k.groupPrefix ?? 'dualrun', ssl: k.ssl ?? false, sasl: k.sasl ?? null };
+  const ms = (v: string | undefined, dflt: number) => (v === undefined ? dflt : parseDuration(v) ?? dflt);
+  return {
+    brokers: k.brokers, clientId: k.clientId ?? 'dualrun', groupPrefix: k.groupPrefix ?? 'dualrun', ssl: k.ssl ?? false, sasl: k.sasl ?? null,
+    connectTimeoutMs: ms(k.connectTimeout, 30_000), sessionTimeoutMs: ms(k.sessionTimeout, 10_000),
+    stallTimeoutMs: ms(k.stallTimeout, 60_000), reconnectMaxWaitMs: ms(k.reconnect?.maxWait, 40_000),
+  };
 }
 
 /** ajv errors as `path: what was expected`, deduplicated, oneOf noise folded. */
@@ -306,8 +315,11 @@ interface RawStream {
   adopted?: boolean; watermark?: { column: string } | { kafkaGroup: string; topic: string };
 }
 interface RawConfig {
-  database?: { url?: string; poolSize?: number; embedded?: { dir?: string; port?: number } };
-  kafka?: { brokers: string[]; clientId?: string; groupPrefix?: string; ssl?: boolean; sasl?: KafkaConfig['sasl'] };
+  database?: { url?: string; poolSize?: number; embedded?: { dir?: string; port?: number }; reconnect?: { maxWait?: string } };
+  kafka?: {
+    brokers: string[]; clientId?: string; groupPrefix?: string; ssl?: boolean; sasl?: KafkaConfig['sasl'];
+    connectTimeout?: string; sessionTimeout?: string; stallTimeout?: string; reconnect?: { maxWait?: string };
+  };
   report?: { schedule?: string; dir?: string; history?: number };
   metrics?: { port?: number; host?: string };
   alerts?: { webhooks?: { url: string; events: AlertEventName[] }[] };

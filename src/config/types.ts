@@ -10,6 +10,8 @@ export interface DatabaseConfig {
   readonly url: string | null;
   readonly poolSize: number;
   readonly embedded: { readonly dir: string; readonly port: number | null };
+  /** Long-running commands reconnect for this long after losing Postgres, then exit 3. */
+  readonly reconnectMaxWaitMs: number;
 }
 
 export interface KafkaConfig {
@@ -18,6 +20,13 @@ export interface KafkaConfig {
   readonly groupPrefix: string;
   readonly ssl: boolean;
   readonly sasl: { readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; readonly username: string; readonly password: string } | null;
+  /** Start-up: brokers unreachable for this long exit 3. */
+  readonly connectTimeoutMs: number;
+  readonly sessionTimeoutMs: number;
+  /** Progress watchdog: no progress while lag > 0 for this long → rejoin. */
+  readonly stallTimeoutMs: number;
+  /** Long-running commands reconnect for this long after losing the brokers, then exit 3. */
+  readonly reconnectMaxWaitMs: number;
 }
 
 export type StreamSource =

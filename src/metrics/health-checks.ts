@@ -57,3 +57,14 @@ export function kafkaCheck(rt: Runtime): HealthCheck {
     async close() { if (admin) await (await admin.catch(() => null))?.disconnect().catch(() => undefined); },
   };
 }
+
+/** The worker's own view (src/worker-health.ts): reconnecting, stalled or failed is unhealthy even when the services answer. */
+export function workerCheck(rt: Runtime): HealthCheck {
+  return {
+    name: 'worker',
+    async check() {
+      const h = rt.health.snapshot();
+      return h.state === 'healthy' || h.state === 'starting' || h.state === 'stopped' ? null : `${h.state}${h.detail ? `: ${scrubSecrets(h.detail)}` : ''}`;
+    },
+  };
+}

@@ -60,7 +60,10 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     async start() {
       await abandonOrphanedRuns(await rt.db());
       for (const job of jobs) {
-        const task = cron.createTask(job.cron, (ctx) => fire(job.id, ctx.date).then(() => undefined), { name: job.id, noOverlap: true });
+        // A fire that cannot even be claimed (Postgres away) is logged, never an unhandled rejection.
+        const task = cron.createTask(job.cron, (ctx) => fire(job.id, ctx.date).then(() => undefined, (e) => {
+          rt.log.error({ job: job.id, err: { message: toDualrunError(e).message } }, 'job could not fire');
+        }), { name: job.id, noOverlap: true });
         task.start();
         tasks.push(task);
         rt.log.info({ job: job.id, cron: job.cron, next: task.getNextRun()?.toISOString() }, 'job scheduled');

@@ -12,7 +12,9 @@
 import kafkajs, { type Kafka, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Pool } from '../../src/db/connect.ts';
+import type { AttemptSession } from '../../src/reconnect-policy.ts';
 import { decodeDebezium } from '../debezium-decoder.ts';
+import { withConnectDeadline } from '../kafka-client.ts';
 import { keyOf } from '../decoder.ts';
 import { readPositions } from '../positions.ts';
 import { BEFORE_EVERYTHING, type SourceRecord } from '../transport.ts';
@@ -31,19 +33,29 @@ export interface RelayOptions {
   readonly signal: AbortSignal;
   readonly untilIdle: boolean;
   readonly batchSize?: number;
+  /** For messages and the start-up deadline. */
+  readonly brokers: readonly string[];
+  readonly connectTimeoutMs: number;
+  /** From the reconnect policy. */
+  readonly session?: AttemptSession;
 }
 
 export async function relayChangelog(o: RelayOptions): Promise<{ relayed: number }> {
   const source = `relay:${o.table}`;
-  await ensureTopic(o.kafka, o.topic);
+  const what = `capture relay ${o.dataset}`;
+  const timeoutMs = Math.min(o.connectTimeoutMs, o.session?.budgetMs() ?? Number.POSITIVE_INFINITY);
+  await withConnectDeadline(o.brokers, what, timeoutMs, () => ensureTopic(o.kafka, o.topic), o.signal);
   // One request in flight keeps the changelog order in the topic; a retried send may
   // duplicate (at least once, see above), which the version makes harmless for rows.
   const producer = o.kafka.producer({ maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
   let relayed = 0;
   try {
+    await withConnectDeadline(o.brokers, what, timeoutMs, () => producer.connect(), o.signal);
+    o.session?.connected('kafka');
     const from = (await readPositions(o.db, o.dataset, source)).get(0) ?? BEFORE_EVERYTHING;
+    o.session?.connected('postgres');
     for await (const page of followChangelog(o.db, o.table, from, { limit: o.batchSize ?? 5000, pollMs: 100, signal: o.signal, untilIdle: o.untilIdle })) {
+      o.session?.progressed();
       if (page.records.length === 0) continue;
       await send(producer, o, page.records);
       const cursor = page.records[page.records.length - 1].position;
@@ -87,11 +99,11 @@ export async function send(producer: Producer, o: Pick<RelayOptions, 'topic' | '
 
 export async function ensureTopic(kafka: Kafka, topic: string): Promise<void> {
   const admin = kafka.admin();
-  await admin.connect();
   try {
+    await admin.connect();
     const topics = await admin.listTopics();
     if (!topics.includes(topic)) await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
   } finally {
-    await admin.disconnect();
+    await admin.disconnect().catch(() => undefined);
   }
 }

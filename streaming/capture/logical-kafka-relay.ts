@@ -10,6 +10,7 @@ import kafkajs, { type Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Pool } from '../../src/db/connect.ts';
 import type { TableRef } from '../../src/identifiers.ts';
+import type { AttemptSession } from '../../src/reconnect-policy.ts';
 import { readPositions } from '../positions.ts';
 import { BEFORE_EVERYTHING } from '../transport.ts';
 import { ensureTopic, send } from './kafka-relay.ts';
@@ -29,6 +30,8 @@ export interface LogicalRelayOptions {
   readonly signal: AbortSignal;
   readonly untilIdle: boolean;
   readonly batchSize?: number;
+  /** From the reconnect policy (src/reconnect-policy.ts). */
+  readonly session?: AttemptSession;
 }
 
 export async function relayLogical(o: LogicalRelayOptions): Promise<{ relayed: number }> {
@@ -37,9 +40,11 @@ export async function relayLogical(o: LogicalRelayOptions): Promise<{ relayed: n
   await ensureTopic(o.kafka, o.topic);
   const producer = o.kafka.producer({ maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
+  o.session?.connected('kafka');
   let relayed = 0;
   try {
     let snap = (await readPositions(o.db, o.dataset, source)).get(1) ?? BEFORE_EVERYTHING;
+    o.session?.connected('postgres');
     while (!o.signal.aborted) {
       const page = await readSnapshot(o.db, o.dataset, o.table, snap, limit);
       if (page.records.length > 0) {
@@ -55,6 +60,7 @@ export async function relayLogical(o: LogicalRelayOptions): Promise<{ relayed: n
     }
     const pages = followLogical(o.db, BEFORE_EVERYTHING, { ...logicalNames(o.dataset), table: o.table, limit, pollMs: 100, signal: o.signal, untilIdle: o.untilIdle });
     for await (const page of pages) {
+      o.session?.progressed();
       if (page.records.length > 0) await send(producer, o, page.records);
       await page.confirm();
       relayed += page.records.length;

@@ -6,6 +6,7 @@
  * with --until-idle, until nothing is left to relay). `{ topic }` datasets are
  * captured by their own producer (e.g. Debezium) and are skipped.
  */
+import { policyFor, type AttemptSession } from '../../src/reconnect-policy.ts';
 import type { Runtime } from '../../src/runtime.ts';
 import { ADOPTED_NOTE } from '../../src/config/stream-source.ts';
 import { createKafka } from '../kafka-client.ts';
@@ -46,9 +47,14 @@ export async function runCapture(rt: Runtime, opts: { datasets: readonly string[
   const kafkaCfg = rt.config.kafka;
   if (!kafkaCfg || relays.length + logical.length === 0) return result;
   const kafka = createKafka(kafkaCfg, rt.log);
+  // Each relay runs under the reconnect policy: a lost broker or Postgres is retried
+  // (the relay resumes from its stored position), up to the configured limits.
+  const underPolicy = <T>(dataset: string, fn: (session: AttemptSession) => Promise<T>) => policyFor(rt, `capture relay ${dataset}`, dataset).run(fn, rt.signal);
   const done = await Promise.all([
-    ...relays.map((r) => relayChangelog({ kafka, db, ...r, log: rt.log, signal: rt.signal, untilIdle: opts.untilIdle })),
-    ...logical.map((r) => relayLogical({ kafka, db, ...r, log: rt.log, signal: rt.signal, untilIdle: opts.untilIdle })),
+    ...relays.map((r) => underPolicy(r.dataset, (session) => relayChangelog({
+      kafka, db, ...r, log: rt.log, signal: rt.signal, untilIdle: opts.untilIdle, brokers: kafkaCfg.brokers, connectTimeoutMs: kafkaCfg.connectTimeoutMs, session,
+    }))),
+    ...logical.map((r) => underPolicy(r.dataset, (session) => relayLogical({ kafka, db, ...r, log: rt.log, signal: rt.signal, untilIdle: opts.untilIdle, session }))),
   ]);
   [...relays, ...logical].forEach((r, i) => { result.relayed[r.dataset] = done[i].relayed; });
   return result;

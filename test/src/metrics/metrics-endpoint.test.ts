@@ -90,7 +90,7 @@ describe('dualrun stream on the changelog serves /metrics and /healthz', () => {
     expect(value(after, 'dualrun_reconcile_last_timestamp_seconds', { dataset: 'orders' })).toBeGreaterThan(Date.now() / 1000 - 120);
 
     const ok = await healthz(port);
-    expect(ok).toEqual({ status: 200, body: { status: 'ok', checks: { postgres: 'ok' } } });
+    expect(ok).toEqual({ status: 200, body: { status: 'ok', checks: { postgres: 'ok', worker: 'ok' } } });
 
     // The heartbeat, at its default 5 s, says why the worker is idle.
     const beat = await eventually(async () => worker!.stderr().split('\n').find((l) => l.includes('"msg":"heartbeat: idle (caught up)"')), 15_000, 'an idle heartbeat');
@@ -152,7 +152,7 @@ describe('dualrun schedule serves job and batch run metrics', () => {
     expect(ledger).toBe(1);
     expect(value(samples, 'dualrun_scheduler_job_duration_seconds_count', { job: 'batch:orders', kind: 'batch' })).toBeGreaterThanOrEqual(3);
     for (const s of STAGES) expect(value(samples, 'dualrun_dataset_stage', { dataset: 'orders', stage: s })).toBe(s === 'batch' ? 1 : 0);
-    expect(await healthz(port)).toEqual({ status: 200, body: { status: 'ok', checks: { postgres: 'ok' } } });
+    expect(await healthz(port)).toEqual({ status: 200, body: { status: 'ok', checks: { postgres: 'ok', worker: 'ok' } } });
     expect(await sched.stop()).toBe(0);
     // Every failed run alerted batch_failed with the database's message; the good dataset never did.
     const failedAlerts = receiver.requests.filter((q) => q.body.event === 'batch_failed');
@@ -203,7 +203,7 @@ describeKafka('dualrun stream on Kafka serves /metrics and /healthz', () => {
     }
     expect(value(samples, 'dualrun_stream_watermark_age_seconds', { dataset: 'orders' })).toBeLessThan(30);
     expect((await db.pool.query('SELECT count(*)::int AS n FROM public.out')).rows[0].n).toBe(58);
-    expect(await healthz(port)).toEqual({ status: 200, body: { status: 'ok', checks: { postgres: 'ok', kafka: 'ok' } } });
+    expect(await healthz(port)).toEqual({ status: 200, body: { status: 'ok', checks: { postgres: 'ok', kafka: 'ok', worker: 'ok' } } });
   });
 });
 
@@ -228,7 +228,7 @@ describeKafka('dualrun capture (relaying to Kafka) serves /metrics and /healthz'
     const capture = startCli(['--config', file, 'capture', '--metrics-port', String(port)]);
     try {
       const h = await eventually(async () => { const r = await healthz(port); return r.status === 200 ? r : undefined; }, 30_000, 'healthy capture');
-      expect(h.body).toEqual({ status: 'ok', checks: { postgres: 'ok', kafka: 'ok' } });
+      expect(h.body).toEqual({ status: 'ok', checks: { postgres: 'ok', kafka: 'ok', worker: 'ok' } });
       const { samples } = await scrape(port);
       expect(value(samples, 'dualrun_dataset_stage', { dataset: 'orders', stage: 'batch' })).toBe(1);
       expect(value(samples, 'dualrun_dataset_state_scrape_ok')).toBe(1);
