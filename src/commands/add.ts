@@ -62,7 +62,7 @@ export function registerAdd(program: Command): void {
         out(`added dataset ${dataset} to ${configPath}: key (${summary.key.join(', ')}), ${summary.window ? `${opts.grain} windows on ${summary.window}` : 'whole table'}`);
         out(`wrote ${summary.files.join(', ')}`);
         out(`next: dualrun migrate   (creates ${summary.outputs.batch} and ${summary.outputs.stream} in the shape of ${table.text})`);
-        for (const [name, src] of stale) out(`note: dataset ${name} reads ${src}, which does not exist: commands over every dataset (dualrun capture) stop there; remove it from ${path.basename(configPath)} or pass --dataset ${dataset}`);
+        for (const [name, src] of stale) out(`note: dataset ${name} reads ${src}, which does not exist yet: dualrun capture skips it (with a warning) until it does; remove it from ${path.basename(configPath)} if you do not need it`);
       }
     }, { configOptional: true, autoMigrate: false }));
 }

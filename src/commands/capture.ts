@@ -24,7 +24,7 @@ export function registerCapture(program: Command): void {
         return EXIT.ok;
       }
       const r = await withOperations(rt, { metricsPort: opts.metricsPort, kafka: rt.config.kafka !== null },
-        () => runCapture(rt, { datasets: names, untilIdle: opts.untilIdle ?? false }));
+        () => runCapture(rt, { datasets: names, untilIdle: opts.untilIdle ?? false, explicit: opts.dataset !== undefined }));
       if (opts.format === 'json') json(r);
       else {
         for (const i of r.installed) out(`${i.table}: ${i.installed ? `capture installed, ${i.snapshotRows} existing rows snapshotted` : 'capture already installed'}`);

@@ -15,6 +15,7 @@ import { relayChangelog } from './kafka-relay.ts';
 import { relayLogical } from './logical-kafka-relay.ts';
 import { installLogicalCapture } from './logical-slot.ts';
 import type { TableRef } from '../../src/identifiers.ts';
+import type { Pool } from '../../src/db/connect.ts';
 
 export interface CaptureResult {
   installed: (CaptureInstall & { slot?: string })[];
@@ -22,7 +23,16 @@ export interface CaptureResult {
   relayed: Record<string, number>;
 }
 
-export async function runCapture(rt: Runtime, opts: { datasets: readonly string[]; untilIdle: boolean }): Promise<CaptureResult> {
+/**
+ * `explicit`: the user named the datasets. Without that, a dataset whose source
+ * table does not exist yet (e.g. `dualrun init`'s example next to a dataset made by
+ * `dualrun add`) is skipped with its reason instead of failing the others.
+ */
+async function tableExists(db: Pool, table: TableRef): Promise<boolean> {
+  return (await db.query<{ oid: string | null }>('SELECT to_regclass($1)::oid::text AS oid', [table.sql])).rows[0].oid !== null;
+}
+
+export async function runCapture(rt: Runtime, opts: { datasets: readonly string[]; untilIdle: boolean; explicit?: boolean }): Promise<CaptureResult> {
   const db = await rt.db();
   const result: CaptureResult = { installed: [], skipped: [], relayed: {} };
   const relays: { dataset: string; table: string; topic: string; key: readonly string[] }[] = [];
@@ -32,6 +42,12 @@ export async function runCapture(rt: Runtime, opts: { datasets: readonly string[
     const src = ds.stream.source;
     if (ds.stream.adopted || !src) { result.skipped.push({ dataset: name, reason: ADOPTED_NOTE }); continue; }
     if (src.kind !== 'table') { result.skipped.push({ dataset: name, reason: `source is topic ${src.topic}: produced outside dualrun` }); continue; }
+    if (!opts.explicit && !(await tableExists(db, src.table))) {
+      const reason = `source table ${src.table.text} does not exist (name the dataset with --dataset to make this an error)`;
+      rt.log.warn({ dataset: name, table: src.table.text }, `${name}: skipped: ${reason}`);
+      result.skipped.push({ dataset: name, reason });
+      continue;
+    }
     if (src.capture === 'logical') {
       const inst = await installLogicalCapture(db, name, src.table);
       rt.log.info({ dataset: name, ...inst }, inst.installed ? 'logical capture installed' : 'logical capture already installed');

@@ -97,7 +97,12 @@ describe('dualrun add: from a source table to a reconciled dual run', () => {
     const second = JSON.parse((await run(['migrate', '--format', 'json'])).stdout);
     expect(second.outputs.filter((o: { dataset: string }) => o.dataset === 'customers').map((o: { action: string }) => o.action)).toEqual(['exists', 'exists']);
 
-    await run(['capture', '--dataset', 'customers']);
+    // Plain `capture`, as a new user types it: init's example dataset (its source table does
+    // not exist here) is skipped with its reason instead of failing customers.
+    const capture = await run(['capture', '--format', 'json']);
+    const captured = JSON.parse(capture.stdout);
+    expect(captured.installed.map((i: { table: string }) => i.table)).toEqual(['shop.customers']);
+    expect(captured.skipped).toEqual([{ dataset: 'orders', reason: expect.stringContaining('source table public.orders does not exist') }]);
     await run(['cutover', 'promote', 'customers', '--reason', 'start the shadow run']);
     const batch = await run(['batch', 'run', 'customers', '--window', '2026-11-20']);
     expect(batch.stdout).toContain('4 rows');
