@@ -169,6 +169,12 @@ describeKafka('adopted stream output settled by a Kafka consumer group', () => {
         if (ends.length === 2 && ends.every((e) => e.high === '2')) break;
         await new Promise((r) => setTimeout(r, 100));
       }
+      // ...and the broker's offset-for-time lookup past them (a loaded broker answered "end" once).
+      for (let i = 0; i < 100; i++) {
+        const byTime = await admin.fetchTopicOffsetsByTimestamp(topic, new Date('2026-11-21T00:00:00Z').getTime());
+        if (byTime.find((p) => p.partition === 1)?.offset === '1') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
       const config = compileConfig({
         kafka: { brokers: kafkaBrokers() },
         datasets: { t: { key: ['id'], batch: { output: 'x.b' }, stream: { output: 'x.s', watermark: { kafkaGroup: group, topic } } } },
