@@ -6,33 +6,18 @@
  * it with the same versions (harmless for rows; see docs/streaming.md).
  * The relay's own snapshot progress is kept in stream_positions (source `relay:logical:<table>`).
  */
-import kafkajs, { type Kafka } from 'kafkajs';
-import type { Logger } from 'pino';
-import type { Pool } from '../../src/db/connect.ts';
+import kafkajs from 'kafkajs';
 import type { TableRef } from '../../src/identifiers.ts';
-import type { AttemptSession } from '../../src/reconnect-policy.ts';
 import { readPositions } from '../positions.ts';
 import { BEFORE_EVERYTHING } from '../transport.ts';
-import { ensureTopic, send } from './kafka-relay.ts';
+import { ensureTopic, send, type RelayOptions } from './kafka-relay.ts';
 import { followLogical, readSnapshot } from './logical-reader.ts';
 import { logicalNames } from './logical-slot.ts';
 
 const { Partitioners } = kafkajs;
 
-export interface LogicalRelayOptions {
-  readonly kafka: Kafka;
-  readonly db: Pool;
-  readonly dataset: string;
-  readonly table: TableRef;
-  readonly topic: string;
-  readonly key: readonly string[];
-  readonly log: Logger;
-  readonly signal: AbortSignal;
-  readonly untilIdle: boolean;
-  readonly batchSize?: number;
-  /** From the reconnect policy (src/reconnect-policy.ts). */
-  readonly session?: AttemptSession;
-}
+/** The trigger relay's options, with the source table as a reference (the slot is named by the dataset). */
+export type LogicalRelayOptions = Omit<RelayOptions, 'table' | 'brokers' | 'connectTimeoutMs'> & { readonly table: TableRef };
 
 export async function relayLogical(o: LogicalRelayOptions): Promise<{ relayed: number }> {
   const source = `relay:logical:${o.table.text}`;
