@@ -7,18 +7,21 @@ import type { DualrunConfig } from './config/types.ts';
 import { readStages } from './stages.ts';
 import { abandonOrphanedRuns } from '../legacy-batch/run-ledger.ts';
 import { formatByteSize } from './byte-size.ts';
-import { slotStatus } from '../streaming/capture/logical-slot.ts';
+import { slotStatuses } from '../streaming/capture/logical-slot.ts';
 
 /** The replication slot of each logical-capture dataset, with a warning when it retains too much WAL. */
 async function logicalSlots(db: Pool, config: DualrunConfig): Promise<Map<string, NonNullable<DatasetStatus['slot']>>> {
-  const out = new Map<string, NonNullable<DatasetStatus['slot']>>();
-  for (const [name, ds] of Object.entries(config.datasets)) {
+  const logical = Object.values(config.datasets).flatMap((ds) => {
     const src = ds.stream.source;
-    if (!src || src.kind !== 'table' || src.capture !== 'logical') continue;
-    const s = await slotStatus(db, name);
-    const over = s.retainedBytes !== null && s.retainedBytes > src.maxRetainedWalBytes;
+    return src && src.kind === 'table' && src.capture === 'logical' ? [{ name: ds.name, limit: src.maxRetainedWalBytes }] : [];
+  });
+  const statuses = await slotStatuses(db, logical.map((l) => l.name));
+  const out = new Map<string, NonNullable<DatasetStatus['slot']>>();
+  for (const { name, limit } of logical) {
+    const s = statuses.get(name)!;
+    const over = s.retainedBytes !== null && s.retainedBytes > limit;
     const warning = !s.exists ? `replication slot ${s.slot} does not exist: run dualrun capture`
-      : over ? `replication slot ${s.slot} retains ${formatByteSize(s.retainedBytes!)} of WAL (limit ${formatByteSize(src.maxRetainedWalBytes)}): is the stream worker running?` : null;
+      : over ? `replication slot ${s.slot} retains ${formatByteSize(s.retainedBytes!)} of WAL (limit ${formatByteSize(limit)}): is the stream worker running?` : null;
     out.set(name, { name: s.slot, exists: s.exists, retainedBytes: s.retainedBytes, warning });
   }
   return out;

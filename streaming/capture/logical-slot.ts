@@ -113,12 +113,15 @@ export async function removeLogicalCapture(db: Pool, dataset: string): Promise<{
 
 export interface SlotStatus { readonly slot: string; readonly exists: boolean; readonly retainedBytes: number | null; readonly confirmedLsn: string | null }
 
-/** How much WAL the slot holds back (the server cannot recycle it until the worker confirms). */
-export async function slotStatus(db: Pool, dataset: string): Promise<SlotStatus> {
-  const { slot } = logicalNames(dataset);
-  const r = await db.query<{ retained: string | null; confirmed: string | null }>(
-    `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint::text AS retained, confirmed_flush_lsn::text AS confirmed
-       FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
-  const row = r.rows[0];
-  return { slot, exists: !!row, retainedBytes: row?.retained ? Number(row.retained) : null, confirmedLsn: row?.confirmed ?? null };
+/** How much WAL each dataset's slot holds back (the server cannot recycle it until the worker confirms); one query. */
+export async function slotStatuses(db: Pool, datasets: readonly string[]): Promise<Map<string, SlotStatus>> {
+  const slots = datasets.map((d) => logicalNames(d).slot);
+  const r = await db.query<{ slot: string; retained: string | null; confirmed: string | null }>(
+    `SELECT slot_name AS slot, pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint::text AS retained, confirmed_flush_lsn::text AS confirmed
+       FROM pg_replication_slots WHERE slot_name = ANY($1)`, [slots]);
+  const found = new Map(r.rows.map((row) => [row.slot, row]));
+  return new Map(datasets.map((d, i) => {
+    const row = found.get(slots[i]);
+    return [d, { slot: slots[i], exists: !!row, retainedBytes: row?.retained ? Number(row.retained) : null, confirmedLsn: row?.confirmed ?? null }];
+  }));
 }
