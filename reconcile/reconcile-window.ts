@@ -21,6 +21,7 @@ import { DiffAccumulator } from './diff-accumulator.ts';
 import { classifyPair } from './classify-difference.ts';
 import { drilldownSameDatabase } from './bucket-drilldown-sql.ts';
 import { drilldownCrossDatabase } from './bucket-drilldown-node.ts';
+import { drilldownByKey, keyedDrilldownApplies } from './keyed-drilldown-sql.ts';
 import { duplicatesOutsideBuckets } from './duplicate-keys.ts';
 import { tombstoneLookup } from './tombstones.ts';
 import { noteDeadLetters } from './dead-letter-notes.ts';
@@ -86,7 +87,8 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     const t1 = Date.now();
     if (spec.mismatched.length > 0) opts.progress?.(`${label}: ${spec.mismatched.length} of ${spec.buckets.count} buckets differ, drilling down`);
     const acc = new DiffAccumulator({ samples: opts.samples, snapshotAt, keyColumns: ctx.ds.key, tombstones: snapshotAt ? await tombstoneLookup([ctx.streamPool, await rt.db()], ctx.ds.name) : null });
-    await locateDifferences(ctx, spec, bs, ss, acc);
+    const keyed = keyedDrilldownApplies(spec, ctx.sameDatabase, bf.fingerprint.rows + sf.fingerprint.rows);
+    await locateDifferences(ctx, spec, bs, ss, acc, keyed);
     const diff = await acc.finish();
     await noteDeadLetters([ctx.streamPool, await rt.db()], ctx.ds.name, ctx.ds.key, diff.samples, rt.log);
     // Differing counts, or (without tolerances) differing checksums, with no difference
@@ -135,10 +137,10 @@ async function openSessions(ctx: DatasetContext): Promise<[SideSession, SideSess
   }
 }
 
-/** Every differing key of the mismatched buckets, then duplicates elsewhere, into the accumulator. */
-async function locateDifferences(ctx: DatasetContext, spec: DrilldownSpec, bs: SideSession, ss: SideSession, acc: DiffAccumulator): Promise<void> {
+/** Every differing key of the mismatched buckets (or, keyed, of the window), then duplicates elsewhere, into the accumulator. */
+async function locateDifferences(ctx: DatasetContext, spec: DrilldownSpec, bs: SideSession, ss: SideSession, acc: DiffAccumulator, keyed: boolean): Promise<void> {
   const sources = [
-    ctx.sameDatabase ? drilldownSameDatabase(bs, spec) : drilldownCrossDatabase(bs, ss, spec),
+    keyed ? drilldownByKey(bs, spec) : ctx.sameDatabase ? drilldownSameDatabase(bs, spec) : drilldownCrossDatabase(bs, ss, spec),
     duplicatesOutsideBuckets(bs, ss, spec),
   ];
   const floats = new Set(ctx.batch.compared.filter((c) => c.codec?.k === 'float').map(logicalName));
