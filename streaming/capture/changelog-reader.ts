@@ -12,10 +12,16 @@
  * waits for the first one's lock), so the changelog id is the version. A long
  * writing transaction anywhere in the cluster holds xmin back and delays reading
  * (it never loses anything).
+ *
+ * Pruning (changelog-prune.ts) deletes only what every consumer it knows of has read;
+ * a reader it did not know of (a dataset added to the config since) would find a
+ * gap. So each page also reads, in the same statement, whether anything past the
+ * cursor was pruned, and refuses then instead of silently skipping history.
  */
 import type { Pool } from '../../src/db/connect.ts';
 import { sleep } from '../abortable-sleep.ts';
 import type { Position, SourceRecord } from '../transport.ts';
+import { historyPrunedError, PRUNED_PAST } from './changelog-history.ts';
 
 export interface ChangelogPage {
   readonly records: SourceRecord[];
@@ -25,7 +31,7 @@ export interface ChangelogPage {
 
 const READ = `
 WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin)
-SELECT c.tx_id::text, c.id::text, (extract(epoch FROM c.ts) * 1000)::float8 AS ts_ms,
+SELECT c.tx_id::text, c.id::text, (extract(epoch FROM c.ts) * 1000)::float8 AS ts_ms, (${PRUNED_PAST}) AS pruned,
        json_build_object('op', c.op, 'before', c.before, 'after', c.after, 'ts_ms', (extract(epoch FROM c.ts) * 1000)::bigint,
          'source', json_build_object('connector', 'dualrun', 'table', c.source_table, 'lsn', c.id, 'txId', c.tx_id,
                                      'ts_ms', (extract(epoch FROM c.ts) * 1000)::bigint))::text AS value
@@ -36,10 +42,13 @@ SELECT c.tx_id::text, c.id::text, (extract(epoch FROM c.ts) * 1000)::float8 AS t
 
 // When caught up, the head is "now" unless an open writing transaction began
 // earlier: its rows, when it commits, carry earlier times.
-const HEAD_SEEN = `SELECT least(now(), (SELECT min(xact_start) FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid())) AS at`;
+const HEAD_SEEN = `SELECT least(now(), (SELECT min(xact_start) FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid())) AS at,
+  (${PRUNED_PAST}) AS pruned`;
 
 export async function readChangelog(db: Pool, table: string, after: Position, limit: number): Promise<ChangelogPage> {
-  const r = await db.query<{ tx_id: string; id: string; ts_ms: number; value: string }>(READ, [table, after.major.toString(), after.minor.toString(), limit]);
+  const args = [table, after.major.toString(), after.minor.toString()];
+  const r = await db.query<{ tx_id: string; id: string; ts_ms: number; value: string; pruned: string | null }>(READ, [...args, limit]);
+  if (r.rows[0]?.pruned) throw historyPrunedError(table, after, r.rows[0].pruned);
   const records = r.rows.map((row): SourceRecord => ({
     position: { major: BigInt(row.tx_id), minor: BigInt(row.id) },
     key: null,
@@ -48,7 +57,8 @@ export async function readChangelog(db: Pool, table: string, after: Position, li
     fallbackVersion: BigInt(row.id),
   }));
   if (records.length >= limit) return { records, headSeenAt: null };
-  const head = await db.query<{ at: Date }>(HEAD_SEEN);
+  const head = await db.query<{ at: Date; pruned: string | null }>(HEAD_SEEN, args);
+  if (head.rows[0].pruned) throw historyPrunedError(table, after, head.rows[0].pruned);
   return { records, headSeenAt: head.rows[0].at };
 }
 
