@@ -58,14 +58,16 @@ export function requireHistory(dataset: string, table: string, mark: PrunedMark 
   if (start.kind === 'beginning') {
     throw new DualrunError('DUALRUN_CHANGELOG_PRUNED',
       `dataset ${dataset} cannot replay from the beginning: ${pruned}, so a rebuild would miss those changes. ` +
-      `Set ${setting}: forever (on every dataset reading ${table}) to keep the whole history for changes captured from then on, or replay with --from-time after ${mark.newestTs.toISOString()}`,
+      `Set ${setting}: forever (on every dataset reading ${table}) to keep the whole history for changes captured from then on, or replay with --from-time after ${new Date(mark.newestTs.getTime() + 1).toISOString()}`,
       { details: { dataset, table, prunedThrough: positionText(mark.through), newestPruned: mark.newestTs.toISOString() } });
   }
-  const cut = mark.newestTs.getTime() >= start.at.getTime() || (start.from !== null && comparePositions(mark.through, start.from) >= 0);
+  // Output rows carry their source time rounded to the millisecond: within 1 ms of T a pruned change could count as "at or after T".
+  const clear = new Date(mark.newestTs.getTime() + 1);
+  const cut = clear.getTime() >= start.at.getTime() || (start.from !== null && comparePositions(mark.through, start.from) >= 0);
   if (!cut) return;
   throw new DualrunError('DUALRUN_CHANGELOG_PRUNED',
     `dataset ${dataset} cannot replay from ${start.at.toISOString()}: ${pruned}, which includes changes the replay would re-read. ` +
-    `Replay from a time after ${mark.newestTs.toISOString()}, or set ${setting} to a duration (e.g. 7d) that covers how far back replays must reach`,
+    `Replay from a time after ${clear.toISOString()}, or set ${setting} to a duration (e.g. 7d) that covers how far back replays must reach`,
     { details: { dataset, table, prunedThrough: positionText(mark.through), newestPruned: mark.newestTs.toISOString() } });
 }
 
