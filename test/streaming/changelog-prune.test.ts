@@ -121,6 +121,8 @@ describe('pruning the trigger changelog', () => {
     expect(cli.code, cli.stderr).toBe(0);
     expect(JSON.parse(cli.stdout)).toEqual({ pruned: [expect.objectContaining({ table: t, pruned: 0, keptBecause: expect.stringMatching(/^dataset p has read up to/) })] });
     expect(await prunedRows(t)).toBe(2540);
+    const status = await runCli(['--config', file, 'datasets', '--format', 'json'], { cwd: dir });
+    expect(JSON.parse(status.stdout)[0]).toMatchObject({ dataset: 'p', changelog: { table: t, rows: 0, rowsCapped: false, prunedRows: 2540 } });
   });
 
   it('changelogRetention keeps rows for replays: forever keeps all, a duration keeps that much', { timeout: 60_000 }, async () => {
