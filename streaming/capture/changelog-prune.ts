@@ -95,6 +95,7 @@ export async function pruneChangelog(rt: Runtime, table: string, o: PruneOptions
   }
   const mark = await readPrunedMark(db, table);
   const result = { table, pruned, batches, prunedThrough: mark ? positionText(mark.through) : null, keptBecause };
+  if (pruned > 0) rt.metrics.changelogPruned(table, pruned);
   if (pruned > 0) rt.log.info(result, `changelog of ${table}: pruned ${pruned} rows (kept: ${keptBecause})`);
   else rt.log.debug(result, `changelog of ${table}: nothing to prune (${keptBecause})`);
   return result;

@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool } from '../../src/db/connect.ts';
 import { parseTableRef } from '../../src/identifiers.ts';
+import type { PromMetrics } from '../../src/metrics/prom-metrics.ts';
 import { installCapture } from '../../streaming/capture/capture-triggers.ts';
 import { pruneChangelog } from '../../streaming/capture/changelog-prune.ts';
 import { replayOnTheSide } from '../../streaming/replay.ts';
@@ -107,8 +108,11 @@ describe('pruning the trigger changelog', () => {
     // The consumer stands after the 2000th row in read order: 500 rows are still needed.
     await db.pool.query(`INSERT INTO dualrun.stream_positions (dataset, source, partition, position, sub_position)
       SELECT 'p', $2, 0, tx_id, id FROM dualrun.changelog WHERE source_table = $1 ORDER BY tx_id, id OFFSET 1999 LIMIT 1`, [t, `changelog:${t}`]);
-    const r = await prune(config, t, 300);
+    const rt = testRuntime(config);
+    const r = await pruneChangelog(rt, t, { batchSize: 300 }).finally(() => rt.close());
     expect(r).toMatchObject({ pruned: 2000, batches: 7 });
+    const metric = await (rt.metrics as PromMetrics).prom.registry.getSingleMetricAsString('dualrun_changelog_pruned_rows_total');
+    expect(metric).toContain(`dualrun_changelog_pruned_rows_total{table="${t}"} 2000`);
     expect(await changelogRows(t)).toBe(500);
     const at = await positionOf('p', `changelog:${t}`);
     expect(r.prunedThrough).toBe(`${at.tx}.${at.id}`);
