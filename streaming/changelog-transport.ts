@@ -34,8 +34,8 @@ export function changelogTransport(o: ChangelogTransportOptions): Transport {
     kind: 'changelog',
     source,
     async run(handle: (b: SourceBatch) => Promise<void>, opts: TransportRunOptions) {
-      const from = (await readPositions(o.stateDb, o.dataset, source)).get(0) ?? BEFORE_EVERYTHING;
-      const pages = followChangelog(o.changelogDb, o.table, from, { limit: o.batchSize ?? 5000, pollMs: o.pollMs ?? 100, signal: opts.signal, untilIdle: opts.untilIdle });
+      const stored = async () => (await readPositions(o.stateDb, o.dataset, source)).get(0) ?? BEFORE_EVERYTHING;
+      const pages = followChangelog(o.changelogDb, o.table, await stored(), { limit: o.batchSize ?? 5000, pollMs: o.pollMs ?? 100, signal: opts.signal, untilIdle: opts.untilIdle, stored });
       try {
         for await (const page of pages) {
           if (page.records.length > 0) await handle({ partition: 0, records: page.records, headSeenAt: page.headSeenAt, lagRecords: null });

@@ -56,16 +56,19 @@ export async function relayChangelog(o: RelayOptions): Promise<{ relayed: number
   try {
     await withConnectDeadline(o.brokers, what, timeoutMs, () => producer.connect(), o.signal);
     o.session?.connected('kafka');
-    const from = (await readPositions(o.db, o.dataset, source)).get(0) ?? BEFORE_EVERYTHING;
+    const stored = async () => (await readPositions(o.db, o.dataset, source)).get(0) ?? BEFORE_EVERYTHING;
+    const from = await stored();
     o.session?.connected('postgres');
-    for await (const page of followChangelog(o.db, o.table, from, { limit: o.batchSize ?? 5000, pollMs: 100, signal: o.signal, untilIdle: o.untilIdle })) {
+    for await (const page of followChangelog(o.db, o.table, from, { limit: o.batchSize ?? 5000, pollMs: 100, signal: o.signal, untilIdle: o.untilIdle, stored })) {
       o.session?.progressed();
       if (page.records.length > 0) {
         await send(producer, o, page.records);
         const cursor = page.records[page.records.length - 1].position;
         await o.db.query(
-          `INSERT INTO dualrun.stream_positions (dataset, source, partition, position, sub_position, updated_at) VALUES ($1, $2, 0, $3, $4, now())
-           ON CONFLICT (dataset, source, partition) DO UPDATE SET position = EXCLUDED.position, sub_position = EXCLUDED.sub_position, updated_at = now()`,
+          // Forward only: a second relay of the dataset that lags must not move it back under pruning.
+          `INSERT INTO dualrun.stream_positions AS s (dataset, source, partition, position, sub_position, updated_at) VALUES ($1, $2, 0, $3, $4, now())
+           ON CONFLICT (dataset, source, partition) DO UPDATE SET position = EXCLUDED.position, sub_position = EXCLUDED.sub_position, updated_at = now()
+           WHERE (s.position, s.sub_position) < (EXCLUDED.position, EXCLUDED.sub_position)`,
           [o.dataset, source, cursor.major.toString(), cursor.minor.toString()]);
         relayed += page.records.length;
       }

@@ -12,6 +12,8 @@ import { parseTableRef } from '../../src/identifiers.ts';
 import type { PromMetrics } from '../../src/metrics/prom-metrics.ts';
 import { installCapture } from '../../streaming/capture/capture-triggers.ts';
 import { pruneChangelog } from '../../streaming/capture/changelog-prune.ts';
+import { followChangelog, type FollowOptions } from '../../streaming/capture/changelog-reader.ts';
+import { BEFORE_EVERYTHING } from '../../streaming/transport.ts';
 import { replayOnTheSide } from '../../streaming/replay.ts';
 import { runStreamWorker } from '../../streaming/stream-supervisor.ts';
 import { runCli } from '../support/cli.ts';
@@ -187,6 +189,22 @@ describe('pruning the trigger changelog', () => {
     const both = writeConfig({ database: { url: db.url }, datasets: { early: dataset('early', t), late: dataset('late', t) } }).config;
     await expect(toIdle(both, ['late'])).rejects.toMatchObject({ code: 'DUALRUN_CHANGELOG_PRUNED', message: expect.stringMatching(/pruned through .*it has not read yet/) });
     expect(await count(db.pool, 'SELECT count(*)::text AS n FROM analytics.late')).toBe(0);
+  });
+
+  it('a second process of the same consumer, behind what pruning took, resumes from the stored position instead of failing', { timeout: 30_000 }, async () => {
+    const t = 'public.twin_src';
+    await prepare(t, ['twin'], 80);
+    const { config } = writeConfig({ database: { url: db.url }, datasets: { twin: dataset('twin', t) } });
+    await toIdle(config, ['twin']); // stands at the head; its closing prune took all 80
+    await updateSome(t, 5, 1);
+    const stored = await positionOf('twin', `changelog:${t}`);
+    const at = { major: BigInt(stored.tx), minor: BigInt(stored.id) };
+    const signal = new AbortController().signal;
+    const pages = (o: Partial<FollowOptions>) => followChangelog(db.pool, t, BEFORE_EVERYTHING, { limit: 100, pollMs: 10, signal, untilIdle: true, ...o });
+    const seen: string[] = [];
+    for await (const page of pages({ stored: async () => at })) seen.push(...page.records.map((r) => r.position.minor.toString()));
+    expect(seen).toHaveLength(5); // the 5 new changes, none of the pruned ones, no error
+    await expect((async () => { for await (const _ of pages({})) { /* a reader nobody counted */ } })()).rejects.toMatchObject({ code: 'DUALRUN_CHANGELOG_PRUNED' });
   });
 
   it('concurrent writers committing out of order while workers stream and prunes run: every change applied exactly once', { timeout: 120_000 }, async () => {
