@@ -18,7 +18,7 @@
  * Batches are bounded (an index range on (source_table, tx_id, id)): a big backlog
  * is many short transactions, never one long lock.
  */
-import type { PoolClient } from '../../src/db/connect.ts';
+import type { Pool, PoolClient } from '../../src/db/connect.ts';
 import { formatDuration } from '../../src/duration.ts';
 import type { Runtime } from '../../src/runtime.ts';
 import { comparePositions, type Position } from '../transport.ts';
@@ -102,7 +102,7 @@ export async function pruneChangelog(rt: Runtime, table: string, o: PruneOptions
 }
 
 /** One batch under the table's prune lock; a replay or another prune holding it means "not now". */
-async function inPruneBatch(db: Awaited<ReturnType<Runtime['db']>>, table: string, fn: (c: PoolClient) => Promise<{ n: number; why: string }>) {
+async function inPruneBatch(db: Pool, table: string, fn: (c: PoolClient) => Promise<{ n: number; why: string }>) {
   const c = await db.connect();
   try {
     await c.query('BEGIN');
