@@ -22,7 +22,7 @@ import type { Pool, PoolClient } from '../../src/db/connect.ts';
 import { formatDuration } from '../../src/duration.ts';
 import type { Runtime } from '../../src/runtime.ts';
 import { comparePositions, type Position } from '../transport.ts';
-import { changelogReaders, oldestRead, triggerTable } from './changelog-consumers.ts';
+import { changelogReaders, oldestRead, triggerTable, type ChangelogReaders } from './changelog-consumers.ts';
 import { positionText, pruneLockKey, readPrunedMark } from './changelog-history.ts';
 
 export interface PruneResult {
@@ -68,25 +68,11 @@ export async function pruneChangelog(rt: Runtime, table: string, o: PruneOptions
   const db = await rt.db();
   let pruned = 0;
   let batches = 0;
-  let keptBecause: string;
-  if (readers.datasets.length === 0) keptBecause = 'no dataset in the config reads it with trigger capture';
-  else if (readers.retention === 'forever') keptBecause = 'changelogRetention: forever';
-  else {
-    let cap: Position | undefined;
+  let keptBecause = readers.datasets.length === 0 ? 'no dataset in the config reads it with trigger capture' : 'changelogRetention: forever';
+  if (readers.datasets.length > 0 && readers.retention !== 'forever') {
+    const state: { cap?: Position } = {};
     for (;;) {
-      const step = await inPruneBatch(db, table, async (c) => {
-        const oldest = await oldestRead(readers.consumers);
-        if (!oldest.position) return { n: 0, why: `${oldest.by} has not read it yet (it needs everything)` };
-        let bound = oldest.position;
-        let why = `${oldest.by} has read up to ${positionText(bound)}`;
-        const keep = readers.retention as number;
-        if (keep > 0) {
-          cap ??= await retentionCap(c, table, bound, keep);
-          if (comparePositions(cap, bound) < 0) { bound = cap; why = `changes of the last ${formatDuration(keep)} are kept (changelogRetention)`; }
-        }
-        const r = await c.query<{ n: number }>(DELETE_BATCH, [table, bound.major.toString(), bound.minor.toString(), batchSize]);
-        return { n: r.rows[0].n, why };
-      });
+      const step = await inPruneBatch(db, table, (c) => pruneBatch(c, readers, readers.retention as number, batchSize, state));
       pruned += step.n;
       batches += step.n > 0 ? 1 : 0;
       keptBecause = step.why;
@@ -95,10 +81,25 @@ export async function pruneChangelog(rt: Runtime, table: string, o: PruneOptions
   }
   const mark = await readPrunedMark(db, table);
   const result = { table, pruned, batches, prunedThrough: mark ? positionText(mark.through) : null, keptBecause };
-  if (pruned > 0) rt.metrics.changelogPruned(table, pruned);
-  if (pruned > 0) rt.log.info(result, `changelog of ${table}: pruned ${pruned} rows (kept: ${keptBecause})`);
-  else rt.log.debug(result, `changelog of ${table}: nothing to prune (${keptBecause})`);
+  if (pruned > 0) {
+    rt.metrics.changelogPruned(table, pruned);
+    rt.log.info(result, `changelog of ${table}: pruned ${pruned} rows (kept: ${keptBecause})`);
+  } else rt.log.debug(result, `changelog of ${table}: nothing to prune (${keptBecause})`);
   return result;
+}
+
+/** One delete batch up to the oldest position read now (under the lock), capped by retention. */
+async function pruneBatch(c: PoolClient, readers: ChangelogReaders, keepMs: number, batchSize: number, state: { cap?: Position }) {
+  const oldest = await oldestRead(readers.consumers);
+  if (!oldest.position) return { n: 0, why: `${oldest.by} has not read it yet (it needs everything)` };
+  let bound = oldest.position;
+  let why = `${oldest.by} has read up to ${positionText(bound)}`;
+  if (keepMs > 0) {
+    state.cap ??= await retentionCap(c, readers.table, bound, keepMs);
+    if (comparePositions(state.cap, bound) < 0) { bound = state.cap; why = `changes of the last ${formatDuration(keepMs)} are kept (changelogRetention)`; }
+  }
+  const r = await c.query<{ n: number }>(DELETE_BATCH, [readers.table, bound.major.toString(), bound.minor.toString(), batchSize]);
+  return { n: r.rows[0].n, why };
 }
 
 /** One batch under the table's prune lock; a replay or another prune holding it means "not now". */
