@@ -13,6 +13,8 @@ import type { WindowResult } from './types.ts';
 import { checkSettlement } from './settlement.ts';
 import { adoptedBehind } from './adopted-watermark.ts';
 import { openSideSession, type SideSession } from './side-session.ts';
+import { sessionScanSettings } from './scan-settings.ts';
+import { windowBucketing } from './key-ranges.ts';
 import { fingerprintSide, mismatchedBuckets, rowsInBuckets } from './window-fingerprint.ts';
 import { checkZoneAgreement, windowBounds } from './window-bounds.ts';
 import { DiffAccumulator } from './diff-accumulator.ts';
@@ -74,14 +76,15 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     }
     opts.progress?.(`${label}: fingerprinting both sides`);
     const t0 = Date.now();
+    spec.buckets = await windowBucketing(ctx.buckets, [[bs, ctx.batch, spec.batchBounds], [ss, ctx.stream, spec.streamBounds]]);
     const [bf, sf] = await Promise.all([
-      fingerprintSide(bs, ctx.batch, ctx.buckets, spec.batchBounds),
-      fingerprintSide(ss, ctx.stream, ctx.buckets, spec.streamBounds),
+      fingerprintSide(bs, ctx.batch, spec.buckets, spec.batchBounds),
+      fingerprintSide(ss, ctx.stream, spec.buckets, spec.streamBounds),
     ]);
     spec.mismatched = mismatchedBuckets(bf.buckets, sf.buckets);
     spec.candidateRows = rowsInBuckets(spec.mismatched, bf.buckets, sf.buckets);
     const t1 = Date.now();
-    if (spec.mismatched.length > 0) opts.progress?.(`${label}: ${spec.mismatched.length} of ${ctx.buckets.count} buckets differ, drilling down`);
+    if (spec.mismatched.length > 0) opts.progress?.(`${label}: ${spec.mismatched.length} of ${spec.buckets.count} buckets differ, drilling down`);
     const acc = new DiffAccumulator({ samples: opts.samples, snapshotAt, keyColumns: ctx.ds.key, tombstones: snapshotAt ? await tombstoneLookup([ctx.streamPool, await rt.db()], ctx.ds.name) : null });
     await locateDifferences(ctx, spec, bs, ss, acc);
     const diff = await acc.finish();
@@ -99,7 +102,7 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
       batch: bf.fingerprint,
       stream: sf.fingerprint,
       diff,
-      buckets: { total: ctx.buckets.count, mismatched: spec.mismatched.length, mode: ctx.buckets.mode },
+      buckets: { total: spec.buckets.count, mismatched: spec.mismatched.length, mode: spec.buckets.mode },
       strategy: ctx.sameDatabase ? 'same-database' : 'cross-database',
       timings: { fingerprintMs: t1 - t0, drilldownMs: Date.now() - t1 },
     };
@@ -121,9 +124,10 @@ function drilldownSpec(ctx: DatasetContext, window: Window | null, inMemoryRows?
 /** One session per side; the stream session shares the batch one's snapshot when both sides share a database. */
 async function openSessions(ctx: DatasetContext): Promise<[SideSession, SideSession]> {
   const timeZone = ctx.ds.window?.timezone ?? 'UTC';
-  const bs = await openSideSession(ctx.batchPool, { timeZone });
+  const settings = sessionScanSettings(ctx.buckets.count);
+  const bs = await openSideSession(ctx.batchPool, { timeZone, settings });
   try {
-    const ss = await openSideSession(ctx.streamPool, ctx.sameDatabase ? { snapshot: await bs.exportSnapshot(), timeZone } : { timeZone });
+    const ss = await openSideSession(ctx.streamPool, ctx.sameDatabase ? { snapshot: await bs.exportSnapshot(), timeZone, settings } : { timeZone, settings });
     return [bs, ss];
   } catch (e) {
     await bs.close();
