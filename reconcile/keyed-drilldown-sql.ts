@@ -5,14 +5,16 @@
  * value (integers, numeric, uuid, dates, instants...), leading an index on both.
  *
  * The bucket drill-down would then group and join every row by its canonical key
- * text. Here the two sides are merge-joined on the key in index order, carrying
- * only the key and the row hash, so memory stays flat and nothing is sorted or
- * spilled; only the keys whose hashes differ get their canonical key and values,
- * looked up through the index. Streamed through a cursor: Node holds one fetch.
+ * text. Here the two sides are merge-joined on the key in index order, so memory
+ * stays flat and nothing is hashed, sorted or spilled; each pair of rows is
+ * compared column by column under the equality rules (natively where that is
+ * exact, else by canonical text), and only differing keys get their canonical
+ * key and values. Streamed through a cursor: Node holds one fetch.
  */
 import type { SideSession } from './side-session.ts';
 import type { KeyPair } from './classify-difference.ts';
-import { canonicalKeySql, columnRef, keyJsonSql, rowHashSql, valuesArraySql, windowPredicateSql } from './canonical-row-sql.ts';
+import { canonicalKeySql, canonicalValueSql, columnRef, keyJsonSql, valuesArraySql, windowPredicateSql } from './canonical-row-sql.ts';
+import { logicalName, type ColumnInfo } from './table-columns.ts';
 import { sourceTsSql, type DrilldownSpec } from './drilldown-spec.ts';
 import type { SideSpec } from './window-fingerprint.ts';
 import { withLocalSettings } from './side-session.ts';
@@ -28,16 +30,27 @@ export function keyedDrilldownApplies(spec: DrilldownSpec, sameDatabase: boolean
     && spec.batch.key.every((c, i) => (c.hash?.native === 'value' || c.hash?.native === 'bytes') && c.type === spec.stream.key[i].type);
 }
 
-function keysOnly(side: SideSpec, startParam: number, hashing: DrilldownSpec['buckets']): string {
-  const keys = side.key.map((c, i) => `${columnRef(c)} AS c${i}`).join(', ');
-  return `SELECT ${keys}, ${rowHashSql(side.key, side.compared, undefined, hashing)} AS h FROM ${side.shape.table.sql} WHERE ${windowPredicateSql(side.windowColumn, startParam, startParam + 1)}`;
+/** A column as read through the keyed query's subquery, under its position's alias (`c0`, `f0`...). */
+function aliased(col: ColumnInfo, name: string): ColumnInfo {
+  return { ...col, name, expression: undefined, logical: logicalName(col) };
 }
 
-/** The canonical key and values of one differing key (unqualified names resolve to `t`, the innermost scope). */
-function lookup(side: SideSpec, startParam: number, withTs: boolean): string {
-  const match = side.key.map((c, i) => `${columnRef(c, 't')} = d.c${i}`).join(' AND ');
-  return `SELECT ${canonicalKeySql(side.key, 't')} AS k, ${keyJsonSql(side.key, 't')}::text AS key, ${valuesArraySql(side.compared, 't')} AS v${withTs ? `, ${sourceTsSql(side, 't')} AS ts` : ''}
-      FROM ${side.shape.table.sql} t WHERE ${match} AND ${windowPredicateSql(side.windowColumn, startParam, startParam + 1)}`;
+function sideSql(side: SideSpec, startParam: number, withTs: boolean): string {
+  const cols = [...side.key.map((c, i) => `${columnRef(c)} AS c${i}`), ...side.compared.map((c, i) => `${columnRef(c)} AS f${i}`)];
+  if (withTs) cols.push(`${sourceTsSql(side)} AS ts`);
+  return `SELECT ${cols.join(', ')} FROM ${side.shape.table.sql} WHERE ${windowPredicateSql(side.windowColumn, startParam, startParam + 1)}`;
+}
+
+/**
+ * "These two values differ" under the equality rules: natively where the type
+ * pair is hashed natively (row-hash-sql.ts: there Postgres's `=` is exactly the
+ * rule, strings under the C collation), else by the two canonical texts.
+ */
+function differsSql(b: ColumnInfo, s: ColumnInfo, i: number): string {
+  const [bc, sc] = [aliased(b, `f${i}`), aliased(s, `f${i}`)];
+  if (b.hash?.native === 'value' || b.hash?.native === 'bytes') return `b.f${i} IS DISTINCT FROM s.f${i}`;
+  if (b.hash?.native === 'string') return `b.f${i} COLLATE "C" IS DISTINCT FROM s.f${i} COLLATE "C"`;
+  return `${canonicalValueSql(bc, 'b')} IS DISTINCT FROM ${canonicalValueSql(sc, 's')}`;
 }
 
 export function keyedDrilldownSql(spec: DrilldownSpec): { sql: string; params: string[] } {
@@ -46,19 +59,20 @@ export function keyedDrilldownSql(spec: DrilldownSpec): { sql: string; params: s
   if (spec.batch.windowColumn && spec.batchBounds) params.push(...spec.batchBounds);
   const sStart = params.length + 1;
   if (spec.stream.windowColumn && spec.streamBounds) params.push(...spec.streamBounds);
-  const n = spec.batch.key.length;
-  const cols = Array.from({ length: n }, (_, i) => `coalesce(b.c${i}, s.c${i}) AS c${i}`).join(', ');
-  const on = Array.from({ length: n }, (_, i) => `b.c${i} = s.c${i}`).join(' AND ');
-  const sql = `WITH d AS (
-  SELECT ${cols}, b.h IS NOT NULL AS hb, s.h IS NOT NULL AS hs
-    FROM (${keysOnly(spec.batch, bStart, spec.buckets)}) b
-    FULL JOIN (${keysOnly(spec.stream, sStart, spec.buckets)}) s ON ${on}
-   WHERE b.h IS DISTINCT FROM s.h
-)
-SELECT coalesce(bt.k, st.k) AS k, coalesce(bt.key, st.key) AS key, d.hb, d.hs, bt.v AS bv, st.v AS sv, st.ts AS ts
-  FROM d
-  LEFT JOIN LATERAL (${lookup(spec.batch, bStart, false)}) bt ON d.hb
-  LEFT JOIN LATERAL (${lookup(spec.stream, sStart, true)}) st ON d.hs`;
+  const { batch, stream } = spec;
+  const on = batch.key.map((_, i) => `b.c${i} = s.c${i}`).join(' AND ');
+  const differs = ['b.c0 IS NULL', 's.c0 IS NULL', ...batch.compared.map((c, i) => differsSql(c, stream.compared[i], i))].join('\n      OR ');
+  const bKey = batch.key.map((c, i) => aliased(c, `c${i}`));
+  const sKey = stream.key.map((c, i) => aliased(c, `c${i}`));
+  const values = (side: SideSpec, alias: string) => valuesArraySql(side.compared.map((c, i) => aliased(c, `f${i}`)), alias);
+  const sql = `SELECT CASE WHEN b.c0 IS NOT NULL THEN ${canonicalKeySql(bKey, 'b')} ELSE ${canonicalKeySql(sKey, 's')} END AS k,
+       CASE WHEN b.c0 IS NOT NULL THEN ${keyJsonSql(bKey, 'b')} ELSE ${keyJsonSql(sKey, 's')} END::text AS key,
+       b.c0 IS NOT NULL AS hb, s.c0 IS NOT NULL AS hs,
+       CASE WHEN b.c0 IS NOT NULL THEN ${values(batch, 'b')} END AS bv,
+       CASE WHEN s.c0 IS NOT NULL THEN ${values(stream, 's')} END AS sv, s.ts AS ts
+  FROM (${sideSql(batch, bStart, false)}) b
+  FULL JOIN (${sideSql(stream, sStart, true)}) s ON ${on}
+ WHERE ${differs}`;
   return { sql, params };
 }
 
@@ -70,7 +84,7 @@ const KEYED_PLAN: Record<string, string> = { enable_hashjoin: 'off', enable_sort
 export async function* drilldownByKey(session: SideSession, spec: DrilldownSpec): AsyncGenerator<KeyPair> {
   const { sql, params } = keyedDrilldownSql(spec);
   // The plan is made when the cursor is declared: the settings only need to hold until then.
-  const rows = session.cursor<Row>(sql, params, 1000);
+  const rows = session.cursor<Row>(sql, params, 250);
   const first = await withLocalSettings(session, KEYED_PLAN, () => rows.next());
   for (let r = first; !r.done; r = await rows.next()) {
     const row = r.value;

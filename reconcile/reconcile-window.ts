@@ -84,6 +84,9 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     ]);
     spec.mismatched = mismatchedBuckets(bf.buckets, sf.buckets);
     spec.candidateRows = rowsInBuckets(spec.mismatched, bf.buckets, sf.buckets);
+    // Up to 65k buckets per side: not needed past this point, so not held through the drill-down.
+    bf.buckets.clear();
+    sf.buckets.clear();
     const t1 = Date.now();
     if (spec.mismatched.length > 0) opts.progress?.(`${label}: ${spec.mismatched.length} of ${spec.buckets.count} buckets differ, drilling down`);
     const acc = new DiffAccumulator({ samples: opts.samples, snapshotAt, keyColumns: ctx.ds.key, tombstones: snapshotAt ? await tombstoneLookup([ctx.streamPool, await rt.db()], ctx.ds.name) : null });
