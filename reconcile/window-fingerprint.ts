@@ -1,6 +1,6 @@
 /**
  * One side's fingerprint of a window, in ONE scan inside Postgres: per bucket
- * (a hash of the key) the row count and the sum of 64-bit row hashes; from
+ * (by key: canonical-row-sql.ts) the row count and the sum of 64-bit row hashes; from
  * those, the window's count and checksum; plus sums of numeric columns.
  *
  * The hashes are summed exactly: Postgres sums bigints in a 128-bit accumulator.
@@ -31,8 +31,8 @@ export function fingerprintSql(side: SideSpec, buckets: Bucketing): string {
   const sumCols = sums.map((_, i) => `, sum(r.c${i}) AS s${i}`).join('');
   // Sums as trimmed decimals, so numeric(12,2) and numeric sides print alike (floats as they are).
   const sumOut = sums.map((c, i) => (c.type.startsWith('float') ? `, sum(s${i})::text AS s${i}` : `, trim_scale(sum(s${i})::numeric)::text AS s${i}`)).join('');
-  // Grouped straight by the bucket: with sorting off (FINGERPRINT_PLAN) the planner hashes the
-  // rows into the buckets in parallel. sum(int8) accumulates in 128 bits: exact, no overflow.
+  // Grouped straight by the bucket, hashed (sorting is off: FINGERPRINT_PLAN). Range buckets look
+  // to the planner like one group per key, so each side runs as one process, both sides at once.
   return `WITH g AS (
   SELECT r.bk AS b, count(*) AS n, sum(r.h) AS hs${sumCols}
     FROM (SELECT ${bucketSql(side.key, buckets)} AS bk, ${rowHashSql(side.key, side.compared, undefined, buckets)} AS h${sumIn}
