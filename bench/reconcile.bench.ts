@@ -47,8 +47,8 @@ function seedSql(table: string, rows: number, diffs: number | null): string {
 INSERT INTO ${table} SELECT g, g % 1000, (g % 100000) / 100.0, 's' || (g % 7), timestamptz '2026-11-20' + g * interval '1 ms' FROM generate_series(1, ${rows}) g;`;
   if (diffs === null) return `${make} VACUUM ANALYZE ${table};`;
   return `${make}
-UPDATE ${table} SET amount = amount + 1 WHERE id IN (SELECT (g * 7919) % ${rows} + 1 FROM generate_series(1, ${diffs / 2}) g);
-DELETE FROM ${table} WHERE id IN (SELECT (g * 104729) % ${rows} + 1 FROM generate_series(1, ${diffs / 4}) g);
+UPDATE ${table} SET amount = amount + 1 WHERE id IN (SELECT (g * 7919) % ${rows} + 1 FROM generate_series(1::bigint, ${diffs / 2}) g);
+DELETE FROM ${table} WHERE id IN (SELECT (g * 104729) % ${rows} + 1 FROM generate_series(1::bigint, ${diffs / 4}) g);
 INSERT INTO ${table} SELECT ${rows} + g, 1, 1, 'x', now() FROM generate_series(1, ${diffs / 4}) g;
 VACUUM ANALYZE ${table};`;
 }
@@ -59,8 +59,8 @@ async function expectedDifferences(url: string, rows: number, diffs: number): Pr
   await c.connect();
   try {
     const r = await c.query<{ n: string }>(`SELECT (count(DISTINCT k) + ${diffs / 4})::text AS n FROM (
-        SELECT (g * 7919) % ${rows} + 1 AS k FROM generate_series(1, ${diffs / 2}) g
-        UNION ALL SELECT (g * 104729) % ${rows} + 1 FROM generate_series(1, ${diffs / 4}) g) x`);
+        SELECT (g * 7919) % ${rows} + 1 AS k FROM generate_series(1::bigint, ${diffs / 2}) g
+        UNION ALL SELECT (g * 104729) % ${rows} + 1 FROM generate_series(1::bigint, ${diffs / 4}) g) x`);
     return Number(r.rows[0].n);
   } finally { await c.end(); }
 }

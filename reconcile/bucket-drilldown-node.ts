@@ -6,7 +6,8 @@
  */
 import type { SideSession } from './side-session.ts';
 import type { KeyPair, SideRows } from './classify-difference.ts';
-import { bucketListSql, bucketSql, canonicalKeySql, keyJsonSql, rowHashSql, valuesArraySql, windowPredicateSql } from './canonical-row-sql.ts';
+import { bucketSql, canonicalKeySql, keyJsonSql, rowHashSql, valuesArraySql, windowPredicateSql } from './canonical-row-sql.ts';
+import { inBucketsSql } from './bucket-predicate-sql.ts';
 import { sourceTsSql, type DrilldownSpec } from './drilldown-spec.ts';
 import type { SideSpec } from './window-fingerprint.ts';
 
@@ -16,9 +17,9 @@ interface KeyRows extends SideRows { key: string; h: string }
 export function sideBucketRowsSql(side: SideSpec, spec: DrilldownSpec, withTs: boolean): string {
   const bucket = bucketSql(side.key, spec.buckets);
   return `SELECT ${bucket} AS bk, ${canonicalKeySql(side.key)} AS k, ${keyJsonSql(side.key)}::text AS key,
-       ${rowHashSql(side.key, side.compared, undefined, spec.buckets.utf8Hash)}::text AS h, ${valuesArraySql(side.compared)} AS v, ${withTs ? sourceTsSql(side) : 'NULL::timestamptz'} AS ts
+       ${rowHashSql(side.key, side.compared, undefined, spec.buckets)}::text AS h, ${valuesArraySql(side.compared)} AS v, ${withTs ? sourceTsSql(side) : 'NULL::timestamptz'} AS ts
   FROM ${side.shape.table.sql}
- WHERE ${windowPredicateSql(side.windowColumn, 1, 2)} AND ${bucket} = ANY(${bucketListSql(spec.mismatched)})
+ WHERE ${windowPredicateSql(side.windowColumn, 1, 2)} AND ${inBucketsSql(side, spec.buckets, spec.mismatched)}
  ORDER BY 1`;
 }
 

@@ -6,17 +6,18 @@
  */
 import type { SideSession } from './side-session.ts';
 import type { KeyPair } from './classify-difference.ts';
-import { bucketListSql, bucketSql, canonicalKeySql, keyJsonSql, rowHashSql, valuesArraySql, windowPredicateSql } from './canonical-row-sql.ts';
+import { canonicalKeySql, keyJsonSql, rowHashSql, valuesArraySql, windowPredicateSql } from './canonical-row-sql.ts';
+import { inBucketsSql } from './bucket-predicate-sql.ts';
 import { sourceTsSql, type DrilldownSpec } from './drilldown-spec.ts';
 import type { SideSpec } from './window-fingerprint.ts';
 
 function sideRowsSql(side: SideSpec, spec: DrilldownSpec, startParam: number, withTs: boolean): string {
   return `SELECT k, min(key) AS key, count(*) AS n, min(h) AS h, min(v) AS v${withTs ? ', max(ts) AS ts' : ''}
-    FROM (SELECT ${canonicalKeySql(side.key)} AS k, ${keyJsonSql(side.key)}::text AS key, ${rowHashSql(side.key, side.compared, undefined, spec.buckets.utf8Hash)} AS h,
+    FROM (SELECT ${canonicalKeySql(side.key)} AS k, ${keyJsonSql(side.key)}::text AS key, ${rowHashSql(side.key, side.compared, undefined, spec.buckets)} AS h,
                  ${valuesArraySql(side.compared)} AS v${withTs ? `, ${sourceTsSql(side)} AS ts` : ''}
             FROM ${side.shape.table.sql}
            WHERE ${windowPredicateSql(side.windowColumn, startParam, startParam + 1)}
-             AND ${bucketSql(side.key, spec.buckets)} = ANY(${bucketListSql(spec.mismatched)})) x
+             AND ${inBucketsSql(side, spec.buckets, spec.mismatched)}) x
    GROUP BY k`;
 }
 

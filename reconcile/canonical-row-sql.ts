@@ -17,6 +17,7 @@ import { quoteIdent, quoteLiteral } from '../src/identifiers.ts';
 import { embedExpression } from '../src/db/expression-type.ts';
 import { descOf, logicalName, type ColumnInfo } from './table-columns.ts';
 import { encodeSql, selfCodec } from './value-codec.ts';
+import { hashFieldSql, recordHashSql } from './row-hash-sql.ts';
 
 const INTEGER = new Set(['int2', 'int4', 'int8', 'oid']);
 export const SUMMABLE = new Set(['numeric', 'int2', 'int4', 'int8', 'float4', 'float8']);
@@ -80,22 +81,37 @@ function hashInputSql(text: string, utf8: boolean): string {
   return utf8 ? `encode(convert_to(${text}, 'UTF8'), 'hex')` : text;
 }
 
-/** 64 bits of hash of the canonical row (key included). */
-export function rowHashSql(key: readonly ColumnInfo[], compared: readonly ColumnInfo[], alias?: string, utf8 = false): string {
-  return `hashtextextended(${hashInputSql(canonicalRecordSql([...key, ...compared], alias), utf8)}, 0)`;
+/**
+ * 64 bits of hash of the row (key included). With `recordHash` (both servers
+ * can, row-hash-sql.ts) each value is hashed as stored where that is exact;
+ * else the canonical row text is hashed.
+ */
+export function rowHashSql(key: readonly ColumnInfo[], compared: readonly ColumnInfo[], alias?: string, hashing: Pick<Bucketing, 'utf8Hash' | 'recordHash'> = {}): string {
+  const cols = [...key, ...compared];
+  const utf8 = hashing.utf8Hash ?? false;
+  if (!hashing.recordHash) return `hashtextextended(${hashInputSql(canonicalRecordSql(cols, alias), utf8)}, 0)`;
+  return recordHashSql(cols.map((c) => hashFieldSql(c.hash, columnRef(c, alias), hashInputSql(canonicalValueSql(c, alias), utf8), utf8)));
 }
 
 /**
  * How rows are spread over drill-down buckets; both sides must use the same.
  * `integer`: a single integer key on both sides is its own bucket (key mod
  * count): no text, no hash, so the extra cost over a bare scan stays small.
+ * `range`: the same key when it can be NULL on neither side, by consecutive key
+ * ranges of the window (key-ranges.ts): a mismatched bucket is then an index
+ * range, so drill-down reads only its rows instead of scanning the window again.
  * `hash`: any other key, by a hash of its canonical text.
  */
 export interface Bucketing {
   count: number;
-  mode: 'hash' | 'integer';
+  mode: 'hash' | 'integer' | 'range';
+  /** `range`: the smallest key of the window on both sides, and the keys per bucket (decimal text, exact). */
+  lo?: string;
+  width?: string;
   /** The sides' server encodings differ: hash UTF-8 bytes (hashInputSql). Applies to row hashes too. */
   utf8Hash?: boolean;
+  /** Both servers hash records alike (row-hash-sql.ts): row hashes read stored values where exact. */
+  recordHash?: boolean;
 }
 
 export const INTEGER_TYPES = INTEGER;
@@ -103,6 +119,11 @@ export const INTEGER_TYPES = INTEGER;
 /** The drill-down bucket of a row, in [0, count): a function of the key only, so both sides agree. */
 export function bucketSql(key: readonly ColumnInfo[], b: Bucketing, alias?: string): string {
   if (!Number.isInteger(b.count) || b.count < 1) throw new Error(`invalid bucket count ${b.count}`);
+  if (b.mode === 'range') {
+    const [lo, width] = [BigInt(b.lo ?? 'x'), BigInt(b.width ?? 'x')];
+    if (width < 1n) throw new Error(`invalid bucket width ${width}`);
+    return `((${columnRef(key[0], alias)}::int8 - ${lo}::int8) / ${width}::int8)`;
+  }
   if (b.mode === 'integer') {
     const ref = columnRef(key[0], alias);
     // A NULL key still lands in a bucket, so no row escapes the fingerprint.

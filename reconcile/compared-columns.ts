@@ -19,6 +19,7 @@ import type { DatasetConfig } from '../src/config/types.ts';
 import { descOf, logicalName, typeLabel, type ColumnInfo, type TableShape } from './table-columns.ts';
 import type { SchemaDrift } from './types.ts';
 import { planCodec } from './value-codec.ts';
+import { planFieldHash } from './row-hash-sql.ts';
 
 /** The same logical columns, in the same order, typed per side. */
 export interface ComparedColumns {
@@ -74,7 +75,8 @@ export function comparedColumns(ds: DatasetConfig, batch: TableShape, stream: Ta
   const drift = oneSideOnly(ds, batch, stream, key, ignore);
   const pair = (b: ColumnInfo, s: ColumnInfo, isKey: boolean): [ColumnInfo, ColumnInfo] | null => {
     const codec = planCodec(descOf(b), descOf(s));
-    if (!('reason' in codec)) return [{ ...b, codec }, { ...s, codec }];
+    const hash = planFieldHash(descOf(b), descOf(s));
+    if (!('reason' in codec)) return [{ ...b, codec, hash }, { ...s, codec, hash }];
     drift.push({ column: logicalName(b), side: 'both', batchType: typeLabel(descOf(b)), streamType: typeLabel(descOf(s)), reason: `types cannot be equated: ${codec.reason}` });
     // A key still needs one encoding on both sides: its text (rows then simply do not pair up).
     return isKey ? [{ ...b, codec: { k: 'text' } }, { ...s, codec: { k: 'text' } }] : null;

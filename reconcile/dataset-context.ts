@@ -10,6 +10,7 @@ import { comparedColumns, type ComparedColumns } from './compared-columns.ts';
 import { sideExpressions } from './column-expressions.ts';
 import type { SideSpec } from './window-fingerprint.ts';
 import { INTEGER_TYPES, type Bucketing } from './canonical-row-sql.ts';
+import { recordHashUsable } from './row-hash-sql.ts';
 
 export interface DatasetContext {
   ds: DatasetConfig;
@@ -38,13 +39,16 @@ export async function prepareDataset(rt: Runtime, ds: DatasetConfig, bucketsOver
   const columns = comparedColumns(ds, bShape, sShape, exprs);
   const count = bucketsOverride ?? ds.reconcile.buckets ?? (await autoBuckets([[batchPool, ds.batch.output.sql], [streamPool, ds.stream.output.sql]]));
   const integerKey = columns.key.length === 1 && INTEGER_TYPES.has(columns.batch.key[0].type) && INTEGER_TYPES.has(columns.stream.key[0].type);
-  const utf8Hash = ds.batch.database !== ds.stream.database && (await serverEncoding(batchPool)) !== (await serverEncoding(streamPool));
-  const buckets: Bucketing = { count, mode: integerKey ? 'integer' : 'hash', ...(utf8Hash ? { utf8Hash } : {}) };
+  const sameDatabase = ds.batch.database === ds.stream.database;
+  const [bServer, sServer] = await Promise.all([serverFacts(batchPool), serverFacts(streamPool)]);
+  const utf8Hash = !sameDatabase && bServer.encoding !== sServer.encoding;
+  const recordHash = recordHashUsable(bServer.versionNum, sServer.versionNum, sameDatabase);
+  const buckets: Bucketing = { count, mode: integerKey ? 'integer' : 'hash', ...(utf8Hash ? { utf8Hash } : {}), ...(recordHash ? { recordHash } : {}) };
   return {
     ds,
     batchPool,
     streamPool,
-    sameDatabase: ds.batch.database === ds.stream.database,
+    sameDatabase,
     columns,
     batch: { shape: bShape, key: columns.batch.key, compared: columns.batch.compared, windowColumn: columns.windows?.batch ?? null },
     stream: { shape: sShape, key: columns.stream.key, compared: columns.stream.compared, windowColumn: columns.windows?.stream ?? null },
@@ -52,9 +56,10 @@ export async function prepareDataset(rt: Runtime, ds: DatasetConfig, bucketsOver
   };
 }
 
-/** The database's server encoding: the bytes hashtextextended hashes. */
-async function serverEncoding(pool: Pool): Promise<string> {
-  return (await pool.query<{ e: string }>(`SELECT current_setting('server_encoding') AS e`)).rows[0].e;
+/** The server encoding (the bytes hashtextextended hashes) and version (which hash functions exist). */
+async function serverFacts(pool: Pool): Promise<{ encoding: string; versionNum: number }> {
+  const r = await pool.query<{ e: string; v: string }>(`SELECT current_setting('server_encoding') AS e, current_setting('server_version_num') AS v`);
+  return { encoding: r.rows[0].e, versionNum: Number(r.rows[0].v) };
 }
 
 /** From the planner's row estimate (or the table size when never analyzed), without scanning. */

@@ -13,12 +13,15 @@ import type { WindowResult } from './types.ts';
 import { checkSettlement } from './settlement.ts';
 import { adoptedBehind } from './adopted-watermark.ts';
 import { openSideSession, type SideSession } from './side-session.ts';
+import { sessionScanSettings } from './scan-settings.ts';
+import { windowBucketing } from './key-ranges.ts';
 import { fingerprintSide, mismatchedBuckets, rowsInBuckets } from './window-fingerprint.ts';
 import { checkZoneAgreement, windowBounds } from './window-bounds.ts';
 import { DiffAccumulator } from './diff-accumulator.ts';
 import { classifyPair } from './classify-difference.ts';
 import { drilldownSameDatabase } from './bucket-drilldown-sql.ts';
 import { drilldownCrossDatabase } from './bucket-drilldown-node.ts';
+import { drilldownByKey, keyedDrilldownApplies } from './keyed-drilldown-sql.ts';
 import { duplicatesOutsideBuckets } from './duplicate-keys.ts';
 import { tombstoneLookup } from './tombstones.ts';
 import { noteDeadLetters } from './dead-letter-notes.ts';
@@ -74,16 +77,21 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     }
     opts.progress?.(`${label}: fingerprinting both sides`);
     const t0 = Date.now();
+    spec.buckets = await windowBucketing(ctx.buckets, [[bs, ctx.batch, spec.batchBounds], [ss, ctx.stream, spec.streamBounds]]);
     const [bf, sf] = await Promise.all([
-      fingerprintSide(bs, ctx.batch, ctx.buckets, spec.batchBounds),
-      fingerprintSide(ss, ctx.stream, ctx.buckets, spec.streamBounds),
+      fingerprintSide(bs, ctx.batch, spec.buckets, spec.batchBounds),
+      fingerprintSide(ss, ctx.stream, spec.buckets, spec.streamBounds),
     ]);
     spec.mismatched = mismatchedBuckets(bf.buckets, sf.buckets);
     spec.candidateRows = rowsInBuckets(spec.mismatched, bf.buckets, sf.buckets);
+    // Up to 65k buckets per side: not needed past this point, so not held through the drill-down.
+    bf.buckets.clear();
+    sf.buckets.clear();
     const t1 = Date.now();
-    if (spec.mismatched.length > 0) opts.progress?.(`${label}: ${spec.mismatched.length} of ${ctx.buckets.count} buckets differ, drilling down`);
+    if (spec.mismatched.length > 0) opts.progress?.(`${label}: ${spec.mismatched.length} of ${spec.buckets.count} buckets differ, drilling down`);
     const acc = new DiffAccumulator({ samples: opts.samples, snapshotAt, keyColumns: ctx.ds.key, tombstones: snapshotAt ? await tombstoneLookup([ctx.streamPool, await rt.db()], ctx.ds.name) : null });
-    await locateDifferences(ctx, spec, bs, ss, acc);
+    const keyed = keyedDrilldownApplies(spec, ctx.sameDatabase, bf.fingerprint.rows + sf.fingerprint.rows);
+    await locateDifferences(ctx, spec, bs, ss, acc, keyed);
     const diff = await acc.finish();
     await noteDeadLetters([ctx.streamPool, await rt.db()], ctx.ds.name, ctx.ds.key, diff.samples, rt.log);
     // Differing counts, or (without tolerances) differing checksums, with no difference
@@ -99,7 +107,7 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
       batch: bf.fingerprint,
       stream: sf.fingerprint,
       diff,
-      buckets: { total: ctx.buckets.count, mismatched: spec.mismatched.length, mode: ctx.buckets.mode },
+      buckets: { total: spec.buckets.count, mismatched: spec.mismatched.length, mode: spec.buckets.mode },
       strategy: ctx.sameDatabase ? 'same-database' : 'cross-database',
       timings: { fingerprintMs: t1 - t0, drilldownMs: Date.now() - t1 },
     };
@@ -121,9 +129,10 @@ function drilldownSpec(ctx: DatasetContext, window: Window | null, inMemoryRows?
 /** One session per side; the stream session shares the batch one's snapshot when both sides share a database. */
 async function openSessions(ctx: DatasetContext): Promise<[SideSession, SideSession]> {
   const timeZone = ctx.ds.window?.timezone ?? 'UTC';
-  const bs = await openSideSession(ctx.batchPool, { timeZone });
+  const settings = sessionScanSettings(ctx.buckets.count);
+  const bs = await openSideSession(ctx.batchPool, { timeZone, settings });
   try {
-    const ss = await openSideSession(ctx.streamPool, ctx.sameDatabase ? { snapshot: await bs.exportSnapshot(), timeZone } : { timeZone });
+    const ss = await openSideSession(ctx.streamPool, ctx.sameDatabase ? { snapshot: await bs.exportSnapshot(), timeZone, settings } : { timeZone, settings });
     return [bs, ss];
   } catch (e) {
     await bs.close();
@@ -131,10 +140,10 @@ async function openSessions(ctx: DatasetContext): Promise<[SideSession, SideSess
   }
 }
 
-/** Every differing key of the mismatched buckets, then duplicates elsewhere, into the accumulator. */
-async function locateDifferences(ctx: DatasetContext, spec: DrilldownSpec, bs: SideSession, ss: SideSession, acc: DiffAccumulator): Promise<void> {
+/** Every differing key of the mismatched buckets (or, keyed, of the window), then duplicates elsewhere, into the accumulator. */
+async function locateDifferences(ctx: DatasetContext, spec: DrilldownSpec, bs: SideSession, ss: SideSession, acc: DiffAccumulator, keyed: boolean): Promise<void> {
   const sources = [
-    ctx.sameDatabase ? drilldownSameDatabase(bs, spec) : drilldownCrossDatabase(bs, ss, spec),
+    keyed ? drilldownByKey(bs, spec) : ctx.sameDatabase ? drilldownSameDatabase(bs, spec) : drilldownCrossDatabase(bs, ss, spec),
     duplicatesOutsideBuckets(bs, ss, spec),
   ];
   const floats = new Set(ctx.batch.compared.filter((c) => c.codec?.k === 'float').map(logicalName));

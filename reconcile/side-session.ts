@@ -25,13 +25,17 @@ export interface SideSession {
 
 let cursorSeq = 0;
 
-/** `timeZone`: the dataset's window time zone (default UTC): instants print in it, wall clocks are read in it. */
-export async function openSideSession(pool: Pool, opts: { snapshot?: string; timeZone?: string } = {}): Promise<SideSession> {
+/**
+ * `timeZone`: the dataset's window time zone (default UTC): instants print in it, wall clocks are read in it.
+ * `settings`: more settings for this transaction only (scan-settings.ts); the server's stay untouched.
+ */
+export async function openSideSession(pool: Pool, opts: { snapshot?: string; timeZone?: string; settings?: readonly (readonly [string, string])[] } = {}): Promise<SideSession> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     if (opts.snapshot) await client.query(`SET TRANSACTION SNAPSHOT '${opts.snapshot.replace(/[^0-9A-Fa-f-]/g, '')}'`);
-    for (const [name, value] of sessionSettings(opts.timeZone ?? 'UTC')) await client.query('SELECT set_config($1, $2, true)', [name, value]);
+    const settings = [...sessionSettings(opts.timeZone ?? 'UTC'), ...(opts.settings ?? [])];
+    await client.query(`SELECT ${settings.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`, settings.flat());
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);
     client.release();

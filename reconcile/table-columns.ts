@@ -11,6 +11,7 @@ import { DualrunError } from '../src/errors.ts';
 import type { Pool, PoolClient } from '../src/db/connect.ts';
 import type { TableRef } from '../src/identifiers.ts';
 import type { Codec } from './value-codec.ts';
+import type { FieldHash } from './row-hash-sql.ts';
 
 /** A column's type with domains resolved, described as deep as the canonical encoding needs. */
 export type TypeDesc =
@@ -29,6 +30,8 @@ export interface ColumnInfo {
   desc?: TypeDesc;
   /** How this column is encoded for comparison with the other side (set by comparedColumns). */
   codec?: Codec;
+  /** How the row hash reads this column (set by comparedColumns, from the pair of types). */
+  hash?: FieldHash;
   /** A reconcile.expressions entry for this side, already planned by Postgres; read instead of the column. */
   expression?: string;
   /** The column's name in the config (the batch name) when this side's `name` differs or an expression stands in. */
@@ -45,6 +48,10 @@ export interface TableShape {
   columns: Map<string, ColumnInfo>;
   /** A non-partial unique index covers only key columns: duplicates are impossible. */
   keyUnique: boolean;
+  /** Columns declared NOT NULL. */
+  notNull: ReadonlySet<string>;
+  /** Columns that lead a btree index (a range of them is an index range scan). */
+  indexLeading: ReadonlySet<string>;
 }
 
 export async function readTableShape(db: Pool | PoolClient, table: TableRef, key: readonly string[]): Promise<TableShape> {
@@ -53,8 +60,8 @@ export async function readTableShape(db: Pool | PoolClient, table: TableRef, key
   if (oid === null) {
     throw new DualrunError('DUALRUN_RECONCILE_FAILED', `table ${table.text} does not exist`, { details: { table: table.text } });
   }
-  const cols = await db.query<{ name: string; typid: number; typmod: number }>(
-    `SELECT a.attname AS name, a.atttypid::int AS typid, a.atttypmod AS typmod
+  const cols = await db.query<{ name: string; typid: number; typmod: number; notnull: boolean }>(
+    `SELECT a.attname AS name, a.atttypid::int AS typid, a.atttypmod AS typmod, a.attnotnull AS notnull
        FROM pg_attribute a
       WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attnum`,
@@ -68,6 +75,13 @@ export async function readTableShape(db: Pool | PoolClient, table: TableRef, key
       GROUP BY i.indexrelid`,
     [oid],
   );
+  const leading = await db.query<{ name: string }>(
+    `SELECT a.attname::text AS name
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+      WHERE i.indrelid = $1 AND am.amname = 'btree' AND i.indpred IS NULL AND i.indisvalid`,
+    [oid],
+  );
   const version = await db.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
   const describe = typeDescriber(db, Number(version.rows[0].v) >= 160000);
   const columns = new Map<string, ColumnInfo>();
@@ -75,7 +89,13 @@ export async function readTableShape(db: Pool | PoolClient, table: TableRef, key
     const desc = await describe(c.typid, c.typmod);
     columns.set(c.name, { name: c.name, type: desc.name, desc });
   }
-  return { table, columns, keyUnique: idx.rows.some((r) => r.cols.every((c) => key.includes(c))) };
+  return {
+    table,
+    columns,
+    keyUnique: idx.rows.some((r) => r.cols.every((c) => key.includes(c))),
+    notNull: new Set(cols.rows.filter((c) => c.notnull).map((c) => c.name)),
+    indexLeading: new Set(leading.rows.map((r) => r.name)),
+  };
 }
 
 /** One type (e.g. of a reconcile.expressions result, from its field's type oid and typmod), described as a column's would be. */

@@ -80,7 +80,7 @@ export interface WindowResult {
   columnNames?: Record<string, { batch: string; stream: string }>;
   /** Schema drift between the outputs (the reconciler always sets it, [] when none); any entry makes the verdict `mismatch`. */
   schemaDrift?: SchemaDrift[];
-  buckets: { total: number; mismatched: number; mode: 'hash' | 'integer' } | null;
+  buckets: { total: number; mismatched: number; mode: 'hash' | 'integer' | 'range' } | null;
   strategy: 'same-database' | 'cross-database' | null;
   stage: string | null;
   durationMs: number;

@@ -3,15 +3,13 @@
  * (a hash of the key) the row count and the sum of 64-bit row hashes; from
  * those, the window's count and checksum; plus sums of numeric columns.
  *
- * Why sums of two halves: a 64-bit hash summed over millions of rows overflows
- * bigint, and summing it as numeric is slow. Each hash is split into its signed
- * high 32 bits and unsigned low 32 bits; Postgres sums bigints with a 128-bit
- * accumulator, and `hi * 2^32 + lo` recovers the exact sum of the hashes.
+ * The hashes are summed exactly: Postgres sums bigints in a 128-bit accumulator.
  */
 import { logicalName, type ColumnInfo, type TableShape } from './table-columns.ts';
 import type { SideFingerprint } from './types.ts';
 import { SUMMABLE, bucketSql, columnRef, rowHashSql, windowPredicateSql, type Bucketing } from './canonical-row-sql.ts';
 import { withLocalSettings, type SideSession } from './side-session.ts';
+import { FINGERPRINT_PLAN } from './scan-settings.ts';
 
 export interface SideSpec {
   shape: TableShape;
@@ -33,30 +31,21 @@ export function fingerprintSql(side: SideSpec, buckets: Bucketing): string {
   const sumCols = sums.map((_, i) => `, sum(r.c${i}) AS s${i}`).join('');
   // Sums as trimmed decimals, so numeric(12,2) and numeric sides print alike (floats as they are).
   const sumOut = sums.map((c, i) => (c.type.startsWith('float') ? `, sum(s${i})::text AS s${i}` : `, trim_scale(sum(s${i})::numeric)::text AS s${i}`)).join('');
-  // Grouping by the bucket number of a generate_series tells the planner there are only
-  // `buckets` groups (a hash modulo B looks to it like one group per row), so it picks a
-  // parallel hash aggregate instead of sorting the whole window.
+  // Grouped straight by the bucket: with sorting off (FINGERPRINT_PLAN) the planner hashes the
+  // rows into the buckets in parallel. sum(int8) accumulates in 128 bits: exact, no overflow.
   return `WITH g AS (
-  SELECT k.i AS b, count(*) AS n, sum(r.h >> 32) AS hi, sum(r.h & 4294967295) AS lo${sumCols}
-    FROM (SELECT ${bucketSql(side.key, buckets)} AS bk, ${rowHashSql(side.key, side.compared, undefined, buckets.utf8Hash)} AS h${sumIn}
+  SELECT r.bk AS b, count(*) AS n, sum(r.h) AS hs${sumCols}
+    FROM (SELECT ${bucketSql(side.key, buckets)} AS bk, ${rowHashSql(side.key, side.compared, undefined, buckets)} AS h${sumIn}
             FROM ${side.shape.table.sql}
            WHERE ${windowPredicateSql(side.windowColumn, 1, 2)}) r
-    JOIN generate_series(0::bigint, ${buckets.count - 1}::bigint) AS k(i) ON k.i = r.bk
-   GROUP BY k.i
+   GROUP BY r.bk
 )
 SELECT coalesce(sum(n), 0)::text AS rows,
-       coalesce(sum(hi * 4294967296 + lo), 0)::text AS hashsum,
+       coalesce(sum(hs), 0)::text AS hashsum,
        array_agg(b)::text AS bucket_ids,
-       array_agg(n::text || ':' || (hi * 4294967296 + lo)::text)::text AS bucket_sums${sumOut}
+       array_agg(n::text || ':' || hs::text)::text AS bucket_sums${sumOut}
   FROM g`;
 }
-
-/**
- * The plan the fingerprint wants: hash the rows into the (few) buckets. Left
- * alone, the planner may sort the whole window to merge-join or group it,
- * which costs more than hashing every row.
- */
-const FINGERPRINT_PLAN: Record<string, string> = { enable_mergejoin: 'off', enable_sort: 'off' };
 
 export async function fingerprintSide(session: SideSession, side: SideSpec, buckets: Bucketing, bounds: [string, string] | null): Promise<BucketedFingerprint> {
   const sql = fingerprintSql(side, buckets);

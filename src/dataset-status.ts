@@ -8,6 +8,8 @@ import { readStages } from './stages.ts';
 import { abandonOrphanedRuns } from '../legacy-batch/run-ledger.ts';
 import { formatByteSize } from './byte-size.ts';
 import { slotStatuses } from '../streaming/capture/logical-slot.ts';
+import { changelogSizes, type ChangelogSize } from '../streaming/capture/changelog-size.ts';
+import { triggerTable } from '../streaming/capture/changelog-consumers.ts';
 
 /** The replication slot of each logical-capture dataset, with a warning when it retains too much WAL. */
 async function logicalSlots(db: Pool, config: DualrunConfig): Promise<Map<string, NonNullable<DatasetStatus['slot']>>> {
@@ -35,6 +37,8 @@ export interface DatasetStatus {
   lastVerdict: { window: string | null; verdict: string; at: string } | null;
   /** Logical capture only: the slot and the WAL it holds back; `warning` when over stream.source.maxRetainedWal. */
   slot?: { name: string; exists: boolean; retainedBytes: number | null; warning: string | null };
+  /** Trigger capture only: rows in its source table's dualrun.changelog and what pruning deleted. */
+  changelog?: ChangelogSize;
 }
 
 export async function datasetStatuses(db: Pool, config: DualrunConfig): Promise<DatasetStatus[]> {
@@ -55,10 +59,13 @@ export async function datasetStatuses(db: Pool, config: DualrunConfig): Promise<
   const ru = by(runs.rows), wm = by(marks.rows), dl = by(dead.rows), ve = by(verdicts.rows);
   const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
   const slots = await logicalSlots(db, config);
+  const triggers = new Map(names.flatMap((n) => { const t = triggerTable(config.datasets[n]); return t ? [[n, t] as const] : []; }));
+  const sizes = await changelogSizes(db, [...triggers.values()]);
   return names.map((name) => {
     const r = ru.get(name), w = wm.get(name), v = ve.get(name);
     return {
       ...(slots.has(name) ? { slot: slots.get(name) } : {}),
+      ...(triggers.has(name) ? { changelog: sizes.get(triggers.get(name)!) } : {}),
       dataset: name,
       stage: stages.get(name)!,
       lastBatchRun: r ? { window: r.window_label, status: r.status, rows: r.rows === null ? null : Number(r.rows), finishedAt: iso(r.finished_at) } : null,

@@ -1,10 +1,12 @@
 /**
  * The embedded default transport: reads a source table's rows of
  * `dualrun.changelog` (written by `dualrun capture` triggers) as one partition (0),
- * in Debezium shape, so the same decoder serves both transports.
+ * in Debezium shape, so the same decoder serves both transports. With `prune`, it
+ * also prunes the rows every consumer has read, now and then (periodic-prune.ts).
  */
 import type { Pool } from '../src/db/connect.ts';
 import { followChangelog } from './capture/changelog-reader.ts';
+import type { PeriodicPrune } from './capture/periodic-prune.ts';
 import { readPositions } from './positions.ts';
 import { BEFORE_EVERYTHING, type SourceBatch, type Transport, type TransportRunOptions } from './transport.ts';
 
@@ -18,6 +20,7 @@ export interface ChangelogTransportOptions {
   readonly table: string;
   readonly batchSize?: number;
   readonly pollMs?: number;
+  readonly prune?: PeriodicPrune;
 }
 
 /** The `source` under which positions of a changelog-read table are stored. */
@@ -31,12 +34,19 @@ export function changelogTransport(o: ChangelogTransportOptions): Transport {
     kind: 'changelog',
     source,
     async run(handle: (b: SourceBatch) => Promise<void>, opts: TransportRunOptions) {
-      const from = (await readPositions(o.stateDb, o.dataset, source)).get(0) ?? BEFORE_EVERYTHING;
-      const pages = followChangelog(o.changelogDb, o.table, from, { limit: o.batchSize ?? 5000, pollMs: o.pollMs ?? 100, signal: opts.signal, untilIdle: opts.untilIdle });
-      for await (const page of pages) {
-        if (page.records.length > 0) await handle({ partition: 0, records: page.records, headSeenAt: page.headSeenAt, lagRecords: null });
-        else if (page.headSeenAt) await opts.onIdle?.([0], page.headSeenAt);
+      const stored = async () => (await readPositions(o.stateDb, o.dataset, source)).get(0) ?? BEFORE_EVERYTHING;
+      const pages = followChangelog(o.changelogDb, o.table, await stored(), { limit: o.batchSize ?? 5000, pollMs: o.pollMs ?? 100, signal: opts.signal, untilIdle: opts.untilIdle, stored });
+      try {
+        for await (const page of pages) {
+          if (page.records.length > 0) await handle({ partition: 0, records: page.records, headSeenAt: page.headSeenAt, lagRecords: null });
+          else if (page.headSeenAt) await opts.onIdle?.([0], page.headSeenAt);
+          o.prune?.kick(opts.signal);
+        }
+      } catch (e) {
+        await o.prune?.finish(false, opts.signal);
+        throw e;
       }
+      await o.prune?.finish(opts.untilIdle, opts.signal);
     },
   };
 }

@@ -40,6 +40,8 @@ import { changelogTable } from './transport-for-dataset.ts';
 import { changelogSourceName } from './changelog-transport.ts';
 import { logicalSourceName } from './logical-transport.ts';
 import type { Position } from './transport.ts';
+import { holdHistory, type HistoryHold } from './capture/changelog-history.ts';
+import { triggerTable } from './capture/changelog-consumers.ts';
 
 export type ReplayFrom = { readonly kind: 'beginning' } | { readonly kind: 'time'; readonly at: Date };
 
@@ -70,6 +72,17 @@ function rebuildTable(ds: DatasetConfig): TableRef {
 
 export async function replayOnTheSide(rt: Runtime, ds: DatasetConfig, from: ReplayFrom, opts: { resetOutput: boolean }): Promise<ReplayResult> {
   refuseLogicalCapture(rt, ds);
+  // Re-reading the trigger changelog: no prune runs until the swap, and the rows needed must still be there.
+  const table = rt.config.kafka ? null : triggerTable(ds);
+  const history = table ? await holdHistory(await rt.db(), ds.name, table) : null;
+  try {
+    return await rebuildAndSwap(rt, ds, from, opts, history);
+  } finally {
+    await history?.release();
+  }
+}
+
+async function rebuildAndSwap(rt: Runtime, ds: DatasetConfig, from: ReplayFrom, opts: { resetOutput: boolean }, history: HistoryHold | null): Promise<ReplayResult> {
   const db = await streamDatabase(rt, ds);
   const live = await prepareOutputTable(db, ds.stream.output, ds.key);
   const has = await db.query(`SELECT 1 FROM ${live.table.sql} LIMIT 1`);
@@ -81,6 +94,7 @@ export async function replayOnTheSide(rt: Runtime, ds: DatasetConfig, from: Repl
   }
   const source = sourceName(rt, ds);
   const startAt = from.kind === 'time' ? await positionsAt(rt, ds, from.at) : new Map<number, Position>();
+  await history?.verify(from.kind === 'time' ? { ...from, from: startAt.get(0) ?? null } : from);
   const side = rebuildDataset(ds);
   await inTransaction(db, (c) => prepareRebuild(c, ds, live, side, from, startAt));
   rt.log.info({ dataset: ds.name, table: side.stream.output.text, from: fromText(from) }, 'replay: rebuilding on the side');

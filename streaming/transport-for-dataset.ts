@@ -17,6 +17,7 @@ import { decoderFor, type Decoder } from './decoder.ts';
 import { createKafka, groupIdFor } from './kafka-client.ts';
 import { kafkaTransport } from './kafka-transport.ts';
 import { logicalTransport } from './logical-transport.ts';
+import { periodicPrune } from './capture/periodic-prune.ts';
 import type { Transport } from './transport.ts';
 
 export interface TransportTuning {
@@ -39,7 +40,9 @@ export async function transportFor(rt: Runtime, ds: DatasetConfig, stateDb: Pool
     return { transport: logicalTransport({ sourceDb: await rt.db(), stateDb, dataset: ds.name, table: src.table, batchSize: tuning.batchSize }), decode: decoderFor('debezium') };
   }
   return {
-    transport: changelogTransport({ changelogDb: await rt.db(), stateDb, dataset: ds.name, table: changelogTable(ds), batchSize: tuning.batchSize }),
+    transport: changelogTransport({
+      changelogDb: await rt.db(), stateDb, dataset: ds.name, table: changelogTable(ds), batchSize: tuning.batchSize, prune: periodicPrune(rt, changelogTable(ds)),
+    }),
     decode: decoderFor('debezium'),
   };
 }

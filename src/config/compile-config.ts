@@ -103,6 +103,7 @@ function compileDataset(name: string, ds: RawDataset, baseDir: string, p: Proble
     ? {
       kind: 'table', table: table(s.table, `${at}.stream.source.table`), topic: s.topic ?? `dualrun.${name}`,
       capture: s.capture ?? 'trigger', maxRetainedWalBytes: byteSize(s.maxRetainedWal ?? '1GB', `${at}.stream.source.maxRetainedWal`, p),
+      changelogRetention: s.changelogRetention === 'forever' ? 'forever' : parseDuration(s.changelogRetention ?? '0') ?? 0,
     }
     : { kind: 'topic', topic: (s as { topic: string }).topic, format: (s as { format?: 'debezium' | 'json' }).format ?? 'debezium' };
   const adopted = ds.stream.adopted ?? source === null;
@@ -311,7 +312,7 @@ interface RawDataset {
 }
 interface RawStream {
   output: string; database?: string; transform?: string; schema?: string; maxDeadLetterRate?: { ratio: number; window: number };
-  source?: { topic: string; format?: 'debezium' | 'json' } | { table: string; topic?: string; capture?: 'trigger' | 'logical'; maxRetainedWal?: string };
+  source?: { topic: string; format?: 'debezium' | 'json' } | { table: string; topic?: string; capture?: 'trigger' | 'logical'; maxRetainedWal?: string; changelogRetention?: string };
   adopted?: boolean; watermark?: { column: string } | { kafkaGroup: string; topic: string };
 }
 interface RawConfig {

@@ -37,6 +37,8 @@ export type StreamSource =
     readonly capture: 'trigger' | 'logical';
     /** Logical capture: `dualrun datasets` warns when the slot holds back more WAL than this. */
     readonly maxRetainedWalBytes: number;
+    /** Trigger capture: how long consumed changelog rows are kept (ms; 0 prunes them at once), or never pruned. */
+    readonly changelogRetention: number | 'forever';
   };
 
 /** How an adopted stream output shows it is settled. */

@@ -163,7 +163,7 @@ function prepareFolder(folder: string, kafkaBrokers: string[]): string {
   const configPath = path.join(folder, 'dualrun.yaml');
   if (kafkaBrokers.length > 0) {
     const text = fs.readFileSync(configPath, 'utf8').replace('\ndatasets:', `\nkafka:\n  brokers: ${JSON.stringify(kafkaBrokers)}\n  groupPrefix: dualrun-demo-${Date.now()}\n\ndatasets:`);
-    fs.writeFileSync(configPath, text.replace('source: { table: shop.orders }', `source: { table: shop.orders, topic: dualrun-demo.orders.${Date.now()} }`));
+    fs.writeFileSync(configPath, text.replace('source: { table: shop.orders', `source: { table: shop.orders, topic: dualrun-demo.orders.${Date.now()}`));
   }
   return configPath;
 }

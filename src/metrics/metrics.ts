@@ -48,6 +48,8 @@ export interface Metrics {
   batchRun(o: { dataset: string; status: BatchRunStatus; seconds: number }): void;
   schedulerJob(o: { job: string; kind: string; outcome: string; seconds: number }): void;
   alertDelivery(event: string, outcome: 'delivered' | 'failed'): void;
+  /** Rows deleted from a source table's trigger changelog by pruning. */
+  changelogPruned(table: string, rows: number): void;
   /** Progress of a dataset streamed by this process; undefined before its first report. */
   streamProgress(dataset: string): StreamProgress | undefined;
 }

@@ -30,6 +30,7 @@ function instruments(prom: typeof Prom, register: Prom.Registry) {
     jobs: new prom.Counter({ name: 'dualrun_scheduler_jobs_total', help: 'Scheduled job fires run by this scheduler, by job, kind and outcome.', labelNames: ['job', 'kind', 'outcome'], registers }),
     jobDuration: new prom.Histogram({ name: 'dualrun_scheduler_job_duration_seconds', help: 'Duration of scheduled job fires by job and kind.', labelNames: ['job', 'kind'], buckets: RUN_BUCKETS, registers }),
     alerts: new prom.Counter({ name: 'dualrun_alert_deliveries_total', help: 'Webhook alert deliveries by event and outcome (delivered, failed after every retry).', labelNames: ['event', 'outcome'], registers }),
+    pruned: new prom.Counter({ name: 'dualrun_changelog_pruned_rows_total', help: 'Rows deleted from dualrun.changelog by pruning (rows every consumer had read), by source table.', labelNames: ['table'], registers }),
   };
 }
 
@@ -105,6 +106,7 @@ export class PromMetrics implements Metrics {
   }
 
   alertDelivery(event: string, outcome: 'delivered' | 'failed'): void { this.i.alerts.inc({ event, outcome }); }
+  changelogPruned(table: string, rows: number): void { this.i.pruned.inc({ table }, rows); }
 
   streamProgress(dataset: string): StreamProgress | undefined {
     const p = this.progress.get(dataset);

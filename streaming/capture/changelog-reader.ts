@@ -12,10 +12,16 @@
  * waits for the first one's lock), so the changelog id is the version. A long
  * writing transaction anywhere in the cluster holds xmin back and delays reading
  * (it never loses anything).
+ *
+ * Pruning (changelog-prune.ts) deletes only what every consumer it knows of has read;
+ * a reader it did not know of (a dataset added to the config since) would find a
+ * gap. So each page also reads, in the same statement, whether anything past the
+ * cursor was pruned, and refuses then instead of silently skipping history.
  */
 import type { Pool } from '../../src/db/connect.ts';
 import { sleep } from '../abortable-sleep.ts';
-import type { Position, SourceRecord } from '../transport.ts';
+import { comparePositions, type Position, type SourceRecord } from '../transport.ts';
+import { historyPrunedError, positionText, PRUNED_PAST } from './changelog-history.ts';
 
 export interface ChangelogPage {
   readonly records: SourceRecord[];
@@ -25,7 +31,7 @@ export interface ChangelogPage {
 
 const READ = `
 WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin)
-SELECT c.tx_id::text, c.id::text, (extract(epoch FROM c.ts) * 1000)::float8 AS ts_ms,
+SELECT c.tx_id::text, c.id::text, (extract(epoch FROM c.ts) * 1000)::float8 AS ts_ms, (${PRUNED_PAST}) AS pruned,
        json_build_object('op', c.op, 'before', c.before, 'after', c.after, 'ts_ms', (extract(epoch FROM c.ts) * 1000)::bigint,
          'source', json_build_object('connector', 'dualrun', 'table', c.source_table, 'lsn', c.id, 'txId', c.tx_id,
                                      'ts_ms', (extract(epoch FROM c.ts) * 1000)::bigint))::text AS value
@@ -36,10 +42,14 @@ SELECT c.tx_id::text, c.id::text, (extract(epoch FROM c.ts) * 1000)::float8 AS t
 
 // When caught up, the head is "now" unless an open writing transaction began
 // earlier: its rows, when it commits, carry earlier times.
-const HEAD_SEEN = `SELECT least(now(), (SELECT min(xact_start) FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid())) AS at`;
+const HEAD_SEEN = `SELECT least(now(), (SELECT min(xact_start) FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid())) AS at,
+  (${PRUNED_PAST}) AS pruned`;
 
-export async function readChangelog(db: Pool, table: string, after: Position, limit: number): Promise<ChangelogPage> {
-  const r = await db.query<{ tx_id: string; id: string; ts_ms: number; value: string }>(READ, [table, after.major.toString(), after.minor.toString(), limit]);
+/** A page, or where pruning reached past `after` (the page would have a hole). */
+async function readPage(db: Pool, table: string, after: Position, limit: number): Promise<ChangelogPage | { gap: Position }> {
+  const args = [table, after.major.toString(), after.minor.toString()];
+  const r = await db.query<{ tx_id: string; id: string; ts_ms: number; value: string; pruned: string | null }>(READ, [...args, limit]);
+  if (r.rows[0]?.pruned) return { gap: parsePosition(r.rows[0].pruned) };
   const records = r.rows.map((row): SourceRecord => ({
     position: { major: BigInt(row.tx_id), minor: BigInt(row.id) },
     key: null,
@@ -48,8 +58,14 @@ export async function readChangelog(db: Pool, table: string, after: Position, li
     fallbackVersion: BigInt(row.id),
   }));
   if (records.length >= limit) return { records, headSeenAt: null };
-  const head = await db.query<{ at: Date }>(HEAD_SEEN);
+  const head = await db.query<{ at: Date; pruned: string | null }>(HEAD_SEEN, args);
+  if (head.rows[0].pruned) return { gap: parsePosition(head.rows[0].pruned) };
   return { records, headSeenAt: head.rows[0].at };
+}
+
+function parsePosition(text: string): Position {
+  const [major, minor] = text.split('.');
+  return { major: BigInt(major), minor: BigInt(minor) };
 }
 
 /**
@@ -70,6 +86,11 @@ export interface FollowOptions {
   readonly signal: AbortSignal;
   /** Return once nothing committed is left past the position, not merely nothing readable yet. */
   readonly untilIdle: boolean;
+  /**
+   * The consumer's stored position. When rows past the cursor were pruned because
+   * another process of the same consumer committed past them, reading resumes from there.
+   */
+  readonly stored?: () => Promise<Position>;
 }
 
 /**
@@ -81,7 +102,13 @@ export interface FollowOptions {
 export async function* followChangelog(db: Pool, table: string, from: Position, o: FollowOptions): AsyncGenerator<ChangelogPage> {
   let cursor = from;
   while (!o.signal.aborted) {
-    const page = await readChangelog(db, table, cursor, o.limit);
+    const page = await readPage(db, table, cursor, o.limit);
+    if ('gap' in page) {
+      const stored = o.stored ? await o.stored() : null;
+      if (!stored || comparePositions(stored, page.gap) < 0) throw historyPrunedError(table, cursor, positionText(page.gap));
+      cursor = stored;
+      continue;
+    }
     yield page;
     if (page.records.length > 0) {
       cursor = page.records[page.records.length - 1].position;

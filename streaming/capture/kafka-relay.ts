@@ -8,6 +8,7 @@
  * crash between the two resends a batch. The stream sink then sees the same
  * `source.lsn` again: output rows are unaffected (same version); a stateful
  * transform would count such a resent event again (see docs/streaming.md).
+ * With `prune`, the relay also prunes what every consumer has read, now and then.
  */
 import kafkajs, { type Kafka, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -19,6 +20,8 @@ import { keyOf } from '../decoder.ts';
 import { readPositions } from '../positions.ts';
 import { BEFORE_EVERYTHING, type SourceRecord } from '../transport.ts';
 import { followChangelog } from './changelog-reader.ts';
+import { relaySourceName } from './changelog-consumers.ts';
+import type { PeriodicPrune } from './periodic-prune.ts';
 
 const { Partitioners } = kafkajs;
 
@@ -38,10 +41,11 @@ export interface RelayOptions {
   readonly connectTimeoutMs: number;
   /** From the reconnect policy. */
   readonly session?: AttemptSession;
+  readonly prune?: PeriodicPrune;
 }
 
 export async function relayChangelog(o: RelayOptions): Promise<{ relayed: number }> {
-  const source = `relay:${o.table}`;
+  const source = relaySourceName(o.table);
   const what = `capture relay ${o.dataset}`;
   const timeoutMs = Math.min(o.connectTimeoutMs, o.session?.budgetMs() ?? Number.POSITIVE_INFINITY);
   await withConnectDeadline(o.brokers, what, timeoutMs, () => ensureTopic(o.kafka, o.topic), o.signal);
@@ -52,20 +56,27 @@ export async function relayChangelog(o: RelayOptions): Promise<{ relayed: number
   try {
     await withConnectDeadline(o.brokers, what, timeoutMs, () => producer.connect(), o.signal);
     o.session?.connected('kafka');
-    const from = (await readPositions(o.db, o.dataset, source)).get(0) ?? BEFORE_EVERYTHING;
+    const stored = async () => (await readPositions(o.db, o.dataset, source)).get(0) ?? BEFORE_EVERYTHING;
+    const from = await stored();
     o.session?.connected('postgres');
-    for await (const page of followChangelog(o.db, o.table, from, { limit: o.batchSize ?? 5000, pollMs: 100, signal: o.signal, untilIdle: o.untilIdle })) {
+    for await (const page of followChangelog(o.db, o.table, from, { limit: o.batchSize ?? 5000, pollMs: 100, signal: o.signal, untilIdle: o.untilIdle, stored })) {
       o.session?.progressed();
-      if (page.records.length === 0) continue;
-      await send(producer, o, page.records);
-      const cursor = page.records[page.records.length - 1].position;
-      await o.db.query(
-        `INSERT INTO dualrun.stream_positions (dataset, source, partition, position, sub_position, updated_at) VALUES ($1, $2, 0, $3, $4, now())
-         ON CONFLICT (dataset, source, partition) DO UPDATE SET position = EXCLUDED.position, sub_position = EXCLUDED.sub_position, updated_at = now()`,
-        [o.dataset, source, cursor.major.toString(), cursor.minor.toString()]);
-      relayed += page.records.length;
+      if (page.records.length > 0) {
+        await send(producer, o, page.records);
+        const cursor = page.records[page.records.length - 1].position;
+        await o.db.query(
+          // Forward only: a second relay of the dataset that lags must not move it back under pruning.
+          `INSERT INTO dualrun.stream_positions AS s (dataset, source, partition, position, sub_position, updated_at) VALUES ($1, $2, 0, $3, $4, now())
+           ON CONFLICT (dataset, source, partition) DO UPDATE SET position = EXCLUDED.position, sub_position = EXCLUDED.sub_position, updated_at = now()
+           WHERE (s.position, s.sub_position) < (EXCLUDED.position, EXCLUDED.sub_position)`,
+          [o.dataset, source, cursor.major.toString(), cursor.minor.toString()]);
+        relayed += page.records.length;
+      }
+      o.prune?.kick(o.signal);
     }
+    await o.prune?.finish(o.untilIdle, o.signal);
   } finally {
+    await o.prune?.finish(false, o.signal);
     await producer.disconnect().catch(() => undefined);
   }
   o.log.info({ dataset: o.dataset, table: o.table, topic: o.topic, relayed }, 'relay stopped');

@@ -12,6 +12,7 @@ import { ADOPTED_NOTE } from '../../src/config/stream-source.ts';
 import { createKafka } from '../kafka-client.ts';
 import { installCapture, type CaptureInstall } from './capture-triggers.ts';
 import { relayChangelog } from './kafka-relay.ts';
+import { periodicPrune } from './periodic-prune.ts';
 import { relayLogical } from './logical-kafka-relay.ts';
 import { installLogicalCapture } from './logical-slot.ts';
 import type { TableRef } from '../../src/identifiers.ts';
@@ -69,6 +70,7 @@ export async function runCapture(rt: Runtime, opts: { datasets: readonly string[
   const done = await Promise.all([
     ...relays.map((r) => underPolicy(r.dataset, (session) => relayChangelog({
       kafka, db, ...r, log: rt.log, signal: rt.signal, untilIdle: opts.untilIdle, brokers: kafkaCfg.brokers, connectTimeoutMs: kafkaCfg.connectTimeoutMs, session,
+      prune: periodicPrune(rt, r.table),
     }))),
     ...logical.map((r) => underPolicy(r.dataset, (session) => relayLogical({ kafka, db, ...r, log: rt.log, signal: rt.signal, untilIdle: opts.untilIdle, session }))),
   ]);

@@ -30,7 +30,7 @@ afterAll(async () => { await db?.drop(); });
 it(`changelog transport: survives ${KILLS} SIGKILLs while writers change the source; ends exact`, { timeout: 900_000 }, async () => {
   const { file, dir } = writeConfig({
     database: { url: db.url },
-    datasets: { orders: { key: ['order_id'], batch: { output: 'analytics.orders_batch' }, stream: { output: 'analytics.orders_stream', source: { table: 'public.orders_src' } } } },
+    datasets: { orders: { key: ['order_id'], batch: { output: 'analytics.orders_batch' }, stream: { output: 'analytics.orders_stream', source: { table: 'public.orders_src', changelogRetention: 'forever' } } } }, // the count below reads the whole changelog
   });
   const rnd = prng(Number(process.env.FAULTS_SEED ?? Date.now() % 100000));
   let kills = 0;

@@ -29,7 +29,7 @@ function config() {
       orders: {
         key: ['order_id'],
         batch: { output: 'analytics.orders_batch' },
-        stream: { output: 'analytics.orders_stream', source: { table: 'public.orders_src' } },
+        stream: { output: 'analytics.orders_stream', source: { table: 'public.orders_src', changelogRetention: 'forever' } }, // the checks below read the whole changelog
       },
     },
   }).config;

@@ -35,10 +35,10 @@ describe('crash safety', () => {
     const { file, dir } = writeConfig({
       database: { url: db.url },
       datasets: {
-        orders: { key: ['order_id'], batch: { output: 'analytics.orders_batch' }, stream: { output: 'analytics.orders_stream', source: { table: 'public.orders_src' } } },
+        orders: { key: ['order_id'], batch: { output: 'analytics.orders_batch' }, stream: { output: 'analytics.orders_stream', source: { table: 'public.orders_src', changelogRetention: 'forever' } } }, // the checks read the whole changelog
         customer_counts: {
           key: ['customer_id'], batch: { output: 'analytics.customer_counts_batch' },
-          stream: { output: 'analytics.customer_counts', source: { table: 'public.orders_src' }, transform: `${FIXTURES}/customer-counts.ts` },
+          stream: { output: 'analytics.customer_counts', source: { table: 'public.orders_src', changelogRetention: 'forever' }, transform: `${FIXTURES}/customer-counts.ts` },
         },
       },
     });

@@ -23,8 +23,8 @@ beforeAll(async () => {
   config = writeConfig({
     database: { url: db.url },
     datasets: {
-      orders: { key: ['order_id'], batch: { output: 'public.b1' }, stream: { output: 'public.out', source: { table: 'public.src' } } },
-      counts: { key: ['customer_id'], batch: { output: 'public.b2' }, stream: { output: 'public.counts', source: { table: 'public.src' }, transform: `${FIXTURES}/customer-counts.ts` } },
+      orders: { key: ['order_id'], batch: { output: 'public.b1' }, stream: { output: 'public.out', source: { table: 'public.src', changelogRetention: 'forever' } } }, // replays need the history
+      counts: { key: ['customer_id'], batch: { output: 'public.b2' }, stream: { output: 'public.counts', source: { table: 'public.src', changelogRetention: 'forever' }, transform: `${FIXTURES}/customer-counts.ts` } },
     },
   }).config;
 });

@@ -47,7 +47,7 @@ function interruptAfter(file: string, dir: string, applied: number, signal: Node
 it('regression: an interrupted --until-idle exits 143 (SIGTERM) or 130 (SIGINT), not 0, and says where it stopped', { timeout: 200_000 }, async () => {
   const { file, dir } = writeConfig({
     database: { url: db.url },
-    datasets: { orders: { key: ['order_id'], batch: { output: 'public.b' }, stream: { output: 'public.out', source: { table: 'public.src' } } } },
+    datasets: { orders: { key: ['order_id'], batch: { output: 'public.b' }, stream: { output: 'public.out', source: { table: 'public.src', changelogRetention: 'forever' } } } }, // the replay below needs the history
   });
   await db.pool.query(`INSERT INTO public.src SELECT g, 1, 1.00, 'new', '2026-11-01' FROM generate_series(1, 20) g`);
   const holder = new pg.Client({ connectionString: serverUrl() });
@@ -79,7 +79,7 @@ it('regression: an interrupted --until-idle exits 143 (SIGTERM) or 130 (SIGINT),
 it('a replay interrupted before its swap exits 143 and leaves the output as it was; the next replay swaps', { timeout: 200_000 }, async () => {
   const { file, dir } = writeConfig({
     database: { url: db.url },
-    datasets: { orders: { key: ['order_id'], batch: { output: 'public.b' }, stream: { output: 'public.out', source: { table: 'public.src' } } } },
+    datasets: { orders: { key: ['order_id'], batch: { output: 'public.b' }, stream: { output: 'public.out', source: { table: 'public.src', changelogRetention: 'forever' } } } }, // the replay below needs the history
   });
   const before = (await db.pool.query('SELECT count(*)::int AS n FROM public.out')).rows[0].n;
   const holder = new pg.Client({ connectionString: serverUrl() });
