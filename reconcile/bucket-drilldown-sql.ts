@@ -8,7 +8,7 @@ import type { SideSession } from './side-session.ts';
 import type { KeyPair } from './classify-difference.ts';
 import { canonicalKeySql, keyJsonSql, rowHashSql, valuesArraySql, windowPredicateSql } from './canonical-row-sql.ts';
 import { inBucketsSql } from './bucket-predicate-sql.ts';
-import { sourceTsSql, type DrilldownSpec } from './drilldown-spec.ts';
+import { sourceTsSql, windowParams, type DrilldownSpec } from './drilldown-spec.ts';
 import type { SideSpec } from './window-fingerprint.ts';
 
 function sideRowsSql(side: SideSpec, spec: DrilldownSpec, startParam: number, withTs: boolean): string {
@@ -22,11 +22,7 @@ function sideRowsSql(side: SideSpec, spec: DrilldownSpec, startParam: number, wi
 }
 
 export function drilldownSql(spec: DrilldownSpec): { sql: string; params: string[] } {
-  const params: string[] = [];
-  const bStart = params.length + 1;
-  if (spec.batch.windowColumn && spec.batchBounds) params.push(...spec.batchBounds);
-  const sStart = params.length + 1;
-  if (spec.stream.windowColumn && spec.streamBounds) params.push(...spec.streamBounds);
+  const { params, bStart, sStart } = windowParams(spec);
   const sql = `WITH b AS (${sideRowsSql(spec.batch, spec, bStart, false)}),
      s AS (${sideRowsSql(spec.stream, spec, sStart, true)})
 SELECT coalesce(b.k, s.k) AS k, coalesce(b.key, s.key) AS key, b.n AS bn, b.v AS bv, s.n AS sn, s.v AS sv, s.ts AS ts

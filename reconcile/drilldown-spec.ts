@@ -27,3 +27,13 @@ export function sourceTsSql(side: SideSpec, alias?: string): string {
   if (!side.shape.columns.has('_dr_source_ts')) return 'NULL::timestamptz';
   return alias ? `${alias}."_dr_source_ts"` : '"_dr_source_ts"';
 }
+
+/** One query over both sides: the window bounds as parameters, batch's first ($bStart), then stream's ($sStart). */
+export function windowParams(spec: DrilldownSpec): { params: string[]; bStart: number; sStart: number } {
+  const params: string[] = [];
+  const bStart = params.length + 1;
+  if (spec.batch.windowColumn && spec.batchBounds) params.push(...spec.batchBounds);
+  const sStart = params.length + 1;
+  if (spec.stream.windowColumn && spec.streamBounds) params.push(...spec.streamBounds);
+  return { params, bStart, sStart };
+}

@@ -15,7 +15,7 @@ import type { SideSession } from './side-session.ts';
 import type { KeyPair } from './classify-difference.ts';
 import { canonicalKeySql, canonicalValueSql, columnRef, keyJsonSql, valuesArraySql, windowPredicateSql } from './canonical-row-sql.ts';
 import { logicalName, type ColumnInfo } from './table-columns.ts';
-import { sourceTsSql, type DrilldownSpec } from './drilldown-spec.ts';
+import { sourceTsSql, windowParams, type DrilldownSpec } from './drilldown-spec.ts';
 import type { SideSpec } from './window-fingerprint.ts';
 import { withLocalSettings } from './side-session.ts';
 
@@ -54,11 +54,7 @@ function differsSql(b: ColumnInfo, s: ColumnInfo, i: number): string {
 }
 
 export function keyedDrilldownSql(spec: DrilldownSpec): { sql: string; params: string[] } {
-  const params: string[] = [];
-  const bStart = params.length + 1;
-  if (spec.batch.windowColumn && spec.batchBounds) params.push(...spec.batchBounds);
-  const sStart = params.length + 1;
-  if (spec.stream.windowColumn && spec.streamBounds) params.push(...spec.streamBounds);
+  const { params, bStart, sStart } = windowParams(spec);
   const { batch, stream } = spec;
   const on = batch.key.map((_, i) => `b.c${i} = s.c${i}`).join(' AND ');
   const differs = ['b.c0 IS NULL', 's.c0 IS NULL', ...batch.compared.map((c, i) => differsSql(c, stream.compared[i], i))].join('\n      OR ');

@@ -9,10 +9,10 @@ import type { TestDatabase } from '../support/pg.ts';
 import { reconcileDataset } from '../../reconcile/reconcile-dataset.ts';
 import { keyedDrilldownApplies } from '../../reconcile/keyed-drilldown-sql.ts';
 import type { DrilldownSpec } from '../../reconcile/drilldown-spec.ts';
-import { dataset, found, freshDatabase, runtimeFor } from './support.ts';
+import { dataset, found, sameAndCrossDatabase, type TwoDatabases } from './support.ts';
 
+let env: TwoDatabases;
 let db: TestDatabase;
-let other: TestDatabase;
 let rt: Runtime;
 let crossRt: Runtime;
 
@@ -46,15 +46,10 @@ const datasets = (batchDb?: string) => ({
 });
 
 beforeAll(async () => {
-  [db, other] = await Promise.all([freshDatabase('rk'), freshDatabase('rkx')]);
-  await Promise.all([db.pool.query(SETUP), other.pool.query(SETUP)]);
-  rt = runtimeFor(db, datasets());
-  crossRt = runtimeFor(db, datasets(other.url));
+  env = await sameAndCrossDatabase('rk', SETUP, datasets);
+  ({ db, rt, crossRt } = env);
 });
-afterAll(async () => {
-  await rt?.close(); await crossRt?.close();
-  await db?.drop(); await other?.drop();
-});
+afterAll(async () => { await env?.close(); });
 
 describe('keyed drill-down (#12)', () => {
   it.each(['whole', 'daily', 'composite'])('%s: the same differences, counts and samples as the bucket drill-down across two databases', async (name) => {

@@ -10,10 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../src/runtime.ts';
 import type { TestDatabase } from '../support/pg.ts';
 import { reconcileDataset } from '../../reconcile/reconcile-dataset.ts';
-import { dataset, found, freshDatabase, runtimeFor } from './support.ts';
+import { dataset, found, sameAndCrossDatabase, type TwoDatabases } from './support.ts';
 
+let env: TwoDatabases;
 let db: TestDatabase;
-let other: TestDatabase;
 let rt: Runtime;
 let crossRt: Runtime;
 
@@ -83,15 +83,10 @@ const datasets = (batchDb?: string) => ({
 });
 
 beforeAll(async () => {
-  [db, other] = await Promise.all([freshDatabase('rh'), freshDatabase('rhx')]);
-  await Promise.all([db.pool.query(SETUP), other.pool.query(SETUP)]);
-  rt = runtimeFor(db, datasets());
-  crossRt = runtimeFor(db, datasets(other.url));
+  env = await sameAndCrossDatabase('rh', SETUP, datasets);
+  ({ db, rt, crossRt } = env);
 });
-afterAll(async () => {
-  await rt?.close(); await crossRt?.close();
-  await db?.drop(); await other?.drop();
-});
+afterAll(async () => { await env?.close(); });
 
 async function both(name: string) {
   const [same] = await reconcileDataset(rt, name, { assumeSettled: true, samples: 100, store: false });

@@ -55,3 +55,17 @@ function jsonbKeyOrder(key: Record<string, unknown>): Record<string, unknown> {
 export function found(r: WindowResult, which: 'samples' | 'inFlightSamples' = 'samples'): string[] {
   return (r.diff?.[which] ?? []).map((s) => `${s.kind} ${stringifyExact(jsonbKeyOrder(s.key))}${s.columns ? ` ${Object.keys(s.columns).sort().join(',')}` : ''}`).sort();
 }
+
+/** Two fresh databases holding the same SETUP: runtimes comparing within the first, and from the second (batch) to the first. */
+export interface TwoDatabases { db: TestDatabase; other: TestDatabase; rt: Runtime; crossRt: Runtime; close(): Promise<void> }
+
+export async function sameAndCrossDatabase(prefix: string, setup: string, datasets: (batchDb?: string) => Record<string, Record<string, unknown>>): Promise<TwoDatabases> {
+  const [db, other] = await Promise.all([freshDatabase(prefix), freshDatabase(`${prefix}x`)]);
+  await Promise.all([db.pool.query(setup), other.pool.query(setup)]);
+  const rt = runtimeFor(db, datasets());
+  const crossRt = runtimeFor(db, datasets(other.url));
+  return {
+    db, other, rt, crossRt,
+    async close() { await rt.close(); await crossRt.close(); await db.drop(); await other.drop(); },
+  };
+}
