@@ -56,7 +56,7 @@ const bench: BenchModule = async (h) => {
     const big = await workers(ctx, bigTopic, 1);
     const lat = await latency(ctx, 5000, quick ? 8 : 20);
     const ratio = ceiling.seconds / one.seconds;
-    const scale = [one, two, four].map((r) => `${r.n} worker(s): ${r.seconds.toFixed(2)} s wall, ${Math.round(small / r.seconds)} events/s, ${(r.cpuSeconds / (small / 1e6)).toFixed(1)} CPU-s per M events (all workers), peak RSS ${r.maxRssMb} MB`).join('; ');
+    const scale = [one, two, four].map((r) => scaleLine(r, small)).join('; ');
     return [
       { name: `stream Kafka→Postgres exactly-once ${fmtCount(small)} events (8 partitions, 20% duplicates, deletes)`, value: one.seconds, unit: 's', ceiling: ceiling.seconds,
         ceilingName: 'slower of bare kafkajs consume+parse and fastest Postgres ingest', ratio, target: '>= 0.7 (ceiling time / dualrun time)', pass: ratio >= 0.7,
@@ -75,6 +75,20 @@ const bench: BenchModule = async (h) => {
   }
 };
 export default bench;
+
+interface WorkersRun { n: number; seconds: number; cpuSeconds: number; maxRssMb: number; table: string; perWorker: { applied: number; cpuSeconds: number; rssMb: number }[] }
+
+/**
+ * One line per run for the projection in docs/streaming.md: throughput of the group and
+ * per worker, and CPU-seconds per million events (for the group, and each worker over
+ * the events it applied), so what one core does can be scaled past this machine.
+ */
+function scaleLine(r: WorkersRun, events: number): string {
+  // A worker that joined after the others had taken every partition applies nothing (its CPU is start-up and idling).
+  const each = r.perWorker.map((w, i) => `#${i + 1} ${w.applied} events, ${w.cpuSeconds.toFixed(1)} CPU-s${w.applied > 0 ? ` (${(w.cpuSeconds / (w.applied / 1e6)).toFixed(1)}/M)` : ''}, ${w.rssMb} MB`).join(', ');
+  return `${r.n} worker(s): ${r.seconds.toFixed(2)} s wall, ${Math.round(events / r.seconds)} events/s (${Math.round(events / r.seconds / r.n)} per worker), `
+    + `${(r.cpuSeconds / (events / 1e6)).toFixed(1)} CPU-s per M events in all [${each}], peak RSS ${r.maxRssMb} MB`;
+}
 
 function fmtCount(n: number): string { return n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`; }
 function fmtS(s: number | null): string { return s === null ? 'n/a (no psql)' : `${s.toFixed(2)} s`; }
@@ -158,7 +172,7 @@ async function produceTopic(ctx: Ctx, name: string, count: number): Promise<Topi
 let datasetSeq = 0;
 
 /** N `dualrun stream --until-idle` processes in one consumer group over the topic, into a fresh output table. */
-async function workers(ctx: Ctx, topic: Topic, n: number): Promise<{ n: number; seconds: number; cpuSeconds: number; maxRssMb: number; table: string }> {
+async function workers(ctx: Ctx, topic: Topic, n: number): Promise<WorkersRun> {
   const name = `s${++datasetSeq}_${n}w`;
   const table = `bench.${name}`;
   await ctx.pool.query(`CREATE TABLE ${table} (${OUTPUT_COLUMNS})`);
@@ -171,22 +185,31 @@ async function workers(ctx: Ctx, topic: Topic, n: number): Promise<{ n: number; 
   const seconds = (performance.now() - t0) / 1000;
   const cpuSeconds = runs.reduce((a, r) => a + r.cpuSeconds, 0);
   const maxRssMb = Math.max(...runs.map((r) => Math.round(r.rssKb / 1024)));
-  ctx.h.note(`streaming: ${n} worker(s), ${topic.events} events: ${seconds.toFixed(2)} s wall, ${cpuSeconds.toFixed(1)} CPU-s, peak RSS ${maxRssMb} MB`);
-  return { n, seconds, cpuSeconds, maxRssMb, table };
+  const perWorker = runs.map((r) => ({ applied: r.applied, cpuSeconds: r.cpuSeconds, rssMb: Math.round(r.rssKb / 1024) }));
+  const applied = perWorker.reduce((a, w) => a + w.applied, 0);
+  // Exactly once across the group: together the workers applied every event once (none is poison here).
+  if (applied !== topic.events) throw new Error(`${n} worker(s) applied ${applied} events of ${topic.events}`);
+  const run = { n, seconds, cpuSeconds, maxRssMb, table, perWorker };
+  ctx.h.note(`streaming: ${scaleLine(run, topic.events)}`);
+  return run;
 }
 
-function worker(ctx: Ctx, config: string, dataset: string, i: number): Promise<{ rssKb: number; cpuSeconds: number }> {
+function worker(ctx: Ctx, config: string, dataset: string, i: number): Promise<{ rssKb: number; cpuSeconds: number; applied: number }> {
   const usage = path.join(ctx.dir, `${dataset}.${i}.usage.json`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', USAGE, BIN, '--config', config, 'stream', '--dataset', dataset, '--until-idle'], {
-      env: { ...process.env, DUALRUN_LOG_LEVEL: 'warn', DUALRUN_PROC_USAGE_FILE: usage }, stdio: ['ignore', 'ignore', 'pipe'],
+    const child = spawn(process.execPath, ['--import', USAGE, BIN, '--config', config, 'stream', '--dataset', dataset, '--until-idle', '--format', 'json'], {
+      env: { ...process.env, DUALRUN_LOG_LEVEL: 'warn', DUALRUN_PROC_USAGE_FILE: usage }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
+    let stdout = '';
     child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.on('data', (d) => (stdout += d));
     child.on('error', reject);
     child.on('close', (code) => {
       if (code !== 0) { reject(new Error(`worker ${dataset}#${i} exited ${code}: ${stderr.slice(-2000)}`)); return; }
-      resolve(JSON.parse(fs.readFileSync(usage, 'utf8')) as { rssKb: number; cpuSeconds: number });
+      const summary = JSON.parse(stdout) as { datasets?: { applied?: number }[] };
+      const applied = (summary.datasets ?? []).reduce((a, d) => a + Number(d.applied ?? 0), 0);
+      resolve({ ...(JSON.parse(fs.readFileSync(usage, 'utf8')) as { rssKb: number; cpuSeconds: number }), applied });
     });
   });
 }

@@ -16,6 +16,7 @@ import { ThroughputMeter } from './throughput-meter.ts';
 import { streamObserver } from './stream-observer.ts';
 import { loadTransform } from './transform-module.ts';
 import { transportFor, type TransportTuning } from './transport-for-dataset.ts';
+import { boundWorkerHeap } from './worker-heap.ts';
 
 export interface DatasetStreamOptions {
   readonly signal: AbortSignal;
@@ -26,6 +27,7 @@ export interface DatasetStreamOptions {
 }
 
 export async function streamDataset(rt: Runtime, ds: DatasetConfig, opts: DatasetStreamOptions): Promise<Record<string, unknown>> {
+  boundWorkerHeap();
   const db = await streamDatabase(rt, ds);
   const output = await prepareOutputTable(db, ds.stream.output, ds.key);
   opts.session?.connected('postgres');

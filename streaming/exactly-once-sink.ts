@@ -14,6 +14,8 @@
  * are merged again as one batch: every earlier and later change of the same key
  * still applies in source order, and the counts say exactly what happened.
  */
+import { finished } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
 import { inTransaction, type Pool, type PoolClient } from '../src/db/connect.ts';
 import { databaseErrorFields } from '../src/errors.ts';
 import { writeDeadLetters } from './dead-letters.ts';
@@ -31,7 +33,12 @@ export interface SinkDeps extends Omit<PipelineDeps, 'loadState'> {
   readonly merge: MergeStatements;
   /** The last position this process committed per partition (to notice a replay reset under it). */
   readonly committed: Map<number, Position>;
+  /** Merges of at least this many changes go by COPY (default COPY_MIN_ROWS). */
+  readonly copyMinRows?: number;
 }
+
+/** Measured (docs/streaming.md, "Throughput"): below this, unnest arrays are as fast and need fewer round trips. */
+export const COPY_MIN_ROWS = 1000;
 
 export interface BatchOutcome {
   /** Records newer than the stored position (the rest were redeliveries). */
@@ -197,18 +204,34 @@ async function tryMerge(c: PoolClient, deps: SinkDeps, changes: readonly KeyedCh
   return null;
 }
 
-/** Every change is bound (so every value is checked); only the newest per key is written. */
+/**
+ * Every change is bound (so every value is checked); only the newest per key is
+ * written. At least `copyMinRows` upserts travel by COPY into the session's staging
+ * table (output-merge.ts), fewer as unnest arrays (fewer round trips), deletes always
+ * as arrays; both paths run the same merge, so they accept and refuse alike.
+ */
 async function runMerge(c: PoolClient, deps: SinkDeps, changes: readonly KeyedChange[], tombstones: boolean): Promise<void> {
   const newest = new Set(newestPerKey(changes, deps.key));
-  const rows = (kind: KeyedChange['kind']): MergeRow[] => changes.filter((ch) => ch.kind === kind)
-    .map((ch) => ({ row: ch.row, version: ch.version, sourceTs: ch.sourceTs, write: newest.has(ch) }));
-  const ups = rows('upsert');
-  const dels = rows('delete');
-  if (ups.length > 0) {
+  const ups: MergeRow[] = [];
+  const dels: MergeRow[] = [];
+  for (const ch of changes) (ch.kind === 'upsert' ? ups : dels).push({ row: ch.row, version: ch.version, sourceTs: ch.sourceTs, write: newest.has(ch) });
+  const staged = ups.length >= (deps.copyMinRows ?? COPY_MIN_ROWS) ? deps.merge.staged(ups, tombstones) : null;
+  if (staged) {
+    await c.query(staged.prepare);
+    await copyIn(c, staged.copy, staged.data);
+    await c.query(staged.upsert, [deps.dataset]);
+  } else if (ups.length > 0) {
     const s = deps.merge.upsert(ups, tombstones);
     await c.query(s.text, [deps.dataset, ...s.values]);
   }
   if (dels.length > 0) { const s = deps.merge.delete(dels); await c.query(s.text, [deps.dataset, ...s.values]); }
+}
+
+/** `COPY … FROM STDIN` of one text; rejects with the database's error (its SQLSTATE kept). */
+async function copyIn(c: PoolClient, sql: string, data: string): Promise<void> {
+  const stream = c.query(copyFrom(sql));
+  stream.end(data);
+  await finished(stream);
 }
 
 function byRecord(changes: readonly KeyedChange[]): KeyedChange[][] {

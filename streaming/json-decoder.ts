@@ -20,8 +20,9 @@ export function decodePlainJson(record: SourceRecord, keyColumns: readonly strin
   if (!parsed.ok) return parsed;
   if (!isObject(parsed.value)) return { ok: false, reason: 'expected a JSON object (the row image)' };
   const raw = parsed.value;
+  // for…in over a parsed object (own enumerable keys only): no entry arrays per record.
   const row: JsonRow = {};
-  for (const [k, v] of Object.entries(raw)) if (!k.startsWith('__')) row[k] = v;
+  for (const k in raw) if (k.charCodeAt(0) !== 95 || k.charCodeAt(1) !== 95) row[k] = raw[k];
   const version = parseVersion(raw.__lsn) ?? record.fallbackVersion;
   const sourceTs = parseEpochMs(raw.__source_ts_ms) ?? record.timestamp;
   const deleted = raw.__deleted === true || raw.__deleted === 'true' || raw.__op === 'd';

@@ -36,7 +36,9 @@ export interface KafkaTransportOptions {
   readonly log: Logger;
   /** Session timeout (ms): how long a killed worker's partitions stay assigned to it. */
   readonly sessionTimeout?: number;
+  /** Fetch sizes: a batch is at most maxBytesPerPartition; one fetch (all its batches) at most maxBytes. */
   readonly maxBytesPerPartition?: number;
+  readonly maxBytes?: number;
   /** Partitions applied at once, each in its own transaction (default 3). */
   readonly concurrency?: number;
   /** For messages: the bootstrap brokers. */
@@ -47,6 +49,17 @@ export interface KafkaTransportOptions {
   readonly stallTimeoutMs?: number;
   readonly onStall?: (r: StallReport) => void;
 }
+
+/**
+ * Memory bound: kafkajs fetches again only once every batch of the last fetch is
+ * handled, so a worker holds at most one fetch (≤ MAX_BYTES_PER_FETCH of records,
+ * decoded) plus the batches being applied from it. 512 KiB per partition is ~5k small
+ * events per transaction: big enough that COPY and one merge pay off, small enough
+ * for a worker to stay under 150 MB (docs/streaming.md, "Memory"). A fetch holds up
+ * to three such batches, the partitions applied at once by default.
+ */
+export const MAX_BYTES_PER_PARTITION = 512 * 1024;
+export const MAX_BYTES_PER_FETCH = 3 * MAX_BYTES_PER_PARTITION;
 
 export function kafkaTransport(o: KafkaTransportOptions): Transport {
   return {
@@ -60,7 +73,7 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch) =>
   const sessionTimeout = o.sessionTimeout ?? 10_000;
   const consumer = o.kafka.consumer({
     groupId: o.groupId, sessionTimeout, heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
-    maxBytesPerPartition: o.maxBytesPerPartition ?? 2 * 1024 * 1024, maxBytes: 8 * 1024 * 1024, maxWaitTimeInMs: 100,
+    maxBytesPerPartition: o.maxBytesPerPartition ?? MAX_BYTES_PER_PARTITION, maxBytes: o.maxBytes ?? MAX_BYTES_PER_FETCH, maxWaitTimeInMs: 100,
     allowAutoTopicCreation: false, retry: { retries: 5, maxRetryTime: 5000, restartOnFailure: async () => !fatal && !stopping },
   });
   const checked = new Set<number>();
@@ -161,7 +174,12 @@ async function seekAssignedBack(o: KafkaTransportOptions, consumer: Consumer, pa
   const admin = o.kafka.admin();
   await admin.connect();
   try {
-    const [committed, stored] = await Promise.all([admin.fetchOffsets({ groupId: o.groupId, topics: [o.topic] }), readPositions(o.stateDb, o.dataset, o.topic)]);
+    // Kafka's offsets first, Postgres's positions after: a worker commits to Kafka only
+    // after Postgres, so positions read later are never behind offsets read earlier.
+    // Read at once, a batch committed in between looked like "Kafka ahead" and made the
+    // worker seek back and fetch its first batches again (harmless, but ~6% more work).
+    const committed = await admin.fetchOffsets({ groupId: o.groupId, topics: [o.topic] });
+    const stored = await readPositions(o.stateDb, o.dataset, o.topic);
     for (const p of committed[0]?.partitions ?? []) {
       if (!partitions.includes(p.partition) || Number(p.offset) < 0) continue;
       const want = (stored.get(p.partition)?.major ?? -1n) + 1n;

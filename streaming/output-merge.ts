@@ -22,7 +22,9 @@
  * are computed from keyed state under its lock, and the source versions of
  * different partitions (Kafka offsets) are not comparable.
  */
+import crypto from 'node:crypto';
 import { quoteIdent, quoteLiteral } from '../src/identifiers.ts';
+import { copyField } from './copy-text.ts';
 import type { JsonRow } from './change-event.ts';
 import { META_COLUMNS, type OutputColumn, type OutputTable } from './output-table.ts';
 
@@ -40,6 +42,24 @@ export interface MergeStatements {
   /** `tombstones`: whether the dataset may have tombstones (else the lean statement runs). */
   upsert(rows: readonly MergeRow[], tombstones: boolean): { text: string; values: unknown[] };
   delete(rows: readonly MergeRow[]): { text: string; values: unknown[] };
+  /** The COPY path for these upserts; null when the table has array or composite columns (they take the jsonb path). */
+  staged(ups: readonly MergeRow[], tombstones: boolean): StagedMerge | null;
+}
+
+/**
+ * A batch's upserts through a staging table: `prepare` (one simple-protocol string:
+ * create the session's temporary table if needed, empty it), `COPY copy FROM STDIN`
+ * with `data`, then `upsert` with `[dataset]`: the unnest path's statement reading the
+ * staging table instead of the arrays, so both paths check and write the same way.
+ * Deletes stay on unnest arrays: they are few, carry only the key, and the planner's
+ * small estimate for unnest keeps their joins on the output's key index (an
+ * unanalysed staging table made it scan the whole output for every batch).
+ */
+export interface StagedMerge {
+  readonly prepare: string;
+  readonly copy: string;
+  readonly data: string;
+  readonly upsert: string;
 }
 
 /**
@@ -63,10 +83,26 @@ export function mergeStatements(out: OutputTable, opts: { guardVersions: boolean
     columns: out.dataColumns,
     upsert: (rows, tombstones) => forRows(rows).upsert(rows, tombstones),
     delete: (rows) => forRows(rows).delete(rows),
+    staged: (ups, tombstones) => forRows(ups).staged(ups, tombstones),
   };
 }
 
 function columnSetStatements(out: OutputTable, opts: { guardVersions: boolean }): MergeStatements {
+  const input = inputRelation(out);
+  const sql = mergeSql(out, opts.guardVersions);
+  const arrays = { upsert: sql.upsert(input.sql), lean: sql.lean(input.sql), delete: sql.delete(input.sql) };
+  const stage = input.stage;
+  const staged = stage && { upsert: sql.upsert(stage.select), lean: sql.lean(stage.select) };
+  return {
+    columns: out.dataColumns,
+    upsert: (rows, tombstones) => ({ text: tombstones ? arrays.upsert : arrays.lean, values: input.values(rows) }),
+    delete: (rows) => ({ text: arrays.delete, values: input.values(rows) }),
+    staged: (ups, tombstones) => (stage && staged ? { prepare: stage.prepare, copy: stage.copy, data: stage.data(ups), upsert: tombstones ? staged.upsert : staged.lean } : null),
+  };
+}
+
+/** The upsert (tombstone-aware and lean) and delete statements over an input relation (`$1`: the dataset). */
+function mergeSql(out: OutputTable, guard: boolean) {
   const t = out.table.sql;
   const q = (c: string) => quoteIdent(c);
   const keyCols = out.key.map(q);
@@ -74,33 +110,34 @@ function columnSetStatements(out: OutputTable, opts: { guardVersions: boolean })
   const keyMatch = (a: string, b: string) => keyCols.map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
   const cols = out.columns.map(q).join(', ');
   const updates = out.columns.filter((c) => !out.key.includes(c)).map((c) => `${q(c)} = EXCLUDED.${q(c)}`).join(', ');
-  const input = inputRelation(out);
-  const guard = opts.guardVersions;
-  const upsertSql = `
-WITH input AS MATERIALIZED (${input.sql}),
-fresh AS (
-  SELECT i.* FROM input i WHERE i._dr_write
-   ${guard ? `AND NOT EXISTS (SELECT 1 FROM dualrun.stream_tombstones tb
-                      WHERE tb.dataset = $1 AND tb.record_key = ${recordKey('i')} AND tb.version >= i._dr_version)` : ''}
+  // One join with the tombstones (at most one per key) serves both the version check and
+  // the clearing of the tombstones the batch supersedes.
+  const upsert = (input: string) => `
+WITH input AS MATERIALIZED (${input}),
+keyed AS MATERIALIZED (
+  SELECT i.*, tb.record_key AS _dr_tomb_key, tb.version AS _dr_tomb_version
+    FROM input i LEFT JOIN dualrun.stream_tombstones tb ON tb.dataset = $1 AND tb.record_key = ${recordKey('i')}
+   WHERE i._dr_write
 ),
 cleared AS (
-  DELETE FROM dualrun.stream_tombstones tb USING fresh f
-   WHERE tb.dataset = $1 AND tb.record_key = ${recordKey('f')}
+  DELETE FROM dualrun.stream_tombstones tb USING keyed k
+   WHERE tb.dataset = $1 AND tb.record_key = k._dr_tomb_key ${guard ? 'AND k._dr_tomb_version < k._dr_version' : ''}
 )
 INSERT INTO ${t} AS o (${cols})
-SELECT ${cols} FROM fresh
+SELECT ${cols} FROM keyed
+${guard ? ' WHERE keyed._dr_tomb_version IS NULL OR keyed._dr_tomb_version < keyed._dr_version' : ''}
 ON CONFLICT (${keyCols.join(', ')}) DO UPDATE SET ${updates}
 ${guard ? ' WHERE o._dr_version IS NULL OR o._dr_version < EXCLUDED._dr_version' : ''}`;
   // Without tombstones for the dataset there is nothing to check or clear: a plain
   // guarded upsert (the common case; the check costs a jsonb key per row).
-  const leanSql = `
-WITH input AS MATERIALIZED (${input.sql})
+  const lean = (input: string) => `
+WITH input AS MATERIALIZED (${input})
 INSERT INTO ${t} AS o (${cols})
 SELECT ${cols} FROM input i WHERE i._dr_write AND $1::text IS NOT NULL
 ON CONFLICT (${keyCols.join(', ')}) DO UPDATE SET ${updates}
 ${guard ? ' WHERE o._dr_version IS NULL OR o._dr_version < EXCLUDED._dr_version' : ''}`;
-  const deleteSql = `
-WITH input AS MATERIALIZED (${input.sql}),
+  const del = (input: string) => `
+WITH input AS MATERIALIZED (${input}),
 gone AS (
   DELETE FROM ${t} o USING input d
    WHERE d._dr_write AND ${keyMatch('o', 'd')} ${guard ? 'AND (o._dr_version IS NULL OR o._dr_version < d._dr_version)' : ''}
@@ -110,14 +147,15 @@ SELECT $1, ${recordKey('d')}, d._dr_version, d._dr_source_ts FROM input d WHERE 
  ${guard ? `AND NOT EXISTS (SELECT 1 FROM ${t} o WHERE ${keyMatch('o', 'd')} AND o._dr_version >= d._dr_version)` : ''}
 ON CONFLICT (dataset, record_key) DO UPDATE SET version = EXCLUDED.version, source_ts = EXCLUDED.source_ts
  WHERE stream_tombstones.version < EXCLUDED.version`;
-  return {
-    columns: out.dataColumns,
-    upsert: (rows, tombstones) => ({ text: tombstones ? upsertSql : leanSql, values: input.values(rows) }),
-    delete: (rows) => ({ text: deleteSql, values: input.values(rows) }),
-  };
+  return { upsert, lean, delete: del };
 }
 
-interface InputRelation { sql: string; values(rows: readonly MergeRow[]): unknown[] }
+interface InputRelation {
+  sql: string;
+  values(rows: readonly MergeRow[]): unknown[];
+  /** All-scalar tables: the same relation read from a staging table filled by COPY. */
+  stage: { prepare: string; copy: string; select: string; data(rows: readonly MergeRow[]): string } | null;
+}
 
 /** Types whose `=` is value equality across modifiers; others compare as text (stricter). */
 const EQUALITY_TYPES = new Set(['numeric', 'varchar', 'bpchar', 'varbit', 'bit', 'timestamp', 'timestamptz', 'time', 'timetz', 'interval']);
@@ -144,10 +182,12 @@ function inputRelation(out: OutputTable): InputRelation {
     const n = data.length + 2;
     const names = data.map((c) => quoteIdent(c.name));
     const aliases = data.map((_, i) => `c${i}`);
+    const select = `SELECT ${data.map((c, i) => `${exactValue(c, `u.${aliases[i]}`)} AS ${names[i]}`).join(', ')}, u._dr_version, to_timestamp(u._dr_ts_ms / 1000.0) AS _dr_source_ts, u._dr_write`;
     return {
-      sql: `SELECT ${data.map((c, i) => `${exactValue(c, `u.${aliases[i]}`)} AS ${names[i]}`).join(', ')}, u._dr_version, to_timestamp(u._dr_ts_ms / 1000.0) AS _dr_source_ts, u._dr_write
+      sql: `${select}
               FROM unnest(${[...params, `$${n}::bigint[]`, `$${n + 1}::float8[]`, `$${n + 2}::bool[]`].join(', ')}) AS u(${[...aliases, '_dr_version', '_dr_ts_ms', '_dr_write'].join(', ')})`,
       values: (rows) => [...data.map((c) => rows.map((r) => scalarParam(r.row[c.name]))), ...meta(rows)],
+      stage: stagingTable(data, select, aliases),
     };
   }
   // Scalar columns with a modifier are checked against their JSON text read as the base type.
@@ -160,6 +200,30 @@ function inputRelation(out: OutputTable): InputRelation {
             CROSS JOIN LATERAL jsonb_populate_record(NULL::${out.table.sql}, e.elem) AS j
             JOIN unnest($3::bigint[], $4::float8[], $5::bool[]) WITH ORDINALITY AS m(v, ts, w, n) ON m.n = e.n`,
     values: (rows) => [JSON.stringify(rows.map((r) => r.row)), ...meta(rows)],
+    stage: null,
+  };
+}
+
+/**
+ * The session's staging table for a list of column types (shared by every column set
+ * with the same types): temporary, emptied at each commit and before each use.
+ */
+function stagingTable(data: readonly OutputColumn[], select: string, aliases: readonly string[]): NonNullable<InputRelation['stage']> {
+  const defs = [...data.map((c, i) => `${aliases[i]} ${c.baseType}`), '_dr_version bigint', '_dr_ts_ms float8', '_dr_write bool'];
+  const name = `dr_stage_${crypto.createHash('sha1').update(defs.join(',')).digest('hex').slice(0, 16)}`;
+  const names = [...aliases, '_dr_version', '_dr_ts_ms', '_dr_write'];
+  return {
+    prepare: `CREATE TEMPORARY TABLE IF NOT EXISTS ${name} (${defs.join(', ')}) ON COMMIT DELETE ROWS; TRUNCATE pg_temp.${name}`,
+    copy: `COPY pg_temp.${name} (${names.join(', ')}) FROM STDIN`,
+    select: `${select} FROM pg_temp.${name} u`,
+    data: (rows) => {
+      let text = '';
+      for (const r of rows) {
+        for (const c of data) text += `${copyField(r.row[c.name])}\t`;
+        text += `${r.version}\t${r.sourceTs.getTime()}\t${r.write ? 't' : 'f'}\n`;
+      }
+      return text;
+    },
   };
 }
 

@@ -9,7 +9,7 @@
 import type { ChangeEvent, JsonRow, PipelineStage } from './change-event.ts';
 import type { Decoder } from './decoder.ts';
 import type { RowValidator } from './record-validator.ts';
-import type { TransformContext, TransformModule } from './transform-module.ts';
+import { isIdentity, type TransformContext, type TransformModule, type TransformResult } from './transform-module.ts';
 import type { SourceRecord } from './transport.ts';
 
 export interface DeadLetter {
@@ -55,8 +55,31 @@ export async function runPipeline(records: readonly SourceRecord[], deps: Pipeli
   const result: PipelineResult = { changes: [], deadLetters: [], stateWrites: new Map(), maxSourceTs: null };
   const decoded = await decodeAll(records, deps, result);
   const state = await loadStateFor(decoded, deps);
-  for (const d of decoded) await transformOne(d, deps, state, result);
+  const identity = isIdentity(deps.transform);
+  for (const d of decoded) {
+    if (identity) { identityOne(d, deps, result); continue; }
+    // A promise only from an async transform: a sync one costs no microtask per record.
+    const pending = transformOne(d, deps, state, result);
+    if (pending) await pending;
+  }
   return result;
+}
+
+/**
+ * No transform configured: the row as decoded, with no context built per record.
+ * The same outcome as transformOne with the identity (a delete by key, a row without
+ * its key columns a `transform` dead letter).
+ */
+function identityOne(d: Decoded, deps: PipelineDeps, result: PipelineResult): void {
+  const ev = d.event;
+  if (ev.op === 'delete') { transformOne(d, deps, new Map(), result); return; }
+  for (const k of deps.key) {
+    if (ev.row[k] === undefined || ev.row[k] === null) {
+      dead(result, d.record, keyText(ev.row, deps.key), 'transform', `transform returned a row without key column(s) ${deps.key.join(', ')}`, new Error(`transform returned a row without key column(s) ${deps.key.join(', ')}`));
+      return;
+    }
+  }
+  result.changes.push({ kind: 'upsert', row: ev.row, version: ev.version, sourceTs: ev.sourceTs, record: d.record });
 }
 
 /** Awaits a value only when it is a promise, so sync transforms pay no microtask per record. */
@@ -99,29 +122,36 @@ async function loadStateFor(decoded: Decoded[], deps: PipelineDeps): Promise<Map
   return keys.length > 0 ? deps.loadState(keys) : new Map();
 }
 
-async function transformOne(d: Decoded, deps: PipelineDeps, state: Map<string, unknown>, result: PipelineResult): Promise<void> {
+/** Transforms one record; returns a promise only when the transform returned one. */
+function transformOne(d: Decoded, deps: PipelineDeps, state: Map<string, unknown>, result: PipelineResult): Promise<void> | undefined {
   const ev = d.event;
   if (ev.op === 'delete' && !deps.transform.handlesDeletes) {
     const keyRow = Object.fromEntries(deps.key.map((k) => [k, ev.row[k]]));
     result.changes.push({ kind: 'delete', row: keyRow, version: ev.version, sourceTs: ev.sourceTs, record: d.record });
-    return;
+    return undefined;
   }
-  let next = d.stateKey === null ? undefined : state.get(d.stateKey);
-  let changed = false;
-  let rows: JsonRow[];
+  const st = { next: d.stateKey === null ? undefined : state.get(d.stateKey), changed: false };
+  const fail = (e: unknown) => dead(result, d.record, keyText(ev.row, deps.key), 'transform', (e as Error)?.message ?? String(e), e);
+  let out: TransformResult | Promise<TransformResult>;
   try {
-    const ctx = contextFor(deps.dataset, ev, next, (v) => { next = v; changed = true; });
-    const out = await settle(deps.transform.transform(ev.row, ctx));
-    rows = out == null ? [] : Array.isArray(out) ? out : [out];
-    const notRow = rows.find((r) => typeof r !== 'object' || r === null || Array.isArray(r) || isPromiseLike(r));
-    if (notRow !== undefined) throw new Error(`transform returned ${isPromiseLike(notRow) ? 'a promise inside its result (await it)' : JSON.stringify(notRow)} where a row object was expected`);
-    const missing = rows.find((r) => deps.key.some((k) => r[k] === undefined || r[k] === null));
-    if (missing) throw new Error(`transform returned a row without key column(s) ${deps.key.join(', ')}`);
+    out = deps.transform.transform(ev.row, contextFor(deps.dataset, ev, st.next, (v) => { st.next = v; st.changed = true; }));
   } catch (e) {
-    dead(result, d.record, keyText(ev.row, deps.key), 'transform', (e as Error)?.message ?? String(e), e);
-    return;
+    fail(e);
+    return undefined;
   }
-  if (changed && d.stateKey !== null) { state.set(d.stateKey, next); result.stateWrites.set(d.stateKey, next); }
+  if (!isPromiseLike<TransformResult>(out)) { transformed(d, deps, state, result, out, st, fail); return undefined; }
+  return out.then((o) => transformed(d, deps, state, result, o, st, fail), fail);
+}
+
+/** Checks a transform's result and records its rows and state change (or the record as a dead letter). */
+function transformed(d: Decoded, deps: PipelineDeps, state: Map<string, unknown>, result: PipelineResult, out: TransformResult, st: { next: unknown; changed: boolean }, fail: (e: unknown) => void): void {
+  const ev = d.event;
+  const rows = out == null ? [] : Array.isArray(out) ? out : [out];
+  const notRow = rows.find((r) => typeof r !== 'object' || r === null || Array.isArray(r) || isPromiseLike(r));
+  if (notRow !== undefined) { fail(new Error(`transform returned ${isPromiseLike(notRow) ? 'a promise inside its result (await it)' : JSON.stringify(notRow)} where a row object was expected`)); return; }
+  const missing = rows.find((r) => deps.key.some((k) => r[k] === undefined || r[k] === null));
+  if (missing) { fail(new Error(`transform returned a row without key column(s) ${deps.key.join(', ')}`)); return; }
+  if (st.changed && d.stateKey !== null) { state.set(d.stateKey, st.next); result.stateWrites.set(d.stateKey, st.next); }
   for (const row of rows) result.changes.push({ kind: 'upsert', row, version: ev.version, sourceTs: ev.sourceTs, record: d.record });
 }
 

@@ -37,6 +37,11 @@ export interface TransformModule {
 
 const IDENTITY: TransformModule = Object.freeze({ transform: (row: JsonRow) => row, stateKey: null, handlesDeletes: false });
 
+/** Whether no transform is configured (the pipeline then skips building a context per record). */
+export function isIdentity(t: TransformModule): boolean {
+  return t.transform === IDENTITY.transform && t.stateKey === null;
+}
+
 export async function loadTransform(modulePath: string | null): Promise<TransformModule> {
   if (!modulePath) return IDENTITY;
   let mod: Record<string, unknown>;

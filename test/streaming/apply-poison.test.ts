@@ -105,7 +105,7 @@ describe('apply-stage poison', () => {
     expect(dl.rows).toEqual([{ k: 2, code: '23505' }]);
   });
 
-  it('1,000 generated batches end exactly as the same batches without their bad records', { timeout: 120_000 }, async () => {
+  it('1,000 generated batches end exactly as the same batches without their bad records, through COPY and through unnest', { timeout: 120_000 }, async () => {
     const BAD: Record<string, (r: Row) => Row> = {
       numericText: (r) => ({ ...r, n: 'abc' }),
       tooLong: (r) => ({ ...r, s: 'toolong' }),
@@ -123,9 +123,11 @@ describe('apply-stage poison', () => {
       d: fc.constantFrom<string | null>('2026-11-20', null),
       bad: fc.option(fc.constantFrom(...Object.keys(BAD)), { freq: 3 }),
     });
-    const batches = fc.record({ before: fc.array(event.map((e): Ev => ({ ...e, bad: null })), { maxLength: 5 }), batch: fc.array(event, { minLength: 1, maxLength: 10 }) });
-    await fc.assert(fc.asyncProperty(batches, async ({ before, batch }) => {
+    // `copy`: the same batches through the COPY staging path (every size), else through unnest arrays.
+    const batches = fc.record({ before: fc.array(event.map((e): Ev => ({ ...e, bad: null })), { maxLength: 5 }), batch: fc.array(event, { minLength: 1, maxLength: 10 }), copy: fc.boolean() });
+    await fc.assert(fc.asyncProperty(batches, async ({ before, batch, copy }) => {
       await reset();
+      deps = { ...deps, copyMinRows: copy ? 1 : Number.POSITIVE_INFINITY };
       // Distinct versions in random order: the version orders a key's changes, not arrival.
       let seq = 0;
       const made = (e: Ev) => {
@@ -160,6 +162,7 @@ describe('apply-stage poison', () => {
         expect(d.payload).toContain('"op"');
       }
     }), { numRuns: 1000, seed: Number(process.env.FC_SEED ?? Date.now() % 1_000_000) });
+    deps = { ...deps, copyMinRows: undefined };
   });
 
   it('generated batches through a stateful transform: state and rows count exactly the good records', { timeout: 120_000 }, async () => {
