@@ -16,7 +16,7 @@ import { ThroughputMeter } from './throughput-meter.ts';
 import { streamObserver } from './stream-observer.ts';
 import { loadTransform } from './transform-module.ts';
 import { transportFor, type TransportTuning } from './transport-for-dataset.ts';
-import { boundWorkerHeap } from './worker-heap.ts';
+import { boundHeapGrowth } from '../src/bounded-heap.ts';
 
 export interface DatasetStreamOptions {
   readonly signal: AbortSignal;
@@ -27,7 +27,7 @@ export interface DatasetStreamOptions {
 }
 
 export async function streamDataset(rt: Runtime, ds: DatasetConfig, opts: DatasetStreamOptions): Promise<Record<string, unknown>> {
-  boundWorkerHeap();
+  boundHeapGrowth();
   const db = await streamDatabase(rt, ds);
   const output = await prepareOutputTable(db, ds.stream.output, ds.key);
   opts.session?.connected('postgres');

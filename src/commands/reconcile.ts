@@ -7,6 +7,7 @@ import { exitCodeFor } from '../../reconcile/verdict-exit-code.ts';
 import { resultMarkdown, resultText } from '../../reconcile/result-text.ts';
 import type { WindowResult } from '../../reconcile/types.ts';
 import { stderrLine } from '../terminal.ts';
+import { boundHeapGrowth } from '../bounded-heap.ts';
 
 interface ReconcileCliOptions { window?: string; from?: string; to?: string; format: string; samples: string; assumeSettled?: boolean }
 
@@ -22,6 +23,7 @@ export function registerReconcile(program: Command): void {
     .option('--assume-settled', 'judge windows dualrun cannot prove settled instead of answering pending')
     .addHelpText('after', '\nWithout --window/--from/--to: the newest window with a succeeded batch run.\nExit codes: 0 match, 1 mismatch, 3 failure, 4 pending (not settled yet); several windows: the worst (3 > 1 > 4 > 0).\n\nExample:\n  $ dualrun reconcile orders --window 2026-11-20 --format json')
     .action(async (dataset: string, opts: ReconcileCliOptions, cmd: Command) => runCommand(cmd, async (rt) => {
+      boundHeapGrowth();
       if (!['text', 'json', 'md'].includes(opts.format)) throw new DualrunError('DUALRUN_USAGE', `--format: expected text, json or md, got ${JSON.stringify(opts.format)}`);
       const samples = Number(opts.samples);
       if (!Number.isInteger(samples) || samples < 0) throw new DualrunError('DUALRUN_USAGE', `--samples: expected a whole number >= 0, got ${JSON.stringify(opts.samples)}`);
