@@ -73,13 +73,20 @@ export async function runPipeline(records: readonly SourceRecord[], deps: Pipeli
 function identityOne(d: Decoded, deps: PipelineDeps, result: PipelineResult): void {
   const ev = d.event;
   if (ev.op === 'delete') { transformOne(d, deps, new Map(), result); return; }
-  for (const k of deps.key) {
-    if (ev.row[k] === undefined || ev.row[k] === null) {
-      dead(result, d.record, keyText(ev.row, deps.key), 'transform', `transform returned a row without key column(s) ${deps.key.join(', ')}`, new Error(`transform returned a row without key column(s) ${deps.key.join(', ')}`));
-      return;
-    }
+  if (lacksKey(ev.row, deps.key)) {
+    const e = missingKeyError(deps.key);
+    dead(result, d.record, keyText(ev.row, deps.key), 'transform', e.message, e);
+    return;
   }
   result.changes.push({ kind: 'upsert', row: ev.row, version: ev.version, sourceTs: ev.sourceTs, record: d.record });
+}
+
+function lacksKey(row: JsonRow, key: readonly string[]): boolean {
+  return key.some((k) => row[k] === undefined || row[k] === null);
+}
+
+function missingKeyError(key: readonly string[]): Error {
+  return new Error(`transform returned a row without key column(s) ${key.join(', ')}`);
 }
 
 /** Awaits a value only when it is a promise, so sync transforms pay no microtask per record. */
@@ -149,8 +156,7 @@ function transformed(d: Decoded, deps: PipelineDeps, state: Map<string, unknown>
   const rows = out == null ? [] : Array.isArray(out) ? out : [out];
   const notRow = rows.find((r) => typeof r !== 'object' || r === null || Array.isArray(r) || isPromiseLike(r));
   if (notRow !== undefined) { fail(new Error(`transform returned ${isPromiseLike(notRow) ? 'a promise inside its result (await it)' : JSON.stringify(notRow)} where a row object was expected`)); return; }
-  const missing = rows.find((r) => deps.key.some((k) => r[k] === undefined || r[k] === null));
-  if (missing) { fail(new Error(`transform returned a row without key column(s) ${deps.key.join(', ')}`)); return; }
+  if (rows.some((r) => lacksKey(r, deps.key))) { fail(missingKeyError(deps.key)); return; }
   if (st.changed && d.stateKey !== null) { state.set(d.stateKey, st.next); result.stateWrites.set(d.stateKey, st.next); }
   for (const row of rows) result.changes.push({ kind: 'upsert', row, version: ev.version, sourceTs: ev.sourceTs, record: d.record });
 }

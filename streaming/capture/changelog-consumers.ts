@@ -14,6 +14,7 @@ import type { DatasetConfig } from '../../src/config/types.ts';
 import type { Pool } from '../../src/db/connect.ts';
 import type { Runtime } from '../../src/runtime.ts';
 import { changelogSourceName } from '../changelog-transport.ts';
+import { readPositions } from '../positions.ts';
 import { streamDatabase } from '../stream-database.ts';
 import { comparePositions, type Position } from '../transport.ts';
 
@@ -73,10 +74,8 @@ export interface OldestRead {
 export async function oldestRead(consumers: readonly ChangelogConsumer[]): Promise<OldestRead> {
   let oldest: OldestRead | null = null;
   for (const c of consumers) {
-    const r = await c.db.query<{ position: string; sub_position: string }>(
-      'SELECT position::text, sub_position::text FROM dualrun.stream_positions WHERE dataset = $1 AND source = $2 AND partition = 0', [c.dataset, c.source]);
-    if (!r.rows[0]) return { position: null, by: c.name };
-    const p = { major: BigInt(r.rows[0].position), minor: BigInt(r.rows[0].sub_position) };
+    const p = (await readPositions(c.db, c.dataset, c.source)).get(0);
+    if (!p) return { position: null, by: c.name };
     if (!oldest || comparePositions(p, oldest.position!) < 0) oldest = { position: p, by: c.name };
   }
   return oldest ?? { position: null, by: 'no dataset' };

@@ -35,8 +35,14 @@ export async function readPrunedMark(db: Pool | PoolClient, table: string): Prom
   return m ? { through: { major: BigInt(m.tx), minor: BigInt(m.id) }, newestTs: m.newest_ts, rows: Number(m.rows_pruned), prunedAt: m.pruned_at } : null;
 }
 
+/** A changelog position as `tx_id.id`, and back. */
 export function positionText(p: Position): string {
   return `${p.major}.${p.minor}`;
+}
+
+export function parsePosition(text: string): Position {
+  const [major, minor] = text.split('.');
+  return { major: BigInt(major), minor: BigInt(minor) };
 }
 
 /** A reader stands before the pruned end: a consumer pruning did not count (added to the config since it ran). */

@@ -21,7 +21,7 @@
 import type { Pool } from '../../src/db/connect.ts';
 import { sleep } from '../abortable-sleep.ts';
 import { comparePositions, type Position, type SourceRecord } from '../transport.ts';
-import { historyPrunedError, positionText, PRUNED_PAST } from './changelog-history.ts';
+import { historyPrunedError, parsePosition, positionText, PRUNED_PAST } from './changelog-history.ts';
 
 export interface ChangelogPage {
   readonly records: SourceRecord[];
@@ -61,11 +61,6 @@ async function readPage(db: Pool, table: string, after: Position, limit: number)
   const head = await db.query<{ at: Date; pruned: string | null }>(HEAD_SEEN, args);
   if (head.rows[0].pruned) return { gap: parsePosition(head.rows[0].pruned) };
   return { records, headSeenAt: head.rows[0].at };
-}
-
-function parsePosition(text: string): Position {
-  const [major, minor] = text.split('.');
-  return { major: BigInt(major), minor: BigInt(minor) };
 }
 
 /**
