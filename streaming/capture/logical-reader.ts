@@ -15,6 +15,7 @@
  */
 import type { Pool } from '../../src/db/connect.ts';
 import type { TableRef } from '../../src/identifiers.ts';
+import { databaseErrorFields } from '../../src/errors.ts';
 import { sleep } from '../abortable-sleep.ts';
 import type { Position, SourceRecord } from '../transport.ts';
 import { decodePgOutput, parseLsn, formatLsn, type PgOutputMessage, type RelationColumn, type TupleValue } from './pgoutput-messages.ts';
@@ -113,11 +114,33 @@ async function toRecords(db: Pool, table: TableRef, changes: readonly Change[]):
   return changes.map((c, i) => ({ position: c.position, key: null, value: r.rows[i].value, timestamp: c.at, fallbackVersion: c.lsn }));
 }
 
+/** How long a slot held by another backend is waited for before the worker gives up (exit 3). */
+export const SLOT_BUSY_WAIT_MS = 30_000;
+
+/**
+ * A call that acquires the slot for its duration (peek, advance). Another backend
+ * may hold it for a moment: a killed worker's backend still finishing its last
+ * peek (it notices the closed socket only when that call ends), or a second worker
+ * between its calls. Postgres then refuses with 55006 (object in use): wait for it,
+ * backing off, rather than fail the worker on a crash restart.
+ */
+async function onSlot<T>(call: () => Promise<T>, signal: AbortSignal, waitMs = SLOT_BUSY_WAIT_MS): Promise<T> {
+  const until = Date.now() + waitMs;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+    try {
+      return await call();
+    } catch (e) {
+      if (databaseErrorFields(e)?.code !== '55006' || Date.now() + delay > until || signal.aborted) throw e;
+      await sleep(delay, signal);
+    }
+  }
+}
+
 /** One peek: whole transactions, at least `limit` changes when that many are committed. */
 async function peek(db: Pool, o: LogicalFollowOptions): Promise<{ changes: Change[]; end: bigint | null; rows: number }> {
-  const r = await db.query<{ lsn: string; data: Buffer }>(
+  const r = await onSlot(() => db.query<{ lsn: string; data: Buffer }>(
     `SELECT lsn::text, data FROM pg_logical_slot_peek_binary_changes($1, NULL, $2, 'proto_version', '1', 'publication_names', $3)`,
-    [o.slot, o.limit, o.publication]);
+    [o.slot, o.limit, o.publication]), o.signal);
   const tx = new TransactionDecoder(db);
   for (const row of r.rows) await tx.add(row.lsn, decodePgOutput(row.data));
   return { changes: tx.changes, end: tx.lastEnd, rows: r.rows.length };
@@ -146,7 +169,7 @@ export async function* followLogical(db: Pool, from: Position, o: LogicalFollowO
       yield {
         records: await toRecords(db, o.table, fresh),
         headSeenAt: caughtUp ? new Date() : null,
-        confirm: async () => { await db.query('SELECT pg_replication_slot_advance($1, $2::pg_lsn)', [o.slot, target]); },
+        confirm: async () => { await onSlot(() => db.query('SELECT pg_replication_slot_advance($1, $2::pg_lsn)', [o.slot, target]), o.signal); },
       };
       continue; // re-peek: idle only once a peek finds nothing
     }

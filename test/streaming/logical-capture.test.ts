@@ -6,6 +6,7 @@
  * passes the position the sink committed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../support/pg.ts';
 import { BIN, runCli } from '../support/cli.ts';
@@ -38,6 +39,33 @@ function startWorker(file: string, cwd: string): ChildProcess {
 }
 
 describe('logical capture', () => {
+  it('regression: a worker restarted while the killed one\'s backend still holds the slot waits for it (it exited 3: "replication slot is active for PID")', { timeout: 120_000 }, async () => {
+    await db.pool.query(`CREATE TABLE public.busy_src (id int PRIMARY KEY, v text)`);
+    await db.pool.query(`CREATE TABLE analytics.busy_out (id int PRIMARY KEY, v text)`);
+    await db.pool.query(`INSERT INTO public.busy_src VALUES (1, 'a')`);
+    await setStage(db.pool, 'busy', 'shadow');
+    const { file, dir } = config('busy', 'public.busy_src', 'analytics.busy_out', 'id');
+    const cap = await runCli(['--config', file, 'capture'], { cwd: dir });
+    expect(cap.code, cap.stderr).toBe(0);
+    await db.pool.query(`INSERT INTO public.busy_src VALUES (2, 'b')`);
+    // Another backend holds the slot (as a killed worker's does until its last call ends); it never confirms anything.
+    const names = logicalNames('busy');
+    const holder = new pg.Client({ connectionString: db.url, replication: 'database' } as pg.ClientConfig);
+    await holder.connect();
+    holder.on('error', () => undefined);
+    holder.query(`START_REPLICATION SLOT ${names.slot} LOGICAL 0/0 (proto_version '1', publication_names '${names.publication}')`).catch(() => undefined);
+    const active = async () => (await db.pool.query<{ pid: number | null }>('SELECT active_pid AS pid FROM pg_replication_slots WHERE slot_name = $1', [names.slot])).rows[0]?.pid;
+    for (let i = 0; i < 100 && !(await active()); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await active()).toBeTruthy();
+    const run = runCli(['--config', file, 'stream', '--until-idle'], { cwd: dir, timeoutMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 2000));
+    (holder as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+    const r = await run;
+    expect(r.code, r.stderr).toBe(0);
+    const out = await db.pool.query<{ id: number; v: string }>('SELECT id, v FROM analytics.busy_out ORDER BY id');
+    expect(out.rows).toEqual([{ id: 1, v: 'a' }, { id: 2, v: 'b' }]);
+  });
+
   it('needs no trigger or DDL on the source table and keeps every type exact', { timeout: 120_000 }, async () => {
     await db.pool.query(`CREATE TABLE public.typed_src (id bigint PRIMARY KEY, big bigint, amount numeric(12,2), tags text[], meta jsonb, doc json, at timestamptz, day date, flag boolean, note text)`);
     await db.pool.query(`CREATE TABLE analytics.typed_out (LIKE public.typed_src)`);
