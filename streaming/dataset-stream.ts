@@ -6,7 +6,10 @@
 import type { DatasetConfig } from '../src/config/types.ts';
 import type { AttemptSession } from '../src/reconnect-policy.ts';
 import type { Runtime } from '../src/runtime.ts';
+import { createPool, type Pool } from '../src/db/connect.ts';
+import { CollectingSink, COLLECTING_DEFAULTS, collectingApplies, type CommittedWork } from './collecting-sink.ts';
 import { applyBatch, type SinkDeps } from './exactly-once-sink.ts';
+import type { BatchAck, SourceBatch } from './transport.ts';
 import { mergeStatements } from './output-merge.ts';
 import { prepareOutputTable } from './output-table.ts';
 import { markHeadSeen } from './positions.ts';
@@ -41,22 +44,51 @@ export async function streamDataset(rt: Runtime, ds: DatasetConfig, opts: Datase
   const meter = new ThroughputMeter(rt.log, ds.name);
   const observe = streamObserver(rt, ds);
   rt.log.info({ dataset: ds.name, transport: transport.kind, source: transport.source, output: ds.stream.output.text }, 'stream started');
-  await transport.run(async (batch) => {
+  const committed = (w: CommittedWork) => {
+    meter.add(w.outcome, w.records, w.lagRecords);
+    observe.batch({ partition: w.partition, records: [], headSeenAt: w.headSeenAt, lagRecords: w.lagRecords }, w.outcome, w.seconds);
+    opts.session?.progressed();
+    rt.log.debug({ dataset: ds.name, partition: w.partition, records: w.records, ms: Math.round(w.seconds * 1000), ...w.outcome.phases }, 'batch applied');
+  };
+  // A Kafka backlog is collected into one transaction per partition (collecting-sink.ts); the rest applies batch by batch.
+  const collecting = transport.kind === 'kafka' && collectingApplies(deps) ? collectingSink(db, deps, committed) : null;
+  const handle = async (batch: SourceBatch): Promise<BatchAck | void> => {
     meter.begin();
+    if (collecting) return collecting.sink.handle(batch);
     const started = performance.now();
     const outcome = await applyBatch(deps, batch);
-    meter.add(outcome, batch.records.length, batch.lagRecords);
-    observe.batch(batch, outcome, (performance.now() - started) / 1000);
-    opts.session?.progressed();
-    rt.log.debug({ dataset: ds.name, partition: batch.partition, records: batch.records.length, ms: Math.round(performance.now() - started), ...outcome.phases }, 'batch applied');
-  }, {
+    committed({ partition: batch.partition, records: batch.records.length, outcome, lagRecords: batch.lagRecords, headSeenAt: batch.headSeenAt, seconds: (performance.now() - started) / 1000 });
+  };
+  try {
+    await runTransport(transport, handle, collecting?.sink ?? null, {
     signal: opts.signal,
     untilIdle: opts.untilIdle,
     onIdle: async (partitions, at) => { observe.idle(partitions); await markHeadSeen(db, ds.name, transport.source, partitions, at); opts.session?.progressed(); },
     onConnected: (service) => opts.session?.connected(service),
     connectBudgetMs: () => opts.session?.budgetMs() ?? Number.POSITIVE_INFINITY,
   });
+  } finally {
+    await collecting?.pool.end().catch(() => undefined);
+  }
   const summary = { ...meter.summary(), ...observe.summary() };
   rt.log.info(summary, 'stream stopped');
   return summary;
+}
+
+/** The collecting sink with connections of its own: one per open partition transaction. */
+function collectingSink(db: Pool, deps: SinkDeps, onCommitted: (w: CommittedWork) => void): { sink: CollectingSink; pool: Pool } {
+  const pool = createPool(String(db.options.connectionString), { max: COLLECTING_DEFAULTS.maxOpen, applicationName: `dualrun stream ${deps.dataset}` });
+  return { sink: new CollectingSink(deps, { ...COLLECTING_DEFAULTS, pool, onCommitted }), pool };
+}
+
+/** Runs the transport; open transactions commit when it stops cleanly and roll back when it fails. */
+async function runTransport(transport: Awaited<ReturnType<typeof transportFor>>['transport'], handle: (b: SourceBatch) => Promise<BatchAck | void>,
+  sink: CollectingSink | null, opts: Parameters<typeof transport.run>[1]): Promise<void> {
+  try {
+    await transport.run(handle, opts);
+  } catch (e) {
+    await sink?.close(false).catch(() => undefined);
+    throw e;
+  }
+  await sink?.close(true);
 }

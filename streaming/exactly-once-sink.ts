@@ -136,7 +136,7 @@ function earliest(letters: readonly DeadLetter[], records: readonly SourceRecord
 }
 
 /** Sets aside records carrying a value that is not data for its column (`firstOnly`: the first one); true when it found any. */
-function refuseValues(deps: SinkDeps, changes: readonly KeyedChange[], setAside: Map<SourceRecord, DeadLetter>, firstOnly: boolean): boolean {
+export function refuseValues(deps: SinkDeps, changes: readonly KeyedChange[], setAside: Map<SourceRecord, DeadLetter>, firstOnly: boolean): boolean {
   let found = false;
   for (const ch of changes) {
     if (found && firstOnly) break;
@@ -228,7 +228,7 @@ async function runMerge(c: PoolClient, deps: SinkDeps, changes: readonly KeyedCh
 }
 
 /** `COPY … FROM STDIN` of one text; rejects with the database's error (its SQLSTATE kept). */
-async function copyIn(c: PoolClient, sql: string, data: string): Promise<void> {
+export async function copyIn(c: PoolClient, sql: string, data: string): Promise<void> {
   const stream = c.query(copyFrom(sql));
   stream.end(data);
   await finished(stream);
@@ -252,7 +252,7 @@ function applyDeadLetter(deps: SinkDeps, ch: KeyedChange, e: unknown): DeadLette
 }
 
 /** Errors caused by the data of a row (SQLSTATE classes 22 and 23), not by the database being unavailable. */
-function isDataError(e: unknown): boolean {
+export function isDataError(e: unknown): boolean {
   const code = databaseErrorFields(e)?.code ?? '';
   return code.startsWith('22') || code.startsWith('23');
 }

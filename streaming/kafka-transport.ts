@@ -25,7 +25,7 @@ import type { StallReport } from '../src/worker-health.ts';
 import { sleep } from './abortable-sleep.ts';
 import { kafkaUnreachable, withConnectDeadline } from './kafka-client.ts';
 import { readPositions } from './positions.ts';
-import type { SourceBatch, SourceRecord, Transport, TransportRunOptions } from './transport.ts';
+import type { BatchAck, SourceBatch, SourceRecord, Transport, TransportRunOptions } from './transport.ts';
 
 export interface KafkaTransportOptions {
   readonly kafka: Kafka;
@@ -69,7 +69,7 @@ export function kafkaTransport(o: KafkaTransportOptions): Transport {
   };
 }
 
-async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch) => Promise<void>, opts: TransportRunOptions): Promise<void> {
+async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch) => Promise<BatchAck | void>, opts: TransportRunOptions): Promise<void> {
   const sessionTimeout = o.sessionTimeout ?? 10_000;
   const consumer = o.kafka.consumer({
     groupId: o.groupId, sessionTimeout, heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
@@ -118,15 +118,18 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch) =>
           return;
         }
         checked.add(p.batch.partition);
+        let ack: BatchAck | void;
         try {
-          await handle(toSourceBatch(p));
+          ack = await handle(toSourceBatch(p));
         } catch (e) {
           fatal = e; // stop here: never commit to Kafka what Postgres does not have
           throw e;
         }
         progress.at = Date.now();
+        if (ack?.rewind) { await seekToStored(o, consumer, p.batch.partition); return; }
         p.resolveOffset(p.batch.lastOffset());
-        await consumer.commitOffsets([{ topic: o.topic, partition: p.batch.partition, offset: (BigInt(p.batch.lastOffset()) + 1n).toString() }]);
+        // A batch inside a transaction still open is acknowledged to Kafka with the batch that commits it.
+        if (!ack?.pending) await consumer.commitOffsets([{ topic: o.topic, partition: p.batch.partition, offset: (BigInt(p.batch.lastOffset()) + 1n).toString() }]);
         await p.heartbeat();
       },
     });
@@ -161,6 +164,14 @@ async function seekBackIfAhead(o: KafkaTransportOptions, consumer: Consumer, p: 
   o.log.info({ dataset: o.dataset, partition: p.batch.partition, from: first.toString(), to: want.toString() }, 'Kafka starts past the stored position: seeking back');
   consumer.seek({ topic: o.topic, partition: p.batch.partition, offset: want.toString() });
   return true;
+}
+
+/** Delivers the partition again from the stored position + 1 (its last transaction rolled back). */
+async function seekToStored(o: KafkaTransportOptions, consumer: Consumer, partition: number): Promise<void> {
+  const stored = (await readPositions(o.stateDb, o.dataset, o.topic)).get(partition);
+  const want = stored ? stored.major + 1n : 0n;
+  o.log.info({ dataset: o.dataset, partition, to: want.toString() }, 'a transaction rolled back: delivering the partition again from the stored position');
+  consumer.seek({ topic: o.topic, partition, offset: want.toString() });
 }
 
 /**

@@ -44,6 +44,36 @@ export interface MergeStatements {
   delete(rows: readonly MergeRow[]): { text: string; values: unknown[] };
   /** The COPY path for these upserts; null when the table has array or composite columns (they take the jsonb path). */
   staged(ups: readonly MergeRow[], tombstones: boolean): StagedMerge | null;
+  /** The staging table that collects several batches in one transaction (for these upserts' column set); null as for `staged`. */
+  collecting(ups: readonly { readonly row: JsonRow }[]): CollectingStage | null;
+}
+
+/** One change as a collecting stage holds it: upserts and deletes in one table, in source order. */
+export interface CollectedChange {
+  readonly kind: 'upsert' | 'delete';
+  readonly row: JsonRow;
+  readonly version: bigint;
+  readonly sourceTs: Date;
+}
+
+/**
+ * Several batches' changes in one staging table, merged once: `prepare` (create the
+ * session's table if needed, empty it), `COPY copy FROM STDIN` with `data(changes,
+ * firstSeq)` for each batch, then `upsert` (or `lean` without tombstones) and, when
+ * deletes were staged, `delete`, each with `[dataset]`. Which change of a key is
+ * written is decided in the merge (the newest version; on a tie the later one), so
+ * node keeps nothing of a batch once it is copied. Every staged change is checked
+ * as in `staged`, also those not written.
+ */
+export interface CollectingStage {
+  /** The column set: changes of another set go to another stage. */
+  readonly signature: string;
+  readonly prepare: string;
+  readonly copy: string;
+  data(changes: readonly CollectedChange[], firstSeq: number): string;
+  readonly upsert: string;
+  readonly lean: string;
+  readonly delete: string;
 }
 
 /**
@@ -69,7 +99,7 @@ export interface StagedMerge {
  */
 export function mergeStatements(out: OutputTable, opts: { guardVersions: boolean } = { guardVersions: true }): MergeStatements {
   const built = new Map<string, MergeStatements>();
-  const forRows = (rows: readonly MergeRow[]): MergeStatements => {
+  const forRows = (rows: readonly { readonly row: JsonRow }[]): MergeStatements => {
     const present = out.dataColumns.filter((c) => out.key.includes(c.name) || rows.some((r) => r.row[c.name] !== undefined));
     const signature = present.map((c) => c.name).join(',');
     let m = built.get(signature);
@@ -84,6 +114,7 @@ export function mergeStatements(out: OutputTable, opts: { guardVersions: boolean
     upsert: (rows, tombstones) => forRows(rows).upsert(rows, tombstones),
     delete: (rows) => forRows(rows).delete(rows),
     staged: (ups, tombstones) => forRows(ups).staged(ups, tombstones),
+    collecting: (ups) => forRows(ups).collecting(ups),
   };
 }
 
@@ -93,11 +124,17 @@ function columnSetStatements(out: OutputTable, opts: { guardVersions: boolean })
   const arrays = { upsert: sql.upsert(input.sql), lean: sql.lean(input.sql), delete: sql.delete(input.sql) };
   const stage = input.stage;
   const staged = stage && { upsert: sql.upsert(stage.select), lean: sql.lean(stage.select) };
+  const collect = input.collecting;
+  const collecting: CollectingStage | null = collect && {
+    signature: out.dataColumns.map((c) => c.name).join(','), prepare: collect.prepare, copy: collect.copy, data: collect.data,
+    upsert: sql.upsert(collect.select(false)), lean: sql.lean(collect.select(false)), delete: sql.delete(collect.select(true)),
+  };
   return {
     columns: out.dataColumns,
     upsert: (rows, tombstones) => ({ text: tombstones ? arrays.upsert : arrays.lean, values: input.values(rows) }),
     delete: (rows) => ({ text: arrays.delete, values: input.values(rows) }),
     staged: (ups, tombstones) => (stage && staged ? { prepare: stage.prepare, copy: stage.copy, data: stage.data(ups), upsert: tombstones ? staged.upsert : staged.lean } : null),
+    collecting: () => collecting,
   };
 }
 
@@ -155,6 +192,8 @@ interface InputRelation {
   values(rows: readonly MergeRow[]): unknown[];
   /** All-scalar tables: the same relation read from a staging table filled by COPY. */
   stage: { prepare: string; copy: string; select: string; data(rows: readonly MergeRow[]): string } | null;
+  /** All-scalar tables: a staging table collecting several batches (upserts and deletes); `select(deletes)` reads one kind. */
+  collecting: { prepare: string; copy: string; select(deletes: boolean): string; data(rows: readonly CollectedChange[], firstSeq: number): string } | null;
 }
 
 /** Types whose `=` is value equality across modifiers; others compare as text (stricter). */
@@ -188,6 +227,7 @@ function inputRelation(out: OutputTable): InputRelation {
               FROM unnest(${[...params, `$${n}::bigint[]`, `$${n + 1}::float8[]`, `$${n + 2}::bool[]`].join(', ')}) AS u(${[...aliases, '_dr_version', '_dr_ts_ms', '_dr_write'].join(', ')})`,
       values: (rows) => [...data.map((c) => rows.map((r) => scalarParam(r.row[c.name]))), ...meta(rows)],
       stage: stagingTable(data, select, aliases),
+      collecting: collectingTable(data, select, aliases, out.key.map((k) => aliases[data.findIndex((c) => c.name === k)])),
     };
   }
   // Scalar columns with a modifier are checked against their JSON text read as the base type.
@@ -201,6 +241,7 @@ function inputRelation(out: OutputTable): InputRelation {
             JOIN unnest($3::bigint[], $4::float8[], $5::bool[]) WITH ORDINALITY AS m(v, ts, w, n) ON m.n = e.n`,
     values: (rows) => [JSON.stringify(rows.map((r) => r.row)), ...meta(rows)],
     stage: null,
+    collecting: null,
   };
 }
 
@@ -221,6 +262,33 @@ function stagingTable(data: readonly OutputColumn[], select: string, aliases: re
       for (const r of rows) {
         for (const c of data) text += `${copyField(r.row[c.name])}\t`;
         text += `${r.version}\t${r.sourceTs.getTime()}\t${r.write ? 't' : 'f'}\n`;
+      }
+      return text;
+    },
+  };
+}
+
+/**
+ * The session's collecting table for a list of column types: like `stagingTable`, plus
+ * whether a change is a delete and its order (`_dr_seq`). `_dr_write` is computed in
+ * the merge: the newest version of each key, on a tie the later change, exactly as
+ * `newestPerKey` chooses within one batch.
+ */
+function collectingTable(data: readonly OutputColumn[], select: string, aliases: readonly string[], keyAliases: readonly string[]): NonNullable<InputRelation['collecting']> {
+  const defs = [...data.map((c, i) => `${aliases[i]} ${c.baseType}`), '_dr_version bigint', '_dr_ts_ms float8', '_dr_delete bool', '_dr_seq bigint'];
+  const name = `dr_collect_${crypto.createHash('sha1').update(defs.join(',')).digest('hex').slice(0, 16)}`;
+  const names = [...aliases, '_dr_version', '_dr_ts_ms', '_dr_delete', '_dr_seq'];
+  const newest = `row_number() OVER (PARTITION BY ${keyAliases.map((a) => `s.${a}`).join(', ')} ORDER BY s._dr_version DESC, s._dr_seq DESC) = 1`;
+  return {
+    prepare: `CREATE TEMPORARY TABLE IF NOT EXISTS ${name} (${defs.join(', ')}) ON COMMIT DELETE ROWS; TRUNCATE pg_temp.${name}`,
+    copy: `COPY pg_temp.${name} (${names.join(', ')}) FROM STDIN`,
+    select: (deletes) => `${select} FROM (SELECT s.*, ${newest} AS _dr_write FROM pg_temp.${name} s) u WHERE ${deletes ? '' : 'NOT '}u._dr_delete`,
+    data: (rows, firstSeq) => {
+      let text = '';
+      let seq = firstSeq;
+      for (const r of rows) {
+        for (const c of data) text += `${copyField(r.row[c.name])}\t`;
+        text += `${r.version}\t${r.sourceTs.getTime()}\t${r.kind === 'delete' ? 't' : 'f'}\t${seq++}\n`;
       }
       return text;
     },

@@ -51,6 +51,17 @@ export interface SourceBatch {
   readonly lagRecords: number | null;
 }
 
+/**
+ * What a handler may say of a batch (nothing: it is committed). Only the Kafka
+ * transport is handed batches by a handler that keeps transactions open.
+ */
+export interface BatchAck {
+  /** Applied inside a transaction still open: acknowledge upstream only with a later batch. */
+  readonly pending: boolean;
+  /** Nothing of it is applied (its transaction rolled back): deliver the partition again from the stored position. */
+  readonly rewind?: boolean;
+}
+
 export interface TransportRunOptions {
   /** Stops at the next batch boundary when aborted. */
   readonly signal: AbortSignal;
@@ -69,5 +80,5 @@ export interface Transport {
   /** The `source` column of stream_positions and dead_letters: topic or changelog table. */
   readonly source: string;
   /** Delivers batches until stopped (or idle with `untilIdle`); rejects on a fatal error. */
-  run(handle: (batch: SourceBatch) => Promise<void>, opts: TransportRunOptions): Promise<void>;
+  run(handle: (batch: SourceBatch) => Promise<BatchAck | void>, opts: TransportRunOptions): Promise<void>;
 }
