@@ -41,6 +41,9 @@ export interface CollectingOptions {
   readonly onCommitted: (c: CommittedWork) => void;
 }
 
+/** Records per pipeline pass: small enough that a pass's objects never leave V8's young generation. */
+const PIPELINE_CHUNK = 1000;
+
 export const COLLECTING_DEFAULTS = { maxOpen: 8, maxRows: 250_000, maxAgeMs: 5000, idleMs: 2000 } as const;
 
 export interface CommittedWork {
@@ -171,24 +174,33 @@ export class CollectingSink {
     }
   }
 
-  /** Stages fresh records (and writes their dead letters); false when a data error rolled the transaction back. */
+  /**
+   * Stages fresh records (and writes their dead letters); false when a data error rolled
+   * the transaction back. Records go through the pipeline a chunk at a time, so what a
+   * record costs in objects dies young; only COPY text is kept until the batch is sent.
+   */
   private async collect(t: OpenTxn, fresh: SourceBatch['records']): Promise<boolean> {
-    const result = await runPipeline(fresh, { ...this.deps, loadState: async () => new Map() });
-    const setAside = new Map<SourceBatch['records'][number], DeadLetter>();
-    refuseValues(this.deps, result.changes, setAside, false);
-    const changes = setAside.size === 0 ? result.changes : result.changes.filter((ch) => !setAside.has(ch.record));
-    const letters = setAside.size === 0 ? result.deadLetters : [...result.deadLetters, ...setAside.values()];
+    const letters: DeadLetter[] = [];
+    const pending = { text: '', rows: 0, deletes: false };
+    let maxSourceTs: Date | null = null;
     try {
-      if (changes.length > 0) {
+      for (let i = 0; i < fresh.length; i += PIPELINE_CHUNK) {
+        const result = await runPipeline(fresh.slice(i, i + PIPELINE_CHUNK), { ...this.deps, loadState: async () => new Map() });
+        const setAside = new Map<SourceBatch['records'][number], DeadLetter>();
+        refuseValues(this.deps, result.changes, setAside, false);
+        const changes = setAside.size === 0 ? result.changes : result.changes.filter((ch) => !setAside.has(ch.record));
+        letters.push(...result.deadLetters, ...setAside.values());
+        if (result.maxSourceTs && (!maxSourceTs || result.maxSourceTs > maxSourceTs)) maxSourceTs = result.maxSourceTs;
+        if (changes.length === 0) continue;
         const ups = changes.filter((ch) => ch.kind === 'upsert');
         const stage = (ups.length === 0 ? t.stage : null) ?? this.deps.merge.collecting(ups.length > 0 ? ups : changes)!;
-        if (t.stage && t.stage.signature !== stage.signature) await this.merge(t);
-        if (t.stage !== stage || t.staged === 0) { await t.client.query(stage.prepare); t.stage = stage; }
-        await copyIn(t.client, stage.copy, stage.data(changes, t.seq));
+        if (t.stage?.signature !== stage.signature) await this.switchStage(t, stage, pending);
+        pending.text += stage.data(changes, t.seq);
         t.seq += changes.length;
-        t.staged += changes.length;
-        t.deletes ||= changes.length > ups.length;
+        pending.rows += changes.length;
+        pending.deletes ||= changes.length > ups.length;
       }
+      await this.send(t, pending);
       await writeDeadLetters(t.client, t.ref, letters);
     } catch (e) {
       return this.failed(t, e, fresh[fresh.length - 1].position);
@@ -197,8 +209,27 @@ export class CollectingSink {
     t.fresh += fresh.length;
     t.dead += letters.length;
     for (const d of letters) t.deadByStage[d.stage] = (t.deadByStage[d.stage] ?? 0) + 1;
-    if (result.maxSourceTs && (!t.maxSourceTs || result.maxSourceTs > t.maxSourceTs)) t.maxSourceTs = result.maxSourceTs;
+    if (maxSourceTs && (!t.maxSourceTs || maxSourceTs > t.maxSourceTs)) t.maxSourceTs = maxSourceTs;
     return true;
+  }
+
+  /** Changes of another column set: what the current stage holds is sent and merged, the new stage emptied. */
+  private async switchStage(t: OpenTxn, stage: CollectingStage, pending: { text: string; rows: number; deletes: boolean }): Promise<void> {
+    await this.send(t, pending);
+    await this.merge(t);
+    await t.client.query(stage.prepare);
+    t.stage = stage;
+  }
+
+  /** COPYs the pending text into the current stage. */
+  private async send(t: OpenTxn, pending: { text: string; rows: number; deletes: boolean }): Promise<void> {
+    if (pending.rows === 0 || !t.stage) return;
+    await copyIn(t.client, t.stage.copy, pending.text);
+    t.staged += pending.rows;
+    t.deletes ||= pending.deletes;
+    pending.text = '';
+    pending.rows = 0;
+    pending.deletes = false;
   }
 
   /** Merges what the stage holds: the newest change per key, upserts then deletes. */

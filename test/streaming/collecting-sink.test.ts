@@ -46,7 +46,7 @@ function rec(at: number, op: 'c' | 'u' | 'd', version: number, row: Row): Source
   return { position: { major: BigInt(at), minor: 0n }, key: null, value: Buffer.from(JSON.stringify(env)), timestamp: new Date(), fallbackVersion: BigInt(at) };
 }
 const batchOf = (records: SourceRecord[], last: boolean): SourceBatch => ({ partition: 0, records, headSeenAt: last ? new Date() : null, lagRecords: last ? 0 : 1 });
-const sink = (committed: CommittedWork[], o: Partial<typeof COLLECTING_DEFAULTS> = {}) =>
+const sink = (committed: CommittedWork[], o: { idleMs?: number } = {}) =>
   new CollectingSink(deps, { ...COLLECTING_DEFAULTS, ...o, pool: sinkPool, onCommitted: (w) => committed.push(w) });
 const stored = async () => {
   const r = await db.pool.query<{ p: string }>(`SELECT position::text AS p FROM dualrun.stream_positions WHERE dataset = 'collect' AND partition = 0`);
