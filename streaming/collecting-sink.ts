@@ -28,7 +28,7 @@ import { applyBatch, copyIn, isDataError, refuseValues, type BatchOutcome, type 
 import type { CollectingStage } from './output-merge.ts';
 import { advancePosition, lockAndReadPosition, type PartitionRef } from './positions.ts';
 import { runPipeline, type DeadLetter } from './record-pipeline.ts';
-import { comparePositions, type BatchAck, type Position, type SourceBatch } from './transport.ts';
+import { comparePositions, type BatchAck, type BatchContext, type Position, type SourceBatch } from './transport.ts';
 
 export interface CollectingOptions {
   /** Connections for the open transactions (one per partition), at most `maxOpen`. */
@@ -90,6 +90,8 @@ export class CollectingSink {
   private readonly careful = new Map<number, Position>();
   /** Partitions whose rolled-back transaction must be delivered again before anything else. */
   private readonly rewind = new Set<number>();
+  /** Per partition, how to reach the transport from a commit that runs after its batch was handled. */
+  private readonly contexts = new Map<number, BatchContext>();
   private failure: unknown = null;
   private readonly timer: NodeJS.Timeout;
 
@@ -99,14 +101,24 @@ export class CollectingSink {
   }
 
   /** Applies a batch; `pending` while its transaction stays open, `rewind` when it must be delivered again. */
-  handle(batch: SourceBatch): Promise<BatchAck> {
+  handle(batch: SourceBatch, ctx?: BatchContext): Promise<BatchAck> {
+    if (ctx) this.contexts.set(batch.partition, ctx);
     return this.exclusive(batch.partition, () => this.handleNow(batch));
+  }
+
+  /** Resolves once the work queued so far (background commits included) is done. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.chains.values()]);
   }
 
   /** Commits (or, after a failure, rolls back) every open transaction and stops the timer. */
   async close(commit: boolean): Promise<void> {
     clearInterval(this.timer);
-    const all = [...this.open.values()].map((t) => this.exclusive(t.partition, async () => { if (commit && !this.failure) await this.commit(t); else await this.rollback(t, null); }));
+    await this.settled();
+    const all = [...this.open.values()].map((t) => this.exclusive(t.partition, async () => {
+      if (this.open.get(t.partition) !== t) return;
+      if (commit && !this.failure) await this.commitAndTell(t); else await this.rollback(t, null);
+    }));
     const results = await Promise.allSettled(all);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (this.failure) throw this.failure;
@@ -137,8 +149,9 @@ export class CollectingSink {
       if (fresh.length > 0 && !(await this.collect(t, fresh))) return { pending: false, rewind: true };
       t.touchedAt = Date.now();
       const due = batch.headSeenAt !== null || t.staged >= this.o.maxRows || Date.now() - t.openedAt >= this.o.maxAgeMs;
-      if (!due) return { pending: true };
-      return (await this.commit(t)) ? { pending: false } : { pending: false, rewind: true };
+      // The commit runs after this batch in the partition's order, while node goes on with other partitions.
+      if (due) this.inBackground(p, () => this.commitAndTell(t));
+      return { pending: true };
     } finally {
       t.busy = false;
     }
@@ -280,11 +293,33 @@ export class CollectingSink {
 
   private async commitIfOpen(partition: number): Promise<void> {
     const t = this.open.get(partition);
-    if (t && !(await this.commit(t))) this.rewindLater(partition);
+    if (t) await this.commitAndTell(t);
   }
 
-  private rewindLater(partition: number): void {
+  /**
+   * Commits and tells the transport: acknowledge upstream, or, when a data error rolled
+   * the transaction back, deliver the partition again (its next batch, if one is already
+   * on its way, is refused too: nothing after the rolled-back records may apply first).
+   */
+  private async commitAndTell(t: OpenTxn): Promise<void> {
+    if (this.open.get(t.partition) !== t) return;
+    const ctx = this.contexts.get(t.partition);
+    if (await this.commit(t)) { if (t.fresh > 0) ctx?.acknowledge(t.last); return; }
+    this.askAgain(t.partition);
+  }
+
+  /** After a rollback: the partition's next batch is refused and the transport delivers it again from the stored position. */
+  private askAgain(partition: number): void {
     this.rewind.add(partition);
+    this.contexts.get(partition)?.redeliver();
+  }
+
+  /** Queues work after everything of the partition; a failure stops the sink and the transport. */
+  private inBackground(partition: number, fn: () => Promise<void>): void {
+    void this.exclusive(partition, fn).catch((e) => {
+      this.failure ??= e;
+      this.contexts.get(partition)?.fail(e);
+    });
   }
 
   /** Background: transactions that got no batch for idleMs commit (their partition may be gone or stalled). */
@@ -292,10 +327,10 @@ export class CollectingSink {
     const now = Date.now();
     for (const t of this.open.values()) {
       if (t.busy || now - t.touchedAt < this.o.idleMs) continue;
-      void this.exclusive(t.partition, async () => {
+      this.inBackground(t.partition, async () => {
         if (this.open.get(t.partition) !== t || t.busy || Date.now() - t.touchedAt < this.o.idleMs) return;
-        await this.commitIfOpen(t.partition);
-      }).catch((e) => { this.failure ??= e; });
+        await this.commitAndTell(t);
+      });
     }
   }
 

@@ -9,7 +9,7 @@ import type { Runtime } from '../src/runtime.ts';
 import { createPool, type Pool } from '../src/db/connect.ts';
 import { CollectingSink, COLLECTING_DEFAULTS, collectingApplies, type CommittedWork } from './collecting-sink.ts';
 import { applyBatch, type SinkDeps } from './exactly-once-sink.ts';
-import type { BatchAck, SourceBatch } from './transport.ts';
+import type { BatchAck, BatchContext, SourceBatch } from './transport.ts';
 import { mergeStatements } from './output-merge.ts';
 import { prepareOutputTable } from './output-table.ts';
 import { markHeadSeen } from './positions.ts';
@@ -52,9 +52,9 @@ export async function streamDataset(rt: Runtime, ds: DatasetConfig, opts: Datase
   };
   // A Kafka backlog is collected into one transaction per partition (collecting-sink.ts); the rest applies batch by batch.
   const collecting = transport.kind === 'kafka' && collectingApplies(deps) ? collectingSink(db, deps, committed) : null;
-  const handle = async (batch: SourceBatch): Promise<BatchAck | void> => {
+  const handle = async (batch: SourceBatch, ctx?: BatchContext): Promise<BatchAck | void> => {
     meter.begin();
-    if (collecting) return collecting.sink.handle(batch);
+    if (collecting) return collecting.sink.handle(batch, ctx);
     const started = performance.now();
     const outcome = await applyBatch(deps, batch);
     committed({ partition: batch.partition, records: batch.records.length, outcome, lagRecords: batch.lagRecords, headSeenAt: batch.headSeenAt, seconds: (performance.now() - started) / 1000 });
@@ -82,7 +82,7 @@ function collectingSink(db: Pool, deps: SinkDeps, onCommitted: (w: CommittedWork
 }
 
 /** Runs the transport; open transactions commit when it stops cleanly and roll back when it fails. */
-async function runTransport(transport: Awaited<ReturnType<typeof transportFor>>['transport'], handle: (b: SourceBatch) => Promise<BatchAck | void>,
+async function runTransport(transport: Awaited<ReturnType<typeof transportFor>>['transport'], handle: (b: SourceBatch, ctx?: BatchContext) => Promise<BatchAck | void>,
   sink: CollectingSink | null, opts: Parameters<typeof transport.run>[1]): Promise<void> {
   try {
     await transport.run(handle, opts);

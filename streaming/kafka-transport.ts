@@ -25,7 +25,7 @@ import type { StallReport } from '../src/worker-health.ts';
 import { sleep } from './abortable-sleep.ts';
 import { kafkaUnreachable, withConnectDeadline } from './kafka-client.ts';
 import { readPositions } from './positions.ts';
-import type { BatchAck, SourceBatch, SourceRecord, Transport, TransportRunOptions } from './transport.ts';
+import type { BatchAck, BatchContext, SourceBatch, SourceRecord, Transport, TransportRunOptions } from './transport.ts';
 
 export interface KafkaTransportOptions {
   readonly kafka: Kafka;
@@ -69,7 +69,7 @@ export function kafkaTransport(o: KafkaTransportOptions): Transport {
   };
 }
 
-async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch) => Promise<BatchAck | void>, opts: TransportRunOptions): Promise<void> {
+async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch, ctx?: BatchContext) => Promise<BatchAck | void>, opts: TransportRunOptions): Promise<void> {
   const sessionTimeout = o.sessionTimeout ?? 10_000;
   const consumer = o.kafka.consumer({
     groupId: o.groupId, sessionTimeout, heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
@@ -89,6 +89,20 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch) =>
   consumer.on(consumer.events.CRASH, (e) => { if (!e.payload.restart) lost(`crashed (${e.payload.error?.message ?? 'unknown error'})`, e.payload.error); });
   consumer.on(consumer.events.STOP, () => lost('stopped'));
   consumer.on(consumer.events.DISCONNECT, () => lost('disconnected'));
+  const contexts = new Map<number, BatchContext>();
+  const contextFor = (partition: number): BatchContext => {
+    let ctx = contexts.get(partition);
+    if (!ctx) {
+      ctx = {
+        // After a rebalance the offset may no longer be ours to commit: Postgres is the truth, so that is harmless.
+        acknowledge: (through) => { void consumer.commitOffsets([{ topic: o.topic, partition, offset: (through.major + 1n).toString() }]).catch(() => undefined); },
+        redeliver: () => { seekToStored(o, consumer, partition).catch((e) => { fatal ??= e; }); },
+        fail: (e) => { fatal ??= e; },
+      };
+      contexts.set(partition, ctx);
+    }
+    return ctx;
+  };
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     opts.onConnected?.('kafka');
     checked.clear();
@@ -120,7 +134,7 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch) =>
         checked.add(p.batch.partition);
         let ack: BatchAck | void;
         try {
-          ack = await handle(toSourceBatch(p));
+          ack = await handle(toSourceBatch(p), contextFor(p.batch.partition));
         } catch (e) {
           fatal = e; // stop here: never commit to Kafka what Postgres does not have
           throw e;

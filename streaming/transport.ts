@@ -62,6 +62,16 @@ export interface BatchAck {
   readonly rewind?: boolean;
 }
 
+/** How a handler reaches the transport about a batch's partition after it returned (a commit that ran later). */
+export interface BatchContext {
+  /** Everything through this position is committed in Postgres (Kafka: commit the group offset). */
+  acknowledge(through: Position): void;
+  /** The open transaction rolled back: deliver the partition again from the stored position. */
+  redeliver(): void;
+  /** A commit failed for good: stop with this error (the reconnect policy decides what next). */
+  fail(e: unknown): void;
+}
+
 export interface TransportRunOptions {
   /** Stops at the next batch boundary when aborted. */
   readonly signal: AbortSignal;
@@ -80,5 +90,5 @@ export interface Transport {
   /** The `source` column of stream_positions and dead_letters: topic or changelog table. */
   readonly source: string;
   /** Delivers batches until stopped (or idle with `untilIdle`); rejects on a fatal error. */
-  run(handle: (batch: SourceBatch) => Promise<BatchAck | void>, opts: TransportRunOptions): Promise<void>;
+  run(handle: (batch: SourceBatch, ctx?: BatchContext) => Promise<BatchAck | void>, opts: TransportRunOptions): Promise<void>;
 }
