@@ -79,7 +79,7 @@ interface OpenTxn {
 }
 
 /** Whether the collecting sink can serve this dataset: a stateless transform and a table COPY serves. */
-export function collectingApplies(deps: SinkDeps): boolean {
+export function collectingApplies(deps: Pick<SinkDeps, 'transform' | 'merge'>): boolean {
   return deps.transform.stateKey === null && deps.merge.collecting([]) !== null;
 }
 
@@ -213,16 +213,28 @@ export class CollectingSink {
         pending.rows += changes.length;
         pending.deletes ||= changes.length > ups.length;
       }
-      await this.send(t, pending);
-      await writeDeadLetters(t.client, t.ref, letters);
     } catch (e) {
       return this.failed(t, e, fresh[fresh.length - 1].position);
     }
-    t.last = fresh[fresh.length - 1].position;
-    t.fresh += fresh.length;
-    t.dead += letters.length;
-    for (const d of letters) t.deadByStage[d.stage] = (t.deadByStage[d.stage] ?? 0) + 1;
-    if (maxSourceTs && (!t.maxSourceTs || maxSourceTs > t.maxSourceTs)) t.maxSourceTs = maxSourceTs;
+    // The COPY follows in the partition's order while node goes on with the fetch (small
+    // fetches, so little waits in memory); a refusal there asks for the partition again.
+    const through = fresh[fresh.length - 1].position;
+    this.inBackground(t.partition, async () => {
+      if (this.open.get(t.partition) !== t) return;
+      try {
+        await this.send(t, pending);
+        await writeDeadLetters(t.client, t.ref, letters);
+      } catch (e) {
+        await this.failed(t, e, through);
+        this.askAgain(t.partition);
+        return;
+      }
+      t.last = through;
+      t.fresh += fresh.length;
+      t.dead += letters.length;
+      for (const d of letters) t.deadByStage[d.stage] = (t.deadByStage[d.stage] ?? 0) + 1;
+      if (maxSourceTs && (!t.maxSourceTs || maxSourceTs > t.maxSourceTs)) t.maxSourceTs = maxSourceTs;
+    });
     return true;
   }
 

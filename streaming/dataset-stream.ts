@@ -34,11 +34,13 @@ export async function streamDataset(rt: Runtime, ds: DatasetConfig, opts: Datase
   const db = await streamDatabase(rt, ds);
   const output = await prepareOutputTable(db, ds.stream.output, ds.key);
   opts.session?.connected('postgres');
-  const { transport, decode } = await transportFor(rt, ds, db, opts.tuning);
   const transform = await loadTransform(ds.stream.transform);
+  const merge = mergeStatements(output, { guardVersions: transform.stateKey === null });
+  // A Kafka backlog is collected into one transaction per partition (collecting-sink.ts); the rest applies batch by batch.
+  const collects = rt.config.kafka !== null && collectingApplies({ transform, merge });
+  const { transport, decode } = await transportFor(rt, ds, db, { ...opts.tuning, collecting: collects });
   const deps: SinkDeps = {
-    db, dataset: ds.name, key: ds.key, source: transport.source, committed: new Map(),
-    merge: mergeStatements(output, { guardVersions: transform.stateKey === null }),
+    db, dataset: ds.name, key: ds.key, source: transport.source, committed: new Map(), merge,
     decode, validate: loadValidator(ds.stream.schema), transform,
   };
   const meter = new ThroughputMeter(rt.log, ds.name);
@@ -50,8 +52,7 @@ export async function streamDataset(rt: Runtime, ds: DatasetConfig, opts: Datase
     opts.session?.progressed();
     rt.log.debug({ dataset: ds.name, partition: w.partition, records: w.records, ms: Math.round(w.seconds * 1000), ...w.outcome.phases }, 'batch applied');
   };
-  // A Kafka backlog is collected into one transaction per partition (collecting-sink.ts); the rest applies batch by batch.
-  const collecting = transport.kind === 'kafka' && collectingApplies(deps) ? collectingSink(db, deps, committed) : null;
+  const collecting = collects && transport.kind === 'kafka' ? collectingSink(db, deps, committed) : null;
   const handle = async (batch: SourceBatch, ctx?: BatchContext): Promise<BatchAck | void> => {
     meter.begin();
     if (collecting) return collecting.sink.handle(batch, ctx);

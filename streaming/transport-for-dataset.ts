@@ -15,7 +15,7 @@ import type { Runtime } from '../src/runtime.ts';
 import { changelogTransport } from './changelog-transport.ts';
 import { decoderFor, type Decoder } from './decoder.ts';
 import { createKafka, groupIdFor } from './kafka-client.ts';
-import { kafkaTransport } from './kafka-transport.ts';
+import { FETCH_BATCHED, FETCH_COLLECTED, kafkaTransport } from './kafka-transport.ts';
 import { logicalTransport } from './logical-transport.ts';
 import { periodicPrune } from './capture/periodic-prune.ts';
 import type { Transport } from './transport.ts';
@@ -23,6 +23,8 @@ import type { Transport } from './transport.ts';
 export interface TransportTuning {
   readonly batchSize?: number;
   readonly sessionTimeout?: number;
+  /** Kafka: the batches go to the collecting sink (smaller fetches, see kafka-transport.ts). */
+  readonly collecting?: boolean;
 }
 
 export async function transportFor(rt: Runtime, ds: DatasetConfig, stateDb: Pool, tuning: TransportTuning = {}): Promise<{ transport: Transport; decode: Decoder }> {
@@ -31,7 +33,7 @@ export async function transportFor(rt: Runtime, ds: DatasetConfig, stateDb: Pool
   if (kafka) {
     const transport = kafkaTransport({
       kafka: createKafka(kafka, rt.log), groupId: groupIdFor(kafka, ds.name), topic: src.topic, dataset: ds.name, stateDb, log: rt.log,
-      sessionTimeout: tuning.sessionTimeout ?? kafka.sessionTimeoutMs, brokers: kafka.brokers,
+      sessionTimeout: tuning.sessionTimeout ?? kafka.sessionTimeoutMs, brokers: kafka.brokers, ...(tuning.collecting ? FETCH_COLLECTED : FETCH_BATCHED),
       connectTimeoutMs: kafka.connectTimeoutMs, stallTimeoutMs: kafka.stallTimeoutMs, onStall: (r) => rt.health.stalled(r),
     });
     return { transport, decode: decoderFor(src.kind === 'topic' ? src.format : 'debezium') };
