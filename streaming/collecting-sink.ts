@@ -106,6 +106,14 @@ export class CollectingSink {
     return this.exclusive(batch.partition, () => this.handleNow(batch));
   }
 
+  /** Partitions moved to another worker: their open transactions commit now (the new owner waits on their locks). */
+  release(partitions: readonly number[]): void {
+    for (const p of partitions) {
+      const t = this.open.get(p);
+      if (t) this.inBackground(p, () => this.commitAndTell(t));
+    }
+  }
+
   /** Resolves once the work queued so far (background commits included) is done. */
   async settled(): Promise<void> {
     await Promise.allSettled([...this.chains.values()]);

@@ -66,6 +66,7 @@ export async function streamDataset(rt: Runtime, ds: DatasetConfig, opts: Datase
     untilIdle: opts.untilIdle,
     onIdle: async (partitions, at) => { observe.idle(partitions); await markHeadSeen(db, ds.name, transport.source, partitions, at); opts.session?.progressed(); },
     onConnected: (service) => opts.session?.connected(service),
+    onRevoked: (partitions) => collecting?.sink.release(partitions),
     connectBudgetMs: () => opts.session?.budgetMs() ?? Number.POSITIVE_INFINITY,
   });
   } finally {

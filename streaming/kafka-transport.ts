@@ -110,6 +110,9 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch, ct
     checked.clear();
     sought.clear();
     const assigned = e.payload.memberAssignment[o.topic] ?? [];
+    const revoked = [...contexts.keys()].filter((p) => !assigned.includes(p));
+    for (const p of revoked) contexts.delete(p);
+    if (revoked.length > 0) opts.onRevoked?.(revoked);
     seekAssignedBack(o, consumer, assigned).catch((err) => o.log.warn({ dataset: o.dataset, err }, 'could not compare stored positions with Kafka offsets'));
   });
   try {

@@ -81,6 +81,8 @@ export interface TransportRunOptions {
   readonly onIdle?: (partitions: readonly number[], headSeenAt: Date) => Promise<void>;
   /** Called once the transport reached its service (Kafka: joined the group), for the reconnect policy. */
   readonly onConnected?: (service: 'postgres' | 'kafka') => void;
+  /** Kafka: partitions this worker had and lost in a rebalance (their open transactions should commit now). */
+  readonly onRevoked?: (partitions: readonly number[]) => void;
   /** During an outage, how long a connect step may still wait (from the reconnect policy). */
   readonly connectBudgetMs?: () => number;
 }
