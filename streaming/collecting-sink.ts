@@ -60,8 +60,7 @@ interface OpenTxn {
   readonly ref: PartitionRef;
   readonly client: PoolClient;
   readonly openedAt: number;
-  readonly stored: Position;
-  /** The last position this transaction holds (stored, until a record is staged). */
+  /** The last position this transaction holds (the stored one, until a record is staged). */
   last: Position;
   touchedAt: number;
   busy: boolean;
@@ -183,7 +182,7 @@ export class CollectingSink {
       }
       const now = Date.now();
       const t: OpenTxn = {
-        partition, ref, client, openedAt: now, stored, last: stored, touchedAt: now, busy: false, stage: null, seq: 0, staged: 0, deletes: false,
+        partition, ref, client, openedAt: now, last: stored, touchedAt: now, busy: false, stage: null, seq: 0, staged: 0, deletes: false,
         records: 0, fresh: 0, dead: 0, deadByStage: {}, maxSourceTs: null, headSeenAt: null, lagRecords: null,
       };
       this.open.set(partition, t);

@@ -9,7 +9,7 @@ import type { Runtime } from '../src/runtime.ts';
 import { createPool, type Pool } from '../src/db/connect.ts';
 import { CollectingSink, COLLECTING_DEFAULTS, collectingApplies, type CommittedWork } from './collecting-sink.ts';
 import { applyBatch, type SinkDeps } from './exactly-once-sink.ts';
-import type { BatchAck, BatchContext, SourceBatch } from './transport.ts';
+import type { BatchAck, BatchContext, SourceBatch, Transport, TransportRunOptions } from './transport.ts';
 import { mergeStatements } from './output-merge.ts';
 import { prepareOutputTable } from './output-table.ts';
 import { markHeadSeen } from './positions.ts';
@@ -46,29 +46,31 @@ export async function streamDataset(rt: Runtime, ds: DatasetConfig, opts: Datase
   const meter = new ThroughputMeter(rt.log, ds.name);
   const observe = streamObserver(rt, ds);
   rt.log.info({ dataset: ds.name, transport: transport.kind, source: transport.source, output: ds.stream.output.text }, 'stream started');
-  const committed = (w: CommittedWork) => {
+  // Counts, metrics and the debug line for each committed transaction (or batch).
+  const report = (w: CommittedWork) => {
     meter.add(w.outcome, w.records, w.lagRecords);
     observe.batch({ partition: w.partition, records: [], headSeenAt: w.headSeenAt, lagRecords: w.lagRecords }, w.outcome, w.seconds);
     opts.session?.progressed();
     rt.log.debug({ dataset: ds.name, partition: w.partition, records: w.records, ms: Math.round(w.seconds * 1000), ...w.outcome.phases }, 'batch applied');
   };
-  const collecting = collects && transport.kind === 'kafka' ? collectingSink(db, deps, committed) : null;
+  const collecting = collects && transport.kind === 'kafka' ? collectingSink(db, deps, report) : null;
   const handle = async (batch: SourceBatch, ctx?: BatchContext): Promise<BatchAck | void> => {
     meter.begin();
     if (collecting) return collecting.sink.handle(batch, ctx);
     const started = performance.now();
     const outcome = await applyBatch(deps, batch);
-    committed({ partition: batch.partition, records: batch.records.length, outcome, lagRecords: batch.lagRecords, headSeenAt: batch.headSeenAt, seconds: (performance.now() - started) / 1000 });
+    report({ partition: batch.partition, records: batch.records.length, outcome, lagRecords: batch.lagRecords, headSeenAt: batch.headSeenAt, seconds: (performance.now() - started) / 1000 });
   };
-  try {
-    await runTransport(transport, handle, collecting?.sink ?? null, {
+  const runOptions: TransportRunOptions = {
     signal: opts.signal,
     untilIdle: opts.untilIdle,
     onIdle: async (partitions, at) => { observe.idle(partitions); await markHeadSeen(db, ds.name, transport.source, partitions, at); opts.session?.progressed(); },
     onConnected: (service) => opts.session?.connected(service),
     onRevoked: (partitions) => collecting?.sink.release(partitions),
     connectBudgetMs: () => opts.session?.budgetMs() ?? Number.POSITIVE_INFINITY,
-  });
+  };
+  try {
+    await runTransport(transport, handle, collecting?.sink ?? null, runOptions);
   } finally {
     await collecting?.pool.end().catch(() => undefined);
   }
@@ -84,8 +86,8 @@ function collectingSink(db: Pool, deps: SinkDeps, onCommitted: (w: CommittedWork
 }
 
 /** Runs the transport; open transactions commit when it stops cleanly and roll back when it fails. */
-async function runTransport(transport: Awaited<ReturnType<typeof transportFor>>['transport'], handle: (b: SourceBatch, ctx?: BatchContext) => Promise<BatchAck | void>,
-  sink: CollectingSink | null, opts: Parameters<typeof transport.run>[1]): Promise<void> {
+async function runTransport(transport: Transport, handle: (b: SourceBatch, ctx?: BatchContext) => Promise<BatchAck | void>,
+  sink: CollectingSink | null, opts: TransportRunOptions): Promise<void> {
   try {
     await transport.run(handle, opts);
   } catch (e) {
