@@ -77,6 +77,13 @@ interface OpenTxn {
   lagRecords: number | null;
 }
 
+/** One batch in one transaction (applyBatch), reported as committed work. */
+export async function applyOneBatch(deps: SinkDeps, batch: SourceBatch): Promise<CommittedWork> {
+  const started = performance.now();
+  const outcome = await applyBatch(deps, batch);
+  return { partition: batch.partition, records: batch.records.length, outcome, lagRecords: batch.lagRecords, headSeenAt: batch.headSeenAt, seconds: (performance.now() - started) / 1000 };
+}
+
 /** Whether the collecting sink can serve this dataset: a stateless transform and a table COPY serves. */
 export function collectingApplies(deps: Pick<SinkDeps, 'transform' | 'merge'>): boolean {
   return deps.transform.stateKey === null && deps.merge.collecting([]) !== null;
@@ -141,9 +148,7 @@ export class CollectingSink {
     if (through && last) {
       if (comparePositions(last, through) >= 0) this.careful.delete(p);
       await this.commitIfOpen(p);
-      const started = performance.now();
-      const outcome = await applyBatch(this.deps, batch);
-      this.o.onCommitted({ partition: p, records: batch.records.length, outcome, lagRecords: batch.lagRecords, headSeenAt: batch.headSeenAt, seconds: (performance.now() - started) / 1000 });
+      this.o.onCommitted(await applyOneBatch(this.deps, batch));
       return { pending: false };
     }
     const t = this.open.get(p) ?? (await this.begin(p));

@@ -7,8 +7,8 @@ import type { DatasetConfig } from '../src/config/types.ts';
 import type { AttemptSession } from '../src/reconnect-policy.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { createPool, type Pool } from '../src/db/connect.ts';
-import { CollectingSink, COLLECTING_DEFAULTS, collectingApplies, type CommittedWork } from './collecting-sink.ts';
-import { applyBatch, type SinkDeps } from './exactly-once-sink.ts';
+import { applyOneBatch, CollectingSink, COLLECTING_DEFAULTS, collectingApplies, type CommittedWork } from './collecting-sink.ts';
+import type { SinkDeps } from './exactly-once-sink.ts';
 import type { BatchAck, BatchContext, SourceBatch, Transport, TransportRunOptions } from './transport.ts';
 import { mergeStatements } from './output-merge.ts';
 import { prepareOutputTable } from './output-table.ts';
@@ -57,9 +57,7 @@ export async function streamDataset(rt: Runtime, ds: DatasetConfig, opts: Datase
   const handle = async (batch: SourceBatch, ctx?: BatchContext): Promise<BatchAck | void> => {
     meter.begin();
     if (collecting) return collecting.sink.handle(batch, ctx);
-    const started = performance.now();
-    const outcome = await applyBatch(deps, batch);
-    report({ partition: batch.partition, records: batch.records.length, outcome, lagRecords: batch.lagRecords, headSeenAt: batch.headSeenAt, seconds: (performance.now() - started) / 1000 });
+    report(await applyOneBatch(deps, batch));
   };
   const runOptions: TransportRunOptions = {
     signal: opts.signal,

@@ -176,8 +176,7 @@ function toSourceBatch(p: EachBatchPayload): SourceBatch {
 
 /** True (and seeks) when this batch starts after the stored position + 1. */
 async function seekBackIfAhead(o: KafkaTransportOptions, consumer: Consumer, p: EachBatchPayload): Promise<boolean> {
-  const stored = (await readPositions(o.stateDb, o.dataset, o.topic)).get(p.batch.partition);
-  const want = stored ? stored.major + 1n : 0n;
+  const want = await storedNext(o, p.batch.partition);
   const first = BigInt(p.batch.firstOffset() ?? p.batch.messages[0].offset);
   if (first <= want) return false;
   o.log.info({ dataset: o.dataset, partition: p.batch.partition, from: first.toString(), to: want.toString() }, 'Kafka starts past the stored position: seeking back');
@@ -185,10 +184,15 @@ async function seekBackIfAhead(o: KafkaTransportOptions, consumer: Consumer, p: 
   return true;
 }
 
+/** The offset after the partition's stored position (0 when it has none). */
+async function storedNext(o: KafkaTransportOptions, partition: number): Promise<bigint> {
+  const stored = (await readPositions(o.stateDb, o.dataset, o.topic)).get(partition);
+  return stored ? stored.major + 1n : 0n;
+}
+
 /** Delivers the partition again from the stored position + 1 (its last transaction rolled back). */
 async function seekToStored(o: KafkaTransportOptions, consumer: Consumer, partition: number): Promise<void> {
-  const stored = (await readPositions(o.stateDb, o.dataset, o.topic)).get(partition);
-  const want = stored ? stored.major + 1n : 0n;
+  const want = await storedNext(o, partition);
   o.log.info({ dataset: o.dataset, partition, to: want.toString() }, 'a transaction rolled back: delivering the partition again from the stored position');
   consumer.seek({ topic: o.topic, partition, offset: want.toString() });
 }

@@ -250,19 +250,14 @@ function inputRelation(out: OutputTable): InputRelation {
  * with the same types): temporary, emptied at each commit and before each use.
  */
 function stagingTable(data: readonly OutputColumn[], select: string, aliases: readonly string[]): NonNullable<InputRelation['stage']> {
-  const defs = [...data.map((c, i) => `${aliases[i]} ${c.baseType}`), '_dr_version bigint', '_dr_ts_ms float8', '_dr_write bool'];
-  const name = `dr_stage_${crypto.createHash('sha1').update(defs.join(',')).digest('hex').slice(0, 16)}`;
-  const names = [...aliases, '_dr_version', '_dr_ts_ms', '_dr_write'];
+  const t = sessionTable('dr_stage', data, aliases, [['_dr_version', 'bigint'], ['_dr_ts_ms', 'float8'], ['_dr_write', 'bool']]);
   return {
-    prepare: `CREATE TEMPORARY TABLE IF NOT EXISTS ${name} (${defs.join(', ')}) ON COMMIT DELETE ROWS; TRUNCATE pg_temp.${name}`,
-    copy: `COPY pg_temp.${name} (${names.join(', ')}) FROM STDIN`,
-    select: `${select} FROM pg_temp.${name} u`,
+    prepare: t.prepare,
+    copy: t.copy,
+    select: `${select} FROM pg_temp.${t.name} u`,
     data: (rows) => {
       let text = '';
-      for (const r of rows) {
-        for (const c of data) text += `${copyField(r.row[c.name])}\t`;
-        text += `${r.version}\t${r.sourceTs.getTime()}\t${r.write ? 't' : 'f'}\n`;
-      }
+      for (const r of rows) text += `${copyFields(data, r.row)}${r.version}\t${r.sourceTs.getTime()}\t${r.write ? 't' : 'f'}\n`;
       return text;
     },
   };
@@ -275,24 +270,37 @@ function stagingTable(data: readonly OutputColumn[], select: string, aliases: re
  * `newestPerKey` chooses within one batch.
  */
 function collectingTable(data: readonly OutputColumn[], select: string, aliases: readonly string[], keyAliases: readonly string[]): NonNullable<InputRelation['collecting']> {
-  const defs = [...data.map((c, i) => `${aliases[i]} ${c.baseType}`), '_dr_version bigint', '_dr_ts_ms float8', '_dr_delete bool', '_dr_seq bigint'];
-  const name = `dr_collect_${crypto.createHash('sha1').update(defs.join(',')).digest('hex').slice(0, 16)}`;
-  const names = [...aliases, '_dr_version', '_dr_ts_ms', '_dr_delete', '_dr_seq'];
+  const t = sessionTable('dr_collect', data, aliases, [['_dr_version', 'bigint'], ['_dr_ts_ms', 'float8'], ['_dr_delete', 'bool'], ['_dr_seq', 'bigint']]);
   const newest = `row_number() OVER (PARTITION BY ${keyAliases.map((a) => `s.${a}`).join(', ')} ORDER BY s._dr_version DESC, s._dr_seq DESC) = 1`;
   return {
-    prepare: `CREATE TEMPORARY TABLE IF NOT EXISTS ${name} (${defs.join(', ')}) ON COMMIT DELETE ROWS; TRUNCATE pg_temp.${name}`,
-    copy: `COPY pg_temp.${name} (${names.join(', ')}) FROM STDIN`,
-    select: (deletes) => `${select} FROM (SELECT s.*, ${newest} AS _dr_write FROM pg_temp.${name} s) u WHERE ${deletes ? '' : 'NOT '}u._dr_delete`,
+    prepare: t.prepare,
+    copy: t.copy,
+    select: (deletes) => `${select} FROM (SELECT s.*, ${newest} AS _dr_write FROM pg_temp.${t.name} s) u WHERE ${deletes ? '' : 'NOT '}u._dr_delete`,
     data: (rows, firstSeq) => {
       let text = '';
       let seq = firstSeq;
-      for (const r of rows) {
-        for (const c of data) text += `${copyField(r.row[c.name])}\t`;
-        text += `${r.version}\t${r.sourceTs.getTime()}\t${r.kind === 'delete' ? 't' : 'f'}\t${seq++}\n`;
-      }
+      for (const r of rows) text += `${copyFields(data, r.row)}${r.version}\t${r.sourceTs.getTime()}\t${r.kind === 'delete' ? 't' : 'f'}\t${seq++}\n`;
       return text;
     },
   };
+}
+
+/** A temporary table of the data columns' base types plus `meta` columns, named by its definition: create-if-needed and empty, and its COPY. */
+function sessionTable(prefix: string, data: readonly OutputColumn[], aliases: readonly string[], meta: readonly (readonly [string, string])[]): { name: string; prepare: string; copy: string } {
+  const defs = [...data.map((c, i) => `${aliases[i]} ${c.baseType}`), ...meta.map(([n, type]) => `${n} ${type}`)];
+  const name = `${prefix}_${crypto.createHash('sha1').update(defs.join(',')).digest('hex').slice(0, 16)}`;
+  return {
+    name,
+    prepare: `CREATE TEMPORARY TABLE IF NOT EXISTS ${name} (${defs.join(', ')}) ON COMMIT DELETE ROWS; TRUNCATE pg_temp.${name}`,
+    copy: `COPY pg_temp.${name} (${[...aliases, ...meta.map(([n]) => n)].join(', ')}) FROM STDIN`,
+  };
+}
+
+/** A row's data fields in COPY text, each followed by a tab. */
+function copyFields(data: readonly OutputColumn[], row: JsonRow): string {
+  let text = '';
+  for (const c of data) text += `${copyField(row[c.name])}\t`;
+  return text;
 }
 
 /** One element of a typed array parameter: objects (json/jsonb columns) as JSON text. */

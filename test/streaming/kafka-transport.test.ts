@@ -14,7 +14,7 @@ import { runCli } from '../support/cli.ts';
 import { runStreamWorker } from '../../streaming/stream-supervisor.ts';
 import { generateOrderEvents, type EventStream } from './debezium-events.ts';
 import { createTopic, deleteTopic, produce, rewindGroup, uniqueTopic } from './kafka-support.ts';
-import { FIXTURES, ORDERS_DDL, ORDER_COLUMNS, setStage, ordersStreamDatabase, symmetricDifference, tableChecksum, testRuntime, writeConfig } from './support.ts';
+import { FIXTURES, ORDER_COLUMNS, setStage, ordersStreamDatabase, writeExpectedOrders, symmetricDifference, tableChecksum, testRuntime, writeConfig } from './support.ts';
 
 const TOTAL = 100_000;
 let db: TestDatabase;
@@ -27,13 +27,10 @@ let config: ReturnType<typeof writeConfig>['config'];
 describeKafka('Kafka transport (real broker)', () => {
   beforeAll(async () => {
     db = await ordersStreamDatabase('stream_kafka');
-    await db.pool.query(ORDERS_DDL('analytics.expected'));
     topic = uniqueTopic('orders');
     await createTopic(topic, 3);
     stream = generateOrderEvents(TOTAL, { keys: 20_000, poisonRate: 0.01, seed: 7 });
-    const rows = [...stream.expected.values()];
-    await db.pool.query(`INSERT INTO analytics.expected SELECT * FROM unnest($1::int[], $2::int[], $3::numeric[], $4::text[], $5::date[])`,
-      [rows.map((r) => r.order_id), rows.map((r) => r.customer_id), rows.map((r) => r.amount), rows.map((r) => r.status), rows.map((r) => r.order_date)]);
+    await writeExpectedOrders(db.pool, [...stream.expected.values()]);
     const w = writeConfig({
       database: { url: db.url },
       kafka: { brokers: kafkaBrokers(), groupPrefix: `g${topic.slice(-8)}` },

@@ -13,7 +13,7 @@ import { describeKafka, kafkaBrokers } from '../support/kafka.ts';
 import { runStreamWorker, type StreamWorkerResult } from '../../streaming/stream-supervisor.ts';
 import { generateOrderEvents, type EventStream } from './debezium-events.ts';
 import { createTopic, deleteTopic, produce, uniqueTopic } from './kafka-support.ts';
-import { ORDERS_DDL, ORDER_COLUMNS, ordersStreamDatabase, setStage, symmetricDifference, testRuntime, writeConfig } from './support.ts';
+import { ORDERS_DDL, ORDER_COLUMNS, ordersStreamDatabase, writeExpectedOrders, setStage, symmetricDifference, testRuntime, writeConfig } from './support.ts';
 
 const TOTAL = 60_000;
 let db: TestDatabase;
@@ -24,13 +24,10 @@ let config: ReturnType<typeof writeConfig>['config'];
 describeKafka('scale-out: two workers in one consumer group', () => {
   beforeAll(async () => {
     db = await ordersStreamDatabase('stream_scale');
-    await db.pool.query(ORDERS_DDL('analytics.expected'));
     topic = uniqueTopic('scale');
     await createTopic(topic, 6);
     stream = generateOrderEvents(TOTAL, { keys: 8_000, seed: 21, baseTsMs: Date.now() - 3_600_000 });
-    const rows = [...stream.expected.values()];
-    await db.pool.query(`INSERT INTO analytics.expected SELECT * FROM unnest($1::int[], $2::int[], $3::numeric[], $4::text[], $5::date[])`,
-      [rows.map((r) => r.order_id), rows.map((r) => r.customer_id), rows.map((r) => r.amount), rows.map((r) => r.status), rows.map((r) => r.order_date)]);
+    await writeExpectedOrders(db.pool, [...stream.expected.values()]);
     config = writeConfig({
       database: { url: db.url },
       kafka: { brokers: kafkaBrokers(), groupPrefix: `g${topic.slice(-8)}` },

@@ -63,3 +63,10 @@ export const ORDER_COLUMNS = ['order_id', 'customer_id', 'amount', 'status', 'or
 export const ORDERS_DDL = (table: string) => `CREATE TABLE ${table} (
   order_id integer PRIMARY KEY, customer_id integer NOT NULL, amount numeric(12,2) NOT NULL,
   status text NOT NULL, order_date date NOT NULL)`;
+
+/** `analytics.expected` holding a generated stream's expected rows (the model the output must equal). */
+export async function writeExpectedOrders(pool: Pool, rows: readonly { order_id: unknown; customer_id: unknown; amount: unknown; status: unknown; order_date: unknown }[]): Promise<void> {
+  await pool.query(ORDERS_DDL('analytics.expected'));
+  await pool.query(`INSERT INTO analytics.expected SELECT * FROM unnest($1::int[], $2::int[], $3::numeric[], $4::text[], $5::date[])`,
+    [rows.map((r) => r.order_id), rows.map((r) => r.customer_id), rows.map((r) => r.amount), rows.map((r) => r.status), rows.map((r) => r.order_date)]);
+}
