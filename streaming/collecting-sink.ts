@@ -24,10 +24,11 @@
 import type { Pool, PoolClient } from '../src/db/connect.ts';
 import { DualrunError } from '../src/errors.ts';
 import { writeDeadLetters } from './dead-letters.ts';
-import { applyBatch, copyIn, isDataError, refuseValues, type BatchOutcome, type SinkDeps } from './exactly-once-sink.ts';
+import { applyBatch, isDataError, refuseValues, type BatchOutcome, type SinkDeps } from './exactly-once-sink.ts';
 import type { CollectingStage } from './output-merge.ts';
 import { advancePosition, lockAndReadPosition, type PartitionRef } from './positions.ts';
 import { runPipeline, type DeadLetter } from './record-pipeline.ts';
+import { OpenCopy } from './open-copy.ts';
 import { comparePositions, type BatchAck, type BatchContext, type Position, type SourceBatch } from './transport.ts';
 
 export interface CollectingOptions {
@@ -58,14 +59,27 @@ export interface CommittedWork {
 interface OpenTxn {
   readonly partition: number;
   readonly ref: PartitionRef;
-  readonly client: PoolClient;
+  /** The session, once the transaction has begun in the partition's order (after its predecessor's commit). */
+  client: PoolClient | null;
   readonly openedAt: number;
-  /** The last position this transaction holds (the stored one, until a record is staged). */
+  /** Through where records are handed to this transaction (COPYs still queued included). */
+  accepted: Position;
+  /** Through where this transaction holds records (COPYs done); where it began until one is. */
   last: Position;
+  /** The first record handed to it. */
+  first: Position | null;
   touchedAt: number;
   busy: boolean;
+  /** The partition's generation it belongs to: after a rollback, queued work of an older one does nothing. */
+  readonly generation: number;
+  /** The stage the pipeline fills, and the one the session's table is prepared for. */
   stage: CollectingStage | null;
+  dbStage: CollectingStage | null;
+  /** The stage's COPY, open until another statement needs the session. */
+  copy: OpenCopy | null;
   seq: number;
+  /** Changes handed to this transaction (queued included): when it is due. */
+  queued: number;
   staged: number;
   deletes: boolean;
   records: number;
@@ -76,6 +90,12 @@ interface OpenTxn {
   headSeenAt: Date | null;
   lagRecords: number | null;
 }
+
+/** One COPY of a batch's changes into one stage (a batch spans several when its column set changes). */
+interface Segment { readonly stage: CollectingStage; text: string; rows: number; deletes: boolean }
+
+/** COPY text a partition may have queued behind its commit before its next batch waits (bounds memory). */
+const QUEUED_TEXT_LIMIT = 1024 * 1024;
 
 /** One batch in one transaction (applyBatch), reported as committed work. */
 export async function applyOneBatch(deps: SinkDeps, batch: SourceBatch): Promise<CommittedWork> {
@@ -90,12 +110,28 @@ export function collectingApplies(deps: Pick<SinkDeps, 'transform' | 'merge'>): 
 }
 
 export class CollectingSink {
-  private readonly open = new Map<number, OpenTxn>();
+  /** Per partition, the transaction that takes its next batches (its predecessors may still be committing). */
+  private readonly current = new Map<number, OpenTxn>();
+  /** Per partition, where the last transaction handed to its commit ends: where the next one must begin. */
+  private readonly handedOver = new Map<number, Position>();
+  /** Per partition, the database work in order: begin, COPYs, commits (one transaction's statements never interleave). */
   private readonly chains = new Map<number, Promise<unknown>>();
+  /** Per partition, the batches in order: decoding and COPY text, which do not wait for the database. */
+  private readonly batchChains = new Map<number, Promise<unknown>>();
+  /** Per partition, bumped when what it queued is dropped (a rollback): older transactions are void. */
+  private readonly generations = new Map<number, number>();
+  /** Per partition, COPY text handed over and not yet sent. */
+  private readonly queuedText = new Map<number, number>();
   /** Partitions applied one batch per transaction through this position (after a data error). */
   private readonly careful = new Map<number, Position>();
-  /** Partitions whose rolled-back transaction must be delivered again before anything else. */
-  private readonly rewind = new Set<number>();
+  /** Per partition, its transactions not yet committed, oldest first. */
+  private readonly uncommitted = new Map<number, OpenTxn[]>();
+  /**
+   * Partitions whose queued work was dropped: batches are refused until one starts at or
+   * before the first record dropped (null: none was), i.e. until the transport delivers
+   * the partition again from the stored position; a batch fetched before that would leave a gap.
+   */
+  private readonly rewind = new Map<number, Position | null>();
   /** Per partition, how to reach the transport from a commit that runs after its batch was handled. */
   private readonly contexts = new Map<number, BatchContext>();
   private failure: unknown = null;
@@ -109,19 +145,21 @@ export class CollectingSink {
   /** Applies a batch; `pending` while its transaction stays open, `rewind` when it must be delivered again. */
   handle(batch: SourceBatch, ctx?: BatchContext): Promise<BatchAck> {
     if (ctx) this.contexts.set(batch.partition, ctx);
-    return this.exclusive(batch.partition, () => this.handleNow(batch));
+    return serially(this.batchChains, batch.partition, () => this.handleNow(batch));
   }
 
   /** Partitions moved to another worker: their open transactions commit now (the new owner waits on their locks). */
   release(partitions: readonly number[]): void {
     for (const p of partitions) {
-      const t = this.open.get(p);
-      if (t) this.inBackground(p, () => this.commitAndTell(t));
+      const t = this.current.get(p);
+      if (t) this.handOver(t);
+      this.handedOver.delete(p); // if it comes back, the next transaction reads where it stands
     }
   }
 
   /** Resolves once the work queued so far (background commits included) is done. */
   async settled(): Promise<void> {
+    await Promise.allSettled([...this.batchChains.values()]);
     await Promise.allSettled([...this.chains.values()]);
   }
 
@@ -129,10 +167,12 @@ export class CollectingSink {
   async close(commit: boolean): Promise<void> {
     clearInterval(this.timer);
     await this.settled();
-    const all = [...this.open.values()].map((t) => this.exclusive(t.partition, async () => {
-      if (this.open.get(t.partition) !== t) return;
-      if (commit && !this.failure) await this.commitAndTell(t); else await this.rollback(t, null);
-    }));
+    const all = [...this.current.values()].map((t) => {
+      this.current.delete(t.partition);
+      return this.inOrder(t.partition, async () => {
+        if (commit && !this.failure) await this.commitAndTell(t); else await this.rollback(t, null);
+      });
+    });
     const results = await Promise.allSettled(all);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (this.failure) throw this.failure;
@@ -142,57 +182,91 @@ export class CollectingSink {
   private async handleNow(batch: SourceBatch): Promise<BatchAck> {
     if (this.failure) throw this.failure;
     const p = batch.partition;
-    if (this.rewind.delete(p)) return { pending: false, rewind: true };
+    if (this.rewind.has(p)) {
+      const from = this.rewind.get(p)!;
+      if (from !== null && batch.records.length > 0 && comparePositions(batch.records[0].position, from) > 0) return { pending: false, rewind: true };
+      this.rewind.delete(p);
+    }
     const last = batch.records[batch.records.length - 1]?.position;
     const through = this.careful.get(p);
     if (through && last) {
       if (comparePositions(last, through) >= 0) this.careful.delete(p);
-      await this.commitIfOpen(p);
-      this.o.onCommitted(await applyOneBatch(this.deps, batch));
-      return { pending: false };
+      const t = this.current.get(p);
+      if (t) this.handOver(t);
+      return this.inOrder(p, async () => {
+        this.o.onCommitted(await applyOneBatch(this.deps, batch));
+        return { pending: false };
+      });
     }
-    const t = this.open.get(p) ?? (await this.begin(p));
+    const t = this.current.get(p) ?? (await this.open(p));
+    if (!t) return { pending: false, rewind: true };
+    // Memory stays bounded while a commit holds the partition's queue.
+    for (let c = this.chains.get(p); c && (this.queuedText.get(p) ?? 0) > QUEUED_TEXT_LIMIT; c = this.chains.get(p)) await c;
     t.busy = true;
     try {
       t.records += batch.records.length;
       t.lagRecords = batch.lagRecords;
       t.headSeenAt = batch.headSeenAt;
-      const fresh = batch.records.filter((r) => comparePositions(r.position, t.last) > 0);
+      const fresh = batch.records.filter((r) => comparePositions(r.position, t.accepted) > 0);
       if (fresh.length > 0 && !(await this.collect(t, fresh))) return { pending: false, rewind: true };
       t.touchedAt = Date.now();
-      const due = batch.headSeenAt !== null || t.staged >= this.o.maxRows || Date.now() - t.openedAt >= this.o.maxAgeMs;
-      // The commit runs after this batch in the partition's order, while node goes on with other partitions.
-      if (due) this.inBackground(p, () => this.commitAndTell(t));
+      const due = batch.headSeenAt !== null || t.queued >= this.o.maxRows || Date.now() - t.openedAt >= this.o.maxAgeMs;
+      // The commit runs after this batch in the partition's order; the next batch goes to a new transaction at once.
+      if (due) this.handOver(t);
       return { pending: true };
     } finally {
       t.busy = false;
     }
   }
 
-  /** Opens the partition's transaction: lock, stored position, the replay check, session settings. */
-  private async begin(partition: number): Promise<OpenTxn> {
-    await this.evictIfFull(partition);
+  /**
+   * A new transaction for the partition. After one of ours was handed to its commit,
+   * the new one takes batches at once and begins (lock, stored position) once that
+   * commit is done; else it begins now, since the stored position decides what is fresh.
+   * Null when the stored position is not where the predecessor ended (another owner moved it).
+   */
+  private async open(partition: number): Promise<OpenTxn | null> {
+    const from = this.handedOver.get(partition) ?? null;
+    if (from === null) await this.evictIfFull(partition);
+    const now = Date.now();
+    const t: OpenTxn = {
+      partition, ref: { dataset: this.deps.dataset, source: this.deps.source, partition }, client: null, openedAt: now,
+      accepted: from ?? { major: -1n, minor: 0n }, last: from ?? { major: -1n, minor: 0n }, first: null, touchedAt: now, busy: false,
+      generation: this.generations.get(partition) ?? 0,
+      stage: null, dbStage: null, copy: null, seq: 0, queued: 0, staged: 0, deletes: false,
+      records: 0, fresh: 0, dead: 0, deadByStage: {}, maxSourceTs: null, headSeenAt: null, lagRecords: null,
+    };
+    this.current.set(partition, t);
+    this.uncommitted.set(partition, [...(this.uncommitted.get(partition) ?? []), t]);
+    const begun = this.inOrder(partition, () => this.begin(t, from));
+    if (from === null) { await begun; return this.void(t) ? null : t; }
+    begun.catch((e) => this.fatal(partition, e));
+    return t;
+  }
+
+  /** Begins the transaction: lock, stored position, the replay check, session settings. */
+  private async begin(t: OpenTxn, expected: Position | null): Promise<void> {
+    if (this.void(t)) return;
     const client = await this.o.pool.connect();
-    const ref: PartitionRef = { dataset: this.deps.dataset, source: this.deps.source, partition };
     try {
       await client.query('BEGIN');
       // The merge sorts a whole transaction's changes: no JIT compile for it, and no spill at the default work_mem.
       await client.query(`SELECT set_config('jit', 'off', true),
         set_config('work_mem', CASE WHEN pg_size_bytes(current_setting('work_mem')) < 64 * 1024 * 1024 THEN '64MB' ELSE current_setting('work_mem') END, true)`);
-      const stored = await lockAndReadPosition(client, ref);
-      const mine = this.deps.committed.get(partition);
+      const stored = await lockAndReadPosition(client, t.ref);
+      const mine = this.deps.committed.get(t.partition);
       if (mine && comparePositions(stored, mine) < 0) {
-        this.deps.committed.delete(partition);
-        throw new DualrunError('DUALRUN_STREAM_FAILED', `the stored position of ${this.deps.dataset} partition ${partition} moved back (a replay ran): restarting from it`, { details: { dataset: this.deps.dataset, restart: true } });
+        this.deps.committed.delete(t.partition);
+        throw new DualrunError('DUALRUN_STREAM_FAILED', `the stored position of ${this.deps.dataset} partition ${t.partition} moved back (a replay ran): restarting from it`, { details: { dataset: this.deps.dataset, restart: true } });
       }
-      const now = Date.now();
-      const t: OpenTxn = {
-        partition, ref, client, openedAt: now, last: stored, touchedAt: now, busy: false, stage: null, seq: 0, staged: 0, deletes: false,
-        records: 0, fresh: 0, dead: 0, deadByStage: {}, maxSourceTs: null, headSeenAt: null, lagRecords: null,
-      };
-      this.open.set(partition, t);
-      return t;
+      t.client = client;
+      if (this.void(t)) { await this.rollback(t, null); return; }
+      if (expected === null) { t.accepted = stored; t.last = stored; return; }
+      // Batches taken before the lock assumed the stored position is where our last commit left it.
+      if (comparePositions(stored, expected) !== 0) { this.discard(t.partition); await this.rollback(t, null); }
     } catch (e) {
+      t.client = null;
+      this.discard(t.partition);
       await client.query('ROLLBACK').catch(() => undefined);
       client.release(e instanceof DualrunError ? undefined : (e as Error));
       throw e;
@@ -200,14 +274,16 @@ export class CollectingSink {
   }
 
   /**
-   * Stages fresh records (and writes their dead letters); false when a data error rolled
-   * the transaction back. Records go through the pipeline a chunk at a time, so what a
-   * record costs in objects dies young; only COPY text is kept until the batch is sent.
+   * Decodes fresh records into COPY text (and their dead letters) and queues their COPY
+   * in the partition's order; false when a data error rolled the transaction back.
+   * Records go through the pipeline a chunk at a time, so what a record costs in objects dies young.
    */
   private async collect(t: OpenTxn, fresh: SourceBatch['records']): Promise<boolean> {
     const letters: DeadLetter[] = [];
-    const pending = { text: '', rows: 0, deletes: false };
+    const segments: Segment[] = [];
     let maxSourceTs: Date | null = null;
+    const through = fresh[fresh.length - 1].position;
+    t.first ??= fresh[0].position;
     try {
       for (let i = 0; i < fresh.length; i += PIPELINE_CHUNK) {
         const result = await runPipeline(fresh.slice(i, i + PIPELINE_CHUNK), { ...this.deps, loadState: async () => new Map() });
@@ -219,30 +295,37 @@ export class CollectingSink {
         if (changes.length === 0) continue;
         const ups = changes.filter((ch) => ch.kind === 'upsert');
         const stage = (ups.length === 0 ? t.stage : null) ?? this.deps.merge.collecting(ups.length > 0 ? ups : changes)!;
-        if (t.stage?.signature !== stage.signature) await this.switchStage(t, stage, pending);
-        pending.text += stage.data(changes, t.seq);
+        if (t.stage?.signature !== stage.signature || segments.length === 0) segments.push({ stage, text: '', rows: 0, deletes: false });
+        t.stage = stage;
+        const seg = segments[segments.length - 1];
+        seg.text += stage.data(changes, t.seq);
         t.seq += changes.length;
-        pending.rows += changes.length;
-        pending.deletes ||= changes.length > ups.length;
+        seg.rows += changes.length;
+        seg.deletes ||= changes.length > ups.length;
       }
     } catch (e) {
-      return this.failed(t, e, fresh[fresh.length - 1].position);
+      await this.inOrder(t.partition, () => this.failed(t, e, through));
+      return false;
     }
-    // The COPY follows in the partition's order while node goes on with the fetch (small
-    // fetches, so little waits in memory); a refusal there asks for the partition again.
-    const through = fresh[fresh.length - 1].position;
+    // What the queued COPY keeps: text and counts, never the records (they hold their fetch's buffers).
+    const bytes = segments.reduce((n, s) => n + s.text.length, 0);
+    const count = fresh.length;
+    this.queuedText.set(t.partition, (this.queuedText.get(t.partition) ?? 0) + bytes);
+    t.accepted = through;
+    t.queued += segments.reduce((n, s) => n + s.rows, 0);
+    // The COPY follows in the partition's order while node goes on with the fetch; a refusal there asks for the partition again.
     this.inBackground(t.partition, async () => {
-      if (this.open.get(t.partition) !== t) return;
+      this.queuedText.set(t.partition, (this.queuedText.get(t.partition) ?? 0) - bytes);
+      if (this.void(t) || !t.client) return;
       try {
-        await this.send(t, pending);
-        await writeDeadLetters(t.client, t.ref, letters);
+        for (const seg of segments) await this.send(t, seg);
+        if (letters.length > 0) { await this.endCopy(t); await writeDeadLetters(t.client, t.ref, letters); }
       } catch (e) {
         await this.failed(t, e, through);
-        this.askAgain(t.partition);
         return;
       }
       t.last = through;
-      t.fresh += fresh.length;
+      t.fresh += count;
       t.dead += letters.length;
       for (const d of letters) t.deadByStage[d.stage] = (t.deadByStage[d.stage] ?? 0) + 1;
       if (maxSourceTs && (!t.maxSourceTs || maxSourceTs > t.maxSourceTs)) t.maxSourceTs = maxSourceTs;
@@ -250,32 +333,36 @@ export class CollectingSink {
     return true;
   }
 
-  /** Changes of another column set: what the current stage holds is sent and merged, the new stage emptied. */
-  private async switchStage(t: OpenTxn, stage: CollectingStage, pending: { text: string; rows: number; deletes: boolean }): Promise<void> {
-    await this.send(t, pending);
-    await this.merge(t);
-    await t.client.query(stage.prepare);
-    t.stage = stage;
+  /** COPYs a segment; changes of another column set first merge what the current stage holds, then empty the new one. */
+  private async send(t: OpenTxn, seg: Segment): Promise<void> {
+    if (seg.rows === 0) return;
+    if (t.dbStage?.signature !== seg.stage.signature) {
+      await this.merge(t);
+      await t.client!.query(seg.stage.prepare);
+      t.dbStage = seg.stage;
+    }
+    t.copy ??= OpenCopy.start(t.client!, seg.stage.copy);
+    await t.copy.write(seg.text);
+    t.staged += seg.rows;
+    t.deletes ||= seg.deletes;
   }
 
-  /** COPYs the pending text into the current stage. */
-  private async send(t: OpenTxn, pending: { text: string; rows: number; deletes: boolean }): Promise<void> {
-    if (pending.rows === 0 || !t.stage) return;
-    await copyIn(t.client, t.stage.copy, pending.text);
-    t.staged += pending.rows;
-    t.deletes ||= pending.deletes;
-    pending.text = '';
-    pending.rows = 0;
-    pending.deletes = false;
+  /** Ends the open COPY (its refusal, if any, is thrown here), so the session takes other statements. */
+  private async endCopy(t: OpenTxn): Promise<void> {
+    const copy = t.copy;
+    t.copy = null;
+    await copy?.end();
   }
 
   /** Merges what the stage holds: the newest change per key, upserts then deletes. */
   private async merge(t: OpenTxn): Promise<void> {
-    if (!t.stage || t.staged === 0) return;
+    await this.endCopy(t);
+    if (!t.dbStage || t.staged === 0) return;
+    const c = t.client!;
     const tombstones = t.deletes
-      || (await t.client.query('SELECT 1 FROM dualrun.stream_tombstones WHERE dataset = $1 LIMIT 1', [this.deps.dataset])).rowCount! > 0;
-    await t.client.query(tombstones ? t.stage.upsert : t.stage.lean, [this.deps.dataset]);
-    if (t.deletes) await t.client.query(t.stage.delete, [this.deps.dataset]);
+      || (await c.query('SELECT 1 FROM dualrun.stream_tombstones WHERE dataset = $1 LIMIT 1', [this.deps.dataset])).rowCount! > 0;
+    await c.query(tombstones ? t.dbStage.upsert : t.dbStage.lean, [this.deps.dataset]);
+    if (t.deletes) await c.query(t.dbStage.delete, [this.deps.dataset]);
     t.staged = 0;
     t.deletes = false;
   }
@@ -283,41 +370,75 @@ export class CollectingSink {
   /** Merges, moves the position and commits; false when a data error rolled it back instead. */
   private async commit(t: OpenTxn): Promise<boolean> {
     const started = performance.now();
+    const c = t.client!;
     try {
       await this.merge(t);
       if (t.fresh > 0) {
-        await advancePosition(t.client, t.ref, { to: t.last, eventTime: t.headSeenAt ?? t.maxSourceTs, applied: t.fresh - t.dead, dead: t.dead });
+        await advancePosition(c, t.ref, { to: t.last, eventTime: t.headSeenAt ?? t.maxSourceTs, applied: t.fresh - t.dead, dead: t.dead });
       }
-      await t.client.query('COMMIT');
+      await c.query('COMMIT');
     } catch (e) {
-      return this.failed(t, e, t.last);
+      return this.failed(t, e, t.accepted);
     }
-    this.open.delete(t.partition);
-    t.client.release();
+    t.client = null;
+    c.release();
+    this.uncommitted.set(t.partition, (this.uncommitted.get(t.partition) ?? []).filter((x) => x !== t));
     if (t.fresh > 0) this.deps.committed.set(t.partition, t.last);
     const outcome: BatchOutcome = { fresh: t.fresh, applied: t.fresh - t.dead, dead: t.dead, maxSourceTs: t.maxSourceTs, deadByStage: t.deadByStage };
     this.o.onCommitted({ partition: t.partition, records: t.records, outcome, lagRecords: t.lagRecords, headSeenAt: t.headSeenAt, seconds: (performance.now() - started) / 1000 });
     return true;
   }
 
-  /** A data error: roll back and apply the partition carefully through `through`; anything else is thrown. */
+  /**
+   * A data error: roll back, drop what the partition queued after it, and apply it
+   * carefully through `through` (where the failed transaction ended); anything else is thrown.
+   */
   private async failed(t: OpenTxn, e: unknown, through: Position): Promise<false> {
+    this.discard(t.partition);
     await this.rollback(t, isDataError(e) ? null : e);
     if (!isDataError(e)) throw e;
     this.careful.set(t.partition, through);
     return false;
   }
 
-  private async rollback(t: OpenTxn, broken: unknown): Promise<void> {
-    this.open.delete(t.partition);
-    let err = broken as Error | undefined;
-    await t.client.query('ROLLBACK').catch((rb: Error) => { err ??= rb; });
-    t.client.release(err ?? undefined);
+  /**
+   * Nothing the partition queued may apply any more (a rollback, or the stored position
+   * moved): its transactions are void, and at once, before another batch is taken, the
+   * partition is asked for again from the stored position.
+   */
+  private discard(partition: number): void {
+    const from = (this.uncommitted.get(partition) ?? []).find((x) => x.first !== null)?.first ?? null;
+    this.uncommitted.delete(partition);
+    this.generations.set(partition, (this.generations.get(partition) ?? 0) + 1);
+    this.current.delete(partition);
+    this.handedOver.delete(partition);
+    // Two drops before a redelivery: refuse until before the earlier of their first records.
+    const before = this.rewind.get(partition) ?? null;
+    this.rewind.set(partition, before === null ? from : from === null || comparePositions(before, from) <= 0 ? before : from);
+    this.contexts.get(partition)?.redeliver();
   }
 
-  private async commitIfOpen(partition: number): Promise<void> {
-    const t = this.open.get(partition);
-    if (t) await this.commitAndTell(t);
+  private void(t: OpenTxn): boolean {
+    return t.generation !== (this.generations.get(t.partition) ?? 0);
+  }
+
+  private async rollback(t: OpenTxn, broken: unknown): Promise<void> {
+    if (this.current.get(t.partition) === t) this.current.delete(t.partition);
+    const c = t.client;
+    if (!c) return;
+    t.client = null;
+    await t.copy?.abort();
+    t.copy = null;
+    let err = broken as Error | undefined;
+    await c.query('ROLLBACK').catch((rb: Error) => { err ??= rb; });
+    c.release(err ?? undefined);
+  }
+
+  /** Hands the transaction to its commit, queued after its COPYs; the partition's next batch opens the next one. */
+  private handOver(t: OpenTxn): Promise<void> {
+    if (this.current.get(t.partition) === t) this.current.delete(t.partition);
+    this.handedOver.set(t.partition, t.accepted);
+    return this.inBackground(t.partition, () => this.commitAndTell(t));
   }
 
   /**
@@ -326,52 +447,48 @@ export class CollectingSink {
    * on its way, is refused too: nothing after the rolled-back records may apply first).
    */
   private async commitAndTell(t: OpenTxn): Promise<void> {
-    if (this.open.get(t.partition) !== t) return;
-    const ctx = this.contexts.get(t.partition);
-    if (await this.commit(t)) { if (t.fresh > 0) ctx?.acknowledge(t.last); return; }
-    this.askAgain(t.partition);
-  }
-
-  /** After a rollback: the partition's next batch is refused and the transport delivers it again from the stored position. */
-  private askAgain(partition: number): void {
-    this.rewind.add(partition);
-    this.contexts.get(partition)?.redeliver();
+    if (this.void(t) || !t.client) return;
+    if (await this.commit(t) && t.fresh > 0) this.contexts.get(t.partition)?.acknowledge(t.last);
   }
 
   /** Queues work after everything of the partition; a failure stops the sink and the transport. */
-  private inBackground(partition: number, fn: () => Promise<void>): void {
-    void this.exclusive(partition, fn).catch((e) => {
-      this.failure ??= e;
-      this.contexts.get(partition)?.fail(e);
-    });
+  private inBackground(partition: number, fn: () => Promise<void>): Promise<void> {
+    return this.inOrder(partition, fn).catch((e) => this.fatal(partition, e));
+  }
+
+  /** Not a data error: the sink stops, and so does the transport. */
+  private fatal(partition: number, e: unknown): void {
+    this.failure ??= e;
+    this.contexts.get(partition)?.fail(e);
   }
 
   /** Background: transactions that got no batch for idleMs commit (their partition may be gone or stalled). */
   private commitIdle(): void {
     const now = Date.now();
-    for (const t of this.open.values()) {
-      if (t.busy || now - t.touchedAt < this.o.idleMs) continue;
-      this.inBackground(t.partition, async () => {
-        if (this.open.get(t.partition) !== t || t.busy || Date.now() - t.touchedAt < this.o.idleMs) return;
-        await this.commitAndTell(t);
-      });
+    for (const t of this.current.values()) {
+      if (!t.busy && now - t.touchedAt >= this.o.idleMs) this.handOver(t);
     }
   }
 
   /** At most maxOpen transactions: the least recently used idle one commits first. */
   private async evictIfFull(partition: number): Promise<void> {
-    if (this.open.size < this.o.maxOpen) return;
-    const idle = [...this.open.values()].filter((t) => !t.busy && t.partition !== partition).sort((a, b) => a.touchedAt - b.touchedAt)[0];
-    if (idle) await this.exclusive(idle.partition, () => this.commitIfOpen(idle.partition));
+    if (this.current.size < this.o.maxOpen) return;
+    const idle = [...this.current.values()].filter((t) => !t.busy && t.partition !== partition).sort((a, b) => a.touchedAt - b.touchedAt)[0];
+    if (idle) await this.handOver(idle);
   }
 
-  /** Runs fn after everything queued for the partition (one transaction's statements never interleave). */
-  private exclusive<T>(partition: number, fn: () => Promise<T>): Promise<T> {
-    const prev = this.chains.get(partition) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.chains.set(partition, tail);
-    void tail.then(() => { if (this.chains.get(partition) === tail) this.chains.delete(partition); });
-    return next;
+  /** Runs fn after everything of the partition's database work. */
+  private inOrder<T>(partition: number, fn: () => Promise<T>): Promise<T> {
+    return serially(this.chains, partition, fn);
   }
+}
+
+/** Runs fn after everything queued on the partition's chain. */
+function serially<T>(chains: Map<number, Promise<unknown>>, partition: number, fn: () => Promise<T>): Promise<T> {
+  const prev = chains.get(partition) ?? Promise.resolve();
+  const next = prev.then(fn, fn);
+  const tail = next.catch(() => undefined);
+  chains.set(partition, tail);
+  void tail.then(() => { if (chains.get(partition) === tail) chains.delete(partition); });
+  return next;
 }
