@@ -9,7 +9,7 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     // Every spawned `dualrun` runs the current sources through tsx, never a stale dist/
-    // (test/src/cli-startup.test.ts checks the compiled entry point itself).
+    // (test/src/app/cli-startup.test.ts checks the compiled entry point itself).
     env: { DUALRUN_FROM_SOURCE: '1' },
     hookTimeout: 120_000,
     // Two cores: more workers only contend for the same Postgres.

@@ -11,10 +11,10 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { BenchFigure, BenchModule } from './harness.ts';
-import { compileConfig } from '../src/config/compile-config.ts';
-import { createLogger } from '../src/logger.ts';
-import { createRuntime } from '../src/runtime.ts';
-import { parseWindow } from '../src/windows.ts';
+import { compileConfig } from '../src/core/config/compile-config.ts';
+import { createLogger } from '../src/core/logger.ts';
+import { createRuntime } from '../src/core/runtime.ts';
+import { parseWindow } from '../src/core/windows.ts';
 import { runWindow } from '../legacy-batch/run-window.ts';
 
 const TABLE = '(id bigint, day date, customer_id int, amount numeric(12,2), status text, at timestamptz)';

@@ -8,8 +8,8 @@
  * the writers' sessions use synchronous_commit = off so commits are not fsync-bound.
  */
 import pg from 'pg';
-import { migrate } from '../src/db/migrate.ts';
-import { parseTableRef } from '../src/identifiers.ts';
+import { migrate } from '../src/core/db/migrate.ts';
+import { parseTableRef } from '../src/core/identifiers.ts';
 import { installCapture } from '../streaming/capture/capture-triggers.ts';
 import { installLogicalCapture, removeLogicalCapture } from '../streaming/capture/logical-slot.ts';
 import type { BenchFigure, BenchModule } from './harness.ts';

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { acquireEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
+import { acquireEmbeddedPostgres } from '../src/core/db/embedded-postgres.ts';
 import type { BenchFigure, BenchHarness, BenchModule } from './harness.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -23,7 +23,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import pg from 'pg';
-import { migrate } from '../src/db/migrate.ts';
+import { migrate } from '../src/core/db/migrate.ts';
 import type { BenchFigure, BenchHarness, BenchModule } from './harness.ts';
 
 const { Kafka, logLevel, CompressionTypes } = kafkajs;

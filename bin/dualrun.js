@@ -3,10 +3,10 @@
 // runs through the `prepare` script), so it starts fast. DUALRUN_FROM_SOURCE=1 runs the
 // TypeScript sources through tsx instead (the test suite does, so it never tests a stale
 // build); so does a checkout whose dist/ has not been built yet. Users' TypeScript
-// transforms load through tsx either way (src/load-user-module.ts).
+// transforms load through tsx either way (src/core/load-user-module.ts).
 import fs from 'node:fs';
 
-const dist = new URL('../dist/src/cli.js', import.meta.url);
+const dist = new URL('../dist/src/app/cli.js', import.meta.url);
 let main;
 if (process.env.DUALRUN_FROM_SOURCE === '1' || !fs.existsSync(dist)) {
   const { register } = await import('tsx/esm/api');
@@ -14,7 +14,7 @@ if (process.env.DUALRUN_FROM_SOURCE === '1' || !fs.existsSync(dist)) {
   // Both hooks: a user's .ts module outside a "type": "module" package loads as CommonJS.
   register();
   registerCjs();
-  ({ main } = await import('../src/cli.ts'));
+  ({ main } = await import('../src/app/cli.ts'));
 } else {
   ({ main } = await import(dist.href));
 }

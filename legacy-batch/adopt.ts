@@ -4,10 +4,10 @@
  * cutover gate know the batch side is settled. `batch.completion` (SQL returning a
  * row once the job finished the window) lets the scheduler notice by itself.
  */
-import { DualrunError } from '../src/errors.ts';
-import type { DatasetConfig } from '../src/config/types.ts';
-import type { Runtime } from '../src/runtime.ts';
-import type { Window } from '../src/windows.ts';
+import { DualrunError } from '../src/core/errors.ts';
+import type { DatasetConfig } from '../src/core/config/types.ts';
+import type { Runtime } from '../src/core/runtime.ts';
+import type { Window } from '../src/core/windows.ts';
 import { bindSql } from './batch-query.ts';
 import { ledgerError, recordAdopted, type RunTrigger } from './run-ledger.ts';
 import { scopeLabel, windowScope } from './window-scope.ts';

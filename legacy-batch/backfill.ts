@@ -4,9 +4,9 @@
  * failed (or abandoned) window stops the backfill: later windows are reported
  * `not-run`, one result per window (like kysely's Migrator, results over exceptions).
  */
-import type { DatasetConfig } from '../src/config/types.ts';
-import type { Runtime } from '../src/runtime.ts';
-import type { Window } from '../src/windows.ts';
+import type { DatasetConfig } from '../src/core/config/types.ts';
+import type { Runtime } from '../src/core/runtime.ts';
+import type { Window } from '../src/core/windows.ts';
 import { succeededWindows, type RunTrigger } from './run-ledger.ts';
 import { runWindow, type WindowResult } from './run-window.ts';
 import { assertDue } from './due-window.ts';

@@ -3,8 +3,8 @@
  * with :window_start/:window_end rewritten to $n and the window bound as values.
  */
 import fs from 'node:fs';
-import { DualrunError } from '../src/errors.ts';
-import type { DatasetConfig } from '../src/config/types.ts';
+import { DualrunError } from '../src/core/errors.ts';
+import type { DatasetConfig } from '../src/core/config/types.ts';
 import { rewriteNamedParams } from './named-params.ts';
 import type { WindowScope } from './window-scope.ts';
 

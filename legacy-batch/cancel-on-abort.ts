@@ -3,7 +3,7 @@
  * connection's backend is cancelled from another connection, its transaction
  * rolls back, and the window keeps its previous content.
  */
-import type { Pool, PoolClient } from '../src/db/connect.ts';
+import type { Pool, PoolClient } from '../src/core/db/connect.ts';
 
 export async function cancelOnAbort(pool: Pool, client: PoolClient, signal: AbortSignal | undefined): Promise<() => void> {
   if (!signal) return () => undefined;

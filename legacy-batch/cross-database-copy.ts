@@ -6,8 +6,8 @@
  * one is fetched. At most two pages are in memory, so memory is bounded by the
  * page size, not the window size.
  */
-import { inTransaction, type Pool, type PoolClient } from '../src/db/connect.ts';
-import type { TableRef } from '../src/identifiers.ts';
+import { inTransaction, type Pool, type PoolClient } from '../src/core/db/connect.ts';
+import type { TableRef } from '../src/core/identifiers.ts';
 import type { BoundQuery } from './batch-query.ts';
 import { cancelOnAbort } from './cancel-on-abort.ts';
 import { outputColumns } from './output-columns.ts';

@@ -4,9 +4,9 @@
  * load sees only part of the window; it is refused unless asked for as partial
  * (`batch run --partial`), and a partial load is never complete (docs/batch.md).
  */
-import { DualrunError } from '../src/errors.ts';
-import type { DatasetConfig } from '../src/config/types.ts';
-import { windowOf, type Window } from '../src/windows.ts';
+import { DualrunError } from '../src/core/errors.ts';
+import type { DatasetConfig } from '../src/core/config/types.ts';
+import { windowOf, type Window } from '../src/core/windows.ts';
 
 /** The instant a window becomes due: its end plus the settle allowance. */
 export function dueAt(ds: DatasetConfig, window: Window): Date {

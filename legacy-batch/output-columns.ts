@@ -4,8 +4,8 @@
  * types inside Postgres, which is lossless: each type's text form is its canonical
  * input (timestamps keep microseconds, numerics every digit).
  */
-import type { PoolClient } from '../src/db/connect.ts';
-import type { TableRef } from '../src/identifiers.ts';
+import type { PoolClient } from '../src/core/db/connect.ts';
+import type { TableRef } from '../src/core/identifiers.ts';
 
 export interface OutputColumn {
   readonly name: string;

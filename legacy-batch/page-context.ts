@@ -1,6 +1,6 @@
 /** What a page pipe works with: the source cursor's connection and the target transaction. */
-import type { PoolClient } from '../src/db/connect.ts';
-import type { TableRef } from '../src/identifiers.ts';
+import type { PoolClient } from '../src/core/db/connect.ts';
+import type { TableRef } from '../src/core/identifiers.ts';
 import type { BoundQuery } from './batch-query.ts';
 import type { OutputColumn } from './output-columns.ts';
 

@@ -11,10 +11,10 @@
  * and mark it `abandoned`.
  */
 import os from 'node:os';
-import type { Pool, PoolClient } from '../src/db/connect.ts';
-import { databaseErrorFields } from '../src/errors.ts';
-import { scrubSecrets } from '../src/secrets.ts';
-import type { Window } from '../src/windows.ts';
+import type { Pool, PoolClient } from '../src/core/db/connect.ts';
+import { databaseErrorFields } from '../src/core/errors.ts';
+import { scrubSecrets } from '../src/core/secrets.ts';
+import type { Window } from '../src/core/windows.ts';
 
 type Db = Pool | PoolClient;
 export type RunMode = 'managed' | 'adopted';

@@ -6,11 +6,11 @@
  * keeps the database's message and SQLSTATE. Returns a result, never throws for
  * a failed window, so a backfill can report every window.
  */
-import { DualrunError } from '../src/errors.ts';
-import { inTransaction, type PoolClient } from '../src/db/connect.ts';
-import type { DatasetConfig } from '../src/config/types.ts';
-import type { Runtime } from '../src/runtime.ts';
-import type { Window } from '../src/windows.ts';
+import { DualrunError } from '../src/core/errors.ts';
+import { inTransaction, type PoolClient } from '../src/core/db/connect.ts';
+import type { DatasetConfig } from '../src/core/config/types.ts';
+import type { Runtime } from '../src/core/runtime.ts';
+import type { Window } from '../src/core/windows.ts';
 import { bindBatchQuery, type BoundQuery } from './batch-query.ts';
 import { cancelOnAbort } from './cancel-on-abort.ts';
 import { pagedCopy, type CopyResult } from './cross-database-copy.ts';
@@ -19,9 +19,9 @@ import { loadTransform, type BatchTransform } from './transform-module.ts';
 import { clearWindow, lockWindow } from './window-claim.ts';
 import { insertSelect } from './window-load.ts';
 import { scopeLabel, windowScope, type WindowScope } from './window-scope.ts';
-import { batchFailedAlert } from '../src/alerts/pipeline-alerts.ts';
+import { batchFailedAlert } from '../src/core/alerts/pipeline-alerts.ts';
 import { assertDue, isDue } from './due-window.ts';
-import { currentDefinition } from '../src/cutover/dataset-definition.ts';
+import { currentDefinition } from '../src/core/cutover/dataset-definition.ts';
 
 export type WindowStatus = 'succeeded' | 'partial' | 'failed' | 'abandoned' | 'skipped' | 'not-run';
 

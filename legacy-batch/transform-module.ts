@@ -3,8 +3,8 @@
  * source row to a row, several rows, or nothing (null drops it). The CLI runs
  * under tsx, so a .ts module loads as well as .js.
  */
-import { importDefaultExport } from '../src/load-user-module.ts';
-import { DualrunError } from '../src/errors.ts';
+import { importDefaultExport } from '../src/core/load-user-module.ts';
+import { DualrunError } from '../src/core/errors.ts';
 
 export type BatchRow = Record<string, unknown>;
 export type BatchTransform = (row: BatchRow) => BatchRow | BatchRow[] | null | undefined | Promise<BatchRow | BatchRow[] | null | undefined>;

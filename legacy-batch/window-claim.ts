@@ -4,7 +4,7 @@
  * first commits) and both INSERT: a doubled window. The lock is transaction-scoped,
  * so it is released by COMMIT or ROLLBACK, never leaked.
  */
-import type { PoolClient } from '../src/db/connect.ts';
+import type { PoolClient } from '../src/core/db/connect.ts';
 import type { WindowScope } from './window-scope.ts';
 
 /** Waits for the window's lock; returns the transaction's start (`now()`), the load's snapshot time. */

@@ -5,8 +5,8 @@
  * name (the query's column names), so column order in the SELECT does not matter.
  */
 import type pg from 'pg';
-import type { PoolClient } from '../src/db/connect.ts';
-import type { TableRef } from '../src/identifiers.ts';
+import type { PoolClient } from '../src/core/db/connect.ts';
+import type { TableRef } from '../src/core/identifiers.ts';
 import type { BoundQuery } from './batch-query.ts';
 
 export async function insertSelect(client: PoolClient, output: TableRef, query: BoundQuery): Promise<number> {

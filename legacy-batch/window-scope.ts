@@ -2,14 +2,14 @@
  * Which rows of batch.output a run owns: the window's half-open interval of the
  * window column, or the whole table for a dataset without a window. Boundaries are
  * bound as parameters written as the label's wall-clock time with the offset that
- * makes it the bound's instant (src/windows.ts boundParam), so Postgres reads them
+ * makes it the bound's instant (src/core/windows.ts boundParam), so Postgres reads them
  * right for every column type, DST days included: a `date` column takes the local
  * date (the window label), `timestamptz` the exact instant, and `timestamp` the
  * local wall-clock time, the same bounds the reconciler uses.
  */
-import { quoteIdent } from '../src/identifiers.ts';
-import type { DatasetConfig } from '../src/config/types.ts';
-import { boundParam, type Window } from '../src/windows.ts';
+import { quoteIdent } from '../src/core/identifiers.ts';
+import type { DatasetConfig } from '../src/core/config/types.ts';
+import { boundParam, type Window } from '../src/core/windows.ts';
 
 export interface WindowScope {
   readonly dataset: string;

@@ -13,9 +13,9 @@
  * Returns null when caught up, else why not (for people).
  */
 import type { Logger } from 'pino';
-import type { Pool } from '../src/db/connect.ts';
-import type { DatasetConfig, KafkaConfig, StreamWatermark } from '../src/config/types.ts';
-import { quoteIdent } from '../src/identifiers.ts';
+import type { Pool } from '../src/core/db/connect.ts';
+import type { DatasetConfig, KafkaConfig, StreamWatermark } from '../src/core/config/types.ts';
+import { quoteIdent } from '../src/core/identifiers.ts';
 import { createKafka } from '../streaming/kafka-client.ts';
 
 export interface AdoptedWatermarkContext { ds: DatasetConfig; streamPool: Pool; kafka: KafkaConfig | null; log: Logger }

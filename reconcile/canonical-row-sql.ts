@@ -13,8 +13,8 @@
  *    and `('a','b|c')` differ, and NULL differs from ''.
  * Identifiers are always quoted; nothing from config is spliced in as text.
  */
-import { quoteIdent, quoteLiteral } from '../src/identifiers.ts';
-import { embedExpression } from '../src/db/expression-type.ts';
+import { quoteIdent, quoteLiteral } from '../src/core/identifiers.ts';
+import { embedExpression } from '../src/core/db/expression-type.ts';
 import { descOf, logicalName, type ColumnInfo } from './table-columns.ts';
 import { encodeSql, selfCodec } from './value-codec.ts';
 import { hashFieldSql, recordHashSql } from './row-hash-sql.ts';

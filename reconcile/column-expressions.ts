@@ -2,17 +2,17 @@
  * `reconcile.expressions`: per-side SQL standing in for a compared column (e.g.
  * `amount_cents / 100.0` on the batch side against `amount` on the stream side).
  * An expression is config text, so before any use Postgres plans it on its own
- * side's table (src/db/expression-type.ts: one statement, read-only, never
+ * side's table (src/core/db/expression-type.ts: one statement, read-only, never
  * run); a refusal is a config error naming its path. The result type Postgres
  * reports becomes the column's type, so the canonical encoding treats it like
  * a stored column of that type.
  */
-import { DualrunError } from '../src/errors.ts';
-import type { Pool } from '../src/db/connect.ts';
-import type { DatasetConfig } from '../src/config/types.ts';
-import type { TableRef } from '../src/identifiers.ts';
-import type { Runtime } from '../src/runtime.ts';
-import { planExpression } from '../src/db/expression-type.ts';
+import { DualrunError } from '../src/core/errors.ts';
+import type { Pool } from '../src/core/db/connect.ts';
+import type { DatasetConfig } from '../src/core/config/types.ts';
+import type { TableRef } from '../src/core/identifiers.ts';
+import type { Runtime } from '../src/core/runtime.ts';
+import { planExpression } from '../src/core/db/expression-type.ts';
 import { describeType, type ColumnInfo } from './table-columns.ts';
 import type { SideExpressions } from './compared-columns.ts';
 

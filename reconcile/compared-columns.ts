@@ -14,8 +14,8 @@
  * only an expression reads (amount_cents behind `amount_cents / 100.0`) is
  * still on one side only: list it in `reconcile.ignore` to accept that.
  */
-import { DualrunError } from '../src/errors.ts';
-import type { DatasetConfig } from '../src/config/types.ts';
+import { DualrunError } from '../src/core/errors.ts';
+import type { DatasetConfig } from '../src/core/config/types.ts';
 import { descOf, logicalName, typeLabel, type ColumnInfo, type TableShape } from './table-columns.ts';
 import type { SchemaDrift } from './types.ts';
 import { planCodec } from './value-codec.ts';

@@ -2,9 +2,9 @@
  * Everything a dataset's windows share: the two sides' pools and table shapes,
  * the compared columns, the bucket count. Prepared once per reconcile run.
  */
-import type { Pool } from '../src/db/connect.ts';
-import type { DatasetConfig } from '../src/config/types.ts';
-import type { Runtime } from '../src/runtime.ts';
+import type { Pool } from '../src/core/db/connect.ts';
+import type { DatasetConfig } from '../src/core/config/types.ts';
+import type { Runtime } from '../src/core/runtime.ts';
 import { readTableShape } from './table-columns.ts';
 import { comparedColumns, type ComparedColumns } from './compared-columns.ts';
 import { sideExpressions } from './column-expressions.ts';

@@ -8,8 +8,8 @@
  * record that could not be decoded the raw message key, which producers usually
  * send as compact JSON: both forms are tried.
  */
-import type { Pool } from '../src/db/connect.ts';
-import type { Logger } from '../src/logger.ts';
+import type { Pool } from '../src/core/db/connect.ts';
+import type { Logger } from '../src/core/logger.ts';
 import { keyText } from '../streaming/record-pipeline.ts';
 import type { DifferenceSample } from './types.ts';
 

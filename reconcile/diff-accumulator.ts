@@ -7,7 +7,7 @@
  */
 import type { DiffSummary, DifferenceKind, DifferenceSample } from './types.ts';
 import { isInFlight, type Difference } from './classify-difference.ts';
-import { parseExactJson } from '../src/exact-json.ts';
+import { parseExactJson } from '../src/core/exact-json.ts';
 import { compareKeyTuples } from './key-order.ts';
 
 const KIND_ORDER: Record<DifferenceKind, number> = { duplicate_key: 0, missing_in_stream: 1, missing_in_batch: 2, changed: 3 };

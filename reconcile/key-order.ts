@@ -5,7 +5,7 @@
  * NULL first; values of different kinds by kind. Deterministic, so both
  * drill-down strategies list the same samples.
  */
-import { ExactNumber } from '../src/exact-json.ts';
+import { ExactNumber } from '../src/core/exact-json.ts';
 
 type Numeric = number | bigint | ExactNumber;
 const isNumeric = (v: unknown): v is Numeric => typeof v === 'number' || typeof v === 'bigint' || v instanceof ExactNumber;

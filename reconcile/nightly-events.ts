@@ -4,8 +4,8 @@
  * refused (the cutover's gate decisions, outcome `refused`), each with actor and
  * reason, oldest first.
  */
-import type { Pool } from '../src/db/connect.ts';
-import { readGateDecisions } from '../src/cutover/gate-decisions.ts';
+import type { Pool } from '../src/core/db/connect.ts';
+import { readGateDecisions } from '../src/core/cutover/gate-decisions.ts';
 
 export interface StageEvent {
   kind: 'promote' | 'rollback' | 'init' | 'refused';

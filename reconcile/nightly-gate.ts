@@ -2,13 +2,13 @@
  * The gate as the morning report states it: the next step, the clean streak N of
  * M, eligible or exactly why not, and the earliest date the promotion can pass if
  * every window from now on is clean. The rules are the cutover gate's own
- * (src/cutover/evidence.ts); this only adds the date arithmetic.
+ * (src/core/cutover/evidence.ts); this only adds the date arithmetic.
  */
-import type { DatasetConfig } from '../src/config/types.ts';
-import type { Pool } from '../src/db/connect.ts';
-import { gateForNextStep } from '../src/cutover/evidence.ts';
-import type { StageRow } from '../src/stages.ts';
-import { windowOf } from '../src/windows.ts';
+import type { DatasetConfig } from '../src/core/config/types.ts';
+import type { Pool } from '../src/core/db/connect.ts';
+import { gateForNextStep } from '../src/core/cutover/evidence.ts';
+import type { StageRow } from '../src/core/stages.ts';
+import { windowOf } from '../src/core/windows.ts';
 
 export interface GateSummary {
   next: string | null;

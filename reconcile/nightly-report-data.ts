@@ -8,9 +8,9 @@
  * watermark age; and the trend over the last N nights that had reconciliations.
  * Markdown, HTML and JSON render these same facts.
  */
-import { DualrunError } from '../src/errors.ts';
-import type { Runtime } from '../src/runtime.ts';
-import { readStageRows } from '../src/stages.ts';
+import { DualrunError } from '../src/core/errors.ts';
+import type { Runtime } from '../src/core/runtime.ts';
+import { readStageRows } from '../src/core/stages.ts';
 import type { WindowResult, WindowStatus } from './types.ts';
 import { worstStatus } from './verdict-exit-code.ts';
 import { nightVerdicts, standing, type NightVerdict } from './nightly-verdicts.ts';

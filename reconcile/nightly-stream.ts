@@ -4,9 +4,9 @@
  * and discarded), and how far behind the stream is (watermark age, last applied
  * batch, records behind the head when the source is the built-in changelog).
  */
-import type { DatasetConfig } from '../src/config/types.ts';
-import type { Pool } from '../src/db/connect.ts';
-import type { Runtime } from '../src/runtime.ts';
+import type { DatasetConfig } from '../src/core/config/types.ts';
+import type { Pool } from '../src/core/db/connect.ts';
+import type { Runtime } from '../src/core/runtime.ts';
 import { sourceName } from '../streaming/replay.ts';
 
 export interface DeadLetterFacts {

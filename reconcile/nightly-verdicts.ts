@@ -4,9 +4,9 @@
  * superseded and, when a later verdict of the same window was a match, healed.
  * Each keeps its stored result, so a healed mismatch still shows its samples.
  */
-import type { Pool } from '../src/db/connect.ts';
+import type { Pool } from '../src/core/db/connect.ts';
 import type { WindowResult, WindowStatus } from './types.ts';
-import { parseExactJson } from '../src/exact-json.ts';
+import { parseExactJson } from '../src/core/exact-json.ts';
 
 export interface NightVerdict {
   /** dualrun.reconciliations.id as text (64-bit exact). */

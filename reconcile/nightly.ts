@@ -11,10 +11,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Runtime } from '../src/runtime.ts';
-import { windowOf, type Window } from '../src/windows.ts';
+import type { Runtime } from '../src/core/runtime.ts';
+import { windowOf, type Window } from '../src/core/windows.ts';
 import type { WindowResult } from './types.ts';
-import { stringifyExact } from '../src/exact-json.ts';
+import { stringifyExact } from '../src/core/exact-json.ts';
 import { reconcileWindows } from './reconcile-dataset.ts';
 import { buildNightlyReport, type NightlyReport } from './nightly-report-data.ts';
 import { markdownReport } from './markdown-report.ts';

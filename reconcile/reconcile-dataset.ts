@@ -3,14 +3,14 @@
  * (results over exceptions: a window that fails to run gets `verdict: 'error'`,
  * the others still get judged).
  */
-import { toDualrunError, type DualrunError } from '../src/errors.ts';
-import type { Runtime } from '../src/runtime.ts';
-import type { DatasetConfig } from '../src/config/types.ts';
-import { parseWindow, windowOf, type Window } from '../src/windows.ts';
+import { toDualrunError, type DualrunError } from '../src/core/errors.ts';
+import type { Runtime } from '../src/core/runtime.ts';
+import type { DatasetConfig } from '../src/core/config/types.ts';
+import { parseWindow, windowOf, type Window } from '../src/core/windows.ts';
 import type { ReconcileOptions, WindowResult } from './types.ts';
 import { prepareDataset } from './dataset-context.ts';
 import { reconcileWindow, resultError } from './reconcile-window.ts';
-import { mismatchAlert } from '../src/alerts/pipeline-alerts.ts';
+import { mismatchAlert } from './mismatch-alert.ts';
 import { storeResult } from './result-store.ts';
 
 export const DEFAULT_SAMPLES = 20;

@@ -3,10 +3,10 @@
  * on one shared snapshot when both sides share a database), then drill-down
  * into the mismatched buckets only, classification, and the stored result.
  */
-import { toDualrunError, type DualrunError } from '../src/errors.ts';
-import type { Runtime } from '../src/runtime.ts';
-import type { Window } from '../src/windows.ts';
-import { readStage } from '../src/stages.ts';
+import { toDualrunError, type DualrunError } from '../src/core/errors.ts';
+import type { Runtime } from '../src/core/runtime.ts';
+import type { Window } from '../src/core/windows.ts';
+import { readStage } from '../src/core/stages.ts';
 import { logicalName } from './table-columns.ts';
 import type { DatasetContext } from './dataset-context.ts';
 import type { WindowResult } from './types.ts';
@@ -26,7 +26,7 @@ import { duplicatesOutsideBuckets } from './duplicate-keys.ts';
 import { tombstoneLookup } from './tombstones.ts';
 import { noteDeadLetters } from './dead-letter-notes.ts';
 import { storeResult } from './result-store.ts';
-import { datasetDefinition } from '../src/cutover/dataset-definition.ts';
+import { datasetDefinition } from '../src/core/cutover/dataset-definition.ts';
 import { IN_MEMORY_ROWS, PROBE_ROWS, type DrilldownSpec } from './drilldown-spec.ts';
 
 export interface WindowOptions { samples: number; assumeSettled: boolean; store: boolean; progress?: (line: string) => void; inMemoryRows?: number }

@@ -5,10 +5,10 @@
  * be judged goes to dualrun.reconcile_errors: never evidence, and it breaks the
  * gate's streak like a mismatch (docs/cutover.md).
  */
-import type { Pool } from '../src/db/connect.ts';
-import { recordDefinition, type DatasetDefinition } from '../src/cutover/dataset-definition.ts';
+import type { Pool } from '../src/core/db/connect.ts';
+import { recordDefinition, type DatasetDefinition } from '../src/core/cutover/dataset-definition.ts';
 import type { WindowResult } from './types.ts';
-import { stringifyExact } from '../src/exact-json.ts';
+import { stringifyExact } from '../src/core/exact-json.ts';
 
 export async function storeResult(db: Pool, r: WindowResult, startedAt: Date, definition: DatasetDefinition | null = null): Promise<number | null> {
   if (definition) await recordDefinition(db, r.dataset, definition, 'reconcile');

@@ -1,5 +1,5 @@
 /** `dualrun reconcile --format text|md`: the results for people. */
-import { formatTable } from '../src/format-table.ts';
+import { formatTable } from '../src/core/format-table.ts';
 import type { WindowResult } from './types.ts';
 import { countsLine, sampleRows } from './sample-rows.ts';
 import { driftLines } from './schema-drift-text.ts';

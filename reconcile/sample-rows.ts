@@ -1,6 +1,6 @@
 /** Differences as display rows (key, kind, detail), shared by text, Markdown and HTML output. */
 import type { DifferenceSample, WindowResult } from './types.ts';
-import { scalarText } from '../src/exact-json.ts';
+import { scalarText } from '../src/core/exact-json.ts';
 
 export interface SampleRow { key: string; kind: string; detail: string }
 

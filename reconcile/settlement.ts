@@ -9,8 +9,8 @@
  * (written outside dualrun) has no such watermark: the caller passes how to
  * tell it caught up (reconcile/adopted-watermark.ts).
  */
-import type { Pool } from '../src/db/connect.ts';
-import type { Window } from '../src/windows.ts';
+import type { Pool } from '../src/core/db/connect.ts';
+import type { Window } from '../src/core/windows.ts';
 
 export interface Settlement {
   settled: boolean;

@@ -5,7 +5,7 @@
  * in one database, the second session imports the first one's snapshot, so the
  * two sides are compared at the same instant while scanning in parallel.
  */
-import type { Pool, PoolClient } from '../src/db/connect.ts';
+import type { Pool, PoolClient } from '../src/core/db/connect.ts';
 import { sessionSettings } from './canonical-row-sql.ts';
 
 export interface SideSession {

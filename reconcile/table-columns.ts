@@ -7,9 +7,9 @@
  * So each column's type is described recursively from pg_type: domains resolved
  * to their base type, arrays to their element, composites to their fields.
  */
-import { DualrunError } from '../src/errors.ts';
-import type { Pool, PoolClient } from '../src/db/connect.ts';
-import type { TableRef } from '../src/identifiers.ts';
+import { DualrunError } from '../src/core/errors.ts';
+import type { Pool, PoolClient } from '../src/core/db/connect.ts';
+import type { TableRef } from '../src/core/identifiers.ts';
 import type { Codec } from './value-codec.ts';
 import type { FieldHash } from './row-hash-sql.ts';
 

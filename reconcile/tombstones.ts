@@ -6,7 +6,7 @@
  * deletion. It is looked for beside the stream output first (the sink writes it
  * in the same transaction), then in the toolkit database.
  */
-import type { Pool } from '../src/db/connect.ts';
+import type { Pool } from '../src/core/db/connect.ts';
 import type { TombstoneLookup } from './diff-accumulator.ts';
 
 export async function tombstoneLookup(pools: Pool[], dataset: string): Promise<TombstoneLookup | null> {

@@ -6,7 +6,7 @@
  * grep do); a found mismatch outranks "not settled yet"; match only when every
  * window matched. No windows at all is pending: nothing was judged.
  */
-import { EXIT, type ExitCode } from '../src/errors.ts';
+import { EXIT, type ExitCode } from '../src/core/errors.ts';
 import type { WindowStatus } from './types.ts';
 
 const RANK: Record<WindowStatus, number> = { error: 3, mismatch: 2, pending: 1, match: 0 };

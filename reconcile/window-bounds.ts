@@ -9,8 +9,8 @@
  * instants really start the window's wall-clock day or hour there, and the
  * reconciliation fails loudly (never a verdict) when they do not.
  */
-import { DualrunError } from '../src/errors.ts';
-import type { Window } from '../src/windows.ts';
+import { DualrunError } from '../src/core/errors.ts';
+import type { Window } from '../src/core/windows.ts';
 import type { ColumnInfo } from './table-columns.ts';
 
 export function windowBounds(window: Window, column: ColumnInfo, _timeZone?: string): [string, string] {

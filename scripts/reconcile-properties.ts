@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
-import { acquireEmbeddedPostgres, type EmbeddedHandle } from '../src/db/embedded-postgres.ts';
+import { acquireEmbeddedPostgres, type EmbeddedHandle } from '../src/core/db/embedded-postgres.ts';
 import { caseArb } from '../test/reconcile/property-model.ts';
 import { checkCase, propertyEnv } from '../test/reconcile/property-check.ts';
 

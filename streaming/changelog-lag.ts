@@ -3,8 +3,8 @@
  * transport does not know its lag from a page, so the heartbeat counts it, capped
  * (an index range scan on (source_table, tx_id, id); beyond the cap "at least").
  */
-import type { DatasetConfig } from '../src/config/types.ts';
-import type { Runtime } from '../src/runtime.ts';
+import type { DatasetConfig } from '../src/core/config/types.ts';
+import type { Runtime } from '../src/core/runtime.ts';
 import { changelogSourceName } from './changelog-transport.ts';
 import { streamDatabase } from './stream-database.ts';
 

@@ -4,7 +4,7 @@
  * in Debezium shape, so the same decoder serves both transports. With `prune`, it
  * also prunes the rows every consumer has read, now and then (periodic-prune.ts).
  */
-import type { Pool } from '../src/db/connect.ts';
+import type { Pool } from '../src/core/db/connect.ts';
 import { followChangelog } from './capture/changelog-reader.ts';
 import type { PeriodicPrune } from './capture/periodic-prune.ts';
 import { readPositions } from './positions.ts';

@@ -21,8 +21,8 @@
  * until past where the failed transaction ended ("careful" mode). Only stateless
  * transforms on tables the COPY path serves come here (see `collectingApplies`).
  */
-import type { Pool, PoolClient } from '../src/db/connect.ts';
-import { DualrunError } from '../src/errors.ts';
+import type { Pool, PoolClient } from '../src/core/db/connect.ts';
+import { DualrunError } from '../src/core/errors.ts';
 import { writeDeadLetters } from './dead-letters.ts';
 import { applyBatch, isDataError, refuseValues, type BatchOutcome, type SinkDeps } from './exactly-once-sink.ts';
 import type { CollectingStage } from './output-merge.ts';

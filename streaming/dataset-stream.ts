@@ -3,10 +3,10 @@
  * transform, then let the transport feed batches to the exactly-once sink until
  * stopped (or idle with --until-idle).
  */
-import type { DatasetConfig } from '../src/config/types.ts';
-import type { AttemptSession } from '../src/reconnect-policy.ts';
-import type { Runtime } from '../src/runtime.ts';
-import { createPool, type Pool } from '../src/db/connect.ts';
+import type { DatasetConfig } from '../src/core/config/types.ts';
+import type { AttemptSession } from '../src/core/reconnect-policy.ts';
+import type { Runtime } from '../src/core/runtime.ts';
+import { createPool, type Pool } from '../src/core/db/connect.ts';
 import { applyOneBatch, CollectingSink, COLLECTING_DEFAULTS, collectingApplies, type CommittedWork } from './collecting-sink.ts';
 import type { SinkDeps } from './exactly-once-sink.ts';
 import type { BatchAck, BatchContext, SourceBatch, Transport, TransportRunOptions } from './transport.ts';
@@ -19,7 +19,7 @@ import { ThroughputMeter } from './throughput-meter.ts';
 import { streamObserver } from './stream-observer.ts';
 import { loadTransform } from './transform-module.ts';
 import { transportFor, type TransportTuning } from './transport-for-dataset.ts';
-import { boundHeapGrowth } from '../src/bounded-heap.ts';
+import { boundHeapGrowth } from '../src/core/bounded-heap.ts';
 
 export interface DatasetStreamOptions {
   readonly signal: AbortSignal;

@@ -11,10 +11,10 @@
  * at any point either committed a chunk (its letters are no longer open, so a
  * second retry skips them) or left nothing behind.
  */
-import type { DatasetConfig } from '../src/config/types.ts';
-import { inTransaction, type Pool, type PoolClient } from '../src/db/connect.ts';
-import { DualrunError } from '../src/errors.ts';
-import type { Runtime } from '../src/runtime.ts';
+import type { DatasetConfig } from '../src/core/config/types.ts';
+import { inTransaction, type Pool, type PoolClient } from '../src/core/db/connect.ts';
+import { DualrunError } from '../src/core/errors.ts';
+import type { Runtime } from '../src/core/runtime.ts';
 import { filterSql, type DeadLetterFilter } from './dead-letter-store.ts';
 import { decoderFor } from './decoder.ts';
 import { applyRecords, type SinkDeps } from './exactly-once-sink.ts';

@@ -3,9 +3,9 @@
  * stream database). A selection is a filter evaluated in Postgres; ids and
  * positions stay text end to end so 64-bit values are exact.
  */
-import type { Pool, PoolClient } from '../src/db/connect.ts';
-import { DualrunError } from '../src/errors.ts';
-import { parseDuration } from '../src/duration.ts';
+import type { Pool, PoolClient } from '../src/core/db/connect.ts';
+import { DualrunError } from '../src/core/errors.ts';
+import { parseDuration } from '../src/core/duration.ts';
 import type { PipelineStage } from './change-event.ts';
 
 export const DEAD_LETTER_STAGES = ['decode', 'validate', 'transform', 'apply'] as const;

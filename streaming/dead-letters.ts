@@ -3,7 +3,7 @@
  * The message key and record time are kept beside the payload so that
  * `dualrun dead-letters retry` can rebuild the source record exactly.
  */
-import type { PoolClient } from '../src/db/connect.ts';
+import type { PoolClient } from '../src/core/db/connect.ts';
 import type { PartitionRef } from './positions.ts';
 import type { DeadLetter } from './record-pipeline.ts';
 

@@ -1,7 +1,7 @@
 /** A decoder turns one raw record into a change event (or a reason it cannot). */
 import type { DecodeResult, JsonRow } from './change-event.ts';
 import type { SourceRecord } from './transport.ts';
-import type { StreamFormat } from '../src/config/types.ts';
+import type { StreamFormat } from '../src/core/config/types.ts';
 import { decodeDebezium } from './debezium-decoder.ts';
 import { decodePlainJson } from './json-decoder.ts';
 import { isSafeNumber, parse as losslessParse } from 'lossless-json';

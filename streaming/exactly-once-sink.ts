@@ -16,14 +16,14 @@
  */
 import { finished } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
-import { inTransaction, type Pool, type PoolClient } from '../src/db/connect.ts';
-import { databaseErrorFields } from '../src/errors.ts';
+import { inTransaction, type Pool, type PoolClient } from '../src/core/db/connect.ts';
+import { databaseErrorFields } from '../src/core/errors.ts';
 import { writeDeadLetters } from './dead-letters.ts';
 import { loadKeyedState, saveKeyedState } from './keyed-state.ts';
 import type { MergeRow, MergeStatements } from './output-merge.ts';
 import { advancePosition, lockAndReadPosition, type PartitionRef } from './positions.ts';
 import { keyText, newestPerKey, runPipeline, type DeadLetter, type KeyedChange, type PipelineDeps } from './record-pipeline.ts';
-import { DualrunError } from '../src/errors.ts';
+import { DualrunError } from '../src/core/errors.ts';
 import { comparePositions, type Position, type SourceBatch, type SourceRecord } from './transport.ts';
 import { refuseInputWords } from './value-forms.ts';
 

@@ -1,8 +1,8 @@
 /** A kafkajs client from the compiled config; kafkajs logs go to pino (warnings and up). */
 import kafkajs, { type Kafka, type KafkaConfig as KafkajsConfig, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { KafkaConfig } from '../src/config/types.ts';
-import { DualrunError } from '../src/errors.ts';
+import type { KafkaConfig } from '../src/core/config/types.ts';
+import { DualrunError } from '../src/core/errors.ts';
 
 const { Kafka: KafkaClass, logLevel } = kafkajs;
 
@@ -19,7 +19,7 @@ export function createKafka(cfg: KafkaConfig, log: Logger): Kafka {
       if (level <= logLevel.WARN) log.warn(fields, `kafkajs: ${message}`);
     },
     // Short retries (~10 s in all): a lost broker surfaces soon as an error, and the
-    // reconnect policy (src/reconnect-policy.ts) decides how long to keep trying.
+    // reconnect policy (src/core/reconnect-policy.ts) decides how long to keep trying.
     retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5000 },
   };
   if (cfg.sasl) options.sasl = { mechanism: cfg.sasl.mechanism, username: cfg.sasl.username, password: cfg.sasl.password } as SASLOptions;

@@ -19,9 +19,9 @@
  */
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { Pool } from '../src/db/connect.ts';
-import { DualrunError } from '../src/errors.ts';
-import type { StallReport } from '../src/worker-health.ts';
+import type { Pool } from '../src/core/db/connect.ts';
+import { DualrunError } from '../src/core/errors.ts';
+import type { StallReport } from '../src/core/worker-health.ts';
 import { sleep } from './abortable-sleep.ts';
 import { kafkaUnreachable, withConnectDeadline } from './kafka-client.ts';
 import { readPositions } from './positions.ts';

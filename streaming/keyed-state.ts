@@ -3,7 +3,7 @@
  * one query and saved in the same transaction as the rows and the position, so a
  * crash can neither lose nor double-count an update.
  */
-import type { PoolClient } from '../src/db/connect.ts';
+import type { PoolClient } from '../src/core/db/connect.ts';
 
 /**
  * Locks the keys (transaction advisory locks, in sorted order so two batches never

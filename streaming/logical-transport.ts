@@ -5,8 +5,8 @@
  * sink committed a page (see capture/logical-reader.ts), and the sink skips what
  * its stored positions already hold, so the pair is exactly-once.
  */
-import type { Pool } from '../src/db/connect.ts';
-import type { TableRef } from '../src/identifiers.ts';
+import type { Pool } from '../src/core/db/connect.ts';
+import type { TableRef } from '../src/core/identifiers.ts';
 import { followLogical, readSnapshot } from './capture/logical-reader.ts';
 import { logicalNames } from './capture/logical-slot.ts';
 import { readPositions } from './positions.ts';

@@ -23,7 +23,7 @@
  * different partitions (Kafka offsets) are not comparable.
  */
 import crypto from 'node:crypto';
-import { quoteIdent, quoteLiteral } from '../src/identifiers.ts';
+import { quoteIdent, quoteLiteral } from '../src/core/identifiers.ts';
 import { copyField } from './copy-text.ts';
 import type { JsonRow } from './change-event.ts';
 import { META_COLUMNS, type OutputColumn, type OutputTable } from './output-table.ts';

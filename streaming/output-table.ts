@@ -4,9 +4,9 @@
  * `_dr_source_ts timestamptz` when missing, and a unique index on the dataset key
  * when none covers exactly the key (the merge is `ON CONFLICT (key)`).
  */
-import { DualrunError } from '../src/errors.ts';
-import { quoteIdent, type TableRef } from '../src/identifiers.ts';
-import type { Pool } from '../src/db/connect.ts';
+import { DualrunError } from '../src/core/errors.ts';
+import { quoteIdent, type TableRef } from '../src/core/identifiers.ts';
+import type { Pool } from '../src/core/db/connect.ts';
 
 export interface OutputColumn {
   readonly name: string;

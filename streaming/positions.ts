@@ -5,7 +5,7 @@
  * statement, so two workers holding the same partition (a rebalance, a stale
  * process) serialise and the second one skips what the first committed.
  */
-import type { PoolClient, Pool } from '../src/db/connect.ts';
+import type { PoolClient, Pool } from '../src/core/db/connect.ts';
 import { BEFORE_EVERYTHING, type Position } from './transport.ts';
 
 export interface PartitionRef { readonly dataset: string; readonly source: string; readonly partition: number }

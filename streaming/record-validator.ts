@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { DualrunError } from '../src/errors.ts';
+import { DualrunError } from '../src/core/errors.ts';
 import type { JsonRow } from './change-event.ts';
 
 export type RowValidator = (row: JsonRow) => string | null;

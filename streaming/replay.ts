@@ -25,12 +25,12 @@
  * changed; the next replay starts the rebuild over. Keyed state cannot be rewound
  * to T, so a stateful dataset must replay from the beginning.
  */
-import { requireStreamSource } from '../src/config/stream-source.ts';
-import type { DatasetConfig } from '../src/config/types.ts';
-import { inTransaction, type Pool, type PoolClient } from '../src/db/connect.ts';
-import { DualrunError } from '../src/errors.ts';
-import { quoteIdent, quoteLiteral, tableRef, type TableRef } from '../src/identifiers.ts';
-import type { Runtime } from '../src/runtime.ts';
+import { requireStreamSource } from '../src/core/config/stream-source.ts';
+import type { DatasetConfig } from '../src/core/config/types.ts';
+import { inTransaction, type Pool, type PoolClient } from '../src/core/db/connect.ts';
+import { DualrunError } from '../src/core/errors.ts';
+import { quoteIdent, quoteLiteral, tableRef, type TableRef } from '../src/core/identifiers.ts';
+import type { Runtime } from '../src/core/runtime.ts';
 import { streamDataset } from './dataset-stream.ts';
 import { createKafka, groupIdFor } from './kafka-client.ts';
 import { prepareOutputTable, type OutputTable } from './output-table.ts';

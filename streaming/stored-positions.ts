@@ -1,5 +1,5 @@
 /** Where each dataset's stream stands (stored positions per partition), e.g. for the log of an interrupted run. */
-import type { Runtime } from '../src/runtime.ts';
+import type { Runtime } from '../src/core/runtime.ts';
 import { readPositions } from './positions.ts';
 import { sourceName } from './replay.ts';
 import { streamDatabase } from './stream-database.ts';

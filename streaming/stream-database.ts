@@ -4,10 +4,10 @@
  * state and the watermark live in the database of `stream.output`: the toolkit
  * database by default, or `stream.database` (which then gets the dualrun schema).
  */
-import type { Pool } from '../src/db/connect.ts';
-import { isCurrent, migrate } from '../src/db/migrate.ts';
-import type { DatasetConfig } from '../src/config/types.ts';
-import type { Runtime } from '../src/runtime.ts';
+import type { Pool } from '../src/core/db/connect.ts';
+import { isCurrent, migrate } from '../src/core/db/migrate.ts';
+import type { DatasetConfig } from '../src/core/config/types.ts';
+import type { Runtime } from '../src/core/runtime.ts';
 
 export async function streamDatabase(rt: Runtime, ds: DatasetConfig): Promise<Pool> {
   if (!ds.stream.database) return rt.db();

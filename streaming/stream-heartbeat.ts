@@ -5,10 +5,10 @@
  * stalled stream: lag but no record applied for the stall period
  * (DUALRUN_STALL_AFTER_MS, default 60 s), alerted once per stall (`stream_stalled`).
  */
-import type { Runtime } from '../src/runtime.ts';
-import { pathsRunning, readStages, type Stage } from '../src/stages.ts';
-import { streamStalledAlert } from '../src/alerts/pipeline-alerts.ts';
-import type { StreamProgress } from '../src/metrics/metrics.ts';
+import type { Runtime } from '../src/core/runtime.ts';
+import { pathsRunning, readStages, type Stage } from '../src/core/stages.ts';
+import { streamStalledAlert } from '../src/core/alerts/pipeline-alerts.ts';
+import type { StreamProgress } from '../src/core/metrics/metrics.ts';
 import { changelogLag } from './changelog-lag.ts';
 
 export interface HeartbeatOptions {

@@ -3,9 +3,9 @@
  * letters by stage, apply latency, lag), and the `stream.maxDeadLetterRate`
  * check, which alerts once per breach (re-armed when the rate falls back).
  */
-import type { DatasetConfig } from '../src/config/types.ts';
-import type { Runtime } from '../src/runtime.ts';
-import { deadLetterRateAlert } from '../src/alerts/pipeline-alerts.ts';
+import type { DatasetConfig } from '../src/core/config/types.ts';
+import type { Runtime } from '../src/core/runtime.ts';
+import { deadLetterRateAlert } from '../src/core/alerts/pipeline-alerts.ts';
 import { DeadLetterRate, type RateReading } from './dead-letter-rate.ts';
 import type { BatchOutcome } from './exactly-once-sink.ts';
 import type { SourceBatch } from './transport.ts';

@@ -2,16 +2,16 @@
  * `dualrun stream`: runs a pipeline for every selected dataset whose stage runs
  * the streaming path (shadow or later), re-reading stages every few seconds so a
  * promotion or rollback starts or stops a dataset without a restart. Each pipeline
- * and the stage poll run under the reconnect policy (src/reconnect-policy.ts): a
+ * and the stage poll run under the reconnect policy (src/core/reconnect-policy.ts): a
  * lost Postgres or broker is retried with back-off and resumed from the stored
  * positions, up to the configured limit, then the worker exits 3 naming the
  * service; a config error or a bug stops the worker at once.
  */
-import type { DatasetConfig } from '../src/config/types.ts';
-import { DualrunError, toDualrunError } from '../src/errors.ts';
-import { policyFor } from '../src/reconnect-policy.ts';
-import type { Runtime } from '../src/runtime.ts';
-import { pathsRunning, readStages } from '../src/stages.ts';
+import type { DatasetConfig } from '../src/core/config/types.ts';
+import { DualrunError, toDualrunError } from '../src/core/errors.ts';
+import { policyFor } from '../src/core/reconnect-policy.ts';
+import type { Runtime } from '../src/core/runtime.ts';
+import { pathsRunning, readStages } from '../src/core/stages.ts';
 import { sleep } from './abortable-sleep.ts';
 import { streamDataset } from './dataset-stream.ts';
 import type { TransportTuning } from './transport-for-dataset.ts';

@@ -11,8 +11,8 @@
  *     row = the before image) and whatever it returns is upserted; by default a
  *     delete removes the output row with the dataset key and skips the transform.
  */
-import { importUserModule } from '../src/load-user-module.ts';
-import { DualrunError } from '../src/errors.ts';
+import { importUserModule } from '../src/core/load-user-module.ts';
+import { DualrunError } from '../src/core/errors.ts';
 import type { JsonRow } from './change-event.ts';
 
 export interface TransformContext {

@@ -7,11 +7,11 @@
  *     `dualrun.changelog` directly, or with `capture: logical` the dataset's
  *     replication slot.
  */
-import type { Pool } from '../src/db/connect.ts';
-import type { DatasetConfig } from '../src/config/types.ts';
-import { DualrunError } from '../src/errors.ts';
-import { requireStreamSource } from '../src/config/stream-source.ts';
-import type { Runtime } from '../src/runtime.ts';
+import type { Pool } from '../src/core/db/connect.ts';
+import type { DatasetConfig } from '../src/core/config/types.ts';
+import { DualrunError } from '../src/core/errors.ts';
+import { requireStreamSource } from '../src/core/config/stream-source.ts';
+import type { Runtime } from '../src/core/runtime.ts';
 import { changelogTransport } from './changelog-transport.ts';
 import { decoderFor, type Decoder } from './decoder.ts';
 import { createKafka, groupIdFor } from './kafka-client.ts';

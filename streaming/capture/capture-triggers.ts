@@ -6,10 +6,10 @@
  * (op `r`), under a lock that keeps writers out for that moment, so the log
  * describes the whole table: snapshot, then every change.
  */
-import type { Pool } from '../../src/db/connect.ts';
-import { inTransaction } from '../../src/db/connect.ts';
-import { DualrunError } from '../../src/errors.ts';
-import type { TableRef } from '../../src/identifiers.ts';
+import type { Pool } from '../../src/core/db/connect.ts';
+import { inTransaction } from '../../src/core/db/connect.ts';
+import { DualrunError } from '../../src/core/errors.ts';
+import type { TableRef } from '../../src/core/identifiers.ts';
 
 const TRIGGER = 'dualrun_capture';
 

@@ -10,9 +10,9 @@
  * it reads past it only from transactions that had all finished (see
  * changelog-reader.ts). A reader with no position yet still needs everything.
  */
-import type { DatasetConfig } from '../../src/config/types.ts';
-import type { Pool } from '../../src/db/connect.ts';
-import type { Runtime } from '../../src/runtime.ts';
+import type { DatasetConfig } from '../../src/core/config/types.ts';
+import type { Pool } from '../../src/core/db/connect.ts';
+import type { Runtime } from '../../src/core/runtime.ts';
 import { changelogSourceName } from '../changelog-transport.ts';
 import { readPositions } from '../positions.ts';
 import { streamDatabase } from '../stream-database.ts';

@@ -8,8 +8,8 @@
  * holds the table's prune lock (shared) from its check to its swap, so no prune runs
  * under it; prunes take the same lock exclusively for each batch.
  */
-import type { Pool, PoolClient } from '../../src/db/connect.ts';
-import { DualrunError } from '../../src/errors.ts';
+import type { Pool, PoolClient } from '../../src/core/db/connect.ts';
+import { DualrunError } from '../../src/core/errors.ts';
 import { comparePositions, type Position } from '../transport.ts';
 
 export interface PrunedMark {

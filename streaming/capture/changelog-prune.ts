@@ -18,9 +18,9 @@
  * Batches are bounded (an index range on (source_table, tx_id, id)): a big backlog
  * is many short transactions, never one long lock.
  */
-import type { Pool, PoolClient } from '../../src/db/connect.ts';
-import { formatDuration } from '../../src/duration.ts';
-import type { Runtime } from '../../src/runtime.ts';
+import type { Pool, PoolClient } from '../../src/core/db/connect.ts';
+import { formatDuration } from '../../src/core/duration.ts';
+import type { Runtime } from '../../src/core/runtime.ts';
 import { comparePositions, type Position } from '../transport.ts';
 import { changelogReaders, oldestRead, triggerTable, type ChangelogReaders } from './changelog-consumers.ts';
 import { positionText, pruneLockKey, readPrunedMark } from './changelog-history.ts';

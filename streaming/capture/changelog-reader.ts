@@ -18,7 +18,7 @@
  * gap. So each page also reads, in the same statement, whether anything past the
  * cursor was pruned, and refuses then instead of silently skipping history.
  */
-import type { Pool } from '../../src/db/connect.ts';
+import type { Pool } from '../../src/core/db/connect.ts';
 import { sleep } from '../abortable-sleep.ts';
 import { comparePositions, type Position, type SourceRecord } from '../transport.ts';
 import { historyPrunedError, parsePosition, positionText, PRUNED_PAST } from './changelog-history.ts';

@@ -3,7 +3,7 @@
  * one query for all tables, the row count capped (an index-only range on
  * (source_table, id); beyond the cap it reads "at least").
  */
-import type { Pool } from '../../src/db/connect.ts';
+import type { Pool } from '../../src/core/db/connect.ts';
 
 export const CHANGELOG_SIZE_CAP = 1_000_000;
 

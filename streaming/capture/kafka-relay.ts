@@ -12,8 +12,8 @@
  */
 import kafkajs, { type Kafka, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { Pool } from '../../src/db/connect.ts';
-import type { AttemptSession } from '../../src/reconnect-policy.ts';
+import type { Pool } from '../../src/core/db/connect.ts';
+import type { AttemptSession } from '../../src/core/reconnect-policy.ts';
 import { decodeDebezium } from '../debezium-decoder.ts';
 import { withConnectDeadline } from '../kafka-client.ts';
 import { keyOf } from '../decoder.ts';

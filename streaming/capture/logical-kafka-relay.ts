@@ -7,7 +7,7 @@
  * The relay's own snapshot progress is kept in stream_positions (source `relay:logical:<table>`).
  */
 import kafkajs from 'kafkajs';
-import type { TableRef } from '../../src/identifiers.ts';
+import type { TableRef } from '../../src/core/identifiers.ts';
 import { readPositions } from '../positions.ts';
 import { BEFORE_EVERYTHING } from '../transport.ts';
 import { ensureTopic, send, type RelayOptions } from './kafka-relay.ts';

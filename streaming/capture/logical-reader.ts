@@ -13,9 +13,9 @@
  * turned into typed JSON by Postgres itself (`jsonb_populate_record` of the
  * source table's row type, then `to_jsonb`), exactly as the trigger's `to_jsonb(NEW)`.
  */
-import type { Pool } from '../../src/db/connect.ts';
-import type { TableRef } from '../../src/identifiers.ts';
-import { databaseErrorFields } from '../../src/errors.ts';
+import type { Pool } from '../../src/core/db/connect.ts';
+import type { TableRef } from '../../src/core/identifiers.ts';
+import { databaseErrorFields } from '../../src/core/errors.ts';
 import { sleep } from '../abortable-sleep.ts';
 import type { Position, SourceRecord } from '../transport.ts';
 import { decodePgOutput, parseLsn, formatLsn, type PgOutputMessage, type RelationColumn, type TupleValue } from './pgoutput-messages.ts';

@@ -13,10 +13,10 @@
  * That is why the snapshot needs no exported snapshot and may be redone.
  */
 import crypto from 'node:crypto';
-import type { Pool } from '../../src/db/connect.ts';
-import { inTransaction } from '../../src/db/connect.ts';
-import { DualrunError } from '../../src/errors.ts';
-import { quoteIdent, type TableRef } from '../../src/identifiers.ts';
+import type { Pool } from '../../src/core/db/connect.ts';
+import { inTransaction } from '../../src/core/db/connect.ts';
+import { DualrunError } from '../../src/core/errors.ts';
+import { quoteIdent, type TableRef } from '../../src/core/identifiers.ts';
 
 export interface LogicalNames { readonly slot: string; readonly publication: string }
 

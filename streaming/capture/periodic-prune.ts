@@ -6,7 +6,7 @@
  * keep the changelog short too. A failed prune is logged and retried next time:
  * it never stops the reader.
  */
-import type { Runtime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/core/runtime.ts';
 import { pruneChangelog } from './changelog-prune.ts';
 
 export const PRUNE_EVERY_MS = 60_000;

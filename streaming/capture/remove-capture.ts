@@ -4,7 +4,7 @@
  * the `dualrun_capture` trigger (trigger capture). The source table and its rows,
  * and the changelog already written, stay.
  */
-import type { Runtime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/core/runtime.ts';
 import { removeLogicalCapture } from './logical-slot.ts';
 
 export interface RemovedCapture { dataset: string; capture: 'logical' | 'trigger'; removed: string | null }

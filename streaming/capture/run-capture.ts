@@ -6,17 +6,17 @@
  * with --until-idle, until nothing is left to relay). `{ topic }` datasets are
  * captured by their own producer (e.g. Debezium) and are skipped.
  */
-import { policyFor, type AttemptSession } from '../../src/reconnect-policy.ts';
-import type { Runtime } from '../../src/runtime.ts';
-import { ADOPTED_NOTE } from '../../src/config/stream-source.ts';
+import { policyFor, type AttemptSession } from '../../src/core/reconnect-policy.ts';
+import type { Runtime } from '../../src/core/runtime.ts';
+import { ADOPTED_NOTE } from '../../src/core/config/stream-source.ts';
 import { createKafka } from '../kafka-client.ts';
 import { installCapture, type CaptureInstall } from './capture-triggers.ts';
 import { relayChangelog } from './kafka-relay.ts';
 import { periodicPrune } from './periodic-prune.ts';
 import { relayLogical } from './logical-kafka-relay.ts';
 import { installLogicalCapture } from './logical-slot.ts';
-import type { TableRef } from '../../src/identifiers.ts';
-import type { Pool } from '../../src/db/connect.ts';
+import type { TableRef } from '../../src/core/identifiers.ts';
+import type { Pool } from '../../src/core/db/connect.ts';
 
 export interface CaptureResult {
   installed: (CaptureInstall & { slot?: string })[];

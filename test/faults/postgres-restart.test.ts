@@ -7,7 +7,7 @@
  * without its password.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { migrate } from '../../src/db/migrate.ts';
+import { migrate } from '../../src/core/db/migrate.ts';
 import { describeKafka, kafkaBrokers } from '../support/kafka.ts';
 import { generateOrderEvents, type EventStream } from '../streaming/debezium-events.ts';
 import { createTopic, deleteTopic, produce, uniqueTopic } from '../streaming/kafka-support.ts';

@@ -4,7 +4,7 @@
  * away past database.reconnect.maxWait ends it with exit 3 naming the database.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { migrate } from '../../src/db/migrate.ts';
+import { migrate } from '../../src/core/db/migrate.ts';
 import { writeConfig } from '../streaming/support.ts';
 import { expectNoRawStack, ownPostgres, sleep, startCli, until, type OwnPostgres } from './fault-support.ts';
 

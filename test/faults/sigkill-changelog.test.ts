@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { TestDatabase } from '../support/pg.ts';
 import { runCli } from '../support/cli.ts';
 import { installCapture } from '../../streaming/capture/capture-triggers.ts';
-import { parseTableRef } from '../../src/identifiers.ts';
+import { parseTableRef } from '../../src/core/identifiers.ts';
 import { generateChanges } from '../streaming/change-generator.ts';
 import { prng } from '../streaming/debezium-events.ts';
 import { ORDERS_DDL, ordersStreamDatabase, setStage, writeConfig } from '../streaming/support.ts';

@@ -26,9 +26,9 @@ it('unreachable brokers: exit 3 within 30 s by default, naming the brokers', { t
     database: { url: inject('pgUrl') }, kafka: { brokers: [`127.0.0.1:${kPort}`] },
     datasets: { orders: { key: ['order_id'], batch: { output: 'public.o_batch' }, stream: { output: 'public.o_stream', source: { topic: 'nowhere', format: 'debezium' } } } },
   });
-  const { createPool } = await import('../../src/db/connect.ts');
+  const { createPool } = await import('../../src/core/db/connect.ts');
   const pool = createPool(inject('pgUrl'));
-  const { migrate } = await import('../../src/db/migrate.ts');
+  const { migrate } = await import('../../src/core/db/migrate.ts');
   await migrate(pool);
   await pool.query('CREATE TABLE IF NOT EXISTS public.o_stream (order_id integer PRIMARY KEY, customer_id integer, amount numeric(12,2), status text, order_date date)');
   await pool.query(`INSERT INTO dualrun.stages (dataset, stage) VALUES ('orders', 'shadow') ON CONFLICT (dataset) DO UPDATE SET stage = 'shadow'`);

@@ -1,7 +1,7 @@
 /** When a window may be loaded as complete: its end plus reconcile.settle (pure). */
 import { describe, expect, it } from 'vitest';
-import { compileConfig } from '../../src/config/compile-config.ts';
-import { parseWindow } from '../../src/windows.ts';
+import { compileConfig } from '../../src/core/config/compile-config.ts';
+import { parseWindow } from '../../src/core/windows.ts';
 import { assertDue, dueAt, lastDueWindow } from '../../legacy-batch/due-window.ts';
 
 function dataset(grain: 'day' | 'hour', settle: string, timezone = 'UTC') {

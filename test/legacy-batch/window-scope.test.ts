@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { zonedTimestamp } from '../../src/windows.ts';
-import { parseWindow } from '../../src/windows.ts';
+import { zonedTimestamp } from '../../src/core/windows.ts';
+import { parseWindow } from '../../src/core/windows.ts';
 import { windowScope } from '../../legacy-batch/window-scope.ts';
-import type { DatasetConfig } from '../../src/config/types.ts';
+import type { DatasetConfig } from '../../src/core/config/types.ts';
 
 const ds = { name: 'orders', window: { column: 'placed_at', grain: 'day', timezone: 'America/Santiago' } } as unknown as DatasetConfig;
 

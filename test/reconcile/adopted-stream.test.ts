@@ -16,11 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { describeKafka, kafkaBrokers } from '../support/kafka.ts';
-import { compileConfig } from '../../src/config/compile-config.ts';
-import { createLogger } from '../../src/logger.ts';
+import { compileConfig } from '../../src/core/config/compile-config.ts';
+import { createLogger } from '../../src/core/logger.ts';
 import { adoptedBehind } from '../../reconcile/adopted-watermark.ts';
-import { createRuntime } from '../../src/runtime.ts';
-import { ensureDatasetOutputs } from '../../src/db/dataset-outputs.ts';
+import { createRuntime } from '../../src/core/runtime.ts';
+import { ensureDatasetOutputs } from '../../src/app/db/dataset-outputs.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 let db: TestDatabase;

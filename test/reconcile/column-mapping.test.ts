@@ -15,9 +15,9 @@ import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { runtimeFor } from './support.ts';
 import { reconcileDataset } from '../../reconcile/reconcile-dataset.ts';
 import { expressionType } from '../../reconcile/column-expressions.ts';
-import { tableRef } from '../../src/identifiers.ts';
-import { ensureDatasetOutputs } from '../../src/db/dataset-outputs.ts';
-import { promote } from '../../src/cutover/stage-change.ts';
+import { tableRef } from '../../src/core/identifiers.ts';
+import { ensureDatasetOutputs } from '../../src/app/db/dataset-outputs.ts';
+import { promote } from '../../src/core/cutover/stage-change.ts';
 
 let db: TestDatabase;
 let cwd: string;

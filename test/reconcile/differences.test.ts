@@ -3,7 +3,7 @@
  * kinds the reconciler finds, plus the encodings that must compare equal.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Runtime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/core/runtime.ts';
 import type { TestDatabase } from '../support/pg.ts';
 import { reconcileDataset } from '../../reconcile/reconcile-dataset.ts';
 import { dataset, found, freshDatabase, runtimeFor } from './support.ts';

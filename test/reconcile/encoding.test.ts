@@ -4,7 +4,7 @@
  * two time zones), tolerances, composite and text keys.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Runtime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/core/runtime.ts';
 import type { TestDatabase } from '../support/pg.ts';
 import { reconcileDataset } from '../../reconcile/reconcile-dataset.ts';
 import { dataset, found, freshDatabase, runtimeFor } from './support.ts';

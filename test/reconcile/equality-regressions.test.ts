@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import type { Runtime } from '../../src/runtime.ts';
-import { createPool } from '../../src/db/connect.ts';
+import type { Runtime } from '../../src/core/runtime.ts';
+import { createPool } from '../../src/core/db/connect.ts';
 import { serverUrl, urlForDatabase, type TestDatabase } from '../support/pg.ts';
 import { reconcileDataset } from '../../reconcile/reconcile-dataset.ts';
 import { resultMarkdown, resultText } from '../../reconcile/result-text.ts';

@@ -4,7 +4,7 @@
  * same tables compared in one database (keyed) and across two (bucket, Node).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Runtime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/core/runtime.ts';
 import type { TestDatabase } from '../support/pg.ts';
 import { reconcileDataset } from '../../reconcile/reconcile-dataset.ts';
 import { keyedDrilldownApplies } from '../../reconcile/keyed-drilldown-sql.ts';

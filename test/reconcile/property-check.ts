@@ -7,11 +7,11 @@
  * server encoding), so any false alarm shows as an unexpected difference.
  */
 import pg from 'pg';
-import { compileConfig } from '../../src/config/compile-config.ts';
-import { createLogger } from '../../src/logger.ts';
-import { createRuntime, type Runtime } from '../../src/runtime.ts';
-import { createPool, type Pool } from '../../src/db/connect.ts';
-import { parseWindow } from '../../src/windows.ts';
+import { compileConfig } from '../../src/core/config/compile-config.ts';
+import { createLogger } from '../../src/core/logger.ts';
+import { createRuntime, type Runtime } from '../../src/core/runtime.ts';
+import { createPool, type Pool } from '../../src/core/db/connect.ts';
+import { parseWindow } from '../../src/core/windows.ts';
 import { reconcileWindows } from '../../reconcile/reconcile-dataset.ts';
 import type { WindowResult } from '../../reconcile/types.ts';
 import { KINDS, caseTypesSql, keyTextOf, type Case, type ColumnSpec, type Ctx } from './property-model.ts';

@@ -12,7 +12,7 @@ import { escapeHtml, trendCells } from '../../reconcile/html-report.ts';
 import { markSuperseded, standing, type NightVerdict } from '../../reconcile/nightly-verdicts.ts';
 import { mdEscape } from '../../reconcile/result-text.ts';
 import { windowBounds } from '../../reconcile/window-bounds.ts';
-import { parseWindow } from '../../src/windows.ts';
+import { parseWindow } from '../../src/core/windows.ts';
 
 const col = (name: string, type: string) => ({ name, type });
 

@@ -7,7 +7,7 @@
  * equality rules keep apart. Same-database and cross-database strategies.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Runtime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/core/runtime.ts';
 import type { TestDatabase } from '../support/pg.ts';
 import { reconcileDataset } from '../../reconcile/reconcile-dataset.ts';
 import { dataset, found, sameAndCrossDatabase, type TwoDatabases } from './support.ts';

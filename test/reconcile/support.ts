@@ -3,12 +3,12 @@
  * schema migrated into it) with datasets compiled from a raw config, as a user's
  * dualrun.yaml would be.
  */
-import { compileConfig } from '../../src/config/compile-config.ts';
-import { createLogger } from '../../src/logger.ts';
-import { createRuntime, type Runtime } from '../../src/runtime.ts';
+import { compileConfig } from '../../src/core/config/compile-config.ts';
+import { createLogger } from '../../src/core/logger.ts';
+import { createRuntime, type Runtime } from '../../src/core/runtime.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import type { WindowResult } from '../../reconcile/types.ts';
-import { stringifyExact } from '../../src/exact-json.ts';
+import { stringifyExact } from '../../src/core/exact-json.ts';
 
 export interface RawDataset {
   key: string[];

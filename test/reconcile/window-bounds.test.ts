@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { checkZoneAgreement } from '../../reconcile/window-bounds.ts';
-import { parseWindow, type Window } from '../../src/windows.ts';
+import { parseWindow, type Window } from '../../src/core/windows.ts';
 import type { ColumnInfo } from '../../reconcile/table-columns.ts';
 
 let db: TestDatabase;

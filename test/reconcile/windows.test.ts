@@ -5,13 +5,13 @@
  * and deletes after the batch snapshot), stored history, the nightly entry point.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Runtime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/core/runtime.ts';
 import type { TestDatabase } from '../support/pg.ts';
 import { reconcileDataset } from '../../reconcile/reconcile-dataset.ts';
 import { reconcileSettledWindows } from '../../reconcile/nightly.ts';
 import { exitCodeFor } from '../../reconcile/verdict-exit-code.ts';
 import { dataset, found, freshDatabase, runtimeFor } from './support.ts';
-import { migrate } from '../../src/db/migrate.ts';
+import { migrate } from '../../src/core/db/migrate.ts';
 
 let db: TestDatabase;
 let rt: Runtime;

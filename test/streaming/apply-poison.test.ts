@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
-import { parseTableRef } from '../../src/identifiers.ts';
+import { parseTableRef } from '../../src/core/identifiers.ts';
 import { applyBatch, type SinkDeps } from '../../streaming/exactly-once-sink.ts';
 import { mergeStatements } from '../../streaming/output-merge.ts';
 import { prepareOutputTable } from '../../streaming/output-table.ts';

@@ -4,7 +4,7 @@
  * id order), no-op updates (duplicate images), deletes, and re-inserts of deleted
  * keys. Returns the number of statements' rows touched (= changelog events).
  */
-import type { Pool } from '../../src/db/connect.ts';
+import type { Pool } from '../../src/core/db/connect.ts';
 
 export interface GenerateOptions { keys: number; rounds: number; writers?: number }
 

@@ -4,7 +4,7 @@
  * with every change exactly as captured (real broker, real Postgres).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { parseTableRef } from '../../src/identifiers.ts';
+import { parseTableRef } from '../../src/core/identifiers.ts';
 import { installCapture } from '../../streaming/capture/capture-triggers.ts';
 import { pruneChangelog } from '../../streaming/capture/changelog-prune.ts';
 import { runCapture } from '../../streaming/capture/run-capture.ts';

@@ -7,9 +7,9 @@
  * out of order while workers stream and prunes run: every change is applied exactly once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Pool } from '../../src/db/connect.ts';
-import { parseTableRef } from '../../src/identifiers.ts';
-import type { PromMetrics } from '../../src/metrics/prom-metrics.ts';
+import type { Pool } from '../../src/core/db/connect.ts';
+import { parseTableRef } from '../../src/core/identifiers.ts';
+import type { PromMetrics } from '../../src/core/metrics/prom-metrics.ts';
 import { installCapture } from '../../streaming/capture/capture-triggers.ts';
 import { pruneChangelog } from '../../streaming/capture/changelog-prune.ts';
 import { followChangelog, type FollowOptions } from '../../streaming/capture/changelog-reader.ts';

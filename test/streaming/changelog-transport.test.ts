@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../support/pg.ts';
 import { installCapture } from '../../streaming/capture/capture-triggers.ts';
 import { runStreamWorker } from '../../streaming/stream-supervisor.ts';
-import { parseTableRef } from '../../src/identifiers.ts';
+import { parseTableRef } from '../../src/core/identifiers.ts';
 import { generateChanges } from './change-generator.ts';
 import { ORDERS_DDL, ORDER_COLUMNS, setStage, ordersStreamDatabase, symmetricDifference, tableChecksum, testRuntime, writeConfig } from './support.ts';
 

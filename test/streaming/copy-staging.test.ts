@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
-import { parseTableRef } from '../../src/identifiers.ts';
+import { parseTableRef } from '../../src/core/identifiers.ts';
 import { applyBatch, COPY_MIN_ROWS, type SinkDeps } from '../../streaming/exactly-once-sink.ts';
 import { mergeStatements } from '../../streaming/output-merge.ts';
 import { prepareOutputTable } from '../../streaming/output-table.ts';

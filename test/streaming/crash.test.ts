@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../support/pg.ts';
 import { BIN, runCli } from '../support/cli.ts';
 import { installCapture } from '../../streaming/capture/capture-triggers.ts';
-import { parseTableRef } from '../../src/identifiers.ts';
+import { parseTableRef } from '../../src/core/identifiers.ts';
 import { generateChanges } from './change-generator.ts';
 import { prng } from './debezium-events.ts';
 import { FIXTURES, ORDERS_DDL, ORDER_COLUMNS, setStage, ordersStreamDatabase, symmetricDifference, tableChecksum, writeConfig } from './support.ts';

@@ -1,7 +1,7 @@
 /** stream.maxDeadLetterRate arithmetic (pure): dead letters among the last `window` records. */
 import { describe, expect, it } from 'vitest';
 import { DeadLetterRate } from '../../streaming/dead-letter-rate.ts';
-import { alertBody, alertEvent } from '../../src/alerts/alert-event.ts';
+import { alertBody, alertEvent } from '../../src/core/alerts/alert-event.ts';
 
 describe('DeadLetterRate', () => {
   it('counts against the fixed window: one bad record at start-up is not a 100 % rate', () => {

@@ -6,12 +6,12 @@
  * positions stay exact.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inTransaction } from '../../src/db/connect.ts';
+import { inTransaction } from '../../src/core/db/connect.ts';
 import { writeDeadLetters } from '../../streaming/dead-letters.ts';
 import { retryDeadLetters } from '../../streaming/dead-letter-retry.ts';
 import { listDeadLetters, showDeadLetter } from '../../streaming/dead-letter-store.ts';
 import type { DeadLetter } from '../../streaming/record-pipeline.ts';
-import type { Runtime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/core/runtime.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { ORDERS_DDL, setupToolkit, testRuntime, writeConfig } from './support.ts';
 

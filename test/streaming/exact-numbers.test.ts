@@ -7,7 +7,7 @@ import type { TestDatabase } from '../support/pg.ts';
 import { runCli } from '../support/cli.ts';
 import { installCapture } from '../../streaming/capture/capture-triggers.ts';
 import { parseJson } from '../../streaming/decoder.ts';
-import { parseTableRef } from '../../src/identifiers.ts';
+import { parseTableRef } from '../../src/core/identifiers.ts';
 import { ordersStreamDatabase, setStage, symmetricDifference, writeConfig } from './support.ts';
 
 let db: TestDatabase;

@@ -8,7 +8,7 @@ import type { TestDatabase } from '../support/pg.ts';
 import { describeKafka, kafkaBrokers } from '../support/kafka.ts';
 import { runCli } from '../support/cli.ts';
 import { installCapture } from '../../streaming/capture/capture-triggers.ts';
-import { parseTableRef } from '../../src/identifiers.ts';
+import { parseTableRef } from '../../src/core/identifiers.ts';
 import { ORDERS_DDL, ordersStreamDatabase, setStage, writeConfig } from './support.ts';
 
 let db: TestDatabase;

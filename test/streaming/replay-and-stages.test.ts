@@ -7,7 +7,7 @@ import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { installCapture } from '../../streaming/capture/capture-triggers.ts';
 import { replayOnTheSide } from '../../streaming/replay.ts';
 import { runStreamWorker } from '../../streaming/stream-supervisor.ts';
-import { parseTableRef } from '../../src/identifiers.ts';
+import { parseTableRef } from '../../src/core/identifiers.ts';
 import { FIXTURES, ORDERS_DDL, ORDER_COLUMNS, setStage, setupToolkit, symmetricDifference, tableChecksum, testRuntime, writeConfig } from './support.ts';
 
 let db: TestDatabase;

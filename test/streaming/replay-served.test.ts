@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { TestDatabase } from '../support/pg.ts';
 import { runCli } from '../support/cli.ts';
 import { installCapture } from '../../streaming/capture/capture-triggers.ts';
-import { parseTableRef } from '../../src/identifiers.ts';
+import { parseTableRef } from '../../src/core/identifiers.ts';
 import { ORDERS_DDL, ORDER_COLUMNS, ordersStreamDatabase, setStage, symmetricDifference, writeConfig } from './support.ts';
 
 const ROWS = 200_000;

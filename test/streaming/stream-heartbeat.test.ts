@@ -9,12 +9,12 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { startReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 import { eventually, startCli } from '../support/long-running-cli.ts';
-import { compileConfig } from '../../src/config/compile-config.ts';
-import { createRuntime } from '../../src/runtime.ts';
+import { compileConfig } from '../../src/core/config/compile-config.ts';
+import { createRuntime } from '../../src/core/runtime.ts';
 import { startHeartbeat } from '../../streaming/stream-heartbeat.ts';
 import { runStreamWorker } from '../../streaming/stream-supervisor.ts';
 import { installCapture } from '../../streaming/capture/capture-triggers.ts';
-import { parseTableRef } from '../../src/identifiers.ts';
+import { parseTableRef } from '../../src/core/identifiers.ts';
 import { ORDERS_DDL, setStage, setupToolkit, writeConfig } from './support.ts';
 
 let db: TestDatabase;

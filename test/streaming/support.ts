@@ -3,12 +3,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { compileConfig } from '../../src/config/compile-config.ts';
-import type { DualrunConfig } from '../../src/config/types.ts';
-import type { Pool } from '../../src/db/connect.ts';
-import { migrate } from '../../src/db/migrate.ts';
-import { createRuntime, type Runtime } from '../../src/runtime.ts';
-import { quoteIdent } from '../../src/identifiers.ts';
+import { compileConfig } from '../../src/core/config/compile-config.ts';
+import type { DualrunConfig } from '../../src/core/config/types.ts';
+import type { Pool } from '../../src/core/db/connect.ts';
+import { migrate } from '../../src/core/db/migrate.ts';
+import { createRuntime, type Runtime } from '../../src/core/runtime.ts';
+import { quoteIdent } from '../../src/core/identifiers.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 
 export const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures');

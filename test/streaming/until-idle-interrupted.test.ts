@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, serverUrl, type TestDatabase } from '../support/pg.ts';
 import { BIN, runCli } from '../support/cli.ts';
 import { installCapture } from '../../streaming/capture/capture-triggers.ts';
-import { parseTableRef } from '../../src/identifiers.ts';
+import { parseTableRef } from '../../src/core/identifiers.ts';
 import { ORDERS_DDL, setStage, setupToolkit, writeConfig } from './support.ts';
 
 let db: TestDatabase;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, serverUrl, type TestDatabase } from '../support/pg.ts';
 import { installCapture } from '../../streaming/capture/capture-triggers.ts';
 import { runStreamWorker } from '../../streaming/stream-supervisor.ts';
-import { parseTableRef } from '../../src/identifiers.ts';
+import { parseTableRef } from '../../src/core/identifiers.ts';
 import { ORDERS_DDL, setStage, setupToolkit, testRuntime, writeConfig } from './support.ts';
 
 let db: TestDatabase;

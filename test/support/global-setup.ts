@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { acquireEmbeddedPostgres, type EmbeddedHandle } from '../../src/db/embedded-postgres.ts';
+import { acquireEmbeddedPostgres, type EmbeddedHandle } from '../../src/core/db/embedded-postgres.ts';
 
 let handle: EmbeddedHandle | undefined;
 let dir: string | undefined;

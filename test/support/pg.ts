@@ -5,7 +5,7 @@
 import crypto from 'node:crypto';
 import { inject } from 'vitest';
 import pg from 'pg';
-import { createPool, type Pool } from '../../src/db/connect.ts';
+import { createPool, type Pool } from '../../src/core/db/connect.ts';
 
 export interface TestDatabase {
   url: string;

@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import { datasetStatuses } from '../dataset-status.ts';
+import { formatTable } from '../../core/format-table.ts';
+import { json, out, runCommand } from './command-runner.ts';
+
+export function registerDatasets(program: Command): void {
+  program
+    .command('datasets')
+    .description('each dataset: stage, last batch run, stream watermark and lag, last reconciliation verdict')
+    .option('--format <format>', 'text|json', 'text')
+    .addHelpText('after', '\nExample:\n  $ dualrun datasets --format json | jq \'.[] | select(.stage == "shadow")\'')
+    .action(async (opts: { format: string }, cmd: Command) => {
+      await runCommand(cmd, async (rt) => {
+        const rows = await datasetStatuses(await rt.db(), rt.config);
+        for (const r of rows) if (r.slot?.warning) rt.log.warn({ dataset: r.dataset, slot: r.slot.name, retainedBytes: r.slot.retainedBytes }, `${r.dataset}: ${r.slot.warning}`);
+        if (opts.format === 'json') return json(rows);
+        if (rows.length === 0) return out(`no datasets in ${rt.config.path ?? 'config'}`);
+        out(formatTable(
+          ['DATASET', 'STAGE', 'LAST BATCH', 'STREAM WATERMARK', 'LAG', 'DEAD', 'LAST VERDICT'],
+          rows.map((r) => [
+            r.dataset,
+            r.stage,
+            r.lastBatchRun ? `${r.lastBatchRun.window ?? 'all'} ${r.lastBatchRun.status}${r.lastBatchRun.rows === null ? '' : ` (${r.lastBatchRun.rows} rows)`}` : null,
+            r.stream.watermark,
+            r.stream.lagSeconds === null ? null : `${Math.round(r.stream.lagSeconds)}s`,
+            r.stream.deadLetters,
+            r.lastVerdict ? `${r.lastVerdict.verdict} ${r.lastVerdict.window ?? 'all'}` : null,
+          ]),
+        ));
+      });
+    });
+}

@@ -1,0 +1,76 @@
+/**
+ * One line of facts per dataset for `dualrun datasets`: stage, last batch run,
+ * stream progress, last reconciliation verdict. One query per table, not per dataset.
+ */
+import type { Pool } from '../core/db/connect.ts';
+import type { DualrunConfig } from '../core/config/types.ts';
+import { readStages } from '../core/stages.ts';
+import { abandonOrphanedRuns } from '../../legacy-batch/run-ledger.ts';
+import { formatByteSize } from '../core/byte-size.ts';
+import { slotStatuses } from '../../streaming/capture/logical-slot.ts';
+import { changelogSizes, type ChangelogSize } from '../../streaming/capture/changelog-size.ts';
+import { triggerTable } from '../../streaming/capture/changelog-consumers.ts';
+
+/** The replication slot of each logical-capture dataset, with a warning when it retains too much WAL. */
+async function logicalSlots(db: Pool, config: DualrunConfig): Promise<Map<string, NonNullable<DatasetStatus['slot']>>> {
+  const logical = Object.values(config.datasets).flatMap((ds) => {
+    const src = ds.stream.source;
+    return src && src.kind === 'table' && src.capture === 'logical' ? [{ name: ds.name, limit: src.maxRetainedWalBytes }] : [];
+  });
+  const statuses = await slotStatuses(db, logical.map((l) => l.name));
+  const out = new Map<string, NonNullable<DatasetStatus['slot']>>();
+  for (const { name, limit } of logical) {
+    const s = statuses.get(name)!;
+    const over = s.retainedBytes !== null && s.retainedBytes > limit;
+    const warning = !s.exists ? `replication slot ${s.slot} does not exist: run dualrun capture`
+      : over ? `replication slot ${s.slot} retains ${formatByteSize(s.retainedBytes!)} of WAL (limit ${formatByteSize(limit)}): is the stream worker running?` : null;
+    out.set(name, { name: s.slot, exists: s.exists, retainedBytes: s.retainedBytes, warning });
+  }
+  return out;
+}
+
+export interface DatasetStatus {
+  dataset: string;
+  stage: string;
+  lastBatchRun: { window: string | null; status: string; rows: number | null; finishedAt: string | null } | null;
+  stream: { watermark: string | null; lagSeconds: number | null; deadLetters: number };
+  lastVerdict: { window: string | null; verdict: string; at: string } | null;
+  /** Logical capture only: the slot and the WAL it holds back; `warning` when over stream.source.maxRetainedWal. */
+  slot?: { name: string; exists: boolean; retainedBytes: number | null; warning: string | null };
+  /** Trigger capture only: rows in its source table's dualrun.changelog and what pruning deleted. */
+  changelog?: ChangelogSize;
+}
+
+export async function datasetStatuses(db: Pool, config: DualrunConfig): Promise<DatasetStatus[]> {
+  const names = Object.keys(config.datasets);
+  // A run whose process died (SIGKILL) must not show as the one still going.
+  await abandonOrphanedRuns(db);
+  const [stages, runs, marks, dead, verdicts] = await Promise.all([
+    readStages(db, names),
+    db.query(`SELECT DISTINCT ON (dataset) dataset, window_label, status, rows, finished_at
+              FROM dualrun.batch_runs WHERE dataset = ANY($1) ORDER BY dataset, id DESC`, [names]),
+    db.query(`SELECT dataset, event_time, extract(epoch FROM now() - event_time)::float8 AS lag
+              FROM dualrun.watermarks WHERE dataset = ANY($1)`, [names]),
+    db.query(`SELECT dataset, count(*)::int AS n FROM dualrun.dead_letters WHERE dataset = ANY($1) AND status = 'open' GROUP BY dataset`, [names]),
+    db.query(`SELECT DISTINCT ON (dataset) dataset, window_label, verdict, finished_at
+              FROM dualrun.reconciliations WHERE dataset = ANY($1) ORDER BY dataset, finished_at DESC, id DESC`, [names]),
+  ]);
+  const by = <T extends { dataset: string }>(rows: T[]) => new Map(rows.map((r) => [r.dataset, r]));
+  const ru = by(runs.rows), wm = by(marks.rows), dl = by(dead.rows), ve = by(verdicts.rows);
+  const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+  const slots = await logicalSlots(db, config);
+  const triggers = new Map(names.flatMap((n) => { const t = triggerTable(config.datasets[n]); return t ? [[n, t] as const] : []; }));
+  const sizes = await changelogSizes(db, [...triggers.values()]);
+  return names.map((name) => {
+    const r = ru.get(name), w = wm.get(name), v = ve.get(name);
+    return {
+      ...(slots.has(name) ? { slot: slots.get(name) } : {}),
+      ...(triggers.has(name) ? { changelog: sizes.get(triggers.get(name)!) } : {}),
+      dataset: name,
+      stage: stages.get(name)!,
+      lastBatchRun: r ? { window: r.window_label, status: r.status, rows: r.rows === null ? null : Number(r.rows), finishedAt: iso(r.finished_at) } : null,
+      stream: { watermark: iso(w?.event_time), lagSeconds: w?.lag ?? null, deadLetters: dl.get(name)?.n ?? 0 },
+      lastVerdict: v ? { window: v.window_label, verdict: v.verdict, at: iso(v.finished_at)! } : null,
+    };
+  });
+}

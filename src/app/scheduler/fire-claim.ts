@@ -1,0 +1,56 @@
+/**
+ * Runs each (job, scheduled fire time) once across any number of schedulers.
+ * Two guards, because schedulers' clocks and start-up differ:
+ * - a session advisory lock on (job, fire time), held while the job runs, so two
+ *   schedulers firing at the same moment cannot both get in;
+ * - a row in dualrun.scheduler_fires keyed by (job, fire time), so a scheduler
+ *   that fires a little later, after the first released its lock, sees the fire
+ *   was taken and skips it.
+ */
+import type { Pool, PoolClient } from '../../core/db/connect.ts';
+
+export type FireOutcome = 'succeeded' | 'failed' | 'skipped' | 'abandoned';
+
+export interface FireClaim {
+  /** Records how the fire ended and releases the lock. */
+  finish(outcome: FireOutcome, detail?: string): Promise<void>;
+}
+
+/** Fire times are keyed to the second (the minute, for 5-field expressions). */
+export function fireKey(fireAt: Date): Date {
+  return new Date(Math.floor(fireAt.getTime() / 1000) * 1000);
+}
+
+export async function claimFire(db: Pool, job: string, fireAt: Date, owner: string): Promise<FireClaim | null> {
+  const at = fireKey(fireAt);
+  const client = await db.connect();
+  const lockArgs = [`dualrun.schedule.${job}`, at.toISOString()];
+  let locked = false;
+  try {
+    locked = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1), hashtext($2)) AS ok', lockArgs)).rows[0].ok;
+    if (!locked) { client.release(); return null; }
+    const inserted = await client.query(
+      'INSERT INTO dualrun.scheduler_fires (job, fire_at, claimed_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [job, at, owner],
+    );
+    if (inserted.rowCount === 0) { await unlock(client, lockArgs); client.release(); return null; }
+  } catch (e) {
+    if (locked) await unlock(client, lockArgs).catch(() => undefined);
+    client.release();
+    throw e;
+  }
+  return {
+    async finish(outcome, detail) {
+      try {
+        await client.query('UPDATE dualrun.scheduler_fires SET finished_at = clock_timestamp(), outcome = $3, detail = $4 WHERE job = $1 AND fire_at = $2',
+          [job, at, outcome, detail ?? null]);
+        await unlock(client, lockArgs);
+      } finally {
+        client.release();
+      }
+    },
+  };
+}
+
+async function unlock(client: PoolClient, args: string[]): Promise<void> {
+  await client.query('SELECT pg_advisory_unlock(hashtext($1), hashtext($2))', args);
+}

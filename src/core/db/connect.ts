@@ -1,0 +1,105 @@
+/**
+ * Postgres pools. Connection failures become DUALRUN_DB_UNREACHABLE (exit 3)
+ * naming host, port, user and database, never the password.
+ */
+import pg from 'pg';
+import { DualrunError } from '../errors.ts';
+import { registerSecret } from '../secrets.ts';
+import { connectionUrlProblem } from './connection-url.ts';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
+// Postgres SQLSTATEs that mean "cannot get in" rather than "query failed".
+const CONNECT_SQLSTATES = new Set(['28P01', '28000', '3D000', '57P03', '53300']);
+// The server went away under a connection: shutdown, crash, restart, failover.
+const LOST_SQLSTATES = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
+const LOST_MESSAGES = /timeout expired|Connection terminated|terminating connection|not queryable|connection error|the database system is (shutting down|starting up|in recovery mode|not yet accepting)|Connection refused|socket hang up/i;
+
+export function describeTarget(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) registerSecret(decodeURIComponent(u.password));
+    const db = decodeURIComponent(u.pathname.replace(/^\//, '')) || '(default)';
+    return `${u.hostname || 'localhost'}:${u.port || '5432'} (database ${db}, user ${decodeURIComponent(u.username) || '(default)'})`;
+  } catch {
+    return '(unparseable connection string)';
+  }
+}
+
+export function createPool(url: string, opts: { max?: number; applicationName?: string; role?: string } = {}): Pool {
+  const problem = connectionUrlProblem(url);
+  if (problem) throw new DualrunError('DUALRUN_CONFIG_INVALID', `connection string of ${opts.role ?? 'Postgres'}: ${problem}`);
+  describeTarget(url); // registers the password as a secret before anything can log it
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 10,
+    application_name: opts.applicationName ?? 'dualrun',
+    connectionTimeoutMillis: 10_000,
+  });
+  // A server restart emits 'error' on every client: idle ones (the pool's listener) and
+  // checked-out ones (the listener added at connect). Unhandled, either kills the process
+  // with a raw stack; handled, the query in flight rejects and the caller's reconnect
+  // policy decides (src/core/reconnect-policy.ts).
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => { client.on('error', () => undefined); });
+  return pool;
+}
+
+/** Opens a pool and proves it can connect, or throws DUALRUN_DB_UNREACHABLE. */
+export async function connectPool(url: string, opts: { max?: number; applicationName?: string; role?: string } = {}): Promise<Pool> {
+  const pool = createPool(url, { ...opts, role: opts.role });
+  try {
+    await pool.query('SELECT 1');
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw connectError(e, url, opts.role);
+  }
+  return pool;
+}
+
+export function isConnectFailure(e: unknown): boolean {
+  const err = e as { code?: string; errno?: string; message?: string };
+  return UNREACHABLE_CODES.has(err.code ?? '') || CONNECT_SQLSTATES.has(err.code ?? '') || /timeout expired|Connection terminated/i.test(err.message ?? '');
+}
+
+/**
+ * Whether an error (anywhere in its cause chain) means the connection to Postgres
+ * was lost or could not be made, as opposed to a query that failed on a live server.
+ */
+export function isConnectionLoss(e: unknown): boolean {
+  for (let c = e, depth = 0; c && depth < 8; c = (c as { cause?: unknown }).cause, depth++) {
+    const err = c as { code?: string; message?: string };
+    if (isConnectFailure(c) || LOST_SQLSTATES.has(err.code ?? '') || LOST_MESSAGES.test(err.message ?? '')) return true;
+  }
+  return false;
+}
+
+export function connectError(e: unknown, url: string, role = 'Postgres'): DualrunError {
+  const err = e as { code?: string; message?: string };
+  const reason = err.message || err.code || String(e);
+  if (!isConnectFailure(e)) return new DualrunError('DUALRUN_DB_QUERY_FAILED', `${role} at ${describeTarget(url)}: ${reason}`, { cause: e });
+  return new DualrunError('DUALRUN_DB_UNREACHABLE', `cannot connect to ${role} at ${describeTarget(url)}: ${reason}`, { cause: e, details: { target: describeTarget(url) } });
+}
+
+/**
+ * Runs fn inside BEGIN/COMMIT on one client; rolls back on any error. `begin` sets
+ * the opening statement (e.g. `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`).
+ * A connection that cannot even roll back is dropped from the pool, not reused.
+ */
+export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>, opts: { begin?: string } = {}): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query(opts.begin ?? 'BEGIN');
+    const out = await fn(client);
+    await client.query('COMMIT');
+    return out;
+  } catch (e) {
+    await client.query('ROLLBACK').catch((rb: Error) => { broken = rb; });
+    throw e;
+  } finally {
+    client.release(broken);
+  }
+}

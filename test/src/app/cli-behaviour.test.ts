@@ -1,0 +1,205 @@
+/**
+ * The CLI as cron and a terminal see it (real CLI in a child process, real
+ * Postgres): complete stdout through pipes, exact 64-bit keys in every format
+ * and in the stored result, samples in key order, validated --format and
+ * --log-level, one-line errors (stacks at debug), SIGTERM within 5 s with a
+ * resume command for an interrupted backfill.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../support/pg.ts';
+import { BIN, runCli } from '../../support/cli.ts';
+import { parseExactJson } from '../../../src/core/exact-json.ts';
+import { buildProgram, loadCommands } from '../../../src/app/cli.ts';
+import type { Command } from 'commander';
+
+const SNOW = 1234567890123456789n; // above 2^53: a float64 turns it into ...768
+
+const SETUP = `
+CREATE SCHEMA s;
+CREATE TABLE s.ev_batch (id int8 PRIMARY KEY, v int, note text);
+CREATE TABLE s.ev_stream (id int8 PRIMARY KEY, v int, note text);
+INSERT INTO s.ev_batch SELECT ${SNOW} + g * 7, g, 'note ' || g FROM generate_series(0, 29999) g;
+INSERT INTO s.ev_stream SELECT id, v + 1, note FROM s.ev_batch;
+CREATE TABLE s.small_batch (id int PRIMARY KEY);
+CREATE TABLE s.small_stream (id int PRIMARY KEY);
+INSERT INTO s.small_batch VALUES (9), (10), (100), (2), (1000);
+CREATE TABLE s.pair_batch (a int, b text, PRIMARY KEY (a, b));
+CREATE TABLE s.pair_stream (a int, b text, PRIMARY KEY (a, b));
+INSERT INTO s.pair_batch VALUES (10, 'a'), (2, 'b'), (2, 'a'), (9, 'z');
+CREATE VIEW s.stuck_batch AS SELECT id FROM s.small_batch, pg_sleep(30);
+CREATE TABLE s.stuck_stream (id int PRIMARY KEY);
+CREATE TABLE public.events (id bigint PRIMARY KEY, day date NOT NULL);
+CREATE TABLE public.events_batch (id bigint PRIMARY KEY, day date NOT NULL);
+INSERT INTO public.events SELECT g, DATE '2026-11-01' + (g % 6) FROM generate_series(1, 60) g;
+`;
+
+let db: TestDatabase;
+let dir: string;
+
+const config = (url: string) => JSON.stringify({
+  database: { url },
+  datasets: {
+    ev: { key: ['id'], batch: { output: 's.ev_batch' }, stream: { output: 's.ev_stream', source: { topic: 't.ev', format: 'json' } } },
+    small: { key: ['id'], batch: { output: 's.small_batch' }, stream: { output: 's.small_stream', source: { topic: 't.small', format: 'json' } } },
+    stuck: { key: ['id'], batch: { output: 's.stuck_batch' }, stream: { output: 's.stuck_stream', source: { topic: 't.stuck', format: 'json' } } },
+    pair: { key: ['a', 'b'], batch: { output: 's.pair_batch' }, stream: { output: 's.pair_stream', source: { topic: 't.pair', format: 'json' } } },
+    slow: {
+      key: ['id'], window: { column: 'day', grain: 'day' },
+      batch: { output: 'public.events_batch', query: 'sql/slow.sql' },
+      stream: { output: 'public.events_stream', source: { table: 'public.events' } },
+    },
+  },
+}, null, 2);
+
+const cli = (args: string[], env: Record<string, string | undefined> = {}) => runCli(['--config', path.join(dir, 'dualrun.yaml'), ...args], { cwd: dir, env });
+
+beforeAll(async () => {
+  db = await createTestDatabase('cli');
+  await db.pool.query(SETUP);
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dualrun-cli-'));
+  fs.mkdirSync(path.join(dir, 'sql'));
+  // 1.5 s per window: long enough to be interrupted in the middle of a backfill.
+  fs.writeFileSync(path.join(dir, 'sql', 'slow.sql'), 'SELECT id, day FROM public.events, pg_sleep(1.5) WHERE day >= :window_start AND day < :window_end');
+  fs.writeFileSync(path.join(dir, 'dualrun.yaml'), config(db.url));
+});
+afterAll(async () => { await db?.drop(); if (dir) fs.rmSync(dir, { recursive: true, force: true }); });
+
+describe('stdout and exact keys', () => {
+  it('JSON over 1 MB piped into python3 -m json.tool parses whole (it used to be cut at 65,536 bytes)', async () => {
+    const cmd = `"${process.execPath}" "${BIN}" --config "${path.join(dir, 'dualrun.yaml')}" reconcile ev --format json --samples 20000 --assume-settled | tee "${path.join(dir, 'out.json')}" | python3 -m json.tool > /dev/null; echo "exit \${PIPESTATUS[0]} \${PIPESTATUS[2]}"`;
+    const r = spawnSync('bash', ['-c', cmd], { encoding: 'utf8', env: { ...process.env, DUALRUN_LOG_LEVEL: 'warn' }, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
+    // dualrun exits 1 (mismatch); python3 -m json.tool exits 0: the whole document parsed.
+    expect(r.stdout.trim()).toBe('exit 1 0');
+    const text = fs.readFileSync(path.join(dir, 'out.json'), 'utf8');
+    expect(text.length).toBeGreaterThan(1_000_000);
+    const o = parseExactJson(text) as { diff: { samples: { key: { id: bigint } }[] } };
+    expect(o.diff.samples).toHaveLength(20000);
+    expect(o.diff.samples[19999].key.id).toBe(SNOW + 19999n * 7n);
+  });
+
+  it('snowflake ids above 2^53 are exact in json, text, md and the stored result (they came out as neighbouring ids)', async () => {
+    const j = await cli(['reconcile', 'ev', '--format', 'json', '--samples', '3', '--assume-settled']);
+    expect(j.code).toBe(1);
+    expect(j.stdout).toContain(`"id": ${SNOW}`);
+    const o = parseExactJson(j.stdout) as { diff: { samples: { key: { id: bigint } }[] }; id: number };
+    expect(o.diff.samples.map((s) => s.key.id)).toEqual([SNOW, SNOW + 7n, SNOW + 14n]);
+    const text = await cli(['reconcile', 'ev', '--samples', '1', '--assume-settled']);
+    expect(text.stdout).toContain(`id=${SNOW}`);
+    const md = await cli(['reconcile', 'ev', '--format', 'md', '--samples', '1', '--assume-settled']);
+    expect(md.stdout).toContain(`id=${SNOW}`);
+    const stored = await db.pool.query(`SELECT result->'diff'->'samples'->0->'key'->>'id' AS id FROM dualrun.reconciliations WHERE id = $1`, [o.id]);
+    expect(stored.rows[0].id).toBe(String(SNOW));
+    expect(`${text.stdout}${md.stdout}`).not.toContain('1234567890123456768');
+  });
+
+  it('samples sort by key value, not text: 2, 9, 10, 100, 1000; composite keys column by column', async () => {
+    const r = await cli(['reconcile', 'small', '--format', 'json', '--assume-settled']);
+    expect(JSON.parse(r.stdout).diff.samples.map((s: { key: { id: number } }) => s.key.id)).toEqual([2, 9, 10, 100, 1000]);
+    const p = await cli(['reconcile', 'pair', '--format', 'json', '--assume-settled']);
+    expect(JSON.parse(p.stdout).diff.samples.map((s: { key: unknown }) => s.key)).toEqual([
+      { a: 2, b: 'a' }, { a: 2, b: 'b' }, { a: 9, b: 'z' }, { a: 10, b: 'a' },
+    ]);
+  });
+});
+
+describe('options and errors', () => {
+  it('every command that has --format names its allowed values, and a wrong one exits 2 listing them', async () => {
+    await loadCommands();
+    const withFormat: string[] = [];
+    const walk = (c: Command, p: string) => {
+      const f = c.options.find((o) => o.long === '--format');
+      if (f) { withFormat.push(p); expect(f.argChoices, `${p} --format`).toBeTruthy(); }
+      c.commands.forEach((s) => walk(s, `${p} ${s.name()}`.trim()));
+    };
+    walk(buildProgram(), '');
+    expect(withFormat).toEqual(expect.arrayContaining(['reconcile', 'datasets', 'report', 'cutover status', 'batch run']));
+    for (const args of [['reconcile', 'ev', '--format', 'yaml'], ['datasets', '--format', 'xml'], ['report', '--format', 'text']]) {
+      const r = await cli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/argument '.*' is invalid\. Allowed choices are [a-z]+(, [a-z]+)+\./);
+    }
+  });
+
+  it('--log-level and DUALRUN_LOG_LEVEL are validated (exit 2 listing the levels)', async () => {
+    const flag = await cli(['--log-level', 'loud', 'datasets']);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/Allowed choices are fatal, error, warn, info, debug, trace, silent/);
+    const env = await cli(['datasets'], { DUALRUN_LOG_LEVEL: 'verbose' });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toMatch(/DUALRUN_LOG_LEVEL "verbose" is invalid/);
+  });
+
+  it('a failure is one clear line; the stack trace only at --log-level debug', async () => {
+    const url = 'postgres://u:hunter2@127.0.0.1:1/x';
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'dualrun-cli-empty-'));
+    fs.writeFileSync(path.join(empty, 'dualrun.yaml'), 'database:\n  url: ${DATABASE_URL}\ndatasets: {}\n');
+    const plain = await runCli(['datasets'], { cwd: empty, env: { DATABASE_URL: url, DUALRUN_CONFIG: undefined } });
+    expect(plain.code).toBe(3);
+    expect(plain.stderr).toMatch(/^dualrun: DUALRUN_DB_UNREACHABLE: /m);
+    expect(plain.stderr).not.toMatch(/^\s+at /m);
+    const debug = await runCli(['--log-level', 'debug', 'datasets'], { cwd: empty, env: { DATABASE_URL: url, DUALRUN_CONFIG: undefined } });
+    fs.rmSync(empty, { recursive: true, force: true });
+    expect(debug.code).toBe(3);
+    expect(debug.stderr).toMatch(/^\s+at /m);
+    expect(`${plain.stderr}${debug.stderr}`).not.toContain('hunter2');
+  });
+});
+
+describe('signals', () => {
+  it('SIGTERM stops a backfill within 5 s, exits non-zero and prints the command that resumes it', async () => {
+    const args = ['--config', path.join(dir, 'dualrun.yaml'), 'batch', 'run', 'slow', '--from', '2026-11-01', '--to', '2026-11-06'];
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, DUALRUN_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const firstLine = new Promise<void>((resolve) => child.stdout.on('data', (d) => { stdout += d; if (stdout.includes('\n')) resolve(); }));
+    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await firstLine; // per-window results print as each window finishes
+    expect(stdout).toMatch(/^slow 2026-11-01: succeeded/);
+    const t0 = Date.now();
+    child.kill('SIGTERM');
+    const code = await closed;
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(code).not.toBe(0);
+    const resume = /resume with:\n\s+(dualrun .+)\n/.exec(stderr)?.[1];
+    expect(resume, stderr).toMatch(/^dualrun --config \S+ batch run slow --from 2026-11-0[2-6] --to 2026-11-06$/);
+    const again = await runCli(resume!.split(' ').slice(1), { cwd: dir, timeoutMs: 60_000 });
+    expect(again.code, again.stderr).toBe(0);
+    const loaded = await db.pool.query(`SELECT count(DISTINCT day)::int AS days FROM public.events_batch`);
+    expect(loaded.rows[0].days).toBe(6);
+  });
+
+  it('on a terminal: readable logs and per-window lines above the progress bar, never JSON log lines through it', () => {
+    const cmd = `"${process.execPath}" "${BIN}" --config "${path.join(dir, 'dualrun.yaml')}" --log-level info batch run slow --from 2026-11-01 --to 2026-11-02 --rerun`;
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...process.env, TERM: 'xterm' }, timeout: 60_000 });
+    expect(r.status, r.stdout).toBe(0);
+    // eslint-disable-next-line no-control-regex
+    const screen = r.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+    expect(screen).toMatch(/slow 2026-11-01: succeeded/);
+    expect(screen).toMatch(/slow 2026-11-02: succeeded/);
+    expect(screen).toMatch(/backfill \[.*\] \d\/2 windows/);
+    expect(screen).toMatch(/INFO.*: /);
+    expect(screen).not.toMatch(/\{"level":/);
+  });
+
+  it('SIGTERM stops a command stuck in a long query within 5 s (exit 143), not when the query ends', async () => {
+    const child = spawn(process.execPath, [BIN, '--config', path.join(dir, 'dualrun.yaml'), 'reconcile', 'stuck', '--assume-settled'], { cwd: dir, env: { ...process.env, DUALRUN_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    // Wait until the 30 s fingerprint query is running.
+    for (let i = 0; i < 200 && child.exitCode === null; i++) {
+      const q = await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%stuck_batch%' AND state = 'active' AND pid <> pg_backend_pid()`);
+      if (q.rows[0].n > 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const t0 = Date.now();
+    child.kill('SIGTERM');
+    expect(await closed, stderr).toBe(143);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+  });
+});

@@ -1,0 +1,149 @@
+/**
+ * The gate's evidence rules on a real Postgres, each named after what broke
+ * (issue #11): results judged by the real reconciler, the definition history,
+ * stored errors, and the record of refused promotions.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { promote } from '../../../../src/core/cutover/stage-change.ts';
+import { cutoverStatus } from '../../../../src/core/cutover/cutover-status.ts';
+import { readHistory } from '../../../../src/core/cutover/audit-log.ts';
+import { readGateDecisions } from '../../../../src/core/cutover/gate-decisions.ts';
+import { compileConfig } from '../../../../src/core/config/compile-config.ts';
+import { createRuntime, type Runtime } from '../../../../src/core/runtime.ts';
+import { DualrunError } from '../../../../src/core/errors.ts';
+import { reconcileDataset } from '../../../../reconcile/reconcile-dataset.ts';
+import { createFixture, daysAgo, rawConfig, recordDefinitionsLongAgo, seedVerdict, tempDir, type Fixture } from './cutover-fixture.ts';
+
+let fx: Fixture | undefined;
+const extra: Runtime[] = [];
+afterEach(async () => {
+  await Promise.all(extra.splice(0).map((r) => r.close()));
+  await fx?.cleanup();
+  fx = undefined;
+});
+
+const why = { reason: 'test', actor: 'tester' };
+
+async function refusal(p: Promise<unknown>): Promise<DualrunError> {
+  const e = await p.then(() => null, (err: unknown) => err);
+  expect(e).toBeInstanceOf(DualrunError);
+  expect((e as DualrunError).code).toBe('DUALRUN_GATE_REFUSED');
+  return e as DualrunError;
+}
+
+async function orders(rt: Runtime) {
+  return (await cutoverStatus(rt)).find((s) => s.dataset === 'orders')!.next!;
+}
+
+describe('never replacing what dualrun did not create', () => {
+  it('an existing view named by cutover.serve that dualrun did not create is refused, not replaced', async () => {
+    fx = await createFixture({ serve: 'analytics.user_view' });
+    await fx.db.pool.query(`CREATE VIEW analytics.user_view AS SELECT 42 AS answer`);
+    const e = await promote(fx.rt, 'orders', why).then(() => null, (err: unknown) => err);
+    expect(e).toMatchObject({ code: 'DUALRUN_SERVE_REFUSED', message: expect.stringContaining('analytics.user_view is an existing view that dualrun did not create') });
+    expect((await fx.db.pool.query('SELECT answer FROM analytics.user_view')).rows).toEqual([{ answer: 42 }]);
+    expect((await fx.db.pool.query(`SELECT count(*)::int AS n FROM dualrun.stages`)).rows[0].n).toBe(0);
+  });
+});
+
+describe('gate evidence', () => {
+  it('a mismatch judged 18 s before the promote breaks a streak of later windows judged earlier (promotion granted right after a mismatch); the refusal is recorded and --force is audited as forced', async () => {
+    fx = await createFixture();
+    await promote(fx.rt, 'orders', why);
+    const H = 1 / 60; // agoHours in minutes
+    for (const d of [1, 2, 3]) await seedVerdict(fx.db.pool, { day: daysAgo(d), verdict: 'match', agoHours: 10 * H });
+    const breaker = await seedVerdict(fx.db.pool, { day: daysAgo(4), verdict: 'mismatch', agoHours: 0.3 * H });
+    const e = await refusal(promote(fx.rt, 'orders', { reason: 'looks fine to me', actor: 'dana' }));
+    expect(e.message).toContain(`broken by the mismatch on window ${daysAgo(4)} judged`);
+    expect(e.message).toContain(`(reconciliation #${breaker})`);
+    expect(e.message).toContain(`did not count: ${daysAgo(1)} (judged`);
+    expect(e.details.gate).toMatchObject({ ok: false, clean: 0, evidence: [], breaker: { id: breaker, window: daysAgo(4), verdict: 'mismatch', rule: 'window-order' } });
+
+    const [refused] = await readGateDecisions(fx.db.pool, { dataset: 'orders' }).then((d) => d.filter((x) => x.outcome === 'refused'));
+    expect(refused).toMatchObject({ from: 'shadow', to: 'streaming', outcome: 'refused', actor: 'dana', reason: 'looks fine to me', evidence: [] });
+    expect(refused.why[0]).toContain(`#${breaker}`);
+    expect(String(e.details.decision)).toBe(refused.id);
+
+    const forced = await promote(fx.rt, 'orders', { reason: 'incident 7', actor: 'dana', force: true });
+    expect(forced).toMatchObject({ forced: true, to: 'streaming' });
+    expect((await readHistory(fx.db.pool, 'orders')).at(-1)).toMatchObject({ forced: true, actor: 'dana', gate: { ok: false } });
+    expect((await readGateDecisions(fx.db.pool, { dataset: 'orders' })).map((d) => d.outcome)).toEqual(['granted', 'refused', 'forced']);
+  });
+
+  it('evidence judged before a transform change does not count, also when only a helper the transform imports changed (promotion on evidence from before the change)', async () => {
+    fx = await createFixture();
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'orders.ts'), "import { fix } from './helper.ts';\nexport default (r: any) => fix(r);\n");
+    fs.writeFileSync(path.join(dir, 'helper.ts'), 'export const fix = (r: any) => r;\n');
+    const raw = rawConfig(fx.db.url) as { datasets: { orders: { stream: Record<string, unknown> } } };
+    raw.datasets.orders.stream.transform = 'orders.ts';
+    const rt = createRuntime({ config: compileConfig(raw, { path: path.join(dir, 'dualrun.yaml') }), log: pino({ level: 'silent' }) });
+    extra.push(rt);
+    await rt.db();
+    await fx.db.pool.query('DELETE FROM dualrun.dataset_definitions');
+    await recordDefinitionsLongAgo(rt);
+    await promote(rt, 'orders', why);
+    for (const d of [1, 2, 3]) await seedVerdict(fx.db.pool, { day: daysAgo(d), verdict: 'match', agoHours: d });
+    expect(await orders(rt)).toMatchObject({ ready: true, clean: 3 });
+
+    fs.writeFileSync(path.join(dir, 'helper.ts'), 'export const fix = (r: any) => ({ ...r, amount: 0 });\n');
+    const status = await orders(rt);
+    expect(status).toMatchObject({ ready: false, clean: 0 });
+    expect(status.notCounted.map((n) => [n.window, n.rule])).toEqual([1, 2, 3].map((d) => [daysAgo(d), 'definition']));
+    expect(status.notCounted[0].reason).toContain('stream transform changed');
+    const e = await refusal(promote(rt, 'orders', why));
+    expect(e.message).toContain('did not count');
+    // The refusal recorded the change: from now on the history dates it.
+    const defs = await fx.db.pool.query(`SELECT seen_by FROM dualrun.dataset_definitions WHERE dataset = 'orders' ORDER BY id`);
+    expect(defs.rows.map((r) => r.seen_by)).toEqual(['test', 'promote']);
+    expect((await orders(rt)).notCounted[0].reason).toMatch(/^judged under an earlier definition of the dataset \(stream transform changed\) \(current since /);
+  });
+
+  it('a reconciliation that could not run is stored and breaks the streak (errors were invisible to the gate)', async () => {
+    fx = await createFixture();
+    await promote(fx.rt, 'plain', why);
+    await seedVerdict(fx.db.pool, { dataset: 'plain', day: null, verdict: 'match', agoHours: 2 });
+    expect((await cutoverStatus(fx.rt)).find((s) => s.dataset === 'plain')!.next).toMatchObject({ ready: true });
+    // The fixture never created plain's tables: the reconciler cannot compare them.
+    const [r] = await reconcileDataset(fx.rt, 'plain');
+    expect(r.verdict).toBe('error');
+    const stored = await fx.db.pool.query(`SELECT id::text, code, message FROM dualrun.reconcile_errors WHERE dataset = 'plain'`);
+    expect(stored.rows).toHaveLength(1);
+    const e = await refusal(promote(fx.rt, 'plain', why));
+    expect(e.details.gate).toMatchObject({ breaker: { verdict: 'error', id: stored.rows[0].id }, evidence: [], counted: [] });
+    expect(e.message).toContain(`broken by the error on the whole table judged`);
+  });
+
+  it('empty windows and a partial batch load judged by the real reconciler do not count (7/7 clean on empty windows; a window loaded before it ended)', async () => {
+    fx = await createFixture();
+    const { pool } = fx.db;
+    await promote(fx.rt, 'orders', why);
+    const empty = ['2026-11-20', '2026-11-21', '2026-11-22'];
+    const results = await reconcileDataset(fx.rt, 'orders', { windows: empty, assumeSettled: true });
+    expect(results.map((r) => [r.verdict, r.batch?.rows, r.stream?.rows])).toEqual(empty.map(() => ['match', 0, 0]));
+    let status = await orders(fx.rt);
+    expect(status).toMatchObject({ ready: false, clean: 0, minRowsPerWindow: 1 });
+    expect(status.notCounted.map((n) => [n.window, n.rule])).toEqual([...empty].reverse().map((w) => [w, 'min-rows']));
+
+    // 11-25 holds the same 2 rows on both sides, but its batch load is partial.
+    await pool.query(`INSERT INTO analytics.orders_batch VALUES (101, '2026-11-25', 1, 'x'), (102, '2026-11-25', 2, 'x');
+      INSERT INTO analytics.orders_stream VALUES (101, '2026-11-25', 1, 'x', 1, now()), (102, '2026-11-25', 2, 'x', 1, now());
+      INSERT INTO dualrun.batch_runs (dataset, window_start, window_end, window_label, mode, status, finished_at, rows, snapshot_at)
+        VALUES ('orders', '2026-11-25', '2026-11-26', '2026-11-25', 'managed', 'partial', now(), 2, now());
+      INSERT INTO dualrun.watermarks (dataset, event_time) VALUES ('orders', '2030-01-01')`);
+    const [pending] = await reconcileDataset(fx.rt, 'orders', { windows: ['2026-11-25'] });
+    expect(pending).toMatchObject({ verdict: 'pending' });
+    expect(pending.pendingReason).toMatch(/newest batch run for window 2026-11-25 is partial .*never as cutover evidence/);
+    const [judged] = await reconcileDataset(fx.rt, 'orders', { windows: ['2026-11-25'], assumeSettled: true });
+    expect(judged).toMatchObject({ verdict: 'match', batch: { rows: 2 }, stream: { rows: 2 } });
+    status = await orders(fx.rt);
+    expect(status.clean).toBe(0);
+    expect(status.notCounted[0]).toMatchObject({ window: '2026-11-25', rule: 'partial-load' });
+    const e = await refusal(promote(fx.rt, 'orders', why));
+    expect(e.message).toContain('did not count: 2026-11-25 (its batch load (run ');
+    expect(e.message).toContain('2026-11-22 (0 batch rows, 0 stream rows (cutover.minRowsPerWindow 1 on both sides))');
+  });
+});
