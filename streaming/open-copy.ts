@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { PoolClient } from '../src/db/connect.ts';
+import type { PoolClient } from '../src/core/db/connect.ts';
 
 export class OpenCopy {
   private error: unknown = null;
