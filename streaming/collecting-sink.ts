@@ -81,9 +81,8 @@ interface OpenTxn {
   dbStage: CollectingStage | null;
   /** The stage's COPY, open until another statement needs the session. */
   copy: OpenCopy | null;
+  /** Changes handed to this transaction (queued COPYs included), the next one's order; when it is due. */
   seq: number;
-  /** Changes handed to this transaction (queued included): when it is due. */
-  queued: number;
   staged: number;
   deletes: boolean;
   records: number;
@@ -214,7 +213,7 @@ export class CollectingSink {
       const fresh = batch.records.filter((r) => comparePositions(r.position, t.accepted) > 0);
       if (fresh.length > 0 && !(await this.collect(t, fresh))) return { pending: false, rewind: true };
       t.touchedAt = Date.now();
-      const due = batch.headSeenAt !== null || t.queued >= this.o.maxRows || Date.now() - t.openedAt >= this.o.maxAgeMs;
+      const due = batch.headSeenAt !== null || t.seq >= this.o.maxRows || Date.now() - t.openedAt >= this.o.maxAgeMs;
       // At the head the commit runs in the background (the next batch goes to a new transaction at once); in a
       // backlog the partition waits for it, or kafkajs fetches ahead of Postgres (5M events: 185 MB instead of ~130).
       if (due && batch.headSeenAt !== null) this.handOver(t);
@@ -239,7 +238,7 @@ export class CollectingSink {
       partition, ref: { dataset: this.deps.dataset, source: this.deps.source, partition }, client: null, openedAt: now,
       accepted: from ?? { major: -1n, minor: 0n }, last: from ?? { major: -1n, minor: 0n }, first: null, touchedAt: now, busy: false,
       generation: this.generations.get(partition) ?? 0,
-      stage: null, dbStage: null, copy: null, seq: 0, queued: 0, staged: 0, deletes: false,
+      stage: null, dbStage: null, copy: null, seq: 0, staged: 0, deletes: false,
       records: 0, fresh: 0, dead: 0, deadByStage: {}, maxSourceTs: null, headSeenAt: null, lagRecords: null,
     };
     this.current.set(partition, t);
@@ -318,7 +317,6 @@ export class CollectingSink {
     const count = fresh.length;
     this.queuedText.set(t.partition, (this.queuedText.get(t.partition) ?? 0) + bytes);
     t.accepted = through;
-    t.queued += segments.reduce((n, s) => n + s.rows, 0);
     // The COPY follows in the partition's order while node goes on with the fetch; a refusal there asks for the partition again.
     this.inBackground(t.partition, async () => {
       this.queuedText.set(t.partition, (this.queuedText.get(t.partition) ?? 0) - bytes);
