@@ -358,15 +358,15 @@ export class CollectingSink {
     await copy?.end();
   }
 
-  /** Merges what the stage holds: the newest change per key, upserts then deletes. */
+  /** Merges what the stage holds: the newest change per key, upserts and deletes. */
   private async merge(t: OpenTxn): Promise<void> {
     await this.endCopy(t);
     if (!t.dbStage || t.staged === 0) return;
     const c = t.client!;
+    const stage = t.dbStage;
     const tombstones = t.deletes
       || (await c.query('SELECT 1 FROM dualrun.stream_tombstones WHERE dataset = $1 LIMIT 1', [this.deps.dataset])).rowCount! > 0;
-    await c.query(tombstones ? t.dbStage.upsert : t.dbStage.lean, [this.deps.dataset]);
-    if (t.deletes) await c.query(t.dbStage.delete, [this.deps.dataset]);
+    await c.query(t.deletes ? stage.upsertAndDelete : tombstones ? stage.upsert : stage.lean, [this.deps.dataset]);
     t.staged = 0;
     t.deletes = false;
   }

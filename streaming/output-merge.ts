@@ -59,8 +59,8 @@ export interface CollectedChange {
 /**
  * Several batches' changes in one staging table, merged once: `prepare` (create the
  * session's table if needed, empty it), `COPY copy FROM STDIN` with `data(changes,
- * firstSeq)` for each batch, then `upsert` (or `lean` without tombstones) and, when
- * deletes were staged, `delete`, each with `[dataset]`. Which change of a key is
+ * firstSeq)` for each batch, then `upsert` (or `lean` without tombstones) or, when
+ * deletes were staged, `upsertAndDelete`, with `[dataset]`. Which change of a key is
  * written is decided in the merge (the newest version; on a tie the later one), so
  * node keeps nothing of a batch once it is copied. Every staged change is checked
  * as in `staged`, also those not written.
@@ -73,7 +73,12 @@ export interface CollectingStage {
   data(changes: readonly CollectedChange[], firstSeq: number): string;
   readonly upsert: string;
   readonly lean: string;
-  readonly delete: string;
+  /**
+   * Upserts and deletes in one statement: the newest change per key is ranked once.
+   * Its two writes touch disjoint keys (a key's newest change is one or the other), so
+   * one snapshot serves both as the two statements in sequence would.
+   */
+  readonly upsertAndDelete: string;
 }
 
 /**
@@ -127,7 +132,8 @@ function columnSetStatements(out: OutputTable, opts: { guardVersions: boolean })
   const collect = input.collecting;
   const collecting: CollectingStage | null = collect && {
     signature: out.dataColumns.map((c) => c.name).join(','), prepare: collect.prepare, copy: collect.copy, data: collect.data,
-    upsert: sql.upsert(collect.select(false)), lean: sql.lean(collect.select(false)), delete: sql.delete(collect.select(true)),
+    upsert: sql.upsert(collect.upserts), lean: sql.lean(collect.upserts),
+    upsertAndDelete: sql.upsertAndDelete(collect.ranked, collect.fromRanked(false), collect.fromRanked(true)),
   };
   return {
     columns: out.dataColumns,
@@ -148,10 +154,8 @@ function mergeSql(out: OutputTable, guard: boolean) {
   const cols = out.columns.map(q).join(', ');
   const updates = out.columns.filter((c) => !out.key.includes(c)).map((c) => `${q(c)} = EXCLUDED.${q(c)}`).join(', ');
   // One join with the tombstones (at most one per key) serves both the version check and
-  // the clearing of the tombstones the batch supersedes.
-  const upsert = (input: string) => `
-WITH input AS MATERIALIZED (${input}),
-keyed AS MATERIALIZED (
+  // the clearing of the tombstones the batch supersedes. Both parts read the CTE `input`.
+  const upsertParts = `keyed AS MATERIALIZED (
   SELECT i.*, tb.record_key AS _dr_tomb_key, tb.version AS _dr_tomb_version
     FROM input i LEFT JOIN dualrun.stream_tombstones tb ON tb.dataset = $1 AND tb.record_key = ${recordKey('i')}
    WHERE i._dr_write
@@ -159,12 +163,16 @@ keyed AS MATERIALIZED (
 cleared AS (
   DELETE FROM dualrun.stream_tombstones tb USING keyed k
    WHERE tb.dataset = $1 AND tb.record_key = k._dr_tomb_key ${guard ? 'AND k._dr_tomb_version < k._dr_version' : ''}
-)
-INSERT INTO ${t} AS o (${cols})
+)`;
+  const upsertWrite = `INSERT INTO ${t} AS o (${cols})
 SELECT ${cols} FROM keyed
 ${guard ? ' WHERE keyed._dr_tomb_version IS NULL OR keyed._dr_tomb_version < keyed._dr_version' : ''}
 ON CONFLICT (${keyCols.join(', ')}) DO UPDATE SET ${updates}
 ${guard ? ' WHERE o._dr_version IS NULL OR o._dr_version < EXCLUDED._dr_version' : ''}`;
+  const upsert = (input: string) => `
+WITH input AS MATERIALIZED (${input}),
+${upsertParts}
+${upsertWrite}`;
   // Without tombstones for the dataset there is nothing to check or clear: a plain
   // guarded upsert (the common case; the check costs a jsonb key per row).
   const lean = (input: string) => `
@@ -173,18 +181,29 @@ INSERT INTO ${t} AS o (${cols})
 SELECT ${cols} FROM input i WHERE i._dr_write AND $1::text IS NOT NULL
 ON CONFLICT (${keyCols.join(', ')}) DO UPDATE SET ${updates}
 ${guard ? ' WHERE o._dr_version IS NULL OR o._dr_version < EXCLUDED._dr_version' : ''}`;
-  const del = (input: string) => `
-WITH input AS MATERIALIZED (${input}),
-gone AS (
-  DELETE FROM ${t} o USING input d
+  // The deletes of the CTE `rel`: remove older rows, leave a tombstone.
+  const deleteParts = (rel: string) => `gone AS (
+  DELETE FROM ${t} o USING ${rel} d
    WHERE d._dr_write AND ${keyMatch('o', 'd')} ${guard ? 'AND (o._dr_version IS NULL OR o._dr_version < d._dr_version)' : ''}
-)
-INSERT INTO dualrun.stream_tombstones (dataset, record_key, version, source_ts)
-SELECT $1, ${recordKey('d')}, d._dr_version, d._dr_source_ts FROM input d WHERE d._dr_write
+)`;
+  const deleteWrite = (rel: string) => `INSERT INTO dualrun.stream_tombstones (dataset, record_key, version, source_ts)
+SELECT $1, ${recordKey('d')}, d._dr_version, d._dr_source_ts FROM ${rel} d WHERE d._dr_write
  ${guard ? `AND NOT EXISTS (SELECT 1 FROM ${t} o WHERE ${keyMatch('o', 'd')} AND o._dr_version >= d._dr_version)` : ''}
 ON CONFLICT (dataset, record_key) DO UPDATE SET version = EXCLUDED.version, source_ts = EXCLUDED.source_ts
  WHERE stream_tombstones.version < EXCLUDED.version`;
-  return { upsert, lean, delete: del };
+  const del = (input: string) => `
+WITH input AS MATERIALIZED (${input}),
+${deleteParts('input')}
+${deleteWrite('input')}`;
+  const upsertAndDelete = (ranked: string, ups: string, dels: string) => `
+WITH ranked AS MATERIALIZED (${ranked}),
+input AS MATERIALIZED (${ups}),
+${upsertParts},
+upserted AS (${upsertWrite}),
+deletes AS MATERIALIZED (${dels}),
+${deleteParts('deletes')}
+${deleteWrite('deletes')}`;
+  return { upsert, lean, delete: del, upsertAndDelete };
 }
 
 interface InputRelation {
@@ -192,8 +211,14 @@ interface InputRelation {
   values(rows: readonly MergeRow[]): unknown[];
   /** All-scalar tables: the same relation read from a staging table filled by COPY. */
   stage: { prepare: string; copy: string; select: string; data(rows: readonly MergeRow[]): string } | null;
-  /** All-scalar tables: a staging table collecting several batches (upserts and deletes); `select(deletes)` reads one kind. */
-  collecting: { prepare: string; copy: string; select(deletes: boolean): string; data(rows: readonly CollectedChange[], firstSeq: number): string } | null;
+  /** All-scalar tables: a staging table collecting several batches (upserts and deletes), merged in one ranking. */
+  collecting: {
+    prepare: string; copy: string; data(rows: readonly CollectedChange[], firstSeq: number): string;
+    /** The staged upserts, each marked `_dr_write` when it is its key's newest change. */
+    upserts: string;
+    /** Every staged change so marked; and one kind of them read from the CTE `ranked`. */
+    ranked: string; fromRanked(deletes: boolean): string;
+  } | null;
 }
 
 /** Types whose `=` is value equality across modifiers; others compare as text (stricter). */
@@ -271,11 +296,14 @@ function stagingTable(data: readonly OutputColumn[], select: string, aliases: re
  */
 function collectingTable(data: readonly OutputColumn[], select: string, aliases: readonly string[], keyAliases: readonly string[]): NonNullable<InputRelation['collecting']> {
   const t = sessionTable('dr_collect', data, aliases, [['_dr_version', 'bigint'], ['_dr_ts_ms', 'float8'], ['_dr_delete', 'bool'], ['_dr_seq', 'bigint']]);
-  const newest = `row_number() OVER (PARTITION BY ${keyAliases.map((a) => `s.${a}`).join(', ')} ORDER BY s._dr_version DESC, s._dr_seq DESC) = 1`;
+  const ranked = `SELECT s.*, row_number() OVER (PARTITION BY ${keyAliases.map((a) => `s.${a}`).join(', ')} ORDER BY s._dr_version DESC, s._dr_seq DESC) = 1 AS _dr_write FROM pg_temp.${t.name} s`;
+  const kind = (deletes: boolean) => `WHERE ${deletes ? '' : 'NOT '}u._dr_delete`;
   return {
     prepare: t.prepare,
     copy: t.copy,
-    select: (deletes) => `${select} FROM (SELECT s.*, ${newest} AS _dr_write FROM pg_temp.${t.name} s) u WHERE ${deletes ? '' : 'NOT '}u._dr_delete`,
+    upserts: `${select} FROM (${ranked}) u ${kind(false)}`,
+    ranked,
+    fromRanked: (deletes) => `${select} FROM ranked u ${kind(deletes)}`,
     data: (rows, firstSeq) => {
       let text = '';
       let seq = firstSeq;
