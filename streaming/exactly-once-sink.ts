@@ -211,7 +211,7 @@ async function tryMerge(c: PoolClient, deps: SinkDeps, changes: readonly KeyedCh
  * as arrays; both paths run the same merge, so they accept and refuse alike.
  */
 async function runMerge(c: PoolClient, deps: SinkDeps, changes: readonly KeyedChange[], tombstones: boolean): Promise<void> {
-  const newest = new Set(newestPerKey(changes, deps.key));
+  const newest = new Set(newestPerKey(changes, deps.key, deps.merge.ties));
   const ups: MergeRow[] = [];
   const dels: MergeRow[] = [];
   for (const ch of changes) (ch.kind === 'upsert' ? ups : dels).push({ row: ch.row, version: ch.version, sourceTs: ch.sourceTs, write: newest.has(ch) });
