@@ -2,6 +2,7 @@
  * Numbers a JavaScript double cannot hold travel exactly from the source to the
  * stream output: 64-bit ids (snowflake-style) and long decimals.
  */
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../support/pg.ts';
 import { runCli } from '../support/cli.ts';
@@ -18,6 +19,23 @@ describe('exact numbers in streamed JSON', () => {
   it('keeps integers beyond 2^53 and long decimals as their exact digits, and plain numbers as numbers', () => {
     const r = parseJson('{"id": 9007199254740993, "n": -9223372036854775808, "d": 123456789012345678.25, "small": 42, "f": 2.5, "s": "12345678901234567890"}');
     expect(r).toEqual({ ok: true, value: { id: '9007199254740993', n: '-9223372036854775808', d: '123456789012345678.25', small: 42, f: 2.5, s: '12345678901234567890' } });
+  });
+
+  it('regression: a decimal with 16+ significant digits on both sides of its point, or a far exponent, was rounded by JSON.parse (1234567.1234567891 became …892, 1e-400 became 0)', () => {
+    const digits = (min: number, max: number) => fc.stringMatching(new RegExp(`^[0-9]{${min},${max}}$`));
+    const number = fc.record({
+      sign: fc.constantFrom('', '-'), int: fc.oneof(fc.constant('0'), fc.tuple(fc.stringMatching(/^[1-9]$/), digits(0, 20)).map(([a, b]) => a + b)),
+      frac: fc.option(digits(1, 20)), exp: fc.option(fc.tuple(fc.constantFrom('e', 'E', 'e+', 'e-', 'E-'), fc.integer({ min: 0, max: 400 }))),
+    }).map((n) => `${n.sign}${n.int}${n.frac === null ? '' : `.${n.frac}`}${n.exp === null ? '' : `${n.exp[0]}${n.exp[1]}`}`);
+    fc.assert(fc.property(number, fc.boolean(), (text, nested) => {
+      const r = parseJson(Buffer.from(nested ? `{"a": [1, {"n": ${text}}], "s": "x"}` : `{"n": ${text}}`));
+      expect(r.ok).toBe(true);
+      const got = (nested ? ((r as { value: { a: [number, { n: unknown }] } }).value.a[1].n) : (r as { value: { n: unknown } }).value.n);
+      // Either the exact text, or a number whose text (what reaches Postgres) has the same decimal value.
+      if (typeof got === 'string') expect(got).toBe(text);
+      else expect(decimalValue(String(got))).toBe(decimalValue(text));
+    }), { numRuns: 3000 });
+    expect(parseJson('{"n": 1234567.1234567891, "e": 1e-400}')).toEqual({ ok: true, value: { n: '1234567.1234567891', e: '1e-400' } });
   });
 
   it('a 64-bit id above 2^53 reaches the stream output exact (was rounded to a neighbouring id)', { timeout: 60_000 }, async () => {
@@ -37,3 +55,17 @@ describe('exact numbers in streamed JSON', () => {
     expect(dead.rows).toEqual([]);
   });
 });
+
+/** A decimal text's exact value in one canonical form: sign, significant digits, exponent ("0" for zero). */
+function decimalValue(text: string): string {
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  if (!m) throw new Error(`not a decimal: ${text}`);
+  const frac = m[3] ?? '';
+  let digits = (m[2] + frac).replace(/^0+/, '');
+  let exp = Number(m[4] ?? 0) - frac.length;
+  if (digits === '') return '0';
+  const trimmed = digits.replace(/0+$/, '');
+  exp += digits.length - trimmed.length;
+  digits = trimmed;
+  return `${m[1]}${digits}e${exp}`;
+}
