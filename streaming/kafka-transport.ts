@@ -82,7 +82,7 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch, ct
   const sought = new Set<number>();
   let fatal: unknown = null;
   let stopping = false;
-  const progress = { at: Date.now() };
+  const progress: StopProgress = { at: Date.now(), nudge: () => undefined };
   const lost = (why: string, cause?: unknown) => {
     if (fatal || stopping) return;
     fatal = new DualrunError('DUALRUN_KAFKA_UNREACHABLE', `Kafka consumer for ${o.topic} ${why}: rejoining the group`, { cause, details: { service: 'kafka', dataset: o.dataset } });
@@ -97,7 +97,10 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch, ct
     if (!ctx) {
       ctx = {
         // After a rebalance the offset may no longer be ours to commit: Postgres is the truth, so that is harmless.
-        acknowledge: (through) => { void consumer.commitOffsets([{ topic: o.topic, partition, offset: (through.major + 1n).toString() }]).catch(() => undefined); },
+        acknowledge: (through) => {
+          void consumer.commitOffsets([{ topic: o.topic, partition, offset: (through.major + 1n).toString() }]).catch(() => undefined);
+          progress.nudge();
+        },
         redeliver: () => { seekToStored(o, consumer, partition).catch((e) => { fatal ??= e; }); },
         fail: (e) => { fatal ??= e; },
       };
@@ -148,7 +151,10 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch, ct
         if (ack?.rewind) { await seekToStored(o, consumer, p.batch.partition); return; }
         p.resolveOffset(p.batch.lastOffset());
         // A batch inside a transaction still open is acknowledged to Kafka with the batch that commits it.
-        if (!ack?.pending) await consumer.commitOffsets([{ topic: o.topic, partition: p.batch.partition, offset: (BigInt(p.batch.lastOffset()) + 1n).toString() }]);
+        if (!ack?.pending) {
+          await consumer.commitOffsets([{ topic: o.topic, partition: p.batch.partition, offset: (BigInt(p.batch.lastOffset()) + 1n).toString() }]);
+          progress.nudge();
+        }
         await p.heartbeat();
       },
     });
@@ -231,13 +237,23 @@ async function seekAssignedBack(o: KafkaTransportOptions, consumer: Consumer, pa
  * Until aborted, a fatal error, or (untilIdle) every partition caught up per Postgres.
  * The watchdog: records waiting and no batch for stallTimeout → reject (rejoin).
  */
-async function waitForStop(o: KafkaTransportOptions, opts: TransportRunOptions, fatal: () => unknown, progress: { at: number }): Promise<void> {
+/** When a batch was last handled; `nudge` ends the watchdog's pause early (a commit may have caught the stream up). */
+interface StopProgress { at: number; nudge: () => void }
+
+async function waitForStop(o: KafkaTransportOptions, opts: TransportRunOptions, fatal: () => unknown, progress: StopProgress): Promise<void> {
   const admin = o.kafka.admin();
   await admin.connect();
   const stallMs = o.stallTimeoutMs ?? 60_000;
+  let checked = 0;
   try {
     while (!opts.signal.aborted && !fatal()) {
-      await sleep(opts.untilIdle ? 300 : 1000, opts.signal);
+      // --until-idle checks again as soon as something commits (not up to 300 ms later), at most every 20 ms.
+      const nap = new AbortController();
+      if (opts.untilIdle) progress.nudge = () => nap.abort();
+      await sleep(opts.untilIdle ? 300 : 1000, AbortSignal.any([opts.signal, nap.signal]));
+      const soon = checked + 20 - Date.now();
+      if (soon > 0) await sleep(soon, opts.signal);
+      checked = Date.now();
       if (opts.signal.aborted || fatal()) return;
       const caughtUp = await partitionsCaughtUp(o, admin);
       if (caughtUp.all) { progress.at = Date.now(); await opts.onIdle?.(caughtUp.partitions, new Date()); }
