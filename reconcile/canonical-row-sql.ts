@@ -13,7 +13,7 @@
  *    and `('a','b|c')` differ, and NULL differs from ''.
  * Identifiers are always quoted; nothing from config is spliced in as text.
  */
-import { quoteIdent, quoteLiteral } from '../src/core/identifiers.ts';
+import { quoteLiteral } from '../src/core/identifiers.ts';
 import { embedExpression } from '../src/core/db/expression-type.ts';
 import { descOf, logicalName, type ColumnInfo } from './table-columns.ts';
 import { encodeSql, selfCodec } from './value-codec.ts';
@@ -47,7 +47,19 @@ export function sessionSettings(timeZone: string): (readonly [string, string])[]
  */
 export function columnRef(col: ColumnInfo, alias?: string): string {
   if (col.expression !== undefined) return embedExpression(col.expression);
-  return alias ? `${alias}.${quoteIdent(col.name)}` : quoteIdent(col.name);
+  return alias ? `${alias}.${quoteColumnName(col.name)}` : quoteColumnName(col.name);
+}
+
+/**
+ * A column name as a quoted identifier. Names from config are identifiers
+ * (validated when the config is compiled), but the compared columns are read
+ * from the catalog, where a table nobody on the team wrote may have any name
+ * ("Order Date", "a,b", "ünï", a quote): every name Postgres holds quotes
+ * safely with its double quotes doubled.
+ */
+export function quoteColumnName(name: string): string {
+  if (name.length === 0 || name.includes('\0')) throw new Error(`not a column name: ${JSON.stringify(name)}`);
+  return `"${name.replace(/"/g, '""')}"`;
 }
 
 /** One value as canonical text (NULL stays NULL), by the column's codec (its own type's when none was planned). */

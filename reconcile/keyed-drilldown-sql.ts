@@ -44,13 +44,16 @@ function sideSql(side: SideSpec, startParam: number, withTs: boolean): string {
 /**
  * "These two values differ" under the equality rules: natively where the type
  * pair is hashed natively (row-hash-sql.ts: there Postgres's `=` is exactly the
- * rule, strings under the C collation), else by the two canonical texts.
+ * rule, strings under the C collation), else by the two canonical texts (also
+ * under the C collation).
  */
 function differsSql(b: ColumnInfo, s: ColumnInfo, i: number): string {
   const [bc, sc] = [aliased(b, `f${i}`), aliased(s, `f${i}`)];
   if (b.hash?.native === 'value' || b.hash?.native === 'bytes') return `b.f${i} IS DISTINCT FROM s.f${i}`;
   if (b.hash?.native === 'string') return `b.f${i} COLLATE "C" IS DISTINCT FROM s.f${i} COLLATE "C"`;
-  return `${canonicalValueSql(bc, 'b')} IS DISTINCT FROM ${canonicalValueSql(sc, 's')}`;
+  // Canonical texts compare byte for byte: a column's non-deterministic collation (case-blind ICU)
+  // would otherwise carry over to its text and make 'ABC' equal 'abc'.
+  return `(${canonicalValueSql(bc, 'b')}) COLLATE "C" IS DISTINCT FROM (${canonicalValueSql(sc, 's')}) COLLATE "C"`;
 }
 
 export function keyedDrilldownSql(spec: DrilldownSpec): { sql: string; params: string[] } {

@@ -18,6 +18,14 @@
  *    instants 71.6 minutes apart), which would let a real change pass;
  *  - everything else (interval: `1 day` vs `24 hours` hash alike; jsonb: 1.0 vs
  *    1.00; enums: by oid; arrays, composites, json, citext...) as canonical text.
+ * Two degenerate cases of those hashes are taken care of:
+ *  - numeric's hash ignores the sign (5 and -5 hash alike) and gives NaN,
+ *    Infinity and -Infinity all the seed: a numeric is hashed with `v < 0` and
+ *    `v = 'NaN'` beside it (so 5 / -5, and NaN / Infinity / -Infinity, differ);
+ *  - the record hash hashes a NULL field as 0, and float's hash of 0 and
+ *    numeric's of NaN/±Infinity are the seed itself (numeric 0: the seed - 1):
+ *    with the seed 0, NULL and 0.0 (or NaN) would hash alike, so the record is
+ *    hashed with a seed that neither it nor it - 1 is 0.
  * The record hash combines fields linearly (31 * h + next); summed over rows a
  * linear hash would let values swap between rows unseen, so the record hash is
  * hashed once more before it is summed.
@@ -54,11 +62,21 @@ export function planFieldHash(b: TypeDesc, s: TypeDesc): FieldHash {
  * canonical text already is) and never natively.
  */
 export function hashFieldSql(plan: FieldHash | undefined, ref: string, canonical: string, utf8: boolean): string {
+  // numeric's hash ignores the sign and equates NaN and ±Infinity: two comparisons tell them apart
+  // (sign() would not: its result is a numeric too, so -1 and 1 hash alike).
+  if (plan && plan.native === 'value' && plan.type === 'numeric') return `(${ref})::numeric, (${ref})::numeric < 0, (${ref})::numeric = 'NaN'::numeric`;
   if (plan && plan.native === 'value') return `(${ref})::${plan.type}`;
   if (plan && plan.native === 'bytes') return `${plan.type}(${ref})`;
   if (plan && plan.native === 'string' && !utf8) return `(${ref})::${plan.type} COLLATE "C"`;
   return `(${canonical}) COLLATE "C"`;
 }
+
+/**
+ * The record hash's seed, passed on to every field's hash. Not 0 and not 1: a
+ * NULL field hashes as 0 whatever the seed, while float's hash of 0 and numeric's
+ * of NaN/±Infinity return the seed and numeric's of 0 the seed - 1.
+ */
+export const RECORD_SEED = '7046029254386353131';
 
 /**
  * 64 bits of hash of a record of fields, non-linear in the fields (see above):
@@ -67,7 +85,7 @@ export function hashFieldSql(plan: FieldHash | undefined, ref: string, canonical
  * 8 bytes or its text).
  */
 export function recordHashSql(fields: readonly string[]): string {
-  return `hash_numeric_extended(hash_record_extended(ROW(${fields.join(', ')}), 0)::numeric, 0)`;
+  return `hash_numeric_extended(hash_record_extended(ROW(${fields.join(', ')}), ${RECORD_SEED})::numeric, 0)`;
 }
 
 /**

@@ -27,10 +27,16 @@ export interface BucketedFingerprint {
 
 export function fingerprintSql(side: SideSpec, buckets: Bucketing): string {
   const sums = side.compared.filter((c) => SUMMABLE.has(c.type));
-  const sumIn = sums.map((c, i) => `, ${columnRef(c)} AS c${i}`).join('');
+  const isFloat = (c: ColumnInfo) => c.type.startsWith('float');
+  // Floats are summed as float8 scaled down by 2^-64: Postgres's float sum raises an error on
+  // overflow (two rows of 1e308, or of 3e38 in a float4), which would fail the whole window over a
+  // figure that is only shown. Scaling by a power of two is exact; values below 2^-900 (~1e-271)
+  // count as 0 (scaled, they would raise an underflow error; beside any larger value they are
+  // below its last digit anyway). A sum too large to scale back is ±Infinity.
+  const sumIn = sums.map((c, i) => `, ${isFloat(c) ? scaledFloatSql(columnRef(c)) : columnRef(c)} AS c${i}`).join('');
   const sumCols = sums.map((_, i) => `, sum(r.c${i}) AS s${i}`).join('');
   // Sums as trimmed decimals, so numeric(12,2) and numeric sides print alike (floats as they are).
-  const sumOut = sums.map((c, i) => (c.type.startsWith('float') ? `, sum(s${i})::text AS s${i}` : `, trim_scale(sum(s${i})::numeric)::text AS s${i}`)).join('');
+  const sumOut = sums.map((c, i) => (isFloat(c) ? `, ${floatSumSql(`sum(s${i})`)}::text AS s${i}` : `, trim_scale(sum(s${i})::numeric)::text AS s${i}`)).join('');
   // Grouped straight by the bucket, hashed (sorting is off: FINGERPRINT_PLAN). Range buckets look
   // to the planner like one group per key, so each side runs as one process, both sides at once.
   return `WITH g AS (
@@ -45,6 +51,20 @@ SELECT coalesce(sum(n), 0)::text AS rows,
        array_agg(b)::text AS bucket_ids,
        array_agg(n::text || ':' || hs::text)::text AS bucket_sums${sumOut}
   FROM g`;
+}
+
+/** 2^-64 and 2^64 as float8 (powers of two: scaling by them is exact for normal numbers). */
+const FLOAT_SCALE_DOWN = `'5.421010862427522e-20'::float8`;
+const FLOAT_SCALE_UP = `'18446744073709551616'::float8`;
+
+/** One float scaled by 2^-64 for summing (see fingerprintSql); NULL stays NULL, NaN and ±Infinity stay. */
+function scaledFloatSql(ref: string): string {
+  return `(CASE WHEN abs(${ref}::float8) < '1.1830521861667747e-271'::float8 THEN 0::float8 ELSE ${ref}::float8 * ${FLOAT_SCALE_DOWN} END)`;
+}
+
+/** A sum of floats scaled by 2^-64, scaled back; ±Infinity where the real sum exceeds float8 (NaN stays NaN). */
+function floatSumSql(scaled: string): string {
+  return `(CASE WHEN abs(${scaled}) <= '1.7976931348623157e308'::float8 / ${FLOAT_SCALE_UP} THEN ${scaled} * ${FLOAT_SCALE_UP} ELSE ${scaled} * 'Infinity'::float8 END)`;
 }
 
 export async function fingerprintSide(session: SideSession, side: SideSpec, buckets: Bucketing, bounds: [string, string] | null): Promise<BucketedFingerprint> {
