@@ -21,7 +21,9 @@
  * Two degenerate cases of those hashes are taken care of:
  *  - numeric's hash ignores the sign (5 and -5 hash alike) and gives NaN,
  *    Infinity and -Infinity all the seed: a numeric is hashed with `v < 0` and
- *    `v = 'NaN'` beside it (so 5 / -5, and NaN / Infinity / -Infinity, differ);
+ *    `v = 'NaN'` beside it (so 5 / -5, and NaN / Infinity / -Infinity, differ),
+ *    or, when both sides are numeric of one scale (numeric(12,2) alike), as its
+ *    binary form (equal values are equal bytes there; one field costs less);
  *  - the record hash hashes a NULL field as 0, and float's hash of 0 and
  *    numeric's of NaN/±Infinity are the seed itself (numeric 0: the seed - 1):
  *    with the seed 0, NULL and 0.0 (or NaN) would hash alike, so the record is
@@ -49,6 +51,9 @@ export type FieldHash = { native: 'value' | 'string' | 'bytes'; type: string } |
 export function planFieldHash(b: TypeDesc, s: TypeDesc): FieldHash {
   if (b.kind !== 'base' || s.kind !== 'base' || b.name !== s.name) return { native: null };
   const name = b.name;
+  // One scale on both sides (numeric(p,s) alike): equal values have equal binary forms, which carry
+  // the sign and NaN/±Infinity; one field, cheaper than the value with its two comparisons (below).
+  if (name === 'numeric' && b.typmod !== undefined && b.typmod >= 0 && b.typmod === s.typmod) return { native: 'bytes', type: 'numeric_send' };
   if (BY_VALUE[name]) return { native: 'value', type: BY_VALUE[name] };
   if (STRINGS[name]) return { native: 'string', type: STRINGS[name] };
   if (BY_BYTES[name]) return { native: 'bytes', type: BY_BYTES[name] };

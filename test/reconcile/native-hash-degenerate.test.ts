@@ -21,16 +21,18 @@ import { dataset, found, freshDatabase, runtimeFor, sameAndCrossDatabase, type T
 const SETUP = `
 CREATE SCHEMA nh;
 CREATE DOMAIN nh.amount AS numeric;
-CREATE TABLE nh.b (id int4, n numeric, d nh.amount, f8 float8, f4 float4, other int4);
-CREATE TABLE nh.s (LIKE nh.b);
+CREATE TABLE nh.b (id int4, n numeric, d nh.amount, f8 float8, f4 float4, other int4, m numeric(12,2) DEFAULT 1);
+CREATE TABLE nh.s (LIKE nh.b INCLUDING DEFAULTS);
 INSERT INTO nh.b VALUES
   (1, 5, 1, 1, 1, 0), (2, -7.25, 1, 1, 1, 0), (3, 'NaN', 1, 1, 1, 0), (4, 'Infinity', 1, 1, 1, 0),
   (5, 'NaN', 1, 1, 1, 0), (6, 1, 1.5, 1, 1, 0), (7, 1, 1, 0, 1, 0), (8, 1, 1, 1, '-0', 0),
   (9, 1, 1, 'NaN', 1, 0), (10, 2, 2, 2, 2, 2);
+INSERT INTO nh.b VALUES (11, 1, 1, 1, 1, 0, 5), (12, 1, 1, 1, 1, 0, 'NaN'), (13, 1, 1, 1, 1, 0, NULL), (14, 1, 1, 1, 1, 0, -0.5);
 INSERT INTO nh.s VALUES
   (1, -5, 1, 1, 1, 0), (2, 7.25, 1, 1, 1, 0), (3, 'Infinity', 1, 1, 1, 0), (4, '-Infinity', 1, 1, 1, 0),
   (5, NULL, 1, 1, 1, 0), (6, 1, -1.5, 1, 1, 0), (7, 1, 1, NULL, 1, 0), (8, 1, 1, 1, NULL, 0),
   (9, 1, 1, 'Infinity', 1, 0), (10, 2, 2.00, 2, 2, 2);
+INSERT INTO nh.s VALUES (11, 1, 1, 1, 1, 0, -5), (12, 1, 1, 1, 1, 0, 0), (13, 1, 1, 1, 1, 0, 0), (14, 1, 1, 1, 1, 0, 0.5);
 CREATE TABLE nh.pk_b (LIKE nh.b);
 ALTER TABLE nh.pk_b ADD PRIMARY KEY (id);
 INSERT INTO nh.pk_b SELECT * FROM nh.b;
@@ -40,6 +42,11 @@ INSERT INTO nh.pk_s SELECT * FROM nh.s;
 `;
 
 const EXPECTED = [
+  // numeric(12,2) on both sides is hashed as its binary form: signs, NaN and NULL against 0 too.
+  'changed {"id":11} m',
+  'changed {"id":12} m',
+  'changed {"id":13} m',
+  'changed {"id":14} m',
   'changed {"id":1} n',
   'changed {"id":2} n',
   'changed {"id":3} n',
@@ -89,6 +96,8 @@ describe('numeric signs and specials, NULL against zero and NaN, in the native r
 /** Awkward values per type, as SQL literals; the table's columns are named after the types. */
 const POOLS: Record<string, string[]> = {
   numeric: ['NULL', '0', '0.00', '5', '-5', '1.50', '1.5', '-1.5', "'NaN'", "'Infinity'", "'-Infinity'", '0.0000001', '-0.0000001', '1e100', '-1e100', '10000', '1'],
+  // One scale on both sides: hashed as its binary form (numeric_send).
+  'numeric(12,2)': ['NULL', '0', '0.00', '5', '-5', '1.5', '-1.50', "'NaN'", '0.01', '-0.01', '9999999999.99', '-9999999999.99'],
   float8: ['NULL', '0', "'-0'", '1', '-1', "'NaN'", "'Infinity'", "'-Infinity'", "'5e-324'", "'-5e-324'", '0.1', "'0.30000000000000004'", "'1.7976931348623157e308'"],
   float4: ['NULL', '0', "'-0'", '1', '-1', "'NaN'", "'Infinity'", "'-Infinity'", "'1.4e-45'", "'-1.4e-45'", "'3.4028235e38'"],
   int2: ['NULL', '0', '1', '-1', '32767', '-32768'],
