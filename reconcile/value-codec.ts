@@ -105,15 +105,28 @@ function wholeIsCanonical(c: Codec, b: TypeDesc, s: TypeDesc): boolean {
  * json as jsonb text, unless jsonb cannot hold the value: `\u0000`, a lone
  * surrogate, or an escape the server encoding cannot represent (all valid json).
  * Such a value is compared by its own text, marked with `~` so it never equals a
- * jsonb text, and never fails the run. Only values with a `\u` escape are tested
- * (pg_input_is_valid, Postgres 16+; older servers: `\u0000` only).
+ * jsonb text, and never fails the run. Only values with a `\u` escape are tested:
+ * by pg_input_is_valid on Postgres 16+, else by `jsonUnfitBeforeSql`.
  */
 function jsonSql(t: TypeDesc, expr: string): string {
   const soft = t.kind === 'base' && t.softInput;
   const unfit = soft
     ? `strpos(${expr}::text, '\\u') > 0 AND NOT pg_input_is_valid(${expr}::text, 'jsonb')`
-    : `strpos(${expr}::text, '\\u0000') > 0`;
+    : `strpos(${expr}::text, '\\u') > 0 AND ${jsonUnfitBeforeSql(`${expr}::text`)}`;
   return `CASE WHEN ${unfit} THEN '~' || ${expr}::text ELSE ${expr}::jsonb::text END`;
+}
+
+/**
+ * Without pg_input_is_valid (before Postgres 16): whether json text holds an escape
+ * jsonb refuses. Escaped backslashes (`\\\\`) are dropped first so `\\\\u0000` (text, not
+ * an escape) is not one; then `\u0000`, a surrogate left over once the valid pairs are
+ * dropped, or, in a database that is not UTF8, any escape above `\u007f`.
+ */
+export function jsonUnfitBeforeSql(text: string): string {
+  const escapes = `replace(${text}, '\\\\', '')`;
+  const unpaired = `regexp_replace(${escapes}, '\\\\u[dD][89abAB][0-9a-fA-F]{2}\\\\u[dD][c-fC-F][0-9a-fA-F]{2}', '', 'g')`;
+  return `(strpos(${escapes}, '\\u0000') > 0 OR ${unpaired} ~ '\\\\u[dD][89a-fA-F]'
+    OR (current_setting('server_encoding') <> 'UTF8' AND ${escapes} ~ '\\\\u(00[89a-fA-F]|0[1-9a-fA-F]|[1-9a-fA-F])'))`;
 }
 
 /** True when the codec writes this side's values exactly as `v::text` does. */

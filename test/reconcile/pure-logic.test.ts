@@ -1,5 +1,6 @@
 /** Unit tests of the reconciler's pure logic: SQL builders, classification, checksums, exit codes, formats. */
 import { describe, expect, it } from 'vitest';
+import { jsonUnfitBeforeSql } from '../../reconcile/value-codec.ts';
 import {
   bucketListSql, bucketSql, canonicalKeySql, canonicalRecordSql, canonicalValueSql, keyJsonSql, rowHashSql, windowPredicateSql,
 } from '../../reconcile/canonical-row-sql.ts';
@@ -22,7 +23,7 @@ describe('canonical row SQL', () => {
     expect(canonicalValueSql(col('at', 'timestamp'))).toBe('"at"::text');
     expect(canonicalValueSql({ ...col('at', 'timestamp'), codec: { k: 'instant' } })).toBe('"at"::timestamptz::text');
     expect(canonicalValueSql(col('at', 'timestamptz'))).toBe('"at"::text');
-    expect(canonicalValueSql(col('doc', 'json'))).toBe(`CASE WHEN strpos("doc"::text, '\\u0000') > 0 THEN '~' || "doc"::text ELSE "doc"::jsonb::text END`);
+    expect(canonicalValueSql(col('doc', 'json'))).toBe(`CASE WHEN strpos("doc"::text, '\\u') > 0 AND ${jsonUnfitBeforeSql('"doc"::text')} THEN '~' || "doc"::text ELSE "doc"::jsonb::text END`);
     expect(canonicalValueSql(col('n', 'int4'), 'b')).toBe('b."n"::text');
   });
 
