@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reconcileDataset } from '../../reconcile/reconcile-dataset.ts';
-import { dataset, found, sameAndCrossDatabase, type TwoDatabases } from './support.ts';
+import { dataset, found, keyedCopiesSql, sameAndCrossDatabase, type TwoDatabases } from './support.ts';
 
 const SETUP = `
 CREATE SCHEMA cn;
@@ -19,12 +19,7 @@ INSERT INTO cn.b VALUES (1, '2026-01-01', 'x', '{1}', 1, true, ROW(1, 'q')), (2,
                         (3, '2026-01-01', 'x', '{1}', 1, true, ROW(1, 'q'));
 INSERT INTO cn.s VALUES (1, '2026-01-02', 'x', '{1}', 1, true, ROW(1, 'q')), (2, '2026-01-01', 'y', '{2}', 2, false, ROW(2, 'q')),
                         (3, '2026-01-01', 'x', '{1}', 1.00, true, ROW(1, 'q'));
-CREATE TABLE cn.pk_b (LIKE cn.b);
-ALTER TABLE cn.pk_b ADD PRIMARY KEY (id);
-INSERT INTO cn.pk_b SELECT * FROM cn.b;
-CREATE TABLE cn.pk_s (LIKE cn.s);
-ALTER TABLE cn.pk_s ADD PRIMARY KEY (id);
-INSERT INTO cn.pk_s SELECT * FROM cn.s;
+${keyedCopiesSql('cn')}
 `;
 
 let env: TwoDatabases;

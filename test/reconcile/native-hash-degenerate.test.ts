@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../src/core/runtime.ts';
 import type { TestDatabase } from '../support/pg.ts';
 import { reconcileDataset } from '../../reconcile/reconcile-dataset.ts';
-import { dataset, found, freshDatabase, runtimeFor, sameAndCrossDatabase, type TwoDatabases } from './support.ts';
+import { dataset, found, freshDatabase, runtimeFor, keyedCopiesSql, sameAndCrossDatabase, type TwoDatabases } from './support.ts';
 
 const SETUP = `
 CREATE SCHEMA nh;
@@ -33,12 +33,7 @@ INSERT INTO nh.s VALUES
   (5, NULL, 1, 1, 1, 0), (6, 1, -1.5, 1, 1, 0), (7, 1, 1, NULL, 1, 0), (8, 1, 1, 1, NULL, 0),
   (9, 1, 1, 'Infinity', 1, 0), (10, 2, 2.00, 2, 2, 2);
 INSERT INTO nh.s VALUES (11, 1, 1, 1, 1, 0, -5), (12, 1, 1, 1, 1, 0, 0), (13, 1, 1, 1, 1, 0, 0), (14, 1, 1, 1, 1, 0, 0.5);
-CREATE TABLE nh.pk_b (LIKE nh.b);
-ALTER TABLE nh.pk_b ADD PRIMARY KEY (id);
-INSERT INTO nh.pk_b SELECT * FROM nh.b;
-CREATE TABLE nh.pk_s (LIKE nh.s);
-ALTER TABLE nh.pk_s ADD PRIMARY KEY (id);
-INSERT INTO nh.pk_s SELECT * FROM nh.s;
+${keyedCopiesSql('nh')}
 `;
 
 const EXPECTED = [

@@ -56,6 +56,13 @@ export function found(r: WindowResult, which: 'samples' | 'inFlightSamples' = 's
   return (r.diff?.[which] ?? []).map((s) => `${s.kind} ${stringifyExact(jsonbKeyOrder(s.key))}${s.columns ? ` ${Object.keys(s.columns).sort().join(',')}` : ''}`).sort();
 }
 
+/** SQL adding `<schema>.pk_b` and `pk_s`: copies of `b` and `s` with a primary key on `id` (so the keyed drill-down runs). */
+export function keyedCopiesSql(schema: string): string {
+  return ['b', 's'].map((t) => `CREATE TABLE ${schema}.pk_${t} (LIKE ${schema}.${t});
+ALTER TABLE ${schema}.pk_${t} ADD PRIMARY KEY (id);
+INSERT INTO ${schema}.pk_${t} SELECT * FROM ${schema}.${t};`).join('\n');
+}
+
 /** Two fresh databases holding the same SETUP: runtimes comparing within the first, and from the second (batch) to the first. */
 export interface TwoDatabases { db: TestDatabase; other: TestDatabase; rt: Runtime; crossRt: Runtime; close(): Promise<void> }
 
