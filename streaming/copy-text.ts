@@ -11,6 +11,7 @@
  * stays text).
  */
 import { createRequire } from 'node:module';
+import { stringifyExact } from './exact-number.ts';
 
 // node-postgres's own value conversion (not in its typings), so a Date gets the same text on both paths.
 const pgUtils = createRequire(import.meta.url)('pg/lib/utils.js') as { prepareValue(v: unknown): unknown };
@@ -24,7 +25,7 @@ export function elementText(v: unknown): string | null {
   if (v === undefined || v === null) return null;
   if (typeof v === 'string') return v;
   // Objects (json/jsonb columns) as JSON text, as the unnest path binds them.
-  if (typeof v === 'object' && !(v instanceof Date)) return JSON.stringify(v);
+  if (typeof v === 'object' && !(v instanceof Date)) return stringifyExact(v);
   return v instanceof Date ? String(pgUtils.prepareValue(v)) : String(v);
 }
 

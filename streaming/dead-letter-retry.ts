@@ -16,6 +16,7 @@ import { inTransaction, type Pool, type PoolClient } from '../src/core/db/connec
 import { DualrunError } from '../src/core/errors.ts';
 import type { Runtime } from '../src/core/runtime.ts';
 import { filterSql, type DeadLetterFilter } from './dead-letter-store.ts';
+import { errorJson } from './dead-letters.ts';
 import { decoderFor } from './decoder.ts';
 import { applyRecords, type SinkDeps } from './exactly-once-sink.ts';
 import { mergeStatements } from './output-merge.ts';
@@ -154,6 +155,6 @@ async function markFailedAgain(c: PoolClient, dataset: string, failed: { row: Le
      SELECT done.id, $1, 'failed_again', $6, jsonb_build_object('stage', done.stage, 'reason', done.reason, 'previous', jsonb_build_object('stage', p.stage, 'reason', p.reason))
        FROM done JOIN unnest($2::bigint[], $7::text[], $8::text[]) AS p(id, stage, reason) ON p.id = done.id`,
     [dataset, failed.map((f) => f.row.id), failed.map((f) => f.d.stage), failed.map((f) => f.d.reason.replace(/\0/g, '')),
-      failed.map((f) => (f.d.error ? JSON.stringify(f.d.error).replace(/\\u0000/g, '') : null)), actor,
+      failed.map((f) => errorJson(f.d.error)), actor,
       failed.map((f) => f.row.stage), failed.map((f) => f.row.reason)]);
 }

@@ -21,8 +21,20 @@ export async function writeDeadLetters(c: PoolClient, p: PartitionRef, letters: 
       letters.map((d) => (d.record.value === null ? null : typeof d.record.value === 'string' ? Buffer.from(d.record.value) : d.record.value)),
       letters.map((d) => d.stage),
       letters.map((d) => d.reason.replace(/\0/g, '')),
-      letters.map((d) => (d.error ? JSON.stringify(d.error).replace(/\\u0000/g, '') : null)),
+      letters.map((d) => errorJson(d.error)),
       letters.map((d) => d.record.key),
       letters.map((d) => d.record.timestamp.getTime()),
     ]);
+}
+
+/**
+ * A dead letter's `error` as jsonb text. jsonb cannot hold U+0000 or a lone surrogate,
+ * and either may be in it (the refused value, the database's message quoting it): they
+ * are written as the visible text `\\u0000` / U+FFFD inside the strings. (Removing
+ * `\\u0000` from the JSON text instead broke it when a message quoted that escape:
+ * `"\\\\u0000"` became `"\\` and the whole batch failed, stopping the stream.)
+ */
+export function errorJson(error: unknown): string | null {
+  if (error === null || error === undefined) return null;
+  return JSON.stringify(error, (_k, v: unknown) => (typeof v === 'string' ? (v.replace(/\0/g, '\\u0000') as unknown as { toWellFormed(): string }).toWellFormed() : v));
 }

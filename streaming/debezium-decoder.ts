@@ -8,7 +8,7 @@
  * delete for log compaction: the delete itself already carried the effect.
  */
 import { parseEpochMs, parseVersion, type DecodeResult, type JsonRow } from './change-event.ts';
-import { isObject, keyOf, parseJson } from './decoder.ts';
+import { exactFields, isObject, keyOf, parseJson } from './decoder.ts';
 import type { SourceRecord } from './transport.ts';
 
 export function decodeDebezium(record: SourceRecord, keyColumns: readonly string[]): DecodeResult {
@@ -20,10 +20,12 @@ export function decodeDebezium(record: SourceRecord, keyColumns: readonly string
   if (env === null) return { ok: true, event: null };
   if (!isObject(env)) return { ok: false, reason: 'not a Debezium envelope: expected a JSON object' };
   const source = isObject(env.source) ? env.source : {};
+  if (parsed.exact) { exactFields(env); exactFields(source); }
   const version = parseVersion(source.lsn) ?? record.fallbackVersion;
   const sourceTs = parseEpochMs(source.ts_ms) ?? parseEpochMs(env.ts_ms) ?? record.timestamp;
   const before = isObject(env.before) ? env.before : null;
   const after = isObject(env.after) ? env.after : null;
+  if (parsed.exact) { exactFields(before); exactFields(after); }
   switch (env.op) {
     case 'c': case 'u': case 'r': {
       if (!after) return { ok: false, reason: `Debezium op "${env.op}" without an "after" row image` };

@@ -7,7 +7,7 @@
  * partition is the order of the source).
  */
 import { parseEpochMs, parseVersion, type DecodeResult, type JsonRow } from './change-event.ts';
-import { isObject, keyOf, parseJson } from './decoder.ts';
+import { exactFields, isObject, keyOf, parseJson } from './decoder.ts';
 import type { SourceRecord } from './transport.ts';
 
 export function decodePlainJson(record: SourceRecord, keyColumns: readonly string[]): DecodeResult {
@@ -19,7 +19,7 @@ export function decodePlainJson(record: SourceRecord, keyColumns: readonly strin
   const parsed = parseJson(record.value);
   if (!parsed.ok) return parsed;
   if (!isObject(parsed.value)) return { ok: false, reason: 'expected a JSON object (the row image)' };
-  const raw = parsed.value;
+  const raw = parsed.exact ? exactFields(parsed.value) : parsed.value;
   // for…in over a parsed object (own enumerable keys only): no entry arrays per record.
   const row: JsonRow = {};
   for (const k in raw) if (k.charCodeAt(0) !== 95 || k.charCodeAt(1) !== 95) row[k] = raw[k];

@@ -25,6 +25,7 @@
 import crypto from 'node:crypto';
 import { quoteIdent, quoteLiteral } from '../src/core/identifiers.ts';
 import { copyField } from './copy-text.ts';
+import { stringifyExact } from './exact-number.ts';
 import type { JsonRow } from './change-event.ts';
 import { META_COLUMNS, type OutputColumn, type OutputTable } from './output-table.ts';
 
@@ -268,7 +269,7 @@ function inputRelation(out: OutputTable, guard: boolean): InputRelation {
             FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS e(elem, n)
             CROSS JOIN LATERAL jsonb_populate_record(NULL::${out.table.sql}, e.elem) AS j
             JOIN unnest($3::bigint[], $4::float8[], $5::bool[]) WITH ORDINALITY AS m(v, ts, w, n) ON m.n = e.n`,
-    values: (rows) => [JSON.stringify(rows.map((r) => r.row)), ...meta(rows)],
+    values: (rows) => [stringifyExact(rows.map((r) => r.row)), ...meta(rows)],
     stage: null,
     collecting: null,
   };
@@ -344,6 +345,6 @@ function copyFields(data: readonly OutputColumn[], row: JsonRow): string {
 /** One element of a typed array parameter: objects (json/jsonb columns) as JSON text. */
 function scalarParam(v: unknown): unknown {
   if (v === undefined || v === null) return null;
-  if (typeof v === 'object' && !(v instanceof Date)) return JSON.stringify(v);
+  if (typeof v === 'object' && !(v instanceof Date)) return stringifyExact(v);
   return v;
 }

@@ -20,7 +20,8 @@ export interface ValueRefusal {
 }
 
 const DATE = String.raw`\d{4}-\d{2}-\d{2}`;
-const TIME = String.raw`\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?`;
+// Seconds 00-59: Postgres reads a leap second :60 as the next minute (23:59:60 on 2024-02-29 became 2024-03-01 00:00:00).
+const TIME = String.raw`\d{2}:\d{2}(?::[0-5]\d(?:\.\d{1,6})?)?`;
 const ZONE = String.raw`(?:Z|[+-]\d{2}(?::?\d{2})?)`;
 const FORMS: Record<string, { re: RegExp; form: string }> = {
   date: { re: new RegExp(`^${DATE}$`), form: 'YYYY-MM-DD' },
@@ -30,6 +31,8 @@ const FORMS: Record<string, { re: RegExp; form: string }> = {
   timetz: { re: new RegExp(`^${TIME}${ZONE}$`), form: 'HH:MM[:SS[.ffffff]]Z|±HH[:MM]' },
 };
 const NUMBER_WORD = /^\s*[+-]?(nan|inf|infinity)\s*$/i;
+const SUB_MICROSECOND = /\.\d{7}/;
+const BYTEA_HEX = /^\\x(?:[0-9a-fA-F]{2})*$/;
 const NUMERIC_TYPES = new Set(['int2', 'int4', 'int8', 'numeric', 'float4', 'float8']);
 
 /** The first value of `row` that is not data for its column, or null. Undefined (absent) columns are skipped. */
@@ -60,7 +63,14 @@ function refusal(c: OutputColumn, v: unknown): string | null {
     if (typeof v === 'string' && /^(true|false|t|f)$/i.test(v)) return null;
     return 'not a boolean: true/false (or "t"/"f"); words such as yes, on, 1 are refused';
   }
-  if (c.typname === 'interval' && typeof v === 'string' && NUMBER_WORD.test(v)) return 'an infinite interval (a Postgres input word, refused)';
+  if (c.typname === 'interval' && typeof v === 'string') {
+    if (NUMBER_WORD.test(v)) return 'an infinite interval (a Postgres input word, refused)';
+    if (SUB_MICROSECOND.test(v)) return 'more than 6 fractional digits: Postgres keeps microseconds and would round the rest away';
+  }
+  if (c.typname === 'bytea') {
+    if (typeof v === 'string' ? BYTEA_HEX.test(v) : v instanceof Uint8Array) return null;
+    return 'not hex bytea text (\\x followed by hex digit pairs): other text, e.g. base64 (Debezium\'s default for binary columns) or escape format, would be stored as the bytes of its characters';
+  }
   return null;
 }
 
