@@ -24,6 +24,8 @@ const ESCAPED: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n'
 export function elementText(v: unknown): string | null {
   if (v === undefined || v === null) return null;
   if (typeof v === 'string') return v;
+  // Bytes (a transform's Buffer for a bytea column) as hex bytea text, not as the JSON of a Buffer.
+  if (v instanceof Uint8Array) return byteaHex(v);
   // Objects (json/jsonb columns) as JSON text, as the unnest path binds them.
   if (typeof v === 'object' && !(v instanceof Date)) return stringifyExact(v);
   return v instanceof Date ? String(pgUtils.prepareValue(v)) : String(v);
@@ -34,4 +36,9 @@ export function copyField(v: unknown): string {
   const t = elementText(v);
   if (t === null) return '\\N';
   return NEEDS_ESCAPE.test(t) ? t.replace(ESCAPES, (c) => ESCAPED[c]) : t;
+}
+
+/** Bytes as bytea's hex text (`\x6869`). */
+export function byteaHex(v: Uint8Array): string {
+  return `\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`;
 }

@@ -24,7 +24,7 @@
  */
 import crypto from 'node:crypto';
 import { quoteIdent, quoteLiteral } from '../src/core/identifiers.ts';
-import { copyField } from './copy-text.ts';
+import { byteaHex, copyField } from './copy-text.ts';
 import { stringifyExact } from './exact-number.ts';
 import type { JsonRow } from './change-event.ts';
 import { META_COLUMNS, type OutputColumn, type OutputTable } from './output-table.ts';
@@ -345,6 +345,7 @@ function copyFields(data: readonly OutputColumn[], row: JsonRow): string {
 /** One element of a typed array parameter: objects (json/jsonb columns) as JSON text. */
 function scalarParam(v: unknown): unknown {
   if (v === undefined || v === null) return null;
+  if (v instanceof Uint8Array) return byteaHex(v);
   if (typeof v === 'object' && !(v instanceof Date)) return stringifyExact(v);
   return v;
 }

@@ -122,6 +122,17 @@ describe.each([['unnest', () => unnest], ['COPY', () => copy]] as const)('throug
   });
 });
 
+describe('bytes from a transform', () => {
+  it.each([['unnest', undefined], ['COPY', 1]] as const)('regression: a Buffer for a bytea column was stored as the JSON text of a Buffer (%s)', async (path, copyMinRows) => {
+    const table = `public.bytes_${path.toLowerCase()}`;
+    await db.pool.query(`CREATE TABLE ${table} (k integer PRIMARY KEY, by bytea)`);
+    const deps = { ...(await sinkFor(table, `probe_bytes_${path}`, copyMinRows)), transform: { transform: (r: Record<string, unknown>) => ({ ...r, by: Buffer.from([0x68, 0x69, 0x00, 0xff]) }), stateKey: null, handlesDeletes: false } };
+    const outcome = await applyBatch(deps, { partition: 0, records: [rec('{"k":1}'), rec('{"k":2}')], headSeenAt: null, lagRecords: null });
+    expect(outcome).toMatchObject({ applied: 2, dead: 0 });
+    expect((await db.pool.query(`SELECT k, by::text FROM ${table} ORDER BY k`)).rows).toEqual([{ k: 1, by: '\\x686900ff' }, { k: 2, by: '\\x686900ff' }]);
+  });
+});
+
 describe('Debezium', () => {
   it('a big number inside a jsonb column of an after image stays a number; source.lsn as a big number still orders', async () => {
     await db.pool.query(`CREATE TABLE public.dbz (k integer PRIMARY KEY, jb jsonb, n numeric)`);
