@@ -35,41 +35,62 @@ const SUB_MICROSECOND = /\.\d{7}/;
 const BYTEA_HEX = /^\\x(?:[0-9a-fA-F]{2})*$/;
 const NUMERIC_TYPES = new Set(['int2', 'int4', 'int8', 'numeric', 'float4', 'float8']);
 
+/** Why a value is not data for a column, or null. */
+type ValueCheck = (v: unknown) => string | null;
+
+/** Per column list, the columns that have a check and their check: decided once, not per row. */
+const compiled = new WeakMap<readonly OutputColumn[], readonly { column: OutputColumn; check: ValueCheck }[]>();
+
 /** The first value of `row` that is not data for its column, or null. Undefined (absent) columns are skipped. */
 export function refuseInputWords(row: JsonRow, columns: readonly OutputColumn[]): ValueRefusal | null {
-  for (const c of columns) {
+  let checks = compiled.get(columns);
+  if (!checks) {
+    checks = columns.flatMap((column) => { const check = column.scalar ? checkFor(column) : null; return check ? [{ column, check }] : []; });
+    compiled.set(columns, checks);
+  }
+  for (const { column: c, check } of checks) {
     const v = row[c.name];
-    if (v === undefined || v === null || !c.scalar) continue;
-    const why = refusal(c, v);
+    if (v === undefined || v === null) continue;
+    const why = check(v);
     if (why) return { column: c.name, type: c.type, value: shown(v), reason: why };
   }
   return null;
 }
 
-function refusal(c: OutputColumn, v: unknown): string | null {
+/** The check a column's type needs, or null (values Postgres reads only as what they say). */
+function checkFor(c: OutputColumn): ValueCheck | null {
   const form = FORMS[c.typname];
   if (form) {
-    if (v instanceof Date) return Number.isNaN(v.getTime()) ? 'an invalid Date' : null;
-    if (typeof v !== 'string') return `a ${typeof v}, where ${c.type} takes ISO 8601 text (${form.form})`;
-    return form.re.test(v) ? null : `not ISO 8601 (${form.form}); Postgres input words such as now, today, yesterday, epoch, infinity are refused`;
+    return (v) => {
+      if (v instanceof Date) return Number.isNaN(v.getTime()) ? 'an invalid Date' : null;
+      if (typeof v !== 'string') return `a ${typeof v}, where ${c.type} takes ISO 8601 text (${form.form})`;
+      return form.re.test(v) ? null : `not ISO 8601 (${form.form}); Postgres input words such as now, today, yesterday, epoch, infinity are refused`;
+    };
   }
   // Other malformed numbers are left to Postgres, which rejects them with its own reason.
   if (NUMERIC_TYPES.has(c.typname)) {
-    if (typeof v === 'number') return Number.isFinite(v) ? null : 'not a finite number';
-    return typeof v === 'string' && NUMBER_WORD.test(v) ? 'a Postgres input word, not a number (NaN and Infinity are refused)' : null;
+    return (v) => {
+      if (typeof v === 'number') return Number.isFinite(v) ? null : 'not a finite number';
+      return typeof v === 'string' && NUMBER_WORD.test(v) ? 'a Postgres input word, not a number (NaN and Infinity are refused)' : null;
+    };
   }
   if (c.typname === 'bool') {
-    if (typeof v === 'boolean') return null;
-    if (typeof v === 'string' && /^(true|false|t|f)$/i.test(v)) return null;
-    return 'not a boolean: true/false (or "t"/"f"); words such as yes, on, 1 are refused';
+    return (v) => {
+      if (typeof v === 'boolean') return null;
+      if (typeof v === 'string' && /^(true|false|t|f)$/i.test(v)) return null;
+      return 'not a boolean: true/false (or "t"/"f"); words such as yes, on, 1 are refused';
+    };
   }
-  if (c.typname === 'interval' && typeof v === 'string') {
-    if (NUMBER_WORD.test(v)) return 'an infinite interval (a Postgres input word, refused)';
-    if (SUB_MICROSECOND.test(v)) return 'more than 6 fractional digits: Postgres keeps microseconds and would round the rest away';
+  if (c.typname === 'interval') {
+    return (v) => {
+      if (typeof v !== 'string') return null;
+      if (NUMBER_WORD.test(v)) return 'an infinite interval (a Postgres input word, refused)';
+      return SUB_MICROSECOND.test(v) ? 'more than 6 fractional digits: Postgres keeps microseconds and would round the rest away' : null;
+    };
   }
   if (c.typname === 'bytea') {
-    if (typeof v === 'string' ? BYTEA_HEX.test(v) : v instanceof Uint8Array) return null;
-    return 'not hex bytea text (\\x followed by hex digit pairs): other text, e.g. base64 (Debezium\'s default for binary columns) or escape format, would be stored as the bytes of its characters';
+    return (v) => ((typeof v === 'string' ? BYTEA_HEX.test(v) : v instanceof Uint8Array) ? null
+      : 'not hex bytea text (\\x followed by hex digit pairs): other text, e.g. base64 (Debezium\'s default for binary columns) or escape format, would be stored as the bytes of its characters');
   }
   return null;
 }
