@@ -39,7 +39,7 @@ const EMPTY_DL: DeadLetterFacts = { newInPeriod: 0, open: 0, retriedInPeriod: 0,
 export async function streamSide(rt: Runtime, ds: DatasetConfig, from: Date, to: Date, now: Date): Promise<{ deadLetters: DeadLetterFacts; stream: StreamFacts }> {
   const db = await rt.pool(ds.stream.database);
   const has = await db.query<{ t: string | null }>(`SELECT to_regclass('dualrun.dead_letter_actions')::text AS t`);
-  if (!has.rows[0].t) return { deadLetters: EMPTY_DL, stream: { watermark: null, watermarkAgeSeconds: null, lastAppliedAt: null, lagRecords: null, partitions: 0 } };
+  if (!has.rows[0].t) return { deadLetters: EMPTY_DL, stream: NO_STREAM_FACTS };
   const [deadLetters, stream] = await Promise.all([deadLetterFacts(db, ds.name, from, to), streamFacts(rt, db, ds, now)]);
   return { deadLetters, stream };
 }
@@ -63,7 +63,11 @@ async function deadLetterFacts(db: Pool, dataset: string, from: Date, to: Date):
   };
 }
 
+const NO_STREAM_FACTS: StreamFacts = { watermark: null, watermarkAgeSeconds: null, lastAppliedAt: null, lagRecords: null, partitions: 0 };
+
 async function streamFacts(rt: Runtime, db: Pool, ds: DatasetConfig, now: Date): Promise<StreamFacts> {
+  // An adopted stream output is written outside dualrun: no positions or watermark of ours to report.
+  if (ds.stream.adopted || !ds.stream.source) return NO_STREAM_FACTS;
   const source = sourceName(rt, ds);
   const r = await db.query<{ watermark: Date | null; last: Date | null; parts: number; lag: string | null }>(
     `SELECT (SELECT event_time FROM dualrun.watermarks WHERE dataset = $1) AS watermark,

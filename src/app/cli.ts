@@ -136,6 +136,11 @@ export function commandNameIn(args: readonly string[]): string | undefined {
   return undefined;
 }
 
+/** Whether the arguments ask for `--format json` (`--format json` or `--format=json`). */
+export function asksForJson(args: readonly string[]): boolean {
+  return args.some((a, i) => a === '--format=json' || (a === '--format' && args[i + 1] === 'json'));
+}
+
 /** Writes what is left on stdout (pipes drain asynchronously), then exits with the code. */
 async function exit(code: number): Promise<never> {
   await flushStdout();
@@ -153,6 +158,11 @@ export async function main(argv: string[]): Promise<never> {
     if (e instanceof CommanderError) {
       if (e.code === 'dualrun.logLevel') process.stderr.write(`${e.message}\n`);
       const ok = e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help';
+      // A script that asked for JSON parses stdout: a usage error is JSON there too, like every other error.
+      if (!ok && asksForJson(argv.slice(2))) {
+        const message = e.message.replace(/^error: /, '');
+        process.stdout.write(`${JSON.stringify({ error: { code: 'DUALRUN_USAGE', message, retryable: false } }, null, 2)}\n`);
+      }
       return exit(ok ? EXIT.ok : EXIT.usage);
     }
     // Outside a command's runner: still one line, the stack only at debug.

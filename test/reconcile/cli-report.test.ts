@@ -124,6 +124,25 @@ describe('dualrun report (CLI)', () => {
     expect((await cli(['report', '--date', 'yesterday'])).code).toBe(2);
   });
 
+  it('a dataset with an adopted stream output is reported, not a config error (report exited 2: "dualrun does not stream or capture it")', async () => {
+    const adopted = fs.mkdtempSync(path.join(os.tmpdir(), 'dualrun-rc-adopted-'));
+    fs.writeFileSync(path.join(adopted, 'dualrun.yaml'), `
+database:
+  url: ${db.url}
+datasets:
+  users_adopted:
+    key: [user_id]
+    batch: { output: s.users_batch }
+    stream: { output: s.users_stream, adopted: true }
+`);
+    const r = await runCli(['report', '--format', 'json'], { cwd: adopted, env: { DUALRUN_CONFIG: undefined, DATABASE_URL: undefined } });
+    expect(r.stderr).not.toContain('DUALRUN_CONFIG_INVALID');
+    expect(r.code).toBe(0);
+    const rep = JSON.parse(r.stdout);
+    expect(rep.datasets.map((d: { dataset: string }) => d.dataset)).toEqual(['users_adopted']);
+    expect(rep.datasets[0].stream).toMatchObject({ watermark: null, partitions: 0 });
+  });
+
   it('html: self-contained, renders in headless Chromium and shows every dataset', async () => {
     const file = path.join(dir, 'reports', 'nightly.html');
     const r = await cli(['report', '--format', 'html', '--out', 'reports/nightly.html']);

@@ -2,6 +2,7 @@
 import type { Runtime } from '../runtime.ts';
 import { nextStage } from '../stages.ts';
 import { gateForNextStep } from './evidence.ts';
+import { judgedRowCounter } from './judged-rows.ts';
 import { latestAudit } from './audit-log.ts';
 import { servingOf } from './serving.ts';
 import type { GateResult } from './stage-gate.ts';
@@ -37,7 +38,7 @@ export async function cutoverStatus(rt: Runtime, now = new Date()): Promise<Cuto
   const datasets = Object.values(rt.config.datasets);
   const [servings, audits] = await Promise.all([servingOf(db, datasets), latestAudit(db, datasets.map((d) => d.name))]);
   return Promise.all(servings.map(async (s, i) => {
-    const gate = await gateForNextStep(db, datasets[i], { dataset: s.dataset, stage: s.stage, version: s.version, since: s.since }, { now });
+    const gate = await gateForNextStep(db, datasets[i], { dataset: s.dataset, stage: s.stage, version: s.version, since: s.since }, { now, countRows: judgedRowCounter(rt, datasets[i]) });
     const a = audits.get(s.dataset);
     return {
       dataset: s.dataset,

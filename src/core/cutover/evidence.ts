@@ -9,6 +9,7 @@ import type { DatasetConfig } from '../config/types.ts';
 import { nextStage, type StageRow } from '../stages.ts';
 import { evaluateGate, type GateResult, type Verdict } from './stage-gate.ts';
 import { currentDefinition } from './dataset-definition.ts';
+import type { RowCounter } from './judged-rows.ts';
 
 /** How many windows beyond `required` are examined (windows that do not count are skipped). */
 const LOOKBACK = 200;
@@ -73,6 +74,8 @@ export interface GateOptions {
   now?: Date;
   /** Record a definition change seen now (promote does; status only reads). */
   recordDefinition?: string | null;
+  /** Re-count the rows of the windows the gate would use (rule 4.6; `judgedRowCounter`). Absent: not checked. */
+  countRows?: RowCounter;
 }
 
 /** The gate for the next step forward from the dataset's current stage; null at the last stage. */
@@ -87,9 +90,21 @@ export async function gateForNextStep(db: Pool | PoolClient, ds: DatasetConfig, 
     loadVerdicts(db, ds.name, { ...(retire ? { streamingSince: row.since } : {}), limit: required + LOOKBACK }),
     loadLastFailure(db, ds.name),
   ]) : [[], null];
-  return evaluateGate({
-    from: row.stage, to, since: row.since, verdicts, lastFailure, definition, now: opts.now ?? new Date(), windowed: ds.window !== null,
+  const evaluate = (vs: readonly Verdict[]) => evaluateGate({
+    from: row.stage, to, since: row.since, verdicts: vs, lastFailure, definition, now: opts.now ?? new Date(), windowed: ds.window !== null,
     promoteAfter: ds.cutover.promoteAfter, retireAfter: ds.cutover.retireAfter, maxEvidenceAgeMs: ds.cutover.maxEvidenceAgeMs,
     minRowsPerWindow: ds.cutover.minRowsPerWindow,
   });
+  let gate = evaluate(verdicts);
+  if (!opts.countRows || !needsEvidence) return gate;
+  // Rule 4.6: re-count the windows the decision would rest on; a window that changed drops out and
+  // the next one back takes its place, so count again until every window used was re-counted.
+  let current = verdicts;
+  for (;;) {
+    const unchecked = current.filter((v) => v.verdict === 'match' && gate.evidence.includes(v.id) && !v.rowsNow);
+    if (unchecked.length === 0) return gate;
+    const counts = await opts.countRows(unchecked);
+    current = current.map((v) => (v.verdict === 'match' && counts.has(v.id) && !v.rowsNow ? { ...v, rowsNow: counts.get(v.id)! } : v));
+    gate = evaluate(current);
+  }
 }

@@ -10,6 +10,7 @@ import type { Runtime } from '../runtime.ts';
 import type { DatasetConfig } from '../config/types.ts';
 import { nextStage, previousStage, readStageRow, stageIndex, type Stage, type StageRow } from '../stages.ts';
 import { gateForNextStep } from './evidence.ts';
+import { judgedRowCounter } from './judged-rows.ts';
 import { appendAudit, latestAudit, type AuditEntry } from './audit-log.ts';
 import { assertServeable, pointServingView } from './serving-view.ts';
 import type { GateResult } from './stage-gate.ts';
@@ -56,7 +57,7 @@ async function promoteOrRefuse(rt: Runtime, ds: DatasetConfig, opts: PromoteOpti
     const row = await currentRow(c, ds, opts);
     const to = nextStage(row.stage);
     if (!to) throw new DualrunError('DUALRUN_USAGE', `${ds.name} is already in streaming-only, the last stage; nothing to promote to`);
-    const gate = (await gateForNextStep(c, ds, row, { now: opts.now, recordDefinition: 'promote' }))!;
+    const gate = (await gateForNextStep(c, ds, row, { now: opts.now, recordDefinition: 'promote', countRows: judgedRowCounter(rt, ds) }))!;
     if (!gate.ok && !opts.force) return refusePromotion(c, ds, row, to, gate, opts);
     return grantPromotion(c, rt, ds, row, to, gate, opts);
   });

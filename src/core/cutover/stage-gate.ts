@@ -15,7 +15,8 @@
  * window counts only if it is evidence: judged under the current dataset
  * definition and after it began, after every mismatch/error recorded for the
  * dataset, after its window's latest batch load finished, that load not partial,
- * and both sides hold at least `minRowsPerWindow` rows. Windows that do not count
+ * both sides hold at least `minRowsPerWindow` rows, and (when re-counted: `rowsNow`)
+ * the outputs still hold the rows judged. Windows that do not count
  * are skipped (not breaking) and listed with why. Newest evidence must be within
  * `maxEvidenceAge` (0 = no limit).
  */
@@ -41,6 +42,8 @@ export interface Verdict {
   readonly batchLoad?: { readonly runId: string; readonly status: string; readonly finishedAt: Date | null } | null;
   /** A mismatch caused by schema drift (h1: verdict mismatch with `schemaDrift`). */
   readonly schemaDrift?: boolean;
+  /** Rows each output holds in its window now (rule 4.6); absent: not re-counted. null side: the table is gone. */
+  readonly rowsNow?: { readonly batch: number | null; readonly stream: number | null };
 }
 
 export interface GateInput {
@@ -65,7 +68,7 @@ export interface GateInput {
 }
 
 export interface Judged { readonly id: string; readonly window: string | null; readonly verdict: Verdict['verdict']; readonly judgedAt: string }
-export type NotCountedRule = 'definition' | 'before-failure' | 'partial-load' | 'before-batch-load' | 'min-rows';
+export type NotCountedRule = 'definition' | 'before-failure' | 'partial-load' | 'before-batch-load' | 'min-rows' | 'rows-changed';
 export interface NotCounted extends Judged { readonly rule: NotCountedRule; readonly reason: string }
 export interface Breaker extends Judged {
   /** window-order: the latest result of a newer window than the rest; judged-later: recorded after evidence that would count. */
@@ -152,7 +155,7 @@ export function evaluateGate(input: GateInput): GateResult {
 }
 
 /** Why a clean result is not evidence (null: it counts). Rule numbers as in docs/cutover.md. */
-export function notCountedReason(v: Verdict, input: Pick<GateInput, 'definition'>, minRows: number, lastFailure: Verdict | null): { rule: NotCountedRule; reason: string } | null {
+export function notCountedReason(v: Verdict, input: Pick<GateInput, 'definition'> & { windowed?: boolean }, minRows: number, lastFailure: Verdict | null): { rule: NotCountedRule; reason: string } | null {
   const def = input.definition;
   if (def) {
     const change = def.changed.length ? ` (${def.changed.join(', ')} changed)` : '';
@@ -177,6 +180,19 @@ export function notCountedReason(v: Verdict, input: Pick<GateInput, 'definition'
   }
   if (minRows > 0 && ((v.batchRows ?? 0) < minRows || (v.streamRows ?? 0) < minRows)) {
     return { rule: 'min-rows', reason: `${v.batchRows ?? 0} batch rows, ${v.streamRows ?? 0} stream rows (cutover.minRowsPerWindow ${minRows} on both sides)` };
+  }
+  // Rule 4.6: the outputs must still hold what was judged (not truncated, reloaded or rebuilt since).
+  if (v.rowsNow) {
+    const changed = (['batch', 'stream'] as const).flatMap((side) => {
+      const was = (side === 'batch' ? v.batchRows : v.streamRows) ?? 0;
+      const now = v.rowsNow![side];
+      const floor = Math.min(was, Math.max(1, minRows));
+      const differs = now === null || (input.windowed === false ? now < floor : now !== was);
+      return differs ? [`the ${side} output ${now === null ? 'no longer exists' : `now holds ${now} rows`} (${was} when judged)`] : [];
+    });
+    if (changed.length) {
+      return { rule: 'rows-changed', reason: `${changed.join(', ')}: truncated, reloaded or rebuilt since it was judged; reconcile it again` };
+    }
   }
   return null;
 }

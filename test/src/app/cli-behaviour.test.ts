@@ -124,6 +124,18 @@ describe('options and errors', () => {
     }
   });
 
+  it('with --format json a usage error is JSON on stdout too (a missing --reason or an unknown option printed only text, so a script parsed nothing)', async () => {
+    for (const args of [['cutover', 'promote', 'ev', '--format', 'json'], ['datasets', '--formt', 'x', '--format=json'], ['reconcile', '--format', 'json']]) {
+      const r = await cli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(JSON.parse(r.stdout), args.join(' ')).toMatchObject({ error: { code: 'DUALRUN_USAGE', retryable: false, message: expect.any(String) } });
+      expect(r.stderr).toMatch(/^error: /);
+    }
+    expect(JSON.parse((await cli(['cutover', 'promote', 'ev', '--format', 'json'])).stdout).error.message).toBe("required option '--reason <text>' not specified");
+    // Text stays text.
+    expect((await cli(['cutover', 'promote', 'ev'])).stdout).toBe('');
+  });
+
   it('--log-level and DUALRUN_LOG_LEVEL are validated (exit 2 listing the levels)', async () => {
     const flag = await cli(['--log-level', 'loud', 'datasets']);
     expect(flag.code).toBe(2);

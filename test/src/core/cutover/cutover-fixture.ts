@@ -64,7 +64,12 @@ export interface SeededVerdict {
   /** Default: the dataset's newest recorded definition. */
   definition?: string | null;
   result?: Record<string, unknown>;
+  /** Make the outputs hold the seeded rows in the window (default: for orders' day windows), as the gate re-counts them. */
+  fill?: boolean;
 }
+
+/** Seeded rows' keys start here; the fixture's own rows are below. */
+const SEEDED_KEYS = 1_000_000;
 
 /** Seeds a reconciliation result (the reconciler's output) for a day window; returns its id. */
 export async function seedVerdict(pool: Pool, v: SeededVerdict): Promise<string> {
@@ -76,7 +81,20 @@ export async function seedVerdict(pool: Pool, v: SeededVerdict): Promise<string>
      RETURNING id::text`,
     [dataset, v.day, v.verdict, v.stage ?? 'shadow', new Date(Date.now() - (v.agoHours ?? 1) * H),
       v.batchRows ?? v.rows ?? 10, v.streamRows ?? v.rows ?? 10, v.definition ?? null, JSON.stringify(v.result ?? {}), v.definition === undefined]);
+  if (v.day && (v.fill ?? dataset === 'orders')) await fillWindow(pool, v.day, v.batchRows ?? v.rows ?? 10, v.streamRows ?? v.rows ?? 10);
   return r.rows[0].id;
+}
+
+/** The orders outputs hold exactly `batch` and `stream` rows on `day` (seeded rows replaced; the fixture's kept). */
+export async function fillWindow(pool: Pool, day: string, batch: number, stream: number): Promise<void> {
+  for (const [table, n, extra] of [['analytics.orders_batch', batch, ''], ['analytics.orders_stream', stream, ', 1, now()']] as const) {
+    await pool.query(`DELETE FROM ${table} WHERE order_date = $1::date AND order_id >= ${SEEDED_KEYS}`, [day]);
+    await pool.query(
+      `INSERT INTO ${table} SELECT k, $1::date, 1, '${table.endsWith('batch') ? 'batch' : 'stream'}'${extra}
+         FROM generate_series(1, greatest(0, $2::int - (SELECT count(*)::int FROM ${table} WHERE order_date = $1::date))) g,
+              LATERAL (SELECT coalesce(max(order_id), ${SEEDED_KEYS - 1}) + g AS k FROM ${table} WHERE order_id >= ${SEEDED_KEYS}) m`,
+      [day, n]);
+  }
 }
 
 /** The day `n` days before today (UTC), as a window label. */
@@ -88,7 +106,8 @@ export function daysAgo(n: number): string {
 export async function servedSide(pool: Pool): Promise<'batch' | 'stream'> {
   const r = await pool.query<{ side: string; n: number; sides: number }>('SELECT min(side) AS side, count(*)::int AS n, count(DISTINCT side)::int AS sides FROM analytics.orders');
   const { side, n, sides } = r.rows[0];
-  if (sides !== 1 || (side === 'batch' ? n !== BATCH_ROWS : n !== STREAM_ROWS)) throw new Error(`half-switched read: ${JSON.stringify(r.rows[0])}`);
+  const total = (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM analytics.orders_${side}`)).rows[0]?.n;
+  if (sides !== 1 || n !== total) throw new Error(`half-switched read: ${JSON.stringify(r.rows[0])}`);
   return side as 'batch' | 'stream';
 }
 

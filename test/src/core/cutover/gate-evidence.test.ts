@@ -105,9 +105,12 @@ describe('gate evidence', () => {
   it('a reconciliation that could not run is stored and breaks the streak (errors were invisible to the gate)', async () => {
     fx = await createFixture();
     await promote(fx.rt, 'plain', why);
+    await fx.db.pool.query(`CREATE TABLE analytics.plain_batch (id int PRIMARY KEY); CREATE TABLE analytics.plain_stream (id int PRIMARY KEY);
+      INSERT INTO analytics.plain_batch VALUES (1); INSERT INTO analytics.plain_stream VALUES (1)`);
     await seedVerdict(fx.db.pool, { dataset: 'plain', day: null, verdict: 'match', agoHours: 2 });
     expect((await cutoverStatus(fx.rt)).find((s) => s.dataset === 'plain')!.next).toMatchObject({ ready: true });
-    // The fixture never created plain's tables: the reconciler cannot compare them.
+    // Without its tables the reconciler cannot compare them.
+    await fx.db.pool.query('DROP TABLE analytics.plain_batch, analytics.plain_stream');
     const [r] = await reconcileDataset(fx.rt, 'plain');
     expect(r.verdict).toBe('error');
     const stored = await fx.db.pool.query(`SELECT id::text, code, message FROM dualrun.reconcile_errors WHERE dataset = 'plain'`);
@@ -145,5 +148,49 @@ describe('gate evidence', () => {
     const e = await refusal(promote(fx.rt, 'orders', why));
     expect(e.message).toContain('did not count: 2026-11-25 (its batch load (run ');
     expect(e.message).toContain('2026-11-22 (0 batch rows, 0 stream rows (cutover.minRowsPerWindow 1 on both sides))');
+  });
+});
+
+describe('evidence that no longer describes the outputs', () => {
+  it('clean windows whose stream output was truncated, or recreated empty, after they were judged do not count (promotion served an empty stream output)', async () => {
+    fx = await createFixture();
+    const { pool } = fx.db;
+    await promote(fx.rt, 'orders', why);
+    const days = ['2026-11-25', '2026-11-26', '2026-11-27'];
+    for (const [i, d] of days.entries()) {
+      await pool.query(`INSERT INTO analytics.orders_batch SELECT 200 + ${i * 10} + g, $1::date, g, 'x' FROM generate_series(1, 3) g;
+        INSERT INTO analytics.orders_stream SELECT 200 + ${i * 10} + g, $1::date, g, 'x', 1, now() FROM generate_series(1, 3) g`.replace(/\$1/g, `'${d}'`));
+    }
+    const judged = await reconcileDataset(fx.rt, 'orders', { windows: days, assumeSettled: true });
+    expect(judged.map((r) => r.verdict)).toEqual(['match', 'match', 'match']);
+    expect(await orders(fx.rt)).toMatchObject({ ready: true, clean: 3 });
+
+    await pool.query('TRUNCATE analytics.orders_stream');
+    let status = await orders(fx.rt);
+    expect(status).toMatchObject({ ready: false, clean: 0, counted: [] });
+    expect(status.notCounted.map((n) => [n.window, n.rule])).toEqual([...days].reverse().map((d) => [d, 'rows-changed']));
+    expect(status.notCounted[0].reason).toBe('the stream output now holds 0 rows (3 when judged): truncated, reloaded or rebuilt since it was judged; reconcile it again');
+    const e = await refusal(promote(fx.rt, 'orders', why));
+    expect(e.message).toContain('the stream output now holds 0 rows (3 when judged)');
+    expect((await pool.query(`SELECT stage FROM dualrun.stages WHERE dataset = 'orders'`)).rows[0].stage).toBe('shadow');
+
+    // Dropped and created again: gone is gone, also on the batch side.
+    await pool.query(`DROP VIEW analytics.orders; DROP TABLE analytics.orders_batch;
+      CREATE TABLE analytics.orders_batch (order_id int PRIMARY KEY, order_date date NOT NULL, amount numeric(12,2), side text NOT NULL)`);
+    status = await orders(fx.rt);
+    expect(status.notCounted[0].reason).toContain('the batch output now holds 0 rows (3 when judged), the stream output now holds 0 rows (3 when judged)');
+
+    // Judged again on what the tables hold now, and a window that lost one row: only the unchanged count.
+    for (const [i, d] of days.entries()) {
+      await pool.query(`INSERT INTO analytics.orders_batch SELECT 200 + ${i * 10} + g, '${d}', g, 'x' FROM generate_series(1, 3) g;
+        INSERT INTO analytics.orders_stream SELECT 200 + ${i * 10} + g, '${d}', g, 'x', 1, now() FROM generate_series(1, 3) g`);
+    }
+    await reconcileDataset(fx.rt, 'orders', { windows: days, assumeSettled: true });
+    await pool.query(`DELETE FROM analytics.orders_stream WHERE order_id = 221`);
+    status = await orders(fx.rt);
+    expect(status).toMatchObject({ ready: false, clean: 2 });
+    expect(status.notCounted).toMatchObject([{ window: '2026-11-27', rule: 'rows-changed', reason: expect.stringContaining('the stream output now holds 2 rows (3 when judged)') }]);
+    await pool.query(`INSERT INTO analytics.orders_stream VALUES (221, '2026-11-27', 1, 'x', 1, now())`);
+    await expect(promote(fx.rt, 'orders', why)).resolves.toMatchObject({ to: 'streaming', forced: false });
   });
 });

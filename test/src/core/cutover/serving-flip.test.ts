@@ -16,14 +16,14 @@ afterAll(async () => { await fx?.cleanup(); });
 
 const READ = 'SELECT min(side) AS side, count(*)::int AS n, count(DISTINCT side)::int AS sides FROM analytics.orders';
 
-async function reader(c: pg.Client, prepared: boolean, done: () => boolean) {
+async function reader(c: pg.Client, prepared: boolean, done: () => boolean, rows: { batch: number; stream: number }) {
   const seen = { batch: 0, stream: 0, bad: [] as unknown[] };
   try {
     while (!done()) {
       try {
         const r = await c.query(prepared ? { name: 'serve_read', text: READ } : READ);
         const { side, n, sides } = r.rows[0] as { side: 'batch' | 'stream'; n: number; sides: number };
-        if (sides === 1 && n === (side === 'batch' ? BATCH_ROWS : STREAM_ROWS)) seen[side] += 1;
+        if (sides === 1 && n === rows[side]) seen[side] += 1;
         else seen.bad.push(r.rows[0]);
       } catch (e) {
         seen.bad.push((e as Error).message);
@@ -42,7 +42,10 @@ describe('serving view under flips', () => {
     const clients = [new pg.Client({ connectionString: fx.db.url }), new pg.Client({ connectionString: fx.db.url })];
     await Promise.all(clients.map((c) => c.connect()));
     let flipping = true;
-    const readers = clients.map((c, i) => reader(c, i === 1, () => !flipping));
+    const count = async (t: string) => (await fx.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM analytics.orders_${t}`)).rows[0].n;
+    const rows = { batch: await count('batch'), stream: await count('stream') };
+    expect(rows.batch - rows.stream).toBe(BATCH_ROWS - STREAM_ROWS);
+    const readers = clients.map((c, i) => reader(c, i === 1, () => !flipping, rows));
     try {
       for (let i = 0; i < 50; i++) {
         await promote(fx.rt, 'orders', { reason: `flip ${i}`, actor: 't' });

@@ -124,6 +124,23 @@ describe('stage gate', () => {
     expect(gate(after, { definition: def }).ok).toBe(true);
   });
 
+  it('a clean window whose outputs no longer hold the rows judged is not evidence (promotion onto a truncated stream output)', () => {
+    const same = nights(7, 'match', 19, { rowsNow: { batch: 10, stream: 10 } });
+    expect(gate(same).ok).toBe(true);
+    const [first, ...rest] = same;
+    const g = gate([{ ...first, rowsNow: { batch: 10, stream: 0 } }, ...rest]);
+    expect(g).toMatchObject({ ok: false, clean: 6 });
+    expect(g.notCounted[0]).toMatchObject({ window: '2026-11-19', rule: 'rows-changed', reason: 'the stream output now holds 0 rows (10 when judged): truncated, reloaded or rebuilt since it was judged; reconcile it again' });
+    expect(gate([{ ...first, rowsNow: { batch: null, stream: 10 } }, ...rest]).notCounted[0].reason).toMatch(/^the batch output no longer exists \(10 when judged\)/);
+    // More rows count too: the window was written to since.
+    expect(gate([{ ...first, rowsNow: { batch: 11, stream: 10 } }, ...rest]).clean).toBe(6);
+    // A whole-table run: a live total moves; only an output emptied (below minRowsPerWindow) or gone drops it.
+    const whole = (now: { batch: number | null; stream: number | null }) => gate([{ ...first, windowLabel: null, windowStart: null, rowsNow: now }], { promoteAfter: 1, windowed: false });
+    expect(whole({ batch: 12, stream: 9 }).ok).toBe(true);
+    expect(whole({ batch: 10, stream: 0 }).notCounted[0].rule).toBe('rows-changed');
+    expect(whole({ batch: 10, stream: null }).ok).toBe(false);
+  });
+
   it('empty windows are not evidence (7/7 clean on windows with 0 rows)', () => {
     const empty = nights(7, 'match', 19, { batchRows: 0, streamRows: 0 });
     const g = gate(empty);
