@@ -233,24 +233,28 @@ async function seekAssignedBack(o: KafkaTransportOptions, consumer: Consumer, pa
   }
 }
 
+/** When a batch was last handled; `nudge` ends the watchdog's pause early (a commit may have caught the stream up). */
+interface StopProgress { at: number; nudge: () => void }
+
 /**
  * Until aborted, a fatal error, or (untilIdle) every partition caught up per Postgres.
  * The watchdog: records waiting and no batch for stallTimeout → reject (rejoin).
  */
-/** When a batch was last handled; `nudge` ends the watchdog's pause early (a commit may have caught the stream up). */
-interface StopProgress { at: number; nudge: () => void }
-
 async function waitForStop(o: KafkaTransportOptions, opts: TransportRunOptions, fatal: () => unknown, progress: StopProgress): Promise<void> {
   const admin = o.kafka.admin();
   await admin.connect();
   const stallMs = o.stallTimeoutMs ?? 60_000;
   let checked = 0;
+  // --until-idle checks again as soon as something commits (not up to 300 ms later), at most every 20 ms.
+  // A commit during a check aborts the next pause before it starts (sleep returns at once).
+  let nap = new AbortController();
+  const wake = () => nap.abort();
+  opts.signal.addEventListener('abort', wake, { once: true });
+  if (opts.untilIdle) progress.nudge = wake;
   try {
     while (!opts.signal.aborted && !fatal()) {
-      // --until-idle checks again as soon as something commits (not up to 300 ms later), at most every 20 ms.
-      const nap = new AbortController();
-      if (opts.untilIdle) progress.nudge = () => nap.abort();
-      await sleep(opts.untilIdle ? 300 : 1000, AbortSignal.any([opts.signal, nap.signal]));
+      await sleep(opts.untilIdle ? 300 : 1000, nap.signal);
+      nap = new AbortController();
       const soon = checked + 20 - Date.now();
       if (soon > 0) await sleep(soon, opts.signal);
       checked = Date.now();
@@ -267,6 +271,7 @@ async function waitForStop(o: KafkaTransportOptions, opts: TransportRunOptions, 
       }
     }
   } finally {
+    opts.signal.removeEventListener('abort', wake);
     await admin.disconnect().catch(() => undefined);
   }
 }
