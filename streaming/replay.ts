@@ -72,14 +72,56 @@ function rebuildTable(ds: DatasetConfig): TableRef {
 
 export async function replayOnTheSide(rt: Runtime, ds: DatasetConfig, from: ReplayFrom, opts: { resetOutput: boolean }): Promise<ReplayResult> {
   refuseLogicalCapture(rt, ds);
-  // Re-reading the trigger changelog: no prune runs until the swap, and the rows needed must still be there.
-  const table = rt.config.kafka ? null : triggerTable(ds);
-  const history = table ? await holdHistory(await rt.db(), ds.name, table) : null;
+  const exclusive = await holdReplayLock(await streamDatabase(rt, ds), ds.name);
   try {
-    return await rebuildAndSwap(rt, ds, from, opts, history);
+    // Re-reading the trigger changelog: no prune runs until the swap, and the rows needed must still be there.
+    const table = rt.config.kafka ? null : triggerTable(ds);
+    const history = table ? await holdHistory(await rt.db(), ds.name, table) : null;
+    try {
+      return await rebuildAndSwap(rt, ds, from, opts, history);
+    } finally {
+      await history?.release();
+    }
   } finally {
-    await history?.release();
+    await exclusive.release();
   }
+}
+
+/**
+ * One replay per dataset at a time: a second one would drop the first's rebuild
+ * table and state as a "leftover" while it is being filled, and the first would then
+ * swap a half-built table into the output. Held (session advisory lock, own
+ * connection, on the stream output's database) from before the rebuild is prepared
+ * until after the swap; a process that dies releases it with its connection.
+ */
+async function holdReplayLock(db: Pool, dataset: string): Promise<{ release(): Promise<void> }> {
+  const key = `dualrun.replay/${dataset}`;
+  const c = await db.connect();
+  let ok: boolean;
+  try {
+    ok = (await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [key])).rows[0].ok;
+  } catch (e) {
+    c.release(true);
+    throw e;
+  }
+  if (!ok) {
+    c.release();
+    throw new DualrunError('DUALRUN_REPLAY_RUNNING',
+      `another replay of dataset ${dataset} is running; nothing was changed: wait for it to finish (or stop it) and run this one again if still needed`,
+      { details: { dataset } });
+  }
+  return {
+    async release() {
+      let broken = false;
+      try {
+        await c.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]);
+      } catch {
+        broken = true; // a dropped connection released its lock with it
+      } finally {
+        c.release(broken);
+      }
+    },
+  };
 }
 
 async function rebuildAndSwap(rt: Runtime, ds: DatasetConfig, from: ReplayFrom, opts: { resetOutput: boolean }, history: HistoryHold | null): Promise<ReplayResult> {

@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   DUALRUN_MISMATCH: { exit: 1, retryable: false, summary: 'the two paths disagree' },
   DUALRUN_PENDING: { exit: 4, retryable: true, summary: 'nothing settled to judge yet' },
   DUALRUN_WINDOW_NOT_DUE: { exit: 2, retryable: true, summary: 'the window has not ended plus its settle allowance yet (--partial loads it anyway, never as evidence)' },
+  DUALRUN_REPLAY_RUNNING: { exit: 2, retryable: true, summary: 'another replay of the dataset is running (nothing was changed)' },
   DUALRUN_GATE_REFUSED: { exit: 1, retryable: false, summary: 'a cutover gate refused the promotion' },
   DUALRUN_CONFLICT: { exit: 1, retryable: true, summary: 'another change won a concurrent update' },
   DUALRUN_LOCK_TIMEOUT: { exit: 3, retryable: true, summary: 'a lock was not granted in time (long-running readers or another change)' },

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { inTransaction } from '../../core/db/connect.ts';
 import { DualrunError, EXIT } from '../../core/errors.ts';
-import { formatTable } from '../../core/format-table.ts';
+import { formatTable, printable as p } from '../../core/format-table.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import {
   DEAD_LETTER_STAGES, DEAD_LETTER_STATUSES, discardDeadLetters, listDeadLetters, parseTimeOption, showDeadLetter, type DeadLetterFilter,
@@ -82,14 +82,15 @@ export function registerDeadLetters(program: Command): void {
       const { ds, db } = await dbFor(rt, dataset);
       const d = await showDeadLetter(db, ds.name, id);
       if (opts.format === 'json') return json(d);
-      out(`dead letter #${d.id} of ${d.dataset}: ${d.status}${d.resolvedBy ? ` by ${d.resolvedBy} at ${d.resolvedAt}` : ''}${d.resolution ? ` (${d.resolution})` : ''}`);
+      // Every value below may come from the source or a user: shown with control characters escaped.
+      out(`dead letter #${d.id} of ${d.dataset}: ${d.status}${d.resolvedBy ? ` by ${p(d.resolvedBy)} at ${d.resolvedAt}` : ''}${d.resolution ? ` (${p(d.resolution)})` : ''}`);
       out(`  stage ${d.stage} at ${d.at}${d.retries ? `, ${d.retries} failed retries (last ${d.lastRetryAt})` : ''}`);
-      out(`  reason: ${d.reason}`);
-      out(`  source ${d.source} partition ${d.partition} position ${d.position}${d.recordTs ? `, record time ${d.recordTs}` : ''}`);
-      out(`  key: ${d.recordKey ?? '-'}${d.messageKey !== null ? `  message key: ${d.messageKey}` : ''}`);
-      out(`  payload (${d.payloadEncoding ?? 'none'}): ${d.payload ?? 'null (tombstone)'}`);
+      out(`  reason: ${p(d.reason)}`);
+      out(`  source ${p(d.source)} partition ${d.partition} position ${d.position}${d.recordTs ? `, record time ${d.recordTs}` : ''}`);
+      out(`  key: ${d.recordKey === null ? '-' : p(d.recordKey)}${d.messageKey !== null ? `  message key: ${p(d.messageKey)}` : ''}`);
+      out(`  payload (${d.payloadEncoding ?? 'none'}): ${d.payload === null ? 'null (tombstone)' : p(d.payload)}`);
       if (d.error) out(`  error: ${JSON.stringify(d.error)}`);
-      for (const a of d.actions) out(`  ${a.at} ${a.action} by ${a.actor}${a.reason ? `: ${a.reason}` : ''}`);
+      for (const a of d.actions) out(`  ${a.at} ${a.action} by ${p(a.actor)}${a.reason ? `: ${p(a.reason)}` : ''}`);
     }));
 
   withFilters(dl.command('retry <dataset>').description('apply the chosen open dead letters through the current decoder, schema and transform (exactly once)'), true)
@@ -109,7 +110,7 @@ export function registerDeadLetters(program: Command): void {
       if (opts.format === 'json') json(r);
       else {
         out(`${ds.name}: ${r.retried.length} retried and applied, ${r.failed.length} failed again`);
-        for (const f of r.failed) out(`  #${f.id} ${f.stage}: ${f.reason}`);
+        for (const f of r.failed) out(`  #${f.id} ${f.stage}: ${p(f.reason)}`);
       }
       return r.failed.length > 0 ? EXIT.checkFailed : EXIT.ok;
     }));
@@ -129,6 +130,6 @@ export function registerDeadLetters(program: Command): void {
       const { ds, db } = await dbFor(rt, dataset);
       const r = await inTransaction(db, (c) => discardDeadLetters(c, ds.name, filterOf(flags), { actor, reason: why }));
       if (opts.format === 'json') return json({ dataset: ds.name, ...r });
-      out(`${ds.name}: ${r.discarded.length} dead letters discarded by ${actor}${r.discarded.length ? ` (ids ${r.discarded.join(', ')})` : ''}`);
+      out(`${ds.name}: ${r.discarded.length} dead letters discarded by ${p(actor)}${r.discarded.length ? ` (ids ${r.discarded.join(', ')})` : ''}`);
     }));
 }
