@@ -13,19 +13,13 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { TestDatabase } from '../support/pg.ts';
 import { runCli } from '../support/cli.ts';
 import { startCli } from '../support/long-running-cli.ts';
-import { installCapture } from '../../streaming/capture/capture-triggers.ts';
-import { parseTableRef } from '../../src/core/identifiers.ts';
-import { ORDERS_DDL, ordersStreamDatabase, setStage, writeConfig } from './support.ts';
+import { capturedOrdersDatabase, writeConfig } from './support.ts';
 
 const ROWS = 20_000;
 let db: TestDatabase;
 
 beforeAll(async () => {
-  db = await ordersStreamDatabase('replay_concurrent');
-  await db.pool.query(ORDERS_DDL('public.orders_src'));
-  await db.pool.query(`INSERT INTO public.orders_src SELECT g, g % 500, (g % 1000) / 10.0, 'new', DATE '2026-11-01' + g % 30 FROM generate_series(1, ${ROWS}) g`);
-  await installCapture(db.pool, parseTableRef('public.orders_src')!);
-  await setStage(db.pool, 'orders', 'streaming');
+  db = await capturedOrdersDatabase('replay_concurrent', ROWS, 'streaming');
 });
 afterAll(async () => { await db?.drop(); });
 

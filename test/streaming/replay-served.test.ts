@@ -9,19 +9,13 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { TestDatabase } from '../support/pg.ts';
 import { runCli } from '../support/cli.ts';
-import { installCapture } from '../../streaming/capture/capture-triggers.ts';
-import { parseTableRef } from '../../src/core/identifiers.ts';
-import { ORDERS_DDL, ORDER_COLUMNS, ordersStreamDatabase, setStage, symmetricDifference, writeConfig } from './support.ts';
+import { capturedOrdersDatabase, ORDER_COLUMNS, symmetricDifference, writeConfig } from './support.ts';
 
 const ROWS = 200_000;
 let db: TestDatabase;
 
 beforeAll(async () => {
-  db = await ordersStreamDatabase('stream_served');
-  await db.pool.query(ORDERS_DDL('public.orders_src'));
-  await db.pool.query(`INSERT INTO public.orders_src SELECT g, g % 500, (g % 1000) / 10.0, 'new', DATE '2026-11-01' + g % 30 FROM generate_series(1, ${ROWS}) g`);
-  await installCapture(db.pool, parseTableRef('public.orders_src')!);
-  await setStage(db.pool, 'orders', 'streaming');
+  db = await capturedOrdersDatabase('stream_served', ROWS, 'streaming');
   await db.pool.query(`CREATE VIEW analytics.orders AS SELECT ${ORDER_COLUMNS.join(', ')} FROM analytics.orders_stream`);
 });
 afterAll(async () => { await db?.drop(); });

@@ -8,7 +8,8 @@ import type { DualrunConfig } from '../../src/core/config/types.ts';
 import type { Pool } from '../../src/core/db/connect.ts';
 import { migrate } from '../../src/core/db/migrate.ts';
 import { createRuntime, type Runtime } from '../../src/core/runtime.ts';
-import { quoteIdent } from '../../src/core/identifiers.ts';
+import { parseTableRef, quoteIdent } from '../../src/core/identifiers.ts';
+import { installCapture } from '../../streaming/capture/capture-triggers.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 
 export const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures');
@@ -35,6 +36,19 @@ export async function ordersStreamDatabase(prefix: string): Promise<TestDatabase
   await setupToolkit(db.pool);
   await db.pool.query('CREATE SCHEMA analytics');
   await db.pool.query(ORDERS_DDL('analytics.orders_stream'));
+  return db;
+}
+
+/**
+ * ordersStreamDatabase plus a captured source `public.orders_src` of `rows` orders (30 days,
+ * 500 customers) and the `orders` dataset at `stage`: the replay tests' starting point.
+ */
+export async function capturedOrdersDatabase(prefix: string, rows: number, stage: string): Promise<TestDatabase> {
+  const db = await ordersStreamDatabase(prefix);
+  await db.pool.query(ORDERS_DDL('public.orders_src'));
+  await db.pool.query(`INSERT INTO public.orders_src SELECT g, g % 500, (g % 1000) / 10.0, 'new', DATE '2026-11-01' + g % 30 FROM generate_series(1, ${rows}) g`);
+  await installCapture(db.pool, parseTableRef('public.orders_src')!);
+  await setStage(db.pool, 'orders', stage);
   return db;
 }
 
