@@ -261,7 +261,8 @@ function inputRelation(out: OutputTable, guard: boolean): InputRelation {
     };
   }
   // Scalar columns with a modifier are checked against their JSON text read as the base type.
-  const cols = data.map((c) => (c.scalar && c.typmod
+  // json/jsonb columns read a string as JSON text, as the unnest path does (an exact number reaches them as its text).
+  const cols = data.map((c) => (c.scalar && (c.typmod || c.typname === 'json' || c.typname === 'jsonb')
     ? `${exactValue(c, `(e.elem ->> ${quoteLiteral(c.name)})::${c.baseType}`)} AS ${quoteIdent(c.name)}`
     : `j.${quoteIdent(c.name)}`));
   return {

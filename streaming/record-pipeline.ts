@@ -6,7 +6,7 @@
  * never exceptions. Transforms (and `stateKey`) may be async: each record's result
  * is awaited before the next record is transformed, so order and keyed state hold.
  */
-import type { ChangeEvent, JsonRow, PipelineStage } from './change-event.ts';
+import type { ChangeEvent, DeleteEvent, JsonRow, PipelineStage, UpsertEvent } from './change-event.ts';
 import type { Decoder } from './decoder.ts';
 import type { RowValidator } from './record-validator.ts';
 import { isIdentity, type TransformContext, type TransformModule, type TransformResult } from './transform-module.ts';
@@ -110,18 +110,36 @@ async function decodeAll(records: readonly SourceRecord[], deps: PipelineDeps, r
       const bad = deps.validate(ev.row);
       if (bad) { dead(result, record, keyText(ev.row, deps.key), 'validate', bad); continue; }
     }
-    let stateKey: string | null = null;
-    if (deps.transform.stateKey && (ev.op === 'upsert' || deps.transform.handlesDeletes)) {
-      try {
-        stateKey = String(await settle(deps.transform.stateKey(ev.row, contextFor(deps.dataset, ev, undefined, () => undefined))));
-      } catch (e) {
-        dead(result, record, keyText(ev.row, deps.key), 'transform', `stateKey threw: ${(e as Error)?.message ?? String(e)}`, e);
-        continue;
+    // An update that changed the key (a primary key update captured by dualrun) moves the row:
+    // the old key is deleted, by the same record at the same version, before the new key is written.
+    const moved = ev.op === 'upsert' ? movedFrom(ev, deps.key) : null;
+    const events: ChangeEvent[] = moved ? [moved, ev] : [ev];
+    const keyed: Decoded[] = [];
+    let failed = false;
+    for (const e of events) {
+      let stateKey: string | null = null;
+      if (deps.transform.stateKey && (e.op === 'upsert' || deps.transform.handlesDeletes)) {
+        try {
+          stateKey = String(await settle(deps.transform.stateKey(e.row, contextFor(deps.dataset, e, undefined, () => undefined))));
+        } catch (err) {
+          dead(result, record, keyText(e.row, deps.key), 'transform', `stateKey threw: ${(err as Error)?.message ?? String(err)}`, err);
+          failed = true;
+          break;
+        }
       }
+      keyed.push({ record, event: e, stateKey });
     }
-    out.push({ record, event: ev, stateKey });
+    if (!failed) out.push(...keyed);
   }
   return out;
+}
+
+/** The delete of the old key when an update's before image has the key with other values, else null. */
+function movedFrom(ev: UpsertEvent, key: readonly string[]): DeleteEvent | null {
+  if (!ev.before) return null;
+  const was = keyText(ev.before, key);
+  if (was === null || was === keyText(ev.row, key)) return null;
+  return { op: 'delete', row: ev.before, version: ev.version, sourceTs: ev.sourceTs };
 }
 
 async function loadStateFor(decoded: Decoded[], deps: PipelineDeps): Promise<Map<string, unknown>> {

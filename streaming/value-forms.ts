@@ -19,14 +19,16 @@ export interface ValueRefusal {
   readonly reason: string;
 }
 
-const DATE = String.raw`\d{4}-\d{2}-\d{2}`;
+// Years of 4 or more digits (Postgres writes 294276-12-31), and ` BC` at the end (as Postgres writes it) below.
+const DATE = String.raw`\d{4,}-\d{2}-\d{2}`;
+const BC = '(?: BC)?';
 // Seconds 00-59: Postgres reads a leap second :60 as the next minute (23:59:60 on 2024-02-29 became 2024-03-01 00:00:00).
 const TIME = String.raw`\d{2}:\d{2}(?::[0-5]\d(?:\.\d{1,6})?)?`;
 const ZONE = String.raw`(?:Z|[+-]\d{2}(?::?\d{2})?)`;
 const FORMS: Record<string, { re: RegExp; form: string }> = {
-  date: { re: new RegExp(`^${DATE}$`), form: 'YYYY-MM-DD' },
-  timestamp: { re: new RegExp(`^${DATE}(?:[T ]${TIME})?$`), form: 'YYYY-MM-DD[THH:MM[:SS[.ffffff]]]' },
-  timestamptz: { re: new RegExp(`^${DATE}(?:[T ]${TIME}${ZONE}?)?$`), form: 'YYYY-MM-DD[THH:MM[:SS[.ffffff]]][Z|±HH[:MM]]' },
+  date: { re: new RegExp(`^${DATE}${BC}$`), form: 'YYYY-MM-DD[ BC]' },
+  timestamp: { re: new RegExp(`^${DATE}(?:[T ]${TIME})?${BC}$`), form: 'YYYY-MM-DD[THH:MM[:SS[.ffffff]]][ BC]' },
+  timestamptz: { re: new RegExp(`^${DATE}(?:[T ]${TIME}${ZONE}?)?${BC}$`), form: 'YYYY-MM-DD[THH:MM[:SS[.ffffff]]][Z|±HH[:MM]][ BC]' },
   time: { re: new RegExp(`^${TIME}$`), form: 'HH:MM[:SS[.ffffff]]' },
   timetz: { re: new RegExp(`^${TIME}${ZONE}$`), form: 'HH:MM[:SS[.ffffff]]Z|±HH[:MM]' },
 };
