@@ -11,16 +11,9 @@ import { parseEpochMs, parseVersion, type DecodeResult, type JsonRow } from './c
 import { exactFields, isObject, keyOf, parseJson } from './decoder.ts';
 import type { SourceRecord } from './transport.ts';
 
-function isCapturedByDualrun(v: unknown): boolean {
-  return isObject(v) && isObject(v.source) && v.source.connector === 'dualrun';
-}
-
 export function decodeDebezium(record: SourceRecord, keyColumns: readonly string[]): DecodeResult {
   if (record.value === null) return { ok: true, event: null };
-  let parsed = parseJson(record.value, record.exactNumbers === true);
-  if (!parsed.ok) return parsed;
-  // dualrun's own capture relayed through Kafka: Postgres wrote the numbers, keep their text (1.50 stays 1.50).
-  if (!parsed.exact && isCapturedByDualrun(parsed.value)) parsed = parseJson(record.value, true);
+  const parsed = parseJson(record.value);
   if (!parsed.ok) return parsed;
   let env = parsed.value;
   if (isObject(env) && 'payload' in env && 'schema' in env) env = env.payload;

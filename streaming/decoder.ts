@@ -30,30 +30,19 @@ function exactNumber(text: string): number | ExactNumber {
 export type ParsedJson = { ok: true; value: unknown; exact: boolean } | { ok: false; reason: string };
 
 /**
- * Every number whose text is not JavaScript's own text for its double as an
- * ExactNumber (`1.50`, `0.0`, `1e2`), the rest as numbers. For payloads Postgres
- * wrote (change capture's `to_jsonb`): a numeric's scale is part of its value there.
- */
-function textExactNumber(text: string): number | ExactNumber {
-  const n = Number(text);
-  return String(n) === text && isSafeNumber(text) ? n : new ExactNumber(text);
-}
-
-/**
  * JSON.parse as a result; the bytes of a Buffer must be UTF-8. Texts that may hold
  * a number a double cannot keep go through lossless-json (`exact: true`), so 64-bit
  * ids, long decimals and far exponents stay exact. Bytes that are not UTF-8, and
  * `\uD800`-style escapes of a lone surrogate, are refused: both would reach
- * Postgres as U+FFFD, a character the record never held. `allNumbersExact`: every
- * number keeps its text unless it is a double's own text (see textExactNumber).
+ * Postgres as U+FFFD, a character the record never held.
  */
-export function parseJson(value: Buffer | string, allNumbersExact = false): ParsedJson {
+export function parseJson(value: Buffer | string): ParsedJson {
   if (typeof value !== 'string' && !isUtf8(value)) return { ok: false, reason: `not valid UTF-8 (the record's bytes would be stored with U+FFFD in place of ${invalidUtf8(value)})` };
   const text = typeof value === 'string' ? value : value.toString('utf8');
   const scan = scanJson(value);
   let parsed: unknown;
   try {
-    parsed = allNumbersExact ? losslessParse(text, null, textExactNumber) : scan & MAY_LOSE_DIGITS ? losslessParse(text, null, exactNumber) : JSON.parse(text);
+    parsed = scan & MAY_LOSE_DIGITS ? losslessParse(text, null, exactNumber) : JSON.parse(text);
   } catch (e) {
     return { ok: false, reason: `not valid JSON: ${(e as Error).message}${text.charCodeAt(0) === 0xfeff ? ' (the record starts with a byte order mark, U+FEFF)' : ''}` };
   }
@@ -61,7 +50,7 @@ export function parseJson(value: Buffer | string, allNumbersExact = false): Pars
     const bad = loneSurrogate(parsed);
     if (bad !== null) return { ok: false, reason: `a lone UTF-16 surrogate in ${bad} (\\uD800-\\uDFFF not in a pair): not a character, Postgres text cannot hold it` };
   }
-  return { ok: true, value: parsed, exact: allNumbersExact || (scan & MAY_LOSE_DIGITS) !== 0 };
+  return { ok: true, value: parsed, exact: (scan & MAY_LOSE_DIGITS) !== 0 };
 }
 
 /** The row's own fields with ExactNumbers as their text (nested ones stay, see exactNumber); in place. */

@@ -40,11 +40,6 @@ export interface SourceRecord {
   readonly timestamp: Date;
   /** Offset-derived version, used when the payload carries none (Kafka offset, changelog id). */
   readonly fallbackVersion: bigint;
-  /**
-   * The payload's numbers were written by Postgres (change capture): each keeps its
-   * text (`1.50` into numeric stays 1.50), instead of the double's shortest text.
-   */
-  readonly exactNumbers?: boolean;
 }
 
 export interface SourceBatch {

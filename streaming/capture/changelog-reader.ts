@@ -56,7 +56,6 @@ async function readPage(db: Pool, table: string, after: Position, limit: number)
     value: row.value,
     timestamp: new Date(row.ts_ms),
     fallbackVersion: BigInt(row.id),
-    exactNumbers: true,
   }));
   if (records.length >= limit) return { records, headSeenAt: null };
   const head = await db.query<{ at: Date; pruned: string | null }>(HEAD_SEEN, args);

@@ -111,7 +111,7 @@ async function toRecords(db: Pool, table: TableRef, changes: readonly Change[]):
       ORDER BY e.ord`,
     [changes.map((c) => c.op), changes.map((c) => c.before), changes.map((c) => c.after), changes.map((c) => JSON.stringify(c.unchanged)),
       changes.map((c) => c.lsn.toString()), changes.map((c) => c.xid), table.text, changes.map((c) => c.at.getTime())]);
-  return changes.map((c, i) => ({ position: c.position, key: null, value: r.rows[i].value, timestamp: c.at, fallbackVersion: c.lsn, exactNumbers: true }));
+  return changes.map((c, i) => ({ position: c.position, key: null, value: r.rows[i].value, timestamp: c.at, fallbackVersion: c.lsn }));
 }
 
 /** How long a slot held by another backend is waited for before the worker gives up (exit 3). */
@@ -192,6 +192,6 @@ export async function readSnapshot(db: Pool, dataset: string, table: TableRef, a
       WHERE s.dataset = $1 AND s.id > $2 ORDER BY s.id LIMIT $3`,
     [dataset, after.major.toString(), limit, table.text]);
   const at = new Date();
-  const records = r.rows.map((row): SourceRecord => ({ position: { major: BigInt(row.id), minor: 0n }, key: null, value: row.value, timestamp: at, fallbackVersion: 0n, exactNumbers: true }));
+  const records = r.rows.map((row): SourceRecord => ({ position: { major: BigInt(row.id), minor: 0n }, key: null, value: row.value, timestamp: at, fallbackVersion: 0n }));
   return { records, done: records.length < limit };
 }
