@@ -88,24 +88,15 @@ function loneSurrogate(v: unknown, path = 'the record'): string | null {
 const DIGIT_0 = 48;
 const DIGIT_9 = 57;
 
-/**
- * Whether the text has a run of 16 or more digits, counted across decimal points
- * (`1234567.123456789` has 16 significant digits in two runs; a double keeps 15), or
- * a digit followed by an exponent (`1e-400` is 0 as a double). Strings that look so
- * only cost the slower exact parse. One pass over the bytes: about the cost of the
- * regular expression it replaces (which saw only unbroken runs).
- */
-export function mayLoseDigits(value: Buffer | string): boolean {
-  return (scanJson(value) & MAY_LOSE_DIGITS) !== 0;
-}
-
 const MAY_LOSE_DIGITS = 1;
 const SURROGATE_ESCAPE = 2;
 
 /**
- * One pass over the bytes: MAY_LOSE_DIGITS (see mayLoseDigits), SURROGATE_ESCAPE when
- * the text has a `\uD800`-`\uDFFF` escape (then the parsed strings are checked for
- * a lone surrogate; a pair is fine).
+ * One pass over the bytes. MAY_LOSE_DIGITS: a run of 16 or more digits, counted across
+ * decimal points (`1234567.123456789` has 16 significant digits in two runs; a double
+ * keeps 15), or a digit followed by an exponent (`1e-400` is 0 as a double); strings
+ * that look so only cost the slower exact parse. SURROGATE_ESCAPE: a `\uD800`-`\uDFFF`
+ * escape (then the parsed strings are checked for a lone surrogate; a pair is fine).
  */
 function scanJson(value: Buffer | string): number {
   // Records arrive as bytes; a string (a test, a caller's text) is scanned as its UTF-8.

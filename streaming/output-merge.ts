@@ -119,12 +119,17 @@ export function mergeStatements(out: OutputTable, opts: { guardVersions: boolean
   };
   return {
     columns: out.dataColumns,
-    ties: opts.guardVersions ? 'first' : 'last',
+    ties: tieRule(opts.guardVersions),
     upsert: (rows, tombstones) => forRows(rows).upsert(rows, tombstones),
     delete: (rows) => forRows(rows).delete(rows),
     staged: (ups, tombstones) => forRows(ups).staged(ups, tombstones),
     collecting: (ups) => forRows(ups).collecting(ups),
   };
+}
+
+/** Which of a key's changes with one version is written (see `newestPerKey`). */
+function tieRule(guardVersions: boolean): 'first' | 'last' {
+  return guardVersions ? 'first' : 'last';
 }
 
 function columnSetStatements(out: OutputTable, opts: { guardVersions: boolean }): MergeStatements {
@@ -141,7 +146,7 @@ function columnSetStatements(out: OutputTable, opts: { guardVersions: boolean })
   };
   return {
     columns: out.dataColumns,
-    ties: opts.guardVersions ? 'first' : 'last',
+    ties: tieRule(opts.guardVersions),
     upsert: (rows, tombstones) => ({ text: tombstones ? arrays.upsert : arrays.lean, values: input.values(rows) }),
     delete: (rows) => ({ text: arrays.delete, values: input.values(rows) }),
     staged: (ups, tombstones) => (stage && staged ? { prepare: stage.prepare, copy: stage.copy, data: stage.data(ups), upsert: tombstones ? staged.upsert : staged.lean } : null),

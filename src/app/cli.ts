@@ -9,7 +9,7 @@
  * loads the real command and parses the same arguments again.
  */
 import { Command, CommanderError, Option, type Help } from 'commander';
-import { EXIT, toDualrunError } from '../core/errors.ts';
+import { DualrunError, EXIT, toDualrunError } from '../core/errors.ts';
 import { LOG_LEVELS } from '../core/log-levels.ts';
 import { flushStdout } from '../core/stdout-flush.ts';
 
@@ -160,8 +160,8 @@ export async function main(argv: string[]): Promise<never> {
       const ok = e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help';
       // A script that asked for JSON parses stdout: a usage error is JSON there too, like every other error.
       if (!ok && asksForJson(argv.slice(2))) {
-        const message = e.message.replace(/^error: /, '');
-        process.stdout.write(`${JSON.stringify({ error: { code: 'DUALRUN_USAGE', message, retryable: false } }, null, 2)}\n`);
+        const { json } = await import('./commands/command-runner.ts');
+        json({ error: new DualrunError('DUALRUN_USAGE', e.message.replace(/^error: /, '')).toJSON() });
       }
       return exit(ok ? EXIT.ok : EXIT.usage);
     }
