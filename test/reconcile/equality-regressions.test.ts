@@ -190,7 +190,8 @@ describe('reconcile regressions (#10)', () => {
         if (inLatin1 && r.rows[0].valid) expect(r.rows[0].unfit).toBe(/\\u(?!00[0-7])/.test(pieces.join('').replace(/\\\\/g, '')));
         else expect(r.rows[0].unfit).toBe(!r.rows[0].valid);
         expect(r.rows[0].encoded.startsWith('~')).toBe(r.rows[0].unfit);
-      }), { numRuns: 400 });
+      // Found by this property in CI: dropping escaped backslashes joined two lone surrogates into a "pair".
+      }), { numRuns: 400, examples: [[['\\\\\\ud800', '\\\\', '\\udc00'], false]] });
     } finally {
       await lp.end();
     }
