@@ -33,6 +33,12 @@ export const SESSION_SETTINGS: readonly (readonly [string, string])[] = [
   ['IntervalStyle', 'postgres'],
   ['extra_float_digits', '1'],
   ['bytea_output', 'hex'],
+  // The reconciler's own SQL writes backslashes as in standard SQL ('\\u' is two characters); a role or
+  // database with standard_conforming_strings = off would read them as escapes ("invalid Unicode escape").
+  ['standard_conforming_strings', 'on'],
+  // A role that row-level security shows only some rows to must not get a verdict on that part:
+  // with row_security off, Postgres raises an error naming the table instead of filtering (docs/reconcile.md).
+  ['row_security', 'off'],
 ];
 
 /** SESSION_SETTINGS with the dataset's time zone. */

@@ -26,6 +26,18 @@ export interface SideSession {
 let cursorSeq = 0;
 
 /**
+ * pg_catalog first on the search path, for this transaction: the reconciler's SQL names
+ * Postgres's functions, operators and types unqualified (`hashtextextended`, `trim_scale`, `=`,
+ * `::text`, `::date`), and a role whose search_path lists its own schema before pg_catalog
+ * (`SET search_path = app, pg_catalog`, as Oracle-compatibility setups do) could have a `date`
+ * type, a `trim_scale` or an `=` of its own there that would be used instead. The user's own
+ * schemas stay on the path after it, so reconcile.expressions still find their functions.
+ */
+const CATALOG_FIRST_SQL = `SELECT pg_catalog.set_config('search_path',
+  CASE WHEN pg_catalog.btrim(pg_catalog.current_setting('search_path')) OPERATOR(pg_catalog.=) '' THEN 'pg_catalog'
+       ELSE 'pg_catalog, ' OPERATOR(pg_catalog.||) pg_catalog.current_setting('search_path') END, true)`;
+
+/**
  * `timeZone`: the dataset's window time zone (default UTC): instants print in it, wall clocks are read in it.
  * `settings`: more settings for this transaction only (scan-settings.ts); the server's stay untouched.
  */
@@ -35,7 +47,8 @@ export async function openSideSession(pool: Pool, opts: { snapshot?: string; tim
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     if (opts.snapshot) await client.query(`SET TRANSACTION SNAPSHOT '${opts.snapshot.replace(/[^0-9A-Fa-f-]/g, '')}'`);
     const settings = [...sessionSettings(opts.timeZone ?? 'UTC'), ...(opts.settings ?? [])];
-    await client.query(`SELECT ${settings.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`, settings.flat());
+    await client.query(`SELECT ${settings.map((_, i) => `pg_catalog.set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`, settings.flat());
+    await client.query(CATALOG_FIRST_SQL);
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);
     client.release();
@@ -62,7 +75,7 @@ export async function openSideSession(pool: Pool, opts: { snapshot?: string; tim
   return {
     client,
     async exportSnapshot() {
-      return (await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0].s;
+      return (await client.query<{ s: string }>('SELECT pg_catalog.pg_export_snapshot() AS s')).rows[0].s;
     },
     cursor,
     rows: <R>(sql: string, params: unknown[], small: boolean) => (small ? all<R>(sql, params) : cursor<R>(sql, params)),

@@ -68,7 +68,7 @@ export async function readTableShape(db: Pool | PoolClient, table: TableRef, key
     [oid],
   );
   const idx = await db.query<{ cols: string[] }>(
-    `SELECT array_agg(a.attname::text) AS cols
+    `SELECT array_agg(a.attname::pg_catalog.text) AS cols
        FROM pg_index i
        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
       WHERE i.indrelid = $1 AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
@@ -76,7 +76,7 @@ export async function readTableShape(db: Pool | PoolClient, table: TableRef, key
     [oid],
   );
   const leading = await db.query<{ name: string }>(
-    `SELECT a.attname::text AS name
+    `SELECT a.attname::pg_catalog.text AS name
        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
       WHERE i.indrelid = $1 AND am.amname = 'btree' AND i.indpred IS NULL AND i.indisvalid`,

@@ -1,0 +1,100 @@
+/**
+ * The reconciler against settings nobody on the team chose: the database's (or the role's)
+ * search_path, standard_conforming_strings, row-level security. Each case is set with
+ * ALTER DATABASE / ALTER ROLE, as a DBA would, so the reconciler's connections inherit it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestDatabase } from '../support/pg.ts';
+import { reconcileDataset } from '../../reconcile/reconcile-dataset.ts';
+import { dataset, found, freshDatabase, runtimeFor } from './support.ts';
+
+let db: TestDatabase;
+const dbs: TestDatabase[] = [];
+const roles: string[] = [];
+
+/** `settings`: each value as SQL (a list such as `app, pg_catalog` unquoted). */
+async function databaseWith(setup: string, settings: Record<string, string>): Promise<TestDatabase> {
+  const d = await freshDatabase('hab');
+  dbs.push(d);
+  await d.pool.query(setup);
+  // Only new connections inherit database settings: the runtime opens its own.
+  for (const [k, v] of Object.entries(settings)) await d.pool.query(`ALTER DATABASE "${d.name}" SET ${k} = ${v}`);
+  return d;
+}
+
+beforeAll(async () => { db = await freshDatabase('habx'); dbs.push(db); });
+afterAll(async () => {
+  for (const d of dbs) await d.drop().catch(() => undefined);
+  for (const r of roles) await db?.pool.query(`DROP ROLE IF EXISTS "${r}"`).catch(() => undefined);
+});
+
+const one = async (url: string, ds: Record<string, unknown>) => {
+  const rt = runtimeFor({ url } as TestDatabase, { x: ds });
+  try {
+    const [r] = await reconcileDataset(rt, 'x', { assumeSettled: true, samples: 50 });
+    return r;
+  } finally {
+    await rt.close();
+  }
+};
+
+describe('reconcile under the settings a database or role imposes', () => {
+  it('a search_path listing a schema before pg_catalog no longer replaces the hash and trim_scale functions (false match)', async () => {
+    // Look-alikes with the exact signatures the reconciler calls: ahead of pg_catalog on the
+    // path, Postgres picks them; every row then hashed alike and 1.50 vs 1.51 was a match.
+    const d = await databaseWith(`
+      CREATE SCHEMA app; CREATE SCHEMA s;
+      CREATE FUNCTION app.hashtextextended(text, bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS 'SELECT 1::bigint';
+      CREATE FUNCTION app.hash_numeric_extended(numeric, bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS 'SELECT 1::bigint';
+      CREATE FUNCTION app.trim_scale(numeric) RETURNS numeric LANGUAGE sql IMMUTABLE AS 'SELECT 0::numeric';
+      CREATE FUNCTION app.always(text, text) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT true';
+      CREATE OPERATOR app.= (LEFTARG = text, RIGHTARG = text, FUNCTION = app.always);
+      CREATE TABLE s.b (id int PRIMARY KEY, n numeric(10,2), t text);
+      CREATE TABLE s.s (id int PRIMARY KEY, n numeric, t text);
+      INSERT INTO s.b VALUES (1, 1.50, 'abcdef'), (2, 2, 'x');
+      INSERT INTO s.s VALUES (1, 1.51, 'abcdeg'), (2, 2, 'x');`, { search_path: 'app, pg_catalog, public' });
+    const r = await one(d.url, dataset({ key: ['id'], batch: { output: 's.b' }, stream: { output: 's.s' } }));
+    expect(r.error).toBeUndefined();
+    expect(r.verdict).toBe('mismatch');
+    expect(found(r)).toEqual(['changed {"id":1} n,t']);
+  });
+
+  it('standard_conforming_strings = off on the database no longer fails a json window ("invalid Unicode escape")', async () => {
+    const d = await databaseWith(`
+      CREATE SCHEMA s;
+      CREATE TABLE s.b (id int PRIMARY KEY, j json, t text);
+      CREATE TABLE s.s (id int PRIMARY KEY, j jsonb, t text);
+      INSERT INTO s.b VALUES (1, '{"a":"\\u00e9"}', 'a\\b'), (2, '{"a":"\\u0000"}', 'x'), (3, '{"b":1}', 'y');
+      INSERT INTO s.s VALUES (1, '{"a":"é"}', 'a\\b'), (2, '{"a":"x"}', 'x'), (3, '{"b":1}', 'y\\');`, { standard_conforming_strings: 'off' });
+    const r = await one(d.url, dataset({ key: ['id'], batch: { output: 's.b' }, stream: { output: 's.s' } }));
+    expect(r.error).toBeUndefined();
+    expect(found(r)).toEqual(['changed {"id":2} j', 'changed {"id":3} t']);
+  });
+
+  it('row-level security showing the role only some rows is an error naming the table, not a verdict on that part (false match)', async () => {
+    const role = `rls_${db.name}`;
+    roles.push(role);
+    const d = await databaseWith(`
+      CREATE ROLE "${role}" LOGIN PASSWORD 'rls-test-pw';
+      CREATE SCHEMA s; GRANT USAGE, CREATE ON SCHEMA s TO "${role}";
+      CREATE TABLE s.b (id int PRIMARY KEY, region text);
+      CREATE TABLE s.s (LIKE s.b INCLUDING ALL);
+      INSERT INTO s.b VALUES (1, 'eu'), (2, 'us');
+      INSERT INTO s.s VALUES (1, 'eu'), (2, 'XX');
+      ALTER TABLE s.b ENABLE ROW LEVEL SECURITY; ALTER TABLE s.s ENABLE ROW LEVEL SECURITY;
+      CREATE POLICY eu_only ON s.b FOR SELECT USING (region = 'eu');
+      CREATE POLICY eu_only ON s.s FOR SELECT USING (region = 'eu');
+      GRANT SELECT ON s.b, s.s TO "${role}";`, {});
+    await db.pool.query(`GRANT CREATE ON DATABASE "${d.name}" TO "${role}"`);
+    const u = new URL(d.url);
+    u.username = role;
+    u.password = 'rls-test-pw';
+    const r = await one(u.toString(), dataset({ key: ['id'], batch: { output: 's.b' }, stream: { output: 's.s' } }));
+    // The role sees row 1 on both sides, equal: without the check this was a `match`.
+    expect(r.verdict).toBe('error');
+    expect(r.error?.message).toMatch(/row-level security policy for table "b"/);
+    // The owner (not subject to its table's policies) still gets the verdict on every row.
+    const owner = await one(d.url, dataset({ key: ['id'], batch: { output: 's.b' }, stream: { output: 's.s' } }));
+    expect(found(owner)).toEqual(['changed {"id":2} region']);
+  });
+});
