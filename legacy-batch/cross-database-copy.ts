@@ -36,6 +36,10 @@ export async function pagedCopy(target: PoolClient, output: TableRef, src: Paged
   return inTransaction(src.pool, async (client) => {
     const stopCancel = await cancelOnAbort(src.pool, client, src.signal);
     try {
+      // Rows cross as text: every float with all its digits, whatever the source role's
+      // extra_float_digits (0 printed 15 digits: 0.1000000000000001 arrived as 0.1). Dates and
+      // intervals already print in forms the target reads alike (READABLE_OUTPUT_SQL, connect.ts).
+      await client.query(`SELECT pg_catalog.set_config('extra_float_digits', '3', true)`);
       const snapshotAt = (await client.query<{ at: Date }>('SELECT now() AS at')).rows[0].at;
       const ctx = { source: client, target, output, cols, query: src.query, pageRows: src.pageRows ?? defaultPageRows() };
       const pipe = src.transform ? await transformedPages(ctx, src.transform) : await rowLiteralPages(ctx);

@@ -37,15 +37,31 @@ export function createPool(url: string, opts: { max?: number; applicationName?: 
     max: opts.max ?? 10,
     application_name: opts.applicationName ?? 'dualrun',
     connectionTimeoutMillis: 10_000,
-  });
+    // pg-pool runs `verify` on each new client before handing it out: the output settings below apply
+    // before anyone's first query. (pg.PoolConfig does not declare it; pg-pool 3 supports it.)
+    verify: (client: pg.PoolClient, done: (err?: Error) => void) => { client.query(READABLE_OUTPUT_SQL).then(() => done(), done); },
+  } as pg.PoolConfig);
   // A server restart emits 'error' on every client: idle ones (the pool's listener) and
   // checked-out ones (the listener added at connect). Unhandled, either kills the process
   // with a raw stack; handled, the query in flight rejects and the caller's reconnect
   // policy decides (src/core/reconnect-policy.ts).
   pool.on('error', () => undefined);
-  pool.on('connect', (client) => { client.on('error', () => undefined); });
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return pool;
 }
+
+/**
+ * node-postgres reads dates, times and intervals only in Postgres's default text forms:
+ * under a role's or database's `DateStyle = 'SQL, DMY'` (or German, Postgres) every
+ * timestamp it reads is null, so ledgers, watermarks and verdict times would be lost; under
+ * `IntervalStyle = sql_standard` intervals are misread. Every dualrun connection therefore
+ * prints dates as ISO and intervals in the postgres style. Only the output format changes:
+ * `set_config('DateStyle', 'ISO')` keeps the input order the role set (DMY stays DMY), so a
+ * user's query still reads '05/11/2026' as it always did (docs/operations.md, "Session settings").
+ */
+export const READABLE_OUTPUT_SQL = `SELECT pg_catalog.set_config('DateStyle', 'ISO', false), pg_catalog.set_config('IntervalStyle', 'postgres', false)`;
 
 /** Opens a pool and proves it can connect, or throws DUALRUN_DB_UNREACHABLE. */
 export async function connectPool(url: string, opts: { max?: number; applicationName?: string; role?: string } = {}): Promise<Pool> {
