@@ -3,9 +3,11 @@
  * the compared columns, the bucket count. Prepared once per reconcile run.
  */
 import type { Pool } from '../src/core/db/connect.ts';
+import { DualrunError } from '../src/core/errors.ts';
+import type { TableRef } from '../src/core/identifiers.ts';
 import type { DatasetConfig } from '../src/core/config/types.ts';
 import type { Runtime } from '../src/core/runtime.ts';
-import { readTableShape } from './table-columns.ts';
+import { readTableShape, type ColumnInfo } from './table-columns.ts';
 import { comparedColumns, type ComparedColumns } from './compared-columns.ts';
 import { sideExpressions } from './column-expressions.ts';
 import type { SideSpec } from './window-fingerprint.ts';
@@ -37,6 +39,10 @@ export async function prepareDataset(rt: Runtime, ds: DatasetConfig, bucketsOver
   const [bShape, sShape] = await Promise.all([readTableShape(batchPool, ds.batch.output, ds.key), readTableShape(streamPool, ds.stream.output, ds.key)]);
   const exprs = await sideExpressions(rt, ds, batchPool, streamPool);
   const columns = comparedColumns(ds, bShape, sShape, exprs);
+  await Promise.all([
+    requireReadable(batchPool, 'batch.output', bShape.table, [...columns.batch.key, ...columns.batch.compared, columns.windows?.batch ?? null]),
+    requireReadable(streamPool, 'stream.output', sShape.table, [...columns.stream.key, ...columns.stream.compared, columns.windows?.stream ?? null]),
+  ]);
   const count = bucketsOverride ?? ds.reconcile.buckets ?? (await autoBuckets([[batchPool, ds.batch.output.sql], [streamPool, ds.stream.output.sql]]));
   const integerKey = columns.key.length === 1 && INTEGER_TYPES.has(columns.batch.key[0].type) && INTEGER_TYPES.has(columns.stream.key[0].type);
   const sameDatabase = ds.batch.database === ds.stream.database;
@@ -62,13 +68,32 @@ async function serverFacts(pool: Pool): Promise<{ encoding: string; versionNum: 
   return { encoding: r.rows[0].e, versionNum: Number(r.rows[0].v) };
 }
 
-/** From the planner's row estimate (or the table size when never analyzed), without scanning. */
+/**
+ * A column the role may not read (column-level GRANTs) would fail the scan with Postgres's
+ * `permission denied for table x`, which does not say which column: named here instead.
+ */
+async function requireReadable(pool: Pool, field: string, table: TableRef, cols: readonly (ColumnInfo | null)[]): Promise<void> {
+  const names = [...new Set(cols.filter((c): c is ColumnInfo => c !== null && c.expression === undefined).map((c) => c.name))];
+  const r = await pool.query<{ name: string; role: string }>(
+    `SELECT n AS name, current_user::text AS role FROM pg_catalog.unnest($2::pg_catalog.text[]) AS n
+      WHERE NOT pg_catalog.has_column_privilege($1::pg_catalog.regclass, n, 'SELECT')`, [table.sql, names]);
+  if (r.rows.length === 0) return;
+  const which = r.rows.map((x) => x.name).join(', ');
+  throw new DualrunError('DUALRUN_RECONCILE_FAILED',
+    `${field} ${table.text}: role ${r.rows[0].role} may not read column(s) ${which}; grant SELECT on them, or list them in reconcile.ignore`,
+    { details: { table: table.text, columns: r.rows.map((x) => x.name) } });
+}
+
+/**
+ * From the planner's row estimate, without scanning: EXPLAIN's, which also knows a
+ * partitioned table (its partitions' rows), an inheritance parent with its children, and a view;
+ * pg_class holds no rows for those, and 17 buckets for a billion rows would make the cross-database
+ * drill-down hold a huge bucket in memory.
+ */
 async function autoBuckets(tables: [Pool, string][]): Promise<number> {
   const estimates = await Promise.all(tables.map(async ([pool, sql]) => {
-    const r = await pool.query<{ est: string }>(
-      `SELECT (CASE WHEN c.reltuples > 0 THEN c.reltuples ELSE pg_relation_size(c.oid) / 64 END)::bigint::text AS est
-         FROM pg_class c WHERE c.oid = to_regclass($1)`, [sql]);
-    return Number(r.rows[0]?.est ?? 0);
+    const r = await pool.query<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(`EXPLAIN (FORMAT JSON) SELECT 1 FROM ${sql}`);
+    return Number(r.rows[0]?.['QUERY PLAN']?.[0]?.Plan?.['Plan Rows'] ?? 0);
   }));
   const rows = Math.max(...estimates, 0);
   return nextPrime(Math.min(65536, Math.max(16, Math.ceil(rows / ROWS_PER_BUCKET))));
