@@ -1,13 +1,23 @@
 /**
- * Table and column names from config are identifiers: they are validated once and
- * always quoted when used in SQL, never spliced in as text.
+ * Table and column names from config are identifiers: they are validated once (the config
+ * schema, parseTableRef) and always quoted when used in SQL, never spliced in as text.
+ * Names read from the catalog (a legacy table's `"Order Date"`, `"ünï"`, `"a""b"`) may be
+ * anything Postgres allows, and are quoted the same way.
  */
 const IDENT = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 
-/** Double-quotes an identifier (case is kept as written). */
+/** NAMEDATALEN - 1: Postgres cuts a longer name to this many bytes without a word. */
+const MAX_NAME_BYTES = 63;
+
+/**
+ * Double-quotes a name (case kept, embedded quotes doubled): safe for any name Postgres
+ * holds. Refuses what would not round-trip: an empty name, NUL, and more than 63 bytes,
+ * which Postgres would silently truncate (two long names could then become one table).
+ */
 export function quoteIdent(s: string): string {
-  if (!IDENT.test(s)) throw new Error(`not a valid SQL identifier: ${JSON.stringify(s)}`);
-  return `"${s}"`;
+  if (s.length === 0 || s.includes('\0')) throw new Error(`not a valid SQL name: ${JSON.stringify(s)}`);
+  if (Buffer.byteLength(s, 'utf8') > MAX_NAME_BYTES) throw new Error(`SQL name longer than ${MAX_NAME_BYTES} bytes, which Postgres would silently truncate: ${JSON.stringify(s)}`);
+  return `"${s.replace(/"/g, '""')}"`;
 }
 
 export interface TableRef {
