@@ -39,7 +39,10 @@ export async function pagedCopy(target: PoolClient, output: TableRef, src: Paged
       // Rows cross as text: every float with all its digits, whatever the source role's
       // extra_float_digits (0 printed 15 digits: 0.1000000000000001 arrived as 0.1). Dates and
       // intervals already print in forms the target reads alike (READABLE_OUTPUT_SQL, connect.ts).
-      await client.query(`SELECT pg_catalog.set_config('extra_float_digits', '3', true)`);
+      // Each side waits, idle in its transaction, while the other fetches or inserts a page: a
+      // role's idle_in_transaction_session_timeout must not end the load half-way.
+      await client.query(`SELECT pg_catalog.set_config('extra_float_digits', '3', true), ${NO_IDLE_TIMEOUT}`);
+      await target.query(`SELECT ${NO_IDLE_TIMEOUT}`);
       const snapshotAt = (await client.query<{ at: Date }>('SELECT now() AS at')).rows[0].at;
       const ctx = { source: client, target, output, cols, query: src.query, pageRows: src.pageRows ?? defaultPageRows() };
       const pipe = src.transform ? await transformedPages(ctx, src.transform) : await rowLiteralPages(ctx);
@@ -58,6 +61,8 @@ export async function pagedCopy(target: PoolClient, output: TableRef, src: Paged
     }
   }, { begin: 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' });
 }
+
+const NO_IDLE_TIMEOUT = `pg_catalog.set_config('idle_in_transaction_session_timeout', '0', true)`;
 
 /** Rows per page: DUALRUN_BATCH_PAGE_ROWS, else 2000 (larger pages gained little speed and cost peak memory). */
 function defaultPageRows(): number {

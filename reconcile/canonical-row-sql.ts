@@ -39,6 +39,9 @@ export const SESSION_SETTINGS: readonly (readonly [string, string])[] = [
   // A role that row-level security shows only some rows to must not get a verdict on that part:
   // with row_security off, Postgres raises an error naming the table instead of filtering (docs/reconcile.md).
   ['row_security', 'off'],
+  // One side's session waits, idle in its transaction, while the other side scans (or Node walks
+  // a drill-down): a role's idle_in_transaction_session_timeout would cut the connection mid-window.
+  ['idle_in_transaction_session_timeout', '0'],
 ];
 
 /** SESSION_SETTINGS with the dataset's time zone. */

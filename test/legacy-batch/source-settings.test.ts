@@ -55,6 +55,27 @@ describe('batch path under a role or database output settings', () => {
     expect(await asText(target, 'public.typed_batch')).toEqual(await asText(source, 'public.typed'));
   });
 
+  it("a role's idle_in_transaction_session_timeout on either side no longer ends a cross-database load between pages", async () => {
+    // Each page's insert takes 0.2 s (a statement trigger) while the source waits idle in its
+    // snapshot; the next fetch takes 0.2 s (a pg_sleep per page in the query) while the target waits.
+    await source.pool.query(`CREATE TABLE public.many (id int PRIMARY KEY, day date);
+      INSERT INTO public.many SELECT g, '2026-11-05' FROM generate_series(1, 5) g;`);
+    await target.pool.query(`CREATE TABLE public.many_batch (id int PRIMARY KEY, day date);
+      CREATE FUNCTION public.slow() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN PERFORM pg_sleep(0.2); RETURN NULL; END';
+      CREATE TRIGGER slow AFTER INSERT ON public.many_batch FOR EACH STATEMENT EXECUTE FUNCTION public.slow();`);
+    for (const d of [source, target]) await d.pool.query(`ALTER DATABASE "${d.name}" SET idle_in_transaction_session_timeout = '100ms'`);
+    try {
+      const dir = writeProject(target.url, { many: { batch: { output: 'public.many_batch', query: 'q.sql', source: { url: source.url } }, window: { column: 'day' } } }, {
+        'q.sql': 'SELECT id, day FROM public.many WHERE day >= :window_start AND day < :window_end AND (id % 2 = 1 OR pg_sleep(0.2) IS NOT NULL)',
+      });
+      const r = await runCli(['--config', path.join(dir, 'dualrun.yaml'), 'batch', 'run', 'many', '--window', '2026-11-05', '--format', 'json'], { env: { DUALRUN_BATCH_PAGE_ROWS: '2' } });
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout)).toMatchObject({ status: 'succeeded', rows: 5 });
+    } finally {
+      for (const d of [source, target]) await d.pool.query(`ALTER DATABASE "${d.name}" RESET idle_in_transaction_session_timeout`);
+    }
+  });
+
   it('times read from a database whose DateStyle is not ISO are no longer null, and its input order (DMY) is kept', async () => {
     const pool = createPool(source.url, { max: 1 });
     try {
