@@ -6,25 +6,61 @@
  * (op `r`), under a lock that keeps writers out for that moment, so the log
  * describes the whole table: snapshot, then every change.
  */
-import type { Pool } from '../../src/core/db/connect.ts';
+import type { Pool, PoolClient } from '../../src/core/db/connect.ts';
 import { inTransaction } from '../../src/core/db/connect.ts';
 import { DualrunError } from '../../src/core/errors.ts';
 import type { TableRef } from '../../src/core/identifiers.ts';
 
 const TRIGGER = 'dualrun_capture';
 
+/**
+ * The trigger runs in the writer's session: the legacy application's role, with its settings.
+ *  - SECURITY DEFINER (owned by the role that installed capture), with pg_catalog first on its
+ *    path: a writer needs no privilege on the dualrun schema (without it, installing capture made
+ *    every write of an application role fail with "permission denied for schema dualrun");
+ *  - to_jsonb prints floats, intervals and bytea by the writer's extra_float_digits,
+ *    IntervalStyle and bytea_output (0 dropped float digits; sql_standard's '-1 2:00:00' reads
+ *    back as another interval): under other settings than the defaults the row is converted by
+ *    dualrun.capture_json, whose own SET clauses fix them for the call only. Those SET clauses
+ *    cost every call (about a fifth more per captured row), so the common case skips them.
+ */
 const FUNCTION = `
-CREATE OR REPLACE FUNCTION dualrun.capture_change() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION dualrun.capture_json(r anyelement) RETURNS jsonb LANGUAGE sql STABLE
+  SET extra_float_digits = 3 SET IntervalStyle = postgres SET bytea_output = hex
+  AS 'SELECT pg_catalog.to_jsonb(r)';
+CREATE OR REPLACE FUNCTION dualrun.capture_change() RETURNS trigger LANGUAGE plpgsql
+  SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  plain boolean := current_setting('extra_float_digits')::int >= 1 AND current_setting('IntervalStyle') = 'postgres'
+                   AND current_setting('bytea_output') = 'hex';
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    INSERT INTO dualrun.changelog (source_table, op, after) VALUES (TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, 'c', to_jsonb(NEW));
+    INSERT INTO dualrun.changelog (source_table, op, after) VALUES (TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, 'c',
+      CASE WHEN plain THEN to_jsonb(NEW) ELSE dualrun.capture_json(NEW) END);
   ELSIF TG_OP = 'UPDATE' THEN
-    INSERT INTO dualrun.changelog (source_table, op, before, after) VALUES (TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, 'u', to_jsonb(OLD), to_jsonb(NEW));
+    INSERT INTO dualrun.changelog (source_table, op, before, after) VALUES (TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, 'u',
+      CASE WHEN plain THEN to_jsonb(OLD) ELSE dualrun.capture_json(OLD) END, CASE WHEN plain THEN to_jsonb(NEW) ELSE dualrun.capture_json(NEW) END);
   ELSE
-    INSERT INTO dualrun.changelog (source_table, op, before) VALUES (TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, 'd', to_jsonb(OLD));
+    INSERT INTO dualrun.changelog (source_table, op, before) VALUES (TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, 'd',
+      CASE WHEN plain THEN to_jsonb(OLD) ELSE dualrun.capture_json(OLD) END);
   END IF;
   RETURN NULL;
 END $$`;
+
+/**
+ * Creates the trigger function, or replaces one of an earlier version (not SECURITY DEFINER,
+ * no capture_json), so tables captured before get the current one too. Left alone when current:
+ * replacing needs the function's owner, and another role may run capture later.
+ */
+async function installFunction(c: PoolClient): Promise<void> {
+  const r = await c.query<{ current: boolean | null }>(
+    `SELECT p.prosecdef AND to_regprocedure('dualrun.capture_json(anyelement)') IS NOT NULL AS current
+       FROM pg_proc p WHERE p.oid = to_regprocedure('dualrun.capture_change()')`);
+  if (r.rows[0]?.current) return;
+  // One replacement at a time (two captures starting at once would collide on the catalog row).
+  await c.query(`SELECT pg_advisory_xact_lock(hashtextextended('dualrun.capture_change()', 0))`);
+  await c.query(FUNCTION);
+}
 
 export interface CaptureInstall { table: string; installed: boolean; snapshotRows: number }
 
@@ -34,9 +70,11 @@ export async function installCapture(db: Pool, table: TableRef): Promise<Capture
     const exists = await c.query<{ oid: string | null }>('SELECT to_regclass($1)::oid::text AS oid', [table.sql]);
     if (!exists.rows[0].oid) throw new DualrunError('DUALRUN_CONFIG_INVALID', `stream.source.table ${table.text} does not exist in the toolkit database`);
     await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`dualrun.capture/${table.text}`]);
+    await installFunction(c);
     const has = await c.query('SELECT 1 FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname = $2', [table.sql, TRIGGER]);
     if (has.rowCount) return { table: table.text, installed: false, snapshotRows: 0 };
-    await c.query(FUNCTION);
+    // The snapshot rows are printed in this session: the same exact forms as the trigger's.
+    await c.query(`SELECT set_config('extra_float_digits', '3', true), set_config('bytea_output', 'hex', true)`);
     // SHARE ROW EXCLUSIVE: readers go on, writers wait until trigger and snapshot are committed.
     await c.query(`LOCK TABLE ${table.sql} IN SHARE ROW EXCLUSIVE MODE`);
     await c.query(`CREATE TRIGGER ${TRIGGER} AFTER INSERT OR UPDATE OR DELETE ON ${table.sql} FOR EACH ROW EXECUTE FUNCTION dualrun.capture_change()`);

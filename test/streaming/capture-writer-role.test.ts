@@ -1,0 +1,66 @@
+/**
+ * Built-in (trigger) capture runs inside the legacy application's writes: as the application's
+ * role, with that role's settings. Installing it must not break those writes, and what it
+ * captures must not depend on how the writer's session prints values.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { installCapture } from '../../streaming/capture/capture-triggers.ts';
+import { parseTableRef } from '../../src/core/identifiers.ts';
+import { createTestDatabase, serverUrl, type TestDatabase } from '../support/pg.ts';
+import { migrate } from '../../src/core/db/migrate.ts';
+
+let db: TestDatabase;
+const role = () => `app_${db.name}`;
+
+beforeAll(async () => {
+  db = await createTestDatabase('capw');
+  await migrate(db.pool);
+  await db.pool.query(`CREATE ROLE "${role()}" LOGIN PASSWORD 'app-pw';
+    CREATE TABLE public.orders (id int PRIMARY KEY, f float8, iv interval, raw bytea);
+    GRANT SELECT, INSERT, UPDATE, DELETE ON public.orders TO "${role()}";`);
+  await installCapture(db.pool, parseTableRef('public.orders')!);
+});
+afterAll(async () => {
+  await db?.drop();
+  const c = new pg.Client({ connectionString: serverUrl() });
+  await c.connect();
+  await c.query(`DROP ROLE IF EXISTS "${role()}"`).catch(() => undefined);
+  await c.end();
+});
+
+async function asApp(sql: string): Promise<void> {
+  const u = new URL(db.url);
+  u.username = role();
+  u.password = 'app-pw';
+  const c = new pg.Client({ connectionString: u.toString() });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+describe('trigger capture under the writer role and settings', () => {
+  it("an application role without privileges on the dualrun schema can still write (was 'permission denied for schema dualrun' on every write)", async () => {
+    await asApp(`INSERT INTO public.orders VALUES (1, 1.5, '1 day', '\\x01'); UPDATE public.orders SET f = 2.5 WHERE id = 1; DELETE FROM public.orders WHERE id = 1`);
+    const r = await db.pool.query(`SELECT op, (before->>'f') AS b, (after->>'f') AS a FROM dualrun.changelog WHERE source_table = 'public.orders' ORDER BY id`);
+    expect(r.rows).toEqual([{ op: 'c', b: null, a: '1.5' }, { op: 'u', b: '1.5', a: '2.5' }, { op: 'd', b: '2.5', a: null }]);
+  });
+
+  it("a writer's extra_float_digits, IntervalStyle and bytea_output no longer change the captured values (0.1000000000000001 became 0.1; '-1 day -02:00' read back as another interval)", async () => {
+    // As the table's owner (privileges are the test above), in a session printing values its own way.
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      await c.query(`SET extra_float_digits = 0; SET IntervalStyle = sql_standard; SET bytea_output = escape;
+        INSERT INTO public.orders VALUES (2, 0.1000000000000001, '-1 day -02:00:00', '\\x00ff')`);
+    } finally {
+      await c.end();
+    }
+    const r = await db.pool.query(`SELECT after->>'f' AS f, (after->>'iv')::interval = interval '-1 day -02:00:00' AS iv_same, after->>'raw' AS raw
+      FROM dualrun.changelog WHERE source_table = 'public.orders' AND (after->>'id')::int = 2`);
+    expect(r.rows).toEqual([{ f: '0.1000000000000001', iv_same: true, raw: '\\x00ff' }]);
+  });
+});
