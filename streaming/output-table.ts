@@ -5,7 +5,7 @@
  * when none covers exactly the key (the merge is `ON CONFLICT (key)`).
  */
 import { DualrunError } from '../src/core/errors.ts';
-import { quoteIdent, type TableRef } from '../src/core/identifiers.ts';
+import { boundedName, quoteIdent, type TableRef } from '../src/core/identifiers.ts';
 import type { Pool } from '../src/core/db/connect.ts';
 
 export interface OutputColumn {
@@ -74,6 +74,6 @@ async function ensureKeyIndex(db: Pool, table: TableRef, key: readonly string[])
   // Both sides in byte order (COLLATE "C" above, code units here): a mixed-case key must compare equal.
   const want = [...key].sort().join(',');
   if (r.rows.some((row) => row.cols.join(',') === want)) return;
-  const name = quoteIdent(`${table.name.slice(0, 50)}_dr_key`);
+  const name = quoteIdent(boundedName(`${table.name}_dr_key`));
   await db.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${name} ON ${table.sql} (${key.map(quoteIdent).join(', ')})`);
 }

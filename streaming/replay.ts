@@ -29,7 +29,7 @@ import { requireStreamSource } from '../src/core/config/stream-source.ts';
 import type { DatasetConfig } from '../src/core/config/types.ts';
 import { inTransaction, type Pool, type PoolClient } from '../src/core/db/connect.ts';
 import { DualrunError } from '../src/core/errors.ts';
-import { quoteIdent, quoteLiteral, tableRef, type TableRef } from '../src/core/identifiers.ts';
+import { boundedName, quoteIdent, quoteLiteral, tableRef, type TableRef } from '../src/core/identifiers.ts';
 import type { Runtime } from '../src/core/runtime.ts';
 import { streamDataset } from './dataset-stream.ts';
 import { createKafka, groupIdFor } from './kafka-client.ts';
@@ -67,7 +67,7 @@ export function rebuildDataset(ds: DatasetConfig): DatasetConfig {
 }
 
 function rebuildTable(ds: DatasetConfig): TableRef {
-  return tableRef('dualrun', `rebuild_${ds.name}`.slice(0, 63));
+  return tableRef('dualrun', boundedName(`rebuild_${ds.name}`));
 }
 
 export async function replayOnTheSide(rt: Runtime, ds: DatasetConfig, from: ReplayFrom, opts: { resetOutput: boolean }): Promise<ReplayResult> {

@@ -4,6 +4,8 @@
  * Names read from the catalog (a legacy table's `"Order Date"`, `"ünï"`, `"a""b"`) may be
  * anything Postgres allows, and are quoted the same way.
  */
+import crypto from 'node:crypto';
+
 const IDENT = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 
 /** NAMEDATALEN - 1: Postgres cuts a longer name to this many bytes without a word. */
@@ -27,6 +29,20 @@ export interface TableRef {
   readonly sql: string;
   /** `schema.name`, for messages. */
   readonly text: string;
+}
+
+/**
+ * A name dualrun derives from a user's name (`rebuild_<dataset>`, `<table>_dr_key`): as is when it
+ * fits in 63 bytes; else cut, with a hash of the whole name, so two long names sharing a prefix
+ * stay two names (cut alone, or by Postgres, they became one: one dataset's replay table, or an
+ * index name another output already used).
+ */
+export function boundedName(name: string): string {
+  if (Buffer.byteLength(name, 'utf8') <= MAX_NAME_BYTES) return name;
+  const hash = crypto.createHash('sha1').update(name).digest('hex').slice(0, 8);
+  let head = name.slice(0, MAX_NAME_BYTES - 9);
+  while (Buffer.byteLength(head, 'utf8') > MAX_NAME_BYTES - 9) head = head.slice(0, -1);
+  return `${head}_${hash}`;
 }
 
 /** Parses `schema.table` (or `table`, in `public`); returns null when invalid. */

@@ -5,7 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { quoteIdent } from '../../../src/core/identifiers.ts';
+import { boundedName, parseTableRef, quoteIdent } from '../../../src/core/identifiers.ts';
+import { prepareOutputTable } from '../../../streaming/output-table.ts';
+import { rebuildDataset } from '../../../streaming/replay.ts';
 import { compileConfig } from '../../../src/core/config/compile-config.ts';
 import { createLogger } from '../../../src/core/logger.ts';
 import { createRuntime } from '../../../src/core/runtime.ts';
@@ -21,7 +23,7 @@ const pgName = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 })
   .map((s) => s.replace(/\0/g, ''))
   .filter((s) => s.length > 0 && Buffer.byteLength(s, 'utf8') <= 63);
 
-describe('quoteIdent on names from the catalog', () => {
+describe('names in SQL: any catalog name quoted, derived names within 63 bytes', () => {
   it('any name Postgres allows round-trips through quoteIdent (names needing quotes crashed with "not a valid SQL identifier")', async () => {
     await fc.assert(fc.asyncProperty(fc.array(pgName, { minLength: 1, maxLength: 8 }), async (names) => {
       const r = await db.pool.query(`SELECT ${names.map((n, i) => `${i} AS ${quoteIdent(n)}`).join(', ')}`);
@@ -56,5 +58,27 @@ describe('quoteIdent on names from the catalog', () => {
     } finally {
       await rt.close();
     }
+  });
+
+  it('names derived from two long names sharing a prefix stay two names within 63 bytes (cut at 63 they became one)', () => {
+    fc.assert(fc.property(fc.string({ minLength: 0, maxLength: 80 }), fc.string({ minLength: 1, maxLength: 10 }), fc.string({ minLength: 1, maxLength: 10 }), (prefix, a, b) => {
+      fc.pre(a !== b);
+      const [x, y] = [boundedName(prefix + a), boundedName(prefix + b)];
+      expect(Buffer.byteLength(x, 'utf8')).toBeLessThanOrEqual(63);
+      expect(x).not.toBe(y);
+      if (Buffer.byteLength(prefix + a, 'utf8') <= 63) expect(x).toBe(prefix + a);
+    }), { numRuns: 300, seed: 20261201 });
+    const config = compileConfig({ database: { url: db.url }, datasets: Object.fromEntries(['1', '2'].map((n) => [`d${'x'.repeat(60)}${n}`, { key: ['id'], batch: { output: `public.b${n}` }, stream: { output: `public.s${n}`, source: { topic: 't', format: 'json' } } }])) }, { path: null });
+    const [one, two] = Object.values(config.datasets).map((d) => rebuildDataset(d).stream.output.text);
+    expect(one).not.toBe(two);
+  });
+
+  it('two stream outputs whose names share their first 50 characters each get their unique key index (the second had none)', async () => {
+    const long = 'orders_' + 'x'.repeat(43);
+    await db.pool.query(`CREATE TABLE public.${long}_eu (id int, v text); CREATE TABLE public.${long}_us (id int, v text)`);
+    for (const t of [`public.${long}_eu`, `public.${long}_us`]) await prepareOutputTable(db.pool, parseTableRef(t)!, ['id']);
+    const r = await db.pool.query(`SELECT c.relname::text AS t, count(i.indexrelid)::int AS n FROM pg_class c LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisunique
+      WHERE c.relname LIKE 'orders_xxx%' AND c.relkind = 'r' GROUP BY 1 ORDER BY 1`);
+    expect(r.rows).toEqual([{ t: `${long}_eu`, n: 1 }, { t: `${long}_us`, n: 1 }]);
   });
 });
