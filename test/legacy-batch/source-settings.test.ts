@@ -76,6 +76,40 @@ describe('batch path under a role or database output settings', () => {
     }
   });
 
+  it('a load as a role that row-level security shows only part of the output fails instead of doubling the hidden rows of the window', async () => {
+    // Its own database: the role migrates the toolkit schema there itself.
+    const own = await createTestDatabase('btrls');
+    const role = `tenant_${own.name}`;
+    await own.pool.query(`CREATE ROLE "${role}" LOGIN PASSWORD 'tenant-pw';
+      GRANT CREATE ON SCHEMA public TO "${role}"; GRANT CREATE ON DATABASE "${own.name}" TO "${role}";
+      CREATE TABLE public.src (id int PRIMARY KEY, day date, region text);
+      INSERT INTO public.src SELECT g, '2026-11-05', CASE WHEN g % 2 = 0 THEN 'eu' ELSE 'us' END FROM generate_series(1, 10) g;
+      CREATE TABLE public.tenant_batch (id int, day date, region text);
+      INSERT INTO public.tenant_batch SELECT * FROM public.src;
+      ALTER TABLE public.tenant_batch ENABLE ROW LEVEL SECURITY;
+      CREATE POLICY eu_reads ON public.tenant_batch FOR SELECT USING (region = 'eu');
+      CREATE POLICY eu_deletes ON public.tenant_batch FOR DELETE USING (region = 'eu');
+      CREATE POLICY inserts ON public.tenant_batch FOR INSERT WITH CHECK (true);
+      GRANT SELECT ON public.src TO "${role}"; GRANT SELECT, INSERT, DELETE ON public.tenant_batch TO "${role}";`);
+    try {
+      const u = new URL(own.url);
+      u.username = role;
+      u.password = 'tenant-pw';
+      const dir = writeProject(u.toString(), { tenant: { batch: { output: 'public.tenant_batch', query: 'q.sql' }, window: { column: 'day' } } }, {
+        'q.sql': 'SELECT * FROM public.src WHERE day >= :window_start AND day < :window_end',
+      });
+      const r = await runCli(['--config', path.join(dir, 'dualrun.yaml'), 'batch', 'run', 'tenant', '--window', '2026-11-05', '--format', 'json']);
+      // Before: "succeeded", 15 rows (the 5 rows the role could not see were kept, then loaded again).
+      expect(r.code).toBe(3);
+      expect(JSON.parse(r.stdout).error.message).toMatch(/row-level security policy for table "tenant_batch"/);
+      const n = await own.pool.query(`SELECT count(*)::int AS total, count(DISTINCT id)::int AS ids FROM public.tenant_batch`);
+      expect(n.rows[0]).toEqual({ total: 10, ids: 10 });
+    } finally {
+      await own.drop();
+      await target.pool.query(`DROP ROLE IF EXISTS "${role}"`);
+    }
+  });
+
   it('times read from a database whose DateStyle is not ISO are no longer null, and its input order (DMY) is kept', async () => {
     const pool = createPool(source.url, { max: 1 });
     try {
