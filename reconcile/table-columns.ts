@@ -10,6 +10,7 @@
 import { DualrunError } from '../src/core/errors.ts';
 import type { Pool, PoolClient } from '../src/core/db/connect.ts';
 import type { TableRef } from '../src/core/identifiers.ts';
+import { caseHint } from '../src/core/db/table-catalog.ts';
 import type { Codec } from './value-codec.ts';
 import type { FieldHash } from './row-hash-sql.ts';
 
@@ -58,7 +59,7 @@ export async function readTableShape(db: Pool | PoolClient, table: TableRef, key
   const reg = await db.query<{ oid: number | null }>('SELECT to_regclass($1)::oid AS oid', [table.sql]);
   const oid = reg.rows[0].oid;
   if (oid === null) {
-    throw new DualrunError('DUALRUN_RECONCILE_FAILED', `table ${table.text} does not exist`, { details: { table: table.text } });
+    throw new DualrunError('DUALRUN_RECONCILE_FAILED', `table ${table.text} does not exist${await caseHint(db, table)}`, { details: { table: table.text } });
   }
   const cols = await db.query<{ name: string; typid: number; typmod: number; notnull: boolean }>(
     `SELECT a.attname AS name, a.atttypid::int AS typid, a.atttypmod AS typmod, a.attnotnull AS notnull

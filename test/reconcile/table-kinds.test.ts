@@ -42,6 +42,7 @@ beforeAll(async () => {
 
     CREATE MATERIALIZED VIEW k.never_refreshed AS SELECT * FROM k.plain WITH NO DATA;
     CREATE VIEW k.plain_view AS SELECT * FROM k.plain;
+    CREATE VIEW k.plain_view2 AS SELECT * FROM k.plain;
 
     CREATE ROLE "${role()}" LOGIN PASSWORD 'colpriv-pw';
     GRANT USAGE ON SCHEMA k TO "${role()}";
@@ -52,6 +53,7 @@ beforeAll(async () => {
     part: dataset({ key: ['id', 'day'], batch: { output: 'k.part' }, stream: { output: 'k.flat_view' } }),
     inherit: dataset({ key: ['id'], batch: { output: 'k.parent' }, stream: { output: 'k.plain' } }),
     nokey: dataset({ key: ['id'], batch: { output: 'k.nokey_b' }, stream: { output: 'k.nokey_s' } }),
+    folded: dataset({ key: ['id'], batch: { output: 'K.Plain' }, stream: { output: 'k.plain_view2' } }),
     matview: dataset({ key: ['id'], batch: { output: 'k.never_refreshed' }, stream: { output: 'k.plain_view' } }),
   });
 });
@@ -85,6 +87,12 @@ describe('reconcile: table kinds', () => {
     const r = await judge(rt, 'nokey');
     expect(r.verdict).toBe('mismatch');
     expect(found(r)).toEqual(['duplicate_key {"id":1}', 'duplicate_key {"id":2}']);
+  });
+
+  it('a config name differing from the table only in case says which table the database has (names are used as written)', async () => {
+    const r = await judge(rt, 'folded');
+    expect(r.verdict).toBe('error');
+    expect(r.error?.message).toBe('table K.Plain does not exist (names are case-sensitive, used exactly as written in the config: the database has k.plain)');
   });
 
   it('a materialized view never refreshed is an error saying so', async () => {

@@ -52,3 +52,18 @@ export async function readTableCatalog(db: Pool | PoolClient, table: TableRef): 
       LIMIT 1`, [oid]);
   return { table, kind, columns: cols.rows, key: keys.rows[0]?.cols ?? null };
 }
+
+/**
+ * For a table that does not exist: the tables whose names differ from it only in case, as
+ * ` (names are case-sensitive ...: the database has analytics.orders)`, else ''. Config names are
+ * used exactly as written (as if quoted), while an unquoted `CREATE TABLE Analytics.Orders`
+ * made `analytics.orders`.
+ */
+export async function caseHint(db: Pool | PoolClient, table: TableRef): Promise<string> {
+  const r = await db.query<{ name: string }>(
+    `SELECT n.nspname::text || '.' || c.relname::text AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE pg_catalog.lower(n.nspname) = pg_catalog.lower($1) AND pg_catalog.lower(c.relname) = pg_catalog.lower($2) AND c.relkind IN ('r', 'v', 'm', 'p', 'f')
+      ORDER BY 1 LIMIT 3`, [table.schema, table.name]);
+  if (r.rows.length === 0) return '';
+  return ` (names are case-sensitive, used exactly as written in the config: the database has ${r.rows.map((x) => x.name).join(', ')})`;
+}
