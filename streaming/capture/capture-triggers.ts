@@ -9,7 +9,7 @@
 import type { Pool, PoolClient } from '../../src/core/db/connect.ts';
 import { inTransaction } from '../../src/core/db/connect.ts';
 import { DualrunError } from '../../src/core/errors.ts';
-import type { TableRef } from '../../src/core/identifiers.ts';
+import { quoteLiteral, type TableRef } from '../../src/core/identifiers.ts';
 
 const TRIGGER = 'dualrun_capture';
 
@@ -31,17 +31,20 @@ CREATE OR REPLACE FUNCTION dualrun.capture_json(r anyelement) RETURNS jsonb LANG
 CREATE OR REPLACE FUNCTION dualrun.capture_change() RETURNS trigger LANGUAGE plpgsql
   SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+  -- The captured table's name, given when the trigger was created: on a partitioned table the
+  -- trigger fires on the partition, whose name TG_TABLE_NAME holds (orders_2026, not orders).
+  source text := coalesce(TG_ARGV[0], TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME);
   plain boolean := current_setting('extra_float_digits')::int >= 1 AND current_setting('IntervalStyle') = 'postgres'
                    AND current_setting('bytea_output') = 'hex';
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    INSERT INTO dualrun.changelog (source_table, op, after) VALUES (TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, 'c',
+    INSERT INTO dualrun.changelog (source_table, op, after) VALUES (source, 'c',
       CASE WHEN plain THEN to_jsonb(NEW) ELSE dualrun.capture_json(NEW) END);
   ELSIF TG_OP = 'UPDATE' THEN
-    INSERT INTO dualrun.changelog (source_table, op, before, after) VALUES (TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, 'u',
+    INSERT INTO dualrun.changelog (source_table, op, before, after) VALUES (source, 'u',
       CASE WHEN plain THEN to_jsonb(OLD) ELSE dualrun.capture_json(OLD) END, CASE WHEN plain THEN to_jsonb(NEW) ELSE dualrun.capture_json(NEW) END);
   ELSE
-    INSERT INTO dualrun.changelog (source_table, op, before) VALUES (TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, 'd',
+    INSERT INTO dualrun.changelog (source_table, op, before) VALUES (source, 'd',
       CASE WHEN plain THEN to_jsonb(OLD) ELSE dualrun.capture_json(OLD) END);
   END IF;
   RETURN NULL;
@@ -62,6 +65,22 @@ async function installFunction(c: PoolClient): Promise<void> {
   await c.query(FUNCTION);
 }
 
+/**
+ * A row trigger on an inheritance parent fires for the parent's own rows only: the children's
+ * changes would never be captured, while a SELECT from the parent (the snapshot, the batch
+ * query, the reconciler) reads them. Refused, naming them. (Partitions are fine: the trigger is
+ * cloned onto every partition, present and future.)
+ */
+async function refuseInheritanceChildren(c: PoolClient, table: TableRef): Promise<void> {
+  const r = await c.query<{ child: string }>(
+    `SELECT i.inhrelid::regclass::text AS child FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
+      WHERE i.inhparent = $1::regclass AND p.relkind = 'r' ORDER BY 1 LIMIT 5`, [table.sql]);
+  if (r.rows.length === 0) return;
+  throw new DualrunError('DUALRUN_CONFIG_INVALID',
+    `stream.source.table ${table.text} has inheritance children (${r.rows.map((x) => x.child).join(', ')}): trigger capture would miss their changes, while reading ${table.text} includes their rows; capture each child table as a dataset of its own, or make ${table.text} a partitioned table`,
+    { details: { table: table.text, children: r.rows.map((x) => x.child) } });
+}
+
 export interface CaptureInstall { table: string; installed: boolean; snapshotRows: number }
 
 /** Idempotent: a table that already has the trigger is left as it is (no second snapshot). */
@@ -73,11 +92,12 @@ export async function installCapture(db: Pool, table: TableRef): Promise<Capture
     await installFunction(c);
     const has = await c.query('SELECT 1 FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname = $2', [table.sql, TRIGGER]);
     if (has.rowCount) return { table: table.text, installed: false, snapshotRows: 0 };
+    await refuseInheritanceChildren(c, table);
     // The snapshot rows are printed in this session: the same exact forms as the trigger's.
     await c.query(`SELECT set_config('extra_float_digits', '3', true), set_config('bytea_output', 'hex', true)`);
     // SHARE ROW EXCLUSIVE: readers go on, writers wait until trigger and snapshot are committed.
     await c.query(`LOCK TABLE ${table.sql} IN SHARE ROW EXCLUSIVE MODE`);
-    await c.query(`CREATE TRIGGER ${TRIGGER} AFTER INSERT OR UPDATE OR DELETE ON ${table.sql} FOR EACH ROW EXECUTE FUNCTION dualrun.capture_change()`);
+    await c.query(`CREATE TRIGGER ${TRIGGER} AFTER INSERT OR UPDATE OR DELETE ON ${table.sql} FOR EACH ROW EXECUTE FUNCTION dualrun.capture_change(${quoteLiteral(table.text)})`);
     const snap = await c.query(`INSERT INTO dualrun.changelog (source_table, op, after) SELECT $1, 'r', to_jsonb(t) FROM ${table.sql} t`, [table.text]);
     return { table: table.text, installed: true, snapshotRows: snap.rowCount ?? 0 };
   });

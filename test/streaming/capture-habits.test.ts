@@ -1,7 +1,8 @@
 /**
  * Built-in (trigger) capture runs inside the legacy application's writes: as the application's
- * role, with that role's settings. Installing it must not break those writes, and what it
- * captures must not depend on how the writer's session prints values.
+ * role, with that role's settings. Installing it must not break those writes, what it captures
+ * must not depend on how the writer's session prints values, and it must see every row a
+ * SELECT from the table sees (partitions) or refuse (inheritance children).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
@@ -62,5 +63,33 @@ describe('trigger capture under the writer role and settings', () => {
     const r = await db.pool.query(`SELECT after->>'f' AS f, (after->>'iv')::interval = interval '-1 day -02:00:00' AS iv_same, after->>'raw' AS raw
       FROM dualrun.changelog WHERE source_table = 'public.orders' AND (after->>'id')::int = 2`);
     expect(r.rows).toEqual([{ f: '0.1000000000000001', iv_same: true, raw: '\\x00ff' }]);
+  });
+});
+
+describe('trigger capture on partitioned tables and inheritance parents', () => {
+  it("a partitioned source's changes are logged under the table's name, not the partition's (the stream never saw them)", async () => {
+    await db.pool.query(`CREATE TABLE public.parted (id int, day date, v text, PRIMARY KEY (id, day)) PARTITION BY RANGE (day);
+      CREATE TABLE public.parted_2026 PARTITION OF public.parted FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+      INSERT INTO public.parted VALUES (1, '2026-11-20', 'a');`);
+    await installCapture(db.pool, parseTableRef('public.parted')!);
+    // A partition attached after capture started gets the trigger too.
+    await db.pool.query(`CREATE TABLE public.parted_2027 PARTITION OF public.parted FOR VALUES FROM ('2027-01-01') TO ('2028-01-01');
+      INSERT INTO public.parted VALUES (2, '2026-11-21', 'b'), (3, '2027-02-01', 'c'); UPDATE public.parted SET v = 'x' WHERE id = 1; DELETE FROM public.parted WHERE id = 2;`);
+    const r = await db.pool.query(`SELECT source_table AS t, op, coalesce(after, before)->>'id' AS id FROM dualrun.changelog
+      WHERE source_table LIKE 'public.parted%' ORDER BY changelog.id`);
+    expect(r.rows).toEqual([
+      { t: 'public.parted', op: 'r', id: '1' }, { t: 'public.parted', op: 'c', id: '2' }, { t: 'public.parted', op: 'c', id: '3' },
+      { t: 'public.parted', op: 'u', id: '1' }, { t: 'public.parted', op: 'd', id: '2' },
+    ]);
+  });
+
+  it('an inheritance parent with children is refused, naming them (their changes would never be captured)', async () => {
+    await db.pool.query(`CREATE TABLE public.par (id int PRIMARY KEY, v text); CREATE TABLE public.par_child () INHERITS (public.par);`);
+    await expect(installCapture(db.pool, parseTableRef('public.par')!)).rejects.toMatchObject({
+      code: 'DUALRUN_CONFIG_INVALID',
+      message: expect.stringContaining('stream.source.table public.par has inheritance children (par_child)'),
+    });
+    const t = await db.pool.query(`SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = 'public.par'::regclass AND tgname = 'dualrun_capture'`);
+    expect(t.rows[0].n).toBe(0);
   });
 });
