@@ -5,7 +5,7 @@
  * in one database, the second session imports the first one's snapshot, so the
  * two sides are compared at the same instant while scanning in parallel.
  */
-import type { Pool, PoolClient } from '../src/core/db/connect.ts';
+import { CATALOG_FIRST_SQL, type Pool, type PoolClient } from '../src/core/db/connect.ts';
 import { sessionSettings } from './canonical-row-sql.ts';
 
 export interface SideSession {
@@ -25,17 +25,6 @@ export interface SideSession {
 
 let cursorSeq = 0;
 
-/**
- * pg_catalog first on the search path, for this transaction: the reconciler's SQL names
- * Postgres's functions, operators and types unqualified (`hashtextextended`, `trim_scale`, `=`,
- * `::text`, `::date`), and a role whose search_path lists its own schema before pg_catalog
- * (`SET search_path = app, pg_catalog`, as Oracle-compatibility setups do) could have a `date`
- * type, a `trim_scale` or an `=` of its own there that would be used instead. The user's own
- * schemas stay on the path after it, so reconcile.expressions still find their functions.
- */
-const CATALOG_FIRST_SQL = `SELECT pg_catalog.set_config('search_path',
-  CASE WHEN pg_catalog.btrim(pg_catalog.current_setting('search_path')) OPERATOR(pg_catalog.=) '' THEN 'pg_catalog'
-       ELSE 'pg_catalog, ' OPERATOR(pg_catalog.||) pg_catalog.current_setting('search_path') END, true)`;
 
 /**
  * `timeZone`: the dataset's window time zone (default UTC): instants print in it, wall clocks are read in it.

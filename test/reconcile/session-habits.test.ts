@@ -59,6 +59,22 @@ describe('reconcile under the settings a database or role imposes', () => {
     expect(found(r)).toEqual(['changed {"id":1} n,t']);
   });
 
+  it('a reconcile.expressions entry is typed by the function it is read with (typed by a look-alike ahead of pg_catalog, it was schema drift)', async () => {
+    // app.trim_scale returns text; the reconciler reads the expression with pg_catalog first, so it
+    // must plan it that way too: numeric against numeric, compared by value.
+    const d = await databaseWith(`
+      CREATE SCHEMA app; CREATE SCHEMA s;
+      CREATE FUNCTION app.trim_scale(numeric) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT ''X''';
+      CREATE TABLE s.b (id int PRIMARY KEY, cents int);
+      CREATE TABLE s.s (id int PRIMARY KEY, amount numeric);
+      INSERT INTO s.b VALUES (1, 150), (2, 200); INSERT INTO s.s VALUES (1, 1.5), (2, 2.01);`, { search_path: 'app, pg_catalog, public' });
+    const r = await one(d.url, dataset({ key: ['id'], batch: { output: 's.b' }, stream: { output: 's.s' },
+      reconcile: { ignore: ['cents'], expressions: { amount: { batch: 'trim_scale(cents / 100.0)' } } } as never }));
+    expect(r.error).toBeUndefined();
+    expect(r.schemaDrift).toEqual([]);
+    expect(found(r)).toEqual(['changed {"id":2} amount']);
+  });
+
   it('standard_conforming_strings = off on the database no longer fails a json window ("invalid Unicode escape")', async () => {
     const d = await databaseWith(`
       CREATE SCHEMA s;

@@ -119,3 +119,17 @@ export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => P
     client.release(broken);
   }
 }
+
+/**
+ * pg_catalog first on the search path, for this transaction: the reconciler's SQL names
+ * Postgres's functions, operators and types unqualified (`hashtextextended`, `trim_scale`, `=`,
+ * `::text`, `::date`), and a role whose search_path lists its own schema before pg_catalog
+ * (`SET search_path = app, pg_catalog`, as Oracle-compatibility setups do) could have a `date`
+ * type, a `trim_scale` or an `=` of its own there that would be used instead. The user's own
+ * schemas stay on the path after it, so reconcile.expressions still find their functions (they are
+ * planned under the same path, expression-type.ts, so the type planned is the type read).
+ * For the current transaction only.
+ */
+export const CATALOG_FIRST_SQL = `SELECT pg_catalog.set_config('search_path',
+  CASE WHEN pg_catalog.btrim(pg_catalog.current_setting('search_path')) OPERATOR(pg_catalog.=) '' THEN 'pg_catalog'
+       ELSE 'pg_catalog, ' OPERATOR(pg_catalog.||) pg_catalog.current_setting('search_path') END, true)`;

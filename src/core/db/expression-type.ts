@@ -6,7 +6,7 @@
  * comment cannot eat the rest of the statement. The expression must yield
  * exactly one column. Results over exceptions: a refusal says why.
  */
-import type { Pool } from './connect.ts';
+import { CATALOG_FIRST_SQL, type Pool } from './connect.ts';
 import type { TableRef } from '../identifiers.ts';
 
 /** `type`: base type name (domains resolved); `oid`/`typmod`: the result field's, for a full type description. */
@@ -22,6 +22,8 @@ export async function planExpression(pool: Pool, table: TableRef, expr: string):
   const client = await pool.connect();
   try {
     await client.query('BEGIN READ ONLY');
+    // The reconciler reads it with pg_catalog first on the path: planned the same way.
+    await client.query(CATALOG_FIRST_SQL);
     let res;
     try {
       res = await client.query({ text: `SELECT ${embedExpression(expr)} AS v FROM ${table.sql} LIMIT 0`, queryMode: 'extended' } as { text: string });
