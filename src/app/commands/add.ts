@@ -23,6 +23,19 @@ interface AddOptions { fromTable: string; key?: string; windowColumn?: string; w
 const DATASET_NAME = /^[a-z][a-z0-9_]{0,62}$/;
 const IDENT = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 
+/**
+ * A dualrun.yaml written as JSON (valid YAML, and what a generator emits): a block-style entry
+ * cannot go inside its flow mapping, so it is edited as JSON, and stays JSON.
+ */
+function isJsonText(text: string | null): boolean {
+  if (text === null || !text.trimStart().startsWith('{')) return false;
+  try {
+    return typeof JSON.parse(text) === 'object';
+  } catch {
+    return false;
+  }
+}
+
 /** dualrun.json has no comments to keep: the entry is added to the parsed object. */
 function withDatasetJson(text: string | null, name: string, entry: Record<string, unknown>): string {
   const cfg = (text ? JSON.parse(text) : { database: { url: '${DATABASE_URL:-}' } }) as { datasets?: Record<string, unknown> };
@@ -93,7 +106,7 @@ function writeScaffold(configPath: string, existingText: string | null, s: Datas
   const existing = Object.keys(s.files).filter((f) => fs.existsSync(path.join(baseDir, f)));
   if (existing.length > 0 && !force) throw new DualrunError('DUALRUN_USAGE', `refusing to overwrite ${existing.join(', ')} in ${baseDir} (use --force)`);
   const heading = `${dataset}: scaffolded by \`dualrun add ${dataset} --from-table ${source}\`; review, then \`dualrun migrate\``;
-  const text = configPath.endsWith('.json')
+  const text = configPath.endsWith('.json') || isJsonText(existingText)
     ? withDatasetJson(existingText, dataset, s.entry)
     : withDataset(existingText, { name: dataset, entry: s.entry, comments: s.comments, heading }, configPath);
   for (const [f, content] of Object.entries(s.files)) {
