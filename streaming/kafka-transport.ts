@@ -25,7 +25,7 @@ import type { StallReport } from '../src/core/worker-health.ts';
 import { sleep } from './abortable-sleep.ts';
 import { kafkaUnreachable, withConnectDeadline } from './kafka-client.ts';
 import { readPositions } from './positions.ts';
-import type { BatchAck, BatchContext, SourceBatch, SourceRecord, Transport, TransportRunOptions } from './transport.ts';
+import type { BatchAck, BatchContext, Position, SourceBatch, SourceRecord, Transport, TransportRunOptions } from './transport.ts';
 
 export interface KafkaTransportOptions {
   readonly kafka: Kafka;
@@ -122,7 +122,10 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch, ct
     const revoked = [...contexts.keys()].filter((p) => !assigned.includes(p));
     for (const p of revoked) contexts.delete(p);
     if (revoked.length > 0) opts.onRevoked?.(revoked);
-    seekAssignedBack(o, consumer, assigned).catch((err) => o.log.warn({ dataset: o.dataset, err }, 'could not compare stored positions with Kafka offsets'));
+    seekAssignedBack(o, consumer, assigned).catch((err) => {
+      if (err instanceof DualrunError && err.code === 'DUALRUN_SOURCE_REWOUND') fatal ??= err;
+      else o.log.warn({ dataset: o.dataset, err }, 'could not compare stored positions with Kafka offsets');
+    });
   });
   try {
     await requireTopic(o, opts.signal, Math.min(o.connectTimeoutMs ?? 30_000, opts.connectBudgetMs?.() ?? Number.POSITIVE_INFINITY));
@@ -226,6 +229,7 @@ async function seekAssignedBack(o: KafkaTransportOptions, consumer: Consumer, pa
     // worker seek back and fetch its first batches again (harmless, but ~6% more work).
     const committed = await admin.fetchOffsets({ groupId: o.groupId, topics: [o.topic] });
     const stored = await readPositions(o.stateDb, o.dataset, o.topic);
+    refuseRewound(o, await admin.fetchTopicOffsets(o.topic), stored, partitions);
     for (const p of committed[0]?.partitions ?? []) {
       if (!partitions.includes(p.partition) || Number(p.offset) < 0) continue;
       const want = (stored.get(p.partition)?.major ?? -1n) + 1n;
@@ -282,8 +286,25 @@ async function waitForStop(o: KafkaTransportOptions, opts: TransportRunOptions, 
   }
 }
 
+/**
+ * Kafka offsets never go back: a partition whose log ends (high watermark) at or before
+ * the position already applied was deleted and created again, or truncated. Its new
+ * records up to the stored position would be taken for ones already applied and
+ * skipped without a word, so the worker stops instead, naming what it found.
+ */
+function refuseRewound(o: KafkaTransportOptions, offsets: readonly { partition: number; high: string }[], stored: ReadonlyMap<number, Position>, partitions?: readonly number[]): void {
+  const behind = offsets.filter((p) => (!partitions || partitions.includes(p.partition)) && stored.has(p.partition) && stored.get(p.partition)!.major >= BigInt(p.high));
+  if (behind.length === 0) return;
+  const what = behind.map((p) => `partition ${p.partition} ends at offset ${p.high} but offset ${stored.get(p.partition)!.major} was applied`).join('; ');
+  throw new DualrunError('DUALRUN_SOURCE_REWOUND',
+    `Kafka topic ${o.topic}: ${what} (dualrun.stream_positions): the topic was deleted and created again, or truncated. Nothing more is applied from it: ` +
+    `to rebuild ${o.dataset}'s stream output from the topic as it is now, run \`dualrun stream --dataset ${o.dataset} --from-beginning --reset-output\``,
+    { details: { dataset: o.dataset, topic: o.topic, partitions: behind.map((p) => p.partition) } }); // no `service`: not a connection loss, no reconnect helps
+}
+
 async function partitionsCaughtUp(o: KafkaTransportOptions, admin: ReturnType<Kafka['admin']>): Promise<{ all: boolean; partitions: number[]; lag: number }> {
   const [offsets, stored] = await Promise.all([admin.fetchTopicOffsets(o.topic), readPositions(o.stateDb, o.dataset, o.topic)]);
+  refuseRewound(o, offsets, stored);
   let lag = 0n;
   const done = offsets.filter((p) => {
     const next = (stored.get(p.partition)?.major ?? -1n) + 1n;
