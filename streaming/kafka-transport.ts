@@ -148,6 +148,7 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch, ct
           sought.add(p.batch.partition); // once: if the log really starts later (retention), accept that start
           return;
         }
+        if (!checked.has(p.batch.partition) && sought.has(p.batch.partition)) await warnIfRetentionGap(o, p);
         checked.add(p.batch.partition);
         let ack: BatchAck | void;
         try {
@@ -197,6 +198,19 @@ async function seekBackIfAhead(o: KafkaTransportOptions, consumer: Consumer, p: 
   o.log.info({ dataset: o.dataset, partition: p.batch.partition, from: first.toString(), to: want.toString() }, 'Kafka starts past the stored position: seeking back');
   consumer.seek({ topic: o.topic, partition: p.batch.partition, offset: want.toString() });
   return true;
+}
+
+/**
+ * After the seek back, a batch that still starts past the stored position + 1: the
+ * topic's retention deleted records before they were applied. They cannot be
+ * applied any more; say so loudly (which offsets), the output lacks them.
+ */
+async function warnIfRetentionGap(o: KafkaTransportOptions, p: EachBatchPayload): Promise<void> {
+  const want = await storedNext(o, p.batch.partition);
+  const first = BigInt(p.batch.firstOffset() ?? p.batch.messages[0].offset);
+  if (first <= want) return;
+  o.log.warn({ dataset: o.dataset, topic: o.topic, partition: p.batch.partition, missingFrom: want.toString(), missingThrough: (first - 1n).toString(), missing: (first - want).toString() },
+    'Kafka deleted records of this partition (retention) before they were applied: the stream output lacks them; a replay cannot bring them back either');
 }
 
 /** The offset after the partition's stored position (0 when it has none). */

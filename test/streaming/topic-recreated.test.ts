@@ -5,6 +5,8 @@
  * the output. Kafka offsets never go back, so a log that ends before the stored
  * position now stops the worker at once (exit 3, DUALRUN_SOURCE_REWOUND) with what it
  * found and the replay that rebuilds the output from the topic as it is.
+ * Records the topic's retention deleted before they were applied are skipped as
+ * before (nothing can bring them back), but no longer silently: a warning names them.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { TestDatabase } from '../support/pg.ts';
@@ -79,5 +81,43 @@ describeKafka('a topic deleted and created again', () => {
     expect(await ids()).toEqual([100, 101, 102, 103, 104]);
     const after = await runCli(['--config', file, 'stream', '--dataset', 's', '--until-idle'], { cwd: dir });
     expect(after.code, after.stderr).toBe(0);
+  });
+});
+
+describeKafka('records deleted by retention before they were applied', () => {
+  const gapTopic = uniqueTopic('retention');
+  let gapDb: TestDatabase;
+  beforeAll(async () => {
+    gapDb = await createTestDatabase('stream_retention');
+    await setupToolkit(gapDb.pool);
+    await gapDb.pool.query('CREATE TABLE public.s (id int PRIMARY KEY, v text); CREATE TABLE public.b (LIKE public.s)');
+    await setStage(gapDb.pool, 's', 'shadow');
+  });
+  afterAll(async () => {
+    await deleteTopic(gapTopic);
+    await gapDb?.drop();
+  });
+
+  it('regression: were skipped without a word; now a warning names the missing offsets', { timeout: 120_000 }, async () => {
+    const { file, dir } = writeConfig({
+      database: { url: gapDb.url },
+      kafka: { brokers: kafkaBrokers(), groupPrefix: `g${gapTopic.slice(-8)}` },
+      datasets: { s: { key: ['id'], batch: { output: 'public.b' }, stream: { output: 'public.s', source: { topic: gapTopic, format: 'json' } } } },
+    });
+    const admin = testKafka().admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: gapTopic, numPartitions: 1 }], waitForLeaders: true });
+    await produce(gapTopic, rows(0, 10));
+    const first = await runCli(['--config', file, 'stream', '--dataset', 's', '--until-idle'], { cwd: dir });
+    expect(first.code, first.stderr).toBe(0);
+    await produce(gapTopic, rows(10, 10));
+    await admin.fetchTopicMetadata({ topics: [gapTopic] }); // else kafkajs's deleteTopicRecords finds no leader
+    await admin.deleteTopicRecords({ topic: gapTopic, partitions: [{ partition: 0, offset: '15' }] }); // as retention would
+    await admin.disconnect();
+    const second = await runCli(['--config', file, 'stream', '--dataset', 's', '--until-idle'], { cwd: dir, env: { DUALRUN_LOG_LEVEL: 'warn' } });
+    expect(second.code, second.stderr).toBe(0);
+    const warning = second.stderr.split('\n').filter((l) => l.includes('before they were applied')).map((l) => JSON.parse(l));
+    expect(warning).toEqual([expect.objectContaining({ partition: 0, missingFrom: '10', missingThrough: '14', missing: '5' })]);
+    expect((await gapDb.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM public.s')).rows[0].n).toBe(15);
   });
 });
