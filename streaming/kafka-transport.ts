@@ -201,15 +201,22 @@ async function seekBackIfAhead(o: KafkaTransportOptions, consumer: Consumer, p: 
 }
 
 /**
- * After the seek back, a batch that still starts past the stored position + 1: the
- * topic's retention deleted records before they were applied. They cannot be
- * applied any more; say so loudly (which offsets), the output lacks them.
+ * After the seek back, a batch that still starts past the stored position + 1: when the
+ * log itself starts there, the topic's retention deleted records before they were
+ * applied. They cannot be applied any more; say so loudly (which offsets), the output
+ * lacks them. (On a compacted topic the log keeps its start: the records skipped were
+ * superseded by later ones of their keys, nothing is missing.)
  */
 async function warnIfRetentionGap(o: KafkaTransportOptions, p: EachBatchPayload): Promise<void> {
   const want = await storedNext(o, p.batch.partition);
   const first = BigInt(p.batch.firstOffset() ?? p.batch.messages[0].offset);
   if (first <= want) return;
-  o.log.warn({ dataset: o.dataset, topic: o.topic, partition: p.batch.partition, missingFrom: want.toString(), missingThrough: (first - 1n).toString(), missing: (first - want).toString() },
+  const admin = o.kafka.admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets(o.topic).finally(() => admin.disconnect().catch(() => undefined));
+  const low = BigInt(offsets.find((x) => x.partition === p.batch.partition)?.low ?? '0');
+  if (low <= want) return;
+  o.log.warn({ dataset: o.dataset, topic: o.topic, partition: p.batch.partition, missingFrom: want.toString(), missingThrough: (low - 1n).toString(), missing: (low - want).toString() },
     'Kafka deleted records of this partition (retention) before they were applied: the stream output lacks them; a replay cannot bring them back either');
 }
 
