@@ -3,7 +3,7 @@
  * on one shared snapshot when both sides share a database), then drill-down
  * into the mismatched buckets only, classification, and the stored result.
  */
-import { toDualrunError, type DualrunError } from '../src/core/errors.ts';
+import { DualrunError, toDualrunError } from '../src/core/errors.ts';
 import type { Runtime } from '../src/core/runtime.ts';
 import type { Window } from '../src/core/windows.ts';
 import { readStage } from '../src/core/stages.ts';
@@ -79,8 +79,8 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     const t0 = Date.now();
     spec.buckets = await windowBucketing(ctx.buckets, [[bs, ctx.batch, spec.batchBounds], [ss, ctx.stream, spec.streamBounds]]);
     const [bf, sf] = await Promise.all([
-      fingerprintSide(bs, ctx.batch, spec.buckets, spec.batchBounds),
-      fingerprintSide(ss, ctx.stream, spec.buckets, spec.streamBounds),
+      onSide('batch.output', ctx.batch, fingerprintSide(bs, ctx.batch, spec.buckets, spec.batchBounds)),
+      onSide('stream.output', ctx.stream, fingerprintSide(ss, ctx.stream, spec.buckets, spec.streamBounds)),
     ]);
     spec.mismatched = mismatchedBuckets(bf.buckets, sf.buckets);
     spec.candidateRows = rowsInBuckets(spec.mismatched, bf.buckets, sf.buckets);
@@ -113,6 +113,21 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     };
   } finally {
     await Promise.all([bs.close(), ss.close()]);
+  }
+}
+
+/**
+ * A database error scanning one side (a role's statement_timeout, a permission, a materialized
+ * view never refreshed) names that side's table: the server's message alone does not say which
+ * of the two databases refused. The database's own fields are kept (`error.db`).
+ */
+async function onSide<T>(field: string, side: { shape: { table: { text: string } } }, p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    const err = toDualrunError(e, 'DUALRUN_RECONCILE_FAILED');
+    if (err !== e) throw new DualrunError(err.code, `${field} ${side.shape.table.text}: ${err.message}`, { cause: e });
+    throw e;
   }
 }
 

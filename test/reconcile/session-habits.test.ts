@@ -102,6 +102,18 @@ describe('reconcile under the settings a database or role imposes', () => {
     expect(found(r)).toEqual(['changed {"id":7} v']);
   });
 
+  it("a role's statement_timeout cutting a scan names the side and table it stopped (the server's message alone did not)", async () => {
+    const d = await databaseWith(`
+      CREATE SCHEMA s;
+      CREATE TABLE s.b (id int PRIMARY KEY, v text);
+      CREATE TABLE s.t (id int PRIMARY KEY, v text);
+      INSERT INTO s.b VALUES (1, 'a'); INSERT INTO s.t VALUES (1, 'a');
+      CREATE VIEW s.s AS SELECT t.* FROM s.t, (SELECT pg_sleep(0.5)) AS slow;`, { statement_timeout: `'200ms'` });
+    const r = await one(d.url, dataset({ key: ['id'], batch: { output: 's.b' }, stream: { output: 's.s' } }));
+    expect(r.verdict).toBe('error');
+    expect(r.error).toMatchObject({ message: 'stream.output s.s: canceling statement due to statement timeout', db: { code: '57014' } });
+  });
+
   it('row-level security showing the role only some rows is an error naming the table, not a verdict on that part (false match)', async () => {
     const role = `rls_${db.name}`;
     roles.push(role);

@@ -95,10 +95,10 @@ describe('reconcile: table kinds', () => {
     expect(r.error?.message).toBe('table K.Plain does not exist (names are case-sensitive, used exactly as written in the config: the database has k.plain)');
   });
 
-  it('a materialized view never refreshed is an error saying so', async () => {
+  it('a materialized view never refreshed is an error saying so, naming the side', async () => {
     const r = await judge(rt, 'matview');
     expect(r.verdict).toBe('error');
-    expect(r.error?.message).toMatch(/materialized view "never_refreshed" has not been populated/);
+    expect(r.error?.message).toBe('batch.output k.never_refreshed: materialized view "never_refreshed" has not been populated');
   });
 
   it('a column the role may not read fails the window naming the column, not only "permission denied for table"', async () => {
