@@ -57,7 +57,12 @@ export function tableRef(schema: string, name: string): TableRef {
   return Object.freeze({ schema, name, sql: `${quoteIdent(schema)}.${quoteIdent(name)}`, text: `${schema}.${name}` });
 }
 
-/** A SQL string literal (for DDL where parameters are not allowed, e.g. COMMENT). */
+/**
+ * A SQL string literal (for DDL where parameters are not allowed, e.g. COMMENT). Text with a
+ * backslash is written as E'...' with the backslash doubled, which reads the same whatever the
+ * session's standard_conforming_strings says (off: a plain 'a\b' would hold a backspace).
+ */
 export function quoteLiteral(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
+  const body = s.replace(/'/g, "''");
+  return s.includes('\\') ? `E'${body.replace(/\\/g, '\\\\')}'` : `'${body}'`;
 }

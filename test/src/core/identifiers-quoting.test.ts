@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { boundedName, parseTableRef, quoteIdent } from '../../../src/core/identifiers.ts';
+import { boundedName, parseTableRef, quoteIdent, quoteLiteral } from '../../../src/core/identifiers.ts';
 import { prepareOutputTable } from '../../../streaming/output-table.ts';
 import { rebuildDataset } from '../../../streaming/replay.ts';
 import { compileConfig } from '../../../src/core/config/compile-config.ts';
@@ -80,5 +80,21 @@ describe('names in SQL: any catalog name quoted, derived names within 63 bytes',
     const r = await db.pool.query(`SELECT c.relname::text AS t, count(i.indexrelid)::int AS n FROM pg_class c LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisunique
       WHERE c.relname LIKE 'orders_xxx%' AND c.relkind = 'r' GROUP BY 1 ORDER BY 1`);
     expect(r.rows).toEqual([{ t: `${long}_eu`, n: 1 }, { t: `${long}_us`, n: 1 }]);
+  });
+
+  it('a literal with a backslash reads back the same under standard_conforming_strings off (a\\b held a backspace)', async () => {
+    const c = await db.pool.connect();
+    try {
+      for (const scs of ['on', 'off']) {
+        await c.query(`SET standard_conforming_strings = ${scs}`);
+        await fc.assert(fc.asyncProperty(fc.string({ unit: 'grapheme', maxLength: 12 }).map((s) => s.replace(/\0/g, '')), async (text) => {
+          const r = await c.query<{ v: string }>(`SELECT ${quoteLiteral(text)}::text AS v`);
+          expect(r.rows[0].v).toBe(text);
+        }), { numRuns: 100, seed: 20261201, examples: [['a\\b'], ["it's \\"], ['\\\'']] });
+      }
+    } finally {
+      await c.query('RESET standard_conforming_strings');
+      c.release();
+    }
   });
 });
