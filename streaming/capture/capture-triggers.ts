@@ -98,6 +98,10 @@ export async function installCapture(db: Pool, table: TableRef): Promise<Capture
     // SHARE ROW EXCLUSIVE: readers go on, writers wait until trigger and snapshot are committed.
     await c.query(`LOCK TABLE ${table.sql} IN SHARE ROW EXCLUSIVE MODE`);
     await c.query(`CREATE TRIGGER ${TRIGGER} AFTER INSERT OR UPDATE OR DELETE ON ${table.sql} FOR EACH ROW EXECUTE FUNCTION dualrun.capture_change(${quoteLiteral(table.text)})`);
+    // ALWAYS: also under session_replication_role = replica, which bulk loaders set to skip
+    // triggers and which Postgres's own logical replication applies with (a subscriber table's
+    // changes would never be captured).
+    await c.query(`ALTER TABLE ${table.sql} ENABLE ALWAYS TRIGGER ${TRIGGER}`);
     const snap = await c.query(`INSERT INTO dualrun.changelog (source_table, op, after) SELECT $1, 'r', to_jsonb(t) FROM ${table.sql} t`, [table.text]);
     return { table: table.text, installed: true, snapshotRows: snap.rowCount ?? 0 };
   });

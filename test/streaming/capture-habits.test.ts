@@ -83,6 +83,22 @@ describe('trigger capture on partitioned tables and inheritance parents', () => 
     ]);
   });
 
+  it('writes under session_replication_role = replica (bulk loaders, logical replication apply) are captured, on every partition (the trigger did not fire)', async () => {
+    await db.pool.query(`CREATE TABLE public.loaded (id int, day date, PRIMARY KEY (id, day)) PARTITION BY RANGE (day);
+      CREATE TABLE public.loaded_2026 PARTITION OF public.loaded FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');`);
+    await installCapture(db.pool, parseTableRef('public.loaded')!);
+    await db.pool.query(`CREATE TABLE public.loaded_2027 PARTITION OF public.loaded FOR VALUES FROM ('2027-01-01') TO ('2028-01-01')`);
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      await c.query(`SET session_replication_role = replica; INSERT INTO public.loaded VALUES (1, '2026-11-20'), (2, '2027-02-01')`);
+    } finally {
+      await c.end();
+    }
+    const r = await db.pool.query(`SELECT op, after->>'id' AS id FROM dualrun.changelog WHERE source_table = 'public.loaded' ORDER BY changelog.id`);
+    expect(r.rows).toEqual([{ op: 'c', id: '1' }, { op: 'c', id: '2' }]);
+  });
+
   it('an inheritance parent with children is refused, naming them (their changes would never be captured)', async () => {
     await db.pool.query(`CREATE TABLE public.par (id int PRIMARY KEY, v text); CREATE TABLE public.par_child () INHERITS (public.par);`);
     await expect(installCapture(db.pool, parseTableRef('public.par')!)).rejects.toMatchObject({
