@@ -102,7 +102,8 @@ export async function installCapture(db: Pool, table: TableRef): Promise<Capture
     // triggers and which Postgres's own logical replication applies with (a subscriber table's
     // changes would never be captured).
     await c.query(`ALTER TABLE ${table.sql} ENABLE ALWAYS TRIGGER ${TRIGGER}`);
-    const snap = await c.query(`INSERT INTO dualrun.changelog (source_table, op, after) SELECT $1, 'r', to_jsonb(t) FROM ${table.sql} t`, [table.text]);
+    // t.*, not t: a column named t would be taken for the row (its value snapshotted instead of the row).
+    const snap = await c.query(`INSERT INTO dualrun.changelog (source_table, op, after) SELECT $1, 'r', to_jsonb(t.*) FROM ${table.sql} t`, [table.text]);
     return { table: table.text, installed: true, snapshotRows: snap.rowCount ?? 0 };
   });
 }

@@ -84,7 +84,8 @@ export async function installLogicalCapture(db: Pool, dataset: string, table: Ta
 async function takeSnapshot(db: Pool, dataset: string, table: TableRef, names: LogicalNames): Promise<number> {
   return inTransaction(db, async (c) => {
     await c.query('DELETE FROM dualrun.capture_snapshots WHERE dataset = $1', [dataset]);
-    const ins = await c.query(`INSERT INTO dualrun.capture_snapshots (dataset, row) SELECT $1, to_jsonb(t) FROM ${table.sql} t`, [dataset]);
+    // t.*, not t: a column named t would be taken for the row (its value snapshotted instead of the row).
+    const ins = await c.query(`INSERT INTO dualrun.capture_snapshots (dataset, row) SELECT $1, to_jsonb(t.*) FROM ${table.sql} t`, [dataset]);
     await c.query(
       `INSERT INTO dualrun.logical_captures (dataset, source_table, slot, publication, snapshot_rows, snapshot_done)
        VALUES ($1, $2, $3, $4, $5, true)

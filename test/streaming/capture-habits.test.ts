@@ -50,6 +50,14 @@ describe('trigger capture under the writer role and settings', () => {
     expect(r.rows).toEqual([{ op: 'c', b: null, a: '1.5' }, { op: 'u', b: '1.5', a: '2.5' }, { op: 'd', b: '2.5', a: null }]);
   });
 
+  it("the snapshot of a table with a column named t holds its rows, not that column's values (every snapshotted row was a dead letter)", async () => {
+    await db.pool.query(`CREATE TABLE public.readings (id int PRIMARY KEY, t timestamptz, v float8);
+      INSERT INTO public.readings VALUES (1, '2026-11-20 10:00:00+00', 0.5)`);
+    await installCapture(db.pool, parseTableRef('public.readings')!);
+    const r = await db.pool.query(`SELECT op, after - 't' AS rest, (after->>'t')::timestamptz = '2026-11-20 10:00:00+00' AS t_same FROM dualrun.changelog WHERE source_table = 'public.readings'`);
+    expect(r.rows).toEqual([{ op: 'r', rest: { id: 1, v: 0.5 }, t_same: true }]);
+  });
+
   it("a writer's extra_float_digits, IntervalStyle and bytea_output no longer change the captured values (0.1000000000000001 became 0.1; '-1 day -02:00' read back as another interval)", async () => {
     // As the table's owner (privileges are the test above), in a session printing values its own way.
     const c = new pg.Client({ connectionString: db.url });
