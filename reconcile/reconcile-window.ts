@@ -7,7 +7,7 @@ import { toDualrunError, type DualrunError } from '../src/core/errors.ts';
 import type { Runtime } from '../src/core/runtime.ts';
 import type { Window } from '../src/core/windows.ts';
 import { readStage } from '../src/core/stages.ts';
-import { logicalName } from './table-columns.ts';
+import { logicalName, type ColumnInfo } from './table-columns.ts';
 import type { DatasetContext } from './dataset-context.ts';
 import type { WindowResult } from './types.ts';
 import { checkSettlement } from './settlement.ts';
@@ -146,7 +146,10 @@ async function locateDifferences(ctx: DatasetContext, spec: DrilldownSpec, bs: S
     keyed ? drilldownByKey(bs, spec) : ctx.sameDatabase ? drilldownSameDatabase(bs, spec) : drilldownCrossDatabase(bs, ss, spec),
     duplicatesOutsideBuckets(bs, ss, spec),
   ];
-  const floats = new Set(ctx.batch.compared.filter((c) => c.codec?.k === 'float').map(logicalName));
+  const isFloat = (c: ColumnInfo | undefined) => c?.type === 'float4' || c?.type === 'float8';
+  const floats = new Map(ctx.batch.compared
+    .map((c, i) => [logicalName(c), [isFloat(c), isFloat(ctx.stream.compared[i])] as const] as const)
+    .filter(([, f]) => f[0] || f[1]));
   for (const pairs of sources) {
     for await (const pair of pairs) {
       const d = classifyPair(pair, ctx.columns.compared, ctx.ds.reconcile.tolerance, floats);

@@ -17,9 +17,14 @@ import type { TypeDesc } from './table-columns.ts';
 export type Codec =
   /** `v::text`: same base type both sides, strings (text/varchar/char/name/enum/uuid), integers. */
   | { k: 'text' }
-  /** Exact numbers by value: integers, numeric (any scale), money: `10`, `10.0`, `10.00` are one value. */
+  /**
+   * Exact numbers by value: integers, numeric (any scale), money: `10`, `10.0`, `10.00` are one value.
+   * Against an exact number a float is the shortest decimal that reads back as it (its text), so
+   * the float 0.1 equals the numeric 0.1, but the int8 9007199254740993 does not equal the float
+   * 9007199254740992 (converting the int8 to float8 would round it onto the float).
+   */
   | { k: 'decimal' }
-  /** Both as float8 (PG's own `=` between a float and a number); -0 is 0. */
+  /** Two floats: both as float8; -0 is 0. */
   | { k: 'float' }
   /** An instant: timestamptz as is; a timestamp or date is a wall clock in the dataset's time zone. */
   | { k: 'instant' }
@@ -73,8 +78,10 @@ export function planCodec(b: TypeDesc, s: TypeDesc): Codec | Unequatable {
   // numeric(p,s) on both sides: one scale, so equal values already print alike (no trim_scale per row).
   if (bn === 'numeric' && sn === 'numeric' && sameTypmod(b, s)) return { k: 'text' };
   if (DECIMALS.has(bn) && DECIMALS.has(sn)) return { k: 'decimal' };
-  const floatable = (n: string) => FLOATS.has(n) || INTEGERS.has(n) || n === 'numeric';
-  if (floatable(bn) && floatable(sn)) return { k: 'float' };
+  if (FLOATS.has(bn) && FLOATS.has(sn)) return { k: 'float' };
+  // A float against an integer or numeric: as exact decimals (not both as float8, which rounds the number onto the float).
+  const exact = (n: string) => INTEGERS.has(n) || n === 'numeric';
+  if ((FLOATS.has(bn) && exact(sn)) || (exact(bn) && FLOATS.has(sn))) return { k: 'decimal' };
   if (bn === 'date' && sn === 'date') return { k: 'text' };
   if (bn === 'timestamp' && sn === 'timestamp') return { k: 'text' };
   if (TEMPORAL.has(bn) && TEMPORAL.has(sn)) return { k: 'instant' };
@@ -130,6 +137,16 @@ export function jsonUnfitBeforeSql(text: string): string {
     OR (current_setting('server_encoding') <> 'UTF8' AND ${escapes} ~ '\\\\u(00[89a-fA-F]|0[1-9a-fA-F]|[1-9a-fA-F])'))`;
 }
 
+/**
+ * A float as the decimal its text denotes (shortest round-trip digits, `extra_float_digits = 1`),
+ * trimmed as a numeric is: `3` for 3.0, `0.1` for 0.1, `5e-324` in full. -0 is 0; NaN stays NaN;
+ * ±Infinity keep the float's text (numeric's own, on Postgres 14+; older servers have none).
+ */
+function floatAsDecimalSql(expr: string): string {
+  const f = `(${expr}::float8 + 0::float8)`;
+  return `CASE WHEN ${f} IN ('Infinity'::float8, '-Infinity'::float8) THEN ${f}::text ELSE trim_scale(${f}::text::numeric)::text END`;
+}
+
 /** True when the codec writes this side's values exactly as `v::text` does. */
 function isPlainText(c: Codec, t: TypeDesc): boolean {
   return encodeSql(c, t, 'x') === 'x::text';
@@ -143,6 +160,7 @@ export function encodeSql(c: Codec, t: TypeDesc, expr: string, depth = 0): strin
       return `${expr}::text`;
     case 'decimal':
       if (name && INTEGERS.has(name)) return `${expr}::text`;
+      if (name && FLOATS.has(name)) return floatAsDecimalSql(expr);
       return name === 'numeric' ? `trim_scale(${expr})::text` : `trim_scale(${expr}::numeric)::text`;
     case 'float':
       // Adding +0 turns IEEE -0 into 0; NaN and Infinity keep their names.

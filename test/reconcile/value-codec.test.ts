@@ -25,7 +25,9 @@ describe('equality rules by type pair', () => {
     expect(codec(t('numeric', 786438), t('numeric', 786438))).toEqual({ k: 'text' });
     expect(codec(t('numeric', 786438), t('numeric'))).toEqual({ k: 'decimal' });
     expect(codec(t('float4'), t('float8'))).toEqual({ k: 'float' });
-    expect(codec(t('int8'), t('float8'))).toEqual({ k: 'float' });
+    expect(codec(t('int8'), t('float8'))).toEqual({ k: 'decimal' }); // a float against an exact number: as decimals
+    expect(codec(t('float4'), t('numeric'))).toEqual({ k: 'decimal' });
+    expect(codec(t('money'), t('float8'))).toHaveProperty('reason');
     expect(codec(t('uuid'), t('text'))).toEqual({ k: 'text' });
     expect(codec(t('bpchar'), t('varchar'))).toEqual({ k: 'text' });
     expect(codec(t('timestamp'), t('timestamp'))).toEqual({ k: 'text' });

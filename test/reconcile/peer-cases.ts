@@ -1,0 +1,157 @@
+/**
+ * Cases for the differential probe against reladiff (scripts/reconcile-vs-reladiff.ts):
+ * pairs of tables over many column and key types, each row one small mutation
+ * (or none). Row i holds pair i: the batch literal and the stream literal of
+ * the compared column (or of the key, for key cases); `null` leaves the row out
+ * on that side. Literals are SQL, cast to the side's type.
+ */
+
+export interface PeerCase {
+  name: string;
+  /** Types of the compared column `v` (or the key `k`, for key cases), per side. `$S.` is the case's schema. */
+  batchType: string;
+  streamType?: string;
+  /** [batch literal, stream literal]; null: no row on that side. */
+  pairs: [string | null, string | null][];
+  /** Key case: the pairs are key values (`k`), `v` is the same text on both sides. */
+  key?: boolean;
+  /** Composite key case: pairs are `k1, k2` literal lists (comma separated), keys typed batchType, streamType2. */
+  key2?: { type1: string; type2: string };
+  /** SQL run first in the case's schema on every database ($S. is the schema). */
+  setup?: string;
+  /** Tables get no primary key (duplicate rows). */
+  noPk?: boolean;
+  /** Extra rows inserted as is (after the pairs): [side, id (negative: NULL), literal]. */
+  extra?: ['b' | 's', number, string][];
+}
+
+export const PEER_CASES: PeerCase[] = [
+  { name: 'int2', batchType: 'int2', pairs: [['0', '0'], ['1', '2'], ['-32768', '32767'], ['-5', '5'], ['NULL', '0']] },
+  { name: 'int4', batchType: 'int4', pairs: [['0', '0'], ['1', '2'], ['-5', '5'], ['NULL', '0'], ['2147483647', '-2147483648']] },
+  { name: 'int8', batchType: 'int8', pairs: [['0', '0'], ['1', '4294967297'], ['9223372036854775807', '9223372036854775806'], ['-5', '5'], ['-1', '4294967295'], ['NULL', 'NULL']] },
+  { name: 'int4_int8', batchType: 'int4', streamType: 'int8', pairs: [['10', '10'], ['1', '4294967297'], ['-5', '5']] },
+  {
+    name: 'numeric', batchType: 'numeric',
+    pairs: [['1.0', '1.00'], ['1.5', '1.50'], ['5', '-5'], ['0.1', '0.10000000000000000001'], ['1e-30', '0'], ['12345678901234567890.123', '12345678901234567890.124'], ['0', '-0'], ['0.000', '0'], ['NULL', '0']],
+  },
+  // reladiff cannot read NaN/Infinity (numeric field overflow): apart, so the other pairs get compared.
+  { name: 'numeric_special', batchType: 'numeric', pairs: [["'NaN'", "'NaN'"], ["'NaN'", "'Infinity'"], ["'Infinity'", "'-Infinity'"], ["'Infinity'", "'Infinity'"], ["'NaN'", '0']] },
+  { name: 'numeric_12_2__numeric', batchType: 'numeric(12,2)', streamType: 'numeric', pairs: [['1.5', '1.50'], ['1.25', '1.250'], ['1.25', '1.251'], ['10', '10.000']] },
+  { name: 'numeric_10_2__10_3', batchType: 'numeric(10,2)', streamType: 'numeric(10,3)', pairs: [['1.23', '1.230'], ['1.23', '1.231'], ['1.2', '1.205']] },
+  { name: 'numeric_12_2', batchType: 'numeric(12,2)', pairs: [['1.5', '1.50'], ['1.25', '1.26'], ['-0.01', '0.01'], ["'NaN'", "'NaN'"]] },
+  {
+    name: 'float4', batchType: 'float4',
+    pairs: [["'-0'", '0'], ['1e-45', '0'], ['1.17549435e-38', '1.1754944e-38'], ['0.1', '0.1000001'],
+      ['1.4e-45', '2.8e-45'], ['16777216', '16777217'], ['1.0000001', '1.0000002']],
+  },
+  {
+    name: 'float8', batchType: 'float8',
+    pairs: [['5e-324', '0'], ['0.1::float8 + 0.2::float8', '0.3'], ["'-0'", '0'],
+      ['1e-320', '2e-320'], ['0.1', '0.1000000000000001'], ['123456789.123456789', '123456789.12345679'], ['1e15+0.3', '1e15+0.2'], ['NULL', '0'], ['9007199254740993', '9007199254740992']],
+  },
+  { name: 'float4_special', batchType: 'float4', pairs: [["'NaN'", "'NaN'"], ["'Infinity'", "'-Infinity'"], ["'NaN'", '0'], ["'Infinity'", '3.4028235e38'], ['3.4028235e38', '3.4028235e38']] },
+  { name: 'float8_special', batchType: 'float8', pairs: [["'NaN'", "'NaN'"], ['1.7976931348623157e308', "'Infinity'"], ["'NaN'", 'NULL'], ["'-Infinity'", "'Infinity'"], ["'NaN'", "'-NaN'"], ['1e308', '1.0000000000000001e308'], ['1e308', '1.0000000000000002e308']] },
+  { name: 'float8_int8', batchType: 'float8', streamType: 'int8', pairs: [['9223372036854775807', '9223372036854775806'], ['3', '3'], ['9007199254740992', '9007199254740993'], ['0.5', '0']] },
+  { name: 'float8_numeric_big', batchType: 'float8', streamType: 'numeric', pairs: [['1', '1e400'], ['0.1', '0.10000000000000000001'], ['2', '2']] },
+  { name: 'float4_float8', batchType: 'float4', streamType: 'float8', pairs: [['0.5', '0.5'], ['0.1', '0.1'], ["'-0'", '0']] },
+  { name: 'float8_numeric', batchType: 'float8', streamType: 'numeric', pairs: [['0.5', '0.5'], ['0.1', '0.1'], ['3', '3.0'], ['1e300', '1e300']] },
+  {
+    name: 'text', batchType: 'text',
+    pairs: [["'a'", "'a '"], ["''", 'NULL'], ["'A'", "'a'"], ["U&'\\00E9'", "U&'e\\0301'"], ["E'a\\tb'", "'a b'"], ["E'a\\\\b'", "'a\\b'"], ["'a\"b'", "'a''b'"],
+      ["'a,b'", "'a,b'"], ["E'x\\n'", "'x'"], ["'NULL'", 'NULL'], ["'\u{1F600}'", "'\u{1F601}'"], ["'ß'", "'ss'"], ["E'\\u00a0'", "' '"]],
+  },
+  { name: 'varchar_text', batchType: 'varchar(10)', streamType: 'text', pairs: [["'abc'", "'abc'"], ["'abc'", "'abc '"], ["'abc '", "'abc '"]] },
+  { name: 'char5', batchType: 'char(5)', pairs: [["'ab'", "'ab  '"], ["'ab'", "'ab c'"], ["''", "' '"], ["''", 'NULL']] },
+  { name: 'char5_text', batchType: 'char(5)', streamType: 'text', pairs: [["'ab'", "'ab'"], ["'ab'", "'ab '"], ["' '", "''"]] },
+  { name: 'char3_char5', batchType: 'char(3)', streamType: 'char(5)', pairs: [["'ab'", "'ab'"], ["'ab'", "'abc'"]] },
+  { name: 'citext', batchType: 'citext', setup: 'CREATE EXTENSION IF NOT EXISTS citext SCHEMA public', pairs: [["'abc'", "'ABC'"], ["'abc'", "'abd'"], ["'abc'", "'abc'"]] },
+  { name: 'citext_text', batchType: 'citext', streamType: 'text', setup: 'CREATE EXTENSION IF NOT EXISTS citext SCHEMA public', pairs: [["'abc'", "'ABC'"], ["'abc'", "'abc'"]] },
+  { name: 'uuid', batchType: 'uuid', pairs: [["'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'", "'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'"], ["'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'", "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12'"]] },
+  { name: 'uuid_text', batchType: 'uuid', streamType: 'text', pairs: [["'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'", "'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'"], ["'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'", "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'"], ["'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'", "'a0eebc999c0b4ef8bb6d6bb9bd380a11'"]] },
+  { name: 'bytea', batchType: 'bytea', pairs: [["'\\x00'", "'\\x0000'"], ["''", 'NULL'], ["'\\xdeadbeef'", "'\\xdeadbeee'"], ["'\\xff'", "'\\xFF'"]] },
+  { name: 'bool', batchType: 'bool', pairs: [['true', 'false'], ['NULL', 'false'], ["'yes'", 'true']] },
+  { name: 'date', batchType: 'date', pairs: [["'infinity'", "'-infinity'"], ["'2020-01-01'", "'2020-01-02'"], ["'4713-01-01 BC'", "'4713-01-01'"], ["'2020-01-01'", "'2020-01-01'"]] },
+  { name: 'time', batchType: 'time', pairs: [["'12:00'", "'12:00:00.000001'"], ["'24:00'", "'00:00'"], ["'12:00'", "'12:00:00'"]] },
+  { name: 'time0_time6', batchType: 'time(0)', streamType: 'time(6)', pairs: [["'12:00:00'", "'12:00:00.4'"], ["'12:00:00'", "'12:00:00'"]] },
+  { name: 'timetz', batchType: 'timetz', pairs: [["'12:00+02'", "'10:00+00'"], ["'12:00+02'", "'12:00+02'"], ["'12:00+02'", "'12:00:00.000001+02'"]] },
+  {
+    name: 'timestamp', batchType: 'timestamp',
+    pairs: [["'2020-01-01 00:00:00.123456'", "'2020-01-01 00:00:00.123457'"], ["'infinity'", "'infinity'"], ["'infinity'", "'-infinity'"], ["'2020-01-01 00:00'", "'2020-01-01 00:00:00.000000'"],
+      ["'2020-01-01 00:00'", "'2020-01-01 01:11:34.967296'"], ["'0001-01-01 00:00 BC'", "'0001-01-01 00:00'"], ["'294276-12-31 23:59:59'", "'294276-12-31 23:59:58'"]],
+  },
+  { name: 'timestamp3_timestamp6', batchType: 'timestamp(3)', streamType: 'timestamp(6)', pairs: [["'2020-01-01 00:00:12.123'", "'2020-01-01 00:00:12.123000'"], ["'2020-01-01 00:00:12.123'", "'2020-01-01 00:00:12.123400'"], ["'2020-01-01 00:00:12.1234'", "'2020-01-01 00:00:12.1234'"]] },
+  { name: 'timestamp0_timestamp', batchType: 'timestamp(0)', streamType: 'timestamp', pairs: [["'2020-01-01 12:00:00.4'", "'2020-01-01 12:00:00.4'"], ["'2020-01-01 12:00:00.6'", "'2020-01-01 12:00:01'"]] },
+  {
+    name: 'timestamptz', batchType: 'timestamptz',
+    pairs: [["'2020-01-01 12:00+02'", "'2020-01-01 10:00Z'"], ["'2020-01-01 12:00Z'", "'2020-01-01 12:00:00.000001Z'"], ["'infinity'", "'-infinity'"], ["'2020-06-01 12:00 Europe/Berlin'", "'2020-06-01 10:00Z'"], ["'2020-01-01 00:00Z'", "'2020-01-01 01:11:34.967296Z'"]],
+  },
+  { name: 'timestamptz3_6', batchType: 'timestamptz(3)', streamType: 'timestamptz(6)', pairs: [["'2020-01-01 00:00:12.123Z'", "'2020-01-01 00:00:12.123Z'"], ["'2020-01-01 00:00:12.123Z'", "'2020-01-01 00:00:12.1234Z'"]] },
+  { name: 'timestamp_timestamptz', batchType: 'timestamp', streamType: 'timestamptz', pairs: [["'2020-01-01 12:00'", "'2020-01-01 12:00Z'"], ["'2020-01-01 12:00'", "'2020-01-01 13:00+01'"], ["'2020-01-01 12:00'", "'2020-01-01 12:00+01'"], ["'infinity'", "'infinity'"]] },
+  { name: 'date_timestamptz', batchType: 'date', streamType: 'timestamptz', pairs: [["'2020-01-01'", "'2020-01-01 00:00Z'"], ["'2020-01-01'", "'2020-01-01 00:00:01Z'"]] },
+  {
+    name: 'interval', batchType: 'interval',
+    pairs: [["'1 day'", "'24 hours'"], ["'1 mon'", "'30 days'"], ["'1 year'", "'12 mon'"], ["'-1 day'", "'1 day ago'"], ["'PT1S'", "'1 second'"], ["'1.5 seconds'", "'1.500001 seconds'"], ["'1 day'", "'1 day 00:00:00.000001'"]],
+  },
+  {
+    name: 'json', batchType: 'json',
+    pairs: [["'{\"a\":1}'", "'{\"a\":1.0}'"], ["'{\"a\":1,\"b\":2}'", "'{\"b\":2,\"a\":1}'"], ["'{\"a\":1,\"a\":2}'", "'{\"a\":2}'"], ["'{\"a\": 1}'", "'{\"a\":1}'"], ["'{\"a\":\"1\"}'", "'{\"a\":1}'"],
+      ["'[1,2]'", "'[2,1]'"], ["'{\"a\":\"\\u0000\"}'", "'{\"a\":\"\\u0000\"}'"], ["'{\"a\":\"\\u00e9\"}'", "'{\"a\":\"é\"}'"], ["'null'", 'NULL'], ["'1e2'", "'100'"], ["'{\"a\":1,\"a\":1}'", "'{\"a\":1}'"]],
+  },
+  { name: 'jsonb', batchType: 'jsonb', pairs: [["'{\"a\":1}'", "'{\"a\":1.0}'"], ["'{\"a\":[1,2]}'", "'{\"a\":[2,1]}'"], ["'{\"a\":1,\"b\":2}'", "'{\"b\":2,\"a\":1}'"], ["'{\"a\":null}'", "'{}'"], ["'1e2'", "'100'"], ["'\"x\"'", "'\"x\"'"]] },
+  { name: 'json_jsonb', batchType: 'json', streamType: 'jsonb', pairs: [["'{\"a\":1,\"b\":2}'", "'{\"b\":2,\"a\":1}'"], ["'{\"a\":1}'", "'{\"a\":1.0}'"], ["'{\"a\": [1, 2]}'", "'{\"a\":[1,2]}'"], ["'{\"a\":1,\"a\":2}'", "'{\"a\":1}'"]] },
+  {
+    name: 'int4_array', batchType: 'int4[]',
+    pairs: [["'{1,2}'", "'{2,1}'"], ["'{1,NULL}'", "'{1}'"], ["'{{1,2},{3,4}}'", "'{1,2,3,4}'"], ["'[0:1]={1,2}'", "'{1,2}'"], ["'{}'", 'NULL'], ["'{NULL}'", "'{}'"], ["'{1,2}'", "'{1,2}'"]],
+  },
+  { name: 'text_array', batchType: 'text[]', pairs: [["'{\"NULL\"}'", "'{NULL}'"], ["'{\"a b\"}'", "'{\"a b\"}'"], ["'{\"a,b\"}'", "'{a,b}'"], ["'{\"\"}'", "'{}'"], ["ARRAY['a ']", "ARRAY['a']"]] },
+  { name: 'numeric_array', batchType: 'numeric[]', streamType: 'numeric(10,2)[]', pairs: [["'{1.5,NULL}'", "'{1.50,NULL}'"], ["'{1.5}'", "'{1.51}'"], ["'{1}'", "'[2:2]={1}'"]] },
+  { name: 'float8_array', batchType: 'float8[]', pairs: [["'{-0}'", "'{0}'"], ["'{NaN}'", "'{NaN}'"], ["'{0.1}'", "'{0.1000000000000001}'"]] },
+  { name: 'enum', batchType: '$S.mood', setup: "CREATE TYPE $S.mood AS ENUM ('sad', 'ok', 'happy')", pairs: [["'sad'", "'ok'"], ["'ok'", "'ok'"]] },
+  { name: 'enum_text', batchType: '$S.mood', streamType: 'text', setup: "CREATE TYPE $S.mood AS ENUM ('sad', 'ok', 'happy')", pairs: [["'sad'", "'sad'"], ["'ok'", "'OK'"]] },
+  { name: 'domain_int', batchType: '$S.posint', setup: 'CREATE DOMAIN $S.posint AS int CHECK (VALUE > 0)', pairs: [['1', '2'], ['3', '3']] },
+  { name: 'inet', batchType: 'inet', pairs: [["'10.0.0.1'", "'10.0.0.1/32'"], ["'10.0.0.1/24'", "'10.0.0.1'"], ["'::ffff:10.0.0.1'", "'10.0.0.1'"], ["'2001:db8::1'", "'2001:0db8:0:0::1'"]] },
+  { name: 'cidr', batchType: 'cidr', pairs: [["'10.0.0.0/8'", "'10.0.0.0/8'"], ["'10.0.0.0/8'", "'10.0.0.0/16'"]] },
+  { name: 'inet_cidr', batchType: 'inet', streamType: 'cidr', pairs: [["'10.0.0.0/8'", "'10.0.0.0/8'"]] },
+  { name: 'macaddr', batchType: 'macaddr', pairs: [["'08:00:2b:01:02:03'", "'08-00-2b-01-02-03'"], ["'08:00:2b:01:02:03'", "'08:00:2b:01:02:04'"]] },
+  { name: 'macaddr8', batchType: 'macaddr8', pairs: [["'08:00:2b:01:02:03:04:05'", "'08:00:2b:01:02:03:04:06'"]] },
+  { name: 'bit', batchType: 'bit(3)', pairs: [["B'101'", "B'100'"], ["B'101'", "B'101'"]] },
+  { name: 'varbit', batchType: 'varbit', pairs: [["B'1'", "B'10'"], ["B'1'", "B'01'"], ["B''", 'NULL']] },
+  { name: 'money', batchType: 'money', pairs: [['1.00', '1.001'], ['1.00', '1.01'], ['-0.01', '0.01']] },
+  { name: 'money_numeric', batchType: 'money', streamType: 'numeric', pairs: [['1.00', '1'], ['1.00', '1.001'], ['1.5', '1.50']] },
+  { name: 'tsvector', batchType: 'tsvector', pairs: [["'a b'", "'b a'"], ["'a:1'", "'a:2'"], ["'a'", "'a a'"]] },
+  { name: 'int4range', batchType: 'int4range', pairs: [["'[1,3)'", "'[1,2]'"], ["'(,)'", "'empty'"], ["'[1,3)'", "'[1,4)'"], ["'empty'", "'[5,5)'"]] },
+  { name: 'numrange', batchType: 'numrange', pairs: [["'[1.0,2)'", "'[1.00,2)'"], ["'[1,2)'", "'[1,2]'"]] },
+  { name: 'tstzrange', batchType: 'tstzrange', pairs: [["'[2020-01-01 12:00+02,)'", "'[2020-01-01 10:00Z,)'"], ["'[2020-01-01 12:00Z,)'", "'[2020-01-01 12:00:01Z,)'"]] },
+  { name: 'composite', batchType: '$S.pair', setup: 'CREATE TYPE $S.pair AS (a int, b text)', pairs: [["'(1,x)'", "'(1,y)'"], ["'(1,)'", "'(1,\"\")'"], ['NULL', "'(,)'"], ["'(1,x)'", "'(1,x)'"]] },
+  { name: 'composite_ts', batchType: '$S.pt', setup: 'CREATE TYPE $S.pt AS (n numeric, t timestamptz)', pairs: [["'(3.10,\"2020-01-01 12:00+02\")'", "'(3.1,\"2020-01-01 10:00Z\")'"], ["'(3.1,\"2020-01-01 12:00Z\")'", "'(3.1,\"2020-01-01 12:00:01Z\")'"]] },
+  { name: 'xml', batchType: 'xml', pairs: [["'<a/>'", "'<a></a>'"], ["'<a>x</a>'", "'<a>y</a>'"], ["'<a>x</a>'", "'<a>x</a>'"]] },
+  { name: 'point', batchType: 'point', pairs: [["'(1,2)'", "'(1,2.0)'"], ["'(1,2)'", "'(1,3)'"], ["'(0,0)'", "'(-0,0)'"]] },
+  { name: 'oid', batchType: 'oid', pairs: [['1', '2'], ['4294967295', '4294967295']] },
+  { name: 'name', batchType: 'name', pairs: [["'abc'", "'abd'"], ["'abc'", "'abc'"]] },
+  { name: 'char1', batchType: '"char"', pairs: [["'a'", "'b'"], ["'a'", "'a'"]] },
+  { name: 'hstore', batchType: 'hstore', setup: 'CREATE EXTENSION IF NOT EXISTS hstore SCHEMA public', pairs: [["'a=>1,b=>2'", "'b=>2,a=>1'"], ["'a=>1'", "'a=>2'"]] },
+  { name: 'box', batchType: 'box', pairs: [["'(1,1),(0,0)'", "'(0,0),(1,1)'"], ["'(1,1),(0,0)'", "'(2,2),(0,0)'"]] },
+  { name: 'pg_lsn', batchType: 'pg_lsn', pairs: [["'0/1'", "'0/2'"], ["'16/B374D848'", "'16/B374D848'"]] },
+  // Rows missing on one side, NULL vs empty string.
+  { name: 'missing_rows', batchType: 'text', pairs: [["'x'", null], [null, "'y'"], ["''", 'NULL'], ["'z'", "'z'"]] },
+  // A table without a primary key: duplicate rows.
+  { name: 'dup_rows', batchType: 'text', noPk: true, pairs: [["'x'", "'x'"], ["'y'", "'y'"], ["'w'", "'w'"]], extra: [['b', 1, "'x'"], ['b', 3, "'w'"], ['s', 3, "'w'"], ['s', 2, "'y2'"]] },
+  { name: 'key_nullable', noPk: true, batchType: 'text', pairs: [["'x'", "'x'"], ["'y'", "'y2'"]], extra: [['b', -1, "'n1'"], ['s', -1, "'n2'"]] },
+  // Key cases: the pairs are key values, `v` equal on both sides.
+  { name: 'key_int8', key: true, batchType: 'int8', pairs: [['9223372036854775807', '9223372036854775807'], ['9223372036854775806', null], ['-9223372036854775808', '-9223372036854775808'], [null, '4294967296'], ['0', '0']] },
+  { name: 'key_int4_int8', key: true, batchType: 'int4', streamType: 'int8', pairs: [['1', '1'], ['2', null], [null, '4294967298']] },
+  {
+    name: 'key_text', key: true, batchType: 'text',
+    pairs: [["'a'", "'a'"], ["'b'", "'B'"], ["'c '", "'c'"], ["U&'\\00E9'", "U&'e\\0301'"], ["'NULL'", "'NULL'"], ["'x,y'", "'x,y'"], ["' '", "' '"], ["''", "''"], ["'(1)'", "'(1)'"]],
+  },
+  { name: 'key_text_ci', key: true, batchType: 'text COLLATE $S.ci', setup: "CREATE COLLATION $S.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false)", pairs: [["'a'", "'A'"], ["'b'", "'b'"]] },
+  { name: 'key_char', key: true, batchType: 'char(4)', streamType: 'text', pairs: [["'a'", "'a'"], ["'b'", "'b '"]] },
+  { name: 'key_uuid', key: true, batchType: 'uuid', pairs: [["'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'", "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'"], ["'00000000-0000-0000-0000-000000000001'", null]] },
+  { name: 'key_uuid_text', key: true, batchType: 'uuid', streamType: 'text', pairs: [["'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'", "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'"], ["'00000000-0000-0000-0000-000000000001'", "'00000000-0000-0000-0000-000000000001'"]] },
+  { name: 'key_numeric', key: true, batchType: 'numeric', pairs: [['1.0', '1.00'], ['2.5', '2.50'], ['3', null], ['1e20', '100000000000000000000']] },
+  { name: 'key_numeric_int', key: true, batchType: 'numeric', streamType: 'int8', pairs: [['1.0', '1'], ['2', '2'], ['9223372036854775807', '9223372036854775807']] },
+  { name: 'key_timestamptz', key: true, batchType: 'timestamptz', pairs: [["'2020-01-01 12:00+02'", "'2020-01-01 10:00Z'"], ["'2020-01-01 12:00Z'", null]] },
+  { name: 'key_date', key: true, batchType: 'date', pairs: [["'2020-01-01'", "'2020-01-01'"], ["'2020-01-02'", "'2020-01-03'"]] },
+  { name: 'key_composite', key: true, batchType: 'int4', key2: { type1: 'int4', type2: 'text' }, pairs: [["1, 'a'", "1, 'a'"], ["1, 'b'", "1, 'B'"], ["2, 'a'", null], ["1, 'a,b'", "1, 'a,b'"]] },
+  { name: 'key_composite_null_text', key: true, batchType: 'int4', key2: { type1: 'int4', type2: 'text' }, pairs: [["1, ''", "1, ''"], ["2, 'x'", "2, 'x'"]] },
+];

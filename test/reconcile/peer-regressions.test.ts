@@ -1,0 +1,109 @@
+/**
+ * What the differential probe against reladiff found (scripts/reconcile-vs-reladiff.ts,
+ * docs/reconcile.md "Checked against reladiff"), one test per wrong verdict, on real
+ * Postgres through the library API, in one database and across two.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { encodeSql, planCodec } from '../../reconcile/value-codec.ts';
+import type { TypeDesc } from '../../reconcile/table-columns.ts';
+import { reconcileDataset } from '../../reconcile/reconcile-dataset.ts';
+import { parseDecimal } from '../../reconcile/exact-decimal.ts';
+import { dataset, found, sameAndCrossDatabase, type TwoDatabases } from './support.ts';
+
+let env: TwoDatabases;
+
+const SETUP = `
+CREATE SCHEMA pr;
+-- a float against an exact number (int8, numeric)
+CREATE TABLE pr.fb (id int PRIMARY KEY, i8 int8, n numeric, f4n float4);
+CREATE TABLE pr.fs (id int PRIMARY KEY, i8 float8, n float8, f4n numeric);
+INSERT INTO pr.fb VALUES
+  (1, 9007199254740993, 0.10000000000000000001, 0.5),   -- the floats cannot hold these: real differences
+  (2, 9223372036854775807, 1e400, 0.1),                  -- 1e400 is beyond float8; float4 0.1 is 0.100000001490116...
+  (3, 3, 0.1, 0.25),                                     -- equal: the float's decimal is the number
+  (4, 0, 0, NULL),                                       -- -0 is 0
+  (5, -9007199254740992, 'NaN', 'Infinity'),
+  (6, 1, 5e-324, '-Infinity');
+INSERT INTO pr.fs VALUES
+  (1, 9007199254740992, 0.1, 0.5),
+  (2, 9223372036854775806, 1, 0.1),
+  (3, 3.0, 0.1, 0.25),
+  (4, '-0', '-0', NULL),
+  (5, -9007199254740992, 'NaN', 'Infinity'),
+  (6, 1, 5e-324, '-Infinity');
+CREATE TABLE pr.tb AS SELECT * FROM pr.fb;
+CREATE TABLE pr.ts AS SELECT * FROM pr.fs;
+`;
+
+const ds = (batchDb?: string) => ({
+  floats: dataset({ key: ['id'], batch: { output: 'pr.fb', ...(batchDb ? { database: batchDb } : {}) }, stream: { output: 'pr.fs' }, reconcile: { buckets: 1 } }),
+  floats_tol: dataset({ key: ['id'], batch: { output: 'pr.tb', ...(batchDb ? { database: batchDb } : {}) }, stream: { output: 'pr.ts' }, reconcile: { columns: ['i8'], tolerance: { i8: 1 } } }),
+});
+
+beforeAll(async () => { env = await sameAndCrossDatabase('pr', SETUP, ds); });
+afterAll(async () => { await env?.close(); });
+
+describe('a float against an integer or numeric', () => {
+  it('an int8 or numeric a float cannot hold is a difference (both were rounded onto the float: false match)', async () => {
+    for (const rt of [env.rt, env.crossRt]) {
+      const [r] = await reconcileDataset(rt, 'floats', { assumeSettled: true, samples: 100, store: false });
+      expect(r.error).toBeUndefined();
+      expect(r.verdict).toBe('mismatch');
+      expect(found(r)).toEqual(['changed {"id":1} i8,n', 'changed {"id":2} f4n,i8,n']);
+      const s1 = r.diff!.samples.find((s) => s.key.id === 1n || s.key.id === 1)!;
+      expect(s1.columns!.i8).toEqual({ batch: '9007199254740993', stream: '9007199254740992' });
+      // numeric beyond float8 used to fail the whole window (the cast to float8 overflowed)
+      const s2 = r.diff!.samples.find((s) => s.key.id === 2n || s.key.id === 2)!;
+      expect(s2.columns!.n.stream).toBe('1');
+      expect(s2.columns!.f4n.batch).toBe('0.10000000149011612');
+    }
+  });
+
+  it('a tolerance still takes the float side as the exact double it holds and the integer side exactly', async () => {
+    // |9007199254740993 - 9007199254740992| = 1 and |2^63-1 - 9223372036854775808| = 1: within 1; no other column compared
+    const [r] = await reconcileDataset(env.rt, 'floats_tol', { assumeSettled: true, samples: 100, store: false });
+    expect(r.error).toBeUndefined();
+    expect(found(r)).toEqual([]);
+    expect(r.verdict).toBe('match');
+  });
+
+  it('property: a float equals a number exactly when the number is the decimal Postgres prints for the float', async () => {
+    const client = new pg.Client({ connectionString: env.db.url });
+    await client.connect();
+    try {
+      await client.query('SET extra_float_digits = 1');
+      const t = (name: string): TypeDesc => ({ kind: 'base', name, category: '', typmod: -1 });
+      const c = planCodec(t('float8'), t('numeric'));
+      if ('reason' in c) throw new Error(c.reason);
+      const doubles = fc.oneof(fc.double({ noNaN: true }), fc.constantFrom(Infinity, -Infinity, -0), fc.integer({ min: -(2 ** 31), max: 2 ** 31 }).map((i) => i * 2 ** 22), fc.constantFrom(0.1, 0.3, 2 ** 53, -(2 ** 53), 5e-324, 1.7976931348623157e308));
+      // The number: the float's own shortest text, the next integer up, or that text with one more digit.
+      const cases = fc.array(fc.tuple(doubles, fc.constantFrom('same', 'next', 'digit')), { minLength: 50, maxLength: 50 });
+      await fc.assert(fc.asyncProperty(cases, async (rows) => {
+        const lits = rows.map(([d, mode]) => {
+          const how = Number.isFinite(d) ? mode : 'same';
+          const s = String(d);
+          const n = how === 'same' ? s : how === 'next' ? `${s}+1` : s.includes('e') ? s.replace('e', '1e') : `${s}${s.includes('.') ? '' : '.'}01`;
+          return { d, n: how === 'next' ? `(${s}::numeric + 1)` : `'${n}'::numeric`, equal: how === 'same' };
+        });
+        const sql = `SELECT ${encodeSql(c, t('float8'), 'f')} AS f, ${encodeSql(c, t('numeric'), 'n')} AS n, n::text AS raw FROM (VALUES ${lits.map((l) => `('${l.d}'::float8, ${l.n})`).join(', ')}) v(f, n)`;
+        const res = await client.query<{ f: string; n: string; raw: string }>(sql);
+        res.rows.forEach((r, i) => {
+          const l = lits[i];
+          // Sound: equal texts only when the number is the float's shortest decimal (as JS prints it too); complete for that case.
+          const sameValue = (() => {
+            const a = parseDecimal(String(l.d));
+            const b = parseDecimal(r.raw); // the number's own value, not its canonical text
+            if (!a || !b) return String(l.d) === r.raw; // ±Infinity
+            return a.n * 10n ** BigInt(Math.max(0, b.scale - a.scale)) === b.n * 10n ** BigInt(Math.max(0, a.scale - b.scale));
+          })();
+          expect(r.f === r.n, `${l.d} vs ${l.n}: ${r.f} / ${r.n}`).toBe(sameValue);
+          if (l.equal) expect(r.f).toBe(r.n);
+        });
+      }), { numRuns: 20, seed: 1 });
+    } finally {
+      await client.end();
+    }
+  });
+});
