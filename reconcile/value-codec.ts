@@ -32,8 +32,12 @@ export type Codec =
   | { k: 'json' }
   /** Arrays: element by element when either side's elements need normalising, else as the array's text. */
   | { k: 'array'; elem: Codec; perElement: boolean }
-  /** Composites: field by field (by position) when any field needs normalising, else as the record's text. */
-  | { k: 'record'; fields: Codec[]; perField: boolean };
+  /**
+   * Composites: field by field when any field needs normalising or the fields are ordered
+   * differently, else as the record's text. Fields pair by name when both sides have the same
+   * names (`byName`: the batch side's order, which both sides are encoded in), else by position.
+   */
+  | { k: 'record'; fields: Codec[]; perField: boolean; byName?: string[] };
 
 /** Why a pair of types cannot be equated (reported as schema drift, never compared as unequal-everything). */
 export interface Unequatable { reason: string }
@@ -62,14 +66,16 @@ export function planCodec(b: TypeDesc, s: TypeDesc): Codec | Unequatable {
   if (b.kind === 'composite' || s.kind === 'composite') {
     if (b.kind !== 'composite' || s.kind !== 'composite') return { reason: 'a composite on one side only' };
     if (b.fields.length !== s.fields.length) return { reason: `composites with ${b.fields.length} and ${s.fields.length} fields` };
+    const byName = reorderedFields(b, s);
+    const sField = (i: number) => (byName ? s.fields.find((f) => f.name === byName[i])! : s.fields[i]);
     const fields: Codec[] = [];
     for (let i = 0; i < b.fields.length; i++) {
-      const f = planCodec(b.fields[i].type, s.fields[i].type);
+      const f = planCodec(b.fields[i].type, sField(i).type);
       if ('reason' in f) return { reason: `field ${b.fields[i].name}: ${f.reason}` };
       fields.push(f);
     }
-    const perField = fields.some((f, i) => !wholeIsCanonical(f, b.fields[i].type, s.fields[i].type));
-    return { k: 'record', fields, perField };
+    const perField = !!byName || fields.some((f, i) => !wholeIsCanonical(f, b.fields[i].type, sField(i).type));
+    return { k: 'record', fields, perField, ...(byName ? { byName } : {}) };
   }
   if (stringLike(b) && stringLike(s)) return { k: 'text' };
   const [bn, sn] = [base(b), base(s)];
@@ -88,6 +94,19 @@ export function planCodec(b: TypeDesc, s: TypeDesc): Codec | Unequatable {
   if (JSONS.has(bn) && JSONS.has(sn)) return { k: 'json' };
   if (bn === sn) return { k: 'text' };
   return { reason: 'no equality rule for this pair' };
+}
+
+/**
+ * The batch side's field names when the stream side has the same names in another order
+ * (`(a int, b int)` and `(b int, a int)`): by position, a=1,b=2 and b=1,a=2 would print alike.
+ * Null when the fields line up, or when the names differ (then they pair by position).
+ */
+function reorderedFields(b: Extract<TypeDesc, { kind: 'composite' }>, s: Extract<TypeDesc, { kind: 'composite' }>): string[] | null {
+  const bn = b.fields.map((f) => f.name);
+  const sn = s.fields.map((f) => f.name);
+  if (bn.every((n, i) => n === sn[i])) return null;
+  const sorted = (xs: string[]) => [...xs].sort().join('\u0000');
+  return new Set(bn).size === bn.length && sorted(bn) === sorted(sn) ? bn : null;
 }
 
 /** The codec for a column compared with itself (a side described alone: tests, the bench). */
@@ -175,11 +194,14 @@ export function encodeSql(c: Codec, t: TypeDesc, expr: string, depth = 0): strin
       // Dimensions first (they are part of an array's value), then the elements' canonical texts in order.
       const u = `u${depth}`;
       const elem = encodeSql(c.elem, t.elem, `${u}.e`, depth + 1);
-      return `CASE WHEN ${expr} IS NULL THEN NULL ELSE coalesce(array_dims(${expr}), '') || coalesce((SELECT array_agg(${elem} ORDER BY ${u}.o) FROM unnest(${expr}) WITH ORDINALITY AS ${u}(e, o))::text, '{}') END`;
+      // unnest in the select list, not FROM: there a composite element would be expanded into its fields.
+      const elems = `SELECT unnest(${expr}) AS e, generate_series(1, cardinality(${expr})) AS o`;
+      return `CASE WHEN ${expr} IS NULL THEN NULL ELSE coalesce(array_dims(${expr}), '') || coalesce((SELECT array_agg(${elem} ORDER BY ${u}.o) FROM (${elems}) ${u})::text, '{}') END`;
     }
     case 'record': {
       if (!c.perField || t.kind !== 'composite') return `${expr}::text`;
-      const fields = c.fields.map((f, i) => encodeSql(f, t.fields[i].type, `(${expr})."${t.fields[i].name.replace(/"/g, '""')}"`, depth + 1));
+      const field = (i: number) => (c.byName ? t.fields.find((x) => x.name === c.byName![i])! : t.fields[i]);
+      const fields = c.fields.map((f, i) => encodeSql(f, field(i).type, `(${expr})."${field(i).name.replace(/"/g, '""')}"`, depth + 1));
       // A NULL composite is not a composite of NULLs (`IS NOT DISTINCT FROM NULL` tells them apart).
       return `CASE WHEN ${expr} IS NOT DISTINCT FROM NULL THEN NULL ELSE ROW(${fields.join(', ')})::text END`;
     }

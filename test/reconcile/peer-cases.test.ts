@@ -23,6 +23,8 @@ const schemaOf = (c: PeerCase, p: string) => `pc_${c.name}_${p}`;
 beforeAll(async () => {
   [db, other] = await Promise.all([freshDatabase('peer'), freshDatabase('peerx')]);
   await other.pool.query(`ALTER DATABASE "${other.name}" SET timezone = 'Pacific/Chatham'`);
+  // Extensions first: the cases' own CREATE EXTENSION IF NOT EXISTS may race between placements.
+  for (const d of [db, other]) await d.pool.query('CREATE EXTENSION IF NOT EXISTS citext; CREATE EXTENSION IF NOT EXISTS hstore');
   const datasets: Record<string, Record<string, unknown>> = {};
   for (const c of PEER_CASES) {
     datasets[schemaOf(c, 'same')] = caseDataset(c, schemaOf(c, 'same'), undefined, 1021);

@@ -140,6 +140,8 @@ export const PEER_CASES: PeerCase[] = [
   { name: 'tstzrange', expect: '=x', batchType: 'tstzrange', pairs: [["'[2020-01-01 12:00+02,)'", "'[2020-01-01 10:00Z,)'"], ["'[2020-01-01 12:00Z,)'", "'[2020-01-01 12:00:01Z,)'"]] },
   { name: 'composite', expect: 'xxx=', batchType: '$S.pair', setup: 'CREATE TYPE $S.pair AS (a int, b text)', pairs: [["'(1,x)'", "'(1,y)'"], ["'(1,)'", "'(1,\"\")'"], ['NULL', "'(,)'"], ["'(1,x)'", "'(1,x)'"]] },
   { name: 'composite_ts', expect: '=x', batchType: '$S.pt', setup: 'CREATE TYPE $S.pt AS (n numeric, t timestamptz)', pairs: [["'(3.10,\"2020-01-01 12:00+02\")'", "'(3.1,\"2020-01-01 10:00Z\")'"], ["'(3.1,\"2020-01-01 12:00Z\")'", "'(3.1,\"2020-01-01 12:00:01Z\")'"]] },
+  { name: 'composite_reordered', expect: 'x==', batchType: '$S.ab', streamType: '$S.ba', setup: 'CREATE TYPE $S.ab AS (a int, b int); CREATE TYPE $S.ba AS (b int, a int)', pairs: [["ROW(1, 2)", "ROW(1, 2)"], ["ROW(1, 2)", "ROW(2, 1)"], ["ROW(1, NULL)", "ROW(NULL, 1)"]] },
+  { name: 'composite_renamed', expect: '=x', batchType: '$S.ab', streamType: '$S.xy', setup: 'CREATE TYPE $S.ab AS (a int, b int); CREATE TYPE $S.xy AS (x int, y int)', pairs: [["ROW(1, 2)", "ROW(1, 2)"], ["ROW(1, 2)", "ROW(2, 1)"]] },
   { name: 'xml', expect: 'xx=', batchType: 'xml', pairs: [["'<a/>'", "'<a></a>'"], ["'<a>x</a>'", "'<a>y</a>'"], ["'<a>x</a>'", "'<a>x</a>'"]] },
   { name: 'point', expect: '=xx', batchType: 'point', pairs: [["'(1,2)'", "'(1,2.0)'"], ["'(1,2)'", "'(1,3)'"], ["'(0,0)'", "'(-0,0)'"]] },
   { name: 'oid', expect: 'x=', batchType: 'oid', pairs: [['1', '2'], ['4294967295', '4294967295']] },
