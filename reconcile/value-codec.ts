@@ -129,16 +129,20 @@ function wholeIsCanonical(c: Codec, b: TypeDesc, s: TypeDesc): boolean {
 
 /**
  * json as jsonb text, unless jsonb cannot hold the value: `\u0000`, a lone
- * surrogate, or an escape the server encoding cannot represent (all valid json).
- * Such a value is compared by its own text, marked with `~` so it never equals a
- * jsonb text, and never fails the run. Only values with a `\u` escape are tested:
- * by pg_input_is_valid on Postgres 16+, else by `jsonUnfitBeforeSql`.
+ * surrogate, an escape the server encoding cannot represent, or a number beyond
+ * numeric's range (`1e200000`; all valid json). Such a value is compared by its
+ * own text, marked with `~` so it never equals a jsonb text, and never fails the
+ * run. Only values with a `\u` escape, an exponent of 5 digits or more, or (16+)
+ * over 128 kB are tested: by pg_input_is_valid on Postgres 16+, else by
+ * `jsonUnfitBeforeSql` (and any such exponent counts as beyond the range there).
  */
 function jsonSql(t: TypeDesc, expr: string): string {
   const soft = t.kind === 'base' && t.softInput;
+  const text = `${expr}::text`;
+  const bigExponent = `${text} ~ '[0-9][eE][+-]?[0-9]{5}'`;
   const unfit = soft
-    ? `strpos(${expr}::text, '\\u') > 0 AND NOT pg_input_is_valid(${expr}::text, 'jsonb')`
-    : `strpos(${expr}::text, '\\u') > 0 AND ${jsonUnfitBeforeSql(`${expr}::text`)}`;
+    ? `(strpos(${text}, '\\u') > 0 OR ${bigExponent} OR octet_length(${text}) > 131072) AND NOT pg_input_is_valid(${text}, 'jsonb')`
+    : `((strpos(${text}, '\\u') > 0 AND ${jsonUnfitBeforeSql(text)}) OR ${bigExponent})`;
   return `CASE WHEN ${unfit} THEN '~' || ${expr}::text ELSE ${expr}::jsonb::text END`;
 }
 
