@@ -188,8 +188,14 @@ export function encodeSql(c: Codec, t: TypeDesc, expr: string, depth = 0): strin
     case 'float':
       // Adding +0 turns IEEE -0 into 0; NaN and Infinity keep their names.
       return `(${expr}::float8 + 0::float8)::text`;
-    case 'instant':
-      return name === 'timestamptz' ? `${expr}::text` : `${expr}::timestamptz::text`;
+    case 'instant': {
+      if (name === 'timestamptz') return `${expr}::text`;
+      // Within a day of timestamptz's range ends the conversion can fail ("timestamp out of range": a date
+      // beyond 294276, or a wall clock there west of UTC): such a value has no instant, so it is compared by
+      // its text, marked so it equals no instant, rather than failing the window.
+      const [lo, hi] = name === 'date' ? [`'4714-11-25 BC'::date`, `'294276-12-30'::date`] : [`'4714-11-25 00:00 BC'::timestamp`, `'294276-12-30 00:00'::timestamp`];
+      return `CASE WHEN (${expr} < ${lo} OR ${expr} > ${hi}) AND isfinite(${expr}) THEN '~' || ${expr}::text ELSE ${expr}::timestamptz::text END`;
+    }
     case 'json':
       if (name === 'jsonb') return `${expr}::text`;
       return jsonSql(t, expr);

@@ -93,6 +93,9 @@ export const PEER_CASES: PeerCase[] = [
   },
   { name: 'timestamptz3_6', expect: '=x', batchType: 'timestamptz(3)', streamType: 'timestamptz(6)', pairs: [["'2020-01-01 00:00:12.123Z'", "'2020-01-01 00:00:12.123Z'"], ["'2020-01-01 00:00:12.123Z'", "'2020-01-01 00:00:12.1234Z'"]] },
   { name: 'timestamp_timestamptz', expect: '==x=', batchType: 'timestamp', streamType: 'timestamptz', pairs: [["'2020-01-01 12:00'", "'2020-01-01 12:00Z'"], ["'2020-01-01 12:00'", "'2020-01-01 13:00+01'"], ["'2020-01-01 12:00'", "'2020-01-01 12:00+01'"], ["'infinity'", "'infinity'"]] },
+  // At the ends of timestamptz's range: no instant for these, compared by their text (never equal to an instant).
+  { name: 'date_timestamptz_far', expect: 'xx=', batchType: 'date', streamType: 'timestamptz', pairs: [["'300000-01-01'", "'infinity'"], ["'294277-01-01'", "'294276-12-31 12:00Z'"], ["'infinity'", "'infinity'"]] },
+  { name: 'timestamp_timestamptz_far', expect: 'xx=', batchType: 'timestamp', streamType: 'timestamptz', pairs: [["'294276-12-31 23:00'", "'infinity'"], ["'4714-11-24 00:00 BC'", "'-infinity'"], ["'2020-01-01 12:00'", "'2020-01-01 12:00Z'"]] },
   { name: 'date_timestamptz', expect: '=x', batchType: 'date', streamType: 'timestamptz', pairs: [["'2020-01-01'", "'2020-01-01 00:00Z'"], ["'2020-01-01'", "'2020-01-01 00:00:01Z'"]] },
   {
     name: 'interval', expect: 'xx===xx', batchType: 'interval',

@@ -61,6 +61,11 @@ CREATE TABLE pr.jb (id int PRIMARY KEY, doc json);
 CREATE TABLE pr.js (id int PRIMARY KEY, doc json);
 INSERT INTO pr.jb VALUES (1, '{"a": 1e200000}'), (2, '{"a": 1e-20000}'), (3, '{"b": 1, "a": 2}');
 INSERT INTO pr.js VALUES (1, '{"a": 1e200000}'), (2, '{"a": 2e-20000}'), (3, '{"a": 2, "b": 1}');
+-- wall clocks and dates at the ends of timestamptz's range, against instants
+CREATE TABLE pr.wb (id int PRIMARY KEY, d date, w timestamp);
+CREATE TABLE pr.ws (id int PRIMARY KEY, d timestamptz, w timestamptz);
+INSERT INTO pr.wb VALUES (1, '300000-01-01', '294276-12-31 23:00'), (2, '2026-01-01', '2026-01-01 12:00'), (3, 'infinity', '-infinity');
+INSERT INTO pr.ws VALUES (1, 'infinity', 'infinity'), (2, '2026-01-01 00:00+01', '2026-01-01 12:00+01'), (3, 'infinity', '-infinity');
 CREATE TABLE pr.tb AS SELECT * FROM pr.fb;
 CREATE TABLE pr.ts AS SELECT * FROM pr.fs;
 `;
@@ -72,6 +77,7 @@ const ds = (batchDb?: string) => ({
   null_keys: dataset({ key: ['id'], batch: { output: 'pr.nb', ...(batchDb ? { database: batchDb } : {}) }, stream: { output: 'pr.ns' } }),
   invalid_index: dataset({ key: ['id'], batch: { output: 'pr.ib', ...(batchDb ? { database: batchDb } : {}) }, stream: { output: 'pr.is' } }),
   json_big: dataset({ key: ['id'], batch: { output: 'pr.jb', ...(batchDb ? { database: batchDb } : {}) }, stream: { output: 'pr.js' } }),
+  far_instants: dataset({ key: ['id'], batch: { output: 'pr.wb', ...(batchDb ? { database: batchDb } : {}) }, stream: { output: 'pr.ws' } }),
   floats_tol: dataset({ key: ['id'], batch: { output: 'pr.tb', ...(batchDb ? { database: batchDb } : {}) }, stream: { output: 'pr.ts' }, reconcile: { columns: ['i8'], tolerance: { i8: 1 } } }),
 });
 
@@ -192,6 +198,18 @@ describe('json that jsonb cannot hold', () => {
       expect(r.error).toBeUndefined();
       expect(found(r)).toEqual(['changed {"id":2} doc']);
       expect(r.diff!.samples[0].columns!.doc).toEqual({ batch: '~{"a": 1e-20000}', stream: '~{"a": 2e-20000}' });
+    }
+  });
+});
+
+describe('dates and wall clocks against instants', () => {
+  it('a date beyond 294276 or a wall clock at the end of the range no longer fails the window ("date out of range for timestamp"); it equals no instant', async () => {
+    for (const rt of [env.rt, env.crossRt]) {
+      const [r] = await reconcileDataset(rt, 'far_instants', { assumeSettled: true, samples: 100, store: false });
+      expect(r.error).toBeUndefined();
+      // row 2: 00:00+01 and 12:00+01 are 23:00 and 11:00 UTC, not the UTC wall clocks midnight and noon
+      expect(found(r)).toEqual(['changed {"id":1} d,w', 'changed {"id":2} d,w']);
+      expect(r.diff!.samples[0].columns!.d).toEqual({ batch: '~300000-01-01', stream: 'infinity' });
     }
   });
 });
