@@ -3,7 +3,7 @@
  * test/reconcile/peer-cases.ts, in one database, across two (the batch side's
  * database in another TimeZone) and from a LATIN1 database.
  *
- *   node bin/run-ts.js scripts/reconcile-vs-reladiff.ts [--server URL] [--reladiff PATH] [--only NAME,...] [--all]
+ *   npm run probe:reladiff -- [--server URL] [--reladiff PATH] [--only NAME,...] [--all] [--no-reladiff] [--print-expect] [--keep]
  *
  * Prints, per case and placement, every row where the tools disagree (or where
  * dualrun says equal though the two values' texts differ), with Postgres's own
@@ -11,6 +11,7 @@
  * output is for a person to classify (docs/reconcile.md, "Checked against reladiff").
  */
 import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -25,7 +26,8 @@ const run = promisify(execFile);
 const { values: args } = parseArgs({ options: { server: { type: 'string' }, reladiff: { type: 'string' }, only: { type: 'string' }, all: { type: 'boolean' }, keep: { type: 'boolean' }, 'no-reladiff': { type: 'boolean' }, 'print-expect': { type: 'boolean' } } });
 const server = args.server ?? process.env.DUALRUN_TEST_DATABASE_URL;
 if (!server) { console.error('usage: --server postgresql://... (or DUALRUN_TEST_DATABASE_URL)'); process.exit(2); }
-const reladiff = args.reladiff ?? '/work/main/.cache/bench-peers/bin/reladiff';
+// Where `npm run bench` installs reladiff (bench/peers), unless --reladiff or RELADIFF says otherwise.
+const reladiff = args.reladiff ?? process.env.RELADIFF ?? path.resolve('.cache/bench-peers/bin/reladiff');
 const only = args.only ? new Set(args.only.split(',')) : null;
 const cases = PEER_CASES.filter((c) => !only || only.has(c.name));
 
