@@ -10,7 +10,7 @@ import { readStage } from '../src/core/stages.ts';
 import { logicalName } from './table-columns.ts';
 import type { DatasetContext } from './dataset-context.ts';
 import type { WindowResult } from './types.ts';
-import { checkSettlement } from './settlement.ts';
+import { checkSettlement, type Settlement } from './settlement.ts';
 import { adoptedBehind } from './adopted-watermark.ts';
 import { openSideSession, type SideSession } from './side-session.ts';
 import { sessionScanSettings } from './scan-settings.ts';
@@ -40,8 +40,11 @@ export async function reconcileWindow(rt: Runtime, ctx: DatasetContext, window: 
   try {
     const db = await rt.db();
     base.stage = await readStage(db, ctx.ds.name);
-    const adopted = ctx.ds.stream.adopted ? (h: Date) => adoptedBehind({ ds: ctx.ds, streamPool: ctx.streamPool, kafka: rt.config.kafka, log: rt.log }, h) : undefined;
+    const adopted = ctx.ds.stream.adopted
+      ? { behind: (h: Date) => adoptedBehind({ ds: ctx.ds, streamPool: ctx.streamPool, kafka: rt.config.kafka, log: rt.log }, h), hasWatermark: ctx.ds.stream.watermark !== null }
+      : undefined;
     const settlement = await checkSettlement(db, ctx.streamPool, ctx.ds.name, window, ctx.ds.reconcile.settleMs, adopted);
+    base.settlement = settlementRecord(settlement, ctx.ds.reconcile.settleMs);
     if (!settlement.settled && !opts.assumeSettled) {
       result = { ...base, verdict: 'pending', pendingReason: settlement.reason ?? undefined };
     } else {
@@ -153,6 +156,11 @@ async function locateDifferences(ctx: DatasetContext, spec: DrilldownSpec, bs: S
       if (d) await acc.add(d);
     }
   }
+}
+
+/** What the gate needs to know later about how settled the window was when judged (docs/cutover.md, rule 4.3). */
+function settlementRecord(s: Settlement, settleMs: number): NonNullable<WindowResult['settlement']> {
+  return { proof: s.proof, settleMs, watermark: s.watermark?.toISOString() ?? null, ...(s.settled ? {} : { reason: s.reason ?? undefined }) };
 }
 
 /** A failure as `WindowResult.error`: code, message and the database error's fields. */

@@ -71,6 +71,12 @@ export interface WindowResult {
   diff: DiffSummary | null;
   /** Why a window is pending. */
   pendingReason?: string;
+  /**
+   * How settled the window was when judged: `proven`, `unknown` (no record to tell) or
+   * `behind` (judged with --assume-settled while dualrun knew it was not settled), the
+   * `reconcile.settle` then, and the stream watermark read. The cutover gate reads it.
+   */
+  settlement?: { proof: 'proven' | 'unknown' | 'behind'; settleMs: number; watermark: string | null; reason?: string };
   /** For `verdict: 'error'`. */
   error?: { code: string; message: string; db?: Record<string, string> };
   windowStart: string | null;

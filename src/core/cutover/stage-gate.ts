@@ -28,6 +28,8 @@ export interface Verdict {
   readonly id: string;
   readonly windowLabel: string | null;
   readonly windowStart: Date | null;
+  /** Where the window ends (absent: unknown, or a whole-table run). */
+  readonly windowEnd?: Date | null;
   readonly verdict: 'match' | 'mismatch' | 'pending' | 'error';
   /** The dataset's stage when the reconciliation ran. */
   readonly stage: string | null;
@@ -40,6 +42,10 @@ export interface Verdict {
   readonly definition?: string | null;
   /** The newest finished batch load of its window, as the gate reads it now (null: none recorded). */
   readonly batchLoad?: { readonly runId: string; readonly status: string; readonly finishedAt: Date | null } | null;
+  /** The newest batch run of its window, any status, as the gate reads it now (rule 4.3: only `succeeded` leaves the window settled). */
+  readonly newestBatchRun?: { readonly runId: string; readonly status: string; readonly startedAt: Date | null } | null;
+  /** How settled the window was when judged (the reconciler's record; null/absent: recorded before dualrun kept it). */
+  readonly settlement?: { readonly proof: 'proven' | 'unknown' | 'behind'; readonly settleMs: number; readonly watermark: Date | null; readonly reason: string | null } | null;
   /** A mismatch caused by schema drift (h1: verdict mismatch with `schemaDrift`). */
   readonly schemaDrift?: boolean;
   /** Rows each output holds in its window now (rule 4.6); absent: not re-counted. null side: the table is gone. */
@@ -56,6 +62,8 @@ export interface GateInput {
   readonly maxEvidenceAgeMs: number;
   /** Default 1; 0 turns the rule off. */
   readonly minRowsPerWindow?: number;
+  /** The dataset's `reconcile.settle` now (default 0): a window counts only if judged after its end + settle (rule 4.3). */
+  readonly settleMs?: number;
   /** Whether the dataset is cut into windows (only changes the wording). */
   readonly windowed: boolean;
   /** Latest results per window (or more); errors included as verdict 'error'. */
@@ -68,7 +76,7 @@ export interface GateInput {
 }
 
 export interface Judged { readonly id: string; readonly window: string | null; readonly verdict: Verdict['verdict']; readonly judgedAt: string }
-export type NotCountedRule = 'definition' | 'before-failure' | 'partial-load' | 'before-batch-load' | 'min-rows' | 'rows-changed';
+export type NotCountedRule = 'definition' | 'before-failure' | 'partial-load' | 'batch-run' | 'not-settled' | 'before-batch-load' | 'min-rows' | 'rows-changed';
 export interface NotCounted extends Judged { readonly rule: NotCountedRule; readonly reason: string }
 export interface Breaker extends Judged {
   /** window-order: the latest result of a newer window than the rest; judged-later: recorded after evidence that would count. */
@@ -155,7 +163,7 @@ export function evaluateGate(input: GateInput): GateResult {
 }
 
 /** Why a clean result is not evidence (null: it counts). Rule numbers as in docs/cutover.md. */
-export function notCountedReason(v: Verdict, input: Pick<GateInput, 'definition'> & { windowed?: boolean }, minRows: number, lastFailure: Verdict | null): { rule: NotCountedRule; reason: string } | null {
+export function notCountedReason(v: Verdict, input: Pick<GateInput, 'definition'> & { windowed?: boolean; settleMs?: number }, minRows: number, lastFailure: Verdict | null): { rule: NotCountedRule; reason: string } | null {
   const def = input.definition;
   if (def) {
     const change = def.changed.length ? ` (${def.changed.join(', ')} changed)` : '';
@@ -175,6 +183,8 @@ export function notCountedReason(v: Verdict, input: Pick<GateInput, 'definition'
   if (load?.status === 'partial') {
     return { rule: 'partial-load', reason: `its batch load (run ${load.runId}) is partial: loaded before the window ended + settle; run \`dualrun batch run\` again once due` };
   }
+  const unsettled = unsettledReason(v, input.settleMs ?? 0);
+  if (unsettled) return unsettled;
   if (load?.finishedAt && load.finishedAt > (v.startedAt ?? v.finishedAt)) {
     return { rule: 'before-batch-load', reason: `judged before its latest batch load (run ${load.runId}, finished ${load.finishedAt.toISOString()}); reconcile it again` };
   }
@@ -193,6 +203,34 @@ export function notCountedReason(v: Verdict, input: Pick<GateInput, 'definition'
     if (changed.length) {
       return { rule: 'rows-changed', reason: `${changed.join(', ')}: truncated, reloaded or rebuilt since it was judged; reconcile it again` };
     }
+  }
+  return null;
+}
+
+/**
+ * Rule 4.3, the rest: the window is settled now on the batch side (its newest batch run,
+ * any status, succeeded), and was when judged: after its end + the current settle by the
+ * clock, not judged with --assume-settled while dualrun knew it was behind, and (proven by
+ * a stream watermark under a shorter settle than now) with the watermark past the new horizon.
+ */
+function unsettledReason(v: Verdict, settleMs: number): { rule: NotCountedRule; reason: string } | null {
+  const run = v.newestBatchRun;
+  if (run && run.status !== 'succeeded' && run.status !== 'partial') {
+    const what = run.status === 'running' ? `is running (started ${run.startedAt?.toISOString() ?? 'at an unknown time'})` : `is ${run.status}`;
+    return { rule: 'batch-run', reason: `the newest batch run of its window (run ${run.runId}) ${what}: the window is not settled now; once a run succeeds, reconcile it again` };
+  }
+  const st = v.settlement;
+  if (st?.proof === 'behind') {
+    return { rule: 'not-settled', reason: `judged with --assume-settled while it was not settled (${st.reason ?? 'dualrun knew it was behind'}); reconcile it again once settled` };
+  }
+  if (!v.windowEnd) return null;
+  const due = new Date(v.windowEnd.getTime() + settleMs);
+  const began = v.startedAt ?? v.finishedAt;
+  if (began < due) {
+    return { rule: 'not-settled', reason: `judged ${began.toISOString()}, before its window ended + reconcile.settle (${due.toISOString()}): late rows were still due; reconcile it again` };
+  }
+  if (st?.proof === 'proven' && st.settleMs < settleMs && !(st.watermark && st.watermark >= due)) {
+    return { rule: 'not-settled', reason: `judged under reconcile.settle ${formatDuration(st.settleMs)} (now ${formatDuration(settleMs)}) with the stream at ${st.watermark?.toISOString() ?? 'an adopted watermark'}, not past ${due.toISOString()}; reconcile it again` };
   }
   return null;
 }
