@@ -27,6 +27,7 @@ import { tombstoneLookup } from './tombstones.ts';
 import { noteDeadLetters } from './dead-letter-notes.ts';
 import { storeResult } from './result-store.ts';
 import { datasetDefinition } from '../src/core/cutover/dataset-definition.ts';
+import { readOutputShape } from '../src/core/cutover/output-shape.ts';
 import { IN_MEMORY_ROWS, PROBE_ROWS, type DrilldownSpec } from './drilldown-spec.ts';
 
 export interface WindowOptions { samples: number; assumeSettled: boolean; store: boolean; progress?: (line: string) => void; inMemoryRows?: number }
@@ -73,6 +74,9 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
   const spec = drilldownSpec(ctx, window, opts.inMemoryRows);
   const [bs, ss] = await openSessions(ctx);
   try {
+    // Which tables, with which columns, this verdict is about (the gate checks they are still those: rule 4.6).
+    const [batchShape, streamShape] = await Promise.all([readOutputShape(bs.client, ctx.batch.shape.table), readOutputShape(ss.client, ctx.stream.shape.table)]);
+    base.shapes = { batch: batchShape, stream: streamShape };
     if (window) {
       const tz = ctx.ds.window?.timezone ?? 'UTC';
       await checkZoneAgreement(bs.client, window, ctx.batch.windowColumn, tz, 'the batch database');

@@ -22,6 +22,8 @@
  */
 import type { Stage } from '../stages.ts';
 import { formatDuration } from '../duration.ts';
+import { shapeChange, type OutputShape } from './output-shape.ts';
+import type { RowsNow } from './judged-rows.ts';
 
 export interface Verdict {
   /** dualrun.reconciliations.id (bigint, as text); for an error, dualrun.reconcile_errors.id. */
@@ -48,8 +50,10 @@ export interface Verdict {
   readonly settlement?: { readonly proof: 'proven' | 'unknown' | 'behind'; readonly settleMs: number; readonly watermark: Date | null; readonly reason: string | null } | null;
   /** A mismatch caused by schema drift (h1: verdict mismatch with `schemaDrift`). */
   readonly schemaDrift?: boolean;
-  /** Rows each output holds in its window now (rule 4.6); absent: not re-counted. null side: the table is gone. */
-  readonly rowsNow?: { readonly batch: number | null; readonly stream: number | null };
+  /** Each output's table object and columns when judged (null/absent: recorded before dualrun kept them). */
+  readonly shapes?: { readonly batch: OutputShape | null; readonly stream: OutputShape | null } | null;
+  /** Rows each output holds in its window now, and their shapes now (rule 4.6); absent: not re-counted. null side: the table is gone. */
+  readonly rowsNow?: RowsNow;
 }
 
 export interface GateInput {
@@ -76,7 +80,7 @@ export interface GateInput {
 }
 
 export interface Judged { readonly id: string; readonly window: string | null; readonly verdict: Verdict['verdict']; readonly judgedAt: string }
-export type NotCountedRule = 'definition' | 'before-failure' | 'partial-load' | 'batch-run' | 'not-settled' | 'before-batch-load' | 'min-rows' | 'rows-changed';
+export type NotCountedRule = 'definition' | 'before-failure' | 'partial-load' | 'batch-run' | 'not-settled' | 'before-batch-load' | 'min-rows' | 'rows-changed' | 'table-changed';
 export interface NotCounted extends Judged { readonly rule: NotCountedRule; readonly reason: string }
 export interface Breaker extends Judged {
   /** window-order: the latest result of a newer window than the rest; judged-later: recorded after evidence that would count. */
@@ -202,6 +206,15 @@ export function notCountedReason(v: Verdict, input: Pick<GateInput, 'definition'
     });
     if (changed.length) {
       return { rule: 'rows-changed', reason: `${changed.join(', ')}: truncated, reloaded or rebuilt since it was judged; reconcile it again` };
+    }
+    const now = v.rowsNow.shapes;
+    const reshaped = now && v.shapes ? (['batch', 'stream'] as const).flatMap((side) => {
+      const was = v.shapes![side];
+      const change = was ? shapeChange(was, now[side]) : null;
+      return change ? [`the ${side} output ${change}`] : [];
+    }) : [];
+    if (reshaped.length) {
+      return { rule: 'table-changed', reason: `${reshaped.join(', ')} since it was judged: the verdict is about another table or other columns; reconcile it again` };
     }
   }
   return null;
