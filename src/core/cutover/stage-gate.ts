@@ -103,6 +103,12 @@ export interface GateResult {
   /** Clean windows newer than the breaker that did not count, and why (newest first). */
   readonly notCounted: readonly NotCounted[];
   readonly breaker: Breaker | null;
+  /**
+   * Stretches between the windows used that no result covers (never judged, or only
+   * pending): between `older` and `newer`. They do not break a streak (rule 3); they are
+   * listed so that "N consecutive" can be read for what it is.
+   */
+  readonly gaps: readonly { readonly older: string | null; readonly newer: string | null }[];
   readonly newestEvidenceAt: string | null;
   readonly maxEvidenceAgeMs: number;
   readonly minRowsPerWindow: number;
@@ -119,7 +125,7 @@ export function evaluateGate(input: GateInput): GateResult {
   const minRows = input.minRowsPerWindow ?? 1;
   const base = { from, to, maxEvidenceAgeMs: input.maxEvidenceAgeMs, minRowsPerWindow: minRows };
   if (from === 'batch' && to === 'shadow') {
-    return { ...base, rule: 'none', ok: true, required: 0, clean: 0, evidence: [], counted: [], notCounted: [], breaker: null, newestEvidenceAt: null, stale: false, lastMismatch: null, missing: [] };
+    return { ...base, rule: 'none', ok: true, required: 0, clean: 0, evidence: [], counted: [], notCounted: [], breaker: null, gaps: [], newestEvidenceAt: null, stale: false, lastMismatch: null, missing: [] };
   }
   const retire = from === 'streaming' && to === 'streaming-only';
   if (!retire && !(from === 'shadow' && to === 'streaming')) throw new Error(`no gate for ${from} → ${to}`);
@@ -159,6 +165,7 @@ export function evaluateGate(input: GateInput): GateResult {
     counted: used.map(judged),
     notCounted: walk.notCounted.slice(0, 50),
     breaker,
+    gaps: windowGaps(walk.visited, used),
     newestEvidenceAt: newest?.toISOString() ?? null,
     stale,
     lastMismatch: breaker && breaker.verdict === 'mismatch' ? { id: breaker.id, window: breaker.window, finishedAt: breaker.judgedAt } : null,
@@ -248,12 +255,13 @@ function unsettledReason(v: Verdict, settleMs: number): { rule: NotCountedRule; 
   return null;
 }
 
-interface Walk { streak: Verdict[]; notCounted: NotCounted[]; breaker: Breaker | null }
+interface Walk { streak: Verdict[]; notCounted: NotCounted[]; breaker: Breaker | null; visited: Verdict[] }
 
 /** Latest result per window, newest window first: counted matches until a mismatch or error. */
 function walkWindows(verdicts: readonly Verdict[], reason: (v: Verdict) => { rule: NotCountedRule; reason: string } | null): Walk {
-  const walk: Walk = { streak: [], notCounted: [], breaker: null };
+  const walk: Walk = { streak: [], notCounted: [], breaker: null, visited: [] };
   for (const v of latestPerWindow(verdicts)) {
+    walk.visited.push(v);
     if (v.verdict === 'mismatch' || v.verdict === 'error') {
       walk.breaker = { ...judged(v), rule: 'window-order', schemaDrift: v.schemaDrift === true };
       return walk;
@@ -263,6 +271,19 @@ function walkWindows(verdicts: readonly Verdict[], reason: (v: Verdict) => { rul
     else walk.streak.push(v);
   }
   return walk;
+}
+
+/** Where, among the windows walked down to the oldest one used, a window's end falls short of the next newer one's start. */
+function windowGaps(visited: readonly Verdict[], used: readonly Verdict[]): GateResult['gaps'] {
+  const last = used.at(-1);
+  if (!last) return [];
+  const gaps: { older: string | null; newer: string | null }[] = [];
+  for (let i = 1; i < visited.length && visited[i - 1] !== last; i++) {
+    const newer = visited[i - 1];
+    const older = visited[i];
+    if (newer.windowStart && older.windowEnd && older.windowEnd.getTime() < newer.windowStart.getTime()) gaps.push({ older: older.windowLabel, newer: newer.windowLabel });
+  }
+  return gaps;
 }
 
 /** Latest non-pending result per window, newest window first (whole-table runs: each its own unit). */

@@ -1,5 +1,6 @@
 /** The gate rules as a pure function (docs/cutover.md, "Gates"). */
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { cleanStreak, evaluateGate, type GateInput, type Verdict } from '../../../../src/core/cutover/stage-gate.ts';
 
 const NOW = new Date('2026-11-21T06:00:00Z');
@@ -217,5 +218,23 @@ describe('stage gate', () => {
     const { streak, breaker } = cleanStreak([late, ...nights(3)]);
     expect(streak).toHaveLength(3);
     expect(breaker?.id).toBe(late.id);
+  });
+
+  it('windows never judged between the windows used are listed as gaps ("7 consecutive" spanning 10 nights said nothing of the 3 missing)', () => {
+    const DAY = 24 * H;
+    const base = Date.parse('2026-11-19T00:00:00Z');
+    fc.assert(fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 30 }), { minLength: 1, maxLength: 20 }), fc.integer({ min: 1, max: 10 }), (offsets, required) => {
+      const days = [...offsets].sort((a, b) => a - b); // 0 = newest
+      const verdicts = days.map((d) => {
+        const start = new Date(base - d * DAY);
+        return night(start.toISOString().slice(0, 10), 'match', { windowEnd: new Date(start.getTime() + DAY), finishedAt: new Date(NOW.getTime() - H) });
+      });
+      const g = gate(verdicts, { promoteAfter: required });
+      const used = days.slice(0, required);
+      const expected = used.slice(1).flatMap((d, i) => (d - used[i] > 1
+        ? [{ older: new Date(base - d * DAY).toISOString().slice(0, 10), newer: new Date(base - used[i] * DAY).toISOString().slice(0, 10) }] : []));
+      expect(g.gaps).toEqual(expected);
+      expect(g.ok).toBe(days.length >= required); // gaps do not break a streak (rule 3)
+    }), { numRuns: 200 });
   });
 });
