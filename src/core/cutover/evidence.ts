@@ -19,7 +19,7 @@ interface Row {
   id: string; window_label: string | null; window_start: Date | null; window_end: Date | null; settlement: { proof?: string; settleMs?: number; watermark?: string | null; reason?: string } | null;
   shapes: { batch?: OutputShape | null; stream?: OutputShape | null } | null; verdict: Verdict['verdict']; stage: string | null;
   started_at: Date; finished_at: Date; batch_rows: string | null; stream_rows: string | null; definition: string | null; drift: boolean;
-  run_id: string | null; run_status: string | null; run_finished_at: Date | null;
+  run_id: string | null; run_status: string | null; run_finished_at: Date | null; run_definition: Record<string, string> | null;
   last_run_id: string | null; last_run_status: string | null; last_run_started_at: Date | null;
 }
 
@@ -42,11 +42,11 @@ export async function loadVerdicts(db: Pool | PoolClient, dataset: string, opts:
        WHERE ($2::boolean IS FALSE OR (stage = 'streaming' AND ($3::timestamptz IS NULL OR finished_at >= $3)))
        ORDER BY coalesce(window_start::text, window_label, src || id), finished_at DESC, (src = 'e') DESC, id::bigint DESC
      )
-     SELECT l.*, b.id::text AS run_id, b.status AS run_status, b.finished_at AS run_finished_at,
+     SELECT l.*, b.id::text AS run_id, b.status AS run_status, b.finished_at AS run_finished_at, b.definition AS run_definition,
             n.id::text AS last_run_id, n.status AS last_run_status, n.started_at AS last_run_started_at
      FROM latest l
      LEFT JOIN LATERAL (
-       SELECT id, status, finished_at FROM dualrun.batch_runs br
+       SELECT id, status, finished_at, definition FROM dualrun.batch_runs br
        WHERE br.dataset = $1 AND br.window_start IS NOT DISTINCT FROM l.window_start AND br.status IN ('succeeded', 'partial')
        ORDER BY id DESC LIMIT 1) b ON true
      LEFT JOIN LATERAL (
@@ -63,7 +63,7 @@ export async function loadVerdicts(db: Pool | PoolClient, dataset: string, opts:
 /** The dataset's newest mismatch or error, any window, any stage. */
 export async function loadLastFailure(db: Pool | PoolClient, dataset: string): Promise<Verdict | null> {
   const r = await db.query<Row>(
-    `SELECT f.*, NULL AS run_id, NULL AS run_status, NULL::timestamptz AS run_finished_at,
+    `SELECT f.*, NULL AS run_id, NULL AS run_status, NULL::timestamptz AS run_finished_at, NULL::jsonb AS run_definition,
             NULL AS last_run_id, NULL AS last_run_status, NULL::timestamptz AS last_run_started_at
      FROM (${RESULTS}) f WHERE verdict IN ('mismatch', 'error') ORDER BY finished_at DESC, id::bigint DESC LIMIT 1`, [dataset]);
   return r.rows[0] ? toVerdict(r.rows[0]) : null;
@@ -75,7 +75,7 @@ function toVerdict(x: Row): Verdict {
     startedAt: x.started_at, finishedAt: x.finished_at,
     batchRows: x.batch_rows === null ? null : Number(x.batch_rows), streamRows: x.stream_rows === null ? null : Number(x.stream_rows),
     definition: x.definition, schemaDrift: x.drift,
-    batchLoad: x.run_id ? { runId: x.run_id, status: x.run_status!, finishedAt: x.run_finished_at } : null,
+    batchLoad: x.run_id ? { runId: x.run_id, status: x.run_status!, finishedAt: x.run_finished_at, definition: x.run_definition } : null,
     newestBatchRun: x.last_run_id ? { runId: x.last_run_id, status: x.last_run_status!, startedAt: x.last_run_started_at } : null,
     settlement: settlementOf(x.settlement),
     shapes: x.shapes && typeof x.shapes === 'object' ? { batch: x.shapes.batch ?? null, stream: x.shapes.stream ?? null } : null,

@@ -43,7 +43,11 @@ export interface Verdict {
   /** The dataset definition fingerprint it judged (null: recorded before dualrun kept definitions). */
   readonly definition?: string | null;
   /** The newest finished batch load of its window, as the gate reads it now (null: none recorded). */
-  readonly batchLoad?: { readonly runId: string; readonly status: string; readonly finishedAt: Date | null } | null;
+  readonly batchLoad?: {
+    readonly runId: string; readonly status: string; readonly finishedAt: Date | null;
+    /** The batch query/transform hashes the run executed (null: an adopted load, or recorded before dualrun kept them). */
+    readonly definition?: Readonly<Record<string, string>> | null;
+  } | null;
   /** The newest batch run of its window, any status, as the gate reads it now (rule 4.3: only `succeeded` leaves the window settled). */
   readonly newestBatchRun?: { readonly runId: string; readonly status: string; readonly startedAt: Date | null } | null;
   /** How settled the window was when judged (the reconciler's record; null/absent: recorded before dualrun kept it). */
@@ -75,12 +79,12 @@ export interface GateInput {
   /** The newest mismatch or error recorded for the dataset, any window (null: none). Defaults to the newest among `verdicts`. */
   readonly lastFailure?: Verdict | null;
   /** The current definition; absent: definitions are not checked (unit tests of other rules). */
-  readonly definition?: { readonly fingerprint: string; readonly since: Date | null; readonly changed: readonly string[] };
+  readonly definition?: { readonly fingerprint: string; readonly since: Date | null; readonly changed: readonly string[]; readonly parts?: Readonly<Record<string, string>> };
   readonly now: Date;
 }
 
 export interface Judged { readonly id: string; readonly window: string | null; readonly verdict: Verdict['verdict']; readonly judgedAt: string }
-export type NotCountedRule = 'definition' | 'before-failure' | 'partial-load' | 'batch-run' | 'not-settled' | 'before-batch-load' | 'min-rows' | 'rows-changed' | 'table-changed';
+export type NotCountedRule = 'definition' | 'before-failure' | 'partial-load' | 'batch-run' | 'not-settled' | 'before-batch-load' | 'batch-definition' | 'min-rows' | 'rows-changed' | 'table-changed';
 export interface NotCounted extends Judged { readonly rule: NotCountedRule; readonly reason: string }
 export interface Breaker extends Judged {
   /** window-order: the latest result of a newer window than the rest; judged-later: recorded after evidence that would count. */
@@ -198,6 +202,15 @@ export function notCountedReason(v: Verdict, input: Pick<GateInput, 'definition'
   if (unsettled) return unsettled;
   if (load?.finishedAt && load.finishedAt > (v.startedAt ?? v.finishedAt)) {
     return { rule: 'before-batch-load', reason: `judged before its latest batch load (run ${load.runId}, finished ${load.finishedAt.toISOString()}); reconcile it again` };
+  }
+  // The window's batch rows must come from the batch query and transform in use now, not only be judged under them.
+  const ran = load?.definition;
+  const now = def?.parts;
+  if (ran && now) {
+    const stale = [['batchQuery', 'batch query file'], ['batchTransform', 'batch transform']].filter(([k]) => ran[k] !== undefined && ran[k] !== now[k]).map(([, name]) => name);
+    if (stale.length) {
+      return { rule: 'batch-definition', reason: `its batch load (run ${load!.runId}) ran an earlier ${stale.join(' and ')}: the batch rows are not what the current one produces; re-run the window (dualrun batch run --window ${v.windowLabel ?? '…'}), then reconcile it` };
+    }
   }
   if (minRows > 0 && ((v.batchRows ?? 0) < minRows || (v.streamRows ?? 0) < minRows)) {
     return { rule: 'min-rows', reason: `${v.batchRows ?? 0} batch rows, ${v.streamRows ?? 0} stream rows (cutover.minRowsPerWindow ${minRows} on both sides)` };

@@ -4,6 +4,8 @@
  * --assume-settled while dualrun knew it was behind, not under a shorter settle than
  * now) and is still settled on the batch side (its newest batch run succeeded).
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { promote } from '../../../../src/core/cutover/stage-change.ts';
@@ -12,7 +14,9 @@ import { compileConfig } from '../../../../src/core/config/compile-config.ts';
 import { createRuntime, type Runtime } from '../../../../src/core/runtime.ts';
 import type { Pool } from '../../../../src/core/db/connect.ts';
 import { reconcileDataset } from '../../../../reconcile/reconcile-dataset.ts';
-import { createFixture, rawConfig, type Fixture } from './cutover-fixture.ts';
+import { runWindow } from '../../../../legacy-batch/run-window.ts';
+import { parseWindow } from '../../../../src/core/windows.ts';
+import { createFixture, rawConfig, tempDir, type Fixture } from './cutover-fixture.ts';
 
 let fx: Fixture | undefined;
 const extra: Runtime[] = [];
@@ -134,5 +138,47 @@ describe('windows whose batch run is no longer settled', () => {
     expect((await orders(fx.rt)).notCounted).toMatchObject([{ window: days[1], rule: 'before-batch-load' }]);
     await reconcileDataset(fx.rt, 'orders', { windows: [days[1]] });
     await expect(promote(fx.rt, 'orders', why)).resolves.toMatchObject({ to: 'streaming', forced: false });
+  });
+});
+
+describe('windows whose batch rows come from an earlier batch query', () => {
+  it('after the batch query changes, re-reconciling windows the old query loaded does not count until they are re-run (evidence about rows the current query never produced)', async () => {
+    fx = await createFixture();
+    const { pool } = fx.db;
+    const dir = tempDir();
+    const sql = (filter: string) => `SELECT order_id, order_date, amount, side FROM public.src_orders WHERE ${filter} order_date >= :window_start AND order_date < :window_end`;
+    fs.writeFileSync(path.join(dir, 'orders.sql'), sql(''));
+    const raw = rawConfig(fx.db.url) as { datasets: { orders: { batch: Record<string, unknown> } } };
+    raw.datasets.orders.batch.query = 'orders.sql';
+    const rt = createRuntime({ config: compileConfig(raw, { path: path.join(dir, 'dualrun.yaml') }), log: pino({ level: 'silent' }) });
+    extra.push(rt);
+    const ds = rt.dataset('orders');
+    await promote(rt, 'orders', why);
+    const days = [utcDay(-4), utcDay(-3), utcDay(-2)];
+    await pool.query(`CREATE TABLE public.src_orders (order_id int, order_date date, amount numeric(12,2), side text)`);
+    for (const [i, d] of days.entries()) {
+      await pool.query(`INSERT INTO public.src_orders SELECT 900 + ${i * 10} + g, '${d}', g, 'x' FROM generate_series(1, 3) g;
+        INSERT INTO analytics.orders_stream SELECT 900 + ${i * 10} + g, '${d}', g, 'x', 1, now() FROM generate_series(1, 3) g`);
+    }
+    await setWatermark(pool, '2030-01-01T00:00:00Z');
+    const runAll = async () => { for (const d of days) expect((await runWindow(rt, ds, parseWindow(d, 'day', 'UTC'), { trigger: 'cli' })).status).toBe('succeeded'); };
+    const judge = async () => (await reconcileDataset(rt, 'orders', { windows: days })).map((r) => r.verdict);
+    await runAll();
+    expect(await judge()).toEqual(['match', 'match', 'match']);
+    expect(await orders(rt)).toMatchObject({ ready: true, clean: 3 });
+
+    // The query changes (same rows today, as the filter matches them all); the outputs still hold the old query's rows.
+    fs.writeFileSync(path.join(dir, 'orders.sql'), sql('amount >= 0 AND'));
+    expect(await judge()).toEqual(['match', 'match', 'match']);
+    const status = await orders(rt);
+    expect(status).toMatchObject({ ready: false, clean: 0 });
+    expect(status.notCounted.map((n) => [n.window, n.rule])).toEqual([...days].reverse().map((d) => [d, 'batch-definition']));
+    expect(status.notCounted[0].reason).toContain('ran an earlier batch query file');
+    await expect(promote(rt, 'orders', why)).rejects.toMatchObject({ code: 'DUALRUN_GATE_REFUSED' });
+
+    await runAll();
+    expect((await orders(rt)).notCounted.map((n) => n.rule)).toEqual(['before-batch-load', 'before-batch-load', 'before-batch-load']);
+    expect(await judge()).toEqual(['match', 'match', 'match']);
+    await expect(promote(rt, 'orders', why)).resolves.toMatchObject({ to: 'streaming', forced: false });
   });
 });
