@@ -7,6 +7,7 @@ import { decodePlainJson } from './json-decoder.ts';
 import { isUtf8 } from 'node:buffer';
 import { isSafeNumber, parse as losslessParse } from 'lossless-json';
 import { ExactNumber } from './exact-number.ts';
+import { convertRow, rowConverters } from './connect-logical-types.ts';
 
 export type Decoder = (record: SourceRecord, keyColumns: readonly string[]) => DecodeResult;
 
@@ -140,10 +141,14 @@ export function keyOf(row: JsonRow | null, messageKey: Buffer | null, keyColumns
   const parsed = parseJson(messageKey);
   if (!parsed.ok) return keyColumns.length === 1 && isUtf8(messageKey) ? { [keyColumns[0]]: messageKey.toString('utf8') } : null;
   let k = parsed.value;
-  if (isObject(k) && 'payload' in k && 'schema' in k) k = k.payload;
+  let schema: unknown = null;
+  if (isObject(k) && 'payload' in k && 'schema' in k) { schema = k.schema; k = k.payload; }
   if (k instanceof ExactNumber) k = k.text;
   if (!isObject(k)) return keyColumns.length === 1 && k !== null ? { [keyColumns[0]]: k } : null;
   if (parsed.exact) exactFields(k);
-  const obj = k;
+  const converters = schema === null ? null : rowConverters(schema);
+  const converted = converters ? convertRow(k, converters) : { ok: true as const, row: k };
+  if (!converted.ok) return null;
+  const obj = converted.row;
   return keyColumns.every((c) => obj[c] !== undefined && obj[c] !== null) ? Object.fromEntries(keyColumns.map((c) => [c, obj[c]])) : null;
 }

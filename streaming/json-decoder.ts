@@ -7,6 +7,7 @@
  * partition is the order of the source).
  */
 import { parseEpochMs, parseVersion, type DecodeResult, type JsonRow } from './change-event.ts';
+import { convertRow, rowConverters } from './connect-logical-types.ts';
 import { exactFields, isObject, keyOf, parseJson } from './decoder.ts';
 import type { SourceRecord } from './transport.ts';
 
@@ -19,7 +20,21 @@ export function decodePlainJson(record: SourceRecord, keyColumns: readonly strin
   const parsed = parseJson(record.value);
   if (!parsed.ok) return parsed;
   if (!isObject(parsed.value)) return { ok: false, reason: 'expected a JSON object (the row image)' };
-  const raw = parsed.exact ? exactFields(parsed.value) : parsed.value;
+  let raw = parsed.value;
+  let schema: unknown = null;
+  if (isConnectEnvelope(raw)) {
+    if (raw.payload === null) return decodePlainJson({ ...record, value: null }, keyColumns);
+    if (!isObject(raw.payload)) return { ok: false, reason: 'expected a JSON object (the row image) as the payload' };
+    schema = raw.schema;
+    raw = raw.payload;
+  }
+  if (parsed.exact) exactFields(raw);
+  const converters = schema === null ? null : rowConverters(schema);
+  if (converters) {
+    const c = convertRow(raw, converters);
+    if (!c.ok) return c;
+    raw = c.row;
+  }
   // for…in over a parsed object (own enumerable keys only): no entry arrays per record.
   const row: JsonRow = {};
   for (const k in raw) if (k.charCodeAt(0) !== 95 || k.charCodeAt(1) !== 95) row[k] = raw[k];
@@ -32,4 +47,19 @@ export function decodePlainJson(record: SourceRecord, keyColumns: readonly strin
     return { ok: true, event: { op: 'delete', row: { ...row, ...key }, version, sourceTs } };
   }
   return { ok: true, event: { op: 'upsert', sourceOp: raw.__op === 'u' || raw.__op === 'r' ? raw.__op : 'c', row, before: null, version, sourceTs } };
+}
+
+/**
+ * Kafka Connect's JsonConverter with schemas.enable=true (its default) sends
+ * `{"schema": {"type": "struct", …}, "payload": row}`; the payload is the row, read
+ * with the schema's logical types (a null payload: a tombstone, as a null value).
+ * Only an object with exactly those two keys and a struct schema is taken so (a
+ * table whose only columns are "schema" and "payload", the first holding a Connect
+ * struct schema, would be read as an envelope).
+ */
+function isConnectEnvelope(v: JsonRow): v is { schema: JsonRow; payload: unknown } {
+  if (v.payload === undefined || !isObject(v.schema) || v.schema.type !== 'struct' || !Array.isArray(v.schema.fields)) return false;
+  let keys = 0;
+  for (const _ in v) keys++;
+  return keys === 2;
 }
