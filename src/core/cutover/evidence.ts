@@ -39,7 +39,7 @@ export async function loadVerdicts(db: Pool | PoolClient, dataset: string, opts:
      latest AS (
        SELECT DISTINCT ON (coalesce(window_start::text, window_label, src || id)) *
        FROM results
-       WHERE ($2::boolean IS FALSE OR (stage = 'streaming' AND ($3::timestamptz IS NULL OR finished_at >= $3)))
+       WHERE ($2::boolean IS FALSE OR (stage = 'streaming' AND ($3::timestamptz IS NULL OR started_at >= $3)))
        ORDER BY coalesce(window_start::text, window_label, src || id), finished_at DESC, (src = 'e') DESC, id::bigint DESC
      )
      SELECT l.*, b.id::text AS run_id, b.status AS run_status, b.finished_at AS run_finished_at, b.definition AS run_definition,

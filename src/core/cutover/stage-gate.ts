@@ -7,7 +7,7 @@
  *  - shadow → streaming: `promoteAfter` consecutive clean windows.
  *  - streaming → streaming-only: `retireAfter` consecutive clean windows among the
  *    reconciliations that ran while streaming was served in the current streaming
- *    period (stage = 'streaming', finished at or after the stage began).
+ *    period (stage = 'streaming', started at or after the stage began).
  *
  * Consecutive: the latest result of each window (a re-run replaces the earlier
  * one; `pending` neither counts nor breaks), windows newest first; a window whose
@@ -136,7 +136,8 @@ export function evaluateGate(input: GateInput): GateResult {
 
   const required = retire ? input.retireAfter : input.promoteAfter;
   const scoped = retire
-    ? input.verdicts.filter((v) => v.stage === 'streaming' && (!input.since || v.finishedAt >= input.since))
+    // Started in the current streaming period: a run begun before a rollback and re-promotion judged the earlier one.
+    ? input.verdicts.filter((v) => v.stage === 'streaming' && (!input.since || (v.startedAt ?? v.finishedAt) >= input.since))
     : input.verdicts;
   const lastFailure = input.lastFailure !== undefined ? input.lastFailure : newestFailure(input.verdicts);
   const walk = walkWindows(scoped, (v) => notCountedReason(v, input, minRows, lastFailure));

@@ -237,4 +237,14 @@ describe('stage gate', () => {
       expect(g.ok).toBe(days.length >= required); // gaps do not break a streak (rule 3)
     }), { numRuns: 200 });
   });
+
+  it('a reconciliation begun in an earlier streaming period and finished after a re-promotion does not count toward retirement (it judged the earlier period)', () => {
+    const since = new Date('2026-11-20T04:00:00Z');
+    const straddling = night('2026-11-19', 'match', { stage: 'streaming', startedAt: new Date('2026-11-20T03:00:00Z'), finishedAt: new Date('2026-11-20T04:10:00Z') });
+    const after = nights(2, 'match', 18, { stage: 'streaming', startedAt: new Date('2026-11-20T04:20:00Z'), finishedAt: new Date('2026-11-20T04:30:00Z') });
+    const g = gate([straddling, ...after], { from: 'streaming', to: 'streaming-only', since, retireAfter: 3 });
+    expect(g).toMatchObject({ ok: false, clean: 2 });
+    expect(g.counted.map((c) => c.window)).toEqual(['2026-11-18', '2026-11-17']);
+    expect(gate([{ ...straddling, startedAt: new Date('2026-11-20T04:05:00Z') }, ...after], { from: 'streaming', to: 'streaming-only', since, retireAfter: 3 }).ok).toBe(true);
+  });
 });
