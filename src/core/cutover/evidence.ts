@@ -11,6 +11,7 @@ import { evaluateGate, type GateResult, type Verdict } from './stage-gate.ts';
 import { currentDefinition } from './dataset-definition.ts';
 import type { RowCounter } from './judged-rows.ts';
 import type { OutputShape } from './output-shape.ts';
+import { streamCoverage } from './stream-code.ts';
 
 /** How many windows beyond `required` are examined (windows that do not count are skipped). */
 const LOOKBACK = 200;
@@ -104,14 +105,15 @@ export async function gateForNextStep(db: Pool | PoolClient, ds: DatasetConfig, 
   const required = retire ? ds.cutover.retireAfter : ds.cutover.promoteAfter;
   const needsEvidence = row.stage !== 'batch';
   const definition = needsEvidence ? await currentDefinition(db, ds, { record: opts.recordDefinition ?? null }) : undefined;
-  const [verdicts, lastFailure] = needsEvidence ? await Promise.all([
+  const [verdicts, lastFailure, streamCode] = needsEvidence ? await Promise.all([
     loadVerdicts(db, ds.name, { ...(retire ? { streamingSince: row.since } : {}), limit: required + LOOKBACK }),
     loadLastFailure(db, ds.name),
-  ]) : [[], null];
+    streamCoverage(db, ds),
+  ]) : [[], null, undefined];
   const evaluate = (vs: readonly Verdict[]) => evaluateGate({
     from: row.stage, to, since: row.since, verdicts: vs, lastFailure, definition, now: opts.now ?? new Date(), windowed: ds.window !== null,
     promoteAfter: ds.cutover.promoteAfter, retireAfter: ds.cutover.retireAfter, maxEvidenceAgeMs: ds.cutover.maxEvidenceAgeMs,
-    minRowsPerWindow: ds.cutover.minRowsPerWindow, settleMs: ds.reconcile.settleMs,
+    minRowsPerWindow: ds.cutover.minRowsPerWindow, settleMs: ds.reconcile.settleMs, streamCode,
   });
   let gate = evaluate(verdicts);
   if (!opts.countRows || !needsEvidence) return gate;

@@ -24,6 +24,7 @@ import type { Stage } from '../stages.ts';
 import { formatDuration } from '../duration.ts';
 import { shapeChange, type OutputShape } from './output-shape.ts';
 import type { RowsNow } from './judged-rows.ts';
+import type { StreamCoverage } from './stream-code.ts';
 
 export interface Verdict {
   /** dualrun.reconciliations.id (bigint, as text); for an error, dualrun.reconcile_errors.id. */
@@ -70,6 +71,8 @@ export interface GateInput {
   readonly maxEvidenceAgeMs: number;
   /** Default 1; 0 turns the rule off. */
   readonly minRowsPerWindow?: number;
+  /** What the stream worker runs (rule 4.1, stream-definition); absent: not checked. */
+  readonly streamCode?: StreamCoverage;
   /** The dataset's `reconcile.settle` now (default 0): a window counts only if judged after its end + settle (rule 4.3). */
   readonly settleMs?: number;
   /** Whether the dataset is cut into windows (only changes the wording). */
@@ -84,7 +87,7 @@ export interface GateInput {
 }
 
 export interface Judged { readonly id: string; readonly window: string | null; readonly verdict: Verdict['verdict']; readonly judgedAt: string }
-export type NotCountedRule = 'definition' | 'before-failure' | 'partial-load' | 'batch-run' | 'not-settled' | 'before-batch-load' | 'batch-definition' | 'min-rows' | 'rows-changed' | 'table-changed';
+export type NotCountedRule = 'definition' | 'stream-definition' | 'before-failure' | 'partial-load' | 'batch-run' | 'not-settled' | 'before-batch-load' | 'batch-definition' | 'min-rows' | 'rows-changed' | 'table-changed';
 export interface NotCounted extends Judged { readonly rule: NotCountedRule; readonly reason: string }
 export interface Breaker extends Judged {
   /** window-order: the latest result of a newer window than the rest; judged-later: recorded after evidence that would count. */
@@ -179,7 +182,7 @@ export function evaluateGate(input: GateInput): GateResult {
 }
 
 /** Why a clean result is not evidence (null: it counts). Rule numbers as in docs/cutover.md. */
-export function notCountedReason(v: Verdict, input: Pick<GateInput, 'definition'> & { windowed?: boolean; settleMs?: number }, minRows: number, lastFailure: Verdict | null): { rule: NotCountedRule; reason: string } | null {
+export function notCountedReason(v: Verdict, input: Pick<GateInput, 'definition'> & { windowed?: boolean; settleMs?: number; streamCode?: StreamCoverage }, minRows: number, lastFailure: Verdict | null): { rule: NotCountedRule; reason: string } | null {
   const def = input.definition;
   if (def) {
     const change = def.changed.length ? ` (${def.changed.join(', ')} changed)` : '';
@@ -191,6 +194,8 @@ export function notCountedReason(v: Verdict, input: Pick<GateInput, 'definition'
     if ((v.definition ?? null) !== def.fingerprint) return no(`judged under an earlier definition of the dataset${change} (current since ${def.since.toISOString()})`);
     if (v.finishedAt < def.since) return no(`judged before the dataset definition last changed at ${def.since.toISOString()}${change}`);
   }
+  const code = streamCodeReason(v, input.streamCode);
+  if (code) return { rule: 'stream-definition', reason: code };
   // Rule 4.2: a failure recorded after a clean judgment means that judgment may no longer hold.
   if (lastFailure && v.finishedAt <= lastFailure.finishedAt) {
     return { rule: 'before-failure', reason: `judged ${v.finishedAt.toISOString()}, before the ${failureWord(lastFailure)} of ${windowName(lastFailure)} judged ${lastFailure.finishedAt.toISOString()}; reconcile it again` };
@@ -237,6 +242,18 @@ export function notCountedReason(v: Verdict, input: Pick<GateInput, 'definition'
     if (reshaped.length) {
       return { rule: 'table-changed', reason: `${reshaped.join(', ')} since it was judged: the verdict is about another table or other columns; reconcile it again` };
     }
+  }
+  return null;
+}
+
+/** Rule 4.1, stream side: the window's stream rows come from the stream code on disk now. */
+function streamCodeReason(v: Verdict, code: StreamCoverage | undefined): string | null {
+  if (!code || code.state === 'none') return null;
+  if (code.state === 'stale') {
+    return `the stream worker last started (${code.startedAt.toISOString()}) with an earlier stream transform or record schema and keeps running it: restart \`dualrun stream\`, then judge windows it wrote (or replay)`;
+  }
+  if (code.coversFrom && (!v.windowStart || v.windowStart < code.coversFrom)) {
+    return `its stream rows were written before the stream worker ran the current stream transform/record schema (from ${code.coversFrom.toISOString()}): replay (\`dualrun stream --from-beginning --reset-output\`) or judge windows that start after it`;
   }
   return null;
 }
