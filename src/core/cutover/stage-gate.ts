@@ -41,6 +41,9 @@ export interface Verdict {
   readonly finishedAt: Date;
   readonly batchRows?: number | null;
   readonly streamRows?: number | null;
+  /** The checksums judged: whole-table runs that saw the same data (same load, same checksums) are one unit (rule 1). */
+  readonly batchChecksum?: string | null;
+  readonly streamChecksum?: string | null;
   /** The dataset definition fingerprint it judged (null: recorded before dualrun kept definitions). */
   readonly definition?: string | null;
   /** The newest finished batch load of its window, as the gate reads it now (null: none recorded). */
@@ -322,11 +325,21 @@ export function latestPerWindow(verdicts: readonly Verdict[]): Verdict[] {
   const latest = new Map<string, Verdict>();
   for (const v of verdicts) {
     if (v.verdict === 'pending') continue;
-    const key = v.windowStart ? `s:${v.windowStart.toISOString()}` : v.windowLabel ? `l:${v.windowLabel}` : `id:${v.verdict === 'error' ? 'e' : ''}${v.id}`;
+    const key = v.windowStart ? `s:${v.windowStart.toISOString()}` : v.windowLabel ? `l:${v.windowLabel}` : wholeTableUnit(v);
     const prev = latest.get(key);
     if (!prev || later(v, prev)) latest.set(key, v);
   }
   return [...latest.values()].sort((a, b) => orderKey(b) - orderKey(a) || (later(a, b) ? -1 : 1));
+}
+
+/**
+ * A whole-table run is its own unit, except that clean runs which saw the same data (the
+ * same batch load, the same rows and checksums on both sides) are one observation, not
+ * several: seven re-runs in a minute are not seven clean nights.
+ */
+function wholeTableUnit(v: Verdict): string {
+  if (v.verdict !== 'match' || !v.batchChecksum || !v.streamChecksum) return `id:${v.verdict === 'error' ? 'e' : ''}${v.id}`;
+  return `same:${JSON.stringify([v.batchLoad?.runId ?? null, v.batchRows ?? null, v.batchChecksum, v.streamRows ?? null, v.streamChecksum])}`;
 }
 
 /** The first version's helper: the leading run of matches (no evidence rules). */

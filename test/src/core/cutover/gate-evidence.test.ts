@@ -244,3 +244,28 @@ describe('evidence about other tables or other columns', () => {
     await expect(promote(fx.rt, 'orders', why)).resolves.toMatchObject({ to: 'streaming', forced: false });
   });
 });
+
+describe('whole-table runs', () => {
+  it('re-running the reconciler on unchanged whole tables adds no evidence; a changed stream state does (three runs in a row promoted promoteAfter 3)', async () => {
+    fx = await createFixture();
+    const { pool } = fx.db;
+    const raw = rawConfig(fx.db.url) as { datasets: { plain: { cutover: Record<string, unknown> } } };
+    raw.datasets.plain.cutover = { promoteAfter: 3 };
+    const rt = createRuntime({ config: compileConfig(raw, { path: null }), log: pino({ level: 'silent' }) });
+    extra.push(rt);
+    await recordDefinitionsLongAgo(rt);
+    await promote(rt, 'plain', why);
+    await pool.query(`CREATE TABLE analytics.plain_batch (id int PRIMARY KEY, v int); CREATE TABLE analytics.plain_stream (id int PRIMARY KEY, v int);
+      INSERT INTO analytics.plain_batch SELECT g, g FROM generate_series(1, 5) g; INSERT INTO analytics.plain_stream SELECT g, g FROM generate_series(1, 5) g`);
+    const plain = async () => (await cutoverStatus(rt)).find((s) => s.dataset === 'plain')!.next!;
+    for (let i = 0; i < 3; i++) expect((await reconcileDataset(rt, 'plain', { assumeSettled: true }))[0].verdict).toBe('match');
+    expect(await plain()).toMatchObject({ ready: false, clean: 1 });
+    await refusal(promote(rt, 'plain', why));
+    // The data moves on both sides (a live stream, a new load): each new state is a new observation.
+    for (const id of [6, 7]) {
+      await pool.query(`INSERT INTO analytics.plain_batch VALUES (${id}, ${id}); INSERT INTO analytics.plain_stream VALUES (${id}, ${id})`);
+      expect((await reconcileDataset(rt, 'plain', { assumeSettled: true }))[0].verdict).toBe('match');
+    }
+    expect(await plain()).toMatchObject({ ready: true, clean: 3 });
+  });
+});

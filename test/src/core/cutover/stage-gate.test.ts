@@ -247,4 +247,22 @@ describe('stage gate', () => {
     expect(g.counted.map((c) => c.window)).toEqual(['2026-11-18', '2026-11-17']);
     expect(gate([{ ...straddling, startedAt: new Date('2026-11-20T04:05:00Z') }, ...after], { from: 'streaming', to: 'streaming-only', since, retireAfter: 3 }).ok).toBe(true);
   });
+
+  it('whole-table runs that saw the same data count once (seven re-runs of one state in a minute passed promoteAfter 7)', () => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 15 }), (states) => {
+      const runs: Verdict[] = states.map((st, i) => ({
+        id: String(1000 + i), windowLabel: null, windowStart: null, verdict: 'match', stage: 'shadow',
+        finishedAt: new Date(NOW.getTime() - (states.length - i) * 60_000), batchRows: 10, streamRows: 10 + st,
+        batchChecksum: 'b1', streamChecksum: `s${st}`,
+      }));
+      const g = gate(runs, { windowed: false, promoteAfter: 3 });
+      const distinct = new Set(states).size;
+      expect(g.clean).toBe(distinct);
+      expect(g.ok).toBe(distinct >= 3);
+      // Each counted unit is the newest run of its state.
+      const newestOf = new Map(states.map((st, i) => [st, String(1000 + i)]));
+      expect(new Set(g.evidence).size).toBe(g.evidence.length);
+      for (const id of g.evidence) expect([...newestOf.values()]).toContain(id);
+    }), { numRuns: 200 });
+  });
 });
