@@ -307,12 +307,12 @@ function walkWindows(verdicts: readonly Verdict[], reason: (v: Verdict) => { rul
   return walk;
 }
 
-/** Where, among the windows walked down to the oldest one used, a window's end falls short of the next newer one's start. */
+/** Where, among the windows walked from the newest used to the oldest used, a window's end falls short of the next newer one's start. */
 function windowGaps(visited: readonly Verdict[], used: readonly Verdict[]): GateResult['gaps'] {
   const last = used.at(-1);
   if (!last) return [];
   const gaps: { older: string | null; newer: string | null }[] = [];
-  for (let i = 1; i < visited.length && visited[i - 1] !== last; i++) {
+  for (let i = visited.indexOf(used[0]) + 1; i < visited.length && visited[i - 1] !== last; i++) {
     const newer = visited[i - 1];
     const older = visited[i];
     if (newer.windowStart && older.windowEnd && older.windowEnd.getTime() < newer.windowStart.getTime()) gaps.push({ older: older.windowLabel, newer: newer.windowLabel });

@@ -235,6 +235,9 @@ describe('stage gate', () => {
         ? [{ older: new Date(base - d * DAY).toISOString().slice(0, 10), newer: new Date(base - used[i] * DAY).toISOString().slice(0, 10) }] : []));
       expect(g.gaps).toEqual(expected);
       expect(g.ok).toBe(days.length >= required); // gaps do not break a streak (rule 3)
+      // A newer window that did not count is not the edge of a gap between windows used.
+      const early = night(new Date(base + 5 * DAY).toISOString().slice(0, 10), 'match', { windowEnd: new Date(base + 6 * DAY), finishedAt: new Date(NOW.getTime() - H) });
+      expect(gate([early, ...verdicts], { promoteAfter: required, settleMs: 0 }).gaps).toEqual(expected);
     }), { numRuns: 200 });
   });
 
