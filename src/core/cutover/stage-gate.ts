@@ -184,73 +184,88 @@ export function evaluateGate(input: GateInput): GateResult {
   };
 }
 
-/** Why a clean result is not evidence (null: it counts). Rule numbers as in docs/cutover.md. */
-export function notCountedReason(v: Verdict, input: Pick<GateInput, 'definition'> & { windowed?: boolean; settleMs?: number; streamCode?: StreamCoverage }, minRows: number, lastFailure: Verdict | null): { rule: NotCountedRule; reason: string } | null {
-  const def = input.definition;
-  if (def) {
-    const change = def.changed.length ? ` (${def.changed.join(', ')} changed)` : '';
-    const no = (reason: string) => ({ rule: 'definition' as const, reason });
-    if (def.since === null) {
-      const what = def.changed.length ? `the dataset definition changed${change} since it was last recorded` : 'the dataset definition is not recorded yet';
-      return no(`${what}; nothing judged before that counts (the next batch run, reconciliation, stream start or promotion records it)`);
-    }
-    if ((v.definition ?? null) !== def.fingerprint) return no(`judged under an earlier definition of the dataset${change} (current since ${def.since.toISOString()})`);
-    if (v.finishedAt < def.since) return no(`judged before the dataset definition last changed at ${def.since.toISOString()}${change}`);
+type Reason = { rule: NotCountedRule; reason: string } | null;
+type ReasonInput = Pick<GateInput, 'definition'> & { windowed?: boolean; settleMs?: number; streamCode?: StreamCoverage };
+
+/** Why a clean result is not evidence (null: it counts). Rule numbers as in docs/cutover.md; the first that fails is given. */
+export function notCountedReason(v: Verdict, input: ReasonInput, minRows: number, lastFailure: Verdict | null): Reason {
+  return definitionReason(v, input.definition)
+    ?? streamCodeReason(v, input.streamCode)
+    ?? failureReason(v, lastFailure)
+    ?? (v.batchLoad?.status === 'partial'
+      ? { rule: 'partial-load', reason: `its batch load (run ${v.batchLoad.runId}) is partial: loaded before the window ended + settle; run \`dualrun batch run\` again once due` }
+      : null)
+    ?? unsettledReason(v, input.settleMs ?? 0)
+    ?? batchLoadReason(v, input.definition?.parts)
+    ?? (minRows > 0 && ((v.batchRows ?? 0) < minRows || (v.streamRows ?? 0) < minRows)
+      ? { rule: 'min-rows', reason: `${v.batchRows ?? 0} batch rows, ${v.streamRows ?? 0} stream rows (cutover.minRowsPerWindow ${minRows} on both sides)` }
+      : null)
+    ?? outputsChangedReason(v, input.windowed !== false, minRows);
+}
+
+/** Rule 4.1: judged under the current definition, after it began. */
+function definitionReason(v: Verdict, def: GateInput['definition']): Reason {
+  if (!def) return null;
+  const change = def.changed.length ? ` (${def.changed.join(', ')} changed)` : '';
+  const no = (reason: string) => ({ rule: 'definition' as const, reason });
+  if (def.since === null) {
+    const what = def.changed.length ? `the dataset definition changed${change} since it was last recorded` : 'the dataset definition is not recorded yet';
+    return no(`${what}; nothing judged before that counts (the next batch run, reconciliation, stream start or promotion records it)`);
   }
-  const code = streamCodeReason(v, input.streamCode);
-  if (code) return { rule: 'stream-definition', reason: code };
-  // Rule 4.2: a failure recorded after a clean judgment means that judgment may no longer hold.
-  if (lastFailure && v.finishedAt <= lastFailure.finishedAt) {
-    return { rule: 'before-failure', reason: `judged ${v.finishedAt.toISOString()}, before the ${failureWord(lastFailure)} of ${windowName(lastFailure)} judged ${lastFailure.finishedAt.toISOString()}; reconcile it again` };
-  }
-  const load = v.batchLoad;
-  if (load?.status === 'partial') {
-    return { rule: 'partial-load', reason: `its batch load (run ${load.runId}) is partial: loaded before the window ended + settle; run \`dualrun batch run\` again once due` };
-  }
-  const unsettled = unsettledReason(v, input.settleMs ?? 0);
-  if (unsettled) return unsettled;
-  if (load?.finishedAt && load.finishedAt > (v.startedAt ?? v.finishedAt)) {
-    return { rule: 'before-batch-load', reason: `judged before its latest batch load (run ${load.runId}, finished ${load.finishedAt.toISOString()}); reconcile it again` };
-  }
-  // The window's batch rows must come from the batch query and transform in use now, not only be judged under them.
-  const ran = load?.definition;
-  const now = def?.parts;
-  if (ran && now) {
-    const stale = [['batchQuery', 'batch query file'], ['batchTransform', 'batch transform']].filter(([k]) => ran[k] !== undefined && ran[k] !== now[k]).map(([, name]) => name);
-    if (stale.length) {
-      return { rule: 'batch-definition', reason: `its batch load (run ${load!.runId}) ran an earlier ${stale.join(' and ')}: the batch rows are not what the current one produces; re-run the window (dualrun batch run --window ${v.windowLabel ?? '…'}), then reconcile it` };
-    }
-  }
-  if (minRows > 0 && ((v.batchRows ?? 0) < minRows || (v.streamRows ?? 0) < minRows)) {
-    return { rule: 'min-rows', reason: `${v.batchRows ?? 0} batch rows, ${v.streamRows ?? 0} stream rows (cutover.minRowsPerWindow ${minRows} on both sides)` };
-  }
-  // Rule 4.6: the outputs must still hold what was judged (not truncated, reloaded or rebuilt since).
-  if (v.rowsNow) {
-    const changed = (['batch', 'stream'] as const).flatMap((side) => {
-      const was = (side === 'batch' ? v.batchRows : v.streamRows) ?? 0;
-      const now = v.rowsNow![side];
-      const floor = Math.min(was, Math.max(1, minRows));
-      const differs = now === null || (input.windowed === false ? now < floor : now !== was);
-      return differs ? [`the ${side} output ${now === null ? 'no longer exists' : `now holds ${now} rows`} (${was} when judged)`] : [];
-    });
-    if (changed.length) {
-      return { rule: 'rows-changed', reason: `${changed.join(', ')}: truncated, reloaded or rebuilt since it was judged; reconcile it again` };
-    }
-    const now = v.rowsNow.shapes;
-    const reshaped = now && v.shapes ? (['batch', 'stream'] as const).flatMap((side) => {
-      const was = v.shapes![side];
-      const change = was ? shapeChange(was, now[side]) : null;
-      return change ? [`the ${side} output ${change}`] : [];
-    }) : [];
-    if (reshaped.length) {
-      return { rule: 'table-changed', reason: `${reshaped.join(', ')} since it was judged: the verdict is about another table or other columns; reconcile it again` };
-    }
-  }
+  if ((v.definition ?? null) !== def.fingerprint) return no(`judged under an earlier definition of the dataset${change} (current since ${def.since.toISOString()})`);
+  if (v.finishedAt < def.since) return no(`judged before the dataset definition last changed at ${def.since.toISOString()}${change}`);
   return null;
 }
 
+/** Rule 4.2: a failure recorded after a clean judgment means that judgment may no longer hold. */
+function failureReason(v: Verdict, lastFailure: Verdict | null): Reason {
+  if (!lastFailure || v.finishedAt > lastFailure.finishedAt) return null;
+  return { rule: 'before-failure', reason: `judged ${v.finishedAt.toISOString()}, before the ${failureWord(lastFailure)} of ${windowName(lastFailure)} judged ${lastFailure.finishedAt.toISOString()}; reconcile it again` };
+}
+
+/** Rule 4.4: judged after the window's latest batch load, which ran the batch query and transform in use now. */
+function batchLoadReason(v: Verdict, parts: Readonly<Record<string, string>> | undefined): Reason {
+  const load = v.batchLoad;
+  if (!load) return null;
+  if (load.finishedAt && load.finishedAt > (v.startedAt ?? v.finishedAt)) {
+    return { rule: 'before-batch-load', reason: `judged before its latest batch load (run ${load.runId}, finished ${load.finishedAt.toISOString()}); reconcile it again` };
+  }
+  const ran = load.definition;
+  if (!ran || !parts) return null;
+  const stale = [['batchQuery', 'batch query file'], ['batchTransform', 'batch transform']].filter(([k]) => ran[k] !== undefined && ran[k] !== parts[k]).map(([, name]) => name);
+  if (stale.length === 0) return null;
+  return { rule: 'batch-definition', reason: `its batch load (run ${load.runId}) ran an earlier ${stale.join(' and ')}: the batch rows are not what the current one produces; re-run the window (dualrun batch run --window ${v.windowLabel ?? '…'}), then reconcile it` };
+}
+
+/** Rule 4.6: the outputs still hold what was judged (not truncated, reloaded, rebuilt, recreated or altered since). */
+function outputsChangedReason(v: Verdict, windowed: boolean, minRows: number): Reason {
+  const rowsNow = v.rowsNow;
+  if (!rowsNow) return null;
+  const changed = (['batch', 'stream'] as const).flatMap((side) => {
+    const was = (side === 'batch' ? v.batchRows : v.streamRows) ?? 0;
+    const now = rowsNow[side];
+    const floor = Math.min(was, Math.max(1, minRows));
+    const differs = now === null || (windowed ? now !== was : now < floor);
+    return differs ? [`the ${side} output ${now === null ? 'no longer exists' : `now holds ${now} rows`} (${was} when judged)`] : [];
+  });
+  if (changed.length) return { rule: 'rows-changed', reason: `${changed.join(', ')}: truncated, reloaded or rebuilt since it was judged; reconcile it again` };
+  const shapes = rowsNow.shapes;
+  const reshaped = shapes && v.shapes ? (['batch', 'stream'] as const).flatMap((side) => {
+    const was = v.shapes![side];
+    const change = was ? shapeChange(was, shapes[side]) : null;
+    return change ? [`the ${side} output ${change}`] : [];
+  }) : [];
+  if (reshaped.length === 0) return null;
+  return { rule: 'table-changed', reason: `${reshaped.join(', ')} since it was judged: the verdict is about another table or other columns; reconcile it again` };
+}
+
 /** Rule 4.1, stream side: the window's stream rows come from the stream code on disk now. */
-function streamCodeReason(v: Verdict, code: StreamCoverage | undefined): string | null {
+function streamCodeReason(v: Verdict, code: StreamCoverage | undefined): Reason {
+  const why = streamCodeWhy(v, code);
+  return why ? { rule: 'stream-definition', reason: why } : null;
+}
+
+function streamCodeWhy(v: Verdict, code: StreamCoverage | undefined): string | null {
   if (!code || code.state === 'none') return null;
   if (code.state === 'stale') {
     return `the stream worker last started (${code.startedAt.toISOString()}) with an earlier stream transform or record schema and keeps running it: restart \`dualrun stream\`, then judge windows it wrote (or replay)`;
@@ -267,7 +282,7 @@ function streamCodeReason(v: Verdict, code: StreamCoverage | undefined): string 
  * clock, not judged with --assume-settled while dualrun knew it was behind, and (proven by
  * a stream watermark under a shorter settle than now) with the watermark past the new horizon.
  */
-function unsettledReason(v: Verdict, settleMs: number): { rule: NotCountedRule; reason: string } | null {
+function unsettledReason(v: Verdict, settleMs: number): Reason {
   const run = v.newestBatchRun;
   if (run && run.status !== 'succeeded' && run.status !== 'partial') {
     const what = run.status === 'running' ? `is running (started ${run.startedAt?.toISOString() ?? 'at an unknown time'})` : `is ${run.status}`;
