@@ -13,12 +13,16 @@
  * one; `pending` neither counts nor breaks), windows newest first; a window whose
  * latest result is a mismatch or an error ends the walk (the breaker). A clean
  * window counts only if it is evidence: judged under the current dataset
- * definition and after it began, after every mismatch/error recorded for the
- * dataset, after its window's latest batch load finished, that load not partial,
- * both sides hold at least `minRowsPerWindow` rows, and (when re-counted: `rowsNow`)
- * the outputs still hold the rows judged. Windows that do not count
- * are skipped (not breaking) and listed with why. Newest evidence must be within
- * `maxEvidenceAge` (0 = no limit).
+ * definition and after it began, its stream rows written by the stream code in use
+ * now, after every mismatch/error recorded for the dataset, settled when judged and
+ * now (batch run succeeded, not partial, judged after window end + settle, not
+ * assumed settled while known behind), after its window's latest batch load
+ * finished, that load run by the current batch query/transform, both sides hold at
+ * least `minRowsPerWindow` rows, and (when re-counted: `rowsNow`) the outputs still
+ * hold the rows judged in the same tables with the same columns. Windows that do
+ * not count are skipped (not breaking) and listed with why; gaps between the windows
+ * used are listed too. Clean whole-table runs that saw the same data are one unit.
+ * Newest evidence must be within `maxEvidenceAge` (0 = no limit).
  */
 import type { Stage } from '../stages.ts';
 import { formatDuration } from '../duration.ts';
