@@ -269,3 +269,25 @@ describe('whole-table runs', () => {
     expect(await plain()).toMatchObject({ ready: true, clean: 3 });
   });
 });
+
+describe('comparing an output with itself', () => {
+  it('a stream output that is the batch output (another connection string) or a view over it is a reconcile error, not a match (promotion on a comparison of a table with itself)', async () => {
+    fx = await createFixture();
+    const { pool } = fx.db;
+    await pool.query(`CREATE TABLE analytics.plain_batch (id int PRIMARY KEY, v int); INSERT INTO analytics.plain_batch SELECT g, g FROM generate_series(1, 5) g;
+      CREATE VIEW analytics.plain_view AS SELECT id, v FROM (SELECT * FROM analytics.plain_batch) b`);
+    const sameDbOtherUrl = `${fx.db.url}${fx.db.url.includes('?') ? '&' : '?'}application_name=stream-side`;
+    for (const stream of [{ output: 'analytics.plain_view', adopted: true }, { output: 'analytics.plain_batch', database: sameDbOtherUrl, adopted: true }]) {
+      const raw = rawConfig(fx.db.url) as { datasets: { plain: Record<string, unknown> } };
+      raw.datasets.plain.stream = stream;
+      const rt = createRuntime({ config: compileConfig(raw, { path: null }), log: pino({ level: 'silent' }) });
+      extra.push(rt);
+      const [r] = await reconcileDataset(rt, 'plain', { assumeSettled: true });
+      expect(r.verdict).toBe('error');
+      expect(r.error?.message).toMatch(stream.database
+        ? /analytics\.plain_batch is the batch output analytics\.plain_batch \(the same table\); comparing an output with itself matches by construction/
+        : /the stream output analytics\.plain_view is a view that reads the batch output analytics\.plain_batch/);
+    }
+    expect((await pool.query(`SELECT count(*)::int AS n FROM dualrun.reconcile_errors WHERE dataset = 'plain'`)).rows[0].n).toBe(2);
+  });
+});
