@@ -3,10 +3,12 @@ import kafkajs, { type Kafka, type KafkaConfig as KafkajsConfig, type SASLOption
 import type { Logger } from 'pino';
 import type { KafkaConfig } from '../src/core/config/types.ts';
 import { DualrunError } from '../src/core/errors.ts';
+import { registerKafkaCodecs } from './kafka-codecs.ts';
 
 const { Kafka: KafkaClass, logLevel } = kafkajs;
 
 export function createKafka(cfg: KafkaConfig, log: Logger): Kafka {
+  registerKafkaCodecs();
   const options: KafkajsConfig = {
     brokers: [...cfg.brokers],
     clientId: cfg.clientId,

@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   DUALRUN_SCHEMA_OUTDATED: { exit: 3, retryable: false, summary: 'the toolkit schema needs `dualrun migrate`' },
   DUALRUN_BATCH_FAILED: { exit: 3, retryable: false, summary: 'a batch run failed' },
   DUALRUN_STREAM_FAILED: { exit: 3, retryable: true, summary: 'the streaming worker failed' },
+  DUALRUN_SOURCE_REWOUND: { exit: 3, retryable: false, summary: 'the source log ends before the position already applied (the topic was deleted and created again, or truncated): nothing more is applied from it' },
   DUALRUN_CHANGELOG_PRUNED: { exit: 2, retryable: false, summary: 'changelog rows a reader or replay needs were pruned (see stream.source.changelogRetention)' },
   DUALRUN_RECONCILE_FAILED: { exit: 3, retryable: false, summary: 'a reconciliation could not run' },
   DUALRUN_TIMEZONE_DATA: { exit: 3, retryable: false, summary: "a database's time-zone rules disagree with Node's for a window" },
