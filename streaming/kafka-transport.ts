@@ -312,6 +312,7 @@ async function waitForStop(o: KafkaTransportOptions, opts: TransportRunOptions, 
  * the position already applied was deleted and created again, or truncated. Its new
  * records up to the stored position would be taken for ones already applied and
  * skipped without a word, so the worker stops instead, naming what it found.
+ * `offsets` must be read after `stored` (else a commit in between looks like a rewind).
  */
 function refuseRewound(o: KafkaTransportOptions, offsets: readonly { partition: number; high: string }[], stored: ReadonlyMap<number, Position>, partitions?: readonly number[]): void {
   const behind = offsets.filter((p) => (!partitions || partitions.includes(p.partition)) && stored.has(p.partition) && stored.get(p.partition)!.major >= BigInt(p.high));
@@ -324,7 +325,10 @@ function refuseRewound(o: KafkaTransportOptions, offsets: readonly { partition: 
 }
 
 async function partitionsCaughtUp(o: KafkaTransportOptions, admin: ReturnType<Kafka['admin']>): Promise<{ all: boolean; partitions: number[]; lag: number }> {
-  const [offsets, stored] = await Promise.all([admin.fetchTopicOffsets(o.topic), readPositions(o.stateDb, o.dataset, o.topic)]);
+  // Positions first, log ends after: a batch committed in between only makes the log end newer.
+  // Read at once, a position could pass a log end read a moment earlier and look rewound.
+  const stored = await readPositions(o.stateDb, o.dataset, o.topic);
+  const offsets = await admin.fetchTopicOffsets(o.topic);
   refuseRewound(o, offsets, stored);
   let lag = 0n;
   const done = offsets.filter((p) => {
