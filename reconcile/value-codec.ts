@@ -150,14 +150,18 @@ function jsonSql(t: TypeDesc, expr: string): string {
  * Without pg_input_is_valid (before Postgres 16): whether json text holds an escape
  * jsonb refuses. Escaped backslashes (`\\\\`) are replaced first so `\\\\u0000` (text, not
  * an escape) is not one; then `\u0000`, a surrogate left over once the valid pairs are
- * dropped, or, in a database that is not UTF8, any escape above `\u007f`.
+ * dropped, or an escape the database encoding cannot hold: in LATIN1 one above `\u00ff`
+ * (LATIN1 is U+0000-U+00FF), in another encoding that is not UTF8 any above `\u007f`
+ * (some fit, e.g. `\u20ac` in WIN1252: compared by text, they can only differ, never
+ * fail the window; which fit cannot be told in SQL without trying the cast).
  */
 export function jsonUnfitBeforeSql(text: string): string {
   // An escaped backslash becomes '~', not nothing: dropped, the text \\\ud800\\\udc00 (two lone surrogates) would read as one pair.
   const escapes = `replace(${text}, '\\\\', '~')`;
   const unpaired = `regexp_replace(${escapes}, '\\\\u[dD][89abAB][0-9a-fA-F]{2}\\\\u[dD][c-fC-F][0-9a-fA-F]{2}', '', 'g')`;
   return `(strpos(${escapes}, '\\u0000') > 0 OR ${unpaired} ~ '\\\\u[dD][89a-fA-F]'
-    OR (current_setting('server_encoding') <> 'UTF8' AND ${escapes} ~ '\\\\u(00[89a-fA-F]|0[1-9a-fA-F]|[1-9a-fA-F])'))`;
+    OR (current_setting('server_encoding') <> 'UTF8' AND ${escapes} ~ CASE current_setting('server_encoding') WHEN 'LATIN1' THEN '\\\\u(0[1-9a-fA-F]|[1-9a-fA-F])'
+      ELSE '\\\\u(00[89a-fA-F]|0[1-9a-fA-F]|[1-9a-fA-F])' END))`;
 }
 
 /**
