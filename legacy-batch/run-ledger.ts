@@ -25,6 +25,8 @@ export interface RunStart {
   window: Window | null;
   mode: RunMode;
   trigger: RunTrigger;
+  /** The batch query and transform hashes this run executes (dataset definition parts), for the cutover gate. */
+  definition?: { readonly batchQuery: string; readonly batchTransform: string } | null;
 }
 
 export type RunEnd =
@@ -38,9 +40,10 @@ const holders = new Map<number, PoolClient>();
 export async function startRun(db: Db, run: RunStart): Promise<number> {
   await abandonOrphanedRuns(db).catch(() => 0);
   const w = run.window;
-  const args = [run.dataset, w?.start ?? null, w?.end ?? null, w?.label ?? null, run.mode, run.trigger, os.hostname(), process.pid];
-  const insert = `INSERT INTO dualrun.batch_runs (dataset, window_start, window_end, window_label, mode, status, trigger, host, pid)
-     VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8) RETURNING id`;
+  const args = [run.dataset, w?.start ?? null, w?.end ?? null, w?.label ?? null, run.mode, run.trigger, os.hostname(), process.pid,
+    run.definition ? JSON.stringify(run.definition) : null];
+  const insert = `INSERT INTO dualrun.batch_runs (dataset, window_start, window_end, window_label, mode, status, trigger, host, pid, definition)
+     VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9) RETURNING id`;
   if (!isPool(db)) return Number((await db.query<{ id: string }>(insert, args)).rows[0].id);
   // Row and lock in one transaction: no one ever sees the row `running` without its lock.
   const holder = await db.connect();

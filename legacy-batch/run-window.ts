@@ -66,8 +66,9 @@ export async function runWindow(rt: Runtime, ds: DatasetConfig, window: Window |
   // With the output in the toolkit database the ledger's `succeeded` commits with the rows.
   const ledgerInLoad = ds.batch.database === null;
   // The batch query or transform may have changed: the gate dates evidence from here.
-  await currentDefinition(toolkit, ds, { record: 'batch run' });
-  const runId = await startRun(toolkit, { dataset: ds.name, window, mode: 'managed', trigger: opts.trigger });
+  const { parts } = await currentDefinition(toolkit, ds, { record: 'batch run' });
+  const definition = { batchQuery: parts.batchQuery, batchTransform: parts.batchTransform };
+  const runId = await startRun(toolkit, { dataset: ds.name, window, mode: 'managed', trigger: opts.trigger, definition });
   rt.log.info({ dataset: ds.name, window: scopeLabel(scope), runId }, 'batch run started');
   try {
     const result = await inTransaction(target, async (client) => {

@@ -35,12 +35,15 @@ export interface Difference {
 
 export type Tolerance = Readonly<Record<string, number>>;
 
+/** Per compared column that is a float on either side: [batch is a float, stream is a float]. */
+export type FloatSides = ReadonlyMap<string, readonly [boolean, boolean]>;
+
 /**
  * Null when the key does not differ (e.g. only within tolerance). `floats`:
- * compared columns whose canonical values are float texts (value-codec `float`),
+ * compared columns a side holds as floats; that side's canonical values are
  * taken as the exact doubles they denote when a tolerance applies.
  */
-export function classifyPair(pair: KeyPair, columns: readonly string[], tolerance: Tolerance, floats: ReadonlySet<string> = new Set()): Difference | null {
+export function classifyPair(pair: KeyPair, columns: readonly string[], tolerance: Tolerance, floats: FloatSides = new Map()): Difference | null {
   const { k, key, batch, stream } = pair;
   const streamTs = stream?.sourceTs ?? null;
   if ((batch?.n ?? 0) > 1 || (stream?.n ?? 0) > 1) {
@@ -53,7 +56,7 @@ export function classifyPair(pair: KeyPair, columns: readonly string[], toleranc
     const b = batch.values[i] ?? null;
     const s = stream.values[i] ?? null;
     if (b === s) return;
-    if (tolerance[col] !== undefined && withinTolerance(b, s, tolerance[col], floats.has(col))) return;
+    if (tolerance[col] !== undefined && withinTolerance(b, s, tolerance[col], floats.get(col) ?? false)) return;
     diff[col] = { batch: b, stream: s };
   });
   if (Object.keys(diff).length === 0) return null;
@@ -66,11 +69,12 @@ export function classifyPair(pair: KeyPair, columns: readonly string[], toleranc
  * the tolerance as the decimal written in the config, absolute, no hidden slack.
  * NULL against a value is never within tolerance; a non-number only equals itself.
  */
-export function withinTolerance(batch: string | null, stream: string | null, tolerance: number, float = false): boolean {
+export function withinTolerance(batch: string | null, stream: string | null, tolerance: number, float: boolean | readonly [boolean, boolean] = false): boolean {
   if (batch === null || stream === null) return batch === stream;
   if (batch === stream) return true;
-  const a = toDecimal(batch, float);
-  const b = toDecimal(stream, float);
+  const [bf, sf] = typeof float === 'boolean' ? [float, float] : float;
+  const a = toDecimal(batch, bf);
+  const b = toDecimal(stream, sf);
   // String(0.005) is the shortest decimal that denotes the configured double: what the user wrote.
   const limit = parseDecimal(String(tolerance));
   if (!a || !b || !limit) return false;

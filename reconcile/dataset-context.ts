@@ -13,6 +13,7 @@ import { sideExpressions } from './column-expressions.ts';
 import type { SideSpec } from './window-fingerprint.ts';
 import { INTEGER_TYPES, type Bucketing } from './canonical-row-sql.ts';
 import { recordHashUsable } from './row-hash-sql.ts';
+import { assertDistinctOutputs } from './same-source.ts';
 
 export interface DatasetContext {
   ds: DatasetConfig;
@@ -37,6 +38,7 @@ const ROWS_PER_BUCKET = 256;
 export async function prepareDataset(rt: Runtime, ds: DatasetConfig, bucketsOverride?: number): Promise<DatasetContext> {
   const [batchPool, streamPool] = await Promise.all([rt.pool(ds.batch.database), rt.pool(ds.stream.database)]);
   const [bShape, sShape] = await Promise.all([readTableShape(batchPool, ds.batch.output, ds.key), readTableShape(streamPool, ds.stream.output, ds.key)]);
+  await assertDistinctOutputs(ds, batchPool, streamPool);
   const exprs = await sideExpressions(rt, ds, batchPool, streamPool);
   const columns = comparedColumns(ds, bShape, sShape, exprs);
   await Promise.all([

@@ -32,6 +32,7 @@ export async function reconcileWindows(rt: Runtime, ds: DatasetConfig, windows: 
     const results = windows.map((w) => failed(ds.name, w, err));
     // Not evidence, but the gate must see it: a dataset that cannot be compared breaks its streak.
     if (wopts.store) await storeFailures(rt, results);
+    for (const r of results) opts.onResult?.(r); // text and Markdown print each result as it is known: failures too
     return results;
   }
   const results: WindowResult[] = [];

@@ -7,10 +7,10 @@ import { DualrunError, toDualrunError } from '../src/core/errors.ts';
 import type { Runtime } from '../src/core/runtime.ts';
 import type { Window } from '../src/core/windows.ts';
 import { readStage } from '../src/core/stages.ts';
-import { logicalName } from './table-columns.ts';
+import { logicalName, type ColumnInfo } from './table-columns.ts';
 import type { DatasetContext } from './dataset-context.ts';
 import type { WindowResult } from './types.ts';
-import { checkSettlement } from './settlement.ts';
+import { checkSettlement, type Settlement } from './settlement.ts';
 import { adoptedBehind } from './adopted-watermark.ts';
 import { openSideSession, type SideSession } from './side-session.ts';
 import { sessionScanSettings } from './scan-settings.ts';
@@ -27,6 +27,7 @@ import { tombstoneLookup } from './tombstones.ts';
 import { noteDeadLetters } from './dead-letter-notes.ts';
 import { storeResult } from './result-store.ts';
 import { datasetDefinition } from '../src/core/cutover/dataset-definition.ts';
+import { readOutputShape } from '../src/core/cutover/output-shape.ts';
 import { IN_MEMORY_ROWS, PROBE_ROWS, type DrilldownSpec } from './drilldown-spec.ts';
 
 export interface WindowOptions { samples: number; assumeSettled: boolean; store: boolean; progress?: (line: string) => void; inMemoryRows?: number }
@@ -40,8 +41,11 @@ export async function reconcileWindow(rt: Runtime, ctx: DatasetContext, window: 
   try {
     const db = await rt.db();
     base.stage = await readStage(db, ctx.ds.name);
-    const adopted = ctx.ds.stream.adopted ? (h: Date) => adoptedBehind({ ds: ctx.ds, streamPool: ctx.streamPool, kafka: rt.config.kafka, log: rt.log }, h) : undefined;
+    const adopted = ctx.ds.stream.adopted
+      ? { behind: (h: Date) => adoptedBehind({ ds: ctx.ds, streamPool: ctx.streamPool, kafka: rt.config.kafka, log: rt.log }, h), hasWatermark: ctx.ds.stream.watermark !== null }
+      : undefined;
     const settlement = await checkSettlement(db, ctx.streamPool, ctx.ds.name, window, ctx.ds.reconcile.settleMs, adopted);
+    base.settlement = settlementRecord(settlement, ctx.ds.reconcile.settleMs);
     if (!settlement.settled && !opts.assumeSettled) {
       result = { ...base, verdict: 'pending', pendingReason: settlement.reason ?? undefined };
     } else {
@@ -70,6 +74,9 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
   const spec = drilldownSpec(ctx, window, opts.inMemoryRows);
   const [bs, ss] = await openSessions(ctx);
   try {
+    // Which tables, with which columns, this verdict is about (the gate checks they are still those: rule 4.6).
+    const [batchShape, streamShape] = await Promise.all([readOutputShape(bs.client, ctx.batch.shape.table), readOutputShape(ss.client, ctx.stream.shape.table)]);
+    base.shapes = { batch: batchShape, stream: streamShape };
     if (window) {
       const tz = ctx.ds.window?.timezone ?? 'UTC';
       await checkZoneAgreement(bs.client, window, ctx.batch.windowColumn, tz, 'the batch database');
@@ -161,13 +168,21 @@ async function locateDifferences(ctx: DatasetContext, spec: DrilldownSpec, bs: S
     keyed ? drilldownByKey(bs, spec) : ctx.sameDatabase ? drilldownSameDatabase(bs, spec) : drilldownCrossDatabase(bs, ss, spec),
     duplicatesOutsideBuckets(bs, ss, spec),
   ];
-  const floats = new Set(ctx.batch.compared.filter((c) => c.codec?.k === 'float').map(logicalName));
+  const isFloat = (c: ColumnInfo | undefined) => c?.type === 'float4' || c?.type === 'float8';
+  const floats = new Map(ctx.batch.compared
+    .map((c, i) => [logicalName(c), [isFloat(c), isFloat(ctx.stream.compared[i])] as const] as const)
+    .filter(([, f]) => f[0] || f[1]));
   for (const pairs of sources) {
     for await (const pair of pairs) {
       const d = classifyPair(pair, ctx.columns.compared, ctx.ds.reconcile.tolerance, floats);
       if (d) await acc.add(d);
     }
   }
+}
+
+/** What the gate needs to know later about how settled the window was when judged (docs/cutover.md, rule 4.3). */
+function settlementRecord(s: Settlement, settleMs: number): NonNullable<WindowResult['settlement']> {
+  return { proof: s.proof, settleMs, watermark: s.watermark?.toISOString() ?? null, ...(s.settled ? {} : { reason: s.reason ?? undefined }) };
 }
 
 /** A failure as `WindowResult.error`: code, message and the database error's fields. */

@@ -18,6 +18,14 @@ export interface Settlement {
   reason: string | null;
   /** When the batch saw its source; in-flight differences are judged against it. */
   snapshotAt: Date | null;
+  /**
+   * How sure: `proven` (settled), `unknown` (dualrun has no record to tell: no batch run,
+   * no watermark), `behind` (dualrun knows it is not settled). A verdict judged with
+   * --assume-settled while `behind` is never cutover evidence (docs/cutover.md, rule 4.3).
+   */
+  proof: 'proven' | 'unknown' | 'behind';
+  /** The stream watermark read (dualrun's own stream), null otherwise. */
+  watermark: Date | null;
 }
 
 interface BatchRun { status: string; snapshot_at: Date | null; finished_at: Date | null }
@@ -28,7 +36,10 @@ interface BatchRun { status: string; snapshot_at: Date | null; finished_at: Date
  */
 export type StreamBehind = (horizon: Date) => Promise<string | null>;
 
-export async function checkSettlement(db: Pool, streamDb: Pool, dataset: string, window: Window | null, settleMs: number, adoptedBehind?: StreamBehind): Promise<Settlement> {
+/** An adopted stream output: how to tell it caught up, and whether it has a `stream.watermark` at all (none: unknown, not behind). */
+export interface AdoptedStream { readonly behind: StreamBehind; readonly hasWatermark: boolean }
+
+export async function checkSettlement(db: Pool, streamDb: Pool, dataset: string, window: Window | null, settleMs: number, adopted?: AdoptedStream, now = new Date()): Promise<Settlement> {
   const runs = await db.query<BatchRun>(
     `SELECT status, snapshot_at, finished_at FROM dualrun.batch_runs
       WHERE dataset = $1 AND window_start IS NOT DISTINCT FROM $2::timestamptz
@@ -37,24 +48,28 @@ export async function checkSettlement(db: Pool, streamDb: Pool, dataset: string,
   );
   const run = runs.rows[0];
   const what = window ? `window ${window.label}` : 'the table';
-  if (!run) return { settled: false, reason: `no batch run recorded for ${what} (run \`dualrun batch run\` or \`dualrun batch adopt\`, or pass --assume-settled)`, snapshotAt: null };
+  const not = (proof: 'unknown' | 'behind', reason: string, snapshotAt: Date | null = null, watermark: Date | null = null): Settlement =>
+    ({ settled: false, reason, snapshotAt, proof, watermark });
+  if (!run) return not('unknown', `no batch run recorded for ${what} (run \`dualrun batch run\` or \`dualrun batch adopt\`, or pass --assume-settled)`);
   const snapshotAt = run.snapshot_at ?? run.finished_at;
   if (run.status === 'partial') {
     // A partial load (batch run --partial) saw the window before it ended: never settled, never evidence.
-    return { settled: false, reason: `the newest batch run for ${what} is partial (loaded before the window ended + settle); load it again once due (--assume-settled judges it, but never as cutover evidence)`, snapshotAt: null };
+    return not('behind', `the newest batch run for ${what} is partial (loaded before the window ended + settle); load it again once due (--assume-settled judges it, but never as cutover evidence)`);
   }
-  if (run.status !== 'succeeded') return { settled: false, reason: `the newest batch run for ${what} is ${run.status}`, snapshotAt: null };
+  if (run.status !== 'succeeded') return not('behind', `the newest batch run for ${what} is ${run.status}`);
   const horizon = new Date((window ? window.end : snapshotAt ?? new Date(0)).getTime() + settleMs);
-  if (adoptedBehind) {
-    const behind = await adoptedBehind(horizon);
-    return behind ? { settled: false, reason: behind, snapshotAt } : { settled: true, reason: null, snapshotAt };
+  if (adopted) {
+    const behind = await adopted.behind(horizon);
+    return behind ? not(adopted.hasWatermark ? 'behind' : 'unknown', behind, snapshotAt) : { settled: true, reason: null, snapshotAt, proof: 'proven', watermark: null };
   }
   const watermark = await streamWatermark(streamDb === db ? [db] : [streamDb, db], dataset);
-  if (!watermark) return { settled: false, reason: 'the stream has no watermark yet (is `dualrun stream` running?)', snapshotAt };
+  if (!watermark) return not('unknown', 'the stream has no watermark yet (is `dualrun stream` running?)', snapshotAt);
+  // A watermark can run ahead of the clock (a producer's clock, a wrong zone): a window that has not ended is never settled.
+  if (now < horizon) return not('behind', `window end + settle (${horizon.toISOString()}) is still in the future`, snapshotAt, watermark);
   if (watermark < horizon) {
-    return { settled: false, reason: `the stream watermark ${watermark.toISOString()} has not passed ${horizon.toISOString()} (window end + settle)`, snapshotAt };
+    return not('behind', `the stream watermark ${watermark.toISOString()} has not passed ${horizon.toISOString()} (window end + settle)`, snapshotAt, watermark);
   }
-  return { settled: true, reason: null, snapshotAt };
+  return { settled: true, reason: null, snapshotAt, proof: 'proven', watermark };
 }
 
 /** The dataset's stream watermark from the first database that has one recorded. */

@@ -47,7 +47,7 @@ export function logicalName(col: ColumnInfo): string {
 export interface TableShape {
   table: TableRef;
   columns: Map<string, ColumnInfo>;
-  /** A non-partial unique index covers only key columns: duplicates are impossible. */
+  /** A valid, non-partial unique index on key columns only, with NULLs counting as one value: duplicates are impossible. */
   keyUnique: boolean;
   /** Columns declared NOT NULL. */
   notNull: ReadonlySet<string>;
@@ -68,12 +68,17 @@ export async function readTableShape(db: Pool | PoolClient, table: TableRef, key
       ORDER BY a.attnum`,
     [oid],
   );
+  // Only an index that really holds one row per key counts: a valid one (a failed CREATE UNIQUE INDEX
+  // CONCURRENTLY leaves an invalid index over duplicates), and NULLs in it count as one value (NOT NULL
+  // columns, or NULLS NOT DISTINCT on Postgres 15+): a plain unique index admits many NULL keys.
   const idx = await db.query<{ cols: string[] }>(
     `SELECT array_agg(a.attname::pg_catalog.text) AS cols
-       FROM pg_index i
+       FROM (SELECT x.indexrelid, x.indrelid, x.indkey, coalesce((to_jsonb(x) ->> 'indnullsnotdistinct')::boolean, false) AS nnd
+               FROM pg_index x
+              WHERE x.indrelid = $1 AND x.indisunique AND x.indisvalid AND x.indpred IS NULL AND x.indexprs IS NULL) i
        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-      WHERE i.indrelid = $1 AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
-      GROUP BY i.indexrelid`,
+      GROUP BY i.indexrelid, i.nnd
+     HAVING bool_and(a.attnotnull) OR i.nnd`,
     [oid],
   );
   const leading = await db.query<{ name: string }>(

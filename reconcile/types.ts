@@ -3,6 +3,8 @@
  * shape of a WindowResult is DESIGN's `dualrun reconcile --format json` object
  * (more fields may be added, none renamed).
  */
+import type { OutputShape } from '../src/core/cutover/output-shape.ts';
+
 export type Verdict = 'match' | 'mismatch' | 'pending';
 /** `error` is a per-window failure (results over exceptions); never stored as evidence. */
 export type WindowStatus = Verdict | 'error';
@@ -71,6 +73,14 @@ export interface WindowResult {
   diff: DiffSummary | null;
   /** Why a window is pending. */
   pendingReason?: string;
+  /**
+   * How settled the window was when judged: `proven`, `unknown` (no record to tell) or
+   * `behind` (judged with --assume-settled while dualrun knew it was not settled), the
+   * `reconcile.settle` then, and the stream watermark read. The cutover gate reads it.
+   */
+  settlement?: { proof: 'proven' | 'unknown' | 'behind'; settleMs: number; watermark: string | null; reason?: string };
+  /** Each output's table object and column list when judged (src/core/cutover/output-shape.ts); the gate checks they still are. */
+  shapes?: { batch: OutputShape | null; stream: OutputShape | null };
   /** For `verdict: 'error'`. */
   error?: { code: string; message: string; db?: Record<string, string> };
   windowStart: string | null;

@@ -17,9 +17,14 @@ import type { TypeDesc } from './table-columns.ts';
 export type Codec =
   /** `v::text`: same base type both sides, strings (text/varchar/char/name/enum/uuid), integers. */
   | { k: 'text' }
-  /** Exact numbers by value: integers, numeric (any scale), money: `10`, `10.0`, `10.00` are one value. */
+  /**
+   * Exact numbers by value: integers, numeric (any scale), money: `10`, `10.0`, `10.00` are one value.
+   * Against an exact number a float is the shortest decimal that reads back as it (its text), so
+   * the float 0.1 equals the numeric 0.1, but the int8 9007199254740993 does not equal the float
+   * 9007199254740992 (converting the int8 to float8 would round it onto the float).
+   */
   | { k: 'decimal' }
-  /** Both as float8 (PG's own `=` between a float and a number); -0 is 0. */
+  /** Two floats: both as float8; -0 is 0. */
   | { k: 'float' }
   /** An instant: timestamptz as is; a timestamp or date is a wall clock in the dataset's time zone. */
   | { k: 'instant' }
@@ -27,8 +32,12 @@ export type Codec =
   | { k: 'json' }
   /** Arrays: element by element when either side's elements need normalising, else as the array's text. */
   | { k: 'array'; elem: Codec; perElement: boolean }
-  /** Composites: field by field (by position) when any field needs normalising, else as the record's text. */
-  | { k: 'record'; fields: Codec[]; perField: boolean };
+  /**
+   * Composites: field by field when any field needs normalising or the fields are ordered
+   * differently, else as the record's text. Fields pair by name when both sides have the same
+   * names (`byName`: the batch side's order, which both sides are encoded in), else by position.
+   */
+  | { k: 'record'; fields: Codec[]; perField: boolean; byName?: string[] };
 
 /** Why a pair of types cannot be equated (reported as schema drift, never compared as unequal-everything). */
 export interface Unequatable { reason: string }
@@ -57,14 +66,16 @@ export function planCodec(b: TypeDesc, s: TypeDesc): Codec | Unequatable {
   if (b.kind === 'composite' || s.kind === 'composite') {
     if (b.kind !== 'composite' || s.kind !== 'composite') return { reason: 'a composite on one side only' };
     if (b.fields.length !== s.fields.length) return { reason: `composites with ${b.fields.length} and ${s.fields.length} fields` };
+    const byName = reorderedFields(b, s);
+    const sField = (i: number) => (byName ? s.fields.find((f) => f.name === byName[i])! : s.fields[i]);
     const fields: Codec[] = [];
     for (let i = 0; i < b.fields.length; i++) {
-      const f = planCodec(b.fields[i].type, s.fields[i].type);
+      const f = planCodec(b.fields[i].type, sField(i).type);
       if ('reason' in f) return { reason: `field ${b.fields[i].name}: ${f.reason}` };
       fields.push(f);
     }
-    const perField = fields.some((f, i) => !wholeIsCanonical(f, b.fields[i].type, s.fields[i].type));
-    return { k: 'record', fields, perField };
+    const perField = !!byName || fields.some((f, i) => !wholeIsCanonical(f, b.fields[i].type, sField(i).type));
+    return { k: 'record', fields, perField, ...(byName ? { byName } : {}) };
   }
   if (stringLike(b) && stringLike(s)) return { k: 'text' };
   const [bn, sn] = [base(b), base(s)];
@@ -73,14 +84,29 @@ export function planCodec(b: TypeDesc, s: TypeDesc): Codec | Unequatable {
   // numeric(p,s) on both sides: one scale, so equal values already print alike (no trim_scale per row).
   if (bn === 'numeric' && sn === 'numeric' && sameTypmod(b, s)) return { k: 'text' };
   if (DECIMALS.has(bn) && DECIMALS.has(sn)) return { k: 'decimal' };
-  const floatable = (n: string) => FLOATS.has(n) || INTEGERS.has(n) || n === 'numeric';
-  if (floatable(bn) && floatable(sn)) return { k: 'float' };
+  if (FLOATS.has(bn) && FLOATS.has(sn)) return { k: 'float' };
+  // A float against an integer or numeric: as exact decimals (not both as float8, which rounds the number onto the float).
+  const exact = (n: string) => INTEGERS.has(n) || n === 'numeric';
+  if ((FLOATS.has(bn) && exact(sn)) || (exact(bn) && FLOATS.has(sn))) return { k: 'decimal' };
   if (bn === 'date' && sn === 'date') return { k: 'text' };
   if (bn === 'timestamp' && sn === 'timestamp') return { k: 'text' };
   if (TEMPORAL.has(bn) && TEMPORAL.has(sn)) return { k: 'instant' };
   if (JSONS.has(bn) && JSONS.has(sn)) return { k: 'json' };
   if (bn === sn) return { k: 'text' };
   return { reason: 'no equality rule for this pair' };
+}
+
+/**
+ * The batch side's field names when the stream side has the same names in another order
+ * (`(a int, b int)` and `(b int, a int)`): by position, a=1,b=2 and b=1,a=2 would print alike.
+ * Null when the fields line up, or when the names differ (then they pair by position).
+ */
+function reorderedFields(b: Extract<TypeDesc, { kind: 'composite' }>, s: Extract<TypeDesc, { kind: 'composite' }>): string[] | null {
+  const bn = b.fields.map((f) => f.name);
+  const sn = s.fields.map((f) => f.name);
+  if (bn.every((n, i) => n === sn[i])) return null;
+  const sorted = (xs: string[]) => [...xs].sort().join('\u0000');
+  return new Set(bn).size === bn.length && sorted(bn) === sorted(sn) ? bn : null;
 }
 
 /** The codec for a column compared with itself (a side described alone: tests, the bench). */
@@ -103,16 +129,20 @@ function wholeIsCanonical(c: Codec, b: TypeDesc, s: TypeDesc): boolean {
 
 /**
  * json as jsonb text, unless jsonb cannot hold the value: `\u0000`, a lone
- * surrogate, or an escape the server encoding cannot represent (all valid json).
- * Such a value is compared by its own text, marked with `~` so it never equals a
- * jsonb text, and never fails the run. Only values with a `\u` escape are tested:
- * by pg_input_is_valid on Postgres 16+, else by `jsonUnfitBeforeSql`.
+ * surrogate, an escape the server encoding cannot represent, or a number beyond
+ * numeric's range (`1e200000`; all valid json). Such a value is compared by its
+ * own text, marked with `~` so it never equals a jsonb text, and never fails the
+ * run. Only values with a `\u` escape, an exponent of 5 digits or more, or (16+)
+ * over 128 kB are tested: by pg_input_is_valid on Postgres 16+, else by
+ * `jsonUnfitBeforeSql` (and any such exponent counts as beyond the range there).
  */
 function jsonSql(t: TypeDesc, expr: string): string {
   const soft = t.kind === 'base' && t.softInput;
+  const text = `${expr}::text`;
+  const bigExponent = `${text} ~ '[0-9][eE][+-]?[0-9]{5}'`;
   const unfit = soft
-    ? `strpos(${expr}::text, '\\u') > 0 AND NOT pg_input_is_valid(${expr}::text, 'jsonb')`
-    : `strpos(${expr}::text, '\\u') > 0 AND ${jsonUnfitBeforeSql(`${expr}::text`)}`;
+    ? `(strpos(${text}, '\\u') > 0 OR ${bigExponent} OR octet_length(${text}) > 131072) AND NOT pg_input_is_valid(${text}, 'jsonb')`
+    : `((strpos(${text}, '\\u') > 0 AND ${jsonUnfitBeforeSql(text)}) OR ${bigExponent})`;
   return `CASE WHEN ${unfit} THEN '~' || ${expr}::text ELSE ${expr}::jsonb::text END`;
 }
 
@@ -120,14 +150,28 @@ function jsonSql(t: TypeDesc, expr: string): string {
  * Without pg_input_is_valid (before Postgres 16): whether json text holds an escape
  * jsonb refuses. Escaped backslashes (`\\\\`) are replaced first so `\\\\u0000` (text, not
  * an escape) is not one; then `\u0000`, a surrogate left over once the valid pairs are
- * dropped, or, in a database that is not UTF8, any escape above `\u007f`.
+ * dropped, or an escape the database encoding cannot hold: in LATIN1 one above `\u00ff`
+ * (LATIN1 is U+0000-U+00FF), in another encoding that is not UTF8 any above `\u007f`
+ * (some fit, e.g. `\u20ac` in WIN1252: compared by text, they can only differ, never
+ * fail the window; which fit cannot be told in SQL without trying the cast).
  */
 export function jsonUnfitBeforeSql(text: string): string {
   // An escaped backslash becomes '~', not nothing: dropped, the text \\\ud800\\\udc00 (two lone surrogates) would read as one pair.
   const escapes = `replace(${text}, '\\\\', '~')`;
   const unpaired = `regexp_replace(${escapes}, '\\\\u[dD][89abAB][0-9a-fA-F]{2}\\\\u[dD][c-fC-F][0-9a-fA-F]{2}', '', 'g')`;
   return `(strpos(${escapes}, '\\u0000') > 0 OR ${unpaired} ~ '\\\\u[dD][89a-fA-F]'
-    OR (current_setting('server_encoding') <> 'UTF8' AND ${escapes} ~ '\\\\u(00[89a-fA-F]|0[1-9a-fA-F]|[1-9a-fA-F])'))`;
+    OR (current_setting('server_encoding') <> 'UTF8' AND ${escapes} ~ CASE current_setting('server_encoding') WHEN 'LATIN1' THEN '\\\\u(0[1-9a-fA-F]|[1-9a-fA-F])'
+      ELSE '\\\\u(00[89a-fA-F]|0[1-9a-fA-F]|[1-9a-fA-F])' END))`;
+}
+
+/**
+ * A float as the decimal its text denotes (shortest round-trip digits, `extra_float_digits = 1`),
+ * trimmed as a numeric is: `3` for 3.0, `0.1` for 0.1, `5e-324` in full. -0 is 0; NaN stays NaN;
+ * ±Infinity keep the float's text (numeric's own, on Postgres 14+; older servers have none).
+ */
+function floatAsDecimalSql(expr: string): string {
+  const f = `(${expr}::float8 + 0::float8)`;
+  return `CASE WHEN ${f} IN ('Infinity'::float8, '-Infinity'::float8) THEN ${f}::text ELSE trim_scale(${f}::text::numeric)::text END`;
 }
 
 /** True when the codec writes this side's values exactly as `v::text` does. */
@@ -143,12 +187,19 @@ export function encodeSql(c: Codec, t: TypeDesc, expr: string, depth = 0): strin
       return `${expr}::text`;
     case 'decimal':
       if (name && INTEGERS.has(name)) return `${expr}::text`;
+      if (name && FLOATS.has(name)) return floatAsDecimalSql(expr);
       return name === 'numeric' ? `trim_scale(${expr})::text` : `trim_scale(${expr}::numeric)::text`;
     case 'float':
       // Adding +0 turns IEEE -0 into 0; NaN and Infinity keep their names.
       return `(${expr}::float8 + 0::float8)::text`;
-    case 'instant':
-      return name === 'timestamptz' ? `${expr}::text` : `${expr}::timestamptz::text`;
+    case 'instant': {
+      if (name === 'timestamptz') return `${expr}::text`;
+      // Within a day of timestamptz's range ends the conversion can fail ("timestamp out of range": a date
+      // beyond 294276, or a wall clock there west of UTC): such a value has no instant, so it is compared by
+      // its text, marked so it equals no instant, rather than failing the window.
+      const [lo, hi] = name === 'date' ? [`'4714-11-25 BC'::date`, `'294276-12-30'::date`] : [`'4714-11-25 00:00 BC'::timestamp`, `'294276-12-30 00:00'::timestamp`];
+      return `CASE WHEN (${expr} < ${lo} OR ${expr} > ${hi}) AND isfinite(${expr}) THEN '~' || ${expr}::text ELSE ${expr}::timestamptz::text END`;
+    }
     case 'json':
       if (name === 'jsonb') return `${expr}::text`;
       return jsonSql(t, expr);
@@ -157,11 +208,14 @@ export function encodeSql(c: Codec, t: TypeDesc, expr: string, depth = 0): strin
       // Dimensions first (they are part of an array's value), then the elements' canonical texts in order.
       const u = `u${depth}`;
       const elem = encodeSql(c.elem, t.elem, `${u}.e`, depth + 1);
-      return `CASE WHEN ${expr} IS NULL THEN NULL ELSE coalesce(array_dims(${expr}), '') || coalesce((SELECT array_agg(${elem} ORDER BY ${u}.o) FROM unnest(${expr}) WITH ORDINALITY AS ${u}(e, o))::text, '{}') END`;
+      // unnest in the select list, not FROM: there a composite element would be expanded into its fields.
+      const elems = `SELECT unnest(${expr}) AS e, generate_series(1, cardinality(${expr})) AS o`;
+      return `CASE WHEN ${expr} IS NULL THEN NULL ELSE coalesce(array_dims(${expr}), '') || coalesce((SELECT array_agg(${elem} ORDER BY ${u}.o) FROM (${elems}) ${u})::text, '{}') END`;
     }
     case 'record': {
       if (!c.perField || t.kind !== 'composite') return `${expr}::text`;
-      const fields = c.fields.map((f, i) => encodeSql(f, t.fields[i].type, `(${expr})."${t.fields[i].name.replace(/"/g, '""')}"`, depth + 1));
+      const field = (i: number) => (c.byName ? t.fields.find((x) => x.name === c.byName![i])! : t.fields[i]);
+      const fields = c.fields.map((f, i) => encodeSql(f, field(i).type, `(${expr})."${field(i).name.replace(/"/g, '""')}"`, depth + 1));
       // A NULL composite is not a composite of NULLs (`IS NOT DISTINCT FROM NULL` tells them apart).
       return `CASE WHEN ${expr} IS NOT DISTINCT FROM NULL THEN NULL ELSE ROW(${fields.join(', ')})::text END`;
     }

@@ -25,7 +25,9 @@ describe('equality rules by type pair', () => {
     expect(codec(t('numeric', 786438), t('numeric', 786438))).toEqual({ k: 'text' });
     expect(codec(t('numeric', 786438), t('numeric'))).toEqual({ k: 'decimal' });
     expect(codec(t('float4'), t('float8'))).toEqual({ k: 'float' });
-    expect(codec(t('int8'), t('float8'))).toEqual({ k: 'float' });
+    expect(codec(t('int8'), t('float8'))).toEqual({ k: 'decimal' }); // a float against an exact number: as decimals
+    expect(codec(t('float4'), t('numeric'))).toEqual({ k: 'decimal' });
+    expect(codec(t('money'), t('float8'))).toHaveProperty('reason');
     expect(codec(t('uuid'), t('text'))).toEqual({ k: 'text' });
     expect(codec(t('bpchar'), t('varchar'))).toEqual({ k: 'text' });
     expect(codec(t('timestamp'), t('timestamp'))).toEqual({ k: 'text' });
@@ -43,6 +45,13 @@ describe('equality rules by type pair', () => {
     expect(codec(arr(t('bpchar', 9)), arr(t('text')))).toMatchObject({ perElement: true });
     expect(codec(arr(t('bpchar', 9)), arr(t('bpchar', 9)))).toMatchObject({ perElement: false });
     expect(codec(rec(t('bpchar', 9)), rec(t('bpchar', 12)))).toMatchObject({ perField: true });
+    // the same field names in another order pair by name, other names by position
+    const named = (...f: [string, TypeDesc][]): TypeDesc => ({ kind: 'composite', name: 'r', category: 'C', fields: f.map(([name, type]) => ({ name, type })) });
+    const ab = named(['a', t('int4')], ['b', t('text')]);
+    expect(codec(ab, named(['b', t('text')], ['a', t('int4')]))).toMatchObject({ k: 'record', perField: true, byName: ['a', 'b'] });
+    expect(codec(ab, named(['x', t('int4')], ['y', t('text')]))).toMatchObject({ k: 'record', perField: false });
+    // by name, a is int4 against text: no rule (by position both fields would have lined up)
+    expect(codec(ab, named(['b', t('int4')], ['a', t('text')]))).toHaveProperty('reason');
   });
 
   it('reports pairs no rule equates (schema drift), never compares them as text', () => {

@@ -44,8 +44,9 @@ function printRefusal(e: DualrunError): void {
 }
 
 /** Which windows counted, which did not and why, and what broke the streak. */
-function explainGate(g: Pick<GateResult, 'counted' | 'notCounted' | 'breaker'>): string[] {
+function explainGate(g: Pick<GateResult, 'counted' | 'notCounted' | 'breaker'> & { gaps?: GateResult['gaps'] }): string[] {
   const lines = g.counted.map((c) => `counted: ${c.window ?? 'whole table'} (reconciliation #${c.id}, judged ${c.judgedAt})`);
+  for (const gap of g.gaps ?? []) lines.push(`never judged: the windows between ${gap.older} and ${gap.newer} (a gap does not break the streak; reconcile them to be sure)`);
   for (const n of g.notCounted) lines.push(`not counted: ${n.window ?? `run #${n.id}`} (reconciliation #${n.id}): ${n.reason}`);
   if (g.breaker) lines.push(`streak broken by: ${g.breaker.verdict}${g.breaker.schemaDrift ? ' (schema drift)' : ''} on ${g.breaker.window ?? 'the whole table'} judged ${g.breaker.judgedAt} (${g.breaker.verdict === 'error' ? 'reconcile error' : 'reconciliation'} #${g.breaker.id})`);
   return lines;

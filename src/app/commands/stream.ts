@@ -3,6 +3,7 @@ import { DualrunError, EXIT } from '../../core/errors.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import { interruptedExitCode, json, out, runCommand } from './command-runner.ts';
 import { recordDefinitions } from '../../core/cutover/dataset-definition.ts';
+import { recordStreamStart } from '../../core/cutover/stream-code.ts';
 import { ADOPTED_NOTE, adoptedDatasets, streamedDatasets } from '../../core/config/stream-source.ts';
 import { readStages, pathsRunning } from '../../core/stages.ts';
 import { replayOnTheSide, runStreamWorker, storedPositions, type ReplayFrom, type ReplayResult } from '../../../streaming/index.ts';
@@ -28,9 +29,15 @@ export function registerStream(program: Command): void {
       const from = replayFrom(opts);
       if (!from && opts.resetOutput) throw new DualrunError('DUALRUN_USAGE', '--reset-output only goes with --from-beginning or --from-time');
       // The gate dates evidence from a definition change (docs/cutover.md): a new transform starts being used here (replays included).
-      await recordDefinitions(await rt.db(), names.filter((n) => rt.config.datasets[n]).map((n) => rt.dataset(n)), 'stream');
+      const started = names.filter((n) => rt.config.datasets[n]).map((n) => rt.dataset(n));
+      await recordDefinitions(await rt.db(), started, 'stream');
+      // What this worker runs, and (after a replay) from when the output holds only its rows: rule 4.1, stream-definition.
+      for (const ds of started) await recordStreamStart(await rt.db(), ds, { replay: false });
       return withOperations(rt, { metricsPort: opts.metricsPort, kafka: rt.config.kafka !== null, heartbeat: names }, async () => {
         const replays = from ? await replayAll(rt, names, from, opts.resetOutput ?? false) : [];
+        for (const r of replays.filter((x) => x.swapped)) {
+          await recordStreamStart(await rt.db(), rt.dataset(r.dataset), { replay: true, coversFrom: from!.kind === 'time' ? from!.at : null });
+        }
         // A replay interrupted before its swap did not finish (the output is unchanged).
         if (replays.some((r) => !r.swapped)) return finish(rt, { ...opts, untilIdle: true }, names, { replays });
         // After a replay the rebuilt output is current: a run to idle is done; a worker carries on.

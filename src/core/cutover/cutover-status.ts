@@ -28,6 +28,8 @@ export interface CutoverStatus {
     counted: GateResult['counted'];
     notCounted: GateResult['notCounted'];
     breaker: GateResult['breaker'];
+    /** Stretches between the windows used that were never judged (they do not break the streak). */
+    gaps: GateResult['gaps'];
     minRowsPerWindow: number;
   } | null;
   lastChange: { action: string; from: string; to: string; actor: string; reason: string; forced: boolean; at: string } | null;
@@ -59,6 +61,7 @@ export async function cutoverStatus(rt: Runtime, now = new Date()): Promise<Cuto
         counted: gate.counted,
         notCounted: gate.notCounted,
         breaker: gate.breaker,
+        gaps: gate.gaps,
         minRowsPerWindow: gate.minRowsPerWindow,
       } : null,
       lastChange: a ? { action: a.action, from: a.from, to: a.to, actor: a.actor, reason: a.reason, forced: a.forced, at: a.at } : null,

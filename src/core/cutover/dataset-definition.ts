@@ -7,7 +7,8 @@
  *  - batchQuery, batchTransform, streamTransform, streamSchema: file contents;
  *    a transform also hashes the local files it imports (relative specifiers);
  *  - config: the dataset's compiled config without what cannot change a row
- *    (connection strings, schedules, settle, cutover, bucket count).
+ *    (passwords and other connection settings, schedules, settle, cutover, bucket
+ *    count); which database each side lives in is kept (`databaseIdentity`).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -80,7 +81,30 @@ function shapingConfig(ds: DatasetConfig): unknown {
   const { database: _bd, sourceUrl: _su, schedule: _bs, query: _q, transform: _bt, ...batch } = ds.batch;
   const { database: _sd, transform: _st, schema: _ss, ...stream } = ds.stream;
   const { settleMs: _s, schedule: _rs, buckets: _b, ...reconcile } = ds.reconcile;
-  return { key: ds.key, window: ds.window, batch, stream, reconcile };
+  // Which database each side lives in (not how to log in): the same table name in another database is another table.
+  // Only present when one is set, so a dataset in the toolkit database keeps the fingerprint it had.
+  const databases = { batch: databaseIdentity(ds.batch.database), source: databaseIdentity(ds.batch.sourceUrl), stream: databaseIdentity(ds.stream.database) };
+  const elsewhere = Object.values(databases).some((d) => d !== null);
+  return { key: ds.key, window: ds.window, batch, stream, reconcile, ...(elsewhere ? { databases } : {}) };
+}
+
+/**
+ * A connection string without what does not choose the data: host(s), port, database,
+ * user and `options` (a search_path there changes what a name resolves to); never the
+ * password, TLS files or timeouts, so rotating a password keeps the evidence.
+ */
+export function databaseIdentity(url: string | null): string | null {
+  if (!url) return null;
+  try {
+    const u = new URL(url);
+    const q = u.searchParams;
+    return JSON.stringify([decodeURIComponent(u.hostname) || q.get('host') || 'localhost', u.port || q.get('port') || '5432',
+      decodeURIComponent(u.pathname.replace(/^\//, '')) || q.get('dbname') || '', decodeURIComponent(u.username) || q.get('user') || '', q.get('options') ?? '']);
+  } catch {
+    // key=value form: everything but secrets, in a stable order.
+    const kept = url.trim().split(/\s+(?=[a-z_]+\s*=)/i).map((p) => p.trim()).filter((p) => !/^(password|passfile|sslpassword|sslkey|sslcert|sslrootcert|connect_timeout|application_name|sslmode)\s*=/i.test(p));
+    return JSON.stringify(kept.sort());
+  }
 }
 
 function sha(text: string | Buffer): string {

@@ -10,23 +10,27 @@ import { nextStage, type StageRow } from '../stages.ts';
 import { evaluateGate, type GateResult, type Verdict } from './stage-gate.ts';
 import { currentDefinition } from './dataset-definition.ts';
 import type { RowCounter } from './judged-rows.ts';
+import type { OutputShape } from './output-shape.ts';
+import { streamCoverage } from './stream-code.ts';
 
 /** How many windows beyond `required` are examined (windows that do not count are skipped). */
 const LOOKBACK = 200;
 
 interface Row {
-  id: string; window_label: string | null; window_start: Date | null; verdict: Verdict['verdict']; stage: string | null;
-  started_at: Date; finished_at: Date; batch_rows: string | null; stream_rows: string | null; definition: string | null; drift: boolean;
-  run_id: string | null; run_status: string | null; run_finished_at: Date | null;
+  id: string; window_label: string | null; window_start: Date | null; window_end: Date | null; settlement: { proof?: string; settleMs?: number; watermark?: string | null; reason?: string } | null;
+  shapes: { batch?: OutputShape | null; stream?: OutputShape | null } | null; verdict: Verdict['verdict']; stage: string | null;
+  started_at: Date; finished_at: Date; batch_rows: string | null; stream_rows: string | null; batch_checksum: string | null; stream_checksum: string | null; definition: string | null; drift: boolean;
+  run_id: string | null; run_status: string | null; run_finished_at: Date | null; run_definition: Record<string, string> | null;
+  last_run_id: string | null; last_run_status: string | null; last_run_started_at: Date | null;
 }
 
 // Both tables as one stream of results; errors are results of their window too.
 const RESULTS = `
-  SELECT id::text AS id, window_start, window_label, verdict, stage, started_at, finished_at, batch_rows::text AS batch_rows,
-         stream_rows::text AS stream_rows, definition, coalesce(result->'schemaDrift' NOT IN ('null'::jsonb, '[]'::jsonb, '{}'::jsonb, 'false'::jsonb), false) AS drift, 'r' AS src
+  SELECT id::text AS id, window_start, window_end, result->'settlement' AS settlement, result->'shapes' AS shapes, window_label, verdict, stage, started_at, finished_at, batch_rows::text AS batch_rows,
+         stream_rows::text AS stream_rows, batch_checksum, stream_checksum, definition, coalesce(result->'schemaDrift' NOT IN ('null'::jsonb, '[]'::jsonb, '{}'::jsonb, 'false'::jsonb), false) AS drift, 'r' AS src
     FROM dualrun.reconciliations WHERE dataset = $1 AND verdict <> 'pending'
   UNION ALL
-  SELECT id::text, window_start, window_label, 'error', stage, at, at, NULL, NULL, definition, false, 'e'
+  SELECT id::text, window_start, window_end, NULL::jsonb, NULL::jsonb, window_label, 'error', stage, at, at, NULL, NULL, NULL, NULL, definition, false, 'e'
     FROM dualrun.reconcile_errors WHERE dataset = $1`;
 
 export async function loadVerdicts(db: Pool | PoolClient, dataset: string, opts: { streamingSince?: Date | null; limit: number }): Promise<Verdict[]> {
@@ -36,15 +40,20 @@ export async function loadVerdicts(db: Pool | PoolClient, dataset: string, opts:
      latest AS (
        SELECT DISTINCT ON (coalesce(window_start::text, window_label, src || id)) *
        FROM results
-       WHERE ($2::boolean IS FALSE OR (stage = 'streaming' AND ($3::timestamptz IS NULL OR finished_at >= $3)))
+       WHERE ($2::boolean IS FALSE OR (stage = 'streaming' AND ($3::timestamptz IS NULL OR started_at >= $3)))
        ORDER BY coalesce(window_start::text, window_label, src || id), finished_at DESC, (src = 'e') DESC, id::bigint DESC
      )
-     SELECT l.*, b.id::text AS run_id, b.status AS run_status, b.finished_at AS run_finished_at
+     SELECT l.*, b.id::text AS run_id, b.status AS run_status, b.finished_at AS run_finished_at, b.definition AS run_definition,
+            n.id::text AS last_run_id, n.status AS last_run_status, n.started_at AS last_run_started_at
      FROM latest l
      LEFT JOIN LATERAL (
-       SELECT id, status, finished_at FROM dualrun.batch_runs br
+       SELECT id, status, finished_at, definition FROM dualrun.batch_runs br
        WHERE br.dataset = $1 AND br.window_start IS NOT DISTINCT FROM l.window_start AND br.status IN ('succeeded', 'partial')
        ORDER BY id DESC LIMIT 1) b ON true
+     LEFT JOIN LATERAL (
+       SELECT id, status, started_at FROM dualrun.batch_runs br
+       WHERE br.dataset = $1 AND br.window_start IS NOT DISTINCT FROM l.window_start
+       ORDER BY id DESC LIMIT 1) n ON true
      ORDER BY coalesce(l.window_start, l.finished_at) DESC, l.finished_at DESC, l.id::bigint DESC
      LIMIT $4`,
     [dataset, retire, opts.streamingSince ?? null, opts.limit],
@@ -55,19 +64,30 @@ export async function loadVerdicts(db: Pool | PoolClient, dataset: string, opts:
 /** The dataset's newest mismatch or error, any window, any stage. */
 export async function loadLastFailure(db: Pool | PoolClient, dataset: string): Promise<Verdict | null> {
   const r = await db.query<Row>(
-    `SELECT f.*, NULL AS run_id, NULL AS run_status, NULL::timestamptz AS run_finished_at
+    `SELECT f.*, NULL AS run_id, NULL AS run_status, NULL::timestamptz AS run_finished_at, NULL::jsonb AS run_definition,
+            NULL AS last_run_id, NULL AS last_run_status, NULL::timestamptz AS last_run_started_at
      FROM (${RESULTS}) f WHERE verdict IN ('mismatch', 'error') ORDER BY finished_at DESC, id::bigint DESC LIMIT 1`, [dataset]);
   return r.rows[0] ? toVerdict(r.rows[0]) : null;
 }
 
 function toVerdict(x: Row): Verdict {
   return {
-    id: x.id, windowLabel: x.window_label, windowStart: x.window_start, verdict: x.verdict, stage: x.stage,
+    id: x.id, windowLabel: x.window_label, windowStart: x.window_start, windowEnd: x.window_end, verdict: x.verdict, stage: x.stage,
     startedAt: x.started_at, finishedAt: x.finished_at,
     batchRows: x.batch_rows === null ? null : Number(x.batch_rows), streamRows: x.stream_rows === null ? null : Number(x.stream_rows),
+    batchChecksum: x.batch_checksum, streamChecksum: x.stream_checksum,
     definition: x.definition, schemaDrift: x.drift,
-    batchLoad: x.run_id ? { runId: x.run_id, status: x.run_status!, finishedAt: x.run_finished_at } : null,
+    batchLoad: x.run_id ? { runId: x.run_id, status: x.run_status!, finishedAt: x.run_finished_at, definition: x.run_definition } : null,
+    newestBatchRun: x.last_run_id ? { runId: x.last_run_id, status: x.last_run_status!, startedAt: x.last_run_started_at } : null,
+    settlement: settlementOf(x.settlement),
+    shapes: x.shapes && typeof x.shapes === 'object' ? { batch: x.shapes.batch ?? null, stream: x.shapes.stream ?? null } : null,
   };
+}
+
+/** The reconciler's settlement record (absent before dualrun kept it: only the wall-clock part of rule 4.3 applies). */
+function settlementOf(s: Row['settlement']): Verdict['settlement'] {
+  if (!s || typeof s !== 'object' || !['proven', 'unknown', 'behind'].includes(String(s.proof))) return null;
+  return { proof: s.proof as 'proven' | 'unknown' | 'behind', settleMs: Number(s.settleMs ?? 0), watermark: s.watermark ? new Date(s.watermark) : null, reason: s.reason ?? null };
 }
 
 export interface GateOptions {
@@ -86,14 +106,15 @@ export async function gateForNextStep(db: Pool | PoolClient, ds: DatasetConfig, 
   const required = retire ? ds.cutover.retireAfter : ds.cutover.promoteAfter;
   const needsEvidence = row.stage !== 'batch';
   const definition = needsEvidence ? await currentDefinition(db, ds, { record: opts.recordDefinition ?? null }) : undefined;
-  const [verdicts, lastFailure] = needsEvidence ? await Promise.all([
+  const [verdicts, lastFailure, streamCode] = needsEvidence ? await Promise.all([
     loadVerdicts(db, ds.name, { ...(retire ? { streamingSince: row.since } : {}), limit: required + LOOKBACK }),
     loadLastFailure(db, ds.name),
-  ]) : [[], null];
+    streamCoverage(db, ds),
+  ]) : [[], null, undefined];
   const evaluate = (vs: readonly Verdict[]) => evaluateGate({
     from: row.stage, to, since: row.since, verdicts: vs, lastFailure, definition, now: opts.now ?? new Date(), windowed: ds.window !== null,
     promoteAfter: ds.cutover.promoteAfter, retireAfter: ds.cutover.retireAfter, maxEvidenceAgeMs: ds.cutover.maxEvidenceAgeMs,
-    minRowsPerWindow: ds.cutover.minRowsPerWindow,
+    minRowsPerWindow: ds.cutover.minRowsPerWindow, settleMs: ds.reconcile.settleMs, streamCode,
   });
   let gate = evaluate(verdicts);
   if (!opts.countRows || !needsEvidence) return gate;

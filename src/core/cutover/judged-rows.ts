@@ -16,9 +16,15 @@ import type { DatasetConfig } from '../config/types.ts';
 import { quoteIdent, type TableRef } from '../identifiers.ts';
 import { boundParam, parseWindow, type Window } from '../windows.ts';
 import type { Verdict } from './stage-gate.ts';
+import { readOutputShape, type OutputShape } from './output-shape.ts';
 
-/** Rows each output holds now in the window of a verdict (null: the table does not exist). */
-export interface RowsNow { readonly batch: number | null; readonly stream: number | null }
+/** Rows each output holds now in the window of a verdict (null: the table does not exist), and each output's shape now. */
+export interface RowsNow {
+  readonly batch: number | null;
+  readonly stream: number | null;
+  /** Absent: not read (unit tests of the count rule). */
+  readonly shapes?: { readonly batch: OutputShape | null; readonly stream: OutputShape | null };
+}
 
 export type RowCounter = (verdicts: readonly Verdict[]) => Promise<Map<string, RowsNow>>;
 
@@ -26,11 +32,14 @@ export type RowCounter = (verdicts: readonly Verdict[]) => Promise<Map<string, R
 export function judgedRowCounter(rt: Pick<Runtime, 'pool'>, ds: DatasetConfig): RowCounter {
   return async (verdicts) => {
     const windows = verdicts.map((v) => ({ id: v.id, window: windowOfVerdict(ds, v) }));
-    const [batch, stream] = await Promise.all([
+    const [batch, stream, batchShape, streamShape] = await Promise.all([
       countSide(rt, ds.batch.database, ds.batch.output, ds, windows),
       countSide(rt, ds.stream.database, ds.stream.output, ds, windows),
+      rt.pool(ds.batch.database).then((p) => readOutputShape(p, ds.batch.output)),
+      rt.pool(ds.stream.database).then((p) => readOutputShape(p, ds.stream.output)),
     ]);
-    return new Map(windows.map((w, i) => [w.id, { batch: batch?.[i] ?? null, stream: stream?.[i] ?? null }]));
+    const shapes = { batch: batchShape, stream: streamShape };
+    return new Map(windows.map((w, i) => [w.id, { batch: batch?.[i] ?? null, stream: stream?.[i] ?? null, shapes }]));
   };
 }
 

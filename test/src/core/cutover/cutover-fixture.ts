@@ -97,9 +97,13 @@ export async function fillWindow(pool: Pool, day: string, batch: number, stream:
   }
 }
 
-/** The day `n` days before today (UTC), as a window label. */
+/**
+ * The day `n` days before today (UTC), as a window label, counted from 14 hours ago:
+ * a verdict seeded up to 14 + 24(n-1) hours ago was judged after its window ended
+ * whatever the time of day (the gate never counts a window judged before its end).
+ */
 export function daysAgo(n: number): string {
-  return new Date(Date.now() - n * 24 * H).toISOString().slice(0, 10);
+  return new Date(Date.now() - 14 * H - n * 24 * H).toISOString().slice(0, 10);
 }
 
 /** Which side the serving view reads, checking it returns that side's rows and nothing else. */

@@ -194,3 +194,100 @@ describe('evidence that no longer describes the outputs', () => {
     await expect(promote(fx.rt, 'orders', why)).resolves.toMatchObject({ to: 'streaming', forced: false });
   });
 });
+
+describe('evidence about other tables or other columns', () => {
+  it('clean windows do not count once an output gained or retyped a column, or was dropped and loaded again with the same row count (promotion on verdicts that never compared the new column)', async () => {
+    fx = await createFixture();
+    const { pool } = fx.db;
+    await promote(fx.rt, 'orders', why);
+    const days = ['2026-11-25', '2026-11-26', '2026-11-27'];
+    const load = async (table: 'batch' | 'stream') => {
+      for (const [i, d] of days.entries()) {
+        await pool.query(table === 'batch'
+          ? `INSERT INTO analytics.orders_batch SELECT 300 + ${i * 10} + g, '${d}', g, 'x' FROM generate_series(1, 3) g`
+          : `INSERT INTO analytics.orders_stream SELECT 300 + ${i * 10} + g, '${d}', g, 'x', 1, now() FROM generate_series(1, 3) g`);
+      }
+    };
+    await load('batch');
+    await load('stream');
+    const judge = async () => (await reconcileDataset(fx!.rt, 'orders', { windows: days, assumeSettled: true })).map((r) => r.verdict);
+    expect(await judge()).toEqual(['match', 'match', 'match']);
+    expect((await orders(fx.rt))).toMatchObject({ ready: true, clean: 3 });
+
+    // Both outputs gain a column: the verdicts never compared it (the stream leaves it NULL).
+    await pool.query(`ALTER TABLE analytics.orders_batch ADD COLUMN discount numeric; ALTER TABLE analytics.orders_stream ADD COLUMN discount numeric;
+      UPDATE analytics.orders_batch SET discount = 1`);
+    let status = await orders(fx.rt);
+    expect(status).toMatchObject({ ready: false, clean: 0 });
+    expect(status.notCounted.map((n) => [n.window, n.rule])).toEqual([...days].reverse().map((d) => [d, 'table-changed']));
+    expect(status.notCounted[0].reason).toBe('the batch output has gained, lost or retyped a column, the stream output has gained, lost or retyped a column since it was judged: the verdict is about another table or other columns; reconcile it again');
+    expect(await judge()).toEqual(['mismatch', 'mismatch', 'mismatch']);
+    await pool.query('UPDATE analytics.orders_stream SET discount = 1');
+    expect(await judge()).toEqual(['match', 'match', 'match']);
+
+    // A type change on one side that changes no count.
+    await pool.query('ALTER TABLE analytics.orders_stream ALTER COLUMN amount TYPE numeric(12,0)');
+    status = await orders(fx.rt);
+    expect(status.notCounted[0]).toMatchObject({ rule: 'table-changed', reason: expect.stringMatching(/^the stream output has gained, lost or retyped a column since/) });
+    expect(await judge()).toEqual(['match', 'match', 'match']);
+
+    // Dropped, created again and loaded with as many rows: another table.
+    await pool.query(`DROP VIEW analytics.orders; DROP TABLE analytics.orders_batch;
+      CREATE TABLE analytics.orders_batch (order_id int PRIMARY KEY, order_date date NOT NULL, amount numeric(12,2), side text NOT NULL, discount numeric)`);
+    await load('batch');
+    await pool.query(`UPDATE analytics.orders_batch SET discount = 1; INSERT INTO analytics.orders_batch SELECT g, date '2026-11-19', g * 10, 'batch', 1 FROM generate_series(1, 5) g`);
+    status = await orders(fx.rt);
+    expect(status.notCounted[0]).toMatchObject({ rule: 'table-changed', reason: expect.stringMatching(/^the batch output was dropped and created again since/) });
+    const e = await refusal(promote(fx.rt, 'orders', why));
+    expect(e.message).toContain('the batch output was dropped and created again');
+    expect(await judge()).toEqual(['match', 'match', 'match']);
+    await expect(promote(fx.rt, 'orders', why)).resolves.toMatchObject({ to: 'streaming', forced: false });
+  });
+});
+
+describe('whole-table runs', () => {
+  it('re-running the reconciler on unchanged whole tables adds no evidence; a changed stream state does (three runs in a row promoted promoteAfter 3)', async () => {
+    fx = await createFixture();
+    const { pool } = fx.db;
+    const raw = rawConfig(fx.db.url) as { datasets: { plain: { cutover: Record<string, unknown> } } };
+    raw.datasets.plain.cutover = { promoteAfter: 3 };
+    const rt = createRuntime({ config: compileConfig(raw, { path: null }), log: pino({ level: 'silent' }) });
+    extra.push(rt);
+    await recordDefinitionsLongAgo(rt);
+    await promote(rt, 'plain', why);
+    await pool.query(`CREATE TABLE analytics.plain_batch (id int PRIMARY KEY, v int); CREATE TABLE analytics.plain_stream (id int PRIMARY KEY, v int);
+      INSERT INTO analytics.plain_batch SELECT g, g FROM generate_series(1, 5) g; INSERT INTO analytics.plain_stream SELECT g, g FROM generate_series(1, 5) g`);
+    const plain = async () => (await cutoverStatus(rt)).find((s) => s.dataset === 'plain')!.next!;
+    for (let i = 0; i < 3; i++) expect((await reconcileDataset(rt, 'plain', { assumeSettled: true }))[0].verdict).toBe('match');
+    expect(await plain()).toMatchObject({ ready: false, clean: 1 });
+    await refusal(promote(rt, 'plain', why));
+    // The data moves on both sides (a live stream, a new load): each new state is a new observation.
+    for (const id of [6, 7]) {
+      await pool.query(`INSERT INTO analytics.plain_batch VALUES (${id}, ${id}); INSERT INTO analytics.plain_stream VALUES (${id}, ${id})`);
+      expect((await reconcileDataset(rt, 'plain', { assumeSettled: true }))[0].verdict).toBe('match');
+    }
+    expect(await plain()).toMatchObject({ ready: true, clean: 3 });
+  });
+});
+
+describe('comparing an output with itself', () => {
+  it('a stream output that is the batch output (another connection string) or a view over it is a reconcile error, not a match (promotion on a comparison of a table with itself)', async () => {
+    fx = await createFixture();
+    const { pool } = fx.db;
+    await pool.query(`CREATE TABLE analytics.plain_batch (id int PRIMARY KEY, v int); INSERT INTO analytics.plain_batch SELECT g, g FROM generate_series(1, 5) g;
+      CREATE VIEW analytics.plain_view AS SELECT id, v FROM (SELECT * FROM analytics.plain_batch) b`);
+    const sameDbOtherUrl = `${fx.db.url}${fx.db.url.includes('?') ? '&' : '?'}application_name=stream-side`;
+    for (const stream of [{ output: 'analytics.plain_view', adopted: true }, { output: 'analytics.plain_batch', database: sameDbOtherUrl, adopted: true }]) {
+      const raw = rawConfig(fx.db.url) as { datasets: { plain: Record<string, unknown> } };
+      raw.datasets.plain.stream = stream;
+      const rt = createRuntime({ config: compileConfig(raw, { path: null }), log: pino({ level: 'silent' }) });
+      extra.push(rt);
+      const [r] = await reconcileDataset(rt, 'plain', { assumeSettled: true });
+      expect(r.verdict).toBe('error');
+      expect(r.error?.message).toMatch(stream.database
+        ? /analytics\.plain_batch is the batch output analytics\.plain_batch \(the same table\); comparing an output with itself matches by construction/
+        : /the stream output analytics\.plain_view is a view that reads the batch output analytics\.plain_batch/);
+    }
+    expect((await pool.query(`SELECT count(*)::int AS n FROM dualrun.reconcile_errors WHERE dataset = 'plain'`)).rows[0].n).toBe(2);
+  });
+});

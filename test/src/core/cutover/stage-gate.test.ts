@@ -1,5 +1,6 @@
 /** The gate rules as a pure function (docs/cutover.md, "Gates"). */
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { cleanStreak, evaluateGate, type GateInput, type Verdict } from '../../../../src/core/cutover/stage-gate.ts';
 
 const NOW = new Date('2026-11-21T06:00:00Z');
@@ -217,5 +218,54 @@ describe('stage gate', () => {
     const { streak, breaker } = cleanStreak([late, ...nights(3)]);
     expect(streak).toHaveLength(3);
     expect(breaker?.id).toBe(late.id);
+  });
+
+  it('windows never judged between the windows used are listed as gaps ("7 consecutive" spanning 10 nights said nothing of the 3 missing)', () => {
+    const DAY = 24 * H;
+    const base = Date.parse('2026-11-19T00:00:00Z');
+    fc.assert(fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 30 }), { minLength: 1, maxLength: 20 }), fc.integer({ min: 1, max: 10 }), (offsets, required) => {
+      const days = [...offsets].sort((a, b) => a - b); // 0 = newest
+      const verdicts = days.map((d) => {
+        const start = new Date(base - d * DAY);
+        return night(start.toISOString().slice(0, 10), 'match', { windowEnd: new Date(start.getTime() + DAY), finishedAt: new Date(NOW.getTime() - H) });
+      });
+      const g = gate(verdicts, { promoteAfter: required });
+      const used = days.slice(0, required);
+      const expected = used.slice(1).flatMap((d, i) => (d - used[i] > 1
+        ? [{ older: new Date(base - d * DAY).toISOString().slice(0, 10), newer: new Date(base - used[i] * DAY).toISOString().slice(0, 10) }] : []));
+      expect(g.gaps).toEqual(expected);
+      expect(g.ok).toBe(days.length >= required); // gaps do not break a streak (rule 3)
+      // A newer window that did not count is not the edge of a gap between windows used.
+      const early = night(new Date(base + 5 * DAY).toISOString().slice(0, 10), 'match', { windowEnd: new Date(base + 6 * DAY), finishedAt: new Date(NOW.getTime() - H) });
+      expect(gate([early, ...verdicts], { promoteAfter: required, settleMs: 0 }).gaps).toEqual(expected);
+    }), { numRuns: 200 });
+  });
+
+  it('a reconciliation begun in an earlier streaming period and finished after a re-promotion does not count toward retirement (it judged the earlier period)', () => {
+    const since = new Date('2026-11-20T04:00:00Z');
+    const straddling = night('2026-11-19', 'match', { stage: 'streaming', startedAt: new Date('2026-11-20T03:00:00Z'), finishedAt: new Date('2026-11-20T04:10:00Z') });
+    const after = nights(2, 'match', 18, { stage: 'streaming', startedAt: new Date('2026-11-20T04:20:00Z'), finishedAt: new Date('2026-11-20T04:30:00Z') });
+    const g = gate([straddling, ...after], { from: 'streaming', to: 'streaming-only', since, retireAfter: 3 });
+    expect(g).toMatchObject({ ok: false, clean: 2 });
+    expect(g.counted.map((c) => c.window)).toEqual(['2026-11-18', '2026-11-17']);
+    expect(gate([{ ...straddling, startedAt: new Date('2026-11-20T04:05:00Z') }, ...after], { from: 'streaming', to: 'streaming-only', since, retireAfter: 3 }).ok).toBe(true);
+  });
+
+  it('whole-table runs that saw the same data count once (seven re-runs of one state in a minute passed promoteAfter 7)', () => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 15 }), (states) => {
+      const runs: Verdict[] = states.map((st, i) => ({
+        id: String(1000 + i), windowLabel: null, windowStart: null, verdict: 'match', stage: 'shadow',
+        finishedAt: new Date(NOW.getTime() - (states.length - i) * 60_000), batchRows: 10, streamRows: 10 + st,
+        batchChecksum: 'b1', streamChecksum: `s${st}`,
+      }));
+      const g = gate(runs, { windowed: false, promoteAfter: 3 });
+      const distinct = new Set(states).size;
+      expect(g.clean).toBe(distinct);
+      expect(g.ok).toBe(distinct >= 3);
+      // Each counted unit is the newest run of its state.
+      const newestOf = new Map(states.map((st, i) => [st, String(1000 + i)]));
+      expect(new Set(g.evidence).size).toBe(g.evidence.length);
+      for (const id of g.evidence) expect([...newestOf.values()]).toContain(id);
+    }), { numRuns: 200 });
   });
 });

@@ -1,0 +1,60 @@
+/**
+ * The stream side's code, as run (rule 4.1, `stream-definition`, docs/cutover.md).
+ * A dataset's definition says which stream transform and record schema are on disk;
+ * what wrote a window's stream rows is the code the stream worker started with, and
+ * a running worker keeps it. So each `dualrun stream` start (and each replay swapped
+ * in) records the code it runs, and since which event time the stream output holds
+ * only rows it wrote. A window counts only if its stream rows come from the code on
+ * disk now: the newest start ran it, and the window starts at or after its coverage.
+ */
+import type { Pool, PoolClient } from '../db/connect.ts';
+import type { DatasetConfig } from '../config/types.ts';
+import { datasetDefinition } from './dataset-definition.ts';
+
+/** The stream code of a definition: what the stream worker executes. */
+export function streamCode(ds: DatasetConfig): { readonly streamTransform: string; readonly streamSchema: string } {
+  const { parts } = datasetDefinition(ds);
+  return { streamTransform: parts.streamTransform, streamSchema: parts.streamSchema };
+}
+
+export type StreamCoverage =
+  /** No start recorded (an adopted stream, or none since dualrun kept them): not checked. */
+  | { readonly state: 'none' }
+  /** The newest start ran other code than is on disk now: the worker must restart. */
+  | { readonly state: 'stale'; readonly startedAt: Date }
+  /** The current code; the output holds only its rows for event times >= coversFrom (null: all). */
+  | { readonly state: 'current'; readonly coversFrom: Date | null; readonly since: Date };
+
+/**
+ * Records a start of the stream worker (`replay: false`: rows from now on; appended only
+ * when the code changed) or a replay swapped in (`coversFrom`: its start, null from the
+ * beginning). The first start ever recorded covers the whole output: nothing says otherwise.
+ */
+export async function recordStreamStart(db: Pool | PoolClient, ds: DatasetConfig, opts: { replay: boolean; coversFrom?: Date | null }): Promise<void> {
+  const parts = JSON.stringify(streamCode(ds));
+  await db.query(
+    `INSERT INTO dualrun.stream_starts (dataset, parts, covers_from, replay)
+     SELECT $1, $2::jsonb,
+            CASE WHEN $3 OR EXISTS (SELECT 1 FROM dualrun.stream_starts WHERE dataset = $1) THEN $4::timestamptz ELSE NULL END, $3
+     WHERE $3 OR (SELECT parts FROM dualrun.stream_starts WHERE dataset = $1 ORDER BY id DESC LIMIT 1) IS DISTINCT FROM $2::jsonb`,
+    [ds.name, parts, opts.replay, opts.replay ? opts.coversFrom ?? null : new Date()]);
+}
+
+/** Since when, and from which event time, the stream output holds only rows of the code on disk now. */
+export async function streamCoverage(db: Pool | PoolClient, ds: DatasetConfig): Promise<StreamCoverage> {
+  if (ds.stream.adopted) return { state: 'none' };
+  const now = streamCode(ds);
+  const r = await db.query<{ parts: Record<string, string>; covers_from: Date | null; started_at: Date }>(
+    'SELECT parts, covers_from, started_at FROM dualrun.stream_starts WHERE dataset = $1 ORDER BY id DESC LIMIT 500', [ds.name]);
+  if (r.rows.length === 0) return { state: 'none' };
+  const same = (p: Record<string, string>) => p.streamTransform === now.streamTransform && p.streamSchema === now.streamSchema;
+  if (!same(r.rows[0].parts)) return { state: 'stale', startedAt: r.rows[0].started_at };
+  let coversFrom: Date | null = r.rows[0].covers_from;
+  let since = r.rows[0].started_at;
+  for (const row of r.rows) {
+    if (!same(row.parts)) break;
+    since = row.started_at;
+    if (coversFrom !== null && (row.covers_from === null || row.covers_from < coversFrom)) coversFrom = row.covers_from;
+  }
+  return { state: 'current', coversFrom, since };
+}
