@@ -10,9 +10,15 @@ import { BEFORE_EVERYTHING, type Position } from './transport.ts';
 
 export interface PartitionRef { readonly dataset: string; readonly source: string; readonly partition: number }
 
-/** The partition's transaction advisory lock: the sink and a replay reset serialise on it. */
+/**
+ * The partition's transaction advisory lock: the sink and a replay reset serialise on it.
+ * The same statement turns row-level security off for the transaction: a policy that
+ * hides rows from the worker's role made its deletes and upserts pass over them without
+ * a word (the hidden rows stayed in the output); with it off Postgres refuses the
+ * statement instead, naming the table.
+ */
 export async function lockPartition(c: PoolClient, p: PartitionRef): Promise<void> {
-  await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`dualrun.stream/${p.dataset}/${p.source}/${p.partition}`]);
+  await c.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0)), set_config('row_security', 'off', true)`, [`dualrun.stream/${p.dataset}/${p.source}/${p.partition}`]);
 }
 
 export async function lockAndReadPosition(c: PoolClient, p: PartitionRef): Promise<Position> {

@@ -60,8 +60,12 @@ export function createPool(url: string, opts: { max?: number; applicationName?: 
  * prints dates as ISO and intervals in the postgres style. Only the output format changes:
  * `set_config('DateStyle', 'ISO')` keeps the input order the role set (DMY stays DMY), so a
  * user's query still reads '05/11/2026' as it always did (docs/operations.md, "Session settings").
+ * Floats print with every digit (`extra_float_digits` at least 1: the shortest text that
+ * reads back as the same double): under a role's 0 or less, logical capture (whose values
+ * this session's output functions print) and to_jsonb dropped digits, 0.1000000000000001 became 0.1.
  */
-export const READABLE_OUTPUT_SQL = `SELECT pg_catalog.set_config('DateStyle', 'ISO', false), pg_catalog.set_config('IntervalStyle', 'postgres', false)`;
+export const READABLE_OUTPUT_SQL = `SELECT pg_catalog.set_config('DateStyle', 'ISO', false), pg_catalog.set_config('IntervalStyle', 'postgres', false),
+  pg_catalog.set_config('extra_float_digits', CASE WHEN pg_catalog.current_setting('extra_float_digits')::int < 1 THEN '1' ELSE pg_catalog.current_setting('extra_float_digits') END, false)`;
 
 /** Opens a pool and proves it can connect, or throws DUALRUN_DB_UNREACHABLE. */
 export async function connectPool(url: string, opts: { max?: number; applicationName?: string; role?: string } = {}): Promise<Pool> {
