@@ -59,7 +59,8 @@ async function samePostgresValues(type: string, pairs: readonly (readonly [unkno
 /** Postgres's value from the raw text `raw` of each kind. */
 function pgExpr(kind: string): string {
   switch (kind) {
-    case 'numeric': return `split_part(raw, ':', 1)::numeric * power(10::numeric, -split_part(raw, ':', 2)::int)`;
+    // times an exact literal 1e-s: before Postgres 16, power(10::numeric, -s) was rounded for large s
+    case 'numeric': return `split_part(raw, ':', 1)::numeric * ('1e-' || split_part(raw, ':', 2))::numeric`;
     case 'date': return `'1970-01-01'::date + raw::int`;
     // q days + r µs is raw µs whichever way bigint division rounds; each factor is exact in a double.
     case 'timestamp': return `'1970-01-01 00:00:00'::timestamp + (raw::bigint / 86400000000) * interval '1 day' + (raw::bigint % 86400000000) * interval '1 microsecond'`;
