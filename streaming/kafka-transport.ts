@@ -148,7 +148,9 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch, ct
           sought.add(p.batch.partition); // once: if the log really starts later (retention), accept that start
           return;
         }
-        if (!checked.has(p.batch.partition) && sought.has(p.batch.partition)) await warnIfRetentionGap(o, p);
+        if (!checked.has(p.batch.partition) && sought.has(p.batch.partition)) {
+          await warnIfRetentionGap(o, p).catch((err) => o.log.warn({ dataset: o.dataset, err }, 'could not compare the log start with the stored position'));
+        }
         checked.add(p.batch.partition);
         let ack: BatchAck | void;
         try {
