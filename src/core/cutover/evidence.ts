@@ -106,11 +106,11 @@ export async function gateForNextStep(db: Pool | PoolClient, ds: DatasetConfig, 
   const required = retire ? ds.cutover.retireAfter : ds.cutover.promoteAfter;
   const needsEvidence = row.stage !== 'batch';
   const definition = needsEvidence ? await currentDefinition(db, ds, { record: opts.recordDefinition ?? null }) : undefined;
-  const [verdicts, lastFailure, streamCode] = needsEvidence ? await Promise.all([
-    loadVerdicts(db, ds.name, { ...(retire ? { streamingSince: row.since } : {}), limit: required + LOOKBACK }),
-    loadLastFailure(db, ds.name),
-    streamCoverage(db, ds),
-  ]) : [[], null, undefined];
+  // One after another: `db` may be one client inside a transaction, where queries at once are
+  // queued by pg with a deprecation warning (an error from pg 9).
+  const verdicts = needsEvidence ? await loadVerdicts(db, ds.name, { ...(retire ? { streamingSince: row.since } : {}), limit: required + LOOKBACK }) : [];
+  const lastFailure = needsEvidence ? await loadLastFailure(db, ds.name) : null;
+  const streamCode = needsEvidence ? await streamCoverage(db, ds) : undefined;
   const evaluate = (vs: readonly Verdict[]) => evaluateGate({
     from: row.stage, to, since: row.since, verdicts: vs, lastFailure, definition, now: opts.now ?? new Date(), windowed: ds.window !== null,
     promoteAfter: ds.cutover.promoteAfter, retireAfter: ds.cutover.retireAfter, maxEvidenceAgeMs: ds.cutover.maxEvidenceAgeMs,
