@@ -1,0 +1,163 @@
+/**
+ * Several real `dualrun stream` workers in one consumer group on an 8-partition
+ * topic (shared broker) while a producer keeps producing keyed Debezium events
+ * (inserts, updates, deletes, re-inserts, stale duplicates; version = source.lsn):
+ *
+ * - one worker is SIGKILLed at random moments (mid-backlog, right after a commit,
+ *   during the rebalance a replacement's join starts), another is SIGTERMed during
+ *   a rebalance, and replacements are started;
+ * - a worker is paused (SIGSTOP) inside an open transaction holding partition locks,
+ *   longer than the session timeout, while another takes its partitions: the new
+ *   owner must not wait for it forever (frozen-holder-fence.ts), and once continued
+ *   (SIGCONT) the zombie must not apply or commit stale work over the new owner's.
+ *
+ * Each ends with `--until-idle`; the output must equal the model (newest version per
+ * key, deletes removed), and per partition applied + dead must equal the records the
+ * partition holds (a batch applied twice would count twice).
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { TestDatabase } from '../support/pg.ts';
+import { describeKafka, kafkaBrokers } from '../support/kafka.ts';
+import { runCli } from '../support/cli.ts';
+import { generateOrderEvents, prng, type KafkaMessage } from '../streaming/debezium-events.ts';
+import { createTopic, deleteTopic, produce, testKafka, uniqueTopic } from '../streaming/kafka-support.ts';
+import { ordersStreamDatabase, setStage, writeConfig } from '../streaming/support.ts';
+import { committedCount, expectExact, expectNoRawStack, loadExpected, size, sleep, startCli, until, type Worker } from './fault-support.ts';
+
+const KILLS = size('GROUP_KILLS', 6);
+const TOTAL = size('GROUP_EVENTS', 24_000);
+const PARTITIONS = 8;
+let db: TestDatabase;
+const topics: string[] = [];
+
+async function partitionEnds(topic: string): Promise<Map<number, number>> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  const offs = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  return new Map(offs.map((o) => [o.partition, Number(o.high)]));
+}
+
+/** Per partition, the counters equal the records it holds: none counted twice, none skipped. */
+async function expectCountedOncePerPartition(dataset: string, topic: string): Promise<void> {
+  const r = await db.pool.query<{ partition: number; n: string }>(
+    `SELECT partition::int AS partition, (records_applied + records_dead)::text AS n FROM dualrun.stream_positions WHERE dataset = $1 ORDER BY 1`, [dataset]);
+  const counted = new Map(r.rows.map((x) => [x.partition, Number(x.n)]));
+  const ends = await partitionEnds(topic);
+  expect(counted).toEqual(ends);
+}
+
+function setup(dataset: string, topic: string) {
+  return writeConfig({
+    database: { url: db.url },
+    kafka: { brokers: kafkaBrokers(), groupPrefix: `z${topic.slice(-8)}`, sessionTimeout: '6s' },
+    datasets: { [dataset]: { key: ['order_id'], batch: { output: `analytics.${dataset}_batch` },
+      stream: { output: `analytics.${dataset}_stream`, source: { topic, format: 'debezium' } } } },
+  });
+}
+
+/** Produces the messages in small slices, spread over the run, until stopped or done. */
+function producer(topic: string, messages: KafkaMessage[], slices: number, gapMs: number) {
+  let stopped = false;
+  const done = (async () => {
+    const per = Math.ceil(messages.length / slices);
+    for (let i = 0; i < slices; i++) {
+      await produce(topic, messages.slice(i * per, (i + 1) * per));
+      if (!stopped) await sleep(gapMs);
+    }
+  })();
+  return { finish: async () => { stopped = true; await done; } };
+}
+
+async function finishAndCheck(dataset: string, topic: string, file: string, dir: string, expectedRows: Iterable<import('../streaming/debezium-events.ts').OrderRow>, total: number) {
+  const last = await runCli(['--config', file, 'stream', '--until-idle'], { cwd: dir, timeoutMs: 120_000 });
+  expectNoRawStack(last.stderr);
+  expect(last.code, last.stderr).toBe(0);
+  await loadExpected(db.pool, `analytics.${dataset}_expected`, expectedRows);
+  await expectExact(db.pool, `analytics.${dataset}_expected`, `analytics.${dataset}_stream`);
+  await expectCountedOncePerPartition(dataset, topic);
+  expect(await committedCount(db.pool, dataset)).toBe(total);
+  const dead = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM dualrun.dead_letters WHERE dataset = $1', [dataset]);
+  expect(dead.rows[0].n).toBe(0);
+}
+
+describeKafka('faults: a consumer group of real workers under SIGKILL, SIGTERM and a paused zombie', () => {
+  beforeAll(async () => { db = await ordersStreamDatabase('faults_group'); });
+  afterAll(async () => { for (const t of topics) await deleteTopic(t); await db?.drop(); });
+
+  it(`three workers on ${PARTITIONS} partitions: ${KILLS} SIGKILLs at random moments and a SIGTERM during a rebalance, while events arrive; ends exact, each partition counted once`, { timeout: 300_000 }, async () => {
+    const topic = uniqueTopic('faults-group'); topics.push(topic);
+    await createTopic(topic, PARTITIONS);
+    await db.pool.query(`CREATE TABLE analytics.grp_stream (LIKE analytics.orders_stream)`);
+    await setStage(db.pool, 'grp', 'shadow');
+    const stream = generateOrderEvents(TOTAL, { keys: Math.ceil(TOTAL / 6), seed: 31 });
+    const { file, dir } = setup('grp', topic);
+    const rnd = prng(Number(process.env.FAULTS_SEED ?? Date.now() % 100000));
+    const start = () => startCli(['--config', file, 'stream'], dir);
+    const workers: Worker[] = [start(), start(), start()];
+    const per = Math.ceil(stream.messages.length / KILLS);
+    const producing: Promise<void>[] = [];
+    for (let k = 0; k < KILLS; k++) {
+      const before = await committedCount(db.pool, 'grp');
+      producing.push(produce(topic, stream.messages.slice(k * per, (k + 1) * per), 500)); // arrives while the group works and rebalances
+      await until(`the group to commit fresh events (round ${k})`, async () => (await committedCount(db.pool, 'grp')) > before, 60_000, 100, workers[0]);
+      // Mid-backlog, right after a commit, or during the rebalance the last replacement started.
+      await sleep(rnd() * 1500);
+      const victim = Math.floor(rnd() * workers.length);
+      const w = workers[victim];
+      expect(w.child.exitCode, w.stderr()).toBe(null);
+      w.child.kill(k === Math.floor(KILLS / 2) ? 'SIGTERM' : 'SIGKILL');
+      const exit = await w.exited();
+      expectNoRawStack(w.stderr());
+      // A graceful stop: 0, or, when the group's rebalance holds kafkajs past the 4 s stop
+      // deadline, the cut-short exit (its open work rolled back; the output check below holds either way).
+      if (exit.signal !== 'SIGKILL') expect([0, 143], w.stderr()).toContain(exit.code);
+      workers[victim] = start(); // a replacement joins: another rebalance
+    }
+    await Promise.all(producing);
+    await sleep(2_000);
+    for (const w of workers) { w.child.kill('SIGKILL'); await w.exited(); expectNoRawStack(w.stderr()); }
+    await finishAndCheck('grp', topic, file, dir, stream.expected.values(), stream.messages.length);
+  });
+
+  it('a worker paused (SIGSTOP) inside an open transaction holding partition locks does not stop the new owner past the session timeout, and commits nothing stale when continued', { timeout: 180_000 }, async () => {
+    const topic = uniqueTopic('faults-frozen'); topics.push(topic);
+    await createTopic(topic, PARTITIONS);
+    await db.pool.query(`CREATE TABLE analytics.frz_stream (LIKE analytics.orders_stream)`);
+    await setStage(db.pool, 'frz', 'shadow');
+    const stream = generateOrderEvents(TOTAL, { keys: Math.ceil(TOTAL / 6), seed: 41 });
+    const { file, dir } = setup('frz', topic);
+    const half = Math.ceil(stream.messages.length / 2);
+    await produce(topic, stream.messages.slice(0, half));
+    const a = startCli(['--config', file, 'stream'], dir);
+    // The partitions whose lock A holds inside an open transaction, with their stored positions.
+    const heldByA = async () => (await db.pool.query<{ partition: number; position: string }>(
+      `SELECT p AS partition, coalesce((SELECT position::text FROM dualrun.stream_positions sp WHERE sp.dataset = 'frz' AND sp.partition = p), '-1') AS position
+         FROM generate_series(0, ${PARTITIONS - 1}) p
+         JOIN pg_locks l ON l.locktype = 'advisory' AND l.granted AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended('dualrun.stream/frz/' || $1 || '/' || p, 0)
+         JOIN pg_stat_activity s ON s.pid = l.pid AND s.application_name = 'dualrun stream frz' AND s.xact_start IS NOT NULL`, [topic])).rows;
+    const producing = produce(topic, stream.messages.slice(half), 200);
+    await until('A to hold partition locks inside an open transaction', async () => (await heldByA()).length > 0, 60_000, 20, a);
+    a.child.kill('SIGSTOP');
+    const frozen = await heldByA();
+    expect(frozen.length).toBeGreaterThan(0);
+    const b = startCli(['--config', file, 'stream'], dir);
+    await producing;
+    // The group drops A after its 6 s session timeout; B gets A's partitions, waits on the
+    // locks A's open transaction holds, and fences A out once it has waited on its client for 10 s.
+    const movedPast = async () => {
+      const now = await db.pool.query<{ partition: number; position: string }>(`SELECT partition::int AS partition, position::text FROM dualrun.stream_positions WHERE dataset = 'frz'`);
+      const at = new Map(now.rows.map((r) => [r.partition, BigInt(r.position)]));
+      return frozen.every((f) => (at.get(f.partition) ?? -1n) > BigInt(f.position));
+    };
+    const t0 = Date.now();
+    let progressed = false;
+    while (Date.now() - t0 < 35_000 && !progressed) { await sleep(250); progressed = await movedPast(); }
+    const waitedMs = Date.now() - t0;
+    a.child.kill('SIGCONT');
+    await sleep(3_000);
+    for (const w of [a, b]) { w.child.kill('SIGTERM'); const e = await w.exited(); expectNoRawStack(w.stderr()); expect(e.code, w.stderr()).toBe(0); }
+    await finishAndCheck('frz', topic, file, dir, stream.expected.values(), stream.messages.length);
+    expect(progressed, `partitions ${JSON.stringify(frozen)} locked by the frozen A did not move in ${waitedMs} ms`).toBe(true);
+  });
+});
