@@ -95,6 +95,7 @@ describeKafka('faults: a consumer group of real workers under SIGKILL, SIGTERM a
     const rnd = prng(Number(process.env.FAULTS_SEED ?? Date.now() % 100000));
     const start = () => startCli(['--config', file, 'stream'], dir);
     const workers: Worker[] = [start(), start(), start()];
+    const startedAt = workers.map(() => Date.now());
     const per = Math.ceil(stream.messages.length / KILLS);
     const producing: Promise<void>[] = [];
     for (let k = 0; k < KILLS; k++) {
@@ -103,16 +104,20 @@ describeKafka('faults: a consumer group of real workers under SIGKILL, SIGTERM a
       await until(`the group to commit fresh events (round ${k})`, async () => (await committedCount(db.pool, 'grp')) > before, 60_000, 100, workers[0]);
       // Mid-backlog, right after a commit, or during the rebalance the last replacement started.
       await sleep(rnd() * 1500);
-      const victim = Math.floor(rnd() * workers.length);
+      // The SIGTERM goes to the oldest worker (its signal handlers are set; a replacement
+      // just started may still be loading) while the replacement started last joins.
+      const graceful = k === Math.floor(KILLS / 2);
+      const victim = graceful ? startedAt.indexOf(Math.min(...startedAt)) : Math.floor(rnd() * workers.length);
       const w = workers[victim];
       expect(w.child.exitCode, w.stderr()).toBe(null);
-      w.child.kill(k === Math.floor(KILLS / 2) ? 'SIGTERM' : 'SIGKILL');
+      w.child.kill(graceful ? 'SIGTERM' : 'SIGKILL');
       const exit = await w.exited();
       expectNoRawStack(w.stderr());
       // A graceful stop: 0, or, when the group's rebalance holds kafkajs past the 4 s stop
       // deadline, the cut-short exit (its open work rolled back; the output check below holds either way).
       if (exit.signal !== 'SIGKILL') expect([0, 143], w.stderr()).toContain(exit.code);
       workers[victim] = start(); // a replacement joins: another rebalance
+      startedAt[victim] = Date.now();
     }
     await Promise.all(producing);
     await sleep(2_000);
