@@ -132,7 +132,7 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch, ct
     opts.onConnected?.('kafka');
     await consumer.connect();
     await consumer.subscribe({ topic: o.topic, fromBeginning: true });
-    await consumer.run({
+    const running = consumer.run({
       autoCommit: false,
       // Partitions are independent (each has its own position, lock and transaction), so
       // while Postgres applies one partition's batch, node decodes the next one's.
@@ -170,6 +170,11 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch, ct
         await p.heartbeat();
       },
     });
+    // kafkajs's run() resolves once the first join is done, which the broker holds until
+    // every member rejoined or timed out (a killed one: its whole session): a stop must
+    // not wait for it (a SIGTERM then exited 143). Left behind, its rejection is the disconnect's.
+    running.catch(() => undefined);
+    await settledOrAborted(running, opts.signal);
     await waitForStop(o, opts, () => fatal, progress);
   } catch (e) {
     if (fatal) throw fatal;
@@ -177,10 +182,26 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch, ct
     throw kafkaUnreachable(o.brokers, `Kafka consumer for ${o.topic}`, e);
   } finally {
     stopping = true;
-    // With the brokers gone, leaving the group can retry for long: do not wait for it.
-    await Promise.race([consumer.disconnect().catch(() => undefined), sleep(5000, new AbortController().signal)]);
+    // With the brokers gone, leaving the group can retry for long, and during a rebalance
+    // kafkajs's disconnect waits for the join, which the broker holds until every member
+    // rejoined or timed out (a killed one: its whole session): do not wait for it past
+    // LEAVE_WAIT_MS, well inside the CLI's 4 s stop deadline (a SIGTERM then exited 143
+    // with its open work rolled back). Unleft, the member is dropped at its session timeout.
+    await Promise.race([consumer.disconnect().catch(() => undefined), sleep(LEAVE_WAIT_MS, new AbortController().signal)]);
   }
   if (fatal) throw fatal;
+}
+
+const LEAVE_WAIT_MS = 2_000;
+
+/** p's outcome, or undefined as soon as the signal is aborted. */
+function settledOrAborted(p: Promise<unknown>, signal: AbortSignal): Promise<unknown> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function toSourceBatch(p: EachBatchPayload): SourceBatch {

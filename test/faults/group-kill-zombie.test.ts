@@ -47,10 +47,10 @@ async function expectCountedOncePerPartition(dataset: string, topic: string): Pr
   expect(counted).toEqual(ends);
 }
 
-function setup(dataset: string, topic: string) {
+function setup(dataset: string, topic: string, sessionTimeout = '6s') {
   return writeConfig({
     database: { url: db.url },
-    kafka: { brokers: kafkaBrokers(), groupPrefix: `z${topic.slice(-8)}`, sessionTimeout: '6s' },
+    kafka: { brokers: kafkaBrokers(), groupPrefix: `z${topic.slice(-8)}`, sessionTimeout },
     datasets: { [dataset]: { key: ['order_id'], batch: { output: `analytics.${dataset}_batch` },
       stream: { output: `analytics.${dataset}_stream`, source: { topic, format: 'debezium' } } } },
   });
@@ -164,5 +164,34 @@ describeKafka('faults: a consumer group of real workers under SIGKILL, SIGTERM a
     for (const w of [a, b]) { w.child.kill('SIGTERM'); const e = await w.exited(); expectNoRawStack(w.stderr()); expect(e.code, w.stderr()).toBe(0); }
     await finishAndCheck('frz', topic, file, dir, stream.expected.values(), stream.messages.length);
     expect(progressed, `partitions ${JSON.stringify(frozen)} locked by the frozen A did not move in ${waitedMs} ms`).toBe(true);
+  });
+
+  it('a SIGTERM while the group waits out a killed member\'s session stops gracefully (exit 0) with its work committed', { timeout: 120_000 }, async () => {
+    const topic = uniqueTopic('faults-term'); topics.push(topic);
+    await createTopic(topic, PARTITIONS);
+    await db.pool.query(`CREATE TABLE analytics.trm_stream (LIKE analytics.orders_stream)`);
+    await setStage(db.pool, 'trm', 'shadow');
+    const stream = generateOrderEvents(Math.ceil(TOTAL / 2), { keys: Math.ceil(TOTAL / 12), seed: 43 });
+    const { file, dir } = setup('trm', topic, '10s');
+    const half = Math.ceil(stream.messages.length / 2);
+    await produce(topic, stream.messages.slice(0, half));
+    const a = startCli(['--config', file, 'stream'], dir);
+    const b = startCli(['--config', file, 'stream'], dir);
+    await until('both workers to apply', async () => (await committedCount(db.pool, 'trm')) >= half, 60_000, 100, a);
+    await sleep(1_000);
+    a.child.kill('SIGKILL'); // leaves no LeaveGroup: the broker waits out its 10 s session
+    await a.exited();
+    const c = startCli(['--config', file, 'stream'], dir); // its join starts a rebalance that waits for A
+    const producing = produce(topic, stream.messages.slice(half));
+    await sleep(3_000);
+    b.child.kill('SIGTERM'); // B is asked to rejoin while the group still waits for A
+    const eb = await b.exited();
+    expectNoRawStack(b.stderr());
+    expect(eb.code, b.stderr()).toBe(0);
+    await producing;
+    c.child.kill('SIGTERM');
+    const ec = await c.exited();
+    expect(ec.code, c.stderr()).toBe(0);
+    await finishAndCheck('trm', topic, file, dir, stream.expected.values(), stream.messages.length);
   });
 });
