@@ -148,8 +148,10 @@ async function exit(code: number): Promise<never> {
 }
 
 export async function main(argv: string[]): Promise<never> {
-  // A reader that goes away (`| head`) is not an error of ours.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok); });
+  // A reader that goes away (`| head`) is not an error of ours, and it does not end the
+  // command: the rest of stdout is dropped, the work (later windows, stored results,
+  // alerts) finishes and the exit code is the command's own (1 for a mismatch).
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.stdout.destroy(); });
   try {
     const name = commandNameIn(argv.slice(2));
     if (name) await loadCommands([name]);

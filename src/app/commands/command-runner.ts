@@ -53,6 +53,8 @@ function signalExitCode(): number {
 
 /** Writes a result line (or block) to stdout (above a progress bar on a shared terminal). */
 export function out(text: string): void {
+  // The reader went away (EPIPE, see main): nothing more to say to it.
+  if (process.stdout.destroyed) return;
   const line = text.endsWith('\n') ? text : `${text}\n`;
   if (barOnScreen()) lineAboveBar(line);
   else process.stdout.write(line);

@@ -35,6 +35,10 @@ CREATE TABLE s.stuck_stream (id int PRIMARY KEY);
 CREATE TABLE public.events (id bigint PRIMARY KEY, day date NOT NULL);
 CREATE TABLE public.events_batch (id bigint PRIMARY KEY, day date NOT NULL);
 INSERT INTO public.events SELECT g, DATE '2026-11-01' + (g % 6) FROM generate_series(1, 60) g;
+CREATE TABLE s.days_batch (id int PRIMARY KEY, v int, day date NOT NULL);
+CREATE TABLE s.days_stream (id int PRIMARY KEY, v int, day date NOT NULL);
+INSERT INTO s.days_batch SELECT g, g, DATE '2026-10-01' + (g % 20) FROM generate_series(1, 400) g;
+INSERT INTO s.days_stream SELECT id, v + 1, day FROM s.days_batch;
 `;
 
 let db: TestDatabase;
@@ -47,6 +51,7 @@ const config = (url: string) => JSON.stringify({
     small: { key: ['id'], batch: { output: 's.small_batch' }, stream: { output: 's.small_stream', source: { topic: 't.small', format: 'json' } } },
     stuck: { key: ['id'], batch: { output: 's.stuck_batch' }, stream: { output: 's.stuck_stream', source: { topic: 't.stuck', format: 'json' } } },
     pair: { key: ['a', 'b'], batch: { output: 's.pair_batch' }, stream: { output: 's.pair_stream', source: { topic: 't.pair', format: 'json' } } },
+    days: { key: ['id'], window: { column: 'day', grain: 'day' }, batch: { output: 's.days_batch' }, stream: { output: 's.days_stream', source: { topic: 't.days', format: 'json' } } },
     slow: {
       key: ['id'], window: { column: 'day', grain: 'day' },
       batch: { output: 'public.events_batch', query: 'sql/slow.sql' },
@@ -79,6 +84,20 @@ describe('stdout and exact keys', () => {
     const o = parseExactJson(text) as { diff: { samples: { key: { id: bigint } }[] } };
     expect(o.diff.samples).toHaveLength(20000);
     expect(o.diff.samples[19999].key.id).toBe(SNOW + 19999n * 7n);
+  });
+
+  it('a reader that goes away (| head) no longer ends the command with exit 0: every window is judged and stored, a mismatch still exits 1', async () => {
+    const child = spawn(process.execPath, [BIN, '--config', path.join(dir, 'dualrun.yaml'), 'reconcile', 'days', '--from', '2026-10-01', '--to', '2026-10-20', '--assume-settled'],
+      { cwd: dir, env: { ...process.env, DUALRUN_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    // As `| head -c 10`: read the first chunk (the first window's lines), then close the pipe.
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(code).toBe(1);
+    const stored = await db.pool.query(`SELECT count(DISTINCT window_start)::int AS n FROM dualrun.reconciliations WHERE dataset = 'days' AND verdict = 'mismatch'`);
+    expect(stored.rows[0].n).toBe(20);
+    expect(stderr).not.toMatch(/EPIPE|\n\s+at /);
   });
 
   it('snowflake ids above 2^53 are exact in json, text, md and the stored result (they came out as neighbouring ids)', async () => {
