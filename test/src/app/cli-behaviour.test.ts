@@ -7,6 +7,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -164,6 +165,24 @@ describe('options and errors', () => {
     expect(env.stderr).toMatch(/DUALRUN_LOG_LEVEL "verbose" is invalid/);
   });
 
+  it('an unreachable dataset database names its config key (datasets.far.batch.database), never its password, in output and stored results', async () => {
+    const port = await closedPort();
+    const file = path.join(dir, 'far.json');
+    fs.writeFileSync(file, JSON.stringify({
+      database: { url: db.url },
+      datasets: { far: { key: ['id'], batch: { output: 's.small_batch', database: `postgres://etl:FarSecret-77@127.0.0.1:${port}/dw` }, stream: { output: 's.small_stream', source: { topic: 't.far', format: 'json' } } } },
+    }));
+    const r = await runCli(['--config', file, 'reconcile', 'far', '--format', 'json', '--assume-settled'], { cwd: dir });
+    expect(r.code).toBe(3);
+    const o = JSON.parse(r.stdout) as { verdict: string; error: { code: string; message: string } };
+    expect(o.verdict).toBe('error');
+    expect(o.error.code).toBe('DUALRUN_DB_UNREACHABLE');
+    expect(o.error.message).toContain(`Postgres (datasets.far.batch.database) at 127.0.0.1:${port}`);
+    expect(r.stdout + r.stderr).not.toContain('FarSecret-77');
+    const stored = await db.pool.query(`SELECT count(*)::int AS n, bool_or(r::text LIKE '%FarSecret-77%') AS leaked FROM dualrun.reconcile_errors r WHERE dataset = 'far'`);
+    expect(stored.rows[0]).toEqual({ n: 1, leaked: false });
+  });
+
   it('a failure is one clear line; the stack trace only at --log-level debug', async () => {
     const url = 'postgres://u:hunter2@127.0.0.1:1/x';
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'dualrun-cli-empty-'));
@@ -234,3 +253,12 @@ describe('signals', () => {
     expect(Date.now() - t0).toBeLessThan(5_000);
   });
 });
+
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    }).on('error', reject);
+  });
+}
