@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../support/pg.ts';
 import { BIN, runCli } from '../../support/cli.ts';
 import { parseExactJson } from '../../../src/core/exact-json.ts';
+import { migrate } from '../../../src/core/db/migrate.ts';
 import { buildProgram, loadCommands } from '../../../src/app/cli.ts';
 import type { Command } from 'commander';
 
@@ -181,6 +182,36 @@ describe('options and errors', () => {
     expect(r.stdout + r.stderr).not.toContain('FarSecret-77');
     const stored = await db.pool.query(`SELECT count(*)::int AS n, bool_or(r::text LIKE '%FarSecret-77%') AS leaked FROM dualrun.reconcile_errors r WHERE dataset = 'far'`);
     expect(stored.rows[0]).toEqual({ n: 1, leaked: false });
+  });
+
+  it('datasets reads watermark and open dead letters from stream.database (it showed 0 dead letters and no watermark); an unreadable one is null with the error, exit 3', async () => {
+    const other = await createTestDatabase('clisd');
+    try {
+      await migrate(other.pool);
+      await other.pool.query(`CREATE SCHEMA a; CREATE TABLE a.sd_stream (id int PRIMARY KEY);
+        INSERT INTO dualrun.dead_letters (dataset, source, partition, position, stage, reason) SELECT 'sd', 't.sd', 0, g, 'validate', 'bad' FROM generate_series(1, 3) g;
+        INSERT INTO dualrun.watermarks (dataset, event_time) VALUES ('sd', '2026-11-20T00:00:00Z')`);
+      const write = (streamUrl: string) => {
+        const file = path.join(dir, 'sd.json');
+        fs.writeFileSync(file, JSON.stringify({
+          database: { url: db.url },
+          datasets: { sd: { key: ['id'], batch: { output: 's.small_batch' }, stream: { output: 'a.sd_stream', database: streamUrl, source: { topic: 't.sd', format: 'json' } } } },
+        }));
+        return file;
+      };
+      const ok = await runCli(['--config', write(other.url), 'datasets', '--format', 'json'], { cwd: dir });
+      expect(ok.code).toBe(0);
+      expect(JSON.parse(ok.stdout)[0].stream).toMatchObject({ watermark: '2026-11-20T00:00:00.000Z', deadLetters: 3 });
+      const port = await closedPort();
+      const bad = await runCli(['--config', write(`postgres://etl:SdSecret-5@127.0.0.1:${port}/dw`), 'datasets', '--format', 'json'], { cwd: dir });
+      expect(bad.code).toBe(3);
+      const st = JSON.parse(bad.stdout)[0].stream;
+      expect(st).toMatchObject({ watermark: null, lagSeconds: null, deadLetters: null });
+      expect(st.error).toContain('datasets.sd.stream.database');
+      expect(bad.stdout + bad.stderr).not.toContain('SdSecret-5');
+    } finally {
+      await other.drop();
+    }
   });
 
   it('a failure is one clear line; the stack trace only at --log-level debug', async () => {
