@@ -214,6 +214,25 @@ describe('options and errors', () => {
     }
   });
 
+  it('an unhandled rejection in a user transform exits 3 with one line and JSON on stdout (Node dumped its stack and exited 1, the code for a mismatch)', async () => {
+    await db.pool.query('CREATE TABLE IF NOT EXISTS public.leaky_out (id bigint PRIMARY KEY, day date NOT NULL)');
+    fs.writeFileSync(path.join(dir, 'leaky.mjs'), "export default function (row) { Promise.reject(new Error('forgotten promise')); return row; }\n");
+    fs.writeFileSync(path.join(dir, 'sql', 'leaky.sql'), 'SELECT id, day FROM public.events WHERE day >= :window_start AND day < :window_end');
+    const file = path.join(dir, 'leaky.json');
+    fs.writeFileSync(file, JSON.stringify({
+      database: { url: db.url },
+      datasets: { leaky: { key: ['id'], window: { column: 'day', grain: 'day' }, batch: { output: 'public.leaky_out', query: 'sql/leaky.sql', transform: 'leaky.mjs' }, stream: { output: 'public.leaky_stream', source: { topic: 't.leaky', format: 'json' } } } },
+    }));
+    const r = await runCli(['--config', file, 'batch', 'run', 'leaky', '--window', '2026-11-02', '--format', 'json'], { cwd: dir });
+    expect(r.code).toBe(3);
+    const e = JSON.parse(r.stdout).error;
+    expect(e.code).toBe('DUALRUN_INTERNAL');
+    expect(e.message).toContain('forgotten promise');
+    expect(r.stderr).toContain('dualrun: DUALRUN_INTERNAL: unhandled error');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stderr.match(/DUALRUN_INTERNAL/g)).toHaveLength(1);
+  });
+
   it('a failure is one clear line; the stack trace only at --log-level debug', async () => {
     const url = 'postgres://u:hunter2@127.0.0.1:1/x';
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'dualrun-cli-empty-'));
