@@ -302,6 +302,26 @@ describe('signals', () => {
     expect(await closed, stderr).toBe(143);
     expect(Date.now() - t0).toBeLessThan(5_000);
   });
+
+  it('with --format json a command cut short by SIGTERM prints a JSON error (DUALRUN_INTERRUPTED), not an empty stdout that does not parse', async () => {
+    const child = spawn(process.execPath, [BIN, '--config', path.join(dir, 'dualrun.yaml'), 'reconcile', 'stuck', '--assume-settled', '--format', 'json'], { cwd: dir, env: { ...process.env, DUALRUN_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    // Wait until the 30 s fingerprint query is running.
+    for (let i = 0; i < 200 && child.exitCode === null; i++) {
+      const q = await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%stuck_batch%' AND state = 'active' AND pid <> pg_backend_pid()`);
+      if (q.rows[0].n > 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const t0 = Date.now();
+    child.kill('SIGTERM');
+    expect(await closed, stderr).toBe(143);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(JSON.parse(stdout).error).toMatchObject({ code: 'DUALRUN_INTERRUPTED', signal: 'SIGTERM', retryable: true });
+  });
 });
 
 function closedPort(): Promise<number> {
