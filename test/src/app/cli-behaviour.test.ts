@@ -304,6 +304,8 @@ describe('signals', () => {
   });
 
   it('with --format json a command cut short by SIGTERM prints a JSON error (DUALRUN_INTERRUPTED), not an empty stdout that does not parse', async () => {
+    // The previous test's query may still be running (a backend notices a gone client late): wait for this one's.
+    const since = (await db.pool.query('SELECT now() AS t')).rows[0].t;
     const child = spawn(process.execPath, [BIN, '--config', path.join(dir, 'dualrun.yaml'), 'reconcile', 'stuck', '--assume-settled', '--format', 'json'], { cwd: dir, env: { ...process.env, DUALRUN_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let stdout = '';
@@ -312,7 +314,7 @@ describe('signals', () => {
     const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     // Wait until the 30 s fingerprint query is running.
     for (let i = 0; i < 200 && child.exitCode === null; i++) {
-      const q = await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%stuck_batch%' AND state = 'active' AND pid <> pg_backend_pid()`);
+      const q = await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%stuck_batch%' AND state = 'active' AND pid <> pg_backend_pid() AND query_start > $1`, [since]);
       if (q.rows[0].n > 0) break;
       await new Promise((r) => setTimeout(r, 100));
     }
