@@ -82,7 +82,8 @@ export function databaseErrorFields(err: unknown): DatabaseErrorFields | undefin
       const out: DatabaseErrorFields = {};
       for (const f of DB_FIELDS) {
         const v = (e as Record<string, unknown>)[f];
-        if (typeof v === 'string') out[f] = v;
+        // A detail can quote a row's value (`Key (dsn)=(postgres://u:pw@h/db) already exists`).
+        if (typeof v === 'string') out[f] = scrubSecrets(v);
       }
       return out;
     }

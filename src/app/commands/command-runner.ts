@@ -159,7 +159,7 @@ function loadOrDefault(configPath: string | undefined, optional: boolean) {
  */
 export function reportError(e: unknown, asJson: boolean, level: string = process.env.DUALRUN_LOG_LEVEL ?? 'info'): number {
   const err = toDualrunError(e);
-  const extra = err.db?.code ? ` [SQLSTATE ${err.db.code}${err.db.detail ? `: ${err.db.detail}` : ''}]` : '';
+  const extra = err.db?.code ? ` [SQLSTATE ${err.db.code}${err.db.detail ? `: ${scrubSecrets(err.db.detail)}` : ''}]` : '';
   process.stderr.write(`dualrun: ${err.code}: ${scrubSecrets(err.message)}${extra}\n`);
   const stack = err.cause instanceof Error ? err.cause.stack : err.stack;
   if (showsStacks(level) && stack) process.stderr.write(`${scrubSecrets(stack)}\n`);
