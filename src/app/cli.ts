@@ -147,9 +147,39 @@ async function exit(code: number): Promise<never> {
   process.exit(code);
 }
 
+/** The --log-level an argument list asks for, else DUALRUN_LOG_LEVEL, else info. */
+function logLevelIn(args: readonly string[]): string {
+  const i = args.findIndex((a) => a === '--log-level' || a.startsWith('--log-level='));
+  const v = i < 0 ? undefined : args[i].includes('=') ? args[i].split('=')[1] : args[i + 1];
+  return v ?? process.env.DUALRUN_LOG_LEVEL ?? 'info';
+}
+
+/**
+ * An error nobody awaited (a forgotten promise in a user's transform, a library's stray
+ * callback) would end Node with its own stack dump and exit 1, which the contract reserves
+ * for "a check failed", and --format json would print nothing. It is a runtime failure:
+ * one line (the stack at debug), JSON when asked, exit 3. The process still ends at once:
+ * what it was doing is in an unknown state, and open transactions roll back.
+ */
+function exitOnUnhandled(args: readonly string[]): void {
+  let failing = false;
+  const fail = (e: unknown) => {
+    // The first one is reported; more (e.g. one per row) while exiting add nothing.
+    if (failing) return;
+    failing = true;
+    const err = new DualrunError('DUALRUN_INTERNAL', `unhandled error (in dualrun or in a user module such as a transform): ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    void import('./commands/command-runner.ts').then(({ reportError }) => exit(reportError(err, asksForJson(args), logLevelIn(args))), () => process.exit(EXIT.runtime));
+  };
+  process.on('uncaughtException', fail);
+  process.on('unhandledRejection', fail);
+}
+
 export async function main(argv: string[]): Promise<never> {
-  // A reader that goes away (`| head`) is not an error of ours.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok); });
+  exitOnUnhandled(argv.slice(2));
+  // A reader that goes away (`| head`) is not an error of ours, and it does not end the
+  // command: the rest of stdout is dropped, the work (later windows, stored results,
+  // alerts) finishes and the exit code is the command's own (1 for a mismatch).
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.stdout.destroy(); });
   try {
     const name = commandNameIn(argv.slice(2));
     if (name) await loadCommands([name]);

@@ -33,7 +33,11 @@ export interface DatasetStatus {
   dataset: string;
   stage: string;
   lastBatchRun: { window: string | null; status: string; rows: number | null; finishedAt: string | null } | null;
-  stream: { watermark: string | null; lagSeconds: number | null; deadLetters: number };
+  /**
+   * Read where the stream worker writes them (stream.database, else the toolkit database).
+   * `error` (and nulls) when that database could not be read: never a made-up 0.
+   */
+  stream: { watermark: string | null; lagSeconds: number | null; deadLetters: number | null; error?: string };
   lastVerdict: { window: string | null; verdict: string; at: string } | null;
   /** Logical capture only: the slot and the WAL it holds back; `warning` when over stream.source.maxRetainedWal. */
   slot?: { name: string; exists: boolean; retainedBytes: number | null; warning: string | null };
@@ -41,35 +45,72 @@ export interface DatasetStatus {
   changelog?: ChangelogSize;
 }
 
-export async function datasetStatuses(db: Pool, config: DualrunConfig): Promise<DatasetStatus[]> {
-  const names = Object.keys(config.datasets);
-  // A run whose process died (SIGKILL) must not show as the one still going.
-  await abandonOrphanedRuns(db);
-  const [stages, runs, marks, dead, verdicts] = await Promise.all([
-    readStages(db, names),
-    db.query(`SELECT DISTINCT ON (dataset) dataset, window_label, status, rows, finished_at
-              FROM dualrun.batch_runs WHERE dataset = ANY($1) ORDER BY dataset, id DESC`, [names]),
+/** Opens the pool of a dataset's own database (rt.pool). */
+export type PoolFor = (url: string) => Promise<Pool>;
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+
+/** Watermark and open dead letters of the datasets whose stream side lives in `db`. */
+async function streamFactsIn(db: Pool, names: string[]): Promise<Map<string, DatasetStatus['stream']>> {
+  const out = new Map<string, DatasetStatus['stream']>();
+  // A stream database gets the dualrun schema when its worker first runs: before that, nothing streamed.
+  const has = await db.query<{ t: string | null }>(`SELECT to_regclass('dualrun.dead_letters')::text AS t`);
+  const [marks, dead] = has.rows[0].t ? await Promise.all([
     db.query(`SELECT dataset, event_time, extract(epoch FROM now() - event_time)::float8 AS lag
               FROM dualrun.watermarks WHERE dataset = ANY($1)`, [names]),
     db.query(`SELECT dataset, count(*)::int AS n FROM dualrun.dead_letters WHERE dataset = ANY($1) AND status = 'open' GROUP BY dataset`, [names]),
+  ]) : [{ rows: [] }, { rows: [] }];
+  const wm = new Map(marks.rows.map((r) => [r.dataset as string, r]));
+  const dl = new Map(dead.rows.map((r) => [r.dataset as string, r.n as number]));
+  for (const n of names) out.set(n, { watermark: iso(wm.get(n)?.event_time), lagSeconds: wm.get(n)?.lag ?? null, deadLetters: dl.get(n) ?? 0 });
+  return out;
+}
+
+/** Stream facts of every dataset, each read from its stream database (stream.database, else the toolkit one). */
+async function streamFacts(db: Pool, config: DualrunConfig, poolFor?: PoolFor): Promise<Map<string, DatasetStatus['stream']>> {
+  const groups = new Map<string | null, string[]>();
+  for (const ds of Object.values(config.datasets)) {
+    const url = poolFor ? ds.stream.database : null;
+    groups.set(url, [...(groups.get(url) ?? []), ds.name]);
+  }
+  const parts = await Promise.all([...groups].map(async ([url, names]) => {
+    if (!url) return streamFactsIn(db, names);
+    try {
+      return await streamFactsIn(await poolFor!(url), names);
+    } catch (e) {
+      const error = (e as Error).message;
+      return new Map(names.map((n) => [n, { watermark: null, lagSeconds: null, deadLetters: null, error }]));
+    }
+  }));
+  return new Map(parts.flatMap((m) => [...m]));
+}
+
+export async function datasetStatuses(db: Pool, config: DualrunConfig, poolFor?: PoolFor): Promise<DatasetStatus[]> {
+  const names = Object.keys(config.datasets);
+  // A run whose process died (SIGKILL) must not show as the one still going.
+  await abandonOrphanedRuns(db);
+  const [stages, runs, stream, verdicts] = await Promise.all([
+    readStages(db, names),
+    db.query(`SELECT DISTINCT ON (dataset) dataset, window_label, status, rows, finished_at
+              FROM dualrun.batch_runs WHERE dataset = ANY($1) ORDER BY dataset, id DESC`, [names]),
+    streamFacts(db, config, poolFor),
     db.query(`SELECT DISTINCT ON (dataset) dataset, window_label, verdict, finished_at
               FROM dualrun.reconciliations WHERE dataset = ANY($1) ORDER BY dataset, finished_at DESC, id DESC`, [names]),
   ]);
   const by = <T extends { dataset: string }>(rows: T[]) => new Map(rows.map((r) => [r.dataset, r]));
-  const ru = by(runs.rows), wm = by(marks.rows), dl = by(dead.rows), ve = by(verdicts.rows);
-  const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+  const ru = by(runs.rows), ve = by(verdicts.rows);
   const slots = await logicalSlots(db, config);
   const triggers = new Map(names.flatMap((n) => { const t = triggerTable(config.datasets[n]); return t ? [[n, t] as const] : []; }));
   const sizes = await changelogSizes(db, [...triggers.values()]);
   return names.map((name) => {
-    const r = ru.get(name), w = wm.get(name), v = ve.get(name);
+    const r = ru.get(name), v = ve.get(name);
     return {
       ...(slots.has(name) ? { slot: slots.get(name) } : {}),
       ...(triggers.has(name) ? { changelog: sizes.get(triggers.get(name)!) } : {}),
       dataset: name,
       stage: stages.get(name)!,
       lastBatchRun: r ? { window: r.window_label, status: r.status, rows: r.rows === null ? null : Number(r.rows), finishedAt: iso(r.finished_at) } : null,
-      stream: { watermark: iso(w?.event_time), lagSeconds: w?.lag ?? null, deadLetters: dl.get(name)?.n ?? 0 },
+      stream: stream.get(name)!,
       lastVerdict: v ? { window: v.window_label, verdict: v.verdict, at: iso(v.finished_at)! } : null,
     };
   });

@@ -35,6 +35,8 @@ export const ERROR_CODES = {
   DUALRUN_CONFLICT: { exit: 1, retryable: true, summary: 'another change won a concurrent update' },
   DUALRUN_LOCK_TIMEOUT: { exit: 3, retryable: true, summary: 'a lock was not granted in time (long-running readers or another change)' },
   DUALRUN_SERVE_REFUSED: { exit: 1, retryable: false, summary: 'the serving view cannot be pointed at that output' },
+  // The CLI exits 130 (SIGINT) / 143 (SIGTERM) for it, as shells expect; 3 is for library callers.
+  DUALRUN_INTERRUPTED: { exit: 3, retryable: true, summary: 'stopped by a signal before the work finished (unfinished work was rolled back and can be run again)' },
   DUALRUN_INTERNAL: { exit: 3, retryable: false, summary: 'an unexpected internal error' },
 } as const satisfies Record<string, CodeSpec>;
 
@@ -80,7 +82,8 @@ export function databaseErrorFields(err: unknown): DatabaseErrorFields | undefin
       const out: DatabaseErrorFields = {};
       for (const f of DB_FIELDS) {
         const v = (e as Record<string, unknown>)[f];
-        if (typeof v === 'string') out[f] = v;
+        // A detail can quote a row's value (`Key (dsn)=(postgres://u:pw@h/db) already exists`).
+        if (typeof v === 'string') out[f] = scrubSecrets(v);
       }
       return out;
     }

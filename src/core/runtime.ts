@@ -64,7 +64,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
     const target = url ?? (await databaseUrl());
     let p = pools.get(target);
     if (!p) {
-      const role = url ? 'Postgres' : config.database.url ? 'the toolkit Postgres (database.url)' : 'the embedded Postgres';
+      const role = url ? configuredAs(config, url) : config.database.url ? 'the toolkit Postgres (database.url)' : 'the embedded Postgres';
       p = connectPool(target, { max: config.database.poolSize, role });
       pools.set(target, p);
       p.then(() => log.debug({ target: describeTarget(target) }, 'connected'), () => pools.delete(target));
@@ -105,4 +105,20 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
       if (embedded) await (await embedded.catch(() => null))?.release();
     },
   };
+}
+
+/**
+ * A dataset's own database named by the config keys that give its URL, e.g.
+ * `Postgres (datasets.orders.batch.database)`: with many datasets, host and user alone
+ * do not say which entry to fix.
+ */
+export function configuredAs(config: DualrunConfig, url: string): string {
+  const keys: string[] = [];
+  for (const ds of Object.values(config.datasets)) {
+    if (ds.batch.database === url) keys.push(`datasets.${ds.name}.batch.database`);
+    if (ds.batch.sourceUrl === url) keys.push(`datasets.${ds.name}.batch.source.url`);
+    if (ds.stream.database === url) keys.push(`datasets.${ds.name}.stream.database`);
+  }
+  if (keys.length === 0) return 'Postgres';
+  return `Postgres (${keys.length > 3 ? `${keys.slice(0, 3).join(', ')} and ${keys.length - 3} more` : keys.join(', ')})`;
 }

@@ -53,13 +53,18 @@ function signalExitCode(): number {
 
 /** Writes a result line (or block) to stdout (above a progress bar on a shared terminal). */
 export function out(text: string): void {
+  // The reader went away (EPIPE, see main): nothing more to say to it.
+  if (process.stdout.destroyed) return;
   const line = text.endsWith('\n') ? text : `${text}\n`;
   if (barOnScreen()) lineAboveBar(line);
   else process.stdout.write(line);
 }
 
+let printedJson = false;
+
 /** A result as JSON; 64-bit integers and long decimals stay exact. */
 export function json(value: unknown): void {
+  printedJson = true;
   out(stringifyExact(value, 2));
 }
 
@@ -77,7 +82,7 @@ export async function runCommand(cmd: Command, action: Action, opts: RunOptions 
     received = sig;
     log.warn({ signal: sig }, 'stopping at the next safe point (send again to force)');
     ac.abort(new Error(sig));
-    setTimeout(() => cutShort(log, rt), STOP_DEADLINE_MS).unref();
+    setTimeout(() => cutShort(log, rt, g.format === 'json'), STOP_DEADLINE_MS).unref();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -93,7 +98,10 @@ export async function runCommand(cmd: Command, action: Action, opts: RunOptions 
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  if (received && code === EXIT.ok && !WORKERS.has(topCommand(cmd))) code = signalExitCode();
+  if (received && code === EXIT.ok && !WORKERS.has(topCommand(cmd))) {
+    code = signalExitCode();
+    if (g.format === 'json' && !printedJson) json({ error: interruptedError().toJSON() });
+  }
   process.exitCode = code;
 }
 
@@ -119,9 +127,15 @@ function topCommand(cmd: Command): string {
   return c.name();
 }
 
+function interruptedError(): DualrunError {
+  return new DualrunError('DUALRUN_INTERRUPTED', `stopped by ${received ?? 'a signal'} before the work finished`, { details: { signal: received } });
+}
+
 /** The stop deadline passed: release what can be released quickly, flush results, exit non-zero. */
-async function cutShort(log: Logger, rt: Runtime | undefined): Promise<void> {
+async function cutShort(log: Logger, rt: Runtime | undefined, asJson: boolean): Promise<void> {
   log.warn({ afterMs: STOP_DEADLINE_MS }, 'did not reach a safe point in time: stopping now (unfinished work is rolled back and can be run again)');
+  // A script that asked for JSON parses stdout: it gets an error document, not nothing.
+  if (asJson && !printedJson) json({ error: interruptedError().toJSON() });
   await Promise.race([rt?.close().catch(() => undefined), new Promise((r) => setTimeout(r, 700))]);
   await Promise.race([flushStdout(), new Promise((r) => setTimeout(r, 200))]);
   process.exit(signalExitCode());
@@ -145,7 +159,7 @@ function loadOrDefault(configPath: string | undefined, optional: boolean) {
  */
 export function reportError(e: unknown, asJson: boolean, level: string = process.env.DUALRUN_LOG_LEVEL ?? 'info'): number {
   const err = toDualrunError(e);
-  const extra = err.db?.code ? ` [SQLSTATE ${err.db.code}${err.db.detail ? `: ${err.db.detail}` : ''}]` : '';
+  const extra = err.db?.code ? ` [SQLSTATE ${err.db.code}${err.db.detail ? `: ${scrubSecrets(err.db.detail)}` : ''}]` : '';
   process.stderr.write(`dualrun: ${err.code}: ${scrubSecrets(err.message)}${extra}\n`);
   const stack = err.cause instanceof Error ? err.cause.stack : err.stack;
   if (showsStacks(level) && stack) process.stderr.write(`${scrubSecrets(stack)}\n`);

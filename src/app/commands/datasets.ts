@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { datasetStatuses } from '../dataset-status.ts';
 import { formatTable } from '../../core/format-table.ts';
 import { json, out, runCommand } from './command-runner.ts';
+import { EXIT } from '../../core/errors.ts';
 
 export function registerDatasets(program: Command): void {
   program
@@ -11,9 +12,13 @@ export function registerDatasets(program: Command): void {
     .addHelpText('after', '\nExample:\n  $ dualrun datasets --format json | jq \'.[] | select(.stage == "shadow")\'')
     .action(async (opts: { format: string }, cmd: Command) => {
       await runCommand(cmd, async (rt) => {
-        const rows = await datasetStatuses(await rt.db(), rt.config);
+        const rows = await datasetStatuses(await rt.db(), rt.config, (url) => rt.pool(url));
         for (const r of rows) if (r.slot?.warning) rt.log.warn({ dataset: r.dataset, slot: r.slot.name, retainedBytes: r.slot.retainedBytes }, `${r.dataset}: ${r.slot.warning}`);
-        if (opts.format === 'json') return json(rows);
+        // Every dataset is still listed; one whose stream database could not be read makes the status incomplete: exit 3.
+        const unread = rows.filter((r) => r.stream.error);
+        for (const r of unread) process.stderr.write(`dualrun: ${r.dataset}: stream side not read: ${r.stream.error}\n`);
+        const code = unread.length > 0 ? EXIT.runtime : EXIT.ok;
+        if (opts.format === 'json') { json(rows); return code; }
         if (rows.length === 0) return out(`no datasets in ${rt.config.path ?? 'config'}`);
         out(formatTable(
           ['DATASET', 'STAGE', 'LAST BATCH', 'STREAM WATERMARK', 'LAG', 'DEAD', 'LAST VERDICT'],
@@ -27,6 +32,7 @@ export function registerDatasets(program: Command): void {
             r.lastVerdict ? `${r.lastVerdict.verdict} ${r.lastVerdict.window ?? 'all'}` : null,
           ]),
         ));
+        return code;
       });
     });
 }

@@ -7,12 +7,14 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../support/pg.ts';
 import { BIN, runCli } from '../../support/cli.ts';
 import { parseExactJson } from '../../../src/core/exact-json.ts';
+import { migrate } from '../../../src/core/db/migrate.ts';
 import { buildProgram, loadCommands } from '../../../src/app/cli.ts';
 import type { Command } from 'commander';
 
@@ -35,6 +37,10 @@ CREATE TABLE s.stuck_stream (id int PRIMARY KEY);
 CREATE TABLE public.events (id bigint PRIMARY KEY, day date NOT NULL);
 CREATE TABLE public.events_batch (id bigint PRIMARY KEY, day date NOT NULL);
 INSERT INTO public.events SELECT g, DATE '2026-11-01' + (g % 6) FROM generate_series(1, 60) g;
+CREATE TABLE s.days_batch (id int PRIMARY KEY, v int, day date NOT NULL);
+CREATE TABLE s.days_stream (id int PRIMARY KEY, v int, day date NOT NULL);
+INSERT INTO s.days_batch SELECT g, g, DATE '2026-10-01' + (g % 20) FROM generate_series(1, 400) g;
+INSERT INTO s.days_stream SELECT id, v + 1, day FROM s.days_batch;
 `;
 
 let db: TestDatabase;
@@ -47,6 +53,7 @@ const config = (url: string) => JSON.stringify({
     small: { key: ['id'], batch: { output: 's.small_batch' }, stream: { output: 's.small_stream', source: { topic: 't.small', format: 'json' } } },
     stuck: { key: ['id'], batch: { output: 's.stuck_batch' }, stream: { output: 's.stuck_stream', source: { topic: 't.stuck', format: 'json' } } },
     pair: { key: ['a', 'b'], batch: { output: 's.pair_batch' }, stream: { output: 's.pair_stream', source: { topic: 't.pair', format: 'json' } } },
+    days: { key: ['id'], window: { column: 'day', grain: 'day' }, batch: { output: 's.days_batch' }, stream: { output: 's.days_stream', source: { topic: 't.days', format: 'json' } } },
     slow: {
       key: ['id'], window: { column: 'day', grain: 'day' },
       batch: { output: 'public.events_batch', query: 'sql/slow.sql' },
@@ -79,6 +86,20 @@ describe('stdout and exact keys', () => {
     const o = parseExactJson(text) as { diff: { samples: { key: { id: bigint } }[] } };
     expect(o.diff.samples).toHaveLength(20000);
     expect(o.diff.samples[19999].key.id).toBe(SNOW + 19999n * 7n);
+  });
+
+  it('a reader that goes away (| head) no longer ends the command with exit 0: every window is judged and stored, a mismatch still exits 1', async () => {
+    const child = spawn(process.execPath, [BIN, '--config', path.join(dir, 'dualrun.yaml'), 'reconcile', 'days', '--from', '2026-10-01', '--to', '2026-10-20', '--assume-settled'],
+      { cwd: dir, env: { ...process.env, DUALRUN_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    // As `| head -c 10`: read the first chunk (the first window's lines), then close the pipe.
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(code).toBe(1);
+    const stored = await db.pool.query(`SELECT count(DISTINCT window_start)::int AS n FROM dualrun.reconciliations WHERE dataset = 'days' AND verdict = 'mismatch'`);
+    expect(stored.rows[0].n).toBe(20);
+    expect(stderr).not.toMatch(/EPIPE|\n\s+at /);
   });
 
   it('snowflake ids above 2^53 are exact in json, text, md and the stored result (they came out as neighbouring ids)', async () => {
@@ -143,6 +164,73 @@ describe('options and errors', () => {
     const env = await cli(['datasets'], { DUALRUN_LOG_LEVEL: 'verbose' });
     expect(env.code).toBe(2);
     expect(env.stderr).toMatch(/DUALRUN_LOG_LEVEL "verbose" is invalid/);
+  });
+
+  it('an unreachable dataset database names its config key (datasets.far.batch.database), never its password, in output and stored results', async () => {
+    const port = await closedPort();
+    const file = path.join(dir, 'far.json');
+    fs.writeFileSync(file, JSON.stringify({
+      database: { url: db.url },
+      datasets: { far: { key: ['id'], batch: { output: 's.small_batch', database: `postgres://etl:FarSecret-77@127.0.0.1:${port}/dw` }, stream: { output: 's.small_stream', source: { topic: 't.far', format: 'json' } } } },
+    }));
+    const r = await runCli(['--config', file, 'reconcile', 'far', '--format', 'json', '--assume-settled'], { cwd: dir });
+    expect(r.code).toBe(3);
+    const o = JSON.parse(r.stdout) as { verdict: string; error: { code: string; message: string } };
+    expect(o.verdict).toBe('error');
+    expect(o.error.code).toBe('DUALRUN_DB_UNREACHABLE');
+    expect(o.error.message).toContain(`Postgres (datasets.far.batch.database) at 127.0.0.1:${port}`);
+    expect(r.stdout + r.stderr).not.toContain('FarSecret-77');
+    const stored = await db.pool.query(`SELECT count(*)::int AS n, bool_or(r::text LIKE '%FarSecret-77%') AS leaked FROM dualrun.reconcile_errors r WHERE dataset = 'far'`);
+    expect(stored.rows[0]).toEqual({ n: 1, leaked: false });
+  });
+
+  it('datasets reads watermark and open dead letters from stream.database (it showed 0 dead letters and no watermark); an unreadable one is null with the error, exit 3', async () => {
+    const other = await createTestDatabase('clisd');
+    try {
+      await migrate(other.pool);
+      await other.pool.query(`CREATE SCHEMA a; CREATE TABLE a.sd_stream (id int PRIMARY KEY);
+        INSERT INTO dualrun.dead_letters (dataset, source, partition, position, stage, reason) SELECT 'sd', 't.sd', 0, g, 'validate', 'bad' FROM generate_series(1, 3) g;
+        INSERT INTO dualrun.watermarks (dataset, event_time) VALUES ('sd', '2026-11-20T00:00:00Z')`);
+      const write = (streamUrl: string) => {
+        const file = path.join(dir, 'sd.json');
+        fs.writeFileSync(file, JSON.stringify({
+          database: { url: db.url },
+          datasets: { sd: { key: ['id'], batch: { output: 's.small_batch' }, stream: { output: 'a.sd_stream', database: streamUrl, source: { topic: 't.sd', format: 'json' } } } },
+        }));
+        return file;
+      };
+      const ok = await runCli(['--config', write(other.url), 'datasets', '--format', 'json'], { cwd: dir });
+      expect(ok.code).toBe(0);
+      expect(JSON.parse(ok.stdout)[0].stream).toMatchObject({ watermark: '2026-11-20T00:00:00.000Z', deadLetters: 3 });
+      const port = await closedPort();
+      const bad = await runCli(['--config', write(`postgres://etl:SdSecret-5@127.0.0.1:${port}/dw`), 'datasets', '--format', 'json'], { cwd: dir });
+      expect(bad.code).toBe(3);
+      const st = JSON.parse(bad.stdout)[0].stream;
+      expect(st).toMatchObject({ watermark: null, lagSeconds: null, deadLetters: null });
+      expect(st.error).toContain('datasets.sd.stream.database');
+      expect(bad.stdout + bad.stderr).not.toContain('SdSecret-5');
+    } finally {
+      await other.drop();
+    }
+  });
+
+  it('an unhandled rejection in a user transform exits 3 with one line and JSON on stdout (Node dumped its stack and exited 1, the code for a mismatch)', async () => {
+    await db.pool.query('CREATE TABLE IF NOT EXISTS public.leaky_out (id bigint PRIMARY KEY, day date NOT NULL)');
+    fs.writeFileSync(path.join(dir, 'leaky.mjs'), "export default function (row) { Promise.reject(new Error('forgotten promise')); return row; }\n");
+    fs.writeFileSync(path.join(dir, 'sql', 'leaky.sql'), 'SELECT id, day FROM public.events WHERE day >= :window_start AND day < :window_end');
+    const file = path.join(dir, 'leaky.json');
+    fs.writeFileSync(file, JSON.stringify({
+      database: { url: db.url },
+      datasets: { leaky: { key: ['id'], window: { column: 'day', grain: 'day' }, batch: { output: 'public.leaky_out', query: 'sql/leaky.sql', transform: 'leaky.mjs' }, stream: { output: 'public.leaky_stream', source: { topic: 't.leaky', format: 'json' } } } },
+    }));
+    const r = await runCli(['--config', file, 'batch', 'run', 'leaky', '--window', '2026-11-02', '--format', 'json'], { cwd: dir });
+    expect(r.code).toBe(3);
+    const e = JSON.parse(r.stdout).error;
+    expect(e.code).toBe('DUALRUN_INTERNAL');
+    expect(e.message).toContain('forgotten promise');
+    expect(r.stderr).toContain('dualrun: DUALRUN_INTERNAL: unhandled error');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stderr.match(/DUALRUN_INTERNAL/g)).toHaveLength(1);
   });
 
   it('a failure is one clear line; the stack trace only at --log-level debug', async () => {
@@ -214,4 +302,35 @@ describe('signals', () => {
     expect(await closed, stderr).toBe(143);
     expect(Date.now() - t0).toBeLessThan(5_000);
   });
+
+  it('with --format json a command cut short by SIGTERM prints a JSON error (DUALRUN_INTERRUPTED), not an empty stdout that does not parse', async () => {
+    // The previous test's query may still be running (a backend notices a gone client late): wait for this one's.
+    const since = (await db.pool.query('SELECT now() AS t')).rows[0].t;
+    const child = spawn(process.execPath, [BIN, '--config', path.join(dir, 'dualrun.yaml'), 'reconcile', 'stuck', '--assume-settled', '--format', 'json'], { cwd: dir, env: { ...process.env, DUALRUN_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    // Wait until the 30 s fingerprint query is running.
+    for (let i = 0; i < 200 && child.exitCode === null; i++) {
+      const q = await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%stuck_batch%' AND state = 'active' AND pid <> pg_backend_pid() AND query_start > $1`, [since]);
+      if (q.rows[0].n > 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const t0 = Date.now();
+    child.kill('SIGTERM');
+    expect(await closed, stderr).toBe(143);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(JSON.parse(stdout).error).toMatchObject({ code: 'DUALRUN_INTERRUPTED', signal: 'SIGTERM', retryable: true });
+  });
 });
+
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    }).on('error', reject);
+  });
+}
