@@ -9,7 +9,9 @@
  * - a worker is paused (SIGSTOP) inside an open transaction holding partition locks,
  *   longer than the session timeout, while another takes its partitions: the new
  *   owner must not wait for it forever (frozen-holder-fence.ts), and once continued
- *   (SIGCONT) the zombie must not apply or commit stale work over the new owner's.
+ *   (SIGCONT) the zombie must not apply or commit stale work over the new owner's;
+ * - a SIGTERM to a member and to a joiner while the group waits out a killed member's
+ *   session must stop gracefully (exit 0), not pass the CLI's stop deadline (143).
  *
  * Each ends with `--until-idle`; the output must equal the model (newest version per
  * key, deletes removed), and per partition applied + dead must equal the records the
