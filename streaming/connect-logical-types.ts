@@ -14,7 +14,8 @@
  * Without a schema (bare JSON) nothing is converted: docs/streaming.md says which
  * connector settings send values in forms Postgres reads directly.
  */
-import type { JsonRow } from './change-event.ts';
+// A 64-bit integer as a JSON number or its digits (a value beyond 2^53 arrives as text): parseVersion reads exactly that.
+import { parseVersion, type JsonRow } from './change-event.ts';
 
 type Converted = { ok: true; value: unknown } | { ok: false; reason: string };
 type Convert = (v: unknown) => Converted;
@@ -103,14 +104,6 @@ function arrayOf(item: Convert): Convert {
   };
 }
 
-/** An integer given as a JSON number or its digits (a 64-bit value arrives as text). */
-function integerOf(v: unknown): bigint | null {
-  if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : null;
-  if (typeof v === 'bigint') return v;
-  if (typeof v === 'string' && /^-?\d{1,20}$/.test(v)) return BigInt(v);
-  return null;
-}
-
 /** Connect's Decimal: the unscaled value as big-endian two's complement bytes, base64. */
 function decimalOf(scale: number): Convert {
   if (!Number.isInteger(scale)) return () => refuse('a Decimal schema without an integer scale parameter');
@@ -123,7 +116,7 @@ function decimalOf(scale: number): Convert {
 /** Debezium's VariableScaleDecimal: `{scale, value}` with `value` as for Decimal. */
 function variableScaleDecimal(v: unknown): Converted {
   const o = v as { scale?: unknown; value?: unknown } | null;
-  const scale = typeof o === 'object' && o !== null ? integerOf(o.scale) : null;
+  const scale = typeof o === 'object' && o !== null ? parseVersion(o.scale) : null;
   if (scale === null || typeof o?.value !== 'string') return refuse(`expected {"scale", "value"} of a VariableScaleDecimal, got ${JSON.stringify(v)}`);
   return decimalOf(Number(scale))(o.value);
 }
@@ -154,14 +147,14 @@ function bytesAsHex(v: unknown): Converted {
 }
 
 function dateFromDays(v: unknown): Converted {
-  const days = integerOf(v);
+  const days = parseVersion(v);
   return days === null ? refuse(`expected days since 1970-01-01, got ${JSON.stringify(v)}`) : { ok: true, value: civilDate(days) };
 }
 
 /** `unit`: microseconds per given unit (ms: 1000); `per`: given units per microsecond (ns: 1000). */
 function timestampOf(unit: bigint, per: bigint): Convert {
   return (v) => {
-    const n = integerOf(v);
+    const n = parseVersion(v);
     if (n === null) return refuse(`expected an integer time since 1970-01-01, got ${JSON.stringify(v)}`);
     if (n === LONG_MAX || n === LONG_MIN) return refuse(`${n} is how Debezium sends ±infinity, which this column cannot be given as a time`);
     const sub = per === 1n ? 0n : floorMod(n, per);
@@ -174,7 +167,7 @@ function timestampOf(unit: bigint, per: bigint): Convert {
 
 function timeOf(unit: bigint, per: bigint): Convert {
   return (v) => {
-    const n = integerOf(v);
+    const n = parseVersion(v);
     if (n === null || n < 0n || n * unit > US_PER_DAY * per) return refuse(`expected a time since midnight (0 to 24:00:00), got ${JSON.stringify(v)}`);
     return { ok: true, value: clock((n / per) * unit, n % per, per) };
   };

@@ -17,6 +17,8 @@ import { createTestDatabase } from '../support/pg.ts';
 import { setStage, setupToolkit, writeConfig } from './support.ts';
 
 let db: TestDatabase;
+let file: string;
+let dir: string;
 const topic = uniqueTopic('recreated');
 
 /** Creates the topic, retrying while the broker still finishes deleting an earlier one of that name. */
@@ -37,15 +39,26 @@ async function createTopicAgain(): Promise<void> {
   }
 }
 
+/** A database where dataset `s` (stream.output public.s, JSON from `on`) is in shadow, and its config. */
+async function datasetReading(prefix: string, on: string): Promise<{ db: TestDatabase; file: string; dir: string }> {
+  const d = await createTestDatabase(prefix);
+  await setupToolkit(d.pool);
+  await d.pool.query('CREATE TABLE public.s (id int PRIMARY KEY, v text); CREATE TABLE public.b (LIKE public.s)');
+  await setStage(d.pool, 's', 'shadow');
+  const { file, dir } = writeConfig({
+    database: { url: d.url },
+    kafka: { brokers: kafkaBrokers(), groupPrefix: `g${on.slice(-8)}` },
+    datasets: { s: { key: ['id'], batch: { output: 'public.b' }, stream: { output: 'public.s', source: { topic: on, format: 'json' } } } },
+  });
+  return { db: d, file, dir };
+}
+
 const rows = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ key: JSON.stringify({ id: from + i }), value: JSON.stringify({ id: from + i, v: `v${from + i}` }) }));
 const ids = async () => (await db.pool.query<{ id: number }>('SELECT id FROM public.s ORDER BY id')).rows.map((r) => r.id);
 
 describeKafka('a topic deleted and created again', () => {
   beforeAll(async () => {
-    db = await createTestDatabase('stream_recreated');
-    await setupToolkit(db.pool);
-    await db.pool.query('CREATE TABLE public.s (id int PRIMARY KEY, v text); CREATE TABLE public.b (LIKE public.s)');
-    await setStage(db.pool, 's', 'shadow');
+    ({ db, file, dir } = await datasetReading('stream_recreated', topic));
   });
   afterAll(async () => {
     await deleteTopic(topic);
@@ -53,11 +66,6 @@ describeKafka('a topic deleted and created again', () => {
   });
 
   it('regression: its new records were skipped as redeliveries (exit 0, none applied); now exit 3 at once, naming the partition, and the replay it names rebuilds the output', { timeout: 120_000 }, async () => {
-    const { file, dir } = writeConfig({
-      database: { url: db.url },
-      kafka: { brokers: kafkaBrokers(), groupPrefix: `g${topic.slice(-8)}` },
-      datasets: { s: { key: ['id'], batch: { output: 'public.b' }, stream: { output: 'public.s', source: { topic, format: 'json' } } } },
-    });
     await createTopicAgain();
     await produce(topic, rows(0, 10));
     const first = await runCli(['--config', file, 'stream', '--dataset', 's', '--until-idle'], { cwd: dir });
@@ -86,24 +94,15 @@ describeKafka('a topic deleted and created again', () => {
 
 describeKafka('records deleted by retention before they were applied', () => {
   const gapTopic = uniqueTopic('retention');
-  let gapDb: TestDatabase;
-  beforeAll(async () => {
-    gapDb = await createTestDatabase('stream_retention');
-    await setupToolkit(gapDb.pool);
-    await gapDb.pool.query('CREATE TABLE public.s (id int PRIMARY KEY, v text); CREATE TABLE public.b (LIKE public.s)');
-    await setStage(gapDb.pool, 's', 'shadow');
-  });
+  let gap: Awaited<ReturnType<typeof datasetReading>>;
+  beforeAll(async () => { gap = await datasetReading('stream_retention', gapTopic); });
   afterAll(async () => {
     await deleteTopic(gapTopic);
-    await gapDb?.drop();
+    await gap?.db.drop();
   });
 
   it('regression: were skipped without a word; now a warning names the missing offsets', { timeout: 120_000 }, async () => {
-    const { file, dir } = writeConfig({
-      database: { url: gapDb.url },
-      kafka: { brokers: kafkaBrokers(), groupPrefix: `g${gapTopic.slice(-8)}` },
-      datasets: { s: { key: ['id'], batch: { output: 'public.b' }, stream: { output: 'public.s', source: { topic: gapTopic, format: 'json' } } } },
-    });
+    const { file, dir } = gap;
     const admin = testKafka().admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: gapTopic, numPartitions: 1 }], waitForLeaders: true });
@@ -118,6 +117,6 @@ describeKafka('records deleted by retention before they were applied', () => {
     expect(second.code, second.stderr).toBe(0);
     const warning = second.stderr.split('\n').filter((l) => l.includes('before they were applied')).map((l) => JSON.parse(l));
     expect(warning).toEqual([expect.objectContaining({ partition: 0, missingFrom: '10', missingThrough: '14', missing: '5' })]);
-    expect((await gapDb.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM public.s')).rows[0].n).toBe(15);
+    expect((await gap.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM public.s')).rows[0].n).toBe(15);
   });
 });
