@@ -7,9 +7,14 @@
  */
 import type { PoolClient, Pool } from '../src/core/db/connect.ts';
 import { BEFORE_EVERYTHING, type Position } from './transport.ts';
-import { FROZEN_AFTER_MS, fenceFrozenHolder } from './frozen-holder-fence.ts';
+import { queueForLockFencingFrozen } from './frozen-holder-fence.ts';
 
 export interface PartitionRef { readonly dataset: string; readonly source: string; readonly partition: number }
+
+export interface PartitionLockOptions {
+  /** How long a stream holder waits on its client before it counts as frozen (frozen-holder-fence.ts); tests shorten it. */
+  readonly frozenAfterMs?: number;
+}
 
 /**
  * The partition's transaction advisory lock: the sink and a replay reset serialise on it.
@@ -18,27 +23,13 @@ export interface PartitionRef { readonly dataset: string; readonly source: strin
  * a word (the hidden rows stayed in the output); with it off Postgres refuses the
  * statement instead, naming the table.
  */
-export async function lockPartition(c: PoolClient, p: PartitionRef): Promise<void> {
+export async function lockPartition(c: PoolClient, p: PartitionRef, o: PartitionLockOptions = {}): Promise<void> {
   const key = `dualrun.stream/${p.dataset}/${p.source}/${p.partition}`;
+  // Uncontended (the hot path): one round trip. Held by another (the previous owner
+  // committing, a replay, a frozen worker): queue fairly, fencing a frozen holder.
   const got = await c.query<{ got: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS got, set_config('row_security', 'off', true)`, [key]);
-  if (!got.rows[0].got) await waitForPartitionLock(c, key, p.dataset);
+  if (!got.rows[0].got) await queueForLockFencingFrozen(c, key, p.dataset, o.frozenAfterMs);
 }
-
-/**
- * Another holder (the previous owner committing, a replay): poll, so that a holder
- * frozen inside its transaction can be fenced out instead of blocking this worker
- * for as long as the freeze lasts (frozen-holder-fence.ts).
- */
-async function waitForPartitionLock(c: PoolClient, key: string, dataset: string): Promise<void> {
-  for (let waited = 0; ; waited += LOCK_POLL_MS) {
-    await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
-    if (waited >= FROZEN_AFTER_MS) await fenceFrozenHolder(c, key, dataset);
-    const r = await c.query<{ got: boolean }>('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS got', [key]);
-    if (r.rows[0].got) return;
-  }
-}
-
-const LOCK_POLL_MS = 50;
 
 export async function lockAndReadPosition(c: PoolClient, p: PartitionRef): Promise<Position> {
   await lockPartition(c, p);
