@@ -236,7 +236,8 @@ export class CollectingSink {
     const now = Date.now();
     const t: OpenTxn = {
       partition, ref: { dataset: this.deps.dataset, source: this.deps.source, partition }, client: null, openedAt: now,
-      accepted: from ?? { major: -1n, minor: 0n }, last: from ?? { major: -1n, minor: 0n }, first: null, touchedAt: now, busy: false,
+      // Busy while it begins (the lock may be held for long): the idle commit must not take it before its first batch.
+      accepted: from ?? { major: -1n, minor: 0n }, last: from ?? { major: -1n, minor: 0n }, first: null, touchedAt: now, busy: from === null,
       generation: this.generations.get(partition) ?? 0,
       stage: null, dbStage: null, copy: null, seq: 0, staged: 0, deletes: false,
       records: 0, fresh: 0, dead: 0, deadByStage: {}, maxSourceTs: null, headSeenAt: null, lagRecords: null,
@@ -244,7 +245,8 @@ export class CollectingSink {
     this.current.set(partition, t);
     this.uncommitted.set(partition, [...(this.uncommitted.get(partition) ?? []), t]);
     const begun = this.inOrder(partition, () => this.begin(t, from));
-    if (from === null) { await begun; return this.void(t) ? null : t; }
+    // Handed to its commit while it began (its partition revoked): its batch must come again, from the stored position.
+    if (from === null) { await begun; return this.void(t) || this.current.get(partition) !== t ? null : t; }
     begun.catch((e) => this.fatal(partition, e));
     return t;
   }

@@ -190,6 +190,41 @@ describe('collecting sink', () => {
     expect(await stored()).toBe(2);
   });
 
+  it('a first batch that waited for the partition lock longer than idleMs is applied (the idle commit took its transaction while it began: the batch was dropped and the next one skipped past it)', async () => {
+    await reset();
+    const committed: CommittedWork[] = [];
+    const s = sink(committed, { idleMs: 100 });
+    const log = Array.from({ length: 20 }, (_, i) => rec(i, 'c', i + 1, { k: i + 1, n: '1.00', s: null }));
+    const holder = await db.pool.connect(); // a replay, a previous owner: holds the lock for several idle periods
+    await holder.query(`BEGIN; SELECT pg_advisory_xact_lock(hashtextextended('dualrun.stream/collect/collect-topic/0', 0))`);
+    const first = s.handle(batchOf(log.slice(0, 10), false));
+    await new Promise((r) => setTimeout(r, 600));
+    await holder.query('COMMIT');
+    holder.release();
+    expect(await first).toEqual({ pending: true });
+    expect(await s.handle(batchOf(log.slice(10), true))).toEqual({ pending: true });
+    await s.close(true);
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM public.c')).rows[0].n).toBe(20);
+    expect(await stored()).toBe(19);
+    expect(committed.reduce((n, w) => n + w.outcome.applied, 0)).toBe(20);
+  });
+
+  it('a first batch whose partition is revoked while it waits for the lock is refused (delivered again), not dropped as committed', async () => {
+    await reset();
+    const s = sink([]);
+    const log = Array.from({ length: 10 }, (_, i) => rec(i, 'c', i + 1, { k: i + 1, n: '1.00', s: null }));
+    const holder = await db.pool.connect();
+    await holder.query(`BEGIN; SELECT pg_advisory_xact_lock(hashtextextended('dualrun.stream/collect/collect-topic/0', 0))`);
+    const first = s.handle(batchOf(log, false));
+    await new Promise((r) => setTimeout(r, 200));
+    s.release([0]);
+    await holder.query('COMMIT');
+    holder.release();
+    expect(await first).toEqual({ pending: false, rewind: true });
+    await s.close(true);
+    expect(await stored()).toBe(-1);
+  });
+
   it('a transaction that gets no batch for idleMs commits by itself (a revoked or stalled partition holds no lock)', async () => {
     await reset();
     const committed: CommittedWork[] = [];
