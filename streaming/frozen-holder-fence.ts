@@ -12,7 +12,8 @@
  * waiter polling pg_try_advisory_xact_lock instead starved behind a busy holder that
  * takes the lock back right after each commit), but for at most frozenAfterMs at a
  * time: inside a savepoint with lock_timeout set, so a timeout (55P03) rolls back
- * only the lock attempt. Then it fences a frozen holder and queues again.
+ * only the lock attempt. Then it fences a frozen holder and queues again. (A lock_timeout
+ * the role sets does not bound this wait, as it did not before; it applies again after.)
  *
  * The fence: a stream worker's transaction waits on its client for at most a few
  * seconds (a collected transaction commits after 2 s without a batch, after 5 s, and
@@ -24,7 +25,9 @@
  * once continued, finds its connection gone and resumes from the stored positions
  * too). Were a live worker ever that slow, it would lose that transaction the same
  * way (work redone, never doubled). Other holders (a replay, a dead-letter retry,
- * anything not waiting on its client) are waited for, never terminated.
+ * anything not waiting on its client) are waited for, never terminated. Only the
+ * collecting sink's sessions carry that application_name (dataset-stream.ts); a
+ * batch-by-batch worker's (the main pool, `dualrun`) is waited for too.
  */
 import type { PoolClient } from '../src/core/db/connect.ts';
 
