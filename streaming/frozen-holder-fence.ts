@@ -13,7 +13,8 @@
  * takes the lock back right after each commit), but for at most frozenAfterMs at a
  * time: inside a savepoint with lock_timeout set, so a timeout (55P03) rolls back
  * only the lock attempt. Then it fences a frozen holder and queues again. (A lock_timeout
- * the role sets does not bound this wait, as it did not before; it applies again after.)
+ * the role sets no longer fails this wait: a previous owner may rightly hold the lock for
+ * seconds. It applies again once the lock is taken.)
  *
  * The fence: a stream worker's transaction waits on its client for at most a few
  * seconds (a collected transaction commits after 2 s without a batch, after 5 s, and
