@@ -37,7 +37,9 @@ const ROWS_PER_BUCKET = 256;
 
 export async function prepareDataset(rt: Runtime, ds: DatasetConfig, bucketsOverride?: number): Promise<DatasetContext> {
   const [batchPool, streamPool] = await Promise.all([rt.pool(ds.batch.database), rt.pool(ds.stream.database)]);
-  const [bShape, sShape] = await Promise.all([readTableShape(batchPool, ds.batch.output, ds.key), readTableShape(streamPool, ds.stream.output, ds.key)]);
+  // The stream side's key under its own names (reconcile.map may rename it on an adopted output).
+  const streamKey = ds.key.map((k) => ds.reconcile.map[k] ?? k);
+  const [bShape, sShape] = await Promise.all([readTableShape(batchPool, ds.batch.output, ds.key), readTableShape(streamPool, ds.stream.output, streamKey)]);
   await assertDistinctOutputs(ds, batchPool, streamPool);
   const exprs = await sideExpressions(rt, ds, batchPool, streamPool);
   const columns = comparedColumns(ds, bShape, sShape, exprs);

@@ -52,7 +52,20 @@ export function compareKeyValue(a: unknown, b: unknown): number {
   if (ra === 1) return Number(a) - Number(b);
   const sa = ra === 3 ? (a as string) : JSON.stringify(a);
   const sb = ra === 3 ? (b as string) : JSON.stringify(b);
-  return sa < sb ? -1 : sa > sb ? 1 : 0;
+  return compareCodePoints(sa, sb);
+}
+
+/**
+ * Strings by code point. JavaScript's `<` compares UTF-16 code units, which puts a character
+ * above U+FFFF (a surrogate pair from U+D800) before U+E000..U+FFFF: compared at the first
+ * differing unit as whole code points instead (equal leading units are equal code points).
+ */
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (i === n) return a.length - b.length;
+  return a.codePointAt(i)! - b.codePointAt(i)!;
 }
 
 /** Key tuples (values in key-column order), compared column by column. */

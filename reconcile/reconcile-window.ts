@@ -98,7 +98,7 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     if (spec.mismatched.length > 0) opts.progress?.(`${label}: ${spec.mismatched.length} of ${spec.buckets.count} buckets differ, drilling down`);
     const acc = new DiffAccumulator({ samples: opts.samples, snapshotAt, keyColumns: ctx.ds.key, tombstones: snapshotAt ? await tombstoneLookup([ctx.streamPool, await rt.db()], ctx.ds.name) : null });
     const keyed = keyedDrilldownApplies(spec, ctx.sameDatabase, bf.fingerprint.rows + sf.fingerprint.rows);
-    await locateDifferences(ctx, spec, bs, ss, acc, keyed);
+    await inDrilldown(ctx, locateDifferences(ctx, spec, bs, ss, acc, keyed));
     const diff = await acc.finish();
     await noteDeadLetters([ctx.streamPool, await rt.db()], ctx.ds.name, ctx.ds.key, diff.samples, rt.log);
     // Differing counts, or (without tolerances) differing checksums, with no difference
@@ -135,6 +135,21 @@ async function onSide<T>(field: string, side: { shape: { table: { text: string }
     const err = toDualrunError(e, 'DUALRUN_RECONCILE_FAILED');
     if (err !== e) throw new DualrunError(err.code, `${field} ${side.shape.table.text}: ${err.message}`, { cause: e });
     throw e;
+  }
+}
+
+/**
+ * A database error while reading the differing rows (a SQL_ASCII database's bytes that are not
+ * UTF-8 cannot be sent as text, a statement timeout...) names the two outputs being drilled into:
+ * the server's words alone name neither. The database's own fields are kept.
+ */
+async function inDrilldown(ctx: DatasetContext, p: Promise<void>): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    const err = toDualrunError(e, 'DUALRUN_RECONCILE_FAILED');
+    if (err === e) throw e;
+    throw new DualrunError(err.code, `drill-down of batch.output ${ctx.batch.shape.table.text} and stream.output ${ctx.stream.shape.table.text}: ${err.message}`, { cause: e });
   }
 }
 

@@ -47,7 +47,10 @@ export function logicalName(col: ColumnInfo): string {
 export interface TableShape {
   table: TableRef;
   columns: Map<string, ColumnInfo>;
-  /** A valid, non-partial unique index on key columns only, with NULLs counting as one value: duplicates are impossible. */
+  /**
+   * A valid, non-partial unique index on key columns only, with NULLs counting as one value, over every
+   * row a scan reads (not an inheritance parent's: its children are read too): duplicates are impossible.
+   */
   keyUnique: boolean;
   /** Columns declared NOT NULL. */
   notNull: ReadonlySet<string>;
@@ -71,11 +74,15 @@ export async function readTableShape(db: Pool | PoolClient, table: TableRef, key
   // Only an index that really holds one row per key counts: a valid one (a failed CREATE UNIQUE INDEX
   // CONCURRENTLY leaves an invalid index over duplicates), and NULLs in it count as one value (NOT NULL
   // columns, or NULLS NOT DISTINCT on Postgres 15+): a plain unique index admits many NULL keys.
+  // And one over every row the scan reads: `FROM parent` reads an inheritance parent's children too,
+  // which its own unique index does not cover (a partitioned table's does cover its partitions).
   const idx = await db.query<{ cols: string[] }>(
     `SELECT array_agg(a.attname::pg_catalog.text) AS cols
        FROM (SELECT x.indexrelid, x.indrelid, x.indkey, coalesce((to_jsonb(x) ->> 'indnullsnotdistinct')::boolean, false) AS nnd
                FROM pg_index x
-              WHERE x.indrelid = $1 AND x.indisunique AND x.indisvalid AND x.indpred IS NULL AND x.indexprs IS NULL) i
+              WHERE x.indrelid = $1 AND x.indisunique AND x.indisvalid AND x.indpred IS NULL AND x.indexprs IS NULL
+                AND (NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhparent = $1)
+                     OR (SELECT c.relkind FROM pg_class c WHERE c.oid = $1) = 'p')) i
        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
       GROUP BY i.indexrelid, i.nnd
      HAVING bool_and(a.attnotnull) OR i.nnd`,

@@ -33,6 +33,7 @@ import type { CollectingStage } from './output-merge.ts';
 import { advancePosition, lockAndReadPosition, type PartitionRef } from './positions.ts';
 import { runPipeline, type DeadLetter } from './record-pipeline.ts';
 import { OpenCopy } from './open-copy.ts';
+import { recordIdentity } from './record-identity.ts';
 import { comparePositions, type BatchAck, type BatchContext, type Position, type SourceBatch } from './transport.ts';
 
 export interface CollectingOptions {
@@ -70,6 +71,8 @@ interface OpenTxn {
   accepted: Position;
   /** Through where this transaction holds records (COPYs done); where it began until one is. */
   last: Position;
+  /** The identity of the record at `last` once it holds one (record-identity.ts). */
+  lastIdentity: string | null;
   /** The first record handed to it. */
   first: Position | null;
   touchedAt: number;
@@ -237,7 +240,7 @@ export class CollectingSink {
     const t: OpenTxn = {
       partition, ref: { dataset: this.deps.dataset, source: this.deps.source, partition }, client: null, openedAt: now,
       // Busy while it begins (the lock may be held for long): the idle commit must not take it before its first batch.
-      accepted: from ?? { major: -1n, minor: 0n }, last: from ?? { major: -1n, minor: 0n }, first: null, touchedAt: now, busy: from === null,
+      accepted: from ?? { major: -1n, minor: 0n }, last: from ?? { major: -1n, minor: 0n }, lastIdentity: null, first: null, touchedAt: now, busy: from === null,
       generation: this.generations.get(partition) ?? 0,
       stage: null, dbStage: null, copy: null, seq: 0, staged: 0, deletes: false,
       records: 0, fresh: 0, dead: 0, deadByStage: {}, maxSourceTs: null, headSeenAt: null, lagRecords: null,
@@ -290,6 +293,7 @@ export class CollectingSink {
     const segments: Segment[] = [];
     let maxSourceTs: Date | null = null;
     const through = fresh[fresh.length - 1].position;
+    const throughIdentity = recordIdentity(fresh[fresh.length - 1]);
     t.first ??= fresh[0].position;
     try {
       for (let i = 0; i < fresh.length; i += PIPELINE_CHUNK) {
@@ -331,6 +335,7 @@ export class CollectingSink {
         return;
       }
       t.last = through;
+      t.lastIdentity = throughIdentity;
       t.fresh += count;
       t.dead += letters.length;
       for (const d of letters) t.deadByStage[d.stage] = (t.deadByStage[d.stage] ?? 0) + 1;
@@ -380,7 +385,7 @@ export class CollectingSink {
     try {
       await this.merge(t);
       if (t.fresh > 0) {
-        await advancePosition(c, t.ref, { to: t.last, eventTime: t.headSeenAt ?? t.maxSourceTs, applied: t.fresh - t.dead, dead: t.dead });
+        await advancePosition(c, t.ref, { to: t.last, eventTime: t.headSeenAt ?? t.maxSourceTs, applied: t.fresh - t.dead, dead: t.dead, identity: t.lastIdentity });
       }
       await c.query('COMMIT');
     } catch (e) {

@@ -22,6 +22,7 @@ import { writeDeadLetters } from './dead-letters.ts';
 import { loadKeyedState, saveKeyedState } from './keyed-state.ts';
 import type { MergeRow, MergeStatements } from './output-merge.ts';
 import { advancePosition, lockAndReadPosition, type PartitionRef } from './positions.ts';
+import { recordIdentity } from './record-identity.ts';
 import { keyText, newestPerKey, runPipeline, type DeadLetter, type KeyedChange, type PipelineDeps } from './record-pipeline.ts';
 import { DualrunError } from '../src/core/errors.ts';
 import { comparePositions, type Position, type SourceBatch, type SourceRecord } from './transport.ts';
@@ -79,7 +80,7 @@ export async function applyBatch(deps: SinkDeps, batch: SourceBatch): Promise<Ba
     const result = await applyRecords(c, deps, fresh);
     await writeDeadLetters(c, ref, result.deadLetters);
     const to = fresh[fresh.length - 1].position;
-    await advancePosition(c, ref, { to, eventTime: batch.headSeenAt ?? result.maxSourceTs, applied: result.applied, dead: result.deadLetters.length });
+    await advancePosition(c, ref, { to, eventTime: batch.headSeenAt ?? result.maxSourceTs, applied: result.applied, dead: result.deadLetters.length, identity: recordIdentity(fresh[fresh.length - 1]) });
     tCommit = performance.now();
     const phases = { ...result.phases, bookkeeping: Math.round(tCommit - t0 - result.phases.pipeline - result.phases.merge) };
     const deadByStage: Record<string, number> = {};

@@ -8,7 +8,9 @@
  * partition after each (re)assignment, if Kafka would start past the stored
  * position (a replay reset Postgres, or Postgres was restored), the consumer seeks
  * back once to stored + 1 and drops the batch; starting before it is harmless
- * because the sink skips what it already has.
+ * because the sink skips what it already has. Where the identity of the record at
+ * the stored offset is known, it starts at that record instead and compares it
+ * (a topic deleted and created again holds another one there: checkStart).
  *
  * Faults: kafkajs gives up on some errors for good (e.g. "The coordinator is not
  * aware of this member" after an outage longer than the session timeout) and then
@@ -24,7 +26,8 @@ import { DualrunError } from '../src/core/errors.ts';
 import type { StallReport } from '../src/core/worker-health.ts';
 import { sleep } from './abortable-sleep.ts';
 import { kafkaUnreachable, withConnectDeadline } from './kafka-client.ts';
-import { readPositions } from './positions.ts';
+import { readPositions, readStoredRecords } from './positions.ts';
+import { recordIdentity } from './record-identity.ts';
 import type { BatchAck, BatchContext, Position, SourceBatch, SourceRecord, Transport, TransportRunOptions } from './transport.ts';
 
 export interface KafkaTransportOptions {
@@ -144,14 +147,14 @@ async function runConsumer(o: KafkaTransportOptions, handle: (b: SourceBatch, ct
         if (fatal || !p.isRunning() || p.isStale()) return;
         progress.at = Date.now();
         if (p.batch.messages.length === 0) { p.resolveOffset(p.batch.lastOffset()); return; } // only control records
-        if (!checked.has(p.batch.partition) && !sought.has(p.batch.partition) && (await seekBackIfAhead(o, consumer, p))) {
-          sought.add(p.batch.partition); // once: if the log really starts later (retention), accept that start
-          return;
+        if (!checked.has(p.batch.partition)) {
+          const start = await checkStart(o, consumer, p, sought.has(p.batch.partition)).catch((e) => { fatal ??= e; throw e; });
+          if (start === 'sought') {
+            sought.add(p.batch.partition); // once: if the log really starts later (retention), accept that start
+            return;
+          }
+          if (start === 'checked') checked.add(p.batch.partition);
         }
-        if (!checked.has(p.batch.partition) && sought.has(p.batch.partition)) {
-          await warnIfRetentionGap(o, p).catch((err) => o.log.warn({ dataset: o.dataset, err }, 'could not compare the log start with the stored position'));
-        }
-        checked.add(p.batch.partition);
         let ack: BatchAck | void;
         try {
           ack = await handle(toSourceBatch(p), contextFor(p.batch.partition));
@@ -213,14 +216,51 @@ function toSourceBatch(p: EachBatchPayload): SourceBatch {
   return { partition: p.batch.partition, records, headSeenAt: lag <= 0 ? new Date() : null, lagRecords: Math.max(0, lag) };
 }
 
-/** True (and seeks) when this batch starts after the stored position + 1. */
-async function seekBackIfAhead(o: KafkaTransportOptions, consumer: Consumer, p: EachBatchPayload): Promise<boolean> {
-  const want = await storedNext(o, p.batch.partition);
-  const first = BigInt(p.batch.firstOffset() ?? p.batch.messages[0].offset);
-  if (first <= want) return false;
-  o.log.info({ dataset: o.dataset, partition: p.batch.partition, from: first.toString(), to: want.toString() }, 'Kafka starts past the stored position: seeking back');
-  consumer.seek({ topic: o.topic, partition: p.batch.partition, offset: want.toString() });
-  return true;
+/**
+ * The first batch of a partition after an assignment. Kafka may start past the stored
+ * position (a replay reset Postgres): seek back, once ('sought'). Where the identity of
+ * the record applied at the stored offset is known, the worker starts at that record,
+ * not after it, and compares: another record there means the topic was deleted and
+ * created again (offsets alone cannot tell when the new topic already holds more
+ * records than were applied, and its first records would be skipped as applied ones),
+ * so it stops. 'unchecked': the batch ends before that record (the sink skips it all),
+ * the next batch is looked at again.
+ */
+async function checkStart(o: KafkaTransportOptions, consumer: Consumer, p: EachBatchPayload, soughtAlready: boolean): Promise<'sought' | 'checked' | 'unchecked'> {
+  const partition = p.batch.partition;
+  const stored = (await readStoredRecords(o.stateDb, o.dataset, o.topic)).get(partition);
+  const at = startOffset(stored);
+  const messages = p.batch.messages;
+  const first = BigInt(p.batch.firstOffset() ?? messages[0].offset);
+  if (first > at) {
+    if (!soughtAlready) {
+      // Just after the applied record (Kafka's committed offset): the usual restart, back one to compare it.
+      const usual = stored?.identity && first === at + 1n;
+      o.log[usual ? 'debug' : 'info']({ dataset: o.dataset, partition, from: first.toString(), to: at.toString() }, 'Kafka starts past the stored position: seeking back');
+      consumer.seek({ topic: o.topic, partition, offset: at.toString() });
+      return 'sought';
+    }
+    // Still past it: the record there is gone (retention, compaction): nothing to compare.
+    await warnIfRetentionGap(o, p).catch((err) => o.log.warn({ dataset: o.dataset, err }, 'could not compare the log start with the stored position'));
+    return 'checked';
+  }
+  if (!stored?.identity) return 'checked';
+  if (BigInt(messages[messages.length - 1].offset) < at) return 'unchecked';
+  const m = messages.find((x) => BigInt(x.offset) === at);
+  if (m && recordIdentity({ timestamp: new Date(Number(m.timestamp)), key: m.key ?? null, value: m.value ?? null }) !== stored.identity) {
+    throw new DualrunError('DUALRUN_SOURCE_REWOUND',
+      `Kafka topic ${o.topic}: partition ${partition} holds another record at offset ${at} than the one applied there (its timestamp, key or value differ; dualrun.stream_positions.last_record): ` +
+      `the topic was deleted and created again. Nothing more is applied from it: to rebuild ${o.dataset}'s stream output from the topic as it is now, ` +
+      `run \`dualrun stream --dataset ${o.dataset} --from-beginning --reset-output\``,
+      { details: { dataset: o.dataset, topic: o.topic, partitions: [partition], offset: at.toString() } });
+  }
+  return 'checked';
+}
+
+/** Where a partition's first fetch starts: the applied record itself when its identity is known (to compare it), else the next one. */
+function startOffset(stored: { position: Position; identity: string | null } | undefined): bigint {
+  if (!stored) return 0n;
+  return stored.identity ? stored.position.major : stored.position.major + 1n;
 }
 
 /**
@@ -272,13 +312,14 @@ async function seekAssignedBack(o: KafkaTransportOptions, consumer: Consumer, pa
     // Read at once, a batch committed in between looked like "Kafka ahead" and made the
     // worker seek back and fetch its first batches again (harmless, but ~6% more work).
     const committed = await admin.fetchOffsets({ groupId: o.groupId, topics: [o.topic] });
-    const stored = await readPositions(o.stateDb, o.dataset, o.topic);
+    const records = await readStoredRecords(o.stateDb, o.dataset, o.topic);
+    const stored = new Map([...records].map(([k, v]) => [k, v.position]));
     refuseRewound(o, await admin.fetchTopicOffsets(o.topic), stored, partitions);
     for (const p of committed[0]?.partitions ?? []) {
       if (!partitions.includes(p.partition) || Number(p.offset) < 0) continue;
-      const want = (stored.get(p.partition)?.major ?? -1n) + 1n;
+      const want = startOffset(records.get(p.partition));
       if (BigInt(p.offset) > want) {
-        o.log.info({ dataset: o.dataset, partition: p.partition, committed: p.offset, to: want.toString() }, 'Kafka committed offset is past the stored position: seeking back');
+        o.log[BigInt(p.offset) > (stored.get(p.partition)?.major ?? -1n) + 1n ? 'info' : 'debug']({ dataset: o.dataset, partition: p.partition, committed: p.offset, to: want.toString() }, 'Kafka committed offset is past the stored position: seeking back');
         consumer.seek({ topic: o.topic, partition: p.partition, offset: want.toString() });
       }
     }

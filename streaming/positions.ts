@@ -45,19 +45,21 @@ export interface Advance {
   readonly eventTime: Date | null;
   readonly applied: number;
   readonly dead: number;
+  /** The identity of the record at `to` (record-identity.ts), or null when not known. */
+  readonly identity: string | null;
 }
 
 /** Moves the position (and the exactly-once counters), then recomputes the dataset watermark. */
 export async function advancePosition(c: PoolClient, p: PartitionRef, a: Advance): Promise<void> {
   await c.query(
-    `INSERT INTO dualrun.stream_positions AS s (dataset, source, partition, position, sub_position, event_time, records_applied, records_dead, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
+    `INSERT INTO dualrun.stream_positions AS s (dataset, source, partition, position, sub_position, event_time, records_applied, records_dead, last_record, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
      ON CONFLICT (dataset, source, partition) DO UPDATE SET
-       position = EXCLUDED.position, sub_position = EXCLUDED.sub_position,
+       position = EXCLUDED.position, sub_position = EXCLUDED.sub_position, last_record = EXCLUDED.last_record,
        event_time = greatest(s.event_time, EXCLUDED.event_time),
        records_applied = s.records_applied + EXCLUDED.records_applied,
        records_dead = s.records_dead + EXCLUDED.records_dead, updated_at = now()`,
-    [p.dataset, p.source, p.partition, a.to.major.toString(), a.to.minor.toString(), a.eventTime, a.applied, a.dead]);
+    [p.dataset, p.source, p.partition, a.to.major.toString(), a.to.minor.toString(), a.eventTime, a.applied, a.dead, a.identity]);
   await refreshWatermark(c, p, `${p.partition}:${a.to.major}${a.to.minor ? `.${a.to.minor}` : ''}`);
 }
 
@@ -88,4 +90,11 @@ export async function readPositions(db: Pool, dataset: string, source: string): 
   const r = await db.query<{ partition: number; position: string; sub_position: string }>(
     'SELECT partition, position::text, sub_position::text FROM dualrun.stream_positions WHERE dataset = $1 AND source = $2', [dataset, source]);
   return new Map(r.rows.map((row) => [row.partition, { major: BigInt(row.position), minor: BigInt(row.sub_position) }]));
+}
+
+/** Per partition, the stored position and the identity of the record there (null: not known). */
+export async function readStoredRecords(db: Pool, dataset: string, source: string): Promise<Map<number, { position: Position; identity: string | null }>> {
+  const r = await db.query<{ partition: number; position: string; sub_position: string; last_record: string | null }>(
+    'SELECT partition, position::text, sub_position::text, last_record FROM dualrun.stream_positions WHERE dataset = $1 AND source = $2', [dataset, source]);
+  return new Map(r.rows.map((row) => [row.partition, { position: { major: BigInt(row.position), minor: BigInt(row.sub_position) }, identity: row.last_record }]));
 }

@@ -190,7 +190,7 @@ async function prepareRebuild(c: PoolClient, ds: DatasetConfig, live: OutputTabl
                  SELECT $2, source, partition, position, sub_position, event_time, records_applied, records_dead, now() FROM dualrun.stream_positions WHERE dataset = $1`, [ds.name, side.name]);
   for (const [partition, pos] of startAt) {
     await c.query(
-      `UPDATE dualrun.stream_positions SET position = $3, sub_position = $4, event_time = NULL, updated_at = now()
+      `UPDATE dualrun.stream_positions SET position = $3, sub_position = $4, event_time = NULL, last_record = NULL, updated_at = now()
         WHERE dataset = $1 AND partition = $2 AND (position, sub_position) > ($3::bigint, $4::bigint)`,
       [side.name, partition, pos.major.toString(), pos.minor.toString()]);
   }

@@ -1,6 +1,6 @@
 /**
  * Postgres goes away under a busy worker (Kafka transport, the test's own embedded
- * Postgres, never the shared test server): `pg_ctl restart -m fast` while batches
+ * Postgres, never the shared test server): a fast restart (`pg_ctl stop -m fast`, then start) while batches
  * apply, then an immediate stop with a pause before the start. The worker must ride
  * both out by itself (no raw stack, a log line saying what it does) and end exact.
  * Then Postgres stays away: the worker must exit 3 within 60 s naming the database,
@@ -36,7 +36,7 @@ describeKafka('faults: Postgres restarts during apply', () => {
   });
   afterAll(async () => { await deleteTopic(topic).catch(() => undefined); await pg?.release(); });
 
-  it('rides out pg_ctl restart -m fast and an immediate stop + start, ends exact; exits 3 naming the database when it stays away', { timeout: 600_000 }, async () => {
+  it('rides out a fast restart (stop -m fast, start) and an immediate stop + start, ends exact; exits 3 naming the database when it stays away', { timeout: 600_000 }, async () => {
     const { file, dir } = writeConfig({
       database: { url: pg.url, reconnect: { maxWait: MAX_WAIT } },
       kafka: { brokers: kafkaBrokers(), groupPrefix: `p${topic.slice(-8)}`, sessionTimeout: '6s' },

@@ -31,6 +31,11 @@ export interface PeerCase {
   extra?: ['b' | 's', number, string][];
 }
 
+/** A case-blind and an accent-and-case-blind ICU collation ('A' = 'a'; 'e' = 'é' too under `cia`). */
+const CI = "CREATE COLLATION $S.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false)";
+const CIA = "CREATE COLLATION $S.cia (provider = icu, locale = 'und-u-ks-level1', deterministic = false)";
+const ENUMS = "CREATE TYPE $S.e1 AS ENUM ('a', 'b', 'c'); CREATE TYPE $S.e2 AS ENUM ('c', 'b', 'a')";
+
 export const PEER_CASES: PeerCase[] = [
   { name: 'int2', expect: '=xxxx', batchType: 'int2', pairs: [['0', '0'], ['1', '2'], ['-32768', '32767'], ['-5', '5'], ['NULL', '0']] },
   { name: 'int4', expect: '=xxxx', batchType: 'int4', pairs: [['0', '0'], ['1', '2'], ['-5', '5'], ['NULL', '0'], ['2147483647', '-2147483648']] },
@@ -155,6 +160,27 @@ export const PEER_CASES: PeerCase[] = [
   { name: 'hstore', expect: '=x', batchType: 'hstore', setup: 'CREATE EXTENSION IF NOT EXISTS hstore SCHEMA public', pairs: [["'a=>1,b=>2'", "'b=>2,a=>1'"], ["'a=>1'", "'a=>2'"]] },
   { name: 'box', expect: '=x', batchType: 'box', pairs: [["'(1,1),(0,0)'", "'(0,0),(1,1)'"], ["'(1,1),(0,0)'", "'(2,2),(0,0)'"]] },
   { name: 'pg_lsn', expect: 'x=', batchType: 'pg_lsn', pairs: [["'0/1'", "'0/2'"], ["'16/B374D848'", "'16/B374D848'"]] },
+  // Values under a collation (or type) whose `=` equates different texts: always compared by their text.
+  { name: 'ci_text', expect: 'xx=x', batchType: 'text COLLATE $S.ci', setup: CI, pairs: [["'A'", "'a'"], ["'a'", "'a '"], ["'a'", "'a'"], ["U&'\\00E9'", "U&'e\\0301'"]] },
+  { name: 'cia_text', expect: 'xx=x', batchType: 'text COLLATE $S.cia', setup: CIA, pairs: [["'e'", "U&'\\00E9'"], ["'a'", "'A'"], ["'a'", "'a'"], ["U&'\\00E9'", "U&'e\\0301'"]] },
+  { name: 'ci_varchar_text', expect: 'x=', batchType: 'varchar(5) COLLATE $S.ci', streamType: 'text', setup: CI, pairs: [["'A'", "'a'"], ["'a'", "'a'"]] },
+  { name: 'ci_text_c', expect: 'x=', batchType: 'text COLLATE $S.ci', streamType: 'text COLLATE "C"', setup: CI, pairs: [["'A'", "'a'"], ["'a'", "'a'"]] },
+  { name: 'ci_domain', expect: 'x=', batchType: '$S.d', setup: `${CI}; CREATE DOMAIN $S.d AS text COLLATE $S.ci`, pairs: [["'A'", "'a'"], ["'a'", "'a'"]] },
+  { name: 'ci_char', expect: 'x=', batchType: 'char(3) COLLATE $S.ci', setup: CI, pairs: [["'A'", "'a'"], ["'a'", "'a'"]] },
+  { name: 'ci_name', expect: 'x=', batchType: 'name COLLATE $S.ci', setup: CI, pairs: [["'A'", "'a'"], ["'a'", "'a'"]] },
+  { name: 'ci_array', expect: 'x=', batchType: 'text[] COLLATE $S.ci', setup: CI, pairs: [["'{A}'", "'{a}'"], ["'{a}'", "'{a}'"]] },
+  { name: 'ci_array_text_array', expect: 'x=', batchType: 'varchar[] COLLATE $S.ci', streamType: 'text[]', setup: CI, pairs: [["'{A}'", "'{a}'"], ["'{a}'", "'{a}'"]] },
+  { name: 'ci_composite', expect: 'x=', batchType: '$S.ct', setup: `${CI}; CREATE TYPE $S.ct AS (t text COLLATE $S.ci)`, pairs: [["ROW('A')", "ROW('a')"], ["ROW('a')", "ROW('a')"]] },
+  { name: 'ci_composite_text', expect: 'x=', batchType: '$S.ct', streamType: '$S.ct2', setup: `${CI}; CREATE TYPE $S.ct AS (t text COLLATE $S.ci, n numeric); CREATE TYPE $S.ct2 AS (t text, n numeric(5,2))`, pairs: [["ROW('A', 1)", "ROW('a', 1)"], ["ROW('a', 1)", "ROW('a', 1)"]] },
+  { name: 'ci_range', expect: 'x=', batchType: '$S.tr', setup: `${CI}; CREATE TYPE $S.tr AS RANGE (subtype = text, collation = $S.ci)`, pairs: [["'[A,b)'", "'[a,b)'"], ["'[a,b)'", "'[a,b)'"]] },
+  { name: 'citext_array', expect: 'x=', batchType: 'citext[]', setup: 'CREATE EXTENSION IF NOT EXISTS citext SCHEMA public', pairs: [["'{A}'", "'{a}'"], ["'{a}'", "'{a}'"]] },
+  { name: 'citext_array_text_array', expect: 'x=', batchType: 'citext[]', streamType: 'text[]', setup: 'CREATE EXTENSION IF NOT EXISTS citext SCHEMA public', pairs: [["'{A}'", "'{a}'"], ["'{a}'", "'{a}'"]] },
+  { name: 'enum_reordered', expect: '=x=', batchType: '$S.e1', streamType: '$S.e2', setup: ENUMS, pairs: [["'a'", "'a'"], ["'a'", "'b'"], ["'c'", "'c'"]] },
+  { name: 'array_bounds', expect: 'x=x', batchType: 'int[]', streamType: 'int8[]', pairs: [["'[2:3]={1,2}'", "'{1,2}'"], ["'{1,2}'", "'{1,2}'"], ["'[0:1]={1,2}'", "'{1,2}'"]] },
+  { name: 'interval_day_second', expect: 'xx=', batchType: 'interval', streamType: 'interval day to second', pairs: [["'1 day'", "'24 hours'"], ["'1 mon'", "'30 days'"], ["'1 day'", "'1 day'"]] },
+  { name: 'interval_array', expect: 'x=', batchType: 'interval[]', pairs: [["'{\"1 day\"}'", "'{\"24 hours\"}'"], ["'{\"1 day\"}'", "'{\"1 day\"}'"]] },
+  { name: 'jsonb_array_json_array', expect: 'x=', batchType: 'jsonb[]', streamType: 'json[]', pairs: [["ARRAY['{\"a\":1.0}'::jsonb]", "ARRAY['{\"a\":1}'::json]"], ["ARRAY['{\"a\":1}'::jsonb]", "ARRAY['{\"a\":1}'::json]"]] },
+  { name: 'int4multirange', expect: '=x', batchType: 'int4multirange', pairs: [["'{[1,3),[3,5)}'", "'{[1,5)}'"], ["'{[1,3)}'", "'{[1,4)}'"]] },
   // Rows missing on one side, NULL vs empty string.
   { name: 'missing_rows', expect: 'xxx=', batchType: 'text', pairs: [["'x'", null], [null, "'y'"], ["''", 'NULL'], ["'z'", "'z'"]] },
   // A table without a primary key: duplicate rows.
@@ -177,4 +203,14 @@ export const PEER_CASES: PeerCase[] = [
   { name: 'key_date', otherKeys: 2, key: true, batchType: 'date', pairs: [["'2020-01-01'", "'2020-01-01'"], ["'2020-01-02'", "'2020-01-03'"]] },
   { name: 'key_composite', otherKeys: 3, key: true, batchType: 'int4', key2: { type1: 'int4', type2: 'text' }, pairs: [["1, 'a'", "1, 'a'"], ["1, 'b'", "1, 'B'"], ["2, 'a'", null], ["1, 'a,b'", "1, 'a,b'"]] },
   { name: 'key_composite_null_text', key: true, batchType: 'int4', key2: { type1: 'int4', type2: 'text' }, pairs: [["1, ''", "1, ''"], ["2, 'x'", "2, 'x'"]] },
+  // Keys under a case-blind collation or type: 'a' and 'A' are two keys, whatever `=` says.
+  { name: 'key_ci_text', otherKeys: 2, key: true, batchType: 'text COLLATE $S.ci', streamType: 'text', setup: CI, pairs: [["'a'", "'A'"], ["'b'", "'b'"]] },
+  { name: 'key_citext', otherKeys: 2, key: true, batchType: 'citext', setup: 'CREATE EXTENSION IF NOT EXISTS citext SCHEMA public', pairs: [["'a'", "'A'"], ["'b'", "'b'"]] },
+  { name: 'key_citext_text', otherKeys: 2, key: true, batchType: 'citext', streamType: 'text', setup: 'CREATE EXTENSION IF NOT EXISTS citext SCHEMA public', pairs: [["'a'", "'A'"], ["'b'", "'b'"]] },
+  { name: 'key_ci_char', otherKeys: 2, key: true, batchType: 'char(3) COLLATE $S.ci', setup: CI, pairs: [["'a'", "'A'"], ["'b'", "'b'"]] },
+  { name: 'key_ci_name', otherKeys: 2, key: true, batchType: 'name COLLATE $S.ci', setup: CI, pairs: [["'a'", "'A'"], ["'b'", "'b'"]] },
+  { name: 'key_enum_reordered', key: true, batchType: '$S.e1', streamType: '$S.e2', setup: ENUMS, pairs: [["'a'", "'a'"], ["'c'", "'c'"]] },
+  { name: 'key_interval', otherKeys: 2, key: true, batchType: 'interval', pairs: [["'1 day'", "'24 hours'"], ["'1 mon'", "'1 mon'"]] },
+  { name: 'key_numrange', otherKeys: 2, key: true, batchType: 'numrange', pairs: [["'[1.0,2)'", "'[1,2)'"], ["'[3,4)'", "'[3,4)'"]] },
+  { name: 'key_float_zero', key: true, batchType: 'float8', pairs: [["'-0'", "'0'"], ['1', '1']] },
 ];

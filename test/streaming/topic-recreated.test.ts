@@ -22,13 +22,13 @@ let dir: string;
 const topic = uniqueTopic('recreated');
 
 /** Creates the topic, retrying while the broker still finishes deleting an earlier one of that name. */
-async function createTopicAgain(): Promise<void> {
+async function createTopicAgain(name = topic): Promise<void> {
   const admin = testKafka().admin();
   await admin.connect();
   try {
     for (let i = 0; ; i++) {
       try {
-        if (await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })) return;
+        if (await admin.createTopics({ topics: [{ topic: name, numPartitions: 1 }], waitForLeaders: true })) return;
       } catch (e) {
         if (i >= 40) throw e;
       }
@@ -89,6 +89,46 @@ describeKafka('a topic deleted and created again', () => {
     expect(await ids()).toEqual([100, 101, 102, 103, 104]);
     const after = await runCli(['--config', file, 'stream', '--dataset', 's', '--until-idle'], { cwd: dir });
     expect(after.code, after.stderr).toBe(0);
+  });
+});
+
+describeKafka('a topic created again that already holds more records than were applied', () => {
+  const again = uniqueTopic('recreated-longer');
+  let d: Awaited<ReturnType<typeof datasetReading>>;
+  beforeAll(async () => { d = await datasetReading('stream_recreated_longer', again); });
+  afterAll(async () => {
+    await deleteTopic(again);
+    await d?.db.drop();
+  });
+
+  it('regression: its first records sat at offsets already applied and were skipped (exit 0, 10 of 15 lost); now the record at the stored offset is compared and the worker stops (exit 3)', { timeout: 120_000 }, async () => {
+    const { file, dir } = d;
+    const admin = testKafka().admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: again, numPartitions: 1 }], waitForLeaders: true });
+    await admin.disconnect();
+    const stored = async () => (await d.db.pool.query<{ id: number }>('SELECT id FROM public.s ORDER BY id')).rows.map((r) => r.id);
+    await produce(again, rows(0, 10));
+    expect((await runCli(['--config', file, 'stream', '--dataset', 's', '--until-idle'], { cwd: dir })).code).toBe(0);
+    // A plain restart starts at the applied record (offset 9), finds it the same, and goes on.
+    await produce(again, rows(10, 2));
+    const resumed = await runCli(['--config', file, 'stream', '--dataset', 's', '--until-idle'], { cwd: dir });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(await stored()).toEqual([...Array(12).keys()]);
+
+    await deleteTopic(again);
+    await createTopicAgain(again);
+    await produce(again, rows(100, 15));
+    const second = await runCli(['--config', file, 'stream', '--dataset', 's', '--until-idle', '--format', 'json'], { cwd: dir });
+    expect(second.code, second.stderr).toBe(3);
+    const err = JSON.parse(second.stdout).error;
+    expect(err).toMatchObject({ code: 'DUALRUN_SOURCE_REWOUND', partitions: [0], offset: '11' });
+    expect(err.message).toContain('holds another record at offset 11 than the one applied there');
+    expect(await stored()).toEqual([...Array(12).keys()]); // nothing applied from the new topic
+
+    const replay = await runCli(['--config', file, 'stream', '--dataset', 's', '--from-beginning', '--reset-output', '--until-idle'], { cwd: dir });
+    expect(replay.code, replay.stderr).toBe(0);
+    expect(await stored()).toEqual(Array.from({ length: 15 }, (_, i) => 100 + i));
   });
 });
 
