@@ -157,9 +157,7 @@ describeKafka('faults: a consumer group of real workers under SIGKILL, SIGTERM a
     await produce(topic, stream.messages.slice(0, half));
     // The frozen-holder threshold shortened from 10 s: here the only holder B can wait for is A.
     const fence = { DUALRUN_FROZEN_HOLDER_MS: String(FROZEN_AFTER_MS) };
-    // B runs from the start (its startup is not part of the wait measured below).
     const a = startCli(['--config', file, 'stream'], dir, fence);
-    const b = startCli(['--config', file, 'stream'], dir, fence);
     // The partitions whose lock A holds inside an open transaction, with their stored positions.
     const heldByA = async () => (await db.pool.query<{ partition: number; position: string }>(
       `SELECT p AS partition, coalesce((SELECT position::text FROM dualrun.stream_positions sp WHERE sp.dataset = 'frz' AND sp.partition = p), '-1') AS position
@@ -169,8 +167,11 @@ describeKafka('faults: a consumer group of real workers under SIGKILL, SIGTERM a
     const producing = produce(topic, stream.messages.slice(half), 200);
     await until('A to hold partition locks inside an open transaction', async () => (await heldByA()).length > 0, 60_000, 20, a);
     a.child.kill('SIGSTOP');
+    const frozenAt = Date.now();
     const frozen = await heldByA();
     expect(frozen.length).toBeGreaterThan(0);
+    // Started now, so every lock above is A's (B's startup overlaps A's session timeout).
+    const b = startCli(['--config', file, 'stream'], dir, fence);
     await producing;
     // The group drops A after its 6 s session timeout; B gets A's partitions, waits on the
     // locks A's open transaction holds, and fences A out once it has waited on its client for FROZEN_AFTER_MS.
@@ -179,15 +180,16 @@ describeKafka('faults: a consumer group of real workers under SIGKILL, SIGTERM a
       const at = new Map(now.rows.map((r) => [r.partition, BigInt(r.position)]));
       return frozen.every((f) => (at.get(f.partition) ?? -1n) > BigInt(f.position));
     };
-    const t0 = Date.now();
     let progressed = false;
-    while (Date.now() - t0 < 35_000 && !progressed) { await sleep(250); progressed = await movedPast(); }
-    const waitedMs = Date.now() - t0;
+    while (Date.now() - frozenAt < 40_000 && !progressed) { await sleep(250); progressed = await movedPast(); }
+    const waitedMs = Date.now() - frozenAt;
     a.child.kill('SIGCONT');
     await sleep(2_000); // A, continued, tries to go on with its stale transactions
     for (const w of [a, b]) { w.child.kill('SIGTERM'); const e = await w.exited(); expectNoRawStack(w.stderr()); expect(e.code, w.stderr()).toBe(0); }
     await finishAndCheck('frz', topic, stream.expected.values(), stream.messages.length);
     expect(progressed, `partitions ${JSON.stringify(frozen)} locked by the frozen A did not move in ${waitedMs} ms`).toBe(true);
+    // They moved only once A was fenced out: after its session timeout and the frozen-holder threshold.
+    expect(waitedMs).toBeGreaterThan(FROZEN_AFTER_MS);
   });
 
   it('a SIGTERM while the group waits out a killed member\'s session stops gracefully (exit 0) with its work committed', { timeout: 120_000 }, async () => {
