@@ -206,10 +206,13 @@ export class CollectingSink {
     }
     const t = this.current.get(p) ?? (await this.open(p));
     if (!t) return { pending: false, rewind: true };
-    // Memory stays bounded while a commit holds the partition's queue.
-    for (let c = this.chains.get(p); c && (this.queuedText.get(p) ?? 0) > QUEUED_TEXT_LIMIT; c = this.chains.get(p)) await c;
+    // Busy from here: the idle commit must not take the transaction while its batch waits below.
     t.busy = true;
     try {
+      // Memory stays bounded while a commit holds the partition's queue.
+      for (let c = this.chains.get(p); c && (this.queuedText.get(p) ?? 0) > QUEUED_TEXT_LIMIT; c = this.chains.get(p)) await c;
+      // Handed to its commit meanwhile (the partition revoked): the batch must come again, from the stored position.
+      if (this.current.get(p) !== t) return { pending: false, rewind: true };
       t.records += batch.records.length;
       t.lagRecords = batch.lagRecords;
       t.headSeenAt = batch.headSeenAt;

@@ -225,6 +225,28 @@ describe('collecting sink', () => {
     expect(await stored()).toBe(-1);
   });
 
+  it('a batch that waited behind more than 1 MiB of queued COPY text for longer than idleMs is applied (the idle commit took the transaction it waited for, and the batch was dropped behind the commit)', { timeout: 60_000 }, async () => {
+    await reset();
+    const committed: CommittedWork[] = [];
+    const s = sink(committed, { idleMs: 100 });
+    const n = 60_000; // ~1.2 MiB of COPY text a batch
+    const log = Array.from({ length: 4 * n }, (_, i) => rec(i, 'c', i + 1, { k: i + 1, n: '1.00', s: 'abc' }));
+    const blocker = await db.pool.connect(); // a user's transaction holding the output: the commits wait
+    await blocker.query('BEGIN; LOCK TABLE public.c IN EXCLUSIVE MODE');
+    // At the head each batch commits in the background: the second queues its COPY behind the
+    // first's blocked commit, the third waits for that queue in a fresh transaction.
+    for (let b = 0; b < 2; b++) expect(await s.handle(batchOf(log.slice(b * n, (b + 1) * n), true))).toEqual({ pending: true });
+    const third = s.handle(batchOf(log.slice(2 * n, 3 * n), true));
+    await new Promise((r) => setTimeout(r, 500));
+    await blocker.query('COMMIT');
+    blocker.release();
+    await third;
+    await s.handle(batchOf(log.slice(3 * n), true));
+    await s.close(true);
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM public.c')).rows[0].n).toBe(4 * n);
+    expect(await stored()).toBe(4 * n - 1);
+  });
+
   it('a transaction that gets no batch for idleMs commits by itself (a revoked or stalled partition holds no lock)', async () => {
     await reset();
     const committed: CommittedWork[] = [];
