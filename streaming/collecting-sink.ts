@@ -297,7 +297,6 @@ export class CollectingSink {
     let maxSourceTs: Date | null = null;
     const through = fresh[fresh.length - 1].position;
     const throughIdentity = recordIdentity(fresh[fresh.length - 1]);
-    t.first ??= fresh[0].position;
     try {
       for (let i = 0; i < fresh.length; i += PIPELINE_CHUNK) {
         const result = await runPipeline(fresh.slice(i, i + PIPELINE_CHUNK), { ...this.deps, loadState: async () => new Map() });
@@ -321,6 +320,10 @@ export class CollectingSink {
       await this.inOrder(t.partition, () => this.failed(t, e, through));
       return false;
     }
+    // Handed to its commit while the pipeline ran (an async transform; its partition revoked): the COPY
+    // would queue behind the commit and do nothing, so the batch must come again, from the stored position.
+    if (this.current.get(t.partition) !== t) return false;
+    t.first ??= fresh[0].position;
     // What the queued COPY keeps: text and counts, never the records (they hold their fetch's buffers).
     const bytes = segments.reduce((n, s) => n + s.text.length, 0);
     const count = fresh.length;
