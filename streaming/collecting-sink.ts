@@ -150,8 +150,16 @@ export class CollectingSink {
 
   /** Applies a batch; `pending` while its transaction stays open, `rewind` when it must be delivered again. */
   handle(batch: SourceBatch, ctx?: BatchContext): Promise<BatchAck> {
-    if (ctx) this.contexts.set(batch.partition, ctx);
-    return serially(this.batchChains, batch.partition, () => this.handleNow(batch));
+    const p = batch.partition;
+    // A new context is a new assignment (kafka-transport.ts makes one per assignment), which starts at the stored
+    // position by itself: a refusal left from before the revocation would refuse it for good (another owner moved
+    // the position past the first record it waited for). Cleared in order, after the old assignment's batches.
+    const assigned = ctx !== undefined && this.contexts.has(p) && this.contexts.get(p) !== ctx;
+    if (ctx) this.contexts.set(p, ctx);
+    return serially(this.batchChains, p, () => {
+      if (assigned) this.rewind.delete(p);
+      return this.handleNow(batch);
+    });
   }
 
   /** Partitions moved to another worker: their open transactions commit now (the new owner waits on their locks). */

@@ -72,7 +72,10 @@ function sinkOf(o: Partial<CollectingOptions> = {}, transform?: TransformModule)
 class Feed {
   next = 0;
   again = false;
-  readonly ctx: BatchContext = { acknowledge: () => undefined, redeliver: () => { this.again = true; }, fail: () => undefined };
+  ctx: BatchContext = this.context();
+  private context(): BatchContext { return { acknowledge: () => undefined, redeliver: () => { this.again = true; }, fail: () => undefined }; }
+  /** As kafkajs's transport: a partition assigned again gets a new context. */
+  newAssignment(): void { this.ctx = this.context(); }
   constructor(readonly p: number, readonly log: Made[]) {}
   async handle(s: CollectingSink, len: number, head: boolean): Promise<BatchAck | null> {
     if (this.again) { this.again = false; this.next = (await stored(this.p)) + 1; }
@@ -84,7 +87,7 @@ class Feed {
     return ack;
   }
   /** Reassigned (after a revocation): the transport starts again from the stored position. */
-  async reassigned(): Promise<void> { this.again = false; this.next = (await stored(this.p)) + 1; }
+  async reassigned(): Promise<void> { this.newAssignment(); this.again = false; this.next = (await stored(this.p)) + 1; }
   /** Delivers the rest (and whatever the sink asks for again) until the last record is done. */
   async finish(s: CollectingSink, len = 5): Promise<void> {
     for (let guard = 0; guard < 200; guard++) {
@@ -133,6 +136,59 @@ describe('collecting sink under adverse timing', () => {
     await f.reassigned();
     await f.finish(s);
     await s.close(true);
+    await expectExact(0, log);
+  });
+
+  it('a partition revoked while the sink waited for it to be delivered again (after a bad value), then moved on by another worker and assigned back, is applied again (it was refused for good)', async () => {
+    await reset();
+    const log = logOf(0, 40, new Set([13]));
+    const a = sinkOf().s;
+    const fa = new Feed(0, log);
+    expect(await fa.handle(a, 10, false)).toEqual({ pending: true });
+    await fa.handle(a, 10, true); // its commit (at the head) finds record 13 refused: the partition must come again
+    await a.settled();
+    expect(fa.again).toBe(true);
+    a.release([0]); // a rebalance before the redelivery
+    // The new owner applies through record 29.
+    const b = sinkOf().s;
+    const fb = new Feed(0, log.slice(0, 30));
+    await fb.finish(b);
+    await b.close(true);
+    expect(await stored(0)).toBe(29);
+    // Assigned back: the transport starts at the stored position, with a new context.
+    await fa.reassigned();
+    expect((await fa.handle(a, 10, true))?.rewind).toBeFalsy();
+    await a.close(true);
+    await expectExact(0, log);
+  });
+
+  it.each([
+    { where: 'mid-COPY', blockMerge: false },
+    { where: 'mid-merge (its commit waiting for a user\'s lock)', blockMerge: true },
+  ])('a session the server ends $where stops the sink with the error and nothing half-applied; a new sink goes on exactly from the stored position', { timeout: 30_000 }, async ({ blockMerge }) => {
+    await reset();
+    const log = logOf(0, 40);
+    const a = sinkOf().s;
+    const fa = new Feed(0, log);
+    expect(await fa.handle(a, 10, false)).toEqual({ pending: true });
+    const blocker = await db.pool.connect();
+    if (blockMerge) {
+      await blocker.query('BEGIN; LOCK TABLE public.r IN EXCLUSIVE MODE');
+      expect(await fa.handle(a, 10, true)).toEqual({ pending: true }); // its commit waits for the lock
+      await sleep(200);
+    }
+    const victims = await db.pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+      WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle' AND query NOT ILIKE '%LOCK TABLE%'`);
+    expect(victims.rowCount).toBeGreaterThan(0);
+    if (blockMerge) { await blocker.query('COMMIT'); }
+    blocker.release();
+    await sleep(100);
+    await expect((async () => { await fa.handle(a, 10, false); await a.close(true); })()).rejects.toThrow();
+    const b = sinkOf().s;
+    const fb = new Feed(0, log);
+    await fb.reassigned();
+    await fb.finish(b);
+    await b.close(true);
     await expectExact(0, log);
   });
 
