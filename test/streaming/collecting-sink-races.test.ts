@@ -219,7 +219,7 @@ describe('collecting sink under adverse timing', () => {
         else if (o.kind === 'release') {
           // A batch kafkajs fetched before the revocation may still come (late > 0), then the partition comes back.
           s.release([o.p]);
-          chains[o.p] = chains[o.p].then(() => o.late > 0 && feeds[o.p].handle(s, o.late, false)).then(() => feeds[o.p].reassigned());
+          chains[o.p] = chains[o.p].then(() => (o.late > 0 ? feeds[o.p].handle(s, o.late, false) : null)).then(() => feeds[o.p].reassigned());
         }
         else if (o.kind === 'sleep') await sleep(o.ms);
         else if (o.kind === 'settle') await s.settled();
