@@ -192,6 +192,31 @@ describe('collecting sink under adverse timing', () => {
     await expectExact(0, log);
   });
 
+  it.each([true, false])('close(%s) while a commit waits for a user\'s lock on the output and a later transaction holds queued batches waits for both, and a new sink goes on exactly', { timeout: 30_000 }, async (commit) => {
+    await reset();
+    const log = logOf(0, 40, new Set([25]));
+    const a = sinkOf({ idleMs: 60 }).s;
+    const fa = new Feed(0, log);
+    const blocker = await db.pool.connect();
+    await blocker.query('BEGIN; LOCK TABLE public.r IN EXCLUSIVE MODE');
+    expect(await fa.handle(a, 10, true)).toEqual({ pending: true }); // its commit waits for the lock
+    expect(await fa.handle(a, 10, false)).toEqual({ pending: true }); // queued behind it, in the next transaction
+    await fa.handle(a, 10, false); // record 25 is bad
+    let closed = false;
+    const closing = a.close(commit).then(() => { closed = true; });
+    await sleep(300);
+    expect(closed).toBe(false);
+    await blocker.query('COMMIT');
+    blocker.release();
+    await closing.catch(() => undefined);
+    const b = sinkOf().s;
+    const fb = new Feed(0, log);
+    await fb.reassigned();
+    await fb.finish(b);
+    await b.close(true);
+    await expectExact(0, log);
+  });
+
   it('generated interleavings of partitions (more than maxOpen), revocations, idle commits, a user\'s lock on the output, bad values and column-set changes apply every record exactly once', { timeout: 90_000 }, async () => {
     const op = fc.oneof(
       { weight: 6, arbitrary: fc.record({ kind: fc.constant('batch' as const), p: fc.integer({ min: 0, max: 3 }), len: fc.integer({ min: 1, max: 8 }), head: fc.boolean() }) },
