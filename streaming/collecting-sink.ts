@@ -284,7 +284,16 @@ export class CollectingSink {
       if (this.void(t)) { await this.rollback(t, null); return; }
       if (expected === null) { t.accepted = stored; t.last = stored; return; }
       // Batches taken before the lock assumed the stored position is where our last commit left it.
-      if (comparePositions(stored, expected) !== 0) { this.discard(t.partition); await this.rollback(t, null); }
+      if (comparePositions(stored, expected) !== 0) {
+        this.discard(t.partition);
+        // Moved on (another owner applied past us): what it applied is not missing. Waiting for a batch at or before
+        // our first dropped record refused the redelivery from the stored position for good; the record after the
+        // stored one is where it resumes (Kafka offsets: the collecting sink serves Kafka only).
+        const next = { major: stored.major + 1n, minor: 0n };
+        const from = this.rewind.get(t.partition);
+        if (comparePositions(stored, expected) > 0 && from && comparePositions(from, next) < 0) this.rewind.set(t.partition, next);
+        await this.rollback(t, null);
+      }
     } catch (e) {
       t.client = null;
       this.discard(t.partition);

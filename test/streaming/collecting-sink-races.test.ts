@@ -217,6 +217,32 @@ describe('collecting sink under adverse timing', () => {
     await expectExact(0, log);
   });
 
+  it('batches taken before a begin that finds the stored position moved on by another owner are delivered again and the partition goes on (it was refused for good)', { timeout: 30_000 }, async () => {
+    await reset();
+    const log = logOf(0, 40);
+    const a = sinkOf().s;
+    const fa = new Feed(0, log);
+    const blocker = await db.pool.connect();
+    await blocker.query('BEGIN; LOCK TABLE public.r IN EXCLUSIVE MODE');
+    expect(await fa.handle(a, 10, true)).toEqual({ pending: true }); // its commit waits for the lock, holding the partition's
+    expect(await fa.handle(a, 10, false)).toEqual({ pending: true }); // the next transaction: begins after that commit
+    // Another owner (a rebalance still settling) queues for the partition lock first and applies through 29.
+    const b = sinkOf().s;
+    const fb = new Feed(0, log.slice(0, 30));
+    const other = fb.finish(b);
+    await sleep(200);
+    await blocker.query('COMMIT');
+    blocker.release();
+    await other;
+    await b.close(true);
+    await a.settled();
+    expect(await stored(0)).toBe(29);
+    expect(fa.again).toBe(true); // a's next transaction found 29 where it expected 9
+    await fa.finish(a);
+    await a.close(true);
+    await expectExact(0, log);
+  });
+
   it('generated interleavings of partitions (more than maxOpen), revocations, idle commits, a user\'s lock on the output, bad values and column-set changes apply every record exactly once', { timeout: 90_000 }, async () => {
     const op = fc.oneof(
       { weight: 6, arbitrary: fc.record({ kind: fc.constant('batch' as const), p: fc.integer({ min: 0, max: 3 }), len: fc.integer({ min: 1, max: 8 }), head: fc.boolean() }) },
