@@ -76,6 +76,9 @@ interface OpenTxn {
   /** The first record handed to it. */
   first: Position | null;
   touchedAt: number;
+  /** idleMs and maxAgeMs, shortened to half the role's idle_in_transaction_session_timeout and statement_timeout (read at begin). */
+  idleLimit: number;
+  ageLimit: number;
   busy: boolean;
   /** The partition's generation it belongs to: after a rollback, queued work of an older one does nothing. */
   readonly generation: number;
@@ -141,10 +144,26 @@ export class CollectingSink {
   /** Per partition, how to reach the transport from a commit that runs after its batch was handled. */
   private readonly contexts = new Map<number, BatchContext>();
   private failure: unknown = null;
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout;
+  private closing = false;
+
+  private tickMs: number;
 
   constructor(private readonly deps: SinkDeps, private readonly o: CollectingOptions) {
-    this.timer = setInterval(() => this.commitIdle(), Math.max(50, Math.floor(o.idleMs / 2)));
+    this.tickMs = Math.max(50, Math.floor(o.idleMs / 2));
+    this.timer = setInterval(() => this.commitIdle(), this.tickMs);
+    this.timer.unref();
+  }
+
+  /** Shortens the transaction's limits to half the role's timeouts (0: none); the idle check runs often enough for them. */
+  private bound(t: OpenTxn, statementMs: number, idleInTxnMs: number): void {
+    if (statementMs > 0) { t.ageLimit = Math.min(t.ageLimit, statementMs / 2); t.idleLimit = Math.min(t.idleLimit, statementMs / 2); }
+    if (idleInTxnMs > 0) t.idleLimit = Math.min(t.idleLimit, idleInTxnMs / 2);
+    const tick = Math.max(50, Math.floor(Math.min(t.idleLimit, t.ageLimit) / 2));
+    if (tick >= this.tickMs || this.closing) return;
+    clearInterval(this.timer);
+    this.tickMs = tick;
+    this.timer = setInterval(() => this.commitIdle(), tick);
     this.timer.unref();
   }
 
@@ -179,6 +198,7 @@ export class CollectingSink {
 
   /** Commits (or, after a failure, rolls back) every open transaction and stops the timer. */
   async close(commit: boolean): Promise<void> {
+    this.closing = true;
     clearInterval(this.timer);
     await this.settled();
     const all = [...this.current.values()].map((t) => {
@@ -227,7 +247,7 @@ export class CollectingSink {
       const fresh = batch.records.filter((r) => comparePositions(r.position, t.accepted) > 0);
       if (fresh.length > 0 && !(await this.collect(t, fresh))) return { pending: false, rewind: true };
       t.touchedAt = Date.now();
-      const due = batch.headSeenAt !== null || t.seq >= this.o.maxRows || Date.now() - t.openedAt >= this.o.maxAgeMs;
+      const due = batch.headSeenAt !== null || t.seq >= this.o.maxRows || Date.now() - t.openedAt >= t.ageLimit;
       // At the head the commit runs in the background (the next batch goes to a new transaction at once); in a
       // backlog the partition waits for it, or kafkajs fetches ahead of Postgres (5M events: 185 MB instead of ~130).
       if (due && batch.headSeenAt !== null) this.handOver(t);
@@ -251,7 +271,7 @@ export class CollectingSink {
     const t: OpenTxn = {
       partition, ref: { dataset: this.deps.dataset, source: this.deps.source, partition }, client: null, openedAt: now,
       // Busy while it begins (the lock may be held for long): the idle commit must not take it before its first batch.
-      accepted: from ?? { major: -1n, minor: 0n }, last: from ?? { major: -1n, minor: 0n }, lastIdentity: null, first: null, touchedAt: now, busy: from === null,
+      accepted: from ?? { major: -1n, minor: 0n }, last: from ?? { major: -1n, minor: 0n }, lastIdentity: null, first: null, touchedAt: now, idleLimit: this.o.idleMs, ageLimit: this.o.maxAgeMs, busy: from === null,
       generation: this.generations.get(partition) ?? 0,
       stage: null, dbStage: null, copy: null, seq: 0, staged: 0, deletes: false,
       records: 0, fresh: 0, dead: 0, deadByStage: {}, maxSourceTs: null, headSeenAt: null, lagRecords: null,
@@ -272,8 +292,14 @@ export class CollectingSink {
     try {
       await client.query('BEGIN');
       // The merge sorts a whole transaction's changes: no JIT compile for it, and no spill at the default work_mem.
-      await client.query(`SELECT set_config('jit', 'off', true),
-        set_config('work_mem', CASE WHEN pg_size_bytes(current_setting('work_mem')) < 64 * 1024 * 1024 THEN '64MB' ELSE current_setting('work_mem') END, true)`);
+      // The role's timeouts (ms, 0: none) in the same round trip: the open COPY is one statement for the whole
+      // transaction and a session idles in it between batches, so either one ended every transaction that
+      // collected longer (the sink failed again at each restart); it commits within half of them instead.
+      const limits = await client.query<{ st: number; iit: number }>(`SELECT set_config('jit', 'off', true),
+        set_config('work_mem', CASE WHEN pg_size_bytes(current_setting('work_mem')) < 64 * 1024 * 1024 THEN '64MB' ELSE current_setting('work_mem') END, true),
+        (SELECT setting::int FROM pg_settings WHERE name = 'statement_timeout') AS st,
+        (SELECT setting::int FROM pg_settings WHERE name = 'idle_in_transaction_session_timeout') AS iit`);
+      this.bound(t, limits.rows[0]?.st ?? 0, limits.rows[0]?.iit ?? 0);
       const stored = await lockAndReadPosition(client, t.ref);
       const mine = this.deps.committed.get(t.partition);
       if (mine && comparePositions(stored, mine) < 0) {
@@ -496,11 +522,11 @@ export class CollectingSink {
     this.contexts.get(partition)?.fail(e);
   }
 
-  /** Background: transactions that got no batch for idleMs commit (their partition may be gone or stalled). */
+  /** Background: transactions that got no batch for idleMs (or are as old as the role's statement_timeout allows) commit. */
   private commitIdle(): void {
     const now = Date.now();
     for (const t of this.current.values()) {
-      if (!t.busy && now - t.touchedAt >= this.o.idleMs) this.handOver(t);
+      if (!t.busy && (now - t.touchedAt >= t.idleLimit || now - t.openedAt >= t.ageLimit)) this.handOver(t);
     }
   }
 

@@ -243,6 +243,29 @@ describe('collecting sink under adverse timing', () => {
     await expectExact(0, log);
   });
 
+  it.each(['statement_timeout', 'idle_in_transaction_session_timeout'])('a role\'s %s shorter than the sink\'s idleMs and maxAgeMs no longer ends every collecting transaction (the sink stopped again at each restart)', { timeout: 30_000 }, async (setting) => {
+    await reset();
+    const name = new URL(db.url).pathname.slice(1);
+    await db.pool.query(`ALTER DATABASE "${name}" SET ${setting} = '400ms'`);
+    const pool = createPool(db.url, { max: 2 }); // new sessions: they get the setting
+    try {
+      const committed: CommittedWork[] = [];
+      const s = new CollectingSink(base, { ...COLLECTING_DEFAULTS, pool, onCommitted: (w) => committed.push(w) });
+      const log = logOf(0, 40);
+      Object.assign(log[3], { row: { ...log[3].row, n: 'NaN' }, bad: true }); // refused in node: its dead letter ends the COPY, then the session idles in the transaction
+      const f = new Feed(0, log);
+      for (let b = 0; b < 8; b++) { expect((await f.handle(s, 3, false))?.rewind).toBeFalsy(); await sleep(120); }
+      await sleep(700);
+      await f.finish(s);
+      await s.close(true);
+      await expectExact(0, log);
+      expect(committed.length).toBeGreaterThan(1);
+    } finally {
+      await db.pool.query(`ALTER DATABASE "${name}" RESET ${setting}`);
+      await pool.end();
+    }
+  });
+
   it('generated interleavings of partitions (more than maxOpen), revocations, idle commits, a user\'s lock on the output, bad values and column-set changes apply every record exactly once', { timeout: 90_000 }, async () => {
     const op = fc.oneof(
       { weight: 6, arbitrary: fc.record({ kind: fc.constant('batch' as const), p: fc.integer({ min: 0, max: 3 }), len: fc.integer({ min: 1, max: 8 }), head: fc.boolean() }) },
