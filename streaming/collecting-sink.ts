@@ -522,11 +522,16 @@ export class CollectingSink {
     this.contexts.get(partition)?.fail(e);
   }
 
-  /** Background: transactions that got no batch for idleMs (or are as old as the role's statement_timeout allows) commit. */
+  /**
+   * Background: transactions that got no batch for their idle limit commit (their partition may be gone or
+   * stalled). Age is checked by each batch (handleNow), which waits for the commit in a backlog: committed from
+   * here, the next batch did not wait and kafkajs fetched ahead of Postgres (5M events: 165 MB instead of ~130).
+   * A transaction that gets no batch is caught here within its idle limit, which is below its age limit.
+   */
   private commitIdle(): void {
     const now = Date.now();
     for (const t of this.current.values()) {
-      if (!t.busy && (now - t.touchedAt >= t.idleLimit || now - t.openedAt >= t.ageLimit)) this.handOver(t);
+      if (!t.busy && now - t.touchedAt >= t.idleLimit) this.handOver(t);
     }
   }
 
