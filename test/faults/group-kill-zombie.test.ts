@@ -70,6 +70,15 @@ function setup(dataset: string, topic: string, sessionTimeout = '6s', groupPrefi
   });
 }
 
+/** A topic of PARTITIONS partitions and a dataset in shadow reading it, with its stream table; the config (setup). */
+async function datasetOnNewTopic(dataset: string, name: string, sessionTimeout?: string) {
+  const topic = uniqueTopic(name); topics.push(topic);
+  await createTopic(topic, PARTITIONS);
+  await db.pool.query(`CREATE TABLE analytics.${dataset}_stream (LIKE analytics.orders_stream)`);
+  await setStage(db.pool, dataset, 'shadow');
+  return { topic, ...setup(dataset, topic, sessionTimeout) };
+}
+
 /** Produces the messages in small slices, spread over the run, until stopped or done. */
 function producer(topic: string, messages: KafkaMessage[], slices: number, gapMs: number) {
   let stopped = false;
@@ -107,12 +116,8 @@ describeKafka('faults: a consumer group of real workers under SIGKILL, SIGTERM a
 
   // The first two run at once (their topics, datasets and groups are their own): their waits for session timeouts overlap.
   it.concurrent(`three workers on ${PARTITIONS} partitions: ${KILLS} SIGKILLs at random moments and a SIGTERM during a rebalance, while events arrive; ends exact, each partition counted once`, { timeout: 300_000 }, async () => {
-    const topic = uniqueTopic('faults-group'); topics.push(topic);
-    await createTopic(topic, PARTITIONS);
-    await db.pool.query(`CREATE TABLE analytics.grp_stream (LIKE analytics.orders_stream)`);
-    await setStage(db.pool, 'grp', 'shadow');
+    const { topic, file, dir } = await datasetOnNewTopic('grp', 'faults-group');
     const stream = generateOrderEvents(TOTAL, { keys: Math.ceil(TOTAL / 6), seed: 31 });
-    const { file, dir } = setup('grp', topic);
     const rnd = prng(Number(process.env.FAULTS_SEED ?? Date.now() % 100000));
     const start = () => startCli(['--config', file, 'stream'], dir);
     const workers: Worker[] = [start(), start(), start()];
@@ -147,12 +152,8 @@ describeKafka('faults: a consumer group of real workers under SIGKILL, SIGTERM a
   });
 
   it.concurrent('a worker paused (SIGSTOP) inside an open transaction holding partition locks does not stop the new owner past the session timeout, and commits nothing stale when continued', { timeout: 180_000 }, async () => {
-    const topic = uniqueTopic('faults-frozen'); topics.push(topic);
-    await createTopic(topic, PARTITIONS);
-    await db.pool.query(`CREATE TABLE analytics.frz_stream (LIKE analytics.orders_stream)`);
-    await setStage(db.pool, 'frz', 'shadow');
+    const { topic, file, dir } = await datasetOnNewTopic('frz', 'faults-frozen');
     const stream = generateOrderEvents(TOTAL, { keys: Math.ceil(TOTAL / 6), seed: 41 });
-    const { file, dir } = setup('frz', topic);
     const half = Math.ceil(stream.messages.length / 2);
     await produce(topic, stream.messages.slice(0, half));
     // The frozen-holder threshold shortened from 10 s: here the only holder B can wait for is A.
@@ -193,12 +194,8 @@ describeKafka('faults: a consumer group of real workers under SIGKILL, SIGTERM a
   });
 
   it('a SIGTERM while the group waits out a killed member\'s session stops gracefully (exit 0) with its work committed', { timeout: 120_000 }, async () => {
-    const topic = uniqueTopic('faults-term'); topics.push(topic);
-    await createTopic(topic, PARTITIONS);
-    await db.pool.query(`CREATE TABLE analytics.trm_stream (LIKE analytics.orders_stream)`);
-    await setStage(db.pool, 'trm', 'shadow');
+    const { topic, file, dir } = await datasetOnNewTopic('trm', 'faults-term', '10s');
     const stream = generateOrderEvents(Math.ceil(TOTAL / 2), { keys: Math.ceil(TOTAL / 12), seed: 43 });
-    const { file, dir } = setup('trm', topic, '10s');
     const half = Math.ceil(stream.messages.length / 2);
     await produce(topic, stream.messages.slice(0, half));
     const a = startCli(['--config', file, 'stream'], dir);

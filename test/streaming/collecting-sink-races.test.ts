@@ -112,6 +112,16 @@ async function expectExact(p: number, log: Made[]): Promise<void> {
   expect(pos, `partition ${p} position`).toEqual([{ p: log.length - 1, n: log.length }]);
 }
 
+/** A new worker gets partition 0 (a new assignment, from the stored position), takes the whole log and must end exact. */
+async function finishInNewSink(log: Made[]): Promise<void> {
+  const b = sinkOf().s;
+  const fb = new Feed(0, log);
+  await fb.reassigned();
+  await fb.finish(b);
+  await b.close(true);
+  await expectExact(0, log);
+}
+
 describe('collecting sink under adverse timing', () => {
   it('a batch whose partition is revoked while an async transform runs is refused, not dropped behind the commit (the next batch skipped past it)', async () => {
     await reset();
@@ -184,12 +194,7 @@ describe('collecting sink under adverse timing', () => {
     blocker.release();
     await sleep(100);
     await expect((async () => { await fa.handle(a, 10, false); await a.close(true); })()).rejects.toThrow();
-    const b = sinkOf().s;
-    const fb = new Feed(0, log);
-    await fb.reassigned();
-    await fb.finish(b);
-    await b.close(true);
-    await expectExact(0, log);
+    await finishInNewSink(log);
   });
 
   it.each([true, false])('close(%s) while a commit waits for a user\'s lock on the output and a later transaction holds queued batches waits for both, and a new sink goes on exactly', { timeout: 30_000 }, async (commit) => {
@@ -209,12 +214,7 @@ describe('collecting sink under adverse timing', () => {
     await blocker.query('COMMIT');
     blocker.release();
     await closing.catch(() => undefined);
-    const b = sinkOf().s;
-    const fb = new Feed(0, log);
-    await fb.reassigned();
-    await fb.finish(b);
-    await b.close(true);
-    await expectExact(0, log);
+    await finishInNewSink(log);
   });
 
   it('batches taken before a begin that finds the stored position moved on by another owner are delivered again and the partition goes on (it was refused for good)', { timeout: 30_000 }, async () => {
