@@ -6,7 +6,7 @@
  */
 import { DualrunError } from '../src/core/errors.ts';
 import { boundedName, quoteIdent, type TableRef } from '../src/core/identifiers.ts';
-import type { Pool } from '../src/core/db/connect.ts';
+import { inTransaction, type Pool } from '../src/core/db/connect.ts';
 
 export interface OutputColumn {
   readonly name: string;
@@ -44,7 +44,7 @@ export async function prepareOutputTable(db: Pool, table: TableRef, key: readonl
   const meta = await db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = $1::regclass AND attname = ANY($2) AND NOT attisdropped`, [table.sql, META_COLUMNS]);
   if (meta.rows[0].n < META_COLUMNS.length) {
-    await db.query(`ALTER TABLE ${table.sql} ADD COLUMN IF NOT EXISTS _dr_version bigint, ADD COLUMN IF NOT EXISTS _dr_source_ts timestamptz`);
+    await oneAtATime(db, table, `ALTER TABLE ${table.sql} ADD COLUMN IF NOT EXISTS _dr_version bigint, ADD COLUMN IF NOT EXISTS _dr_source_ts timestamptz`);
   }
   const cols = await db.query<{ name: string; type: string; category: string; typtype: string; base: string; typname: string; typmod: boolean }>(
     // A domain is bound as its base type; the cast to the domain applies its checks and modifier.
@@ -75,5 +75,19 @@ async function ensureKeyIndex(db: Pool, table: TableRef, key: readonly string[])
   const want = [...key].sort().join(',');
   if (r.rows.some((row) => row.cols.join(',') === want)) return;
   const name = quoteIdent(boundedName(`${table.name}_dr_key`));
-  await db.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${name} ON ${table.sql} (${key.map(quoteIdent).join(', ')})`);
+  await oneAtATime(db, table, `CREATE UNIQUE INDEX IF NOT EXISTS ${name} ON ${table.sql} (${key.map(quoteIdent).join(', ')})`);
+}
+
+/**
+ * The sink's DDL on an output, one worker at a time: `IF NOT EXISTS` does not guard two
+ * sessions creating the same column or index at once, and the second failed on the
+ * catalog's unique index (23505, pg_class_relname_nsp_index): several workers started
+ * together for one dataset (scale-out) crashed at start. Serialised, the second sees
+ * the first's committed column or index and skips it.
+ */
+async function oneAtATime(db: Pool, table: TableRef, ddl: string): Promise<void> {
+  await inTransaction(db, async (c) => {
+    await c.query(`SELECT pg_advisory_xact_lock(hashtextextended('dualrun.output/' || $1::regclass::oid::text, 0))`, [table.sql]);
+    await c.query(ddl);
+  });
 }
