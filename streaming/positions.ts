@@ -87,9 +87,8 @@ export async function markHeadSeen(db: Pool, dataset: string, source: string, pa
 
 /** Stored positions of a dataset's source, by partition (used at start and for --until-idle). */
 export async function readPositions(db: Pool, dataset: string, source: string): Promise<Map<number, Position>> {
-  const r = await db.query<{ partition: number; position: string; sub_position: string }>(
-    'SELECT partition, position::text, sub_position::text FROM dualrun.stream_positions WHERE dataset = $1 AND source = $2', [dataset, source]);
-  return new Map(r.rows.map((row) => [row.partition, { major: BigInt(row.position), minor: BigInt(row.sub_position) }]));
+  const stored = await readStoredRecords(db, dataset, source);
+  return new Map([...stored].map(([partition, s]) => [partition, s.position]));
 }
 
 /** Per partition, the stored position and the identity of the record there (null: not known). */

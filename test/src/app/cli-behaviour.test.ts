@@ -287,42 +287,20 @@ describe('signals', () => {
   });
 
   it('SIGTERM stops a command stuck in a long query within 5 s (exit 143), not when the query ends', async () => {
-    const child = spawn(process.execPath, [BIN, '--config', path.join(dir, 'dualrun.yaml'), 'reconcile', 'stuck', '--assume-settled'], { cwd: dir, env: { ...process.env, DUALRUN_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    // Wait until the 30 s fingerprint query is running.
-    for (let i = 0; i < 200 && child.exitCode === null; i++) {
-      const q = await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%stuck_batch%' AND state = 'active' AND pid <> pg_backend_pid()`);
-      if (q.rows[0].n > 0) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const run = await stuckReconcile([]);
     const t0 = Date.now();
-    child.kill('SIGTERM');
-    expect(await closed, stderr).toBe(143);
+    run.child.kill('SIGTERM');
+    expect(await run.closed, run.stderr()).toBe(143);
     expect(Date.now() - t0).toBeLessThan(5_000);
   });
 
   it('with --format json a command cut short by SIGTERM prints a JSON error (DUALRUN_INTERRUPTED), not an empty stdout that does not parse', async () => {
-    // The previous test's query may still be running (a backend notices a gone client late): wait for this one's.
-    const since = (await db.pool.query('SELECT now() AS t')).rows[0].t;
-    const child = spawn(process.execPath, [BIN, '--config', path.join(dir, 'dualrun.yaml'), 'reconcile', 'stuck', '--assume-settled', '--format', 'json'], { cwd: dir, env: { ...process.env, DUALRUN_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    let stdout = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    // Wait until the 30 s fingerprint query is running.
-    for (let i = 0; i < 200 && child.exitCode === null; i++) {
-      const q = await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%stuck_batch%' AND state = 'active' AND pid <> pg_backend_pid() AND query_start > $1`, [since]);
-      if (q.rows[0].n > 0) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const run = await stuckReconcile(['--format', 'json']);
     const t0 = Date.now();
-    child.kill('SIGTERM');
-    expect(await closed, stderr).toBe(143);
+    run.child.kill('SIGTERM');
+    expect(await run.closed, run.stderr()).toBe(143);
     expect(Date.now() - t0).toBeLessThan(5_000);
-    expect(JSON.parse(stdout).error).toMatchObject({ code: 'DUALRUN_INTERRUPTED', signal: 'SIGTERM', retryable: true });
+    expect(JSON.parse(run.stdout()).error).toMatchObject({ code: 'DUALRUN_INTERRUPTED', signal: 'SIGTERM', retryable: true });
   });
 });
 
@@ -333,4 +311,24 @@ function closedPort(): Promise<number> {
       srv.close(() => resolve(port));
     }).on('error', reject);
   });
+}
+
+/**
+ * `reconcile stuck` started and seen running its 30 s fingerprint query. The previous test's
+ * query may still be running (a backend notices a gone client late): only one started after now counts.
+ */
+async function stuckReconcile(extra: string[]) {
+  const since = (await db.pool.query('SELECT now() AS t')).rows[0].t;
+  const child = spawn(process.execPath, [BIN, '--config', path.join(dir, 'dualrun.yaml'), 'reconcile', 'stuck', '--assume-settled', ...extra], { cwd: dir, env: { ...process.env, DUALRUN_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  for (let i = 0; i < 200 && child.exitCode === null; i++) {
+    const q = await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%stuck_batch%' AND state = 'active' AND pid <> pg_backend_pid() AND query_start > $1`, [since]);
+    if (q.rows[0].n > 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, closed, stdout: () => stdout, stderr: () => stderr };
 }
