@@ -14,6 +14,7 @@ import type { TableRef } from '../identifiers.ts';
 import { quoteIdent, quoteLiteral } from '../identifiers.ts';
 import { DualrunError } from '../errors.ts';
 import { servedSide, type Stage } from '../stages.ts';
+import { readViewKeep, restoreViewKeep, viewOptionsClause, type ViewKeep } from './view-keep.ts';
 
 export interface ServingTarget {
   readonly side: 'batch' | 'stream';
@@ -81,18 +82,17 @@ async function viewQuery(c: PoolClient, ds: DatasetConfig, stage: Stage): Promis
   return `SELECT ${select.join(', ')} FROM ${ds.stream.output.sql}`;
 }
 
-/** DROP + CREATE loses the view's grants; readers must keep their access, so they are re-granted. */
-async function recreateKeepingGrants(c: PoolClient, view: TableRef, query: string): Promise<void> {
-  const grants = await c.query<{ privilege: string; grantee: string | null; grantable: boolean }>(
-    `SELECT a.privilege_type AS privilege, CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END AS grantee, a.is_grantable AS grantable
-     FROM pg_class cl, aclexplode(cl.relacl) a WHERE cl.oid = to_regclass($1) AND a.grantee <> cl.relowner`, [view.sql]);
-  await c.query(`DROP VIEW ${view.sql}`);
-  await c.query(`CREATE VIEW ${view.sql} AS ${query}`);
-  for (const g of grants.rows) {
-    if (!/^[A-Z ]+$/.test(g.privilege)) continue; // catalog values; never splice anything else
-    const to = g.grantee === null ? 'PUBLIC' : `"${g.grantee.replace(/"/g, '""')}"`;
-    await c.query(`GRANT ${g.privilege} ON ${view.sql} TO ${to}${g.grantable ? ' WITH GRANT OPTION' : ''}`);
+/**
+ * DROP + CREATE loses the view's options, owner and grants: they are put back (view-keep.ts).
+ * Triggers or rules on the view would be lost silently: refused instead.
+ */
+async function recreateKeeping(c: PoolClient, ds: DatasetConfig, view: TableRef, query: string, keep: ViewKeep | null): Promise<void> {
+  if (keep?.attached.length) {
+    throw refuse(ds, `the batch output's columns changed, so ${view.text} must be dropped and re-created, but that would drop its ${keep.attached.join(', ')}; drop them (and re-create them after the change), then retry`);
   }
+  await c.query(`DROP VIEW ${view.sql}`);
+  await c.query(`CREATE VIEW ${view.sql}${viewOptionsClause(keep)} AS ${query}`);
+  if (keep) await restoreViewKeep(c, view, keep);
 }
 
 /** Points the serving view at the stage's side; returns the table served (null: no view configured). */
@@ -109,17 +109,18 @@ export async function pointServingView(c: PoolClient, config: DualrunConfig, ds:
     throw refuse(ds, `${serve.text} is an existing view that dualrun did not create; dualrun will not replace it (drop or rename it yourself, or choose another cutover.serve)`);
   }
   const query = await viewQuery(c, ds, stage);
+  const keep = kind === 'v' ? await readViewKeep(c, serve) : null;
 
   const ns = await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [serve.schema]);
   if (ns.rowCount === 0) await c.query(`CREATE SCHEMA ${quoteIdent(serve.schema)}`);
   await c.query('SAVEPOINT dualrun_serve');
   try {
-    await c.query(`CREATE OR REPLACE VIEW ${serve.sql} AS ${query}`);
+    await c.query(`CREATE OR REPLACE VIEW ${serve.sql}${viewOptionsClause(keep)} AS ${query}`);
   } catch (e) {
     // 42P16: the column list changed (the batch output's columns changed since the view was made).
     if ((e as { code?: string }).code !== '42P16') throw e;
     await c.query('ROLLBACK TO SAVEPOINT dualrun_serve');
-    await recreateKeepingGrants(c, serve, query).catch((e2: { code?: string; detail?: string }) => {
+    await recreateKeeping(c, ds, serve, query, keep).catch((e2: { code?: string; detail?: string }) => {
       if (e2.code !== '2BP01') throw e2;
       throw refuse(ds, `the batch output's columns changed, so ${serve.text} must be dropped and re-created, but other objects depend on it (${e2.detail ?? 'see pg_depend'}); drop or adjust them, then retry`);
     });
