@@ -19,7 +19,8 @@
  * assumed settled while known behind), after its window's latest batch load
  * finished, that load run by the current batch query/transform, both sides hold at
  * least `minRowsPerWindow` rows, and (when re-counted: `rowsNow`) the outputs still
- * hold the rows judged in the same tables with the same columns. Windows that do
+ * hold the rows judged in the same tables with the same columns, and no key was left
+ * uncompared as in flight. Windows that do
  * not count are skipped (not breaking) and listed with why; gaps between the windows
  * used are listed too. Clean whole-table runs that saw the same data are one unit.
  * Newest evidence must be within `maxEvidenceAge` (0 = no limit).
@@ -45,6 +46,8 @@ export interface Verdict {
   readonly finishedAt: Date;
   readonly batchRows?: number | null;
   readonly streamRows?: number | null;
+  /** Differences the reconciler classed as in flight (the stream changed the key after the batch snapshot): not compared (rule 4.7). */
+  readonly inFlight?: number | null;
   /** The checksums judged: whole-table runs that saw the same data (same load, same checksums) are one unit (rule 1). */
   readonly batchChecksum?: string | null;
   readonly streamChecksum?: string | null;
@@ -94,7 +97,7 @@ export interface GateInput {
 }
 
 export interface Judged { readonly id: string; readonly window: string | null; readonly verdict: Verdict['verdict']; readonly judgedAt: string }
-export type NotCountedRule = 'definition' | 'stream-definition' | 'before-failure' | 'partial-load' | 'batch-run' | 'not-settled' | 'before-batch-load' | 'batch-definition' | 'min-rows' | 'rows-changed' | 'table-changed';
+export type NotCountedRule = 'definition' | 'stream-definition' | 'before-failure' | 'partial-load' | 'batch-run' | 'not-settled' | 'before-batch-load' | 'batch-definition' | 'min-rows' | 'rows-changed' | 'table-changed' | 'in-flight';
 export interface NotCounted extends Judged { readonly rule: NotCountedRule; readonly reason: string }
 export interface Breaker extends Judged {
   /** window-order: the latest result of a newer window than the rest; judged-later: recorded after evidence that would count. */
@@ -204,7 +207,19 @@ export function notCountedReason(v: Verdict, input: ReasonInput, minRows: number
     ?? (minRows > 0 && ((v.batchRows ?? 0) < minRows || (v.streamRows ?? 0) < minRows)
       ? { rule: 'min-rows', reason: `${v.batchRows ?? 0} batch rows, ${v.streamRows ?? 0} stream rows (cutover.minRowsPerWindow ${minRows} on both sides)` }
       : null)
-    ?? outputsChangedReason(v, input.windowed !== false, minRows);
+    ?? outputsChangedReason(v, input.windowed !== false, minRows)
+    ?? inFlightReason(v);
+}
+
+/**
+ * Rule 4.7: a match with differences in flight compared only the other keys. The keys the
+ * stream changed after the batch snapshot were never checked, and they are exactly the
+ * stream's update path (a stream that mangles every update matched while the batch ran first).
+ */
+function inFlightReason(v: Verdict): Reason {
+  if (!v.inFlight || v.inFlight <= 0) return null;
+  const where = v.windowLabel ? ` --window ${v.windowLabel}` : '';
+  return { rule: 'in-flight', reason: `${v.inFlight} key(s) were in flight (changed by the stream after the batch snapshot) and not compared; re-run the batch (dualrun batch run${where}), then reconcile it again` };
 }
 
 /** Rule 4.1: judged under the current definition, after it began. */
