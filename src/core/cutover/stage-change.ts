@@ -8,7 +8,8 @@ import { inTransaction, type PoolClient } from '../db/connect.ts';
 import { DualrunError } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
 import type { DatasetConfig } from '../config/types.ts';
-import { nextStage, previousStage, readStageRow, stageIndex, type Stage, type StageRow } from '../stages.ts';
+import { nextStage, previousStage, readStageRow, servedSide, stageIndex, type Stage, type StageRow } from '../stages.ts';
+import { batchMissedWhileRetired, type RetiredGaps } from './retired-batch-gaps.ts';
 import { gateForNextStep } from './evidence.ts';
 import { judgedRowCounter } from './judged-rows.ts';
 import { appendAudit, latestAudit, type AuditEntry } from './audit-log.ts';
@@ -95,11 +96,21 @@ export async function rollback(rt: Runtime, dataset: string, opts: RollbackOptio
     if (stageIndex(to) >= stageIndex(row.stage)) {
       throw new DualrunError('DUALRUN_USAGE', `${ds.name} is in ${row.stage}; rollback goes to an earlier stage and ${to} is not earlier (use promote to go forward)`);
     }
-    const warnings = row.stage === 'streaming-only'
-      ? [`the legacy batch path has been off since ${row.since?.toISOString() ?? 'the last change'}: its output misses the windows since then; re-run them (dualrun batch run ${ds.name} --from D --to D) before trusting the batch side`]
-      : [];
+    const warnings = retiredWarning(ds, to, await batchMissedWhileRetired(c, ds));
     return apply(c, rt, ds, row, { action: 'rollback', to, gate: null, forced: false, opts, warnings });
   }));
+}
+
+/** The batch output misses windows due while the batch path was retired: said at every rollback until they are backfilled. */
+function retiredWarning(ds: DatasetConfig, to: Stage, gaps: RetiredGaps | null): string[] {
+  if (!gaps) return [];
+  const readers = servedSide(to) === 'batch' ? 'readers now see a batch output without them' : 'the batch side cannot verify them';
+  if (gaps.first === null) {
+    return [`the legacy batch path was retired (streaming-only) from ${gaps.since.toISOString()} and the batch output has not been reloaded since: ${readers}; run dualrun batch run ${ds.name} before trusting the batch side`];
+  }
+  const n = `${gaps.count}${gaps.more ? '+' : ''} window(s)`;
+  return [`the legacy batch path was retired (streaming-only) from ${gaps.since.toISOString()}; its output misses ${n} that fell due then (${gaps.first} … ${gaps.last}): ${readers}; ` +
+    `re-run them (dualrun batch run ${ds.name} --from ${gaps.first} --to ${gaps.last}) before trusting the batch side`];
 }
 
 /**

@@ -1,0 +1,58 @@
+/**
+ * Rolling back after the batch path was retired: the batch output misses every window
+ * that fell due while it was off (the scheduler runs only the newest due window, so
+ * nothing fills them later). Each rollback says so until they are backfilled, also the
+ * one that moves readers to the batch output after a first step back to `streaming`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rollback } from '../../../../src/core/cutover/stage-change.ts';
+import { readHistory } from '../../../../src/core/cutover/audit-log.ts';
+import { createFixture, servedSide, type Fixture } from './cutover-fixture.ts';
+
+let fx: Fixture;
+beforeAll(async () => { fx = await createFixture(); });
+afterAll(async () => { await fx?.cleanup(); });
+
+const why = { reason: 'test', actor: 'tester' };
+const DAY = 86_400_000;
+const label = (daysAgo: number) => new Date(Date.now() - daysAgo * DAY).toISOString().slice(0, 10);
+
+/** Loaded by the batch path: a succeeded run for each day `from..to` days ago. */
+async function loaded(from: number, to: number): Promise<void> {
+  await fx.db.pool.query(
+    `INSERT INTO dualrun.batch_runs (dataset, window_start, window_end, window_label, mode, status, started_at, finished_at, rows)
+     SELECT 'orders', d, d + 1, d::text, 'managed', 'succeeded', now(), now(), 1
+       FROM generate_series(current_date - $1::int, current_date - $2::int, interval '1 day') g, LATERAL (SELECT g::date AS d) x`, [from, to]);
+}
+
+describe('rollback after the batch path was retired', () => {
+  it('a rollback from streaming to shadow after streaming-only warns that the batch output misses the retired days (readers were moved onto a stale batch output without a word)', async () => {
+    const { pool } = fx.db;
+    // The dataset's history: streaming-only since 5 days ago (the audit is append-only: history is written as it happened).
+    await pool.query(`INSERT INTO dualrun.stages (dataset, stage, version, updated_at) VALUES ('orders', 'streaming-only', 4, now() - interval '5 days');
+      INSERT INTO dualrun.cutover_audit (dataset, action, from_stage, to_stage, actor, reason, at) VALUES
+        ('orders', 'promote', 'batch', 'shadow', 't', 'seed', now() - interval '30 days'),
+        ('orders', 'promote', 'shadow', 'streaming', 't', 'seed', now() - interval '20 days'),
+        ('orders', 'promote', 'streaming', 'streaming-only', 't', 'seed', now() - interval '5 days')`);
+    await loaded(30, 6); // every day up to the one before retirement
+
+    const toStreaming = await rollback(fx.rt, 'orders', why);
+    expect(toStreaming).toMatchObject({ from: 'streaming-only', to: 'streaming' });
+    expect(toStreaming.warnings).toHaveLength(1);
+    expect(toStreaming.warnings[0]).toContain(`misses 5 window(s) that fell due then (${label(5)} … ${label(1)}): the batch side cannot verify them`);
+
+    // Readers move to the batch output: the same days are still missing, and the rollback says so.
+    const toShadow = await rollback(fx.rt, 'orders', why);
+    expect(toShadow).toMatchObject({ from: 'streaming', to: 'shadow', serving: 'analytics.orders_batch' });
+    expect(await servedSide(pool)).toBe('batch');
+    expect(toShadow.warnings).toHaveLength(1);
+    expect(toShadow.warnings[0]).toContain(`misses 5 window(s) that fell due then (${label(5)} … ${label(1)}): readers now see a batch output without them`);
+    expect(toShadow.warnings[0]).toContain(`dualrun batch run orders --from ${label(5)} --to ${label(1)}`);
+
+    // Backfilled: nothing to say.
+    await loaded(5, 1);
+    const toBatch = await rollback(fx.rt, 'orders', why);
+    expect(toBatch).toMatchObject({ from: 'shadow', to: 'batch', warnings: [] });
+    expect((await readHistory(pool, 'orders')).map((a) => a.to)).toEqual(['shadow', 'streaming', 'streaming-only', 'streaming', 'shadow', 'batch']);
+  });
+});
