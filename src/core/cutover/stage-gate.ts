@@ -287,10 +287,10 @@ function streamCodeReason(v: Verdict, code: StreamCoverage | undefined): Reason 
 function streamCodeWhy(v: Verdict, code: StreamCoverage | undefined): string | null {
   if (!code || code.state === 'none') return null;
   if (code.state === 'stale') {
-    return `the stream worker last started (${code.startedAt.toISOString()}) with an earlier stream transform or record schema and keeps running it: restart \`dualrun stream\`, then judge windows it wrote (or replay)`;
+    return `the stream worker last started (${code.startedAt.toISOString()}) with an earlier stream transform, record schema or stream config (key, stream.source, stream.output) and keeps running it: restart \`dualrun stream\`, then judge windows it wrote (or replay)`;
   }
   if (code.coversFrom && (!v.windowStart || v.windowStart < code.coversFrom)) {
-    return `its stream rows were written before the stream worker ran the current stream transform/record schema (from ${code.coversFrom.toISOString()}): replay (\`dualrun stream --from-beginning --reset-output\`) or judge windows that start after it`;
+    return `its stream rows were written before the stream worker ran the current stream transform/record schema/stream config (from ${code.coversFrom.toISOString()}): replay (\`dualrun stream --from-beginning --reset-output\`) or judge windows that start after it`;
   }
   return null;
 }
