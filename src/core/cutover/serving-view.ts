@@ -13,6 +13,7 @@ import type { DatasetConfig, DualrunConfig } from '../config/types.ts';
 import type { TableRef } from '../identifiers.ts';
 import { quoteIdent, quoteLiteral } from '../identifiers.ts';
 import { DualrunError } from '../errors.ts';
+import { embedExpression } from '../db/expression-type.ts';
 import { servedSide, type Stage } from '../stages.ts';
 import { readViewKeep, restoreViewKeep, viewOptionsClause, type ViewKeep } from './view-keep.ts';
 
@@ -71,10 +72,17 @@ async function viewQuery(c: PoolClient, ds: DatasetConfig, stage: Stage): Promis
   const byName = new Map(streamCols.map((s) => [s.name, s]));
   // reconcile.map: a renamed column is served under its batch name.
   const streamName = (b: string) => ds.reconcile.map[b] ?? b;
-  const missing = batchCols.filter((b) => !byName.has(streamName(b.name))).map((b) => streamName(b.name));
+  // reconcile.expressions: the reconciler compared the stream expression, not a stream column of that name: serve what was compared.
+  const streamExpr = (b: string) => ds.reconcile.expressions[b]?.stream;
+  const missing = batchCols.filter((b) => streamExpr(b.name) === undefined && !byName.has(streamName(b.name))).map((b) => streamName(b.name));
   if (missing.length) throw refuse(ds, `stream output ${ds.stream.output.text} lacks column(s) ${missing.join(', ')} of the batch output, so it cannot stand in for it`);
   // Same names and types as the batch side, so readers see one stable shape.
   const select = batchCols.map((b) => {
+    const expr = streamExpr(b.name);
+    if (expr !== undefined) {
+      if (expr.includes(';')) throw refuse(ds, `reconcile.expressions.${b.name}.stream is not a single SQL expression (no ';')`);
+      return `${embedExpression(expr)}::${b.type} AS ${quoteIdent(b.name)}`;
+    }
     const s = streamName(b.name);
     if (byName.get(s)!.type !== b.type) return `${quoteIdent(s)}::${b.type} AS ${quoteIdent(b.name)}`;
     return s === b.name ? quoteIdent(b.name) : `${quoteIdent(s)} AS ${quoteIdent(b.name)}`;
