@@ -15,7 +15,7 @@ import { quoteIdent, quoteLiteral } from '../identifiers.ts';
 import { DualrunError } from '../errors.ts';
 import { embedExpression } from '../db/expression-type.ts';
 import { servedSide, type Stage } from '../stages.ts';
-import { readViewKeep, restoreViewKeep, viewOptionsClause, type ViewKeep } from './view-keep.ts';
+import { readersLosingAccess, readViewKeep, restoreViewKeep, viewOptionsClause, type ViewKeep } from './view-keep.ts';
 
 export interface ServingTarget {
   readonly side: 'batch' | 'stream';
@@ -103,8 +103,12 @@ async function recreateKeeping(c: PoolClient, ds: DatasetConfig, view: TableRef,
   if (keep) await restoreViewKeep(c, view, keep);
 }
 
-/** Points the serving view at the stage's side; returns the table served (null: no view configured). */
-export async function pointServingView(c: PoolClient, config: DualrunConfig, ds: DatasetConfig, stage: Stage, note: string): Promise<string | null> {
+/**
+ * Points the serving view at the stage's side; returns the table served (null: no view configured).
+ * Readers of a `security_invoker` view who cannot read the new side are refused, or with `warn`
+ * (a rollback, never refused) said.
+ */
+export async function pointServingView(c: PoolClient, config: DualrunConfig, ds: DatasetConfig, stage: Stage, note: string, warn?: (message: string) => void): Promise<string | null> {
   const serve = ds.cutover.serve;
   if (!serve) return null;
   assertServeable(config, ds);
@@ -118,6 +122,13 @@ export async function pointServingView(c: PoolClient, config: DualrunConfig, ds:
   }
   const query = await viewQuery(c, ds, stage);
   const keep = kind === 'v' ? await readViewKeep(c, serve) : null;
+  const target = servingTarget(ds, stage).table;
+  const locked = await readersLosingAccess(c, keep, target);
+  if (locked.length) {
+    const what = `${serve.text} is security_invoker, so its readers need SELECT on ${target.text}, which ${locked.join(', ')} lack(s): they could not read it after the switch`;
+    if (!warn) throw refuse(ds, `${what}; GRANT SELECT ON ${target.text} TO them first, then retry`);
+    warn(`${what}; GRANT SELECT ON ${target.text} TO them`);
+  }
 
   const ns = await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [serve.schema]);
   if (ns.rowCount === 0) await c.query(`CREATE SCHEMA ${quoteIdent(serve.schema)}`);
@@ -135,5 +146,5 @@ export async function pointServingView(c: PoolClient, config: DualrunConfig, ds:
   }
   await c.query('RELEASE SAVEPOINT dualrun_serve');
   await c.query(`COMMENT ON VIEW ${serve.sql} IS ${quoteLiteral(`managed by dualrun (dataset ${ds.name}): ${note}`)}`);
-  return servingTarget(ds, stage).table.text;
+  return target.text;
 }

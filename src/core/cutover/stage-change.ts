@@ -153,7 +153,9 @@ interface Plan { action: 'promote' | 'rollback'; to: Stage; gate: GateResult | n
 async function apply(c: PoolClient, rt: Runtime, ds: DatasetConfig, row: StageRow, p: Plan): Promise<StageChange> {
   const version = await writeStage(c, ds, row, p.to);
   const actor = actorOf(p.opts);
-  const serving = await pointServingView(c, rt.config, ds, p.to, `stage ${p.to} (version ${version}, ${p.action} by ${actor})`);
+  // A rollback is never refused: readers it would lock out of the view are said, not a reason to stay.
+  const warn = p.action === 'rollback' ? (m: string) => { p.warnings.push(m); } : undefined;
+  const serving = await pointServingView(c, rt.config, ds, p.to, `stage ${p.to} (version ${version}, ${p.action} by ${actor})`, warn);
   const audit = await appendAudit(c, {
     dataset: ds.name, action: p.action, from: row.stage, to: p.to, actor, reason: p.opts.reason.trim(), forced: p.forced,
     evidence: p.gate?.evidence ?? [], gate: p.gate, serving, stageVersion: version,

@@ -64,3 +64,25 @@ export async function restoreViewKeep(c: PoolClient, view: TableRef, keep: ViewK
   const me = (await c.query<{ me: string }>('SELECT current_user AS me')).rows[0].me;
   if (keep.owner !== me) await c.query(`ALTER VIEW ${view.sql} OWNER TO ${quoteIdent(keep.owner)}`);
 }
+
+/** `security_invoker` set: readers need their own SELECT on the table the view reads. */
+function invokerRights(keep: ViewKeep): boolean {
+  return keep.options.some((o) => /^security_invoker=(t|tr|tru|true|y|ye|yes|on|1)$/i.test(o));
+}
+
+/**
+ * Readers of a `security_invoker` view that could not read it once it reads `target`:
+ * each role granted SELECT on the view (or a column of it) without SELECT on any column
+ * of `target`, and PUBLIC when the view is granted to PUBLIC but `target` is not.
+ */
+export async function readersLosingAccess(c: PoolClient, keep: ViewKeep | null, target: TableRef): Promise<string[]> {
+  if (!keep || !invokerRights(keep)) return [];
+  const roles = [...new Set([...keep.grants, ...keep.columnGrants].filter((g) => g.privilege === 'SELECT').map((g) => g.grantee))];
+  if (roles.length === 0) return [];
+  const r = await c.query<{ role: string | null; ok: boolean }>(
+    `SELECT role, CASE WHEN role IS NULL
+               THEN EXISTS (SELECT 1 FROM pg_class cl, aclexplode(cl.relacl) a WHERE cl.oid = to_regclass($2) AND a.grantee = 0 AND a.privilege_type = 'SELECT')
+               ELSE has_any_column_privilege(role, to_regclass($2), 'SELECT') END AS ok
+       FROM unnest($1::text[]) AS role`, [roles, target.sql]);
+  return r.rows.filter((x) => !x.ok).map((x) => x.role ?? 'PUBLIC');
+}

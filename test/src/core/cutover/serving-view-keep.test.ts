@@ -84,3 +84,40 @@ describe('the serving view keeps what it is across switches', () => {
     expect(t.rows[0].n).toBe(1);
   });
 });
+
+describe('readers of a security_invoker view', () => {
+  it('a switch that would lock a reader out (security_invoker, no SELECT on the new side) is refused and changes nothing; a rollback says so instead (readers lost the view at the flip)', async () => {
+    const f = await createFixture();
+    const role = `batchonly_${f.db.name}`;
+    try {
+      await promote(f.rt, 'orders', why); // batch → shadow
+      await f.db.pool.query(`CREATE ROLE "${role}"; GRANT USAGE ON SCHEMA analytics TO "${role}"; GRANT SELECT ON analytics.orders_batch TO "${role}";
+        GRANT SELECT ON analytics.orders TO "${role}"; ALTER VIEW analytics.orders SET (security_invoker = on)`);
+      const e = await promote(f.rt, 'orders', why).then(() => null, (err: unknown) => err);
+      expect(e).toBeInstanceOf(DualrunError);
+      expect((e as DualrunError).code).toBe('DUALRUN_SERVE_REFUSED');
+      expect((e as DualrunError).message).toContain(`need SELECT on analytics.orders_stream, which ${role} lack(s)`);
+      const stage = await f.db.pool.query(`SELECT stage FROM dualrun.stages WHERE dataset = 'orders'`);
+      expect(stage.rows[0].stage).toBe('shadow');
+
+      await f.db.pool.query(`GRANT SELECT ON analytics.orders_stream TO "${role}"`);
+      await promote(f.rt, 'orders', why); // shadow → streaming
+      const c = await f.db.pool.connect();
+      try {
+        await c.query(`SET ROLE "${role}"`);
+        expect((await c.query('SELECT count(*)::int AS n FROM analytics.orders')).rows[0].n).toBe(7);
+      } finally {
+        await c.query('RESET ROLE');
+        c.release();
+      }
+      // Rolling back is never refused; it names the readers it locks out.
+      await f.db.pool.query(`REVOKE SELECT ON analytics.orders_batch FROM "${role}"`);
+      const back = await rollback(f.rt, 'orders', why);
+      expect(back).toMatchObject({ to: 'shadow', serving: 'analytics.orders_batch' });
+      expect(back.warnings.join('\n')).toContain(`need SELECT on analytics.orders_batch, which ${role} lack(s)`);
+    } finally {
+      await f.db.pool.query(`DROP OWNED BY "${role}"; DROP ROLE "${role}"`).catch(() => undefined);
+      await f.cleanup();
+    }
+  });
+});
