@@ -158,7 +158,7 @@ async function apply(c: PoolClient, rt: Runtime, ds: DatasetConfig, row: StageRo
   const serving = await pointServingView(c, rt.config, ds, p.to, `stage ${p.to} (version ${version}, ${p.action} by ${actor})`, warn);
   const audit = await appendAudit(c, {
     dataset: ds.name, action: p.action, from: row.stage, to: p.to, actor, reason: p.opts.reason.trim(), forced: p.forced,
-    evidence: p.gate?.evidence ?? [], gate: p.gate, serving, stageVersion: version,
+    evidence: p.gate?.evidence ?? [], gate: p.gate, serving, stageVersion: version, warnings: p.warnings,
   });
   for (const w of p.warnings) rt.log.warn({ dataset: ds.name }, w);
   return { dataset: ds.name, action: p.action, from: row.stage, to: p.to, version, forced: p.forced, gate: p.gate, serving, audit, warnings: p.warnings };

@@ -26,7 +26,7 @@ async function loaded(from: number, to: number): Promise<void> {
 }
 
 describe('rollback after the batch path was retired', () => {
-  it('a rollback from streaming to shadow after streaming-only warns that the batch output misses the retired days (readers were moved onto a stale batch output without a word)', async () => {
+  it('a rollback from streaming to shadow after streaming-only warns that the batch output misses the retired days, and the audit keeps the warning (readers were moved onto a stale batch output without a word)', async () => {
     const { pool } = fx.db;
     // The dataset's history: streaming-only since 5 days ago (the audit is append-only: history is written as it happened).
     await pool.query(`INSERT INTO dualrun.stages (dataset, stage, version, updated_at) VALUES ('orders', 'streaming-only', 4, now() - interval '5 days');
@@ -48,11 +48,16 @@ describe('rollback after the batch path was retired', () => {
     expect(toShadow.warnings).toHaveLength(1);
     expect(toShadow.warnings[0]).toContain(`misses 5 window(s) that fell due then (${label(5)} … ${label(1)}): readers now see a batch output without them`);
     expect(toShadow.warnings[0]).toContain(`dualrun batch run orders --from ${label(5)} --to ${label(1)}`);
+    // The audit keeps what the change warned about.
+    expect(toShadow.audit.warnings).toEqual(toShadow.warnings);
+    expect((await readHistory(pool, 'orders')).at(-1)!.warnings).toEqual(toShadow.warnings);
 
     // Backfilled: nothing to say.
     await loaded(5, 1);
     const toBatch = await rollback(fx.rt, 'orders', why);
     expect(toBatch).toMatchObject({ from: 'shadow', to: 'batch', warnings: [] });
-    expect((await readHistory(pool, 'orders')).map((a) => a.to)).toEqual(['shadow', 'streaming', 'streaming-only', 'streaming', 'shadow', 'batch']);
+    const history = await readHistory(pool, 'orders');
+    expect(history.map((a) => a.to)).toEqual(['shadow', 'streaming', 'streaming-only', 'streaming', 'shadow', 'batch']);
+    expect(history.at(-1)!.warnings).toEqual([]);
   });
 });
