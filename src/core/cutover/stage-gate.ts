@@ -19,7 +19,8 @@
  * assumed settled while known behind), after its window's latest batch load
  * finished, that load run by the current batch query/transform, both sides hold at
  * least `minRowsPerWindow` rows, and (when re-counted: `rowsNow`) the outputs still
- * hold the rows judged in the same tables with the same columns, and no key was left
+ * hold the rows judged in the same tables with the same columns, written by the stream
+ * worker (not copied in), and no key was left
  * uncompared as in flight. Windows that do
  * not count are skipped (not breaking) and listed with why; gaps between the windows
  * used are listed too. Clean whole-table runs that saw the same data are one unit.
@@ -97,7 +98,7 @@ export interface GateInput {
 }
 
 export interface Judged { readonly id: string; readonly window: string | null; readonly verdict: Verdict['verdict']; readonly judgedAt: string }
-export type NotCountedRule = 'definition' | 'stream-definition' | 'before-failure' | 'partial-load' | 'batch-run' | 'not-settled' | 'before-batch-load' | 'batch-definition' | 'min-rows' | 'rows-changed' | 'table-changed' | 'in-flight';
+export type NotCountedRule = 'definition' | 'stream-definition' | 'before-failure' | 'partial-load' | 'batch-run' | 'not-settled' | 'before-batch-load' | 'batch-definition' | 'min-rows' | 'rows-changed' | 'table-changed' | 'not-streamed' | 'in-flight';
 export interface NotCounted extends Judged { readonly rule: NotCountedRule; readonly reason: string }
 export interface Breaker extends Judged {
   /** window-order: the latest result of a newer window than the rest; judged-later: recorded after evidence that would count. */
@@ -208,7 +209,19 @@ export function notCountedReason(v: Verdict, input: ReasonInput, minRows: number
       ? { rule: 'min-rows', reason: `${v.batchRows ?? 0} batch rows, ${v.streamRows ?? 0} stream rows (cutover.minRowsPerWindow ${minRows} on both sides)` }
       : null)
     ?? outputsChangedReason(v, input.windowed !== false, minRows)
+    ?? notStreamedReason(v)
     ?? inFlightReason(v);
+}
+
+/**
+ * Rule 4.6, `not-streamed`: stream rows the sink never wrote (no `_dr_version`: copied from the
+ * batch output, loaded by hand, there before the stream) compare the batch with itself, not with
+ * what the streaming path produces.
+ */
+function notStreamedReason(v: Verdict): Reason {
+  const n = v.rowsNow?.streamUnwritten;
+  if (!n || n <= 0) return null;
+  return { rule: 'not-streamed', reason: `${n} of its stream rows were not written by dualrun's stream worker (_dr_version is NULL: copied in, loaded by hand, or there before the stream): the verdict compared them, not the streaming path; replay (dualrun stream --from-beginning --reset-output), then reconcile it again` };
 }
 
 /**
