@@ -15,7 +15,7 @@ import { windowOf, type Window } from '../windows.ts';
 export interface RetiredGaps {
   /** When the earliest retired period with an unloaded window began. */
   readonly since: Date;
-  /** Windows due while retired whose newest batch run is not `succeeded` (whole table: the one `null`). */
+  /** Windows due while retired whose newest finished load is not a `succeeded` one (none, or partial; whole table: the one `null`). */
   readonly count: number;
   readonly first: string | null;
   readonly last: string | null;
@@ -41,7 +41,7 @@ async function retiredPeriods(db: Pool | PoolClient, dataset: string, now: Date)
   return r.rows.filter((x) => x.to_stage === 'streaming-only').map((x) => ({ from: x.at, to: x.left_at ?? now }));
 }
 
-/** Windows that fell due (end + settle) inside a retired period, or were the newest due when it began, and whose newest batch run did not succeed. */
+/** Windows that fell due (end + settle) inside a retired period, or were the newest due when it began, that no complete load holds. */
 async function missingWindows(db: Pool | PoolClient, ds: DatasetConfig, periods: readonly Period[]): Promise<RetiredGaps | null> {
   const { grain, timezone } = ds.window!;
   const settle = ds.reconcile.settleMs;
@@ -60,8 +60,9 @@ async function missingWindows(db: Pool | PoolClient, ds: DatasetConfig, periods:
   }
   if (due.length === 0) return null;
   const r = await db.query<{ window_start: Date; status: string }>(
+    // The newest finished load (a failed or abandoned run rolls back and leaves the one before it).
     `SELECT DISTINCT ON (window_start) window_start, status FROM dualrun.batch_runs
-      WHERE dataset = $1 AND window_start = ANY($2::timestamptz[]) ORDER BY window_start, id DESC`,
+      WHERE dataset = $1 AND window_start = ANY($2::timestamptz[]) AND status IN ('succeeded', 'partial') ORDER BY window_start, id DESC`,
     [ds.name, due.map((d) => d.w.start.toISOString())]);
   const loaded = new Set(r.rows.filter((x) => x.status === 'succeeded').map((x) => x.window_start.getTime()));
   const missing = due.filter((d) => !loaded.has(d.w.start.getTime()));
@@ -69,11 +70,11 @@ async function missingWindows(db: Pool | PoolClient, ds: DatasetConfig, periods:
   return { since: missing[0].period.from, count: missing.length, first: missing[0].w.label, last: missing.at(-1)!.w.label, more };
 }
 
-/** A whole table: stale unless its newest batch run succeeded and began after the last retirement began. */
+/** A whole table: stale unless its newest finished load succeeded and began after the last retirement began. */
 async function staleWholeTable(db: Pool | PoolClient, dataset: string, periods: readonly Period[]): Promise<RetiredGaps | null> {
   const last = periods.at(-1)!;
   const r = await db.query<{ status: string; started_at: Date }>(
-    'SELECT status, started_at FROM dualrun.batch_runs WHERE dataset = $1 AND window_start IS NULL ORDER BY id DESC LIMIT 1', [dataset]);
+    `SELECT status, started_at FROM dualrun.batch_runs WHERE dataset = $1 AND window_start IS NULL AND status IN ('succeeded', 'partial') ORDER BY id DESC LIMIT 1`, [dataset]);
   const run = r.rows[0];
   if (run && run.status === 'succeeded' && run.started_at >= last.from) return null;
   return { since: last.from, count: 1, first: null, last: null, more: false };

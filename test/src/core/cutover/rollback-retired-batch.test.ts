@@ -52,8 +52,10 @@ describe('rollback after the batch path was retired', () => {
     expect(toShadow.audit.warnings).toEqual(toShadow.warnings);
     expect((await readHistory(pool, 'orders')).at(-1)!.warnings).toEqual(toShadow.warnings);
 
-    // Backfilled: nothing to say.
+    // Backfilled (a re-run that failed afterwards rolled back and left the load): nothing to say.
     await loaded(5, 1);
+    await pool.query(`INSERT INTO dualrun.batch_runs (dataset, window_start, window_end, window_label, mode, status, finished_at)
+      VALUES ('orders', $1::date, $1::date + 1, $1, 'managed', 'failed', now())`, [label(3)]);
     const toBatch = await rollback(fx.rt, 'orders', why);
     expect(toBatch).toMatchObject({ from: 'shadow', to: 'batch', warnings: [] });
     const history = await readHistory(pool, 'orders');
