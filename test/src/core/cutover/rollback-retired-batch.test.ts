@@ -7,7 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rollback } from '../../../../src/core/cutover/stage-change.ts';
 import { readHistory } from '../../../../src/core/cutover/audit-log.ts';
-import { createFixture, servedSide, type Fixture } from './cutover-fixture.ts';
+import fs from 'node:fs';
+import path from 'node:path';
+import { runCli } from '../../../support/cli.ts';
+import { createFixture, rawConfig, servedSide, tempDir, type Fixture } from './cutover-fixture.ts';
 
 let fx: Fixture;
 beforeAll(async () => { fx = await createFixture(); });
@@ -22,7 +25,7 @@ async function loaded(from: number, to: number): Promise<void> {
   await fx.db.pool.query(
     `INSERT INTO dualrun.batch_runs (dataset, window_start, window_end, window_label, mode, status, started_at, finished_at, rows)
      SELECT 'orders', d, d + 1, d::text, 'managed', 'succeeded', now(), now(), 1
-       FROM generate_series(current_date - $1::int, current_date - $2::int, interval '1 day') g, LATERAL (SELECT g::date AS d) x`, [from, to]);
+       FROM generate_series($1::date, $2::date, interval '1 day') g, LATERAL (SELECT g::date AS d) x`, [label(from), label(to)]);
 }
 
 describe('rollback after the batch path was retired', () => {
@@ -61,5 +64,30 @@ describe('rollback after the batch path was retired', () => {
     const history = await readHistory(pool, 'orders');
     expect(history.map((a) => a.to)).toEqual(['shadow', 'streaming', 'streaming-only', 'streaming', 'shadow', 'batch']);
     expect(history.at(-1)!.warnings).toEqual([]);
+  });
+
+  it('the CLI prints the warning, returns it in --format json and keeps it in the history', async () => {
+    const f = await createFixture();
+    const cwd = tempDir();
+    try {
+      fs.writeFileSync(path.join(cwd, 'dualrun.yaml'), JSON.stringify(rawConfig(f.db.url), null, 2));
+      await f.db.pool.query(`INSERT INTO dualrun.stages (dataset, stage, version, updated_at) VALUES ('orders', 'streaming-only', 3, now() - interval '3 days');
+        INSERT INTO dualrun.cutover_audit (dataset, action, from_stage, to_stage, actor, reason, at) VALUES
+          ('orders', 'promote', 'streaming', 'streaming-only', 't', 'seed', now() - interval '3 days')`);
+      const cli = (...args: string[]) => runCli(['cutover', ...args], { cwd, env: { USER: 'ci-user' } });
+      const back = await cli('rollback', 'orders', '--to', 'shadow', '--reason', 'INC-7', '--format', 'json');
+      expect(back.code, back.stderr).toBe(0);
+      const change = JSON.parse(back.stdout);
+      expect(change).toMatchObject({ from: 'streaming-only', to: 'shadow', serving: 'analytics.orders_batch' });
+      // No batch run recorded at all: the day due when it was retired and the 3 due since.
+      expect(change.warnings).toEqual([expect.stringContaining(`misses 4 window(s) that fell due then (${label(4)} … ${label(1)}): readers now see a batch output without them`)]);
+      expect(change.audit.warnings).toEqual(change.warnings);
+      const history = await cli('history', 'orders');
+      expect(history.code).toBe(0);
+      expect(history.stdout).toMatch(new RegExp(`#${change.audit.id} warned: the legacy batch path was retired`));
+    } finally {
+      fs.rmSync(cwd, { recursive: true, force: true });
+      await f.cleanup();
+    }
   });
 });
