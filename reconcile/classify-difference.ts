@@ -35,15 +35,29 @@ export interface Difference {
 
 export type Tolerance = Readonly<Record<string, number>>;
 
-/** Per compared column that is a float on either side: [batch is a float, stream is a float]. */
-export type FloatSides = ReadonlyMap<string, readonly [boolean, boolean]>;
+/** How a side holds a number: exactly (integers, numeric, money) or as a float (float4, float8). */
+export type NumberKind = 'exact' | 'float';
 
 /**
- * Null when the key does not differ (e.g. only within tolerance). `floats`:
- * compared columns a side holds as floats; that side's canonical values are
- * taken as the exact doubles they denote when a tolerance applies.
+ * The compared columns that hold numbers on BOTH sides, with how each side holds them:
+ * a tolerance applies to these only. Any other column compares its text, tolerance or
+ * not (a text `5` and ` 5.`, or jsonb `1` and `1.001`, read as numbers, are not equal).
  */
-export function classifyPair(pair: KeyPair, columns: readonly string[], tolerance: Tolerance, floats: FloatSides = new Map()): Difference | null {
+export type NumberSides = ReadonlyMap<string, readonly [NumberKind, NumberKind]>;
+
+const NUMBER_TYPES: Readonly<Record<string, NumberKind>> = { int2: 'exact', int4: 'exact', int8: 'exact', numeric: 'exact', money: 'exact', float4: 'float', float8: 'float' };
+
+/** How a column of this base type (domains resolved) holds a number; null when it does not. */
+export function numberKind(baseType: string | undefined): NumberKind | null {
+  return (baseType !== undefined && Object.hasOwn(NUMBER_TYPES, baseType)) ? NUMBER_TYPES[baseType] : null;
+}
+
+/**
+ * Null when the key does not differ (e.g. only within tolerance). `numbers`: the
+ * compared columns that are numbers on both sides (only those take a tolerance); a
+ * float side's canonical values are taken as the exact doubles they denote.
+ */
+export function classifyPair(pair: KeyPair, columns: readonly string[], tolerance: Tolerance, numbers: NumberSides = new Map()): Difference | null {
   const { k, key, batch, stream } = pair;
   const streamTs = stream?.sourceTs ?? null;
   if ((batch?.n ?? 0) > 1 || (stream?.n ?? 0) > 1) {
@@ -56,7 +70,8 @@ export function classifyPair(pair: KeyPair, columns: readonly string[], toleranc
     const b = batch.values[i] ?? null;
     const s = stream.values[i] ?? null;
     if (b === s) return;
-    if (tolerance[col] !== undefined && withinTolerance(b, s, tolerance[col], floats.get(col) ?? false)) return;
+    const kinds = numbers.get(col);
+    if (tolerance[col] !== undefined && kinds && withinTolerance(b, s, tolerance[col], [kinds[0] === 'float', kinds[1] === 'float'])) return;
     diff[col] = { batch: b, stream: s };
   });
   if (Object.keys(diff).length === 0) return null;

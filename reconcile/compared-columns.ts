@@ -83,6 +83,7 @@ export function comparedColumns(ds: DatasetConfig, batch: TableShape, stream: Ta
   };
   const keys = bKey.map((b, i) => pair(b, sKey[i], true)!);
   const cols = bCmp.map((b, i) => pair(b, sCmp[i], false));
+  drift.push(...unlistedTypeDrift(ds, batch, stream, [...key, ...compared], ignore));
   const kept = compared.filter((_, i) => cols[i] !== null);
   const ok = cols.filter((c): c is [ColumnInfo, ColumnInfo] => c !== null);
   return {
@@ -94,6 +95,22 @@ export function comparedColumns(ds: DatasetConfig, batch: TableShape, stream: Ta
     windows,
     names: readDifferently([...keys, ...ok]),
   };
+}
+
+/**
+ * Columns on both sides that `reconcile.columns` leaves out (neither ignored nor bookkeeping) are
+ * still served to readers: when their two types cannot be equated (bool against int4), that is
+ * drift as for a compared column, though their values are not compared.
+ */
+function unlistedTypeDrift(ds: DatasetConfig, batch: TableShape, stream: TableShape, used: readonly string[], ignore: ReadonlySet<string>): SchemaDrift[] {
+  const out: SchemaDrift[] = [];
+  for (const [name, b] of batch.columns) {
+    const s = stream.columns.get(ds.reconcile.map[name] ?? name);
+    if (!s || used.includes(name) || ignore.has(name) || isBookkeeping(name) || name in ds.reconcile.expressions) continue;
+    const codec = planCodec(descOf(b), descOf(s));
+    if ('reason' in codec) out.push({ column: name, side: 'both', batchType: typeLabel(descOf(b)), streamType: typeLabel(descOf(s)), reason: `types cannot be equated: ${codec.reason}` });
+  }
+  return out;
 }
 
 /** What each side reads for the columns whose two sides differ (a mapped name or an expression). */

@@ -14,6 +14,7 @@ import type { SideSpec } from './window-fingerprint.ts';
 import { INTEGER_TYPES, type Bucketing } from './canonical-row-sql.ts';
 import { recordHashUsable } from './row-hash-sql.ts';
 import { assertDistinctOutputs } from './same-source.ts';
+import { assertWindowColumns } from './window-bounds.ts';
 
 export interface DatasetContext {
   ds: DatasetConfig;
@@ -43,6 +44,7 @@ export async function prepareDataset(rt: Runtime, ds: DatasetConfig, bucketsOver
   await assertDistinctOutputs(ds, batchPool, streamPool);
   const exprs = await sideExpressions(rt, ds, batchPool, streamPool);
   const columns = comparedColumns(ds, bShape, sShape, exprs);
+  assertWindowColumns(ds, columns.windows);
   await Promise.all([
     requireReadable(batchPool, 'batch.output', bShape.table, [...columns.batch.key, ...columns.batch.compared, columns.windows?.batch ?? null]),
     requireReadable(streamPool, 'stream.output', sShape.table, [...columns.stream.key, ...columns.stream.compared, columns.windows?.stream ?? null]),

@@ -7,7 +7,7 @@ import { DualrunError, toDualrunError } from '../src/core/errors.ts';
 import type { Runtime } from '../src/core/runtime.ts';
 import type { Window } from '../src/core/windows.ts';
 import { readStage } from '../src/core/stages.ts';
-import { logicalName, type ColumnInfo } from './table-columns.ts';
+import { descOf, logicalName, type ColumnInfo } from './table-columns.ts';
 import type { DatasetContext } from './dataset-context.ts';
 import type { WindowResult } from './types.ts';
 import { checkSettlement, type Settlement } from './settlement.ts';
@@ -18,7 +18,7 @@ import { windowBucketing } from './key-ranges.ts';
 import { fingerprintSide, mismatchedBuckets, rowsInBuckets } from './window-fingerprint.ts';
 import { checkZoneAgreement, windowBounds } from './window-bounds.ts';
 import { DiffAccumulator } from './diff-accumulator.ts';
-import { classifyPair } from './classify-difference.ts';
+import { classifyPair, numberKind, type NumberKind, type NumberSides } from './classify-difference.ts';
 import { drilldownSameDatabase } from './bucket-drilldown-sql.ts';
 import { drilldownCrossDatabase } from './bucket-drilldown-node.ts';
 import { drilldownByKey, keyedDrilldownApplies } from './keyed-drilldown-sql.ts';
@@ -183,16 +183,25 @@ async function locateDifferences(ctx: DatasetContext, spec: DrilldownSpec, bs: S
     keyed ? drilldownByKey(bs, spec) : ctx.sameDatabase ? drilldownSameDatabase(bs, spec) : drilldownCrossDatabase(bs, ss, spec),
     duplicatesOutsideBuckets(bs, ss, spec),
   ];
-  const isFloat = (c: ColumnInfo | undefined) => c?.type === 'float4' || c?.type === 'float8';
-  const floats = new Map(ctx.batch.compared
-    .map((c, i) => [logicalName(c), [isFloat(c), isFloat(ctx.stream.compared[i])] as const] as const)
-    .filter(([, f]) => f[0] || f[1]));
+  const numbers = numberSides(ctx.batch.compared, ctx.stream.compared);
   for (const pairs of sources) {
     for await (const pair of pairs) {
-      const d = classifyPair(pair, ctx.columns.compared, ctx.ds.reconcile.tolerance, floats);
+      const d = classifyPair(pair, ctx.columns.compared, ctx.ds.reconcile.tolerance, numbers);
       if (d) await acc.add(d);
     }
   }
+}
+
+/** The compared columns that are numbers on both sides (a tolerance applies to those only), with how each side holds them. */
+function numberSides(batch: readonly ColumnInfo[], stream: readonly ColumnInfo[]): NumberSides {
+  const out = new Map<string, readonly [NumberKind, NumberKind]>();
+  // A scalar's base type (domains resolved): an array or composite of numbers is not a number.
+  const kind = (c: ColumnInfo | undefined) => (c && descOf(c).kind === 'base' ? numberKind(descOf(c).name) : null);
+  batch.forEach((c, i) => {
+    const [b, s] = [kind(c), kind(stream[i])];
+    if (b && s) out.set(logicalName(c), [b, s]);
+  });
+  return out;
 }
 
 /** What the gate needs to know later about how settled the window was when judged (docs/cutover.md, rule 4.3). */

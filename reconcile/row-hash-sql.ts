@@ -90,6 +90,18 @@ export const RECORD_SEED = '7046029254386353131';
  * 8 bytes or its text).
  */
 export function recordHashSql(fields: readonly string[]): string {
+  if (fields.length <= CHUNK) return rehashed(fields);
+  // A ROW holds at most 1664 entries (a numeric is three: 555 numeric columns are too many for one):
+  // each chunk of columns is hashed as above, and the chunks' hashes are hashed as one more record.
+  const chunks: string[] = [];
+  for (let i = 0; i < fields.length; i += CHUNK) chunks.push(`(${rehashed(fields.slice(i, i + CHUNK))})::int8`);
+  return rehashed(chunks);
+}
+
+/** Columns hashed in one record: each is one or (a numeric hashed by value) three ROW entries, 1500 at most. */
+const CHUNK = 500;
+
+function rehashed(fields: readonly string[]): string {
   return `hash_numeric_extended(hash_record_extended(ROW(${fields.join(', ')}), ${RECORD_SEED})::numeric, 0)`;
 }
 

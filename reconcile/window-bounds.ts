@@ -11,7 +11,32 @@
  */
 import { DualrunError } from '../src/core/errors.ts';
 import type { Window } from '../src/core/windows.ts';
-import type { ColumnInfo } from './table-columns.ts';
+import type { DatasetConfig } from '../src/core/config/types.ts';
+import { descOf, typeLabel, type ColumnInfo } from './table-columns.ts';
+
+/** The window column types a window's bounds can be put in: their predicate is windowPredicateSql's. */
+const WINDOW_TYPES = new Set(['date', 'timestamp', 'timestamptz']);
+
+/**
+ * Fails (DUALRUN_RECONCILE_FAILED, naming the column) when a side's window column cannot hold the
+ * window's bounds. A `date` cannot be cut into hours: the bounds of every hour but the day's last
+ * are one date (an empty window, a `match` of nothing) and the last hour's span the whole day.
+ * Another type (text, an epoch integer) has no instant to compare the bounds with.
+ */
+export function assertWindowColumns(ds: DatasetConfig, windows: { batch: ColumnInfo | null; stream: ColumnInfo | null } | undefined): void {
+  if (!ds.window || !windows) return;
+  for (const [side, col] of [['batch.output', windows.batch], ['stream.output', windows.stream]] as const) {
+    if (!col) continue;
+    const where = `dataset ${ds.name}: window.column ${col.name} of ${side} ${side === 'batch.output' ? ds.batch.output.text : ds.stream.output.text}`;
+    const type = typeLabel(descOf(col));
+    if (descOf(col).kind !== 'base' || !WINDOW_TYPES.has(col.type)) {
+      throw new DualrunError('DUALRUN_RECONCILE_FAILED', `${where} is of type ${type}: a window column must be a date, timestamp or timestamptz`, { details: { dataset: ds.name, column: col.name, type } });
+    }
+    if (col.type === 'date' && ds.window.grain === 'hour') {
+      throw new DualrunError('DUALRUN_RECONCILE_FAILED', `${where} is a date: it cannot be cut into hour windows (each hour but the last would read no row); use window.grain day, or a timestamp column`, { details: { dataset: ds.name, column: col.name, type } });
+    }
+  }
+}
 
 export function windowBounds(window: Window, column: ColumnInfo, _timeZone?: string): [string, string] {
   if (column.type === 'date') return [window.localStart.slice(0, 10), window.localEnd.slice(0, 10)];

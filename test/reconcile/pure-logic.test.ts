@@ -78,8 +78,11 @@ describe('classification', () => {
   });
 
   it('tolerance: inside is equal, outside is changed, NULL is never within tolerance', () => {
-    expect(classifyPair(pair({ n: 1, values: ['10', 'a'] }, { n: 1, values: ['10.004', 'a'] }), cols, { amount: 0.005 })).toBeNull();
-    expect(classifyPair(pair({ n: 1, values: ['10', 'a'] }, { n: 1, values: ['10.006', 'a'] }), cols, { amount: 0.005 })?.kind).toBe('changed');
+    const numbers = new Map([['amount', ['exact', 'exact'] as const]]);
+    expect(classifyPair(pair({ n: 1, values: ['10', 'a'] }, { n: 1, values: ['10.004', 'a'] }), cols, { amount: 0.005 }, numbers)).toBeNull();
+    expect(classifyPair(pair({ n: 1, values: ['10', 'a'] }, { n: 1, values: ['10.006', 'a'] }), cols, { amount: 0.005 }, numbers)?.kind).toBe('changed');
+    // A column that is not a number on both sides compares its text, tolerance or not.
+    expect(classifyPair(pair({ n: 1, values: ['10', 'a'] }, { n: 1, values: ['10.004', 'a'] }), cols, { amount: 0.005 })?.kind).toBe('changed');
     expect(withinTolerance('10', '10.005', 0.005)).toBe(true);
     expect(withinTolerance(null, '0', 1)).toBe(false);
     expect(withinTolerance(null, null, 1)).toBe(true);

@@ -49,9 +49,11 @@ export function scaffoldDataset(cat: TableCatalog, o: ScaffoldOptions): DatasetS
   const column = (c: string): CatalogColumn => cat.columns.find((x) => x.name === c) ?? usage(`${cat.table.text} has no column ${JSON.stringify(c)} (columns: ${cat.columns.map((x) => x.name).join(', ')})`);
   const key = o.key ?? cat.key ?? usage(`${cat.table.text} has no primary key (nor a unique index over NOT NULL columns): name the key with --key col1,col2`);
   key.forEach(column);
-  const candidates = windowCandidates(cat);
+  // A date cannot be cut into hours (the reconciler refuses it): not a candidate for hour windows.
+  const candidates = windowCandidates(cat).filter((c) => o.grain !== 'hour' || column(c).base !== 'date');
   const windowCol = o.window === false ? null : o.window !== undefined ? column(o.window).name : candidates[0] ?? null;
   if (windowCol && !TIME_TYPES.has(column(windowCol).base)) usage(`--window-column ${windowCol} is ${column(windowCol).type}; expected a date, timestamp or timestamptz column`);
+  if (windowCol && o.grain === 'hour' && column(windowCol).base === 'date') usage(`--window-column ${windowCol} is a date: it cannot be cut into hour windows; use --grain day, or a timestamp column`);
   const schema = o.outputSchema ?? cat.table.schema;
   const outputs = { batch: tableRef(schema, `${name}_batch`), stream: tableRef(schema, `${name}_stream`), serve: tableRef(schema, `${name}_serving`) };
   const files = {

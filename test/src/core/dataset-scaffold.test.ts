@@ -24,6 +24,11 @@ describe('dataset scaffold', () => {
     expect(() => scaffoldDataset(events, { dataset: 'events', grain: 'day' })).toThrow(/--key/);
     expect(() => scaffoldDataset(events, { dataset: 'events', key: ['nope'], grain: 'day' })).toThrow(/has no column "nope"/);
     expect(() => scaffoldDataset(events, { dataset: 'events', key: ['id'], window: 'payload', grain: 'day' })).toThrow(/expected a date, timestamp or timestamptz/);
+    // Hour windows on a date read nothing but in the day's last hour (the reconciler refuses them): never scaffolded.
+    const dated = { ...events, columns: [col('id', 'int4', 'integer', true, 'N'), col('order_date', 'date'), col('created_at', 'timestamptz')] };
+    expect(scaffoldDataset(dated, { dataset: 'events', key: ['id'], grain: 'day' }).entry.window).toEqual({ column: 'order_date', grain: 'day' });
+    expect(scaffoldDataset(dated, { dataset: 'events', key: ['id'], grain: 'hour' }).entry.window).toEqual({ column: 'created_at', grain: 'hour' });
+    expect(() => scaffoldDataset(dated, { dataset: 'events', key: ['id'], window: 'order_date', grain: 'hour' })).toThrow(/is a date: it cannot be cut into hour windows/);
     const spaced = { ...events, columns: [...events.columns, col('odd name', 'text')] };
     expect(() => scaffoldDataset(spaced, { dataset: 'events', key: ['id'], grain: 'day' })).toThrow(/column "odd name" is not a name dualrun can use/);
   });
