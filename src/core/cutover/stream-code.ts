@@ -33,12 +33,14 @@ function streamConfigHash(ds: DatasetConfig): string {
 }
 
 /**
- * Whether a recorded start ran the stream code of now. Starts recorded before dualrun
- * kept the stream config have none: only their transform and schema are compared.
+ * Whether a recorded start ran the stream code of now. Starts recorded before dualrun kept
+ * the stream config have none: they ran the current one only if the dataset's config (the
+ * definition's `config` part, which holds it) has not changed since before they started.
  */
-function sameCode(p: Record<string, string>, now: ReturnType<typeof streamCode>): boolean {
-  return p.streamTransform === now.streamTransform && p.streamSchema === now.streamSchema
-    && (p.streamConfig === undefined || p.streamConfig === now.streamConfig);
+function sameCode(p: Record<string, string>, startedAt: Date, now: ReturnType<typeof streamCode>, configSince: Date | null): boolean {
+  if (p.streamTransform !== now.streamTransform || p.streamSchema !== now.streamSchema) return false;
+  if (p.streamConfig !== undefined) return p.streamConfig === now.streamConfig;
+  return configSince !== null && configSince <= startedAt;
 }
 
 export type StreamCoverage =
@@ -71,14 +73,24 @@ export async function streamCoverage(db: Pool | PoolClient, ds: DatasetConfig): 
   const r = await db.query<{ parts: Record<string, string>; covers_from: Date | null; started_at: Date }>(
     'SELECT parts, covers_from, started_at FROM dualrun.stream_starts WHERE dataset = $1 ORDER BY id DESC LIMIT 500', [ds.name]);
   if (r.rows.length === 0) return { state: 'none' };
-  const same = (p: Record<string, string>) => sameCode(p, now);
-  if (!same(r.rows[0].parts)) return { state: 'stale', startedAt: r.rows[0].started_at };
+  const configSince = await configUnchangedSince(db, ds);
+  const same = (row: { parts: Record<string, string>; started_at: Date }) => sameCode(row.parts, row.started_at, now, configSince);
+  if (!same(r.rows[0])) return { state: 'stale', startedAt: r.rows[0].started_at };
   let coversFrom: Date | null = r.rows[0].covers_from;
   let since = r.rows[0].started_at;
   for (const row of r.rows) {
-    if (!same(row.parts)) break;
+    if (!same(row)) break;
     since = row.started_at;
     if (coversFrom !== null && (row.covers_from === null || row.covers_from < coversFrom)) coversFrom = row.covers_from;
   }
   return { state: 'current', coversFrom, since };
+}
+
+/** Since when the recorded definitions have had the dataset's config part of now (null: not recorded with it). */
+async function configUnchangedSince(db: Pool | PoolClient, ds: DatasetConfig): Promise<Date | null> {
+  const r = await db.query<{ since: Date | null }>(
+    `SELECT min(seen_at) AS since FROM dualrun.dataset_definitions
+      WHERE dataset = $1 AND id > coalesce((SELECT max(id) FROM dualrun.dataset_definitions WHERE dataset = $1 AND parts->>'config' IS DISTINCT FROM $2), 0)`,
+    [ds.name, datasetDefinition(ds).parts.config]);
+  return r.rows[0]?.since ?? null;
 }
