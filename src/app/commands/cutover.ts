@@ -114,5 +114,6 @@ export function registerCutover(program: Command): void {
       out(formatTable(['#', 'AT', 'ACTION', 'FROM', 'TO', 'ACTOR', 'FORCED', 'EVIDENCE', 'SERVING', 'REASON'], rows.map((a) => [
         a.id, a.at, a.action, a.from, a.to, a.actor, a.forced ? 'FORCED' : '', a.evidence.length ? a.evidence.join(',') : null, a.serving, a.reason,
       ])));
+      for (const a of rows) for (const w of a.warnings) out(`#${a.id} warned: ${w}`);
     }));
 }

@@ -22,6 +22,8 @@ export interface AuditEntry {
   /** The table the serving view pointed at after the change (null: no view configured). */
   readonly serving: string | null;
   readonly stageVersion: number | null;
+  /** What the change warned about (e.g. a rollback onto a batch output missing windows); empty: nothing. */
+  readonly warnings: readonly string[];
   readonly at: string;
 }
 
@@ -29,23 +31,23 @@ export type NewAuditEntry = Omit<AuditEntry, 'id' | 'at'>;
 
 interface Row {
   id: string; dataset: string; action: AuditEntry['action']; from_stage: Stage; to_stage: Stage; actor: string; reason: string;
-  forced: boolean; evidence: string[]; gate: GateResult | null; serving: string | null; stage_version: number | null; at: Date;
+  forced: boolean; evidence: string[]; gate: GateResult | null; serving: string | null; stage_version: number | null; warnings: string[] | null; at: Date;
 }
 
 function fromRow(r: Row): AuditEntry {
   return {
     id: r.id, dataset: r.dataset, action: r.action, from: r.from_stage, to: r.to_stage, actor: r.actor, reason: r.reason,
-    forced: r.forced, evidence: r.evidence, gate: r.gate, serving: r.serving, stageVersion: r.stage_version, at: r.at.toISOString(),
+    forced: r.forced, evidence: r.evidence, gate: r.gate, serving: r.serving, stageVersion: r.stage_version, warnings: r.warnings ?? [], at: r.at.toISOString(),
   };
 }
 
-const COLUMNS = 'id::text, dataset, action, from_stage, to_stage, actor, reason, forced, evidence::text[] AS evidence, gate, serving, stage_version, at';
+const COLUMNS = 'id::text, dataset, action, from_stage, to_stage, actor, reason, forced, evidence::text[] AS evidence, gate, serving, stage_version, warnings, at';
 
 export async function appendAudit(c: PoolClient, e: NewAuditEntry): Promise<AuditEntry> {
   const r = await c.query<Row>(
-    `INSERT INTO dualrun.cutover_audit (dataset, action, from_stage, to_stage, actor, reason, forced, evidence, gate, serving, stage_version)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bigint[], $9, $10, $11) RETURNING ${COLUMNS}`,
-    [e.dataset, e.action, e.from, e.to, e.actor, e.reason, e.forced, e.evidence, e.gate === null ? null : JSON.stringify(e.gate), e.serving, e.stageVersion],
+    `INSERT INTO dualrun.cutover_audit (dataset, action, from_stage, to_stage, actor, reason, forced, evidence, gate, serving, stage_version, warnings)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bigint[], $9, $10, $11, $12::text[]) RETURNING ${COLUMNS}`,
+    [e.dataset, e.action, e.from, e.to, e.actor, e.reason, e.forced, e.evidence, e.gate === null ? null : JSON.stringify(e.gate), e.serving, e.stageVersion, e.warnings],
   );
   return fromRow(r.rows[0]);
 }

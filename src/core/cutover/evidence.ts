@@ -19,7 +19,7 @@ const LOOKBACK = 200;
 interface Row {
   id: string; window_label: string | null; window_start: Date | null; window_end: Date | null; settlement: { proof?: string; settleMs?: number; watermark?: string | null; reason?: string } | null;
   shapes: { batch?: OutputShape | null; stream?: OutputShape | null } | null; verdict: Verdict['verdict']; stage: string | null;
-  started_at: Date; finished_at: Date; batch_rows: string | null; stream_rows: string | null; batch_checksum: string | null; stream_checksum: string | null; definition: string | null; drift: boolean;
+  started_at: Date; finished_at: Date; batch_rows: string | null; stream_rows: string | null; in_flight: string | null; batch_checksum: string | null; stream_checksum: string | null; definition: string | null; drift: boolean;
   run_id: string | null; run_status: string | null; run_finished_at: Date | null; run_definition: Record<string, string> | null;
   last_run_id: string | null; last_run_status: string | null; last_run_started_at: Date | null;
 }
@@ -27,10 +27,10 @@ interface Row {
 // Both tables as one stream of results; errors are results of their window too.
 const RESULTS = `
   SELECT id::text AS id, window_start, window_end, result->'settlement' AS settlement, result->'shapes' AS shapes, window_label, verdict, stage, started_at, finished_at, batch_rows::text AS batch_rows,
-         stream_rows::text AS stream_rows, batch_checksum, stream_checksum, definition, coalesce(result->'schemaDrift' NOT IN ('null'::jsonb, '[]'::jsonb, '{}'::jsonb, 'false'::jsonb), false) AS drift, 'r' AS src
+         stream_rows::text AS stream_rows, in_flight::text AS in_flight, batch_checksum, stream_checksum, definition, coalesce(result->'schemaDrift' NOT IN ('null'::jsonb, '[]'::jsonb, '{}'::jsonb, 'false'::jsonb), false) AS drift, 'r' AS src
     FROM dualrun.reconciliations WHERE dataset = $1 AND verdict <> 'pending'
   UNION ALL
-  SELECT id::text, window_start, window_end, NULL::jsonb, NULL::jsonb, window_label, 'error', stage, at, at, NULL, NULL, NULL, NULL, definition, false, 'e'
+  SELECT id::text, window_start, window_end, NULL::jsonb, NULL::jsonb, window_label, 'error', stage, at, at, NULL, NULL, NULL, NULL, NULL, definition, false, 'e'
     FROM dualrun.reconcile_errors WHERE dataset = $1`;
 
 export async function loadVerdicts(db: Pool | PoolClient, dataset: string, opts: { streamingSince?: Date | null; limit: number }): Promise<Verdict[]> {
@@ -75,6 +75,7 @@ function toVerdict(x: Row): Verdict {
     id: x.id, windowLabel: x.window_label, windowStart: x.window_start, windowEnd: x.window_end, verdict: x.verdict, stage: x.stage,
     startedAt: x.started_at, finishedAt: x.finished_at,
     batchRows: x.batch_rows === null ? null : Number(x.batch_rows), streamRows: x.stream_rows === null ? null : Number(x.stream_rows),
+    inFlight: x.in_flight === null ? null : Number(x.in_flight),
     batchChecksum: x.batch_checksum, streamChecksum: x.stream_checksum,
     definition: x.definition, schemaDrift: x.drift,
     batchLoad: x.run_id ? { runId: x.run_id, status: x.run_status!, finishedAt: x.run_finished_at, definition: x.run_definition } : null,

@@ -22,6 +22,11 @@ import { readOutputShape, type OutputShape } from './output-shape.ts';
 export interface RowsNow {
   readonly batch: number | null;
   readonly stream: number | null;
+  /**
+   * Stream rows of the window that dualrun's stream sink never wrote (`_dr_version` NULL: copied
+   * in, loaded by hand, or there before the sink); absent: not counted (an adopted stream output).
+   */
+  readonly streamUnwritten?: number;
   /** Absent: not read (unit tests of the count rule). */
   readonly shapes?: { readonly batch: OutputShape | null; readonly stream: OutputShape | null };
 }
@@ -33,13 +38,16 @@ export function judgedRowCounter(rt: Pick<Runtime, 'pool'>, ds: DatasetConfig): 
   return async (verdicts) => {
     const windows = verdicts.map((v) => ({ id: v.id, window: windowOfVerdict(ds, v) }));
     const [batch, stream, batchShape, streamShape] = await Promise.all([
-      countSide(rt, ds.batch.database, ds.batch.output, ds, windows),
-      countSide(rt, ds.stream.database, ds.stream.output, ds, windows),
+      countSide(rt, ds.batch.database, ds.batch.output, ds, windows, false),
+      countSide(rt, ds.stream.database, ds.stream.output, ds, windows, !ds.stream.adopted),
       rt.pool(ds.batch.database).then((p) => readOutputShape(p, ds.batch.output)),
       rt.pool(ds.stream.database).then((p) => readOutputShape(p, ds.stream.output)),
     ]);
     const shapes = { batch: batchShape, stream: streamShape };
-    return new Map(windows.map((w, i) => [w.id, { batch: batch?.[i] ?? null, stream: stream?.[i] ?? null, shapes }]));
+    return new Map(windows.map((w, i) => [w.id, {
+      batch: batch?.rows[i] ?? null, stream: stream?.rows[i] ?? null, shapes,
+      ...(stream?.unwritten ? { streamUnwritten: stream.unwritten[i] } : {}),
+    }]));
   };
 }
 
@@ -48,9 +56,10 @@ function windowOfVerdict(ds: DatasetConfig, v: Verdict): Window | null {
   return parseWindow(v.windowLabel, ds.window.grain, ds.window.timezone, 'reconciliation window');
 }
 
+/** Per window: its rows, and (`sinkWritten`, when the table has the sink's `_dr_version`) those the sink never wrote. */
 async function countSide(rt: Pick<Runtime, 'pool'>, url: string | null, table: TableRef, ds: DatasetConfig,
-  windows: readonly { window: Window | null }[]): Promise<number[] | null> {
-  if (windows.length === 0) return [];
+  windows: readonly { window: Window | null }[], sinkWritten: boolean): Promise<{ rows: number[]; unwritten: number[] | null } | null> {
+  if (windows.length === 0) return { rows: [], unwritten: null };
   const params: string[] = [];
   const col = ds.window ? quoteIdent(ds.window.column) : null;
   const filters = windows.map(({ window }) => {
@@ -58,12 +67,14 @@ async function countSide(rt: Pick<Runtime, 'pool'>, url: string | null, table: T
     params.push(boundParam(window, 'start'), boundParam(window, 'end'));
     return `${col} >= $${params.length - 1} AND ${col} < $${params.length}`;
   });
-  const counts = filters.map((f, i) => `count(*) FILTER (WHERE ${f})::text AS n${i}`).join(', ');
-  const where = filters.includes('true') ? 'true' : filters.map((f) => `(${f})`).join(' OR ');
   const pool = await rt.pool(url);
+  const meta = sinkWritten && (await pool.query(
+    `SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = '_dr_version' AND attnum > 0 AND NOT attisdropped`, [table.sql])).rowCount === 1;
+  const counts = filters.map((f, i) => `count(*) FILTER (WHERE ${f})::text AS n${i}` + (meta ? `, count(*) FILTER (WHERE (${f}) AND _dr_version IS NULL)::text AS u${i}` : '')).join(', ');
+  const where = filters.includes('true') ? 'true' : filters.map((f) => `(${f})`).join(' OR ');
   try {
     const r = await pool.query<Record<string, string>>(`SELECT ${counts} FROM ${table.sql} WHERE ${where}`, params);
-    return windows.map((_, i) => Number(r.rows[0][`n${i}`]));
+    return { rows: windows.map((_, i) => Number(r.rows[0][`n${i}`])), unwritten: meta ? windows.map((_, i) => Number(r.rows[0][`u${i}`])) : null };
   } catch (e) {
     if ((e as { code?: string }).code === '42P01') return null; // dropped since: nothing of what was judged is there
     throw e;

@@ -13,7 +13,9 @@ import type { DatasetConfig, DualrunConfig } from '../config/types.ts';
 import type { TableRef } from '../identifiers.ts';
 import { quoteIdent, quoteLiteral } from '../identifiers.ts';
 import { DualrunError } from '../errors.ts';
+import { embedExpression } from '../db/expression-type.ts';
 import { servedSide, type Stage } from '../stages.ts';
+import { readersLosingAccess, readViewKeep, restoreViewKeep, viewOptionsClause, type ViewKeep } from './view-keep.ts';
 
 export interface ServingTarget {
   readonly side: 'batch' | 'stream';
@@ -70,10 +72,17 @@ async function viewQuery(c: PoolClient, ds: DatasetConfig, stage: Stage): Promis
   const byName = new Map(streamCols.map((s) => [s.name, s]));
   // reconcile.map: a renamed column is served under its batch name.
   const streamName = (b: string) => ds.reconcile.map[b] ?? b;
-  const missing = batchCols.filter((b) => !byName.has(streamName(b.name))).map((b) => streamName(b.name));
+  // reconcile.expressions: the reconciler compared the stream expression, not a stream column of that name: serve what was compared.
+  const streamExpr = (b: string) => ds.reconcile.expressions[b]?.stream;
+  const missing = batchCols.filter((b) => streamExpr(b.name) === undefined && !byName.has(streamName(b.name))).map((b) => streamName(b.name));
   if (missing.length) throw refuse(ds, `stream output ${ds.stream.output.text} lacks column(s) ${missing.join(', ')} of the batch output, so it cannot stand in for it`);
   // Same names and types as the batch side, so readers see one stable shape.
   const select = batchCols.map((b) => {
+    const expr = streamExpr(b.name);
+    if (expr !== undefined) {
+      if (expr.includes(';')) throw refuse(ds, `reconcile.expressions.${b.name}.stream is not a single SQL expression (no ';')`);
+      return `${embedExpression(expr)}::${b.type} AS ${quoteIdent(b.name)}`;
+    }
     const s = streamName(b.name);
     if (byName.get(s)!.type !== b.type) return `${quoteIdent(s)}::${b.type} AS ${quoteIdent(b.name)}`;
     return s === b.name ? quoteIdent(b.name) : `${quoteIdent(s)} AS ${quoteIdent(b.name)}`;
@@ -81,22 +90,25 @@ async function viewQuery(c: PoolClient, ds: DatasetConfig, stage: Stage): Promis
   return `SELECT ${select.join(', ')} FROM ${ds.stream.output.sql}`;
 }
 
-/** DROP + CREATE loses the view's grants; readers must keep their access, so they are re-granted. */
-async function recreateKeepingGrants(c: PoolClient, view: TableRef, query: string): Promise<void> {
-  const grants = await c.query<{ privilege: string; grantee: string | null; grantable: boolean }>(
-    `SELECT a.privilege_type AS privilege, CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END AS grantee, a.is_grantable AS grantable
-     FROM pg_class cl, aclexplode(cl.relacl) a WHERE cl.oid = to_regclass($1) AND a.grantee <> cl.relowner`, [view.sql]);
-  await c.query(`DROP VIEW ${view.sql}`);
-  await c.query(`CREATE VIEW ${view.sql} AS ${query}`);
-  for (const g of grants.rows) {
-    if (!/^[A-Z ]+$/.test(g.privilege)) continue; // catalog values; never splice anything else
-    const to = g.grantee === null ? 'PUBLIC' : `"${g.grantee.replace(/"/g, '""')}"`;
-    await c.query(`GRANT ${g.privilege} ON ${view.sql} TO ${to}${g.grantable ? ' WITH GRANT OPTION' : ''}`);
+/**
+ * DROP + CREATE loses the view's options, owner and grants: they are put back (view-keep.ts).
+ * Triggers or rules on the view would be lost silently: refused instead.
+ */
+async function recreateKeeping(c: PoolClient, ds: DatasetConfig, view: TableRef, query: string, keep: ViewKeep | null): Promise<void> {
+  if (keep?.attached.length) {
+    throw refuse(ds, `the batch output's columns changed, so ${view.text} must be dropped and re-created, but that would drop its ${keep.attached.join(', ')}; drop them (and re-create them after the change), then retry`);
   }
+  await c.query(`DROP VIEW ${view.sql}`);
+  await c.query(`CREATE VIEW ${view.sql}${viewOptionsClause(keep)} AS ${query}`);
+  if (keep) await restoreViewKeep(c, view, keep);
 }
 
-/** Points the serving view at the stage's side; returns the table served (null: no view configured). */
-export async function pointServingView(c: PoolClient, config: DualrunConfig, ds: DatasetConfig, stage: Stage, note: string): Promise<string | null> {
+/**
+ * Points the serving view at the stage's side; returns the table served (null: no view configured).
+ * Readers of a `security_invoker` view who cannot read the new side are refused, or with `warn`
+ * (a rollback, never refused) said.
+ */
+export async function pointServingView(c: PoolClient, config: DualrunConfig, ds: DatasetConfig, stage: Stage, note: string, warn?: (message: string) => void): Promise<string | null> {
   const serve = ds.cutover.serve;
   if (!serve) return null;
   assertServeable(config, ds);
@@ -109,22 +121,30 @@ export async function pointServingView(c: PoolClient, config: DualrunConfig, ds:
     throw refuse(ds, `${serve.text} is an existing view that dualrun did not create; dualrun will not replace it (drop or rename it yourself, or choose another cutover.serve)`);
   }
   const query = await viewQuery(c, ds, stage);
+  const keep = kind === 'v' ? await readViewKeep(c, serve) : null;
+  const target = servingTarget(ds, stage).table;
+  const locked = await readersLosingAccess(c, keep, target);
+  if (locked.length) {
+    const what = `${serve.text} is security_invoker, so its readers need SELECT on ${target.text}, which ${locked.join(', ')} lack(s): they could not read it after the switch`;
+    if (!warn) throw refuse(ds, `${what}; GRANT SELECT ON ${target.text} TO them first, then retry`);
+    warn(`${what}; GRANT SELECT ON ${target.text} TO them`);
+  }
 
   const ns = await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [serve.schema]);
   if (ns.rowCount === 0) await c.query(`CREATE SCHEMA ${quoteIdent(serve.schema)}`);
   await c.query('SAVEPOINT dualrun_serve');
   try {
-    await c.query(`CREATE OR REPLACE VIEW ${serve.sql} AS ${query}`);
+    await c.query(`CREATE OR REPLACE VIEW ${serve.sql}${viewOptionsClause(keep)} AS ${query}`);
   } catch (e) {
     // 42P16: the column list changed (the batch output's columns changed since the view was made).
     if ((e as { code?: string }).code !== '42P16') throw e;
     await c.query('ROLLBACK TO SAVEPOINT dualrun_serve');
-    await recreateKeepingGrants(c, serve, query).catch((e2: { code?: string; detail?: string }) => {
+    await recreateKeeping(c, ds, serve, query, keep).catch((e2: { code?: string; detail?: string }) => {
       if (e2.code !== '2BP01') throw e2;
       throw refuse(ds, `the batch output's columns changed, so ${serve.text} must be dropped and re-created, but other objects depend on it (${e2.detail ?? 'see pg_depend'}); drop or adjust them, then retry`);
     });
   }
   await c.query('RELEASE SAVEPOINT dualrun_serve');
   await c.query(`COMMENT ON VIEW ${serve.sql} IS ${quoteLiteral(`managed by dualrun (dataset ${ds.name}): ${note}`)}`);
-  return servingTarget(ds, stage).table.text;
+  return target.text;
 }

@@ -8,7 +8,8 @@ import { inTransaction, type PoolClient } from '../db/connect.ts';
 import { DualrunError } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
 import type { DatasetConfig } from '../config/types.ts';
-import { nextStage, previousStage, readStageRow, stageIndex, type Stage, type StageRow } from '../stages.ts';
+import { nextStage, previousStage, readStageRow, servedSide, stageIndex, type Stage, type StageRow } from '../stages.ts';
+import { batchMissedWhileRetired, type RetiredGaps } from './retired-batch-gaps.ts';
 import { gateForNextStep } from './evidence.ts';
 import { judgedRowCounter } from './judged-rows.ts';
 import { appendAudit, latestAudit, type AuditEntry } from './audit-log.ts';
@@ -95,11 +96,21 @@ export async function rollback(rt: Runtime, dataset: string, opts: RollbackOptio
     if (stageIndex(to) >= stageIndex(row.stage)) {
       throw new DualrunError('DUALRUN_USAGE', `${ds.name} is in ${row.stage}; rollback goes to an earlier stage and ${to} is not earlier (use promote to go forward)`);
     }
-    const warnings = row.stage === 'streaming-only'
-      ? [`the legacy batch path has been off since ${row.since?.toISOString() ?? 'the last change'}: its output misses the windows since then; re-run them (dualrun batch run ${ds.name} --from D --to D) before trusting the batch side`]
-      : [];
+    const warnings = retiredWarning(ds, to, await batchMissedWhileRetired(c, ds));
     return apply(c, rt, ds, row, { action: 'rollback', to, gate: null, forced: false, opts, warnings });
   }));
+}
+
+/** The batch output misses windows due while the batch path was retired: said at every rollback until they are backfilled. */
+function retiredWarning(ds: DatasetConfig, to: Stage, gaps: RetiredGaps | null): string[] {
+  if (!gaps) return [];
+  const readers = servedSide(to) === 'batch' ? 'readers now see a batch output without them' : 'the batch side cannot verify them';
+  if (gaps.first === null) {
+    return [`the legacy batch path was retired (streaming-only) from ${gaps.since.toISOString()} and the batch output has not been reloaded since: ${readers}; run dualrun batch run ${ds.name} before trusting the batch side`];
+  }
+  const n = `${gaps.count}${gaps.more ? '+' : ''} window(s)`;
+  return [`the legacy batch path was retired (streaming-only) from ${gaps.since.toISOString()}; its output misses ${n} that fell due then (${gaps.first} … ${gaps.last}): ${readers}; ` +
+    `re-run them (dualrun batch run ${ds.name} --from ${gaps.first} --to ${gaps.last}) before trusting the batch side`];
 }
 
 /**
@@ -142,10 +153,12 @@ interface Plan { action: 'promote' | 'rollback'; to: Stage; gate: GateResult | n
 async function apply(c: PoolClient, rt: Runtime, ds: DatasetConfig, row: StageRow, p: Plan): Promise<StageChange> {
   const version = await writeStage(c, ds, row, p.to);
   const actor = actorOf(p.opts);
-  const serving = await pointServingView(c, rt.config, ds, p.to, `stage ${p.to} (version ${version}, ${p.action} by ${actor})`);
+  // A rollback is never refused: readers it would lock out of the view are said, not a reason to stay.
+  const warn = p.action === 'rollback' ? (m: string) => { p.warnings.push(m); } : undefined;
+  const serving = await pointServingView(c, rt.config, ds, p.to, `stage ${p.to} (version ${version}, ${p.action} by ${actor})`, warn);
   const audit = await appendAudit(c, {
     dataset: ds.name, action: p.action, from: row.stage, to: p.to, actor, reason: p.opts.reason.trim(), forced: p.forced,
-    evidence: p.gate?.evidence ?? [], gate: p.gate, serving, stageVersion: version,
+    evidence: p.gate?.evidence ?? [], gate: p.gate, serving, stageVersion: version, warnings: p.warnings,
   });
   for (const w of p.warnings) rt.log.warn({ dataset: ds.name }, w);
   return { dataset: ds.name, action: p.action, from: row.stage, to: p.to, version, forced: p.forced, gate: p.gate, serving, audit, warnings: p.warnings };

@@ -19,7 +19,9 @@
  * assumed settled while known behind), after its window's latest batch load
  * finished, that load run by the current batch query/transform, both sides hold at
  * least `minRowsPerWindow` rows, and (when re-counted: `rowsNow`) the outputs still
- * hold the rows judged in the same tables with the same columns. Windows that do
+ * hold the rows judged in the same tables with the same columns, written by the stream
+ * worker (not copied in), and no key was left
+ * uncompared as in flight. Windows that do
  * not count are skipped (not breaking) and listed with why; gaps between the windows
  * used are listed too. Clean whole-table runs that saw the same data are one unit.
  * Newest evidence must be within `maxEvidenceAge` (0 = no limit).
@@ -45,6 +47,8 @@ export interface Verdict {
   readonly finishedAt: Date;
   readonly batchRows?: number | null;
   readonly streamRows?: number | null;
+  /** Differences the reconciler classed as in flight (the stream changed the key after the batch snapshot): not compared (rule 4.7). */
+  readonly inFlight?: number | null;
   /** The checksums judged: whole-table runs that saw the same data (same load, same checksums) are one unit (rule 1). */
   readonly batchChecksum?: string | null;
   readonly streamChecksum?: string | null;
@@ -94,7 +98,7 @@ export interface GateInput {
 }
 
 export interface Judged { readonly id: string; readonly window: string | null; readonly verdict: Verdict['verdict']; readonly judgedAt: string }
-export type NotCountedRule = 'definition' | 'stream-definition' | 'before-failure' | 'partial-load' | 'batch-run' | 'not-settled' | 'before-batch-load' | 'batch-definition' | 'min-rows' | 'rows-changed' | 'table-changed';
+export type NotCountedRule = 'definition' | 'stream-definition' | 'before-failure' | 'partial-load' | 'batch-run' | 'not-settled' | 'before-batch-load' | 'batch-definition' | 'min-rows' | 'rows-changed' | 'table-changed' | 'not-streamed' | 'in-flight';
 export interface NotCounted extends Judged { readonly rule: NotCountedRule; readonly reason: string }
 export interface Breaker extends Judged {
   /** window-order: the latest result of a newer window than the rest; judged-later: recorded after evidence that would count. */
@@ -204,7 +208,31 @@ export function notCountedReason(v: Verdict, input: ReasonInput, minRows: number
     ?? (minRows > 0 && ((v.batchRows ?? 0) < minRows || (v.streamRows ?? 0) < minRows)
       ? { rule: 'min-rows', reason: `${v.batchRows ?? 0} batch rows, ${v.streamRows ?? 0} stream rows (cutover.minRowsPerWindow ${minRows} on both sides)` }
       : null)
-    ?? outputsChangedReason(v, input.windowed !== false, minRows);
+    ?? outputsChangedReason(v, input.windowed !== false, minRows)
+    ?? notStreamedReason(v)
+    ?? inFlightReason(v);
+}
+
+/**
+ * Rule 4.6, `not-streamed`: stream rows the sink never wrote (no `_dr_version`: copied from the
+ * batch output, loaded by hand, there before the stream) compare the batch with itself, not with
+ * what the streaming path produces.
+ */
+function notStreamedReason(v: Verdict): Reason {
+  const n = v.rowsNow?.streamUnwritten;
+  if (!n || n <= 0) return null;
+  return { rule: 'not-streamed', reason: `${n} of its stream rows were not written by dualrun's stream worker (_dr_version is NULL: copied in, loaded by hand, or there before the stream): the verdict compared them, not the streaming path; replay (dualrun stream --from-beginning --reset-output), then reconcile it again` };
+}
+
+/**
+ * Rule 4.7: a match with differences in flight compared only the other keys. The keys the
+ * stream changed after the batch snapshot were never checked, and they are exactly the
+ * stream's update path (a stream that mangles every update matched while the batch ran first).
+ */
+function inFlightReason(v: Verdict): Reason {
+  if (!v.inFlight || v.inFlight <= 0) return null;
+  const where = v.windowLabel ? ` --window ${v.windowLabel}` : '';
+  return { rule: 'in-flight', reason: `${v.inFlight} key(s) were in flight (changed by the stream after the batch snapshot) and not compared; re-run the batch (dualrun batch run${where}), then reconcile it again` };
 }
 
 /** Rule 4.1: judged under the current definition, after it began. */
@@ -272,10 +300,10 @@ function streamCodeReason(v: Verdict, code: StreamCoverage | undefined): Reason 
 function streamCodeWhy(v: Verdict, code: StreamCoverage | undefined): string | null {
   if (!code || code.state === 'none') return null;
   if (code.state === 'stale') {
-    return `the stream worker last started (${code.startedAt.toISOString()}) with an earlier stream transform or record schema and keeps running it: restart \`dualrun stream\`, then judge windows it wrote (or replay)`;
+    return `the stream worker last started (${code.startedAt.toISOString()}) with an earlier stream transform, record schema or stream config (key, stream.source, stream.output) and keeps running it: restart \`dualrun stream\`, then judge windows it wrote (or replay)`;
   }
   if (code.coversFrom && (!v.windowStart || v.windowStart < code.coversFrom)) {
-    return `its stream rows were written before the stream worker ran the current stream transform/record schema (from ${code.coversFrom.toISOString()}): replay (\`dualrun stream --from-beginning --reset-output\`) or judge windows that start after it`;
+    return `its stream rows were written before the stream worker ran the current stream transform/record schema/stream config (from ${code.coversFrom.toISOString()}): replay (\`dualrun stream --from-beginning --reset-output\`) or judge windows that start after it`;
   }
   return null;
 }

@@ -93,7 +93,7 @@ describe('cutover stage changes', () => {
   it('rollback needs no evidence, defaults to the previous stage, and --to restores the batch view', async () => {
     const back = await rollback(fx.rt, 'orders', why);
     expect(back).toMatchObject({ from: 'streaming-only', to: 'streaming' });
-    expect(back.warnings[0]).toMatch(/legacy batch path has been off since/);
+    expect(back.warnings[0]).toMatch(/legacy batch path was retired \(streaming-only\) from .*; its output misses 1 window\(s\)/);
     expect(await servedSide(fx.db.pool)).toBe('stream');
     const c = await rollback(fx.rt, 'orders', { ...why, to: 'batch' });
     expect(c).toMatchObject({ from: 'streaming', to: 'batch', serving: 'analytics.orders_batch' });

@@ -9,7 +9,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { promote } from '../../../../src/core/cutover/stage-change.ts';
 import { cutoverStatus } from '../../../../src/core/cutover/cutover-status.ts';
-import { recordStreamStart } from '../../../../src/core/cutover/stream-code.ts';
+import { recordStreamStart, streamCode } from '../../../../src/core/cutover/stream-code.ts';
 import { compileConfig } from '../../../../src/core/config/compile-config.ts';
 import { createRuntime, type Runtime } from '../../../../src/core/runtime.ts';
 import { reconcileDataset } from '../../../../reconcile/reconcile-dataset.ts';
@@ -63,7 +63,7 @@ describe('windows written by an earlier stream transform', () => {
     let status = await gate(rt2);
     expect(status).toMatchObject({ ready: false, clean: 0 });
     expect(status.notCounted.map((n) => n.rule)).toEqual(['stream-definition', 'stream-definition', 'stream-definition']);
-    expect(status.notCounted[0].reason).toMatch(/^the stream worker last started \(.*\) with an earlier stream transform or record schema and keeps running it/);
+    expect(status.notCounted[0].reason).toMatch(/^the stream worker last started \(.*\) with an earlier stream transform, record schema or stream config .* and keeps running it/);
 
     // Restarted with the new transform: the windows were still written by the old one.
     await recordStreamStart(pool, rt2.dataset('orders'), { replay: false });
@@ -75,6 +75,82 @@ describe('windows written by an earlier stream transform', () => {
     // A replay from the beginning rebuilt every window with it.
     await recordStreamStart(pool, rt2.dataset('orders'), { replay: true, coversFrom: null });
     expect(await gate(rt2)).toMatchObject({ ready: true, clean: 3 });
+  });
+});
+
+describe('windows written under an earlier stream config', () => {
+  it('after stream.source.topic changes, re-reconciled windows do not count while the worker still reads the old topic, nor after a restart for windows it wrote before (promotion on windows the new source never wrote)', async () => {
+    fx = await createFixture();
+    const { pool } = fx.db;
+    const raw = rawConfig(fx.db.url) as { datasets: { orders: { stream: { source: { topic: string } } } } };
+    const config = () => compileConfig(raw, { path: null });
+    const rt = createRuntime({ config: config(), log: pino({ level: 'silent' }) });
+    extra.push(rt);
+    await promote(rt, 'orders', why);
+    // A start recorded before dualrun kept the stream config (its transform and schema only) still covers the output.
+    const { streamTransform, streamSchema } = streamCode(rt.dataset('orders'));
+    await pool.query(`INSERT INTO dualrun.stream_starts (dataset, parts, covers_from, replay) VALUES ('orders', $1, NULL, false)`, [JSON.stringify({ streamTransform, streamSchema })]);
+    const days = [utcDay(-4), utcDay(-3), utcDay(-2)];
+    for (const [i, d] of days.entries()) {
+      await pool.query(`INSERT INTO analytics.orders_batch SELECT 500 + ${i * 10} + g, '${d}', g, 'x' FROM generate_series(1, 3) g;
+        INSERT INTO analytics.orders_stream SELECT 500 + ${i * 10} + g, '${d}', g, 'x', 1, now() FROM generate_series(1, 3) g`);
+    }
+    const judge = async (r: Runtime) => (await reconcileDataset(r, 'orders', { windows: days, assumeSettled: true })).map((x) => x.verdict);
+    const gate = async (r: Runtime) => (await cutoverStatus(r)).find((s) => s.dataset === 'orders')!.next!;
+    expect(await judge(rt)).toEqual(['match', 'match', 'match']);
+    expect(await gate(rt)).toMatchObject({ ready: true, clean: 3 });
+    await recordStreamStart(pool, rt.dataset('orders'), { replay: false }); // a restart on the same config keeps the coverage
+    expect(await gate(rt)).toMatchObject({ ready: true, clean: 3 });
+
+    // The source moves to a new topic; the running worker keeps reading the old one.
+    raw.datasets.orders.stream.source.topic = 'shop.orders.v2';
+    const rt2 = createRuntime({ config: config(), log: pino({ level: 'silent' }) });
+    extra.push(rt2);
+    expect(await judge(rt2)).toEqual(['match', 'match', 'match']);
+    let status = await gate(rt2);
+    expect(status).toMatchObject({ ready: false, clean: 0 });
+    expect(status.notCounted.map((n) => n.rule)).toEqual(['stream-definition', 'stream-definition', 'stream-definition']);
+    expect(status.notCounted[0].reason).toMatch(/stream config \(key, stream.source, stream.output\) and keeps running it/);
+
+    // Restarted on the new topic: the windows were still written from the old one.
+    await recordStreamStart(pool, rt2.dataset('orders'), { replay: false });
+    status = await gate(rt2);
+    expect(status).toMatchObject({ ready: false, clean: 0 });
+    expect(status.notCounted[0].reason).toContain('written before the stream worker ran the current stream transform/record schema/stream config');
+    await expect(promote(rt2, 'orders', why)).rejects.toMatchObject({ code: 'DUALRUN_GATE_REFUSED' });
+  });
+});
+
+describe('starts recorded before dualrun kept the stream config', () => {
+  it('a start without a stream config covers the output only while the dataset config has not changed since it (the first topic change after upgrading counted the old topic\'s windows)', async () => {
+    fx = await createFixture();
+    const { pool } = fx.db;
+    const raw = rawConfig(fx.db.url) as { datasets: { orders: { stream: { source: { topic: string } } } } };
+    const rt = createRuntime({ config: compileConfig(raw, { path: null }), log: pino({ level: 'silent' }) });
+    extra.push(rt);
+    await promote(rt, 'orders', why);
+    const { streamTransform, streamSchema } = streamCode(rt.dataset('orders'));
+    await pool.query(`INSERT INTO dualrun.stream_starts (dataset, parts, covers_from, replay, started_at) VALUES ('orders', $1, NULL, false, now() - interval '10 days')`,
+      [JSON.stringify({ streamTransform, streamSchema })]);
+    const days = [utcDay(-4), utcDay(-3), utcDay(-2)];
+    for (const [i, d] of days.entries()) {
+      await pool.query(`INSERT INTO analytics.orders_batch SELECT 600 + ${i * 10} + g, '${d}', g, 'x' FROM generate_series(1, 3) g;
+        INSERT INTO analytics.orders_stream SELECT 600 + ${i * 10} + g, '${d}', g, 'x', 1, now() FROM generate_series(1, 3) g`);
+    }
+    const judge = async (r: Runtime) => (await reconcileDataset(r, 'orders', { windows: days, assumeSettled: true })).map((x) => x.verdict);
+    const gate = async (r: Runtime) => (await cutoverStatus(r)).find((s) => s.dataset === 'orders')!.next!;
+    expect(await judge(rt)).toEqual(['match', 'match', 'match']);
+    expect(await gate(rt)).toMatchObject({ ready: true, clean: 3 }); // the config is as it was before that start
+
+    // After the upgrade, the topic changes and the worker restarts on it: the windows came from the old topic.
+    raw.datasets.orders.stream.source.topic = 'shop.orders.v2';
+    const rt2 = createRuntime({ config: compileConfig(raw, { path: null }), log: pino({ level: 'silent' }) });
+    extra.push(rt2);
+    expect(await judge(rt2)).toEqual(['match', 'match', 'match']);
+    await recordStreamStart(pool, rt2.dataset('orders'), { replay: false });
+    const status = await gate(rt2);
+    expect(status).toMatchObject({ ready: false, clean: 0 });
+    expect(status.notCounted.map((n) => n.rule)).toEqual(['stream-definition', 'stream-definition', 'stream-definition']);
   });
 });
 
