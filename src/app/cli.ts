@@ -161,9 +161,20 @@ export function missingCommandMessage(program: Command, args: readonly string[])
   return `${cmd === program ? 'dualrun' : `dualrun ${cmd.name()}`} needs a command: ${names.join(', ')}`;
 }
 
-/** Writes what is left on stdout (pipes drain asynchronously), then exits with the code. */
+/** A write to stdout that failed for another reason than a reader going away (disk full, I/O error). */
+let stdoutFailure: NodeJS.ErrnoException | null = null;
+
+/**
+ * Writes what is left on stdout (pipes drain asynchronously), then exits with the code.
+ * Results that could not be written are a failure (exit 3), whatever the command found:
+ * `dualrun datasets --format json > status.json` on a full disk exited 0 with an empty file.
+ */
 async function exit(code: number): Promise<never> {
   await flushStdout();
+  if (stdoutFailure) {
+    process.stderr.write(`dualrun: DUALRUN_OUTPUT_FAILED: the results could not be written to stdout: ${stdoutFailure.message}\n`);
+    process.exit(EXIT.runtime);
+  }
   process.exit(code);
 }
 
@@ -200,7 +211,11 @@ export async function main(argv: string[]): Promise<never> {
   // A reader that goes away (`| head`) is not an error of ours, and it does not end the
   // command: the rest of stdout is dropped, the work (later windows, stored results,
   // alerts) finishes and the exit code is the command's own (1 for a mismatch).
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.stdout.destroy(); });
+  // Any other write error (ENOSPC, EIO) is remembered and fails the command at exit.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') stdoutFailure ??= e;
+    process.stdout.destroy();
+  });
   try {
     const name = commandNameIn(argv.slice(2));
     if (name) await loadCommands([name]);
