@@ -9,6 +9,7 @@
  * Markdown, HTML and JSON render these same facts.
  */
 import { DualrunError } from '../src/core/errors.ts';
+import { parseInstant } from '../src/core/parse-instant.ts';
 import type { Runtime } from '../src/core/runtime.ts';
 import { readStageRows } from '../src/core/stages.ts';
 import type { WindowResult, WindowStatus } from './types.ts';
@@ -64,7 +65,7 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 export function reportDate(date: string | undefined): string {
   const d = date ?? new Date().toISOString().slice(0, 10);
-  if (!DATE.test(d) || Number.isNaN(Date.parse(`${d}T00:00:00Z`))) throw new DualrunError('DUALRUN_USAGE', `--date: ${JSON.stringify(d)} is not a date (expected YYYY-MM-DD)`);
+  if (!DATE.test(d) || parseInstant(d) === null) throw new DualrunError('DUALRUN_USAGE', `--date: ${JSON.stringify(d)} is not a real date (expected YYYY-MM-DD)`);
   return d;
 }
 
