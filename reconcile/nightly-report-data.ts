@@ -9,6 +9,7 @@
  * Markdown, HTML and JSON render these same facts.
  */
 import { DualrunError } from '../src/core/errors.ts';
+import { parseInstant } from '../src/core/parse-instant.ts';
 import type { Runtime } from '../src/core/runtime.ts';
 import { readStageRows } from '../src/core/stages.ts';
 import type { WindowResult, WindowStatus } from './types.ts';
@@ -64,7 +65,7 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 export function reportDate(date: string | undefined): string {
   const d = date ?? new Date().toISOString().slice(0, 10);
-  if (!DATE.test(d) || Number.isNaN(Date.parse(`${d}T00:00:00Z`))) throw new DualrunError('DUALRUN_USAGE', `--date: ${JSON.stringify(d)} is not a date (expected YYYY-MM-DD)`);
+  if (!DATE.test(d) || parseInstant(d) === null) throw new DualrunError('DUALRUN_USAGE', `--date: ${JSON.stringify(d)} is not a real date (expected YYYY-MM-DD)`);
   return d;
 }
 
@@ -101,14 +102,22 @@ export async function buildNightlyReport(rt: Runtime, opts: { date?: string; nig
 async function trendPoints(rt: Runtime, names: string[], date: string, nights: number): Promise<Map<string, NightPoint[]>> {
   const db = await rt.db();
   const r = await db.query<{ dataset: string; night: string; verdicts: WindowStatus[]; differences: string; in_flight: string; healed: string }>(
-    `WITH night AS (
-       SELECT dataset, window_label, verdict, missing_in_stream + missing_in_batch + changed + duplicate_keys AS diffs, in_flight,
-              (finished_at AT TIME ZONE 'UTC')::date AS night,
-              row_number() OVER (PARTITION BY dataset, (finished_at AT TIME ZONE 'UTC')::date, window_label ORDER BY finished_at DESC, id DESC) AS rn,
-              bool_or(verdict = 'mismatch') OVER (PARTITION BY dataset, (finished_at AT TIME ZONE 'UTC')::date, window_label) AS mismatched
+    `WITH judged AS (
+       SELECT dataset, window_label, verdict, missing_in_stream + missing_in_batch + changed + duplicate_keys AS diffs, in_flight, finished_at, 0 AS kind, id
          FROM dualrun.reconciliations
         WHERE dataset = ANY($1) AND finished_at >= ($2::date - $3::int + 1)::timestamp AT TIME ZONE 'UTC'
-          AND finished_at < ($2::date + 1)::timestamp AT TIME ZONE 'UTC')
+          AND finished_at < ($2::date + 1)::timestamp AT TIME ZONE 'UTC'
+       UNION ALL -- windows that could not be judged: a night of failures is not a quiet night
+       SELECT dataset, window_label, 'error', 0, 0, at, 1, id
+         FROM dualrun.reconcile_errors
+        WHERE dataset = ANY($1) AND at >= ($2::date - $3::int + 1)::timestamp AT TIME ZONE 'UTC'
+          AND at < ($2::date + 1)::timestamp AT TIME ZONE 'UTC'),
+     night AS (
+       SELECT dataset, window_label, verdict, diffs, in_flight,
+              (finished_at AT TIME ZONE 'UTC')::date AS night,
+              row_number() OVER (PARTITION BY dataset, (finished_at AT TIME ZONE 'UTC')::date, window_label ORDER BY finished_at DESC, kind DESC, id DESC) AS rn,
+              bool_or(verdict = 'mismatch') OVER (PARTITION BY dataset, (finished_at AT TIME ZONE 'UTC')::date, window_label) AS mismatched
+         FROM judged)
      SELECT dataset, night::text AS night, array_agg(verdict) AS verdicts, sum(diffs)::text AS differences, sum(in_flight)::text AS in_flight,
             count(*) FILTER (WHERE mismatched AND verdict = 'match')::text AS healed
        FROM night WHERE rn = 1 GROUP BY dataset, night`, [names, date, nights]);

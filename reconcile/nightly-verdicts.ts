@@ -22,26 +22,47 @@ export interface NightVerdict {
   result: WindowResult;
 }
 
-interface Row { id: string; dataset: string; window_label: string | null; verdict: WindowStatus; stage: string | null; finished_at: Date; result: string }
+interface Row {
+  id: string; dataset: string; window_label: string | null; verdict: WindowStatus; stage: string | null; finished_at: Date; result: string | null;
+  error: string | null; window_start: Date | null; window_end: Date | null;
+}
 
-/** The night's verdicts per dataset, oldest first. */
+/**
+ * The night's verdicts per dataset, oldest first. Windows that could not be judged
+ * (dualrun.reconcile_errors) are verdicts too, `error`, with ids `e<id>`: left out,
+ * a night whose every reconciliation failed was reported as `none` with exit 0.
+ */
 export async function nightVerdicts(db: Pool, datasets: readonly string[], from: Date, to: Date): Promise<Map<string, NightVerdict[]>> {
   const r = await db.query<Row>(
-    `SELECT r.id::text AS id, r.dataset, r.window_label, r.verdict, r.stage, r.finished_at, r.result::text AS result
-       FROM dualrun.reconciliations r
-      WHERE r.dataset = ANY($1) AND r.finished_at >= $2 AND r.finished_at < $3
-      ORDER BY r.dataset, r.finished_at, r.id`, [datasets, from, to]);
+    `SELECT id::text AS id, dataset, window_label, verdict, stage, finished_at, result::text AS result, NULL::text AS error, window_start, window_end, 0 AS kind, id AS n
+       FROM dualrun.reconciliations
+      WHERE dataset = ANY($1) AND finished_at >= $2 AND finished_at < $3
+     UNION ALL
+     SELECT 'e' || id, dataset, window_label, 'error', stage, at, NULL, error::text, window_start, window_end, 1, id
+       FROM dualrun.reconcile_errors
+      WHERE dataset = ANY($1) AND at >= $2 AND at < $3
+      ORDER BY dataset, finished_at, kind, n`, [datasets, from, to]);
   const out = new Map<string, NightVerdict[]>(datasets.map((d) => [d, []]));
   for (const row of r.rows) {
     // As text, parsed exactly: 64-bit keys must not pass through float64.
-    const result = parseExactJson(row.result) as WindowResult;
+    const result = row.result === null ? errorResult(row) : parseExactJson(row.result) as WindowResult;
     out.get(row.dataset)!.push({
       id: row.id, window: row.window_label, verdict: row.verdict, stage: row.stage, finishedAt: row.finished_at.toISOString(),
-      supersededBy: null, healed: false, result: { ...result, id: result.id ?? Number(row.id) },
+      supersededBy: null, healed: false, result: row.result === null ? result : { ...result, id: result.id ?? Number(row.id) },
     });
   }
   for (const list of out.values()) markSuperseded(list);
   return out;
+}
+
+/** The result of a window that could not be judged, from its stored error. */
+function errorResult(row: Row): WindowResult {
+  return {
+    dataset: row.dataset, window: row.window_label, verdict: 'error', batch: null, stream: null, diff: null,
+    error: JSON.parse(row.error ?? '{}') as WindowResult['error'],
+    windowStart: row.window_start?.toISOString() ?? null, windowEnd: row.window_end?.toISOString() ?? null,
+    columns: [], schemaDrift: [], buckets: null, strategy: null, stage: row.stage, durationMs: 0, id: null,
+  } as WindowResult;
 }
 
 /**

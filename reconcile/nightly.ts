@@ -9,12 +9,12 @@
  * caught up yet is recorded `pending` and comes back the next night. A
  * whole-table dataset follows the same rule with its (window-less) batch runs.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Runtime } from '../src/core/runtime.ts';
 import { windowOf, type Window } from '../src/core/windows.ts';
 import type { WindowResult } from './types.ts';
 import { stringifyExact } from '../src/core/exact-json.ts';
+import { writeOutputFile } from '../src/core/write-output-file.ts';
 import { reconcileWindows } from './reconcile-dataset.ts';
 import { buildNightlyReport, type NightlyReport } from './nightly-report-data.ts';
 import { markdownReport } from './markdown-report.ts';
@@ -60,11 +60,8 @@ export function renderNightlyReport(report: NightlyReport, format: 'md' | 'html'
 export async function writeNightlyReport(rt: Runtime, opts: { date?: string; format: 'md' | 'html' | 'json'; out: string }): Promise<NightlyReport> {
   const report = await buildNightlyReport(rt, { date: opts.date });
   const file = path.resolve(rt.config.baseDir, opts.out);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  // Write then rename, so a reader never sees half a report.
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, renderNightlyReport(report, opts.format));
-  fs.renameSync(tmp, file);
+  // Write then rename (a plain file), so a reader never sees half a report.
+  writeOutputFile(file, renderNightlyReport(report, opts.format));
   rt.log.info({ file, date: report.date, status: report.status }, 'nightly report written');
   return report;
 }

@@ -3,7 +3,7 @@
  * (results over exceptions: a window that fails to run gets `verdict: 'error'`,
  * the others still get judged).
  */
-import { toDualrunError, type DualrunError } from '../src/core/errors.ts';
+import { DualrunError, toDualrunError } from '../src/core/errors.ts';
 import type { Runtime } from '../src/core/runtime.ts';
 import type { DatasetConfig } from '../src/core/config/types.ts';
 import { parseWindow, windowOf, type Window } from '../src/core/windows.ts';
@@ -37,7 +37,15 @@ export async function reconcileWindows(rt: Runtime, ds: DatasetConfig, windows: 
   }
   const results: WindowResult[] = [];
   for (const w of windows) {
-    if (rt.signal.aborted) break;
+    if (rt.signal.aborted) {
+      // Still one result per window: the ones a signal left unjudged say so (an array
+      // shorter than the windows asked for looked complete). Not stored: an interruption
+      // is neither evidence nor a failure to compare.
+      const r = failed(ds.name, w, interrupted(rt.signal));
+      results.push(r);
+      opts.onResult?.(r);
+      continue;
+    }
     const r = await reconcileWindow(rt, ctx, w, wopts);
     if (r.verdict === 'mismatch') rt.alerts.emit(mismatchAlert(r));
     results.push(r);
@@ -66,6 +74,11 @@ async function storeFailures(rt: Runtime, results: WindowResult[]): Promise<void
   } catch (e) {
     rt.log.error({ err: e }, 'recording the failed reconciliation failed');
   }
+}
+
+function interrupted(signal: AbortSignal): DualrunError {
+  const by = (signal.reason as Error | undefined)?.message ?? 'a signal';
+  return new DualrunError('DUALRUN_INTERRUPTED', `not judged: stopped by ${by} before this window was reconciled (run it again)`, { details: { signal: by } });
 }
 
 function failed(dataset: string, w: Window | null, err: DualrunError): WindowResult {

@@ -6,6 +6,7 @@
 import type { Pool, PoolClient } from '../src/core/db/connect.ts';
 import { DualrunError } from '../src/core/errors.ts';
 import { parseDuration } from '../src/core/duration.ts';
+import { parseInstant } from '../src/core/parse-instant.ts';
 import type { PipelineStage } from './change-event.ts';
 
 export const DEAD_LETTER_STAGES = ['decode', 'validate', 'transform', 'apply'] as const;
@@ -143,7 +144,7 @@ export function parseTimeOption(name: string, text: string | undefined, now = ne
   if (text === undefined) return undefined;
   const ago = parseDuration(text);
   if (ago !== null) return new Date(now.getTime() - ago);
-  const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
-  if (Number.isNaN(t)) throw new DualrunError('DUALRUN_USAGE', `${name}: ${JSON.stringify(text)} is neither a time (2026-11-20, 2026-11-20T08:00:00Z) nor a duration ago (24h, 7d)`);
-  return new Date(t);
+  const t = parseInstant(text);
+  if (t === null) throw new DualrunError('DUALRUN_USAGE', `${name}: ${JSON.stringify(text)} is neither a time (2026-11-20, 2026-11-20T08:00:00Z) nor a duration ago (24h, 7d)`);
+  return t;
 }

@@ -15,8 +15,9 @@ export function createKafka(cfg: KafkaConfig, log: Logger): Kafka {
     ssl: cfg.ssl,
     logLevel: logLevel.WARN,
     logCreator: () => ({ level, log: entry }) => {
-      const { message, ...extra } = entry;
-      const fields = { kafka: { namespace: entry.namespace, ...extra } };
+      // kafkajs puts a connection error's stack in its entries: like our own, only at debug.
+      const { message, stack, ...extra } = entry;
+      const fields = { kafka: { namespace: entry.namespace, ...extra, ...(log.isLevelEnabled('debug') && stack ? { stack } : {}) } };
       // kafkajs logs at ERROR what it then retries (e.g. a rebalance in progress); warn is honest.
       if (level <= logLevel.WARN) log.warn(fields, `kafkajs: ${message}`);
     },

@@ -32,7 +32,7 @@ import { DualrunError } from '../src/core/errors.ts';
 import { boundedName, quoteIdent, quoteLiteral, tableRef, type TableRef } from '../src/core/identifiers.ts';
 import type { Runtime } from '../src/core/runtime.ts';
 import { streamDataset } from './dataset-stream.ts';
-import { createKafka, groupIdFor } from './kafka-client.ts';
+import { createKafka, groupIdFor, kafkaUnreachable, withConnectDeadline } from './kafka-client.ts';
 import { prepareOutputTable, type OutputTable } from './output-table.ts';
 import { lockPartition } from './positions.ts';
 import { streamDatabase } from './stream-database.ts';
@@ -257,12 +257,15 @@ async function positionsAt(rt: Runtime, ds: DatasetConfig, at: Date): Promise<Ma
   const kafka = rt.config.kafka;
   if (kafka) {
     const admin = createKafka(kafka, rt.log).admin();
-    await admin.connect();
+    const what = `replay ${ds.name} --from-time`;
+    // Like the worker's own start: brokers that do not answer are DUALRUN_KAFKA_UNREACHABLE within
+    // kafka.connectTimeout (it was DUALRUN_INTERNAL after kafkajs's own retries).
+    await withConnectDeadline(kafka.brokers, what, kafka.connectTimeoutMs, () => admin.connect(), rt.signal);
     try {
-      const offsets = await admin.fetchTopicOffsetsByTimestamp(sourceName(rt, ds), at.getTime());
+      const offsets = await admin.fetchTopicOffsetsByTimestamp(sourceName(rt, ds), at.getTime()).catch((e: unknown) => { throw kafkaUnreachable(kafka.brokers, what, e); });
       return new Map(offsets.map((o) => [o.partition, { major: BigInt(o.offset) - 1n, minor: 0n }]));
     } finally {
-      await admin.disconnect();
+      await admin.disconnect().catch(() => undefined);
     }
   }
   const db: Pool = await rt.db();

@@ -141,9 +141,40 @@ export function asksForJson(args: readonly string[]): boolean {
   return args.some((a, i) => a === '--format=json' || (a === '--format' && args[i + 1] === 'json'));
 }
 
-/** Writes what is left on stdout (pipes drain asynchronously), then exits with the code. */
+/**
+ * What is wrong when commander shows help instead of running: the command group the
+ * arguments reach, and the name after it (or after `help`) that is not one of its commands.
+ */
+export function missingCommandMessage(program: Command, args: readonly string[]): string {
+  let cmd = program;
+  const words = args.filter((a, i) => !a.startsWith('-') && !['-c', '--config', '--log-level'].includes(args[i - 1] ?? ''));
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i] === 'help' ? words[i + 1] : words[i];
+    if (w === undefined) break;
+    const sub = cmd.commands.find((c) => c.name() === w || c.aliases().includes(w));
+    const where = cmd === program ? 'dualrun' : `dualrun ${cmd.name()}`;
+    if (!sub) return `unknown command '${w}' for ${where} (commands: ${cmd.commands.map((c) => c.name()).filter((n) => n !== 'help').join(', ')})`;
+    cmd = sub;
+    if (words[i] === 'help') i++;
+  }
+  const names = cmd.commands.map((c) => c.name()).filter((n) => n !== 'help');
+  return `${cmd === program ? 'dualrun' : `dualrun ${cmd.name()}`} needs a command: ${names.join(', ')}`;
+}
+
+/** A write to stdout that failed for another reason than a reader going away (disk full, I/O error). */
+let stdoutFailure: NodeJS.ErrnoException | null = null;
+
+/**
+ * Writes what is left on stdout (pipes drain asynchronously), then exits with the code.
+ * Results that could not be written are a failure (exit 3), whatever the command found:
+ * `dualrun datasets --format json > status.json` on a full disk exited 0 with an empty file.
+ */
 async function exit(code: number): Promise<never> {
   await flushStdout();
+  if (stdoutFailure) {
+    process.stderr.write(`dualrun: DUALRUN_OUTPUT_FAILED: the results could not be written to stdout: ${stdoutFailure.message}\n`);
+    process.exit(EXIT.runtime);
+  }
   process.exit(code);
 }
 
@@ -176,22 +207,33 @@ function exitOnUnhandled(args: readonly string[]): void {
 
 export async function main(argv: string[]): Promise<never> {
   exitOnUnhandled(argv.slice(2));
+  let program: Command | undefined;
   // A reader that goes away (`| head`) is not an error of ours, and it does not end the
   // command: the rest of stdout is dropped, the work (later windows, stored results,
   // alerts) finishes and the exit code is the command's own (1 for a mismatch).
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.stdout.destroy(); });
+  // Any other write error (ENOSPC, EIO) is remembered and fails the command at exit.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') stdoutFailure ??= e;
+    process.stdout.destroy();
+  });
   try {
     const name = commandNameIn(argv.slice(2));
     if (name) await loadCommands([name]);
-    await buildProgram().parseAsync(argv);
+    program = buildProgram();
+    await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'dualrun.logLevel') process.stderr.write(`${e.message}\n`);
-      const ok = e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help';
+      // commander.help with a non-zero exit code is help shown *instead of* running:
+      // no command given (`dualrun`, `dualrun cutover`), or `dualrun help nosuch`.
+      const helpInstead = e.code === 'commander.help' && e.exitCode !== 0;
+      const ok = !helpInstead && (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help');
+      const message = helpInstead && program ? missingCommandMessage(program, argv.slice(2)) : e.message.replace(/^error: /, '');
+      if (helpInstead) process.stderr.write(`error: ${message}\n`);
       // A script that asked for JSON parses stdout: a usage error is JSON there too, like every other error.
       if (!ok && asksForJson(argv.slice(2))) {
         const { json } = await import('./commands/command-runner.ts');
-        json({ error: new DualrunError('DUALRUN_USAGE', e.message.replace(/^error: /, '')).toJSON() });
+        json({ error: new DualrunError('DUALRUN_USAGE', message).toJSON() });
       }
       return exit(ok ? EXIT.ok : EXIT.usage);
     }

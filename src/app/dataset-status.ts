@@ -38,7 +38,8 @@ export interface DatasetStatus {
    * `error` (and nulls) when that database could not be read: never a made-up 0.
    */
   stream: { watermark: string | null; lagSeconds: number | null; deadLetters: number | null; error?: string };
-  lastVerdict: { window: string | null; verdict: string; at: string } | null;
+  /** The newest reconciliation attempt; `error` (with its message) when it could not judge. */
+  lastVerdict: { window: string | null; verdict: string; at: string; error?: string } | null;
   /** Logical capture only: the slot and the WAL it holds back; `warning` when over stream.source.maxRetainedWal. */
   slot?: { name: string; exists: boolean; retainedBytes: number | null; warning: string | null };
   /** Trigger capture only: rows in its source table's dualrun.changelog and what pruning deleted. */
@@ -94,8 +95,14 @@ export async function datasetStatuses(db: Pool, config: DualrunConfig, poolFor?:
     db.query(`SELECT DISTINCT ON (dataset) dataset, window_label, status, rows, finished_at
               FROM dualrun.batch_runs WHERE dataset = ANY($1) ORDER BY dataset, id DESC`, [names]),
     streamFacts(db, config, poolFor),
-    db.query(`SELECT DISTINCT ON (dataset) dataset, window_label, verdict, finished_at
-              FROM dualrun.reconciliations WHERE dataset = ANY($1) ORDER BY dataset, finished_at DESC, id DESC`, [names]),
+    // The newest attempt, a failed one included: an older match is not the last word after an error.
+    db.query(`SELECT DISTINCT ON (dataset) dataset, window_label, verdict, finished_at, message FROM (
+                SELECT dataset, window_label, verdict, finished_at, NULL::text AS message, 0 AS kind, id
+                  FROM dualrun.reconciliations WHERE dataset = ANY($1)
+                UNION ALL
+                SELECT dataset, window_label, 'error', at, code || ': ' || message, 1, id
+                  FROM dualrun.reconcile_errors WHERE dataset = ANY($1)) v
+              ORDER BY dataset, finished_at DESC, kind DESC, id DESC`, [names]),
   ]);
   const by = <T extends { dataset: string }>(rows: T[]) => new Map(rows.map((r) => [r.dataset, r]));
   const ru = by(runs.rows), ve = by(verdicts.rows);
@@ -111,7 +118,7 @@ export async function datasetStatuses(db: Pool, config: DualrunConfig, poolFor?:
       stage: stages.get(name)!,
       lastBatchRun: r ? { window: r.window_label, status: r.status, rows: r.rows === null ? null : Number(r.rows), finishedAt: iso(r.finished_at) } : null,
       stream: stream.get(name)!,
-      lastVerdict: v ? { window: v.window_label, verdict: v.verdict, at: iso(v.finished_at)! } : null,
+      lastVerdict: v ? { window: v.window_label, verdict: v.verdict, at: iso(v.finished_at)!, ...(v.message ? { error: v.message } : {}) } : null,
     };
   });
 }

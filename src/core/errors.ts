@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   DUALRUN_SERVE_REFUSED: { exit: 1, retryable: false, summary: 'the serving view cannot be pointed at that output' },
   // The CLI exits 130 (SIGINT) / 143 (SIGTERM) for it, as shells expect; 3 is for library callers.
   DUALRUN_INTERRUPTED: { exit: 3, retryable: true, summary: 'stopped by a signal before the work finished (unfinished work was rolled back and can be run again)' },
+  DUALRUN_OUTPUT_FAILED: { exit: 3, retryable: true, summary: 'the result could not be written (stdout or the --out file: disk full, I/O error)' },
   DUALRUN_INTERNAL: { exit: 3, retryable: false, summary: 'an unexpected internal error' },
 } as const satisfies Record<string, CodeSpec>;
 

@@ -28,7 +28,9 @@ function errWithoutStack(e: unknown): unknown {
 function prettyDestination(): DestinationStream {
   const require = createRequire(import.meta.url);
   const { prettyFactory } = require('pino-pretty') as { prettyFactory: (o: Record<string, unknown>) => (line: string) => string };
-  const pretty = prettyFactory({ colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,name' });
+  // https://no-color.org: NO_COLOR set to anything but '' turns colours off; so does a dumb terminal.
+  const colorize = !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+  const pretty = prettyFactory({ colorize, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,name' });
   return { write: (line: string) => stderrLine(pretty(line)) };
 }
 

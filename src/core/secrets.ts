@@ -1,8 +1,11 @@
 /**
  * Keeps connection strings and passwords out of logs, errors and reports. Known
  * secret values (passwords found in config) are registered once and replaced
- * wherever they appear; URL user-info passwords are masked by pattern.
+ * wherever they appear; URL user-info passwords are masked by pattern, and `?password=`
+ * in a connection URL is registered as a secret (src/core/db/url-password.ts).
  */
+import { maskUrlSecrets, urlSecrets } from './db/url-password.ts';
+
 const known = new Set<string>();
 
 /** Registers a secret value (e.g. a password parsed from a connection string). */
@@ -21,12 +24,11 @@ export function scrubSecrets(text: string): string {
   return out;
 }
 
-/** A connection string safe to print: password masked. */
+/** A connection string safe to print: password masked (user-info and `?password=`). */
 export function redactUrl(url: string): string {
   try {
-    const u = new URL(url);
-    if (u.password) { registerSecret(decodeURIComponent(u.password)); u.password = '***'; }
-    return u.toString();
+    for (const secret of urlSecrets(url)) registerSecret(secret);
+    return maskUrlSecrets(url, '***');
   } catch {
     return scrubSecrets(url);
   }

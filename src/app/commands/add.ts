@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { writeOutputFile } from '../../core/write-output-file.ts';
 import { DualrunError } from '../../core/errors.ts';
 import { parseTableRef, type TableRef } from '../../core/identifiers.ts';
 import { findConfigFile, parseConfigText } from '../../core/config/load-config.ts';
@@ -114,8 +115,7 @@ function writeScaffold(configPath: string, existingText: string | null, s: Datas
     fs.writeFileSync(path.join(baseDir, f), content);
   }
   const compiled = compileConfig(parseConfigText(text, configPath), { path: configPath });
-  const tmp = `${configPath}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, configPath);
+  // Atomically, and through a symlinked dualrun.yaml to its target (a rename over the link replaced it).
+  writeOutputFile(configPath, text);
   return compiled;
 }

@@ -3,7 +3,7 @@ import { DualrunError, EXIT } from '../../core/errors.ts';
 import { requestedWindows } from '../../core/windows.ts';
 import { pathsRunning, readStage } from '../../core/stages.ts';
 import type { Runtime } from '../../core/runtime.ts';
-import { json, out, reportError, resumeCommand, runCommand } from './command-runner.ts';
+import { interruptedExitCode, json, out, reportError, resumeCommand, runCommand } from './command-runner.ts';
 import { startProgress, stderrLine } from '../../core/terminal.ts';
 import { backfill } from '../../../legacy-batch/backfill.ts';
 import { runWindow, type WindowResult } from '../../../legacy-batch/run-window.ts';
@@ -60,6 +60,7 @@ async function batchRun(rt: Runtime, dataset: string, opts: RunOpts): Promise<nu
   // The scheduler never runs a retired batch; a person asking explicitly may (e.g. to compare once more).
   if (!pathsRunning(stage).batch) rt.log.warn({ dataset: ds.name, stage }, 'the legacy batch of this dataset is retired (streaming-only); running it because it was asked for explicitly');
   let results: WindowResult[];
+  let interrupted = false;
   if (opts.from || opts.to) {
     const windows = asked ?? [];
     const bar = startProgress(windows.length, 'backfill [{bar}] {value}/{total} windows  {window}', { window: '' });
@@ -75,20 +76,22 @@ async function batchRun(rt: Runtime, dataset: string, opts: RunOpts): Promise<nu
     bar?.stop();
     // The first window not loaded by now (the one cut short, or the next): where to pick up.
     const left = results.find((r) => r.status !== 'succeeded' && r.status !== 'skipped');
-    if (rt.signal.aborted && left?.window) stderrLine(`backfill interrupted at ${left.window}; resume with:\n  ${resumeCommand({ '--from': left.window })}`);
-    if (opts.format !== 'json') return exitFor(results);
+    interrupted = rt.signal.aborted && left !== undefined;
+    if (interrupted && left?.window) stderrLine(`backfill interrupted at ${left.window}; resume with:\n  ${resumeCommand({ '--from': left.window })}`);
+    if (opts.format !== 'json') return exitFor(results, interrupted ? rt.signal : null);
   } else {
     const window = asked === null ? null : (asked[0] ?? lastDueWindow(ds, new Date()));
     results = [await runWindow(rt, ds, window, { trigger: 'cli', signal: rt.signal, partial: opts.partial })];
   }
   printResults(results, opts.format, results.length > 1 || Boolean(opts.from));
-  return exitFor(results);
+  return exitFor(results, interrupted ? rt.signal : null);
 }
 
-function exitFor(results: WindowResult[]): number {
+/** A backfill a signal left unfinished exits 130/143 (as documented), not 3 as if a window had failed. */
+function exitFor(results: WindowResult[], interruptedBy: AbortSignal | null): number {
   const bad = results.find((r) => r.error);
-  if (bad?.error) return reportError(bad.error, false);
-  return results.some((r) => r.status === 'not-run') ? EXIT.runtime : EXIT.ok;
+  const code = bad?.error ? reportError(bad.error, false) : results.some((r) => r.status === 'not-run') ? EXIT.runtime : EXIT.ok;
+  return interruptedBy ? interruptedExitCode(interruptedBy) ?? code : code;
 }
 
 function printResults(results: WindowResult[], format: string, asArray: boolean): void {

@@ -56,6 +56,7 @@ export function registerCutover(program: Command): void {
   const cutover = program.command('cutover').description('per-dataset stages batch → shadow → streaming → streaming-only, gated, audited, reversible');
 
   cutover.command('status').description('stage, serving table and gate progress of every dataset').option('--format <format>', 'text|json', 'text')
+    .addHelpText('after', '\nExamples:\n  $ dualrun cutover status\n  $ dualrun cutover status --format json | jq \'.[] | select(.next.ready)\'')
     .action(async (opts: { format: string }, cmd: Command) => runCommand(cmd, async (rt) => {
       checkFormat(opts.format);
       const rows = await cutoverStatus(rt);
@@ -81,6 +82,7 @@ export function registerCutover(program: Command): void {
     .option('--force', 'bypass the gate (recorded as forced)')
     .option('--from <stage>', FROM_HELP)
     .option('--format <format>', 'text|json', 'text')
+    .addHelpText('after', '\nExit codes: 0 promoted, 1 the gate refused (nothing changed) or --from did not hold.\n\nExamples:\n  $ dualrun cutover promote orders --reason "7 clean nights" --actor ana\n  $ dualrun cutover promote orders --from shadow --reason "nightly promotion"   # only if still in shadow')
     .action(async (dataset: string, opts: ChangeFlags, cmd: Command) => runCommand(cmd, async (rt) => {
       checkFormat(opts.format);
       const expectedStage = stageOption('--from', opts.from);
@@ -98,6 +100,7 @@ export function registerCutover(program: Command): void {
     .option('--actor <name>', 'who (default: $USER)')
     .option('--from <stage>', FROM_HELP)
     .option('--format <format>', 'text|json', 'text')
+    .addHelpText('after', '\nExamples:\n  $ dualrun cutover rollback orders --reason "late rows in the stream output" --actor ana\n  $ dualrun cutover rollback orders --to batch --reason "stop the streaming path"')
     .action(async (dataset: string, opts: ChangeFlags, cmd: Command) => runCommand(cmd, async (rt) => {
       checkFormat(opts.format);
       const to = stageOption('--to', opts.to);
@@ -106,6 +109,7 @@ export function registerCutover(program: Command): void {
     }));
 
   cutover.command('history <dataset>').description('the audit trail of a dataset').option('--format <format>', 'text|json', 'text')
+    .addHelpText('after', '\nExample:\n  $ dualrun cutover history orders --format json')
     .action(async (dataset: string, opts: { format: string }, cmd: Command) => runCommand(cmd, async (rt) => {
       checkFormat(opts.format);
       const rows = await readHistory(await rt.db(), rt.dataset(dataset).name);

@@ -9,12 +9,12 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { DualrunError, EXIT } from '../../core/errors.ts';
 import type { Runtime } from '../../core/runtime.ts';
+import { loginPassword, maskUrlSecrets } from '../../core/db/url-password.ts';
 import { json, out, runCommand } from './command-runner.ts';
 
+/** The URL with its password masked, wherever it is (user-info, `?password=`, `?sslpassword=`). */
 export function maskPassword(url: string): string {
-  const u = new URL(url);
-  if (u.password) u.password = '****';
-  return u.toString();
+  return maskUrlSecrets(url, '****');
 }
 
 export function registerDb(program: Command): void {
@@ -52,16 +52,17 @@ function findOnPath(name: string): string | null {
 async function openPsql(rt: Runtime, args: string[]): Promise<number> {
   const psql = findOnPath(process.platform === 'win32' ? 'psql.exe' : 'psql');
   if (!psql) throw new DualrunError('DUALRUN_USAGE', 'psql is not installed (not found on PATH); install the PostgreSQL client (e.g. apt-get install postgresql-client), or connect any client to `dualrun db url --show-password`');
-  const u = new URL(await rt.databaseUrl());
-  const password = decodeURIComponent(u.password);
-  u.password = '';
+  const url = await rt.databaseUrl();
+  // The password goes through the environment: argv is visible to every user (ps).
+  const password = loginPassword(url);
+  const target = maskUrlSecrets(url, '', ['password']);
   // Ctrl-C belongs to psql (it cancels the running query); this process waits for psql to end.
   const saved = process.listeners('SIGINT');
   process.removeAllListeners('SIGINT');
   const ignore = () => undefined;
   process.on('SIGINT', ignore);
   try {
-    const child = spawn(psql, [u.toString(), ...args], { stdio: 'inherit', env: { ...process.env, PGPASSWORD: password } });
+    const child = spawn(psql, [target, ...args], { stdio: 'inherit', env: { ...process.env, PGPASSWORD: password } });
     const stop = () => child.kill('SIGTERM');
     rt.signal.addEventListener('abort', stop, { once: true });
     return await new Promise<number>((resolve, reject) => {

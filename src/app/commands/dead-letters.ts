@@ -58,6 +58,7 @@ export function registerDeadLetters(program: Command): void {
   withFilters(dl.command('list <dataset>').description('dead letters of a dataset, oldest first (default: open ones)'), false)
     .option('--status <status>', `${DEAD_LETTER_STATUSES.join('|')}|all`, 'open')
     .option('--limit <n>', 'at most this many rows', '100')
+    .addHelpText('after', '\nExamples:\n  $ dualrun dead-letters list orders --stage validate --since 24h\n  $ dualrun dead-letters list orders --status all --format json')
     .action(async (dataset: string, opts: FilterFlags & { status: string; limit: string }, cmd: Command) => runCommand(cmd, async (rt) => {
       checkFormat(opts.format);
       if (opts.status !== 'all' && !(DEAD_LETTER_STATUSES as readonly string[]).includes(opts.status)) {
@@ -76,6 +77,7 @@ export function registerDeadLetters(program: Command): void {
 
   dl.command('show <dataset> <id>').description('one dead letter in full: payload, error, the actions taken on it')
     .option('--format <format>', 'text|json', 'text')
+    .addHelpText('after', '\nExample:\n  $ dualrun dead-letters show orders 42')
     .action(async (dataset: string, id: string, opts: { format: string }, cmd: Command) => runCommand(cmd, async (rt) => {
       checkFormat(opts.format);
       if (!/^\d{1,19}$/.test(id)) throw new DualrunError('DUALRUN_USAGE', `${JSON.stringify(id)} is not a dead-letter id`);

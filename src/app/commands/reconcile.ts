@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DualrunError, EXIT } from '../../core/errors.ts';
 import { requestedWindows } from '../../core/windows.ts';
-import { json, out, runCommand } from './command-runner.ts';
+import { interruptedExitCode, json, out, runCommand } from './command-runner.ts';
 import { reconcileDataset, DEFAULT_SAMPLES } from '../../../reconcile/reconcile-dataset.ts';
 import { exitCodeFor } from '../../../reconcile/verdict-exit-code.ts';
 import { resultMarkdown, resultText } from '../../../reconcile/result-text.ts';
@@ -21,7 +21,7 @@ export function registerReconcile(program: Command): void {
     .option('--format <format>', 'text|json|md', 'text')
     .option('--samples <n>', 'differences to list per window', String(DEFAULT_SAMPLES))
     .option('--assume-settled', 'judge windows dualrun cannot prove settled instead of answering pending')
-    .addHelpText('after', '\nWithout --window/--from/--to: the newest window with a succeeded batch run.\nExit codes: 0 match, 1 mismatch, 3 failure, 4 pending (not settled yet); several windows: the worst (3 > 1 > 4 > 0).\n\nExample:\n  $ dualrun reconcile orders --window 2026-11-20 --format json')
+    .addHelpText('after', '\nWithout --window/--from/--to: the newest window with a succeeded batch run.\nExit codes: 0 match, 1 mismatch, 3 failure, 4 pending (not settled yet); several windows: the worst (3 > 1 > 4 > 0);\n130/143 when SIGINT/SIGTERM left windows unjudged (each listed as DUALRUN_INTERRUPTED).\n\nExample:\n  $ dualrun reconcile orders --window 2026-11-20 --format json')
     .action(async (dataset: string, opts: ReconcileCliOptions, cmd: Command) => runCommand(cmd, async (rt) => {
       boundHeapGrowth();
       if (!['text', 'json', 'md'].includes(opts.format)) throw new DualrunError('DUALRUN_USAGE', `--format: expected text, json or md, got ${JSON.stringify(opts.format)}`);
@@ -44,6 +44,8 @@ export function registerReconcile(program: Command): void {
       // A config the database refuses (e.g. a reconcile.expressions entry) is a config error: exit 2, not a failed run.
       const badConfig = results.find((r) => r.error?.code === 'DUALRUN_CONFIG_INVALID');
       if (badConfig) { process.stderr.write(`dualrun: ${badConfig.error!.code}: ${badConfig.error!.message}\n`); return EXIT.usage; }
+      // Windows a signal left unjudged: the answer is incomplete, whatever the others said.
+      if (results.some((r) => r.error?.code === 'DUALRUN_INTERRUPTED')) return interruptedExitCode(rt.signal) ?? EXIT.runtime;
       return exitCodeFor(results.map((r) => r.verdict));
     }));
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { parseInstant } from '../../core/parse-instant.ts';
 import { DualrunError, EXIT } from '../../core/errors.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import { interruptedExitCode, json, out, runCommand } from './command-runner.ts';
@@ -93,7 +94,7 @@ function replayFrom(opts: StreamOptions): ReplayFrom | null {
   if (opts.fromBeginning && opts.fromTime) throw new DualrunError('DUALRUN_USAGE', '--from-beginning and --from-time exclude each other');
   if (opts.fromBeginning) return { kind: 'beginning' };
   if (opts.fromTime === undefined) return null;
-  const at = new Date(opts.fromTime);
-  if (Number.isNaN(at.getTime())) throw new DualrunError('DUALRUN_USAGE', `--from-time ${JSON.stringify(opts.fromTime)} is not an ISO 8601 time (e.g. 2026-11-20T00:00:00Z)`);
+  const at = parseInstant(opts.fromTime);
+  if (at === null) throw new DualrunError('DUALRUN_USAGE', `--from-time ${JSON.stringify(opts.fromTime)} is not a real ISO 8601 time (e.g. 2026-11-20T00:00:00Z, 2026-11-20)`);
   return { kind: 'time', at };
 }

@@ -13,6 +13,7 @@ import { parseByteSize } from '../byte-size.ts';
 import { parseDuration } from '../duration.ts';
 import { parseTableRef, type TableRef } from '../identifiers.ts';
 import { registerSecret } from '../secrets.ts';
+import { urlSecrets } from '../db/url-password.ts';
 import { connectionUrlProblem } from '../db/connection-url.ts';
 import { interpolateEnv } from './load-config.ts';
 import { packagePath } from '../package-path.ts';
@@ -223,7 +224,7 @@ function checkUrl(url: string, at: string, p: Problems): void {
   if (problem) { p.add(at, problem); return; }
   try {
     const u = new URL(url);
-    if (u.password) registerSecret(decodeURIComponent(u.password));
+    for (const secret of urlSecrets(url)) registerSecret(secret);
     if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') p.add(at, `expected a postgres:// connection string, got protocol ${u.protocol}`);
   } catch {
     p.add(at, 'expected a postgres:// connection string');

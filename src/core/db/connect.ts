@@ -5,6 +5,7 @@
 import pg from 'pg';
 import { DualrunError } from '../errors.ts';
 import { registerSecret } from '../secrets.ts';
+import { urlSecrets } from './url-password.ts';
 import { connectionUrlProblem } from './connection-url.ts';
 
 export type Pool = pg.Pool;
@@ -20,7 +21,7 @@ const LOST_MESSAGES = /timeout expired|Connection terminated|terminating connect
 export function describeTarget(url: string): string {
   try {
     const u = new URL(url);
-    if (u.password) registerSecret(decodeURIComponent(u.password));
+    for (const secret of urlSecrets(url)) registerSecret(secret);
     const db = decodeURIComponent(u.pathname.replace(/^\//, '')) || '(default)';
     return `${u.hostname || 'localhost'}:${u.port || '5432'} (database ${db}, user ${decodeURIComponent(u.username) || '(default)'})`;
   } catch {

@@ -1,0 +1,45 @@
+/**
+ * kafkajs's own log entries carried the stack of each connection error ("stack":
+ * "Error: connect ECONNREFUSED ...\n    at TCPConnectWrap.afterConnect ..."), so a worker
+ * retrying an unreachable broker printed stack traces at the default level, every few
+ * hundred milliseconds; dualrun shows stacks only at --log-level debug.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestDatabase } from '../support/pg.ts';
+import { runCli } from '../support/cli.ts';
+import { ORDERS_DDL, ordersStreamDatabase, setStage, writeConfig } from './support.ts';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await ordersStreamDatabase('kafka_log_stacks');
+  await db.pool.query(ORDERS_DDL('public.orders_src'));
+  await setStage(db.pool, 'orders', 'shadow');
+});
+afterAll(async () => { await db?.drop(); });
+
+async function streamAgainstClosedPort(level: string): Promise<{ code: number | null; records: Record<string, unknown>[] }> {
+  const { file, dir } = writeConfig({
+    database: { url: db.url }, kafka: { brokers: ['127.0.0.1:1'], connectTimeout: '2s' },
+    datasets: { orders: { key: ['order_id'], batch: { output: 'analytics.orders_batch' }, stream: { output: 'analytics.orders_stream', source: { topic: 'nowhere', format: 'debezium' } } } },
+  });
+  const r = await runCli(['--config', file, '--log-level', level, 'stream', '--until-idle'], { cwd: dir });
+  const records = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { code: r.code, records };
+}
+
+const kafkajsRecords = (records: Record<string, unknown>[]) => records.filter((r) => String(r.msg).startsWith('kafkajs: Connection error'));
+
+describe('kafkajs log entries', () => {
+  it('carry no stack trace at the default level', { timeout: 60_000 }, async () => {
+    const { code, records } = await streamAgainstClosedPort('info');
+    expect(code).toBe(3);
+    const kafkajs = kafkajsRecords(records);
+    expect(kafkajs.length).toBeGreaterThan(0);
+    for (const r of kafkajs) expect(JSON.stringify(r)).not.toMatch(/"stack"|\\n\s+at /);
+  });
+
+  it('keep it at --log-level debug', { timeout: 60_000 }, async () => {
+    const { records } = await streamAgainstClosedPort('debug');
+    expect(kafkajsRecords(records).some((r) => /\\n\s+at /.test(JSON.stringify(r)))).toBe(true);
+  });
+});
