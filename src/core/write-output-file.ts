@@ -20,7 +20,7 @@ export function writeOutputFile(file: string, text: string): void {
   if (existing?.isDirectory()) throw new DualrunError('DUALRUN_USAGE', `cannot write ${file}: it is a folder (name a file)`);
   try {
     if ((existing && !existing.isFile()) || (target === file && lstatOrNull(file)?.isSymbolicLink())) { fs.writeFileSync(file, text); return; }
-    fs.mkdirSync(path.dirname(target), { recursive: true });
+    makeFolders(path.dirname(target));
     const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
     try {
       fs.writeFileSync(tmp, text);
@@ -30,11 +30,44 @@ export function writeOutputFile(file: string, text: string): void {
       throw e;
     }
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    // Anything else (a folder missing in a path under a file, no permission) is the path given.
-    const code = IO_CODES.has(err.code ?? '') ? 'DUALRUN_OUTPUT_FAILED' : 'DUALRUN_USAGE';
-    throw new DualrunError(code, `cannot write ${file}: ${err.message}`, { cause: e, details: { file } });
+    throw pathError(file, e);
   }
+}
+
+/**
+ * A file the user's path names, written in place (`init`'s and `add`'s scaffold files): its
+ * folders made, and a failure as `writeOutputFile`'s (exit 2 for the path, 3 for the disk).
+ */
+export function writeUserFile(file: string, write: (file: string) => void): void {
+  try {
+    makeFolders(path.dirname(file));
+    write(file);
+  } catch (e) {
+    throw pathError(file, e);
+  }
+}
+
+/**
+ * `mkdir -p` one level at a time. Node's `mkdirSync(recursive)` never returns under /proc
+ * (`--out /proc/nope/x`: 90% CPU, and SIGTERM cannot interrupt a synchronous loop).
+ */
+export function makeFolders(dir: string): void {
+  const missing: string[] = [];
+  for (let d = path.resolve(dir); lstatOrNull(d) === null; d = path.dirname(d)) {
+    missing.push(d);
+    if (path.dirname(d) === d) break;
+  }
+  for (const d of missing.reverse()) {
+    try { fs.mkdirSync(d); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; }
+  }
+}
+
+function pathError(file: string, e: unknown): DualrunError {
+  if (e instanceof DualrunError) return e;
+  const err = e as NodeJS.ErrnoException;
+  // Anything else (a folder missing in a path under a file, no permission) is the path given.
+  const code = IO_CODES.has(err.code ?? '') ? 'DUALRUN_OUTPUT_FAILED' : 'DUALRUN_USAGE';
+  return new DualrunError(code, `cannot write ${file}: ${err.message}`, { cause: e, details: { file } });
 }
 
 function lstatOrNull(file: string): fs.Stats | null {

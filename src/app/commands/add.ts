@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { writeOutputFile } from '../../core/write-output-file.ts';
+import { writeOutputFile, writeUserFile } from '../../core/write-output-file.ts';
 import { DualrunError } from '../../core/errors.ts';
 import { parseTableRef, type TableRef } from '../../core/identifiers.ts';
 import { findConfigFile, parseConfigText } from '../../core/config/load-config.ts';
@@ -111,8 +111,7 @@ function writeScaffold(configPath: string, existingText: string | null, s: Datas
     ? withDatasetJson(existingText, dataset, s.entry)
     : withDataset(existingText, { name: dataset, entry: s.entry, comments: s.comments, heading }, configPath);
   for (const [f, content] of Object.entries(s.files)) {
-    fs.mkdirSync(path.dirname(path.join(baseDir, f)), { recursive: true });
-    fs.writeFileSync(path.join(baseDir, f), content);
+    writeUserFile(path.join(baseDir, f), (to) => fs.writeFileSync(to, content));
   }
   const compiled = compileConfig(parseConfigText(text, configPath), { path: configPath });
   // Atomically, and through a symlinked dualrun.yaml to its target (a rename over the link replaced it).

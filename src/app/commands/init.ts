@@ -3,6 +3,7 @@ import path from 'node:path';
 import { packagePath } from '../../core/package-path.ts';
 import type { Command } from 'commander';
 import { DualrunError } from '../../core/errors.ts';
+import { writeUserFile } from '../../core/write-output-file.ts';
 import { out, runCommand } from './command-runner.ts';
 
 const TEMPLATE_DIR = packagePath('examples', 'init');
@@ -31,9 +32,8 @@ export function registerInit(program: Command): void {
           throw new DualrunError('DUALRUN_USAGE', `refusing to overwrite ${existing.join(', ')} in ${target} (use --force)`);
         }
         for (const f of files) {
-          fs.mkdirSync(path.dirname(path.join(target, f)), { recursive: true });
-          if (opts.example) fs.copyFileSync(path.join(TEMPLATE_DIR, f), path.join(target, f));
-          else fs.writeFileSync(path.join(target, f), withoutExample(fs.readFileSync(path.join(TEMPLATE_DIR, f), 'utf8')));
+          writeUserFile(path.join(target, f), (to) => (opts.example ? fs.copyFileSync(path.join(TEMPLATE_DIR, f), to)
+            : fs.writeFileSync(to, withoutExample(fs.readFileSync(path.join(TEMPLATE_DIR, f), 'utf8')))));
         }
         out(`wrote ${files.join(', ')} in ${target}\nnext: ${opts.example ? 'dualrun migrate && dualrun datasets' : 'dualrun add <dataset> --from-table schema.table && dualrun migrate'}`);
       }, { configOptional: true, autoMigrate: false });
