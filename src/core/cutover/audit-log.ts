@@ -1,11 +1,13 @@
 /**
  * The append-only audit of stage changes (dualrun.cutover_audit). The toolkit
  * only ever INSERTs here; triggers from 0001-core refuse UPDATE, DELETE and
- * TRUNCATE for everyone else.
+ * TRUNCATE for everyone else. The reason and the actor are typed by people, who paste
+ * connection strings: they are stored scrubbed, as logs are, since nothing can mend them later.
  */
 import type { Pool, PoolClient } from '../db/connect.ts';
 import type { Stage } from '../stages.ts';
 import type { GateResult } from './stage-gate.ts';
+import { scrubSecrets } from '../secrets.ts';
 
 export interface AuditEntry {
   readonly id: string;
@@ -47,7 +49,7 @@ export async function appendAudit(c: PoolClient, e: NewAuditEntry): Promise<Audi
   const r = await c.query<Row>(
     `INSERT INTO dualrun.cutover_audit (dataset, action, from_stage, to_stage, actor, reason, forced, evidence, gate, serving, stage_version, warnings)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bigint[], $9, $10, $11, $12::text[]) RETURNING ${COLUMNS}`,
-    [e.dataset, e.action, e.from, e.to, e.actor, e.reason, e.forced, e.evidence, e.gate === null ? null : JSON.stringify(e.gate), e.serving, e.stageVersion, e.warnings],
+    [e.dataset, e.action, e.from, e.to, scrubSecrets(e.actor), scrubSecrets(e.reason), e.forced, e.evidence, e.gate === null ? null : JSON.stringify(e.gate), e.serving, e.stageVersion, e.warnings],
   );
   return fromRow(r.rows[0]);
 }
