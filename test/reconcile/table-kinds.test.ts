@@ -41,7 +41,7 @@ beforeAll(async () => {
     INSERT INTO k.nokey_s VALUES (1, 'a'), (2, 'b'), (2, 'b');
 
     CREATE MATERIALIZED VIEW k.never_refreshed AS SELECT * FROM k.plain WITH NO DATA;
-    CREATE VIEW k.plain_view AS SELECT * FROM k.plain;
+    CREATE TABLE k.other (id int PRIMARY KEY, v text);
     CREATE VIEW k.plain_view2 AS SELECT * FROM k.plain;
 
     CREATE ROLE "${role()}" LOGIN PASSWORD 'colpriv-pw';
@@ -54,7 +54,7 @@ beforeAll(async () => {
     inherit: dataset({ key: ['id'], batch: { output: 'k.parent' }, stream: { output: 'k.plain' } }),
     nokey: dataset({ key: ['id'], batch: { output: 'k.nokey_b' }, stream: { output: 'k.nokey_s' } }),
     folded: dataset({ key: ['id'], batch: { output: 'K.Plain' }, stream: { output: 'k.plain_view2' } }),
-    matview: dataset({ key: ['id'], batch: { output: 'k.never_refreshed' }, stream: { output: 'k.plain_view' } }),
+    matview: dataset({ key: ['id'], batch: { output: 'k.never_refreshed' }, stream: { output: 'k.other' } }),
   });
 });
 afterAll(async () => {
