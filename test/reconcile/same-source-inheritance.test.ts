@@ -7,8 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../support/pg.ts';
-import { reconcileDataset } from '../../reconcile/reconcile-dataset.ts';
-import { dataset, freshDatabase, runtimeFor } from './support.ts';
+import { freshDatabase, judgeOutputs } from './support.ts';
 
 let db: TestDatabase;
 
@@ -28,10 +27,7 @@ beforeAll(async () => {
 });
 afterAll(async () => { await db?.drop(); });
 
-async function judge(batch: string, stream: string) {
-  const rt = runtimeFor(db, { d: dataset({ key: ['id'], batch: { output: batch }, stream: { output: stream } }) });
-  try { return (await reconcileDataset(rt, 'd', { assumeSettled: true, samples: 10, store: false }))[0]; } finally { await rt.close(); }
-}
+const judge = (batch: string, stream: string) => judgeOutputs(db, batch, stream);
 
 describe('an output is never compared with a table it reads through inheritance', () => {
   it('a batch output whose inheritance child is the stream output is a reconcile error, not a match', async () => {

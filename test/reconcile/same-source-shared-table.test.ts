@@ -6,8 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../support/pg.ts';
-import { reconcileDataset } from '../../reconcile/reconcile-dataset.ts';
-import { dataset, freshDatabase, runtimeFor } from './support.ts';
+import { freshDatabase, judgeOutputs } from './support.ts';
 
 let db: TestDatabase;
 
@@ -30,10 +29,7 @@ beforeAll(async () => {
 });
 afterAll(async () => { await db?.drop(); });
 
-async function judge(batch: string, stream: string) {
-  const rt = runtimeFor(db, { d: dataset({ key: ['id'], batch: { output: batch }, stream: { output: stream } }) });
-  try { return (await reconcileDataset(rt, 'd', { assumeSettled: true, samples: 10, store: false }))[0]; } finally { await rt.close(); }
-}
+const judge = (batch: string, stream: string) => judgeOutputs(db, batch, stream);
 
 describe('two outputs reading the same tables are never compared', () => {
   it('two views over one table are a reconcile error naming the table, not a match', async () => {

@@ -8,6 +8,7 @@ import { createLogger } from '../../src/core/logger.ts';
 import { createRuntime, type Runtime } from '../../src/core/runtime.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import type { WindowResult } from '../../reconcile/types.ts';
+import { reconcileDataset } from '../../reconcile/reconcile-dataset.ts';
 import { stringifyExact } from '../../src/core/exact-json.ts';
 
 export interface RawDataset {
@@ -25,6 +26,12 @@ export function dataset(d: Omit<RawDataset, 'stream'> & { stream: { output: stri
 export function runtimeFor(db: TestDatabase, datasets: Record<string, Record<string, unknown>>, extra: Record<string, unknown> = {}): Runtime {
   const config = compileConfig({ database: { url: db.url }, datasets, ...extra }, { path: null });
   return createRuntime({ config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent') });
+}
+
+/** One whole-table reconciliation of `batch` against `stream` keyed by id (not stored), for checks that run before any window. */
+export async function judgeOutputs(db: TestDatabase, batch: string, stream: string): Promise<WindowResult> {
+  const rt = runtimeFor(db, { d: dataset({ key: ['id'], batch: { output: batch }, stream: { output: stream } }) });
+  try { return (await reconcileDataset(rt, 'd', { assumeSettled: true, samples: 10, store: false }))[0]; } finally { await rt.close(); }
 }
 
 export async function freshDatabase(prefix = 'rc'): Promise<TestDatabase> {

@@ -54,7 +54,8 @@ describe('dualrun cutover', () => {
     expect(JSON.parse(forced.stdout)).toMatchObject({ from: 'shadow', to: 'streaming', forced: true, audit: { actor: 'ci-user', forced: true } });
     expect(await servedSide(fx.db.pool)).toBe('stream');
 
-    const back = await cli('rollback', 'orders', '--reason', 'incident over', '--actor', 'alice');
+    // A connection string pasted into a reason: the append-only audit keeps it scrubbed (it cannot be mended later).
+    const back = await cli('rollback', 'orders', '--reason', 'incident over, legacy at postgres://ops:Hunter2secret@db2/shop password=Zebra77x', '--actor', 'alice');
     expect(back.code, back.stderr).toBe(0);
     expect(back.stdout).toContain('orders: streaming → shadow');
     expect(await servedSide(fx.db.pool)).toBe('batch');
@@ -64,6 +65,11 @@ describe('dualrun cutover', () => {
     expect(JSON.parse(history.stdout).map((h: { action: string; to: string; forced: boolean; actor: string }) => [h.action, h.to, h.forced, h.actor])).toEqual([
       ['promote', 'shadow', false, 'ci-user'], ['promote', 'streaming', true, 'ci-user'], ['rollback', 'shadow', false, 'alice'],
     ]);
+    const stored = (await fx.db.pool.query<{ reason: string }>("SELECT reason FROM dualrun.cutover_audit WHERE dataset = 'orders' AND action = 'rollback'")).rows[0].reason;
+    for (const text of [history.stdout, stored]) {
+      expect(text).toContain('legacy at postgres://ops:***@db2/shop password=***');
+      for (const secret of ['Hunter2secret', 'Zebra77x']) expect(text).not.toContain(secret);
+    }
     const historyText = await cli('history', 'orders');
     expect(historyText.stdout).toMatch(/FORCED/);
   });

@@ -30,6 +30,18 @@ const why = { reason: 'test', actor: 'tester' };
 const DAY = 86_400_000;
 const utcDay = (offset: number) => new Date(Date.now() + offset * DAY).toISOString().slice(0, 10);
 
+/** Three past days with the same 3 rows in both outputs (ids from `base`): windows that match. */
+async function threeEqualDays(pool: TestDatabase['pool'], base: number): Promise<string[]> {
+  const days = [utcDay(-4), utcDay(-3), utcDay(-2)];
+  for (const [i, d] of days.entries()) {
+    await pool.query(`INSERT INTO analytics.orders_batch SELECT ${base} + ${i * 10} + g, '${d}', g, 'x' FROM generate_series(1, 3) g;
+      INSERT INTO analytics.orders_stream SELECT ${base} + ${i * 10} + g, '${d}', g, 'x', 1, now() FROM generate_series(1, 3) g`);
+  }
+  return days;
+}
+const judge = async (r: Runtime, days: string[]) => (await reconcileDataset(r, 'orders', { windows: days, assumeSettled: true })).map((x) => x.verdict);
+const gate = async (r: Runtime) => (await cutoverStatus(r)).find((s) => s.dataset === 'orders')!.next!;
+
 describe('windows written by an earlier stream transform', () => {
   it('re-reconciled windows do not count while the worker still runs the old transform, nor after a restart for windows it wrote before; a replay from the beginning makes them count (promotion on evidence the new transform never produced)', async () => {
     fx = await createFixture();
@@ -45,21 +57,15 @@ describe('windows written by an earlier stream transform', () => {
     await recordDefinitionsLongAgo(rt);
     await promote(rt, 'orders', why);
     await recordStreamStart(pool, rt.dataset('orders'), { replay: false }); // the first start recorded covers the whole output
-    const days = [utcDay(-4), utcDay(-3), utcDay(-2)];
-    for (const [i, d] of days.entries()) {
-      await pool.query(`INSERT INTO analytics.orders_batch SELECT 400 + ${i * 10} + g, '${d}', g, 'x' FROM generate_series(1, 3) g;
-        INSERT INTO analytics.orders_stream SELECT 400 + ${i * 10} + g, '${d}', g, 'x', 1, now() FROM generate_series(1, 3) g`);
-    }
-    const judge = async (r: Runtime) => (await reconcileDataset(r, 'orders', { windows: days, assumeSettled: true })).map((x) => x.verdict);
-    const gate = async (r: Runtime) => (await cutoverStatus(r)).find((s) => s.dataset === 'orders')!.next!;
-    expect(await judge(rt)).toEqual(['match', 'match', 'match']);
+    const days = await threeEqualDays(pool, 400);
+    expect(await judge(rt, days)).toEqual(['match', 'match', 'match']);
     expect(await gate(rt)).toMatchObject({ ready: true, clean: 3 });
 
     // The transform changes on disk; the running worker keeps the one it started with.
     fs.writeFileSync(path.join(dir, 'orders.ts'), 'export default (r: any) => ({ ...r, side: r.side.trim() });\n');
     const rt2 = createRuntime({ config: config(), log: pino({ level: 'silent' }) });
     extra.push(rt2);
-    expect(await judge(rt2)).toEqual(['match', 'match', 'match']);
+    expect(await judge(rt2, days)).toEqual(['match', 'match', 'match']);
     let status = await gate(rt2);
     expect(status).toMatchObject({ ready: false, clean: 0 });
     expect(status.notCounted.map((n) => n.rule)).toEqual(['stream-definition', 'stream-definition', 'stream-definition']);
@@ -90,14 +96,8 @@ describe('windows written under an earlier stream config', () => {
     // A start recorded before dualrun kept the stream config (its transform and schema only) still covers the output.
     const { streamTransform, streamSchema } = streamCode(rt.dataset('orders'));
     await pool.query(`INSERT INTO dualrun.stream_starts (dataset, parts, covers_from, replay) VALUES ('orders', $1, NULL, false)`, [JSON.stringify({ streamTransform, streamSchema })]);
-    const days = [utcDay(-4), utcDay(-3), utcDay(-2)];
-    for (const [i, d] of days.entries()) {
-      await pool.query(`INSERT INTO analytics.orders_batch SELECT 500 + ${i * 10} + g, '${d}', g, 'x' FROM generate_series(1, 3) g;
-        INSERT INTO analytics.orders_stream SELECT 500 + ${i * 10} + g, '${d}', g, 'x', 1, now() FROM generate_series(1, 3) g`);
-    }
-    const judge = async (r: Runtime) => (await reconcileDataset(r, 'orders', { windows: days, assumeSettled: true })).map((x) => x.verdict);
-    const gate = async (r: Runtime) => (await cutoverStatus(r)).find((s) => s.dataset === 'orders')!.next!;
-    expect(await judge(rt)).toEqual(['match', 'match', 'match']);
+    const days = await threeEqualDays(pool, 500);
+    expect(await judge(rt, days)).toEqual(['match', 'match', 'match']);
     expect(await gate(rt)).toMatchObject({ ready: true, clean: 3 });
     await recordStreamStart(pool, rt.dataset('orders'), { replay: false }); // a restart on the same config keeps the coverage
     expect(await gate(rt)).toMatchObject({ ready: true, clean: 3 });
@@ -106,7 +106,7 @@ describe('windows written under an earlier stream config', () => {
     raw.datasets.orders.stream.source.topic = 'shop.orders.v2';
     const rt2 = createRuntime({ config: config(), log: pino({ level: 'silent' }) });
     extra.push(rt2);
-    expect(await judge(rt2)).toEqual(['match', 'match', 'match']);
+    expect(await judge(rt2, days)).toEqual(['match', 'match', 'match']);
     let status = await gate(rt2);
     expect(status).toMatchObject({ ready: false, clean: 0 });
     expect(status.notCounted.map((n) => n.rule)).toEqual(['stream-definition', 'stream-definition', 'stream-definition']);
@@ -132,21 +132,15 @@ describe('starts recorded before dualrun kept the stream config', () => {
     const { streamTransform, streamSchema } = streamCode(rt.dataset('orders'));
     await pool.query(`INSERT INTO dualrun.stream_starts (dataset, parts, covers_from, replay, started_at) VALUES ('orders', $1, NULL, false, now() - interval '10 days')`,
       [JSON.stringify({ streamTransform, streamSchema })]);
-    const days = [utcDay(-4), utcDay(-3), utcDay(-2)];
-    for (const [i, d] of days.entries()) {
-      await pool.query(`INSERT INTO analytics.orders_batch SELECT 600 + ${i * 10} + g, '${d}', g, 'x' FROM generate_series(1, 3) g;
-        INSERT INTO analytics.orders_stream SELECT 600 + ${i * 10} + g, '${d}', g, 'x', 1, now() FROM generate_series(1, 3) g`);
-    }
-    const judge = async (r: Runtime) => (await reconcileDataset(r, 'orders', { windows: days, assumeSettled: true })).map((x) => x.verdict);
-    const gate = async (r: Runtime) => (await cutoverStatus(r)).find((s) => s.dataset === 'orders')!.next!;
-    expect(await judge(rt)).toEqual(['match', 'match', 'match']);
+    const days = await threeEqualDays(pool, 600);
+    expect(await judge(rt, days)).toEqual(['match', 'match', 'match']);
     expect(await gate(rt)).toMatchObject({ ready: true, clean: 3 }); // the config is as it was before that start
 
     // After the upgrade, the topic changes and the worker restarts on it: the windows came from the old topic.
     raw.datasets.orders.stream.source.topic = 'shop.orders.v2';
     const rt2 = createRuntime({ config: compileConfig(raw, { path: null }), log: pino({ level: 'silent' }) });
     extra.push(rt2);
-    expect(await judge(rt2)).toEqual(['match', 'match', 'match']);
+    expect(await judge(rt2, days)).toEqual(['match', 'match', 'match']);
     await recordStreamStart(pool, rt2.dataset('orders'), { replay: false });
     const status = await gate(rt2);
     expect(status).toMatchObject({ ready: false, clean: 0 });
