@@ -9,6 +9,7 @@
 import type { PagePipe } from './cross-database-copy.ts';
 import { ALL_TEXT, checkColumns, type PageContext } from './page-context.ts';
 import { describeQuery, quoteColumn } from './window-load.ts';
+import { guardedInsert } from './window-rows-guard.ts';
 
 export async function rowLiteralPages(ctx: PageContext): Promise<PagePipe> {
   const names = await describeQuery(ctx.source, ctx.query);
@@ -23,7 +24,7 @@ export async function rowLiteralPages(ctx: PageContext): Promise<PagePipe> {
     async fetch() {
       const r = await ctx.source.query<[string]>({ text: `FETCH ${ctx.pageRows} FROM dualrun_extract`, rowMode: 'array', types: ALL_TEXT });
       const literals = r.rows.map((row) => row[0]);
-      return { fetched: literals.length, insert: async () => (await ctx.target.query(insertSql, [literals])).rowCount ?? 0 };
+      return { fetched: literals.length, insert: () => guardedInsert(ctx.target, insertSql, [literals], ctx.guard) };
     },
   };
 }
