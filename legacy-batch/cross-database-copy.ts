@@ -14,7 +14,6 @@ import { outputColumns } from './output-columns.ts';
 import { rowLiteralPages } from './row-literal-pages.ts';
 import { transformedPages } from './transformed-pages.ts';
 import type { BatchTransform } from './transform-module.ts';
-import type { WindowGuard } from './window-rows-guard.ts';
 
 export interface PagedCopySource {
   readonly pool: Pool;
@@ -22,7 +21,6 @@ export interface PagedCopySource {
   readonly transform: BatchTransform | null;
   readonly pageRows?: number;
   readonly signal?: AbortSignal;
-  readonly guard: WindowGuard | null;
 }
 
 export interface CopyResult { rows: number; snapshotAt: Date }
@@ -46,7 +44,7 @@ export async function pagedCopy(target: PoolClient, output: TableRef, src: Paged
       await client.query(`SELECT pg_catalog.set_config('extra_float_digits', '3', true), ${NO_IDLE_TIMEOUT}`);
       await target.query(`SELECT ${NO_IDLE_TIMEOUT}`);
       const snapshotAt = (await client.query<{ at: Date }>('SELECT now() AS at')).rows[0].at;
-      const ctx = { source: client, target, output, cols, query: src.query, pageRows: src.pageRows ?? defaultPageRows(), guard: src.guard };
+      const ctx = { source: client, target, output, cols, query: src.query, pageRows: src.pageRows ?? defaultPageRows() };
       const pipe = src.transform ? await transformedPages(ctx, src.transform) : await rowLiteralPages(ctx);
       let rows = 0;
       let page = await pipe.fetch();

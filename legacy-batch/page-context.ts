@@ -3,7 +3,6 @@ import type { PoolClient } from '../src/core/db/connect.ts';
 import type { TableRef } from '../src/core/identifiers.ts';
 import type { BoundQuery } from './batch-query.ts';
 import type { OutputColumn } from './output-columns.ts';
-import type { WindowGuard } from './window-rows-guard.ts';
 
 export interface PageContext {
   readonly source: PoolClient;
@@ -12,8 +11,6 @@ export interface PageContext {
   readonly cols: Map<string, OutputColumn>;
   readonly query: BoundQuery;
   readonly pageRows: number;
-  /** Every inserted row must be in the window (null: a whole table). */
-  readonly guard: WindowGuard | null;
 }
 
 /** Fails on query/transform columns the output lacks, naming them. */

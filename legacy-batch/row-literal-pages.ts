@@ -9,7 +9,6 @@
 import type { PagePipe } from './cross-database-copy.ts';
 import { ALL_TEXT, checkColumns, type PageContext } from './page-context.ts';
 import { describeQueryFields, quoteColumn } from './window-load.ts';
-import { guardedInsert } from './window-rows-guard.ts';
 
 // A timestamptz prints in the source session's TimeZone, and its text read as a timestamp or
 // date keeps that zone's wall clock ('2026-11-05 23:30:00+00' from an Asia/Kolkata source became
@@ -31,7 +30,7 @@ export async function rowLiteralPages(ctx: PageContext): Promise<PagePipe> {
     async fetch() {
       const r = await ctx.source.query<[string]>({ text: `FETCH ${ctx.pageRows} FROM dualrun_extract`, rowMode: 'array', types: ALL_TEXT });
       const literals = r.rows.map((row) => row[0]);
-      return { fetched: literals.length, insert: () => guardedInsert(ctx.target, insertSql, [literals], ctx.guard) };
+      return { fetched: literals.length, insert: async () => (await ctx.target.query(insertSql, [literals])).rowCount ?? 0 };
     },
   };
 }

@@ -20,7 +20,7 @@ import { clearWindow, lockWindow } from './window-claim.ts';
 import { insertSelect } from './window-load.ts';
 import { scopeLabel, windowScope, type WindowScope } from './window-scope.ts';
 import { assertWindowColumnType } from './window-column-type.ts';
-import { windowGuard } from './window-rows-guard.ts';
+import { assertLoadedInWindow } from './window-rows-guard.ts';
 import { batchFailedAlert } from '../src/core/alerts/pipeline-alerts.ts';
 import { assertDue, isDue } from './due-window.ts';
 import { currentDefinition } from '../src/core/cutover/dataset-definition.ts';
@@ -104,14 +104,14 @@ async function loadWindow(rt: Runtime, client: PoolClient, ds: DatasetConfig, sc
     const txStart = await lockWindow(client, scope);
     await assertWindowColumnType(client, ds);
     await clearWindow(client, ds.batch.output.sql, scope);
-    const guard = windowGuard(ds, scope);
     let loaded: CopyResult;
     if (ds.batch.sourceUrl || transform) {
       const source = ds.batch.sourceUrl ? await rt.pool(ds.batch.sourceUrl) : target;
-      loaded = await pagedCopy(client, ds.batch.output, { pool: source, query, transform, signal: opts.signal, pageRows: opts.pageRows, guard });
+      loaded = await pagedCopy(client, ds.batch.output, { pool: source, query, transform, signal: opts.signal, pageRows: opts.pageRows });
     } else {
-      loaded = { rows: await insertSelect(client, ds.batch.output, query, guard), snapshotAt: txStart };
+      loaded = { rows: await insertSelect(client, ds.batch.output, query), snapshotAt: txStart };
     }
+    await assertLoadedInWindow(client, ds, scope, loaded.rows);
     opts.signal?.throwIfAborted(); // stopped at the last moment: still roll back
     return loaded;
   } finally {

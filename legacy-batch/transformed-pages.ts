@@ -10,7 +10,6 @@ import { checkColumns, identity, type PageContext } from './page-context.ts';
 import { toPgText } from './row-text.ts';
 import { transformPage, type BatchRow, type BatchTransform } from './transform-module.ts';
 import { quoteColumn } from './window-load.ts';
-import { guardedInsert } from './window-rows-guard.ts';
 
 const TEMPORAL_OIDS = new Set([1082, 1083, 1114, 1184, 1186, 1266]);
 const FOR_TRANSFORM = {
@@ -37,9 +36,11 @@ async function insertColumns(ctx: PageContext, rows: BatchRow[]): Promise<number
   const quoted = names.map(quoteColumn);
   const types = names.map((n) => ctx.cols.get(n)!.type);
   const columns = names.map((name, i) => rows.map((r) => toPgText(r[name], types[i])));
-  return guardedInsert(ctx.target,
+  const r = await ctx.target.query(
     `INSERT INTO ${ctx.output.sql} (${quoted.join(', ')})
      SELECT ${quoted.map((q, i) => `${q}::${types[i]}`).join(', ')}
      FROM unnest(${names.map((_, i) => `$${i + 1}::text[]`).join(', ')}) AS u(${quoted.join(', ')})`,
-    columns, ctx.guard);
+    columns,
+  );
+  return r.rowCount ?? 0;
 }

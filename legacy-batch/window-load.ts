@@ -8,12 +8,12 @@ import type pg from 'pg';
 import type { PoolClient } from '../src/core/db/connect.ts';
 import type { TableRef } from '../src/core/identifiers.ts';
 import type { BoundQuery } from './batch-query.ts';
-import { guardedInsert, type WindowGuard } from './window-rows-guard.ts';
 
-export async function insertSelect(client: PoolClient, output: TableRef, query: BoundQuery, guard: WindowGuard | null): Promise<number> {
+export async function insertSelect(client: PoolClient, output: TableRef, query: BoundQuery): Promise<number> {
   const sub = `(\n${query.text}\n) AS dualrun_batch`;
   const cols = (await describeQuery(client, query)).map(quoteColumn).join(', ');
-  return guardedInsert(client, `INSERT INTO ${output.sql} (${cols}) SELECT ${cols} FROM ${sub}`, query.values, guard);
+  const r = await client.query(`INSERT INTO ${output.sql} (${cols}) SELECT ${cols} FROM ${sub}`, [...query.values]);
+  return r.rowCount ?? 0;
 }
 
 /**
