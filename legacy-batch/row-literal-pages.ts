@@ -8,13 +8,20 @@
  */
 import type { PagePipe } from './cross-database-copy.ts';
 import { ALL_TEXT, checkColumns, type PageContext } from './page-context.ts';
-import { describeQuery, quoteColumn } from './window-load.ts';
+import { describeQueryFields, quoteColumn } from './window-load.ts';
+
+// A timestamptz prints in the source session's TimeZone, and its text read as a timestamp or
+// date keeps that zone's wall clock ('2026-11-05 23:30:00+00' from an Asia/Kolkata source became
+// 2026-11-06 05:00, where the same load on the output's database gives its own zone's 18:30).
+// It crosses as a timestamptz, so the INSERT converts it as INSERT … SELECT on the target does.
+const TIMESTAMPTZ_OID = 1184;
 
 export async function rowLiteralPages(ctx: PageContext): Promise<PagePipe> {
-  const names = await describeQuery(ctx.source, ctx.query);
+  const fields = await describeQueryFields(ctx.source, ctx.query);
+  const names = fields.map((f) => f.name);
   checkColumns(ctx, names);
   const quoted = names.map(quoteColumn);
-  const defs = names.map((n, i) => `${quoted[i]} ${ctx.cols.get(n)!.type}`);
+  const defs = fields.map((f, i) => `${quoted[i]} ${f.typeId === TIMESTAMPTZ_OID ? 'timestamptz' : ctx.cols.get(f.name)!.type}`);
   // Dropped with the load transaction (commit or rollback).
   await ctx.target.query(`CREATE TEMP TABLE dualrun_page_row (${defs.join(', ')}) ON COMMIT DROP`);
   await ctx.source.query(`DECLARE dualrun_extract NO SCROLL CURSOR FOR SELECT dualrun_row::text FROM (\n${ctx.query.text}\n) AS dualrun_row`, [...ctx.query.values]);

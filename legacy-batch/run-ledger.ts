@@ -36,6 +36,8 @@ export type RunEnd =
 // First key of the two-key advisory lock naming a run (the second is its id): 'dRun'.
 const RUN_LOCK_CLASS = 0x6452756e;
 const holders = new Map<number, PoolClient>();
+// Runs this process started and has not ended (a run started on a client has no holder).
+const ownRuns = new Set<number>();
 
 export async function startRun(db: Db, run: RunStart): Promise<number> {
   await abandonOrphanedRuns(db).catch(() => 0);
@@ -44,7 +46,11 @@ export async function startRun(db: Db, run: RunStart): Promise<number> {
     run.definition ? JSON.stringify(run.definition) : null];
   const insert = `INSERT INTO dualrun.batch_runs (dataset, window_start, window_end, window_label, mode, status, trigger, host, pid, definition)
      VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9) RETURNING id`;
-  if (!isPool(db)) return Number((await db.query<{ id: string }>(insert, args)).rows[0].id);
+  if (!isPool(db)) {
+    const id = Number((await db.query<{ id: string }>(insert, args)).rows[0].id);
+    ownRuns.add(id);
+    return id;
+  }
   // Row and lock in one transaction: no one ever sees the row `running` without its lock.
   const holder = await db.connect();
   try {
@@ -53,6 +59,7 @@ export async function startRun(db: Db, run: RunStart): Promise<number> {
     await holder.query('SELECT pg_advisory_lock($1, $2)', [RUN_LOCK_CLASS, runLockKey(id)]);
     await holder.query('COMMIT');
     holders.set(id, holder);
+    ownRuns.add(id);
     return id;
   } catch (e) {
     await holder.query('ROLLBACK').catch(() => undefined);
@@ -63,6 +70,7 @@ export async function startRun(db: Db, run: RunStart): Promise<number> {
 
 /** Drops the run's liveness lock (its outcome is recorded, or being committed). */
 async function releaseHolder(id: number): Promise<void> {
+  ownRuns.delete(id);
   const holder = holders.get(id);
   if (!holder) return;
   holders.delete(id);
@@ -153,18 +161,20 @@ export async function recordAdopted(db: Db, run: Omit<RunStart, 'mode'>, rows: n
 /**
  * Marks `running` rows whose liveness lock nobody holds as `abandoned` (a crash or
  * SIGKILL left them, on any host), so the ledger never shows a run nobody is doing.
- * Rows of this process are left alone (their holder may be in a load transaction).
+ * Runs this process is doing are left alone. They are told apart by id, not by host and
+ * pid: a restarted container keeps its hostname and is pid 1 again, and its killed run
+ * stayed `running` forever for its own scheduler.
  */
 export async function abandonOrphanedRuns(db: Db): Promise<number> {
   const r = await db.query(
     `UPDATE dualrun.batch_runs r SET status = 'abandoned', finished_at = clock_timestamp(),
        error_message = 'the process running it ended without recording an outcome (its connection and lock are gone)'
-     WHERE r.status = 'running' AND NOT (r.host = $3 AND r.pid = $4)
+     WHERE r.status = 'running' AND r.id <> ALL($3::bigint[])
        AND NOT EXISTS (SELECT 1 FROM pg_locks l
              WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                AND l.classid::text::bigint = $1 AND l.objid::text::bigint = r.id % $2)`,
-    [RUN_LOCK_CLASS, 2_147_483_648, os.hostname(), process.pid],
+    [RUN_LOCK_CLASS, 2_147_483_648, [...ownRuns]],
   );
   return r.rowCount ?? 0;
 }

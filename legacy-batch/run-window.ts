@@ -19,6 +19,8 @@ import { loadTransform, type BatchTransform } from './transform-module.ts';
 import { clearWindow, lockWindow } from './window-claim.ts';
 import { insertSelect } from './window-load.ts';
 import { scopeLabel, windowScope, type WindowScope } from './window-scope.ts';
+import { assertWindowColumnType } from './window-column-type.ts';
+import { assertLoadedInWindow } from './window-rows-guard.ts';
 import { batchFailedAlert } from '../src/core/alerts/pipeline-alerts.ts';
 import { assertDue, isDue } from './due-window.ts';
 import { currentDefinition } from '../src/core/cutover/dataset-definition.ts';
@@ -100,6 +102,7 @@ async function loadWindow(rt: Runtime, client: PoolClient, ds: DatasetConfig, sc
   const stopCancel = await cancelOnAbort(target, client, opts.signal);
   try {
     const txStart = await lockWindow(client, scope);
+    await assertWindowColumnType(client, ds);
     await clearWindow(client, ds.batch.output.sql, scope);
     let loaded: CopyResult;
     if (ds.batch.sourceUrl || transform) {
@@ -108,6 +111,7 @@ async function loadWindow(rt: Runtime, client: PoolClient, ds: DatasetConfig, sc
     } else {
       loaded = { rows: await insertSelect(client, ds.batch.output, query), snapshotAt: txStart };
     }
+    await assertLoadedInWindow(client, ds, scope, loaded.rows);
     opts.signal?.throwIfAborted(); // stopped at the last moment: still roll back
     return loaded;
   } finally {

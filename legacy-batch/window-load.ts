@@ -21,6 +21,11 @@ export async function insertSelect(client: PoolClient, output: TableRef, query: 
  * as written, so a syntax error is reported against the user's SQL, not a wrapper.
  */
 export async function describeQuery(client: PoolClient, query: BoundQuery): Promise<string[]> {
+  return (await describeQueryFields(client, query)).map((f) => f.name);
+}
+
+/** The query's columns with their type oids (same cursor trick as describeQuery). */
+export async function describeQueryFields(client: PoolClient, query: BoundQuery): Promise<{ name: string; typeId: number }[]> {
   const prefix = 'DECLARE dualrun_describe NO SCROLL CURSOR FOR ';
   try {
     await client.query(`${prefix}${query.text}`, [...query.values]);
@@ -32,7 +37,7 @@ export async function describeQuery(client: PoolClient, query: BoundQuery): Prom
   }
   // One round trip: FETCH 0 returns the row description without running the query.
   const [fetched] = (await client.query('FETCH 0 FROM dualrun_describe; CLOSE dualrun_describe')) as unknown as pg.QueryResult[];
-  return fetched.fields.map((f) => f.name);
+  return fetched.fields.map((f) => ({ name: f.name, typeId: f.dataTypeID }));
 }
 
 export function quoteColumn(name: string): string {

@@ -4,11 +4,19 @@
  * `dualrun datasets` (and any later run) marks it `abandoned`.
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { BIN, runCli } from '../support/cli.ts';
 import { EVENTS_SQL, seedEvents, writeProject } from './support.ts';
+import { compileConfig } from '../../src/core/config/compile-config.ts';
+import { createLogger } from '../../src/core/logger.ts';
+import { createRuntime } from '../../src/core/runtime.ts';
+import { parseWindow } from '../../src/core/windows.ts';
+import { runWindow } from '../../legacy-batch/run-window.ts';
+import { abandonOrphanedRuns } from '../../legacy-batch/run-ledger.ts';
 
 let db: TestDatabase;
 let dir: string;
@@ -23,7 +31,7 @@ beforeAll(async () => {
 });
 afterAll(async () => { await db?.drop(); });
 
-const runs = async () => (await db.pool.query<{ status: string; error_message: string | null }>('SELECT status, error_message FROM dualrun.batch_runs ORDER BY id')).rows;
+const runs = async () => (await db.pool.query<{ id: string; status: string; error_message: string | null }>('SELECT id::text, status, error_message FROM dualrun.batch_runs ORDER BY id')).rows;
 
 it('a SIGKILLed batch run no longer stays `running` forever: datasets shows it abandoned', { timeout: 60_000 }, async () => {
   const cfg = path.join(dir, 'dualrun.yaml');
@@ -47,6 +55,30 @@ it('a SIGKILLed batch run no longer stays `running` forever: datasets shows it a
   }
   expect(status).toBe('abandoned');
   const [row] = await runs();
-  expect(row.status).toBe('abandoned');
+  expect(row).toMatchObject({ status: 'abandoned' });
   expect(row.error_message).toMatch(/ended without recording an outcome/);
+});
+
+it('a run left `running` by an earlier process with this host and pid (a restarted container is pid 1 again) no longer stays running forever; a run this process is doing is kept', { timeout: 60_000 }, async () => {
+  const file = path.join(dir, 'dualrun.yaml');
+  const rt = createRuntime({ config: compileConfig(JSON.parse(fs.readFileSync(file, 'utf8')), { path: file }), log: createLogger('silent') });
+  try {
+    const toolkit = await rt.db();
+    await db.pool.query('DELETE FROM dualrun.batch_runs');
+    const stop = new AbortController();
+    const live = runWindow(rt, rt.dataset('events'), parseWindow('2026-11-19', 'day'), { trigger: 'schedule', signal: stop.signal });
+    while (!(await runs()).some((r) => r.status === 'running')) await new Promise((r) => setTimeout(r, 100));
+    // What the killed incarnation left: its row, no lock (its connections are gone).
+    const dead = (await db.pool.query<{ id: string }>(`INSERT INTO dualrun.batch_runs (dataset, mode, status, trigger, host, pid)
+      VALUES ('events', 'managed', 'running', 'schedule', $1, $2) RETURNING id`, [os.hostname(), process.pid])).rows[0].id;
+    // Before: 0 (rows of this host and pid were skipped as this process's own).
+    expect(await abandonOrphanedRuns(toolkit)).toBe(1);
+    const rows = await runs();
+    expect(rows.find((r) => r.id === dead)).toMatchObject({ status: 'abandoned', error_message: expect.stringMatching(/ended without recording an outcome/) });
+    expect(rows.find((r) => r.id !== dead)).toMatchObject({ status: 'running' });
+    stop.abort(new Error('test over'));
+    expect((await live).status).toBe('abandoned');
+  } finally {
+    await rt.close();
+  }
 });

@@ -110,6 +110,25 @@ describe('batch path under a role or database output settings', () => {
     }
   });
 
+  it("a timestamptz loaded into a timestamp or date column from another database is converted in the output database's zone, as the same load on one database does", async () => {
+    // The source prints in Asia/Kolkata, the target reads in America/New_York (beforeAll).
+    const ddl = `CREATE TABLE public.instants (id int, day date, at timestamptz);
+      INSERT INTO public.instants VALUES (1, '2026-11-05', '2026-11-05 23:30:00+00'), (2, '2026-11-05', '2026-11-05 03:00:00+00');`;
+    await source.pool.query(ddl);
+    await target.pool.query(`${ddl} CREATE TABLE public.wall_same (id int, day date, at timestamp, at_day date); CREATE TABLE public.wall_cross (LIKE public.wall_same);`);
+    const q = { 'q.sql': 'SELECT id, day, at, at AS at_day FROM public.instants WHERE day >= :window_start AND day < :window_end' };
+    for (const [name, spec] of [['same', {}], ['cross', { source: { url: source.url } }]] as const) {
+      const dir = writeProject(target.url, { [name]: { batch: { output: `public.wall_${name}`, query: 'q.sql', ...spec } } }, q);
+      const r = await runCli(['--config', path.join(dir, 'dualrun.yaml'), 'batch', 'run', name, '--window', '2026-11-05', '--format', 'json']);
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout)).toMatchObject({ status: 'succeeded', rows: 2 });
+    }
+    const rows = async (t: string) => (await target.pool.query(`SELECT id, at::text, at_day::text FROM ${t} ORDER BY id`)).rows;
+    expect(await rows('public.wall_same')).toEqual([{ id: 1, at: '2026-11-05 18:30:00', at_day: '2026-11-05' }, { id: 2, at: '2026-11-04 22:00:00', at_day: '2026-11-04' }]);
+    // Before: the Kolkata wall clock, 2026-11-06 05:00:00 and 2026-11-05 08:30:00.
+    expect(await rows('public.wall_cross')).toEqual(await rows('public.wall_same'));
+  });
+
   it('times read from a database whose DateStyle is not ISO are no longer null, and its input order (DMY) is kept', async () => {
     const pool = createPool(source.url, { max: 1 });
     try {

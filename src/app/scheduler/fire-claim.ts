@@ -54,3 +54,9 @@ export async function claimFire(db: Pool, job: string, fireAt: Date, owner: stri
 async function unlock(client: PoolClient, args: string[]): Promise<void> {
   await client.query('SELECT pg_advisory_unlock(hashtext($1), hashtext($2))', args);
 }
+
+/** The job's latest fire before this one (any outcome, any scheduler), or null for its first. */
+export async function previousFireAt(db: Pool, job: string, fireAt: Date): Promise<Date | null> {
+  const r = await db.query<{ at: Date | null }>('SELECT max(fire_at) AS at FROM dualrun.scheduler_fires WHERE job = $1 AND fire_at < $2', [job, fireKey(fireAt)]);
+  return r.rows[0]?.at ?? null;
+}

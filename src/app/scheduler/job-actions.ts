@@ -8,10 +8,12 @@ import path from 'node:path';
 import type { Runtime } from '../../core/runtime.ts';
 import { pathsRunning, readStage } from '../../core/stages.ts';
 import type { ScheduledJob } from './planned-jobs.ts';
-import type { FireOutcome } from './fire-claim.ts';
+import { previousFireAt, type FireOutcome } from './fire-claim.ts';
+import { fireWindows } from './fire-windows.ts';
+import type { DatasetConfig } from '../../core/config/types.ts';
+import type { Window } from '../../core/windows.ts';
 import { runWindow } from '../../../legacy-batch/run-window.ts';
 import { succeededWindows } from '../../../legacy-batch/run-ledger.ts';
-import { lastDueWindow } from '../../../legacy-batch/due-window.ts';
 import { adoptWindow, externalJobFinished } from '../../../legacy-batch/adopt.ts';
 
 export interface JobOutcome { outcome: FireOutcome; detail: string }
@@ -30,14 +32,31 @@ export async function runJob(rt: Runtime, job: ScheduledJob, fireAt: Date, signa
     return { outcome: 'succeeded', detail: verdicts || 'no newly settled window' };
   }
   if (!paths.batch) return { outcome: 'skipped', detail: `stage ${stage}: the legacy batch is retired` };
-  // The newest window past its end + settle; a partial load of it is not `succeeded`, so it is loaded again.
-  const window = lastDueWindow(ds, fireAt);
+  const { windows, older } = fireWindows(ds, fireAt, await previousFireAt(await rt.db(), job.id, fireAt));
+  const ends: JobOutcome[] = [];
+  for (const window of windows) ends.push(await batchWindow(rt, ds, window, signal));
+  if (older) {
+    const more = `${older.count} older windows due since the previous fire were not loaded: dualrun batch run ${ds.name} --from ${older.from} --to ${older.to}`;
+    rt.log.warn({ dataset: ds.name, ...older }, more);
+    ends.push({ outcome: 'skipped', detail: more });
+  }
+  return { outcome: OUTCOME_ORDER.find((o) => ends.some((e) => e.outcome === o)) ?? 'skipped', detail: ends.map((e) => e.detail).join('; ') };
+}
+
+// The fire's outcome is its windows' worst.
+const OUTCOME_ORDER: readonly FireOutcome[] = ['abandoned', 'failed', 'succeeded', 'skipped'];
+
+/** One window of a batch fire: loaded (managed), recorded once the external job finished (adopted), or skipped. */
+async function batchWindow(rt: Runtime, ds: DatasetConfig, window: Window | null, signal: AbortSignal): Promise<JobOutcome> {
+  const label = window?.label ?? 'table';
+  if (signal.aborted) return { outcome: 'abandoned', detail: `window ${label}: not run (scheduler stopping)` };
+  // The newest due window, or one due since the previous fire; a partial load of it is not `succeeded`, so it is loaded again.
   // A window already loaded (by a manual run, a backfill, the legacy job) is not redone.
   if (window && (await succeededWindows(await rt.db(), ds.name, [window.label])).has(window.label)) {
     return { outcome: 'skipped', detail: `window ${window.label} already succeeded` };
   }
   if (!ds.batch.query) {
-    if (!(await externalJobFinished(rt, ds, window))) return { outcome: 'skipped', detail: `window ${window?.label ?? 'table'}: external job not finished yet` };
+    if (!(await externalJobFinished(rt, ds, window))) return { outcome: 'skipped', detail: `window ${label}: external job not finished yet` };
     const r = await adoptWindow(rt, ds, window, 'schedule');
     return { outcome: 'succeeded', detail: `adopted ${r.window ?? 'table'}: ${r.rows} rows (run ${r.runId})` };
   }
