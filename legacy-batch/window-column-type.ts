@@ -7,26 +7,27 @@
  */
 import type { DatasetConfig } from '../src/core/config/types.ts';
 import type { PoolClient } from '../src/core/db/connect.ts';
-
-const WINDOW_TYPES = new Set(['date', 'timestamp without time zone', 'timestamp with time zone']);
+import { windowColumnProblem } from '../src/core/window-column-rule.ts';
 
 /** Throws (the run fails, nothing deleted) when batch.output's window column cannot hold the window's bounds. */
 export async function assertWindowColumnType(client: PoolClient, ds: DatasetConfig): Promise<void> {
   if (!ds.window) return;
   // A domain compares as its base type. A missing table or column is left to the DELETE's own error.
-  const r = await client.query<{ type: string }>(
-    `SELECT (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END)::regtype::text AS type
+  const r = await client.query<{ type: string; base: string }>(
+    `SELECT b.oid::regtype::text AS type, b.typname AS base
      FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+     JOIN pg_catalog.pg_type b ON b.oid = (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END)
      WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped`,
     [ds.batch.output.sql, ds.window.column],
   );
-  const type = r.rows[0]?.type;
-  if (type === undefined) return;
+  if (r.rows.length === 0) return;
+  const { type, base } = r.rows[0];
   const where = `window.column ${ds.window.column} of batch.output ${ds.batch.output.text} is of type ${type}`;
-  if (!WINDOW_TYPES.has(type)) {
+  const problem = windowColumnProblem(base, ds.window.grain);
+  if (problem === 'not-a-time') {
     throw new Error(`${where}: a window column must be a date, timestamp or timestamptz (its rows are selected by comparing it with the window's bounds); nothing was deleted`);
   }
-  if (type === 'date' && ds.window.grain === 'hour') {
+  if (problem === 'date-in-hours') {
     throw new Error(`${where}: a date cannot be cut into hour windows (the last hour's bounds span the whole day, so its load would delete the other hours' rows); use window.grain day, or a timestamp column; nothing was deleted`);
   }
 }

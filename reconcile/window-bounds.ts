@@ -12,10 +12,8 @@
 import { DualrunError } from '../src/core/errors.ts';
 import type { Window } from '../src/core/windows.ts';
 import type { DatasetConfig } from '../src/core/config/types.ts';
+import { windowColumnProblem } from '../src/core/window-column-rule.ts';
 import { descOf, typeLabel, type ColumnInfo } from './table-columns.ts';
-
-/** The window column types a window's bounds can be put in: their predicate is windowPredicateSql's. */
-const WINDOW_TYPES = new Set(['date', 'timestamp', 'timestamptz']);
 
 /**
  * Fails (DUALRUN_RECONCILE_FAILED, naming the column) when a side's window column cannot hold the
@@ -29,10 +27,11 @@ export function assertWindowColumns(ds: DatasetConfig, windows: { batch: ColumnI
     if (!col) continue;
     const where = `dataset ${ds.name}: window.column ${col.name} of ${side} ${side === 'batch.output' ? ds.batch.output.text : ds.stream.output.text}`;
     const type = typeLabel(descOf(col));
-    if (descOf(col).kind !== 'base' || !WINDOW_TYPES.has(col.type)) {
+    const problem = descOf(col).kind !== 'base' ? 'not-a-time' : windowColumnProblem(col.type, ds.window.grain);
+    if (problem === 'not-a-time') {
       throw new DualrunError('DUALRUN_RECONCILE_FAILED', `${where} is of type ${type}: a window column must be a date, timestamp or timestamptz`, { details: { dataset: ds.name, column: col.name, type } });
     }
-    if (col.type === 'date' && ds.window.grain === 'hour') {
+    if (problem === 'date-in-hours') {
       throw new DualrunError('DUALRUN_RECONCILE_FAILED', `${where} is a date: it cannot be cut into hour windows (each hour but the last would read no row); use window.grain day, or a timestamp column`, { details: { dataset: ds.name, column: col.name, type } });
     }
   }

@@ -11,6 +11,7 @@ import { quoteIdent, tableRef, type TableRef } from '../identifiers.ts';
 const isIdentifier = (s: string) => /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(s);
 import type { CatalogColumn, TableCatalog } from '../db/table-catalog.ts';
 import { recordSchema } from './record-schema.ts';
+import { WINDOW_COLUMN_TYPES, windowColumnProblem } from '../window-column-rule.ts';
 
 export interface ScaffoldOptions {
   dataset: string;
@@ -32,12 +33,11 @@ export interface DatasetScaffold {
   windowCandidates: string[];
 }
 
-const TIME_TYPES = new Set(['date', 'timestamp', 'timestamptz']);
 /** Columns whose name says they are set once, at insert: windows on them stay put. */
 const STABLE_TIME_NAME = /(created|inserted|placed|ordered|opened|booked|signup|registered|event|_date$|_day$|^date$|^day$)/i;
 
 export function windowCandidates(cat: TableCatalog): string[] {
-  const times = cat.columns.filter((c) => TIME_TYPES.has(c.base));
+  const times = cat.columns.filter((c) => WINDOW_COLUMN_TYPES.has(c.base));
   return [...times.filter((c) => STABLE_TIME_NAME.test(c.name)), ...times.filter((c) => !STABLE_TIME_NAME.test(c.name))].map((c) => c.name);
 }
 
@@ -50,10 +50,11 @@ export function scaffoldDataset(cat: TableCatalog, o: ScaffoldOptions): DatasetS
   const key = o.key ?? cat.key ?? usage(`${cat.table.text} has no primary key (nor a unique index over NOT NULL columns): name the key with --key col1,col2`);
   key.forEach(column);
   // A date cannot be cut into hours (the reconciler refuses it): not a candidate for hour windows.
-  const candidates = windowCandidates(cat).filter((c) => o.grain !== 'hour' || column(c).base !== 'date');
+  const candidates = windowCandidates(cat).filter((c) => windowColumnProblem(column(c).base, o.grain) === null);
   const windowCol = o.window === false ? null : o.window !== undefined ? column(o.window).name : candidates[0] ?? null;
-  if (windowCol && !TIME_TYPES.has(column(windowCol).base)) usage(`--window-column ${windowCol} is ${column(windowCol).type}; expected a date, timestamp or timestamptz column`);
-  if (windowCol && o.grain === 'hour' && column(windowCol).base === 'date') usage(`--window-column ${windowCol} is a date: it cannot be cut into hour windows; use --grain day, or a timestamp column`);
+  const problem = windowCol ? windowColumnProblem(column(windowCol).base, o.grain) : null;
+  if (problem === 'not-a-time') usage(`--window-column ${windowCol} is ${column(windowCol!).type}; expected a date, timestamp or timestamptz column`);
+  if (problem === 'date-in-hours') usage(`--window-column ${windowCol} is a date: it cannot be cut into hour windows; use --grain day, or a timestamp column`);
   const schema = o.outputSchema ?? cat.table.schema;
   const outputs = { batch: tableRef(schema, `${name}_batch`), stream: tableRef(schema, `${name}_stream`), serve: tableRef(schema, `${name}_serving`) };
   const files = {
