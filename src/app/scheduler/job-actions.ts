@@ -33,8 +33,11 @@ export async function runJob(rt: Runtime, job: ScheduledJob, fireAt: Date, signa
   }
   if (!paths.batch) return { outcome: 'skipped', detail: `stage ${stage}: the legacy batch is retired` };
   const { windows, older } = fireWindows(ds, fireAt, await previousFireAt(await rt.db(), job.id, fireAt));
+  // A window already loaded (by a manual run, a backfill, the legacy job) is not redone: one lookup for the fire's windows.
+  const labels = windows.flatMap((w) => (w ? [w.label] : []));
+  const done = labels.length > 0 ? await succeededWindows(await rt.db(), ds.name, labels) : new Set<string>();
   const ends: JobOutcome[] = [];
-  for (const window of windows) ends.push(await batchWindow(rt, ds, window, signal));
+  for (const window of windows) ends.push(await batchWindow(rt, ds, window, done, signal));
   if (older) {
     const more = `${older.count} older windows due since the previous fire were not loaded: dualrun batch run ${ds.name} --from ${older.from} --to ${older.to}`;
     rt.log.warn({ dataset: ds.name, ...older }, more);
@@ -47,12 +50,11 @@ export async function runJob(rt: Runtime, job: ScheduledJob, fireAt: Date, signa
 const OUTCOME_ORDER: readonly FireOutcome[] = ['abandoned', 'failed', 'succeeded', 'skipped'];
 
 /** One window of a batch fire: loaded (managed), recorded once the external job finished (adopted), or skipped. */
-async function batchWindow(rt: Runtime, ds: DatasetConfig, window: Window | null, signal: AbortSignal): Promise<JobOutcome> {
+async function batchWindow(rt: Runtime, ds: DatasetConfig, window: Window | null, done: ReadonlySet<string>, signal: AbortSignal): Promise<JobOutcome> {
   const label = window?.label ?? 'table';
   if (signal.aborted) return { outcome: 'abandoned', detail: `window ${label}: not run (scheduler stopping)` };
   // The newest due window, or one due since the previous fire; a partial load of it is not `succeeded`, so it is loaded again.
-  // A window already loaded (by a manual run, a backfill, the legacy job) is not redone.
-  if (window && (await succeededWindows(await rt.db(), ds.name, [window.label])).has(window.label)) {
+  if (window && done.has(window.label)) {
     return { outcome: 'skipped', detail: `window ${window.label} already succeeded` };
   }
   if (!ds.batch.query) {

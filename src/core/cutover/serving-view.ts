@@ -13,7 +13,7 @@ import type { DatasetConfig, DualrunConfig } from '../config/types.ts';
 import type { TableRef } from '../identifiers.ts';
 import { quoteIdent, quoteLiteral } from '../identifiers.ts';
 import { DualrunError } from '../errors.ts';
-import { embedExpression } from '../db/expression-type.ts';
+import { embedExpression, notOneExpression } from '../db/expression-type.ts';
 import { servedSide, type Stage } from '../stages.ts';
 import { readersLosingAccess, readViewKeep, restoreViewKeep, viewOptionsClause, type ViewKeep } from './view-keep.ts';
 
@@ -80,7 +80,8 @@ async function viewQuery(c: PoolClient, ds: DatasetConfig, stage: Stage): Promis
   const select = batchCols.map((b) => {
     const expr = streamExpr(b.name);
     if (expr !== undefined) {
-      if (expr.includes(';')) throw refuse(ds, `reconcile.expressions.${b.name}.stream is not a single SQL expression (no ';')`);
+      const why = notOneExpression(expr);
+      if (why) throw refuse(ds, `reconcile.expressions.${b.name}.stream: ${why}`);
       return `${embedExpression(expr)}::${b.type} AS ${quoteIdent(b.name)}`;
     }
     const s = streamName(b.name);

@@ -17,8 +17,14 @@ export function embedExpression(expr: string): string {
   return `(\n${expr}\n)`;
 }
 
+/** Why `expr` cannot be embedded as one expression before it is even planned (a ';' ends a statement), or null. */
+export function notOneExpression(expr: string): string | null {
+  return expr.includes(';') ? `${JSON.stringify(expr)} is not a single SQL expression (no ';')` : null;
+}
+
 export async function planExpression(pool: Pool, table: TableRef, expr: string): Promise<PlannedExpression> {
-  if (expr.includes(';')) return { ok: false, why: `${JSON.stringify(expr)} is not a single SQL expression (no ';')` };
+  const why = notOneExpression(expr);
+  if (why) return { ok: false, why };
   const client = await pool.connect();
   try {
     await client.query('BEGIN READ ONLY');
