@@ -8,8 +8,14 @@
  * clock reaches the label (where local midnight does not exist, at the jump; an
  * hour the clocks set back is the first occurrence) and ends where the next
  * label starts. Windows never overlap and leave no gaps; a day or an hour the
- * clocks skip entirely is an empty window. Zone rules come from Node's tz data;
- * the reconciler checks them against each database's own (reconcile/window-bounds.ts).
+ * clocks skip entirely holds no instant and is no window. Its wall clock still
+ * holds values a `timestamp` or `date` column can carry (02:30 on a spring-forward
+ * night, Pacific/Apia's 2011-12-30): they belong to the window after it, where
+ * Postgres puts them too (it reads a skipped wall clock with the offset before the
+ * jump: 02:30 is 03:30 summer time). So a window's wall clock starts where the
+ * previous window's ends, and the windows tile the wall clock as they tile the
+ * instants. Zone rules come from Node's tz data; the reconciler checks them
+ * against each database's own (reconcile/window-bounds.ts).
  */
 import { DualrunError } from './errors.ts';
 import type { DatasetConfig, Grain } from './config/types.ts';
@@ -19,7 +25,7 @@ export interface Window {
   readonly label: string;
   readonly start: Date;
   readonly end: Date;
-  /** The label's wall-clock start and the next label's, `YYYY-MM-DD HH:MM:SS` (no zone). */
+  /** The label's wall-clock start (or of the skipped labels just before it) and the next label's, `YYYY-MM-DD HH:MM:SS` (no zone). */
   readonly localStart: string;
   readonly localEnd: string;
 }
@@ -91,14 +97,26 @@ function labelStart(label: string, grain: Grain, at: string): number {
   return local;
 }
 
+/**
+ * Where the wall clock of the label at `local` (first instant `start`) starts: at the first of
+ * the labels the clocks skip just before it (each starts and ends at `start`), else its own
+ * start. At most a day of them precedes a window (Apia's skipped day: 24 hours).
+ */
+function wallStart(local: number, step: number, start: number, timeZone: string): number {
+  let from = local;
+  for (let i = 0; i < 25 && firstInstantAtOrAfter(from - step, timeZone) === start; i++) from -= step;
+  return from;
+}
+
 function windowAt(local: number, grain: Grain, timeZone: string, label = labelOf(local, grain)): Window {
-  const next = local + (grain === 'day' ? DAY_MS : HOUR_MS);
+  const step = grain === 'day' ? DAY_MS : HOUR_MS;
+  const start = firstInstantAtOrAfter(local, timeZone);
   return Object.freeze({
     label,
-    start: new Date(firstInstantAtOrAfter(local, timeZone)),
-    end: new Date(firstInstantAtOrAfter(next, timeZone)),
-    localStart: wallText(local),
-    localEnd: wallText(next),
+    start: new Date(start),
+    end: new Date(firstInstantAtOrAfter(local + step, timeZone)),
+    localStart: wallText(wallStart(local, step, start, timeZone)),
+    localEnd: wallText(local + step),
   });
 }
 
@@ -110,7 +128,7 @@ function windowAt(local: number, grain: Grain, timeZone: string, label = labelOf
 export function parseWindow(label: string, grain: Grain, timeZone = 'UTC', at = '--window'): Window {
   const w = windowAt(labelStart(label, grain, at), grain, timeZone, label);
   if (w.start.getTime() === w.end.getTime()) {
-    throw new DualrunError('DUALRUN_USAGE', `${at}: ${label} does not exist in ${timeZone} (the clocks skip it), so it holds no rows`);
+    throw new DualrunError('DUALRUN_USAGE', `${at}: ${label} does not exist in ${timeZone} (the clocks skip it): it holds no instant, and a date or wall-clock time of it belongs to window ${windowOf(w.start, grain, timeZone).label}`);
   }
   return w;
 }
@@ -127,7 +145,7 @@ export function windowOf(instant: Date, grain: Grain, timeZone = 'UTC'): Window 
   return w;
 }
 
-/** Every window from `from` to `to`, both inclusive, in order (skipped days/hours left out: they hold nothing). */
+/** Every window from `from` to `to`, both inclusive, in order (skipped days/hours left out: their wall clock is the next window's). */
 export function windowsBetween(from: string, to: string, grain: Grain, timeZone = 'UTC'): Window[] {
   const first = labelStart(from, grain, '--from');
   const last = labelStart(to, grain, '--to');
@@ -136,9 +154,14 @@ export function windowsBetween(from: string, to: string, grain: Grain, timeZone 
   const out: Window[] = [];
   // Each boundary once: a window ends where the next one starts.
   let start = firstInstantAtOrAfter(first, timeZone);
+  // The wall clock the next window starts at: a skipped label's stays pending for the window after it.
+  let wallFrom = wallStart(first, step, start, timeZone);
   for (let local = first; local <= last; local += step) {
     const end = firstInstantAtOrAfter(local + step, timeZone);
-    if (start < end) out.push(Object.freeze({ label: labelOf(local, grain), start: new Date(start), end: new Date(end), localStart: wallText(local), localEnd: wallText(local + step) }));
+    if (start < end) {
+      out.push(Object.freeze({ label: labelOf(local, grain), start: new Date(start), end: new Date(end), localStart: wallText(wallFrom), localEnd: wallText(local + step) }));
+      wallFrom = local + step;
+    }
     start = end;
   }
   return out;

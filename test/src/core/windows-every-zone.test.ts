@@ -63,11 +63,13 @@ interface Finding { zone: string; wall: string; s: Date; c: Date; bad: boolean }
 const DAY_MS = 86_400_000;
 const addDays = (day: string, n: number) => new Date(Date.parse(`${day}T00:00:00Z`) + n * DAY_MS).toISOString().slice(0, 10);
 
-/** Bounds to check, and the windows' own partition (each ends where the next starts; none empty). */
+/** Bounds to check, and the windows' own partition of the instants and of the wall clock (each ends where the next starts; none empty). */
 function boundaries(ws: Window[], walls: string[], instants: number[], broken: string[]): void {
   ws.forEach((w, i) => {
     if (w.start.getTime() >= w.end.getTime()) broken.push(`${w.label} is empty`);
-    if (i > 0 && ws[i - 1].localEnd === w.localStart && w.start.getTime() !== ws[i - 1].end.getTime()) broken.push(`${w.label} does not start where ${ws[i - 1].label} ends`);
+    if (i > 0 && w.start.getTime() !== ws[i - 1].end.getTime()) broken.push(`${w.label} does not start where ${ws[i - 1].label} ends`);
+    // The wall clock too: a skipped hour's 02:30 or a skipped day's date must fall in a window (the one before).
+    if (i > 0 && ws[i - 1].localEnd !== w.localStart) broken.push(`${w.label}'s wall clock does not start where ${ws[i - 1].label}'s ends (${ws[i - 1].localEnd})`);
     walls.push(w.localStart, w.localEnd);
     instants.push(w.start.getTime() / 1000, w.end.getTime() / 1000);
   });

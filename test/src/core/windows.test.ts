@@ -62,7 +62,23 @@ describe('windows on DST days (local midnight or an hour the clocks skip or repe
     const ws = windowsBetween('2011-12-29', '2011-12-31', 'day', 'Pacific/Apia');
     expect(ws.map((w) => w.label)).toEqual(['2011-12-29', '2011-12-31']);
     expect(ws[0].end.getTime()).toBe(ws[1].start.getTime());
-    expect(() => parseWindow('2011-12-30', 'day', 'Pacific/Apia')).toThrow(/does not exist/);
+    expect(() => parseWindow('2011-12-30', 'day', 'Pacific/Apia')).toThrow(/does not exist in Pacific\/Apia .*belongs to window 2011-12-31/);
+  });
+
+  it('a skipped day or hour is in no window of a date or timestamp column: its wall clock was dropped (Apia 2011-12-30, Paris 02:30 on 2026-03-29)', () => {
+    // The instants tiled, the wall clock did not: `date '2011-12-30'` and `timestamp '2026-03-29 02:30'` were loaded and
+    // compared in no window. They belong to the window after the skipped span, where Postgres reads them (02:30 is 03:30 CEST).
+    const apia = windowsBetween('2011-12-29', '2011-12-31', 'day', 'Pacific/Apia');
+    expect(apia.map((w) => windowBounds(w, col('date')))).toEqual([['2011-12-29', '2011-12-30'], ['2011-12-30', '2012-01-01']]);
+    expect(windowBounds(parseWindow('2011-12-31', 'day', 'Pacific/Apia'), col('date'))).toEqual(['2011-12-30', '2012-01-01']);
+    expect(boundParam(apia[1], 'start')).toBe('2011-12-30 00:00:00-10:00');
+    const paris = windowsBetween('2026-03-29T00', '2026-03-29T04', 'hour', 'Europe/Paris');
+    expect(paris.map((w) => [w.label, w.localStart.slice(11), w.localEnd.slice(11)])).toEqual([
+      ['2026-03-29T00', '00:00:00', '01:00:00'], ['2026-03-29T01', '01:00:00', '02:00:00'], ['2026-03-29T03', '02:00:00', '04:00:00'], ['2026-03-29T04', '04:00:00', '05:00:00']]);
+    expect(parseWindow('2026-03-29T03', 'hour', 'Europe/Paris').localStart).toBe('2026-03-29 02:00:00');
+    expect(boundParam(paris[2], 'start')).toBe('2026-03-29 02:00:00+01:00');
+    expect(windowOf(new Date('2026-03-29T01:30:00Z'), 'hour', 'Europe/Paris').localStart).toBe('2026-03-29 02:00:00');
+    expect(() => parseWindow('2026-03-29T02', 'hour', 'Europe/Paris')).toThrow(/belongs to window 2026-03-29T03/);
   });
 
   it('bounds per column type: local dates, the label wall clock, instants; batch parameters read right as each', () => {
