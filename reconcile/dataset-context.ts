@@ -15,6 +15,7 @@ import { INTEGER_TYPES, type Bucketing } from './canonical-row-sql.ts';
 import { recordHashUsable } from './row-hash-sql.ts';
 import { assertDistinctOutputs } from './same-source.ts';
 import { assertWindowColumns } from './window-bounds.ts';
+import { assertEveryRowInAWindow } from './rows-in-no-window.ts';
 
 export interface DatasetContext {
   ds: DatasetConfig;
@@ -45,6 +46,7 @@ export async function prepareDataset(rt: Runtime, ds: DatasetConfig, bucketsOver
   const exprs = await sideExpressions(rt, ds, batchPool, streamPool);
   const columns = comparedColumns(ds, bShape, sShape, exprs);
   assertWindowColumns(ds, columns.windows);
+  await assertEveryRowInAWindow(ds, [['batch.output', batchPool, bShape, columns.windows?.batch ?? null], ['stream.output', streamPool, sShape, columns.windows?.stream ?? null]]);
   await Promise.all([
     requireReadable(batchPool, 'batch.output', bShape.table, [...columns.batch.key, ...columns.batch.compared, columns.windows?.batch ?? null]),
     requireReadable(streamPool, 'stream.output', sShape.table, [...columns.stream.key, ...columns.stream.compared, columns.windows?.stream ?? null]),
