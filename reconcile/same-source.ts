@@ -42,7 +42,9 @@ async function facts(pool: Pool, table: string): Promise<Facts> {
        UNION
        SELECT e.refc, e.rel FROM reads JOIN edges e ON e.rc = reads.c AND e.reader = reads.oid),
      rels AS (SELECT oid FROM reads WHERE c = 'pg_class'::regclass AND oid IS NOT NULL)
-     SELECT concat_ws(' ', inet_server_port(), pg_postmaster_start_time(), current_database()) AS server,
+     -- The server by its port setting: inet_server_port() is NULL on a Unix-socket connection, and one
+     -- table reached over a socket and over TCP looked like two servers' (never checked: a match).
+     SELECT concat_ws(' ', current_setting('port'), pg_postmaster_start_time(), current_database()) AS server,
             to_regclass($1)::oid::text AS oid,
             coalesce((SELECT c.relkind IN ('v', 'm') FROM pg_class c WHERE c.oid = to_regclass($1)), false) AS view,
             coalesce((SELECT array_agg(oid::text) FROM rels), '{}') AS reads,
