@@ -16,6 +16,7 @@ import { recordHashUsable } from './row-hash-sql.ts';
 import { assertDistinctOutputs } from './same-source.ts';
 import { assertWindowColumns } from './window-bounds.ts';
 import { assertEveryRowInAWindow } from './rows-in-no-window.ts';
+import { onSide } from './side-error.ts';
 
 export interface DatasetContext {
   ds: DatasetConfig;
@@ -41,7 +42,10 @@ export async function prepareDataset(rt: Runtime, ds: DatasetConfig, bucketsOver
   const [batchPool, streamPool] = await Promise.all([rt.pool(ds.batch.database), rt.pool(ds.stream.database)]);
   // The stream side's key under its own names (reconcile.map may rename it on an adopted output).
   const streamKey = ds.key.map((k) => ds.reconcile.map[k] ?? k);
-  const [bShape, sShape] = await Promise.all([readTableShape(batchPool, ds.batch.output, ds.key), readTableShape(streamPool, ds.stream.output, streamKey)]);
+  const [bShape, sShape] = await Promise.all([
+    onSide('batch.output', ds.batch.output, readTableShape(batchPool, ds.batch.output, ds.key)),
+    onSide('stream.output', ds.stream.output, readTableShape(streamPool, ds.stream.output, streamKey)),
+  ]);
   await assertDistinctOutputs(ds, batchPool, streamPool);
   const exprs = await sideExpressions(rt, ds, batchPool, streamPool);
   const columns = comparedColumns(ds, bShape, sShape, exprs);

@@ -12,6 +12,7 @@ import type { Pool } from '../src/core/db/connect.ts';
 import type { DatasetConfig } from '../src/core/config/types.ts';
 import type { ColumnInfo, TableShape } from './table-columns.ts';
 import { quoteColumnName } from './canonical-row-sql.ts';
+import { onSide } from './side-error.ts';
 
 /** Counted up to this many: enough to tell one stray row from a broken transform. */
 const COUNT_LIMIT = 1000;
@@ -30,13 +31,7 @@ export async function assertEveryRowInAWindow(ds: DatasetConfig, sides: [string,
   if (!ds.window) return;
   for (const [field, pool, shape, col] of sides) {
     if (!col) continue;
-    let n: number;
-    try {
-      n = await rowsInNoWindow(pool, shape, col);
-    } catch (e) {
-      // A role's statement_timeout, a permission...: say which side's table refused.
-      throw new DualrunError('DUALRUN_RECONCILE_FAILED', `${field} ${shape.table.text}: looking for rows in no window: ${(e as Error).message}`, { cause: e });
-    }
+    const n = await onSide(field, shape.table, rowsInNoWindow(pool, shape, col));
     if (n === 0) continue;
     const count = n >= COUNT_LIMIT ? `${COUNT_LIMIT} or more rows have` : n === 1 ? '1 row has' : `${n} rows have`;
     throw new DualrunError('DUALRUN_RECONCILE_FAILED',
