@@ -155,7 +155,18 @@ export function bucketSql(key: readonly ColumnInfo[], b: Bucketing, alias?: stri
 
 /** The key as a JSON object of typed values, e.g. {"order_id": 42} (matches stream tombstones). */
 export function keyJsonSql(key: readonly ColumnInfo[], alias?: string): string {
-  return `jsonb_build_object(${key.map((c) => `${quoteLiteral(logicalName(c))}, ${columnRef(c, alias)}`).join(', ')})`;
+  return `jsonb_build_object(${key.map((c) => `${quoteLiteral(logicalName(c))}, ${keyValueSql(c, alias)}`).join(', ')})`;
+}
+
+/**
+ * A key column's value as reported. A float4 against another type (float8, numeric) is compared
+ * as the float8 it holds (0.1 is 0.10000000149011612): reported as float4 prints it, 0.1, its row
+ * and the float8 0.1 looked like one key missing on both sides.
+ */
+function keyValueSql(c: ColumnInfo, alias?: string): string {
+  const ref = columnRef(c, alias);
+  const widened = c.type === 'float4' && c.codec !== undefined && c.codec.k !== 'text' && c.hash?.native !== 'value';
+  return widened ? `(${ref})::float8` : ref;
 }
 
 /** The compared columns' canonical values as a text[] (for column-level comparison). */
