@@ -18,6 +18,7 @@ import { embedExpression } from '../src/core/db/expression-type.ts';
 import { descOf, logicalName, type ColumnInfo } from './table-columns.ts';
 import { encodeSql, selfCodec } from './value-codec.ts';
 import { hashFieldSql, recordHashSql } from './row-hash-sql.ts';
+import { sampleValueSql } from './sample-value.ts';
 
 const INTEGER = new Set(['int2', 'int4', 'int8', 'oid']);
 export const SUMMABLE = new Set(['numeric', 'int2', 'int4', 'int8', 'float4', 'float8']);
@@ -169,10 +170,13 @@ function keyValueSql(c: ColumnInfo, alias?: string): string {
   return widened ? `(${ref})::float8` : ref;
 }
 
-/** The compared columns' canonical values as a text[] (for column-level comparison). */
+/**
+ * The compared columns' canonical values as a text[] (for column-level comparison and samples),
+ * a long value as its start, length and digest (sample-value.ts).
+ */
 export function valuesArraySql(compared: readonly ColumnInfo[], alias?: string): string {
   if (compared.length === 0) return `ARRAY[]::text[]`;
-  return `ARRAY[${compared.map((c) => canonicalValueSql(c, alias)).join(', ')}]`;
+  return `ARRAY[${compared.map((c) => sampleValueSql(`(${canonicalValueSql(c, alias)})`)).join(', ')}]`;
 }
 
 /**
