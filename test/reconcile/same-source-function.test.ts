@@ -3,8 +3,8 @@
  * batch output) compared the batch output with itself: a match by construction. Postgres
  * records no dependency from a view to the tables its functions read, so the same-source check
  * (reconcile/same-source.ts) saw a view reading no table at all. It now follows a function whose
- * body Postgres has parsed (SQL `BEGIN ATOMIC`) to its tables, and refuses an output reading rows
- * through a set-returning function it cannot follow (PL/pgSQL, a string body), naming it.
+ * body Postgres has parsed (SQL `BEGIN ATOMIC`) to its tables, and refuses an output whose rows
+ * come only through set-returning functions it cannot follow (PL/pgSQL, a string body), naming them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../support/pg.ts';
@@ -32,7 +32,9 @@ beforeAll(async () => {
     CREATE VIEW ssf.s_string AS SELECT * FROM ssf.string_b();
     CREATE VIEW ssf.s_plpgsql AS SELECT * FROM ssf.plpgsql_b();
     CREATE VIEW ssf.s_scalar AS SELECT id, ssf.same(v) AS v FROM ssf.own;
-    CREATE VIEW ssf.s_series AS SELECT g AS id, g AS v FROM generate_series(1, 5) g;`);
+    CREATE VIEW ssf.s_series AS SELECT g AS id, g AS v FROM generate_series(1, 5) g;
+    CREATE FUNCTION ssf.one(int) RETURNS SETOF int LANGUAGE plpgsql IMMUTABLE AS 'BEGIN RETURN NEXT $1; END';
+    CREATE VIEW ssf.s_own_srf AS SELECT o.id, x AS v FROM ssf.own o, ssf.one(o.v) x;`);
 });
 afterAll(async () => { await db?.drop(); });
 
@@ -58,9 +60,10 @@ describe('an output reading rows through a function', () => {
     expect(r.error?.message).toContain('the batch output ssf.s_plpgsql reads rows through ssf.plpgsql_b()');
   });
 
-  it('a function reading a table of its own, a scalar function and a built-in row source are still compared', async () => {
+  it('a function reading a table of its own, a scalar function, a built-in row source and a set-returning function over the output\'s own table are still compared', async () => {
     expect((await judge('ssf.b', 'ssf.s_atomic_own')).verdict).toBe('match');
     expect((await judge('ssf.b', 'ssf.s_scalar')).verdict).toBe('match');
     expect((await judge('ssf.b', 'ssf.s_series')).verdict).toBe('match');
+    expect((await judge('ssf.b', 'ssf.s_own_srf')).verdict).toBe('match');
   });
 });
