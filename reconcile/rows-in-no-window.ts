@@ -20,10 +20,13 @@ const COUNT_LIMIT = 1000;
 async function rowsInNoWindow(pool: Pool, shape: TableShape, col: ColumnInfo): Promise<number> {
   const c = quoteColumnName(col.name);
   const nulls = shape.notNull.has(col.name) ? '' : `${c} IS NULL OR `;
-  // Qualified: a role's search_path may list a schema of look-alikes before pg_catalog.
+  // Qualified: a role's search_path may list a schema of look-alikes before pg_catalog. The bounds
+  // are of the base type (date, timestamp, timestamptz: assertWindowColumns ran first), not a domain
+  // the column may have, whose CHECK (isfinite(VALUE)) would refuse them.
   const eq = 'OPERATOR(pg_catalog.=)';
+  const inf = (sign: string) => `'${sign}infinity'::pg_catalog.${col.type}`;
   const r = await pool.query<{ n: number }>(
-    `SELECT pg_catalog.count(*)::pg_catalog.int4 AS n FROM (SELECT 1 FROM ${shape.table.sql} WHERE ${nulls}${c} ${eq} 'infinity' OR ${c} ${eq} '-infinity' LIMIT ${COUNT_LIMIT}) x`);
+    `SELECT pg_catalog.count(*)::pg_catalog.int4 AS n FROM (SELECT 1 FROM ${shape.table.sql} WHERE ${nulls}${c} ${eq} ${inf('')} OR ${c} ${eq} ${inf('-')} LIMIT ${COUNT_LIMIT}) x`);
   return r.rows[0].n;
 }
 
