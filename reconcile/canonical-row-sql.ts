@@ -18,6 +18,7 @@ import { embedExpression } from '../src/core/db/expression-type.ts';
 import { descOf, logicalName, type ColumnInfo } from './table-columns.ts';
 import { encodeSql, selfCodec } from './value-codec.ts';
 import { hashFieldSql, recordHashSql } from './row-hash-sql.ts';
+import { sampleValueSql } from './sample-value.ts';
 
 const INTEGER = new Set(['int2', 'int4', 'int8', 'oid']);
 export const SUMMABLE = new Set(['numeric', 'int2', 'int4', 'int8', 'float4', 'float8']);
@@ -155,13 +156,27 @@ export function bucketSql(key: readonly ColumnInfo[], b: Bucketing, alias?: stri
 
 /** The key as a JSON object of typed values, e.g. {"order_id": 42} (matches stream tombstones). */
 export function keyJsonSql(key: readonly ColumnInfo[], alias?: string): string {
-  return `jsonb_build_object(${key.map((c) => `${quoteLiteral(logicalName(c))}, ${columnRef(c, alias)}`).join(', ')})`;
+  return `jsonb_build_object(${key.map((c) => `${quoteLiteral(logicalName(c))}, ${keyValueSql(c, alias)}`).join(', ')})`;
 }
 
-/** The compared columns' canonical values as a text[] (for column-level comparison). */
+/**
+ * A key column's value as reported. A float4 against another type (float8, numeric) is compared
+ * as the float8 it holds (0.1 is 0.10000000149011612): reported as float4 prints it, 0.1, its row
+ * and the float8 0.1 looked like one key missing on both sides.
+ */
+function keyValueSql(c: ColumnInfo, alias?: string): string {
+  const ref = columnRef(c, alias);
+  const widened = c.type === 'float4' && c.codec !== undefined && c.codec.k !== 'text' && c.hash?.native !== 'value';
+  return widened ? `(${ref})::float8` : ref;
+}
+
+/**
+ * The compared columns' canonical values as a text[] (for column-level comparison and samples),
+ * a long value as its start, length and digest (sample-value.ts).
+ */
 export function valuesArraySql(compared: readonly ColumnInfo[], alias?: string): string {
   if (compared.length === 0) return `ARRAY[]::text[]`;
-  return `ARRAY[${compared.map((c) => canonicalValueSql(c, alias)).join(', ')}]`;
+  return `ARRAY[${compared.map((c) => sampleValueSql(`(${canonicalValueSql(c, alias)})`)).join(', ')}]`;
 }
 
 /**

@@ -15,6 +15,8 @@ import { INTEGER_TYPES, type Bucketing } from './canonical-row-sql.ts';
 import { recordHashUsable } from './row-hash-sql.ts';
 import { assertDistinctOutputs } from './same-source.ts';
 import { assertWindowColumns } from './window-bounds.ts';
+import { assertEveryRowInAWindow } from './rows-in-no-window.ts';
+import { onSide } from './side-error.ts';
 
 export interface DatasetContext {
   ds: DatasetConfig;
@@ -40,11 +42,15 @@ export async function prepareDataset(rt: Runtime, ds: DatasetConfig, bucketsOver
   const [batchPool, streamPool] = await Promise.all([rt.pool(ds.batch.database), rt.pool(ds.stream.database)]);
   // The stream side's key under its own names (reconcile.map may rename it on an adopted output).
   const streamKey = ds.key.map((k) => ds.reconcile.map[k] ?? k);
-  const [bShape, sShape] = await Promise.all([readTableShape(batchPool, ds.batch.output, ds.key), readTableShape(streamPool, ds.stream.output, streamKey)]);
+  const [bShape, sShape] = await Promise.all([
+    onSide('batch.output', ds.batch.output, readTableShape(batchPool, ds.batch.output, ds.key)),
+    onSide('stream.output', ds.stream.output, readTableShape(streamPool, ds.stream.output, streamKey)),
+  ]);
   await assertDistinctOutputs(ds, batchPool, streamPool);
   const exprs = await sideExpressions(rt, ds, batchPool, streamPool);
   const columns = comparedColumns(ds, bShape, sShape, exprs);
   assertWindowColumns(ds, columns.windows);
+  await assertEveryRowInAWindow(ds, [['batch.output', batchPool, bShape, columns.windows?.batch ?? null], ['stream.output', streamPool, sShape, columns.windows?.stream ?? null]]);
   await Promise.all([
     requireReadable(batchPool, 'batch.output', bShape.table, [...columns.batch.key, ...columns.batch.compared, columns.windows?.batch ?? null]),
     requireReadable(streamPool, 'stream.output', sShape.table, [...columns.stream.key, ...columns.stream.compared, columns.windows?.stream ?? null]),

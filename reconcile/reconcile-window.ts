@@ -29,6 +29,7 @@ import { storeResult } from './result-store.ts';
 import { datasetDefinition } from '../src/core/cutover/dataset-definition.ts';
 import { readOutputShape } from '../src/core/cutover/output-shape.ts';
 import { IN_MEMORY_ROWS, PROBE_ROWS, type DrilldownSpec } from './drilldown-spec.ts';
+import { onSide } from './side-error.ts';
 
 export interface WindowOptions { samples: number; assumeSettled: boolean; store: boolean; progress?: (line: string) => void; inMemoryRows?: number }
 
@@ -86,8 +87,8 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     const t0 = Date.now();
     spec.buckets = await windowBucketing(ctx.buckets, [[bs, ctx.batch, spec.batchBounds], [ss, ctx.stream, spec.streamBounds]]);
     const [bf, sf] = await Promise.all([
-      onSide('batch.output', ctx.batch, fingerprintSide(bs, ctx.batch, spec.buckets, spec.batchBounds)),
-      onSide('stream.output', ctx.stream, fingerprintSide(ss, ctx.stream, spec.buckets, spec.streamBounds)),
+      onSide('batch.output', ctx.batch.shape.table, fingerprintSide(bs, ctx.batch, spec.buckets, spec.batchBounds)),
+      onSide('stream.output', ctx.stream.shape.table, fingerprintSide(ss, ctx.stream, spec.buckets, spec.streamBounds)),
     ]);
     spec.mismatched = mismatchedBuckets(bf.buckets, sf.buckets);
     spec.candidateRows = rowsInBuckets(spec.mismatched, bf.buckets, sf.buckets);
@@ -120,21 +121,6 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     };
   } finally {
     await Promise.all([bs.close(), ss.close()]);
-  }
-}
-
-/**
- * A database error scanning one side (a role's statement_timeout, a permission, a materialized
- * view never refreshed) names that side's table: the server's message alone does not say which
- * of the two databases refused. The database's own fields are kept (`error.db`).
- */
-async function onSide<T>(field: string, side: { shape: { table: { text: string } } }, p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (e) {
-    const err = toDualrunError(e, 'DUALRUN_RECONCILE_FAILED');
-    if (err !== e) throw new DualrunError(err.code, `${field} ${side.shape.table.text}: ${err.message}`, { cause: e });
-    throw e;
   }
 }
 

@@ -64,7 +64,8 @@ async function reladiffKeys(c: PeerCase, p: Placement, batchUrl: string, algo: '
     const keys = new Set<string>();
     for (const line of stdout.split('\n').filter(Boolean)) {
       const [, row] = JSON.parse(line) as [string, unknown[]];
-      keys.add(row.slice(0, keyCols(c).length).map(String).join('|'));
+      const parts = row.slice(0, keyCols(c).length).map(String);
+      keys.add(parts.length === 1 ? parts[0] : JSON.stringify(parts)); // as differingKeys writes a key
     }
     return { keys };
   } catch (e) {

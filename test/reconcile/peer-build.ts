@@ -80,7 +80,9 @@ export function caseDataset(c: PeerCase, schema: string, batchDatabase?: string,
 /** Differing keys of a result: key values joined by `|` -> kind (with both values when changed). */
 export function differingKeys(c: PeerCase, r: WindowResult): Map<string, string> {
   const m = new Map<string, string>();
-  for (const y of r.diff?.samples ?? []) m.set(keyCols(c).map((k) => String(y.key[k])).join('|'), y.kind === 'changed' ? `changed ${JSON.stringify(y.columns?.v)}` : y.kind);
+  // Two key parts as JSON: joined by '|', ('a|b', 'c') and ('a', 'b|c') would count as one key.
+  const text = (y: { key: Record<string, unknown> }) => (keyCols(c).length === 1 ? String(y.key[keyCols(c)[0]]) : JSON.stringify(keyCols(c).map((k) => String(y.key[k]))));
+  for (const y of r.diff?.samples ?? []) m.set(text(y), y.kind === 'changed' ? `changed ${JSON.stringify(y.columns?.v)}` : y.kind);
   return m;
 }
 

@@ -213,4 +213,11 @@ export const PEER_CASES: PeerCase[] = [
   { name: 'key_interval', otherKeys: 2, key: true, batchType: 'interval', pairs: [["'1 day'", "'24 hours'"], ["'1 mon'", "'1 mon'"]] },
   { name: 'key_numrange', otherKeys: 2, key: true, batchType: 'numrange', pairs: [["'[1.0,2)'", "'[1,2)'"], ["'[3,4)'", "'[3,4)'"]] },
   { name: 'key_float_zero', key: true, batchType: 'float8', pairs: [["'-0'", "'0'"], ['1', '1']] },
+  // Added by probe-peers3: keys of float and numeric specials, bytes, delimiters inside two text parts, upper-case uuid text.
+  { name: 'key_float_special', otherKeys: 2, key: true, batchType: 'float8', pairs: [["'NaN'", "'NaN'"], ["'Infinity'", "'-Infinity'"], ['1e308', '1e308'], ['5e-324', '5e-324']] },
+  { name: 'key_float4_float8', otherKeys: 2, key: true, batchType: 'float4', streamType: 'float8', pairs: [['0.5', '0.5'], ['0.25', '0.3'], ["'NaN'", "'NaN'"], ["'-0'", '0']] },
+  { name: 'key_numeric_special', otherKeys: 2, key: true, batchType: 'numeric', pairs: [["'NaN'", "'NaN'"], ["'Infinity'", "'-Infinity'"], ['0.0', '0']] },
+  { name: 'key_bytea', otherKeys: 2, key: true, batchType: 'bytea', pairs: [["'\\x00'", "'\\x0000'"], ["'\\xdead'", "'\\xDEAD'"], ["''", "''"]] },
+  { name: 'key_composite_delims', otherKeys: 4, key: true, batchType: 'text', key2: { type1: 'text', type2: 'text' }, pairs: [["'a|b', 'c'", "'a', 'b|c'"], ["'a,b', 'c'", "'a', 'b,c'"], ["'(x', ')'", "'(x', ')'"], ["'\"', ''", "'\"', ''"]] },
+  { name: 'key_uuid_text_upper', otherKeys: 2, key: true, batchType: 'uuid', streamType: 'text', pairs: [["'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'", "'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'"], ["'00000000-0000-0000-0000-000000000001'", "'00000000-0000-0000-0000-000000000001'"]] },
 ];
