@@ -28,6 +28,7 @@ import { noteDeadLetters } from './dead-letter-notes.ts';
 import { storeResult } from './result-store.ts';
 import { datasetDefinition } from '../src/core/cutover/dataset-definition.ts';
 import { readOutputShape } from '../src/core/cutover/output-shape.ts';
+import { hasRowVersions } from '../src/core/cutover/row-versions.ts';
 import { IN_MEMORY_ROWS, PROBE_ROWS, type DrilldownSpec } from './drilldown-spec.ts';
 
 export interface WindowOptions { samples: number; assumeSettled: boolean; store: boolean; progress?: (line: string) => void; inMemoryRows?: number }
@@ -77,6 +78,8 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     // Which tables, with which columns, this verdict is about (the gate checks they are still those: rule 4.6).
     const [batchShape, streamShape] = await Promise.all([readOutputShape(bs.client, ctx.batch.shape.table), readOutputShape(ss.client, ctx.stream.shape.table)]);
     base.shapes = { batch: batchShape, stream: streamShape };
+    // Which transactions wrote the batch rows judged: the gate checks no one wrote them again (rule 4.6, rows-rewritten).
+    const batchVersions = await hasRowVersions(bs.client, ctx.batch.shape.table);
     if (window) {
       const tz = ctx.ds.window?.timezone ?? 'UTC';
       await checkZoneAgreement(bs.client, window, ctx.batch.windowColumn, tz, 'the batch database');
@@ -86,7 +89,7 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     const t0 = Date.now();
     spec.buckets = await windowBucketing(ctx.buckets, [[bs, ctx.batch, spec.batchBounds], [ss, ctx.stream, spec.streamBounds]]);
     const [bf, sf] = await Promise.all([
-      onSide('batch.output', ctx.batch, fingerprintSide(bs, ctx.batch, spec.buckets, spec.batchBounds)),
+      onSide('batch.output', ctx.batch, fingerprintSide(bs, ctx.batch, spec.buckets, spec.batchBounds, batchVersions)),
       onSide('stream.output', ctx.stream, fingerprintSide(ss, ctx.stream, spec.buckets, spec.streamBounds)),
     ]);
     spec.mismatched = mismatchedBuckets(bf.buckets, sf.buckets);
@@ -112,6 +115,7 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
       ...base,
       verdict: acc.failingCount > 0 || unexplained || drift ? 'mismatch' : 'match',
       batch: bf.fingerprint,
+      ...(bf.xminSum !== null ? { batchWriters: { rows: bf.fingerprint.rows, xminSum: bf.xminSum } } : {}),
       stream: sf.fingerprint,
       diff,
       buckets: { total: spec.buckets.count, mismatched: spec.mismatched.length, mode: spec.buckets.mode },

@@ -66,6 +66,8 @@ export interface Verdict {
   readonly settlement?: { readonly proof: 'proven' | 'unknown' | 'behind'; readonly settleMs: number; readonly watermark: Date | null; readonly reason: string | null } | null;
   /** A mismatch caused by schema drift (h1: verdict mismatch with `schemaDrift`). */
   readonly schemaDrift?: boolean;
+  /** Which transactions wrote the batch rows judged (their count and xmin sum; null/absent: a batch output without row versions, or recorded before dualrun kept them). */
+  readonly batchWriters?: { readonly rows: number; readonly xminSum: string } | null;
   /** Each output's table object and columns when judged (null/absent: recorded before dualrun kept them). */
   readonly shapes?: { readonly batch: OutputShape | null; readonly stream: OutputShape | null } | null;
   /** Rows each output holds in its window now, and their shapes now (rule 4.6); absent: not re-counted. null side: the table is gone. */
@@ -98,7 +100,7 @@ export interface GateInput {
 }
 
 export interface Judged { readonly id: string; readonly window: string | null; readonly verdict: Verdict['verdict']; readonly judgedAt: string }
-export type NotCountedRule = 'definition' | 'stream-definition' | 'before-failure' | 'partial-load' | 'batch-run' | 'not-settled' | 'before-batch-load' | 'batch-definition' | 'min-rows' | 'rows-changed' | 'table-changed' | 'not-streamed' | 'in-flight';
+export type NotCountedRule = 'definition' | 'stream-definition' | 'before-failure' | 'partial-load' | 'batch-run' | 'not-settled' | 'before-batch-load' | 'batch-definition' | 'min-rows' | 'rows-changed' | 'rows-rewritten' | 'table-changed' | 'not-streamed' | 'in-flight';
 export interface NotCounted extends Judged { readonly rule: NotCountedRule; readonly reason: string }
 export interface Breaker extends Judged {
   /** window-order: the latest result of a newer window than the rest; judged-later: recorded after evidence that would count. */
@@ -209,8 +211,22 @@ export function notCountedReason(v: Verdict, input: ReasonInput, minRows: number
       ? { rule: 'min-rows', reason: `${v.batchRows ?? 0} batch rows, ${v.streamRows ?? 0} stream rows (cutover.minRowsPerWindow ${minRows} on both sides)` }
       : null)
     ?? outputsChangedReason(v, input.windowed !== false, minRows)
+    ?? (input.windowed !== false ? rewrittenReason(v) : null)
     ?? notStreamedReason(v)
     ?? inFlightReason(v);
+}
+
+/**
+ * Rule 4.6, `rows-rewritten`: the batch rows of the window were written again since they were
+ * judged (an adopted job's DELETE + INSERT or UPDATE, same row count): the verdict compared
+ * other rows. Their writers' xmin sum moved (src/core/cutover/row-versions.ts). Windows only: a
+ * whole table's outputs move between runs by design (its count rule is a floor).
+ */
+function rewrittenReason(v: Verdict): Reason {
+  const now = v.rowsNow?.batchXminSum;
+  const was = v.batchWriters;
+  if (!was || now === undefined || now === was.xminSum) return null;
+  return { rule: 'rows-rewritten', reason: `the batch output's rows of the window were written again since it was judged (as many rows, other row versions: a job rewrote or updated them without a batch run dualrun recorded); reconcile it again` };
 }
 
 /**
