@@ -29,23 +29,27 @@ import { storeResult } from './result-store.ts';
 import { datasetDefinition } from '../src/core/cutover/dataset-definition.ts';
 import { readOutputShape } from '../src/core/cutover/output-shape.ts';
 import { hasRowVersions } from '../src/core/cutover/row-versions.ts';
+import { databaseNow } from '../src/core/db/database-clock.ts';
 import { IN_MEMORY_ROWS, PROBE_ROWS, type DrilldownSpec } from './drilldown-spec.ts';
 
 export interface WindowOptions { samples: number; assumeSettled: boolean; store: boolean; progress?: (line: string) => void; inMemoryRows?: number }
 
 export async function reconcileWindow(rt: Runtime, ctx: DatasetContext, window: Window | null, opts: WindowOptions): Promise<WindowResult> {
-  const startedAt = new Date();
+  const began = Date.now(); // durationMs, by this process's clock
+  // When the judgment started, by the database's clock (src/core/db/database-clock.ts); this one only if the database is away.
+  let startedAt = new Date();
   const base = emptyResult(ctx, window);
   // What this judgment is about: the gate only counts it while the definition stays the same.
   const definition = datasetDefinition(ctx.ds);
   let result: WindowResult;
   try {
     const db = await rt.db();
+    startedAt = await databaseNow(db);
     base.stage = await readStage(db, ctx.ds.name);
     const adopted = ctx.ds.stream.adopted
       ? { behind: (h: Date) => adoptedBehind({ ds: ctx.ds, streamPool: ctx.streamPool, kafka: rt.config.kafka, log: rt.log }, h), hasWatermark: ctx.ds.stream.watermark !== null }
       : undefined;
-    const settlement = await checkSettlement(db, ctx.streamPool, ctx.ds.name, window, ctx.ds.reconcile.settleMs, adopted);
+    const settlement = await checkSettlement(db, ctx.streamPool, ctx.ds.name, window, ctx.ds.reconcile.settleMs, adopted, startedAt);
     base.settlement = settlementRecord(settlement, ctx.ds.reconcile.settleMs);
     if (!settlement.settled && !opts.assumeSettled) {
       result = { ...base, verdict: 'pending', pendingReason: settlement.reason ?? undefined };
@@ -57,7 +61,7 @@ export async function reconcileWindow(rt: Runtime, ctx: DatasetContext, window: 
     rt.log.error({ err, dataset: ctx.ds.name, window: window?.label ?? null }, 'reconciliation failed');
     result = { ...base, verdict: 'error', error: resultError(err) };
   }
-  result.durationMs = Date.now() - startedAt.getTime();
+  result.durationMs = Date.now() - began;
   if (opts.store) {
     try {
       result.id = await storeResult(await rt.db(), result, startedAt, definition);

@@ -12,6 +12,7 @@ import { currentDefinition } from './dataset-definition.ts';
 import type { RowCounter } from './judged-rows.ts';
 import type { OutputShape } from './output-shape.ts';
 import { streamCoverage } from './stream-code.ts';
+import { databaseNow } from '../db/database-clock.ts';
 
 /** How many windows beyond `required` are examined (windows that do not count are skipped). */
 const LOOKBACK = 200;
@@ -113,8 +114,10 @@ export async function gateForNextStep(db: Pool | PoolClient, ds: DatasetConfig, 
   const verdicts = needsEvidence ? await loadVerdicts(db, ds.name, { ...(retire ? { streamingSince: row.since } : {}), limit: required + LOOKBACK }) : [];
   const lastFailure = needsEvidence ? await loadLastFailure(db, ds.name) : null;
   const streamCode = needsEvidence ? await streamCoverage(db, ds) : undefined;
+  // The database's clock, as the verdicts' and batch runs' times are (src/core/db/database-clock.ts).
+  const now = opts.now ?? await databaseNow(db);
   const evaluate = (vs: readonly Verdict[]) => evaluateGate({
-    from: row.stage, to, since: row.since, verdicts: vs, lastFailure, definition, now: opts.now ?? new Date(), windowed: ds.window !== null,
+    from: row.stage, to, since: row.since, verdicts: vs, lastFailure, definition, now, windowed: ds.window !== null,
     promoteAfter: ds.cutover.promoteAfter, retireAfter: ds.cutover.retireAfter, maxEvidenceAgeMs: ds.cutover.maxEvidenceAgeMs,
     minRowsPerWindow: ds.cutover.minRowsPerWindow, settleMs: ds.reconcile.settleMs, streamCode,
   });
