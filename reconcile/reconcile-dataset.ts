@@ -24,7 +24,7 @@ export async function reconcileDataset(rt: Runtime, dataset: string, opts: Recon
 
 export async function reconcileWindows(rt: Runtime, ds: DatasetConfig, windows: (Window | null)[], opts: ReconcileOptions = {}): Promise<WindowResult[]> {
   // Stored verdicts are cutover evidence: no promotion of the dataset is granted while they are still being judged.
-  if (opts.store ?? true) return whileReconciling(rt, ds.name, () => judgeWindows(rt, ds, windows, opts));
+  if (opts.store ?? true) return whileReconciling(rt, ds.name, (locked) => judgeWindows(rt, ds, windows, locked ? opts : { ...opts, store: false }));
   return judgeWindows(rt, ds, windows, opts);
 }
 

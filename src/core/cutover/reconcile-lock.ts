@@ -9,7 +9,7 @@
  * during a promotion waits for its commit, so it records the new stage.
  * docs/cutover.md ("A running reconciliation").
  */
-import { connectPool, type PoolClient } from '../db/connect.ts';
+import { connectPool, type Pool, type PoolClient } from '../db/connect.ts';
 import { DualrunError } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
 
@@ -19,13 +19,20 @@ const RECONCILE_LOCK_CLASS = 0x6452636e;
 /**
  * Runs `fn` holding the dataset's reconcile lock (shared) on a connection of its own:
  * not one of the pool's, which the reconciliation itself needs (a pool of 1 would wait forever).
+ * `fn(false)`: the toolkit database could not be reached, no lock is held; store nothing.
  */
-export async function whileReconciling<T>(rt: Pick<Runtime, 'databaseUrl' | 'db'>, dataset: string, fn: () => Promise<T>): Promise<T> {
-  await rt.db(); // migrated first, as every other toolkit connection is
-  const holder = await connectPool(await rt.databaseUrl(), { max: 1, applicationName: `dualrun reconcile ${dataset}`.slice(0, 63), role: 'the toolkit Postgres' });
+export async function whileReconciling<T>(rt: Pick<Runtime, 'databaseUrl' | 'db'>, dataset: string, fn: (locked: boolean) => Promise<T>): Promise<T> {
+  let holder: Pool;
+  try {
+    await rt.db(); // migrated first, as every other toolkit connection is
+    holder = await connectPool(await rt.databaseUrl(), { max: 1, applicationName: `dualrun reconcile ${dataset}`.slice(0, 63), role: 'the toolkit Postgres' });
+  } catch {
+    // The toolkit database is away: nothing can be stored, so run unlocked (and store nothing), failing as the reconciler does.
+    return fn(false);
+  }
   try {
     await holder.query('SELECT pg_advisory_lock_shared($1, hashtext($2))', [RECONCILE_LOCK_CLASS, dataset]);
-    return await fn();
+    return await fn(true);
   } finally {
     // Ending the connection releases the lock, also when unlocking failed.
     await holder.end().catch(() => undefined);
