@@ -56,9 +56,10 @@ export async function promote(rt: Runtime, dataset: string, opts: PromoteOptions
 
 async function promoteOrRefuse(rt: Runtime, ds: DatasetConfig, opts: PromoteOptions): Promise<StageChange> {
   const outcome = await changeTransaction(rt, ds, opts, async (c): Promise<StageChange | DualrunError> => {
+    // The stage as the operator asked from: read before any wait, so a change committed meanwhile is a conflict, not a next step.
+    const row = await currentRow(c, ds, opts);
     // A running reconciliation has not stored its verdicts: the gate would judge without them. Forcing skips the gate, and this.
     if (!opts.force) await excludeReconciliations(c, ds.name, lockTimeoutOf(opts));
-    const row = await currentRow(c, ds, opts);
     const to = nextStage(row.stage);
     if (!to) throw new DualrunError('DUALRUN_USAGE', `${ds.name} is already in streaming-only, the last stage; nothing to promote to`);
     const gate = (await gateForNextStep(c, ds, row, { now: opts.now, recordDefinition: 'promote', countRows: judgedRowCounter(rt, ds) }))!;

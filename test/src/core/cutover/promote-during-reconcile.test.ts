@@ -6,7 +6,7 @@
  * reads and the gate does not), and the promotion.
  */
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { promote } from '../../../../src/core/cutover/stage-change.ts';
 import { readStageRow } from '../../../../src/core/stages.ts';
@@ -16,11 +16,11 @@ import { createFixture, daysAgo, seedVerdict, type Fixture } from './cutover-fix
 
 let fx: Fixture;
 let reconciler: Runtime;
-beforeAll(async () => {
+beforeEach(async () => {
   fx = await createFixture();
   reconciler = createRuntime({ config: fx.rt.config, log: pino({ level: 'silent' }) });
 });
-afterAll(async () => { await reconciler?.close(); await fx?.cleanup(); });
+afterEach(async () => { await reconciler?.close(); await fx?.cleanup(); });
 
 const why = { reason: 'test', actor: 'tester' };
 
@@ -31,6 +31,33 @@ async function waitUntilBlocked(pool: pg.Pool): Promise<void> {
     await new Promise((ok) => setTimeout(ok, 25));
   }
   throw new Error('the reconciliation never reached the watermark read');
+}
+
+/** A window of `day` on both sides alike, with a succeeded batch run and a stream watermark: the reconciler reads the watermark. */
+async function judgeableWindow(pool: pg.Pool, day: string): Promise<void> {
+  await pool.query(`INSERT INTO analytics.orders_batch VALUES (900, $1, 9, 'x')`, [day]);
+  await pool.query(`INSERT INTO analytics.orders_stream VALUES (900, $1, 9, 'x', 1, now())`, [day]);
+  await pool.query(`INSERT INTO dualrun.batch_runs (dataset, window_start, window_end, window_label, mode, status, started_at, finished_at, rows, snapshot_at)
+    VALUES ('orders', $1::date, $1::date + 1, $1, 'managed', 'succeeded', now() - interval '3 hours', now() - interval '3 hours', 1, now() - interval '3 hours')`, [day]);
+  await pool.query(`INSERT INTO dualrun.watermarks (dataset, event_time) VALUES ('orders', now()) ON CONFLICT DO NOTHING`);
+}
+
+/** Runs a reconciliation of `day` held at its watermark read until `during` is done. */
+async function whileHeld<T>(day: string, during: () => Promise<T>): Promise<{ during: T; verdict: string }> {
+  const locker = new pg.Client({ connectionString: fx.db.url });
+  await locker.connect();
+  await locker.query('BEGIN');
+  await locker.query('LOCK TABLE dualrun.watermarks IN ACCESS EXCLUSIVE MODE');
+  const running = reconcileDataset(reconciler, 'orders', { windows: [day] });
+  let out: T;
+  try {
+    await waitUntilBlocked(fx.db.pool);
+    out = await during();
+  } finally {
+    await locker.query('COMMIT');
+    await locker.end();
+  }
+  return { during: out, verdict: (await running)[0].verdict };
 }
 
 describe('a promotion while a reconciliation runs', () => {
@@ -64,6 +91,22 @@ describe('a promotion while a reconciliation runs', () => {
     // Once it has stored its verdict, the gate sees it.
     const again = await promote(fx.rt, 'orders', why).then(() => null, (err: unknown) => err);
     expect(again).toMatchObject({ code: 'DUALRUN_GATE_REFUSED' });
+    expect((await readStageRow(pool, 'orders')).stage).toBe('shadow');
+  });
+
+  it('two promotes from batch that overlap while a reconciliation runs do not push the dataset two steps (the second, queued behind the first, met the next gate and passed it)', async () => {
+    const { pool } = fx.db;
+    for (const d of [1, 2, 3]) await seedVerdict(pool, { day: daysAgo(d), verdict: 'match' });
+    await judgeableWindow(pool, daysAgo(5));
+    const { during } = await whileHeld(daysAgo(5), async () => {
+      // Both read the stage (batch, version 0) and wait for the reconciliation; released, they commit one after the other.
+      const both = [promote(fx.rt, 'orders', { ...why, lockTimeoutMs: 20_000 }), promote(fx.rt, 'orders', { ...why, lockTimeoutMs: 20_000 })];
+      await new Promise((ok) => setTimeout(ok, 300));
+      return both;
+    });
+    const results = await Promise.allSettled(during);
+    const outcomes = results.map((r) => (r.status === 'fulfilled' ? `ok ${r.value.to}` : (r.reason as { code: string }).code)).sort();
+    expect(outcomes).toEqual(['DUALRUN_CONFLICT', 'ok shadow']);
     expect((await readStageRow(pool, 'orders')).stage).toBe('shadow');
   });
 });
