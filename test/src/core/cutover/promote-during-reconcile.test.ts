@@ -33,10 +33,10 @@ async function waitUntilBlocked(pool: pg.Pool): Promise<void> {
   throw new Error('the reconciliation never reached the watermark read');
 }
 
-/** A window of `day` on both sides alike, with a succeeded batch run and a stream watermark: the reconciler reads the watermark. */
-async function judgeableWindow(pool: pg.Pool, day: string): Promise<void> {
+/** A window of `day` on both sides alike (or on the batch side only), with a succeeded batch run and a stream watermark: the reconciler reads the watermark. */
+async function judgeableWindow(pool: pg.Pool, day: string, opts: { streamToo: boolean } = { streamToo: true }): Promise<void> {
   await pool.query(`INSERT INTO analytics.orders_batch VALUES (900, $1, 9, 'x')`, [day]);
-  await pool.query(`INSERT INTO analytics.orders_stream VALUES (900, $1, 9, 'x', 1, now())`, [day]);
+  if (opts.streamToo) await pool.query(`INSERT INTO analytics.orders_stream VALUES (900, $1, 9, 'x', 1, now())`, [day]);
   await pool.query(`INSERT INTO dualrun.batch_runs (dataset, window_start, window_end, window_label, mode, status, started_at, finished_at, rows, snapshot_at)
     VALUES ('orders', $1::date, $1::date + 1, $1, 'managed', 'succeeded', now() - interval '3 hours', now() - interval '3 hours', 1, now() - interval '3 hours')`, [day]);
   await pool.query(`INSERT INTO dualrun.watermarks (dataset, event_time) VALUES ('orders', now()) ON CONFLICT DO NOTHING`);
@@ -67,27 +67,13 @@ describe('a promotion while a reconciliation runs', () => {
     for (const d of [1, 2, 3]) await seedVerdict(pool, { day: daysAgo(d), verdict: 'match' });
     // Window 5 days ago: the batch holds an order the stream never got, and its batch run succeeded.
     const w = daysAgo(5);
-    await pool.query(`INSERT INTO analytics.orders_batch VALUES (900, $1, 9, 'batch')`, [w]);
-    await pool.query(`INSERT INTO dualrun.batch_runs (dataset, window_start, window_end, window_label, mode, status, started_at, finished_at, rows, snapshot_at)
-      VALUES ('orders', $1::date, $1::date + 1, $1, 'managed', 'succeeded', now() - interval '3 hours', now() - interval '3 hours', 1, now() - interval '3 hours')`, [w]);
-    await pool.query(`INSERT INTO dualrun.watermarks (dataset, event_time) VALUES ('orders', now())`);
-
-    const locker = new pg.Client({ connectionString: fx.db.url });
-    await locker.connect();
-    await locker.query('BEGIN');
-    await locker.query('LOCK TABLE dualrun.watermarks IN ACCESS EXCLUSIVE MODE');
-    const running = reconcileDataset(reconciler, 'orders', { windows: [w] });
-    try {
-      await waitUntilBlocked(pool);
+    await judgeableWindow(pool, w, { streamToo: false });
+    const held = await whileHeld(w, async () => {
       const e = await promote(fx.rt, 'orders', { ...why, lockTimeoutMs: 300 }).then(() => null, (err: unknown) => err);
       expect(e).toMatchObject({ code: 'DUALRUN_LOCK_TIMEOUT', message: expect.stringContaining('a reconciliation of the dataset is running (pid ') });
       expect((await readStageRow(pool, 'orders')).stage).toBe('shadow');
-    } finally {
-      await locker.query('COMMIT');
-      await locker.end();
-    }
-    const [result] = await running;
-    expect(result.verdict).toBe('mismatch');
+    });
+    expect(held.verdict).toBe('mismatch');
     // Once it has stored its verdict, the gate sees it.
     const again = await promote(fx.rt, 'orders', why).then(() => null, (err: unknown) => err);
     expect(again).toMatchObject({ code: 'DUALRUN_GATE_REFUSED' });
