@@ -17,8 +17,12 @@
 import type { Pool, PoolClient } from '../db/connect.ts';
 import type { TableRef } from '../identifiers.ts';
 
-/** The transaction's reference xid (the one age() counts from), as a numeric. */
-const REFERENCE_XID = `(pg_snapshot_xmax(pg_current_snapshot())::text::numeric + age(pg_snapshot_xmax(pg_current_snapshot())::xid))`;
+/**
+ * The transaction's reference xid (the one age() counts from), as a numeric: the snapshot's xmax
+ * (64-bit) plus its age. The txid_* functions exist on every supported server (pg_current_snapshot only from 13).
+ */
+const SNAPSHOT_XMAX = 'txid_snapshot_xmax(txid_current_snapshot())';
+const REFERENCE_XID = `(${SNAPSHOT_XMAX}::numeric + age((${SNAPSHOT_XMAX} % 4294967296)::text::xid))`;
 
 /** Per-row term to sum (an int4: the row's xmin's age). */
 export const ROW_AGE_SQL = 'age(xmin)';
