@@ -119,7 +119,7 @@ export async function gateForNextStep(db: Pool | PoolClient, ds: DatasetConfig, 
   const evaluate = (vs: readonly Verdict[]) => evaluateGate({
     from: row.stage, to, since: row.since, verdicts: vs, lastFailure, definition, now, windowed: ds.window !== null,
     promoteAfter: ds.cutover.promoteAfter, retireAfter: ds.cutover.retireAfter, maxEvidenceAgeMs: ds.cutover.maxEvidenceAgeMs,
-    minRowsPerWindow: ds.cutover.minRowsPerWindow, settleMs: ds.reconcile.settleMs, streamCode,
+    minRowsPerWindow: ds.cutover.minRowsPerWindow, settleMs: ds.reconcile.settleMs, streamCode, managedBatch: ds.batch.query !== null,
   });
   let gate = evaluate(verdicts);
   if (!opts.countRows || !needsEvidence) return gate;

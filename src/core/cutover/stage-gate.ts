@@ -90,6 +90,8 @@ export interface GateInput {
   readonly settleMs?: number;
   /** Whether the dataset is cut into windows (only changes the wording). */
   readonly windowed: boolean;
+  /** dualrun loads the batch output (`batch.query`): a window no recorded run loaded does not count (rule 4.4). Absent: not checked. */
+  readonly managedBatch?: boolean;
   /** Latest results per window (or more); errors included as verdict 'error'. */
   readonly verdicts: readonly Verdict[];
   /** The newest mismatch or error recorded for the dataset, any window (null: none). Defaults to the newest among `verdicts`. */
@@ -195,7 +197,7 @@ export function evaluateGate(input: GateInput): GateResult {
 }
 
 type Reason = { rule: NotCountedRule; reason: string } | null;
-type ReasonInput = Pick<GateInput, 'definition'> & { windowed?: boolean; settleMs?: number; streamCode?: StreamCoverage };
+type ReasonInput = Pick<GateInput, 'definition'> & { windowed?: boolean; settleMs?: number; streamCode?: StreamCoverage; managedBatch?: boolean };
 
 /** Why a clean result is not evidence (null: it counts). Rule numbers as in docs/cutover.md; the first that fails is given. */
 export function notCountedReason(v: Verdict, input: ReasonInput, minRows: number, lastFailure: Verdict | null): Reason {
@@ -206,7 +208,7 @@ export function notCountedReason(v: Verdict, input: ReasonInput, minRows: number
       ? { rule: 'partial-load', reason: `its batch load (run ${v.batchLoad.runId}) is partial: loaded before the window ended + settle; run \`dualrun batch run\` again once due` }
       : null)
     ?? unsettledReason(v, input.settleMs ?? 0)
-    ?? batchLoadReason(v, input.definition?.parts)
+    ?? batchLoadReason(v, input.definition?.parts, input.managedBatch === true)
     ?? (minRows > 0 && ((v.batchRows ?? 0) < minRows || (v.streamRows ?? 0) < minRows)
       ? { rule: 'min-rows', reason: `${v.batchRows ?? 0} batch rows, ${v.streamRows ?? 0} stream rows (cutover.minRowsPerWindow ${minRows} on both sides)` }
       : null)
@@ -272,8 +274,13 @@ function failureReason(v: Verdict, lastFailure: Verdict | null): Reason {
 }
 
 /** Rule 4.4: judged after the window's latest batch load, which ran the batch query and transform in use now. */
-function batchLoadReason(v: Verdict, parts: Readonly<Record<string, string>> | undefined): Reason {
+function batchLoadReason(v: Verdict, parts: Readonly<Record<string, string>> | undefined, managed: boolean): Reason {
   const load = v.batchLoad;
+  if (load === null && managed && v.newestBatchRun === null) {
+    // Judged with --assume-settled on rows dualrun never loaded: nothing says the current batch query produced them.
+    const where = v.windowLabel ? ` --window ${v.windowLabel}` : '';
+    return { rule: 'batch-definition', reason: `no batch run loaded its window: its batch rows are not known to be what the batch query produces (copied in, loaded by hand, left from before dualrun); run dualrun batch run${where}, then reconcile it` };
+  }
   if (!load) return null;
   if (load.finishedAt && load.finishedAt > (v.startedAt ?? v.finishedAt)) {
     return { rule: 'before-batch-load', reason: `judged before its latest batch load (run ${load.runId}, finished ${load.finishedAt.toISOString()}); reconcile it again` };
