@@ -17,9 +17,10 @@
  * now, after every mismatch/error recorded for the dataset, settled when judged and
  * now (batch run succeeded, not partial, judged after window end + settle, not
  * assumed settled while known behind), after its window's latest batch load
- * finished, that load run by the current batch query/transform, both sides hold at
- * least `minRowsPerWindow` rows, and (when re-counted: `rowsNow`) the outputs still
- * hold the rows judged in the same tables with the same columns, written by the stream
+ * finished, that load run by the current batch query/transform (for a managed batch: some
+ * load at all), both sides hold at least `minRowsPerWindow` rows, and (when re-counted:
+ * `rowsNow`) the outputs still hold the rows judged in the same tables with the same columns
+ * (and view queries), the batch rows not written again since, written by the stream
  * worker (not copied in), and no key was left
  * uncompared as in flight. Windows that do
  * not count are skipped (not breaking) and listed with why; gaps between the windows
