@@ -37,17 +37,29 @@ export async function adoptWindow(rt: Runtime, ds: DatasetConfig, window: Window
   return { dataset: ds.name, window: window?.label ?? null, status, runId, rows, snapshotAt: seen.at.toISOString() };
 }
 
-/** Whether `batch.completion` says the external job finished the window (false without a check). */
+/**
+ * Whether `batch.completion` says the external job finished the window (false without a check).
+ * A row says so unless its first column is NULL or false: a job log queried as
+ * `SELECT finished_at FROM etl_runs WHERE …` has the run's row, finished_at NULL, while
+ * the job still writes the window, and adopting then made a half-written window
+ * settled, then evidence. Every row must say so (a re-run beside a finished attempt is running).
+ */
 export async function externalJobFinished(rt: Runtime, ds: DatasetConfig, window: Window | null): Promise<boolean> {
   if (!ds.batch.completion) return false;
   const scope = windowScope(ds, window);
   const q = bindSql(ds.batch.completion, ds, scope, `datasets.${ds.name}.batch.completion`);
   const output = await rt.pool(ds.batch.database);
   try {
-    return ((await output.query(q.text, [...q.values])).rowCount ?? 0) > 0;
+    const rows = (await output.query<unknown[]>({ text: q.text, values: [...q.values], rowMode: 'array' })).rows;
+    return rows.length > 0 && rows.every(saysFinished);
   } catch (e) {
     throw new DualrunError('DUALRUN_BATCH_FAILED', `completion check of dataset ${ds.name}, window ${scopeLabel(scope)}: ${ledgerError(e).message}`, {
       cause: e, details: { dataset: ds.name, window: window?.label ?? null },
     });
   }
+}
+
+/** A completion row says "finished" unless its first column is NULL or false (a row with no columns: its existence). */
+function saysFinished(row: readonly unknown[]): boolean {
+  return row.length === 0 || (row[0] !== null && row[0] !== false);
 }

@@ -12,6 +12,7 @@ import { prepareDataset } from './dataset-context.ts';
 import { reconcileWindow, resultError } from './reconcile-window.ts';
 import { mismatchAlert } from './mismatch-alert.ts';
 import { storeResult } from './result-store.ts';
+import { whileReconciling } from '../src/core/cutover/reconcile-lock.ts';
 
 export const DEFAULT_SAMPLES = 20;
 
@@ -22,6 +23,12 @@ export async function reconcileDataset(rt: Runtime, dataset: string, opts: Recon
 }
 
 export async function reconcileWindows(rt: Runtime, ds: DatasetConfig, windows: (Window | null)[], opts: ReconcileOptions = {}): Promise<WindowResult[]> {
+  // Stored verdicts are cutover evidence: no promotion of the dataset is granted while they are still being judged.
+  if (opts.store ?? true) return whileReconciling(rt, ds.name, (locked) => judgeWindows(rt, ds, windows, locked ? opts : { ...opts, store: false }));
+  return judgeWindows(rt, ds, windows, opts);
+}
+
+async function judgeWindows(rt: Runtime, ds: DatasetConfig, windows: (Window | null)[], opts: ReconcileOptions): Promise<WindowResult[]> {
   const wopts = { samples: opts.samples ?? DEFAULT_SAMPLES, assumeSettled: opts.assumeSettled ?? false, store: opts.store ?? true, progress: opts.progress, inMemoryRows: opts.inMemoryRows };
   let ctx;
   try {

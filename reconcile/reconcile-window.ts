@@ -28,24 +28,29 @@ import { noteDeadLetters } from './dead-letter-notes.ts';
 import { storeResult } from './result-store.ts';
 import { datasetDefinition } from '../src/core/cutover/dataset-definition.ts';
 import { readOutputShape } from '../src/core/cutover/output-shape.ts';
+import { hasRowVersions } from '../src/core/cutover/row-versions.ts';
+import { databaseNow } from '../src/core/db/database-clock.ts';
 import { IN_MEMORY_ROWS, PROBE_ROWS, type DrilldownSpec } from './drilldown-spec.ts';
 import { onSide } from './side-error.ts';
 
 export interface WindowOptions { samples: number; assumeSettled: boolean; store: boolean; progress?: (line: string) => void; inMemoryRows?: number }
 
 export async function reconcileWindow(rt: Runtime, ctx: DatasetContext, window: Window | null, opts: WindowOptions): Promise<WindowResult> {
-  const startedAt = new Date();
+  const began = Date.now(); // durationMs, by this process's clock
+  // When the judgment started, by the database's clock (src/core/db/database-clock.ts); this one only if the database is away.
+  let startedAt = new Date();
   const base = emptyResult(ctx, window);
   // What this judgment is about: the gate only counts it while the definition stays the same.
   const definition = datasetDefinition(ctx.ds);
   let result: WindowResult;
   try {
     const db = await rt.db();
+    startedAt = await databaseNow(db);
     base.stage = await readStage(db, ctx.ds.name);
     const adopted = ctx.ds.stream.adopted
       ? { behind: (h: Date) => adoptedBehind({ ds: ctx.ds, streamPool: ctx.streamPool, kafka: rt.config.kafka, log: rt.log }, h), hasWatermark: ctx.ds.stream.watermark !== null }
       : undefined;
-    const settlement = await checkSettlement(db, ctx.streamPool, ctx.ds.name, window, ctx.ds.reconcile.settleMs, adopted);
+    const settlement = await checkSettlement(db, ctx.streamPool, ctx.ds.name, window, ctx.ds.reconcile.settleMs, adopted, startedAt);
     base.settlement = settlementRecord(settlement, ctx.ds.reconcile.settleMs);
     if (!settlement.settled && !opts.assumeSettled) {
       result = { ...base, verdict: 'pending', pendingReason: settlement.reason ?? undefined };
@@ -57,7 +62,7 @@ export async function reconcileWindow(rt: Runtime, ctx: DatasetContext, window: 
     rt.log.error({ err, dataset: ctx.ds.name, window: window?.label ?? null }, 'reconciliation failed');
     result = { ...base, verdict: 'error', error: resultError(err) };
   }
-  result.durationMs = Date.now() - startedAt.getTime();
+  result.durationMs = Date.now() - began;
   if (opts.store) {
     try {
       result.id = await storeResult(await rt.db(), result, startedAt, definition);
@@ -78,6 +83,8 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     // Which tables, with which columns, this verdict is about (the gate checks they are still those: rule 4.6).
     const [batchShape, streamShape] = await Promise.all([readOutputShape(bs.client, ctx.batch.shape.table), readOutputShape(ss.client, ctx.stream.shape.table)]);
     base.shapes = { batch: batchShape, stream: streamShape };
+    // Which transactions wrote the batch rows judged: the gate checks no one wrote them again (rule 4.6, rows-rewritten).
+    const batchVersions = await hasRowVersions(bs.client, ctx.batch.shape.table);
     if (window) {
       const tz = ctx.ds.window?.timezone ?? 'UTC';
       await checkZoneAgreement(bs.client, window, ctx.batch.windowColumn, tz, 'the batch database');
@@ -87,7 +94,7 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     const t0 = Date.now();
     spec.buckets = await windowBucketing(ctx.buckets, [[bs, ctx.batch, spec.batchBounds], [ss, ctx.stream, spec.streamBounds]]);
     const [bf, sf] = await Promise.all([
-      onSide('batch.output', ctx.batch.shape.table, fingerprintSide(bs, ctx.batch, spec.buckets, spec.batchBounds)),
+      onSide('batch.output', ctx.batch.shape.table, fingerprintSide(bs, ctx.batch, spec.buckets, spec.batchBounds, batchVersions)),
       onSide('stream.output', ctx.stream.shape.table, fingerprintSide(ss, ctx.stream, spec.buckets, spec.streamBounds)),
     ]);
     spec.mismatched = mismatchedBuckets(bf.buckets, sf.buckets);
@@ -113,6 +120,7 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
       ...base,
       verdict: acc.failingCount > 0 || unexplained || drift ? 'mismatch' : 'match',
       batch: bf.fingerprint,
+      ...(bf.xminSum !== null ? { batchWriters: { rows: bf.fingerprint.rows, xminSum: bf.xminSum } } : {}),
       stream: sf.fingerprint,
       diff,
       buckets: { total: spec.buckets.count, mismatched: spec.mismatched.length, mode: spec.buckets.mode },

@@ -81,6 +81,8 @@ export interface WindowResult {
   settlement?: { proof: 'proven' | 'unknown' | 'behind'; settleMs: number; watermark: string | null; reason?: string };
   /** Each output's table object and column list when judged (src/core/cutover/output-shape.ts); the gate checks they still are. */
   shapes?: { batch: OutputShape | null; stream: OutputShape | null };
+  /** Which transactions wrote the batch rows judged: their count and xmin sum (src/core/cutover/row-versions.ts); absent for a batch output without row versions (a view). The gate checks it still holds. */
+  batchWriters?: { rows: number; xminSum: string };
   /** For `verdict: 'error'`. */
   error?: { code: string; message: string; db?: Record<string, string> };
   windowStart: string | null;

@@ -10,6 +10,7 @@ import type { SideFingerprint } from './types.ts';
 import { SUMMABLE, bucketSql, columnRef, rowHashSql, windowPredicateSql, type Bucketing } from './canonical-row-sql.ts';
 import { withLocalSettings, type SideSession } from './side-session.ts';
 import { FINGERPRINT_PLAN } from './scan-settings.ts';
+import { ROW_AGE_SQL, xminSumSql } from '../src/core/cutover/row-versions.ts';
 
 export interface SideSpec {
   shape: TableShape;
@@ -19,13 +20,17 @@ export interface SideSpec {
   windowColumn: ColumnInfo | null;
 }
 
+/** A fingerprint and, when asked, which transactions wrote the rows (src/core/cutover/row-versions.ts). */
+export interface SideScan extends BucketedFingerprint { xminSum: string | null }
+
 export interface BucketedFingerprint {
   fingerprint: SideFingerprint;
   /** bucket -> `count:hashsum`; buckets without rows are absent. */
   buckets: Map<number, string>;
 }
 
-export function fingerprintSql(side: SideSpec, buckets: Bucketing): string {
+/** `rowVersions`: also the rows' xmin sum (`xmin_sum`), read in the same scan (a table with row versions only). */
+export function fingerprintSql(side: SideSpec, buckets: Bucketing, rowVersions = false): string {
   const sums = side.compared.filter((c) => SUMMABLE.has(c.type));
   const isFloat = (c: ColumnInfo) => c.type.startsWith('float');
   // Floats are summed as float8 scaled down by 2^-64: Postgres's float sum raises an error on
@@ -39,9 +44,12 @@ export function fingerprintSql(side: SideSpec, buckets: Bucketing): string {
   const sumOut = sums.map((c, i) => (isFloat(c) ? `, ${floatSumSql(`sum(s${i})`)}::text AS s${i}` : `, trim_scale(sum(s${i})::numeric)::text AS s${i}`)).join('');
   // Grouped straight by the bucket, hashed (sorting is off: FINGERPRINT_PLAN). Range buckets look
   // to the planner like one group per key, so each side runs as one process, both sides at once.
+  const ageIn = rowVersions ? `, ${ROW_AGE_SQL} AS xa` : '';
+  const ageSum = rowVersions ? ', sum(r.xa) AS xs' : '';
+  const xminOut = rowVersions ? `, ${xminSumSql('coalesce(sum(n), 0)', 'sum(xs)')} AS xmin_sum` : '';
   return `WITH g AS (
-  SELECT r.bk AS b, count(*) AS n, sum(r.h) AS hs${sumCols}
-    FROM (SELECT ${bucketSql(side.key, buckets)} AS bk, ${rowHashSql(side.key, side.compared, undefined, buckets)} AS h${sumIn}
+  SELECT r.bk AS b, count(*) AS n, sum(r.h) AS hs${sumCols}${ageSum}
+    FROM (SELECT ${bucketSql(side.key, buckets)} AS bk, ${rowHashSql(side.key, side.compared, undefined, buckets)} AS h${sumIn}${ageIn}
             FROM ${side.shape.table.sql}
            WHERE ${windowPredicateSql(side.windowColumn, 1, 2)}) r
    GROUP BY r.bk
@@ -49,7 +57,7 @@ export function fingerprintSql(side: SideSpec, buckets: Bucketing): string {
 SELECT coalesce(sum(n), 0)::text AS rows,
        coalesce(sum(hs), 0)::text AS hashsum,
        array_agg(b)::text AS bucket_ids,
-       array_agg(n::text || ':' || hs::text)::text AS bucket_sums${sumOut}
+       array_agg(n::text || ':' || hs::text)::text AS bucket_sums${sumOut}${xminOut}
   FROM g`;
 }
 
@@ -67,8 +75,8 @@ function floatSumSql(scaled: string): string {
   return `(CASE WHEN abs(${scaled}) <= '1.7976931348623157e308'::float8 / ${FLOAT_SCALE_UP} THEN ${scaled} * ${FLOAT_SCALE_UP} ELSE ${scaled} * 'Infinity'::float8 END)`;
 }
 
-export async function fingerprintSide(session: SideSession, side: SideSpec, buckets: Bucketing, bounds: [string, string] | null): Promise<BucketedFingerprint> {
-  const sql = fingerprintSql(side, buckets);
+export async function fingerprintSide(session: SideSession, side: SideSpec, buckets: Bucketing, bounds: [string, string] | null, rowVersions = false): Promise<SideScan> {
+  const sql = fingerprintSql(side, buckets, rowVersions);
   const params = side.windowColumn && bounds ? bounds : [];
   const row = await withLocalSettings(session, FINGERPRINT_PLAN, async () => (await session.client.query<Record<string, string | null>>(sql, params)).rows[0]);
   const ids = parseArray(row.bucket_ids);
@@ -77,7 +85,7 @@ export async function fingerprintSide(session: SideSession, side: SideSpec, buck
   ids.forEach((id, i) => map.set(Number(id), sums[i]));
   const colSums: Record<string, string | null> = {};
   side.compared.filter((c) => SUMMABLE.has(c.type)).forEach((c, i) => (colSums[logicalName(c)] = row[`s${i}`] ?? null));
-  return { fingerprint: { rows: Number(row.rows), checksum: checksumHex(row.hashsum ?? '0'), sums: colSums }, buckets: map };
+  return { fingerprint: { rows: Number(row.rows), checksum: checksumHex(row.hashsum ?? '0'), sums: colSums }, buckets: map, xminSum: row.xmin_sum ?? null };
 }
 
 /** The exact sum of hashes reduced modulo 2^64, as 16 hex digits (order-independent). */

@@ -35,7 +35,8 @@ export interface CutoverStatus {
   lastChange: { action: string; from: string; to: string; actor: string; reason: string; forced: boolean; at: string } | null;
 }
 
-export async function cutoverStatus(rt: Runtime, now = new Date()): Promise<CutoverStatus[]> {
+/** `now` absent: the database's clock (the gate's default). */
+export async function cutoverStatus(rt: Runtime, now?: Date): Promise<CutoverStatus[]> {
   const db = await rt.db();
   const datasets = Object.values(rt.config.datasets);
   const [servings, audits] = await Promise.all([servingOf(db, datasets), latestAudit(db, datasets.map((d) => d.name))]);

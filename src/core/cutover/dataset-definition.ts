@@ -5,7 +5,8 @@
  *
  * Parts, each a sha256:
  *  - batchQuery, batchTransform, streamTransform, streamSchema: file contents;
- *    a transform also hashes the local files it imports (relative specifiers);
+ *    a transform also hashes the local files it imports (relative specifiers) and
+ *    the name and version of each package it (or they) import by bare specifier;
  *  - config: the dataset's compiled config without what cannot change a row
  *    (passwords and other connection settings, schedules, settle, cutover, bucket
  *    count); which database each side lives in is kept (`databaseIdentity`).
@@ -13,6 +14,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { builtinModules } from 'node:module';
 import type { Pool, PoolClient } from '../db/connect.ts';
 import type { DatasetConfig } from '../config/types.ts';
 
@@ -126,6 +128,8 @@ function fileHash(file: string | null, followImports: boolean): string {
       const target = resolveLocal(path.resolve(path.dirname(f), spec));
       if (target) visit(target, path.relative(path.dirname(file), target));
     }
+    // A package upgrade changes what the transform does as surely as an edit of its own file.
+    for (const name of packageImports(text)) h.update(`package\0${name}@${packageVersion(path.dirname(f), name)}\0`);
   };
   visit(file, path.basename(file));
   return h.digest('hex');
@@ -136,6 +140,28 @@ function localImports(source: string): string[] {
   const out: string[] = [];
   for (const m of source.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)['"](\.\.?\/[^'"]+)['"]/g)) out.push(m[1]);
   return out.sort();
+}
+
+/** Packages imported by bare specifier (import, dynamic import, re-export, require), by package name; Node's own modules left out. */
+function packageImports(source: string): string[] {
+  const names = new Set<string>();
+  for (const m of source.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)['"]([^'"./][^'"]*)['"]/g)) {
+    const spec = m[1];
+    if (spec.startsWith('node:') || builtinModules.includes(spec.split('/')[0])) continue;
+    names.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
+  }
+  return [...names].sort();
+}
+
+/** The version of the package `name` that a file in `dir` would load (node_modules, looked up from `dir` upwards); 'unresolved' when none is found. */
+function packageVersion(dir: string, name: string): string {
+  for (let d = dir; ; d = path.dirname(d)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(d, 'node_modules', name, 'package.json'), 'utf8')) as { version?: unknown };
+      return String(pkg.version ?? 'no-version');
+    } catch { /* not here: look further up */ }
+    if (path.dirname(d) === d) return 'unresolved';
+  }
 }
 
 function resolveLocal(p: string): string | null {

@@ -12,13 +12,14 @@ import { currentDefinition } from './dataset-definition.ts';
 import type { RowCounter } from './judged-rows.ts';
 import type { OutputShape } from './output-shape.ts';
 import { streamCoverage } from './stream-code.ts';
+import { databaseNow } from '../db/database-clock.ts';
 
 /** How many windows beyond `required` are examined (windows that do not count are skipped). */
 const LOOKBACK = 200;
 
 interface Row {
   id: string; window_label: string | null; window_start: Date | null; window_end: Date | null; settlement: { proof?: string; settleMs?: number; watermark?: string | null; reason?: string } | null;
-  shapes: { batch?: OutputShape | null; stream?: OutputShape | null } | null; verdict: Verdict['verdict']; stage: string | null;
+  shapes: { batch?: OutputShape | null; stream?: OutputShape | null } | null; batch_writers: { rows?: number; xminSum?: string } | null; verdict: Verdict['verdict']; stage: string | null;
   started_at: Date; finished_at: Date; batch_rows: string | null; stream_rows: string | null; in_flight: string | null; batch_checksum: string | null; stream_checksum: string | null; definition: string | null; drift: boolean;
   run_id: string | null; run_status: string | null; run_finished_at: Date | null; run_definition: Record<string, string> | null;
   last_run_id: string | null; last_run_status: string | null; last_run_started_at: Date | null;
@@ -26,11 +27,11 @@ interface Row {
 
 // Both tables as one stream of results; errors are results of their window too.
 const RESULTS = `
-  SELECT id::text AS id, window_start, window_end, result->'settlement' AS settlement, result->'shapes' AS shapes, window_label, verdict, stage, started_at, finished_at, batch_rows::text AS batch_rows,
+  SELECT id::text AS id, window_start, window_end, result->'settlement' AS settlement, result->'shapes' AS shapes, result->'batchWriters' AS batch_writers, window_label, verdict, stage, started_at, finished_at, batch_rows::text AS batch_rows,
          stream_rows::text AS stream_rows, in_flight::text AS in_flight, batch_checksum, stream_checksum, definition, coalesce(result->'schemaDrift' NOT IN ('null'::jsonb, '[]'::jsonb, '{}'::jsonb, 'false'::jsonb), false) AS drift, 'r' AS src
     FROM dualrun.reconciliations WHERE dataset = $1 AND verdict <> 'pending'
   UNION ALL
-  SELECT id::text, window_start, window_end, NULL::jsonb, NULL::jsonb, window_label, 'error', stage, at, at, NULL, NULL, NULL, NULL, NULL, definition, false, 'e'
+  SELECT id::text, window_start, window_end, NULL::jsonb, NULL::jsonb, NULL::jsonb, window_label, 'error', stage, at, at, NULL, NULL, NULL, NULL, NULL, definition, false, 'e'
     FROM dualrun.reconcile_errors WHERE dataset = $1`;
 
 export async function loadVerdicts(db: Pool | PoolClient, dataset: string, opts: { streamingSince?: Date | null; limit: number }): Promise<Verdict[]> {
@@ -82,6 +83,7 @@ function toVerdict(x: Row): Verdict {
     newestBatchRun: x.last_run_id ? { runId: x.last_run_id, status: x.last_run_status!, startedAt: x.last_run_started_at } : null,
     settlement: settlementOf(x.settlement),
     shapes: x.shapes && typeof x.shapes === 'object' ? { batch: x.shapes.batch ?? null, stream: x.shapes.stream ?? null } : null,
+    batchWriters: x.batch_writers && typeof x.batch_writers.xminSum === 'string' ? { rows: Number(x.batch_writers.rows), xminSum: x.batch_writers.xminSum } : null,
   };
 }
 
@@ -112,10 +114,12 @@ export async function gateForNextStep(db: Pool | PoolClient, ds: DatasetConfig, 
   const verdicts = needsEvidence ? await loadVerdicts(db, ds.name, { ...(retire ? { streamingSince: row.since } : {}), limit: required + LOOKBACK }) : [];
   const lastFailure = needsEvidence ? await loadLastFailure(db, ds.name) : null;
   const streamCode = needsEvidence ? await streamCoverage(db, ds) : undefined;
+  // The database's clock, as the verdicts' and batch runs' times are (src/core/db/database-clock.ts).
+  const now = opts.now ?? await databaseNow(db);
   const evaluate = (vs: readonly Verdict[]) => evaluateGate({
-    from: row.stage, to, since: row.since, verdicts: vs, lastFailure, definition, now: opts.now ?? new Date(), windowed: ds.window !== null,
+    from: row.stage, to, since: row.since, verdicts: vs, lastFailure, definition, now, windowed: ds.window !== null,
     promoteAfter: ds.cutover.promoteAfter, retireAfter: ds.cutover.retireAfter, maxEvidenceAgeMs: ds.cutover.maxEvidenceAgeMs,
-    minRowsPerWindow: ds.cutover.minRowsPerWindow, settleMs: ds.reconcile.settleMs, streamCode,
+    minRowsPerWindow: ds.cutover.minRowsPerWindow, settleMs: ds.reconcile.settleMs, streamCode, managedBatch: ds.batch.query !== null,
   });
   let gate = evaluate(verdicts);
   if (!opts.countRows || !needsEvidence) return gate;

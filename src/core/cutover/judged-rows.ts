@@ -17,6 +17,7 @@ import { quoteIdent, type TableRef } from '../identifiers.ts';
 import { boundParam, parseWindow, type Window } from '../windows.ts';
 import type { Verdict } from './stage-gate.ts';
 import { readOutputShape, type OutputShape } from './output-shape.ts';
+import { hasRowVersions, ROW_AGE_SQL, xminSumSql } from './row-versions.ts';
 
 /** Rows each output holds now in the window of a verdict (null: the table does not exist), and each output's shape now. */
 export interface RowsNow {
@@ -27,6 +28,8 @@ export interface RowsNow {
    * in, loaded by hand, or there before the sink); absent: not counted (an adopted stream output).
    */
   readonly streamUnwritten?: number;
+  /** The batch rows' xmin sum now (src/core/cutover/row-versions.ts); absent: not read (no verdict asked has one, or the output has no row versions). */
+  readonly batchXminSum?: string;
   /** Absent: not read (unit tests of the count rule). */
   readonly shapes?: { readonly batch: OutputShape | null; readonly stream: OutputShape | null };
 }
@@ -37,9 +40,10 @@ export type RowCounter = (verdicts: readonly Verdict[]) => Promise<Map<string, R
 export function judgedRowCounter(rt: Pick<Runtime, 'pool'>, ds: DatasetConfig): RowCounter {
   return async (verdicts) => {
     const windows = verdicts.map((v) => ({ id: v.id, window: windowOfVerdict(ds, v) }));
+    const writers = ds.window !== null && verdicts.some((v) => v.batchWriters); // rule rows-rewritten is for windows only
     const [batch, stream, batchShape, streamShape] = await Promise.all([
-      countSide(rt, ds.batch.database, ds.batch.output, ds, windows, false),
-      countSide(rt, ds.stream.database, ds.stream.output, ds, windows, !ds.stream.adopted),
+      countSide(rt, ds.batch.database, ds.batch.output, ds, windows, { writers }),
+      countSide(rt, ds.stream.database, ds.stream.output, ds, windows, { sinkWritten: !ds.stream.adopted }),
       rt.pool(ds.batch.database).then((p) => readOutputShape(p, ds.batch.output)),
       rt.pool(ds.stream.database).then((p) => readOutputShape(p, ds.stream.output)),
     ]);
@@ -47,6 +51,7 @@ export function judgedRowCounter(rt: Pick<Runtime, 'pool'>, ds: DatasetConfig): 
     return new Map(windows.map((w, i) => [w.id, {
       batch: batch?.rows[i] ?? null, stream: stream?.rows[i] ?? null, shapes,
       ...(stream?.unwritten ? { streamUnwritten: stream.unwritten[i] } : {}),
+      ...(batch?.xminSums ? { batchXminSum: batch.xminSums[i] } : {}),
     }]));
   };
 }
@@ -56,10 +61,15 @@ function windowOfVerdict(ds: DatasetConfig, v: Verdict): Window | null {
   return parseWindow(v.windowLabel, ds.window.grain, ds.window.timezone, 'reconciliation window');
 }
 
-/** Per window: its rows, and (`sinkWritten`, when the table has the sink's `_dr_version`) those the sink never wrote. */
+interface SideCounts { rows: number[]; unwritten: number[] | null; xminSums: string[] | null }
+
+/**
+ * Per window: its rows, (`sinkWritten`, when the table has the sink's `_dr_version`) those the sink
+ * never wrote, and (`writers`, when the table has row versions) the rows' xmin sum.
+ */
 async function countSide(rt: Pick<Runtime, 'pool'>, url: string | null, table: TableRef, ds: DatasetConfig,
-  windows: readonly { window: Window | null }[], sinkWritten: boolean): Promise<{ rows: number[]; unwritten: number[] | null } | null> {
-  if (windows.length === 0) return { rows: [], unwritten: null };
+  windows: readonly { window: Window | null }[], ask: { sinkWritten?: boolean; writers?: boolean }): Promise<SideCounts | null> {
+  if (windows.length === 0) return { rows: [], unwritten: null, xminSums: null };
   const params: string[] = [];
   const col = ds.window ? quoteIdent(ds.window.column) : null;
   const filters = windows.map(({ window }) => {
@@ -68,13 +78,18 @@ async function countSide(rt: Pick<Runtime, 'pool'>, url: string | null, table: T
     return `${col} >= $${params.length - 1} AND ${col} < $${params.length}`;
   });
   const pool = await rt.pool(url);
-  const meta = sinkWritten && (await pool.query(
+  const meta = ask.sinkWritten === true && (await pool.query(
     `SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = '_dr_version' AND attnum > 0 AND NOT attisdropped`, [table.sql])).rowCount === 1;
-  const counts = filters.map((f, i) => `count(*) FILTER (WHERE ${f})::text AS n${i}` + (meta ? `, count(*) FILTER (WHERE (${f}) AND _dr_version IS NULL)::text AS u${i}` : '')).join(', ');
+  const versions = ask.writers === true && await hasRowVersions(pool, table);
+  const counts = filters.map((f, i) => `count(*) FILTER (WHERE ${f})::text AS n${i}`
+    + (meta ? `, count(*) FILTER (WHERE (${f}) AND _dr_version IS NULL)::text AS u${i}` : '')
+    + (versions ? `, ${xminSumSql(`count(*) FILTER (WHERE ${f})`, `sum(${ROW_AGE_SQL}) FILTER (WHERE ${f})`)} AS x${i}` : '')).join(', ');
   const where = filters.includes('true') ? 'true' : filters.map((f) => `(${f})`).join(' OR ');
   try {
     const r = await pool.query<Record<string, string>>(`SELECT ${counts} FROM ${table.sql} WHERE ${where}`, params);
-    return { rows: windows.map((_, i) => Number(r.rows[0][`n${i}`])), unwritten: meta ? windows.map((_, i) => Number(r.rows[0][`u${i}`])) : null };
+    const row = r.rows[0];
+    return { rows: windows.map((_, i) => Number(row[`n${i}`])), unwritten: meta ? windows.map((_, i) => Number(row[`u${i}`])) : null,
+      xminSums: versions ? windows.map((_, i) => row[`x${i}`]) : null };
   } catch (e) {
     if ((e as { code?: string }).code === '42P01') return null; // dropped since: nothing of what was judged is there
     throw e;

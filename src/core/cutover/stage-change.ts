@@ -17,6 +17,7 @@ import { assertServeable, pointServingView } from './serving-view.ts';
 import type { GateResult } from './stage-gate.ts';
 import { alertingStageChange } from '../alerts/pipeline-alerts.ts';
 import { recordGateDecision } from './gate-decisions.ts';
+import { excludeReconciliations } from './reconcile-lock.ts';
 
 export interface ChangeOptions {
   /** Why (required; recorded in the audit). */
@@ -55,7 +56,10 @@ export async function promote(rt: Runtime, dataset: string, opts: PromoteOptions
 
 async function promoteOrRefuse(rt: Runtime, ds: DatasetConfig, opts: PromoteOptions): Promise<StageChange> {
   const outcome = await changeTransaction(rt, ds, opts, async (c): Promise<StageChange | DualrunError> => {
+    // The stage as the operator asked from: read before any wait, so a change committed meanwhile is a conflict, not a next step.
     const row = await currentRow(c, ds, opts);
+    // A running reconciliation has not stored its verdicts: the gate would judge without them. Forcing skips the gate, and this.
+    if (!opts.force) await excludeReconciliations(c, ds.name, lockTimeoutOf(opts));
     const to = nextStage(row.stage);
     if (!to) throw new DualrunError('DUALRUN_USAGE', `${ds.name} is already in streaming-only, the last stage; nothing to promote to`);
     const gate = (await gateForNextStep(c, ds, row, { now: opts.now, recordDefinition: 'promote', countRows: judgedRowCounter(rt, ds) }))!;
@@ -119,7 +123,7 @@ function retiredWarning(ds: DatasetConfig, to: Stage, gaps: RetiredGaps | null):
  * long report query into a clear, retryable failure instead of a reader outage.
  */
 async function changeTransaction<T>(rt: Runtime, ds: DatasetConfig, opts: ChangeOptions, fn: (c: PoolClient) => Promise<T>): Promise<T> {
-  const ms = opts.lockTimeoutMs ?? (Number(process.env.DUALRUN_CUTOVER_LOCK_TIMEOUT_MS) || 5000);
+  const ms = lockTimeoutOf(opts);
   try {
     return await inTransaction(await rt.db(), async (c) => {
       await c.query(`SELECT set_config('lock_timeout', $1, true)`, [`${Math.max(1, Math.floor(ms))}ms`]);
@@ -131,6 +135,10 @@ async function changeTransaction<T>(rt: Runtime, ds: DatasetConfig, opts: Change
       `${ds.name}: the stage change waited ${ms}ms for a lock (long-running readers of ${ds.cutover.serve?.text ?? 'the serving view'}, or another change) and gave up; nothing was changed. Retry, or find the blocker in pg_stat_activity`,
       { cause: e, details: { dataset: ds.name, lockTimeoutMs: ms } });
   }
+}
+
+function lockTimeoutOf(opts: ChangeOptions): number {
+  return opts.lockTimeoutMs ?? (Number(process.env.DUALRUN_CUTOVER_LOCK_TIMEOUT_MS) || 5000);
 }
 
 function prepare(rt: Runtime, dataset: string, opts: ChangeOptions): DatasetConfig {

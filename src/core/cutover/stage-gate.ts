@@ -17,9 +17,10 @@
  * now, after every mismatch/error recorded for the dataset, settled when judged and
  * now (batch run succeeded, not partial, judged after window end + settle, not
  * assumed settled while known behind), after its window's latest batch load
- * finished, that load run by the current batch query/transform, both sides hold at
- * least `minRowsPerWindow` rows, and (when re-counted: `rowsNow`) the outputs still
- * hold the rows judged in the same tables with the same columns, written by the stream
+ * finished, that load run by the current batch query/transform (for a managed batch: some
+ * load at all), both sides hold at least `minRowsPerWindow` rows, and (when re-counted:
+ * `rowsNow`) the outputs still hold the rows judged in the same tables with the same columns
+ * (and view queries), the batch rows not written again since, written by the stream
  * worker (not copied in), and no key was left
  * uncompared as in flight. Windows that do
  * not count are skipped (not breaking) and listed with why; gaps between the windows
@@ -66,6 +67,8 @@ export interface Verdict {
   readonly settlement?: { readonly proof: 'proven' | 'unknown' | 'behind'; readonly settleMs: number; readonly watermark: Date | null; readonly reason: string | null } | null;
   /** A mismatch caused by schema drift (h1: verdict mismatch with `schemaDrift`). */
   readonly schemaDrift?: boolean;
+  /** Which transactions wrote the batch rows judged (their count and xmin sum; null/absent: a batch output without row versions, or recorded before dualrun kept them). */
+  readonly batchWriters?: { readonly rows: number; readonly xminSum: string } | null;
   /** Each output's table object and columns when judged (null/absent: recorded before dualrun kept them). */
   readonly shapes?: { readonly batch: OutputShape | null; readonly stream: OutputShape | null } | null;
   /** Rows each output holds in its window now, and their shapes now (rule 4.6); absent: not re-counted. null side: the table is gone. */
@@ -88,6 +91,8 @@ export interface GateInput {
   readonly settleMs?: number;
   /** Whether the dataset is cut into windows (only changes the wording). */
   readonly windowed: boolean;
+  /** dualrun loads the batch output (`batch.query`): a window no recorded run loaded does not count (rule 4.4). Absent: not checked. */
+  readonly managedBatch?: boolean;
   /** Latest results per window (or more); errors included as verdict 'error'. */
   readonly verdicts: readonly Verdict[];
   /** The newest mismatch or error recorded for the dataset, any window (null: none). Defaults to the newest among `verdicts`. */
@@ -98,7 +103,7 @@ export interface GateInput {
 }
 
 export interface Judged { readonly id: string; readonly window: string | null; readonly verdict: Verdict['verdict']; readonly judgedAt: string }
-export type NotCountedRule = 'definition' | 'stream-definition' | 'before-failure' | 'partial-load' | 'batch-run' | 'not-settled' | 'before-batch-load' | 'batch-definition' | 'min-rows' | 'rows-changed' | 'table-changed' | 'not-streamed' | 'in-flight';
+export type NotCountedRule = 'definition' | 'stream-definition' | 'before-failure' | 'partial-load' | 'batch-run' | 'not-settled' | 'before-batch-load' | 'batch-definition' | 'min-rows' | 'rows-changed' | 'rows-rewritten' | 'table-changed' | 'not-streamed' | 'in-flight';
 export interface NotCounted extends Judged { readonly rule: NotCountedRule; readonly reason: string }
 export interface Breaker extends Judged {
   /** window-order: the latest result of a newer window than the rest; judged-later: recorded after evidence that would count. */
@@ -193,7 +198,7 @@ export function evaluateGate(input: GateInput): GateResult {
 }
 
 type Reason = { rule: NotCountedRule; reason: string } | null;
-type ReasonInput = Pick<GateInput, 'definition'> & { windowed?: boolean; settleMs?: number; streamCode?: StreamCoverage };
+type ReasonInput = Pick<GateInput, 'definition'> & { windowed?: boolean; settleMs?: number; streamCode?: StreamCoverage; managedBatch?: boolean };
 
 /** Why a clean result is not evidence (null: it counts). Rule numbers as in docs/cutover.md; the first that fails is given. */
 export function notCountedReason(v: Verdict, input: ReasonInput, minRows: number, lastFailure: Verdict | null): Reason {
@@ -204,13 +209,27 @@ export function notCountedReason(v: Verdict, input: ReasonInput, minRows: number
       ? { rule: 'partial-load', reason: `its batch load (run ${v.batchLoad.runId}) is partial: loaded before the window ended + settle; run \`dualrun batch run\` again once due` }
       : null)
     ?? unsettledReason(v, input.settleMs ?? 0)
-    ?? batchLoadReason(v, input.definition?.parts)
+    ?? batchLoadReason(v, input.definition?.parts, input.managedBatch === true)
     ?? (minRows > 0 && ((v.batchRows ?? 0) < minRows || (v.streamRows ?? 0) < minRows)
       ? { rule: 'min-rows', reason: `${v.batchRows ?? 0} batch rows, ${v.streamRows ?? 0} stream rows (cutover.minRowsPerWindow ${minRows} on both sides)` }
       : null)
     ?? outputsChangedReason(v, input.windowed !== false, minRows)
+    ?? (input.windowed !== false ? rewrittenReason(v) : null)
     ?? notStreamedReason(v)
     ?? inFlightReason(v);
+}
+
+/**
+ * Rule 4.6, `rows-rewritten`: the batch rows of the window were written again since they were
+ * judged (an adopted job's DELETE + INSERT or UPDATE, same row count): the verdict compared
+ * other rows. Their writers' xmin sum moved (src/core/cutover/row-versions.ts). Windows only: a
+ * whole table's outputs move between runs by design (its count rule is a floor).
+ */
+function rewrittenReason(v: Verdict): Reason {
+  const now = v.rowsNow?.batchXminSum;
+  const was = v.batchWriters;
+  if (!was || now === undefined || now === was.xminSum) return null;
+  return { rule: 'rows-rewritten', reason: `the batch output's rows of the window were written again since it was judged (as many rows, other row versions: a job rewrote or updated them without a batch run dualrun recorded); reconcile it again` };
 }
 
 /**
@@ -256,8 +275,13 @@ function failureReason(v: Verdict, lastFailure: Verdict | null): Reason {
 }
 
 /** Rule 4.4: judged after the window's latest batch load, which ran the batch query and transform in use now. */
-function batchLoadReason(v: Verdict, parts: Readonly<Record<string, string>> | undefined): Reason {
+function batchLoadReason(v: Verdict, parts: Readonly<Record<string, string>> | undefined, managed: boolean): Reason {
   const load = v.batchLoad;
+  if (load === null && managed && v.newestBatchRun === null) {
+    // Judged with --assume-settled on rows dualrun never loaded: nothing says the current batch query produced them.
+    const where = v.windowLabel ? ` --window ${v.windowLabel}` : '';
+    return { rule: 'batch-definition', reason: `no batch run loaded its window: its batch rows are not known to be what the batch query produces (copied in, loaded by hand, left from before dualrun); run dualrun batch run${where}, then reconcile it` };
+  }
   if (!load) return null;
   if (load.finishedAt && load.finishedAt > (v.startedAt ?? v.finishedAt)) {
     return { rule: 'before-batch-load', reason: `judged before its latest batch load (run ${load.runId}, finished ${load.finishedAt.toISOString()}); reconcile it again` };

@@ -61,9 +61,10 @@ export async function recordStreamStart(db: Pool | PoolClient, ds: DatasetConfig
   await db.query(
     `INSERT INTO dualrun.stream_starts (dataset, parts, covers_from, replay)
      SELECT $1, $2::jsonb,
-            CASE WHEN $3 OR EXISTS (SELECT 1 FROM dualrun.stream_starts WHERE dataset = $1) THEN $4::timestamptz ELSE NULL END, $3
+            CASE WHEN $3 THEN $4::timestamptz WHEN EXISTS (SELECT 1 FROM dualrun.stream_starts WHERE dataset = $1) THEN clock_timestamp() ELSE NULL END, $3
      WHERE $3 OR (SELECT parts FROM dualrun.stream_starts WHERE dataset = $1 ORDER BY id DESC LIMIT 1) IS DISTINCT FROM $2::jsonb`,
-    [ds.name, parts, opts.replay, opts.replay ? opts.coversFrom ?? null : new Date()]);
+    // A start covers from now by the database's clock, as the gate reads it (src/core/db/database-clock.ts).
+    [ds.name, parts, opts.replay, opts.replay ? opts.coversFrom ?? null : null]);
 }
 
 /** Since when, and from which event time, the stream output holds only rows of the code on disk now. */

@@ -102,6 +102,33 @@ describe('gate evidence', () => {
     expect((await orders(rt)).notCounted[0].reason).toMatch(/^judged under an earlier definition of the dataset \(stream transform changed\) \(current since /);
   });
 
+  it('evidence judged before a package the stream transform imports was upgraded does not count (a new version of the rounding library kept 3/3 clean)', async () => {
+    fx = await createFixture();
+    const dir = tempDir();
+    const pkg = path.join(dir, 'node_modules', '@acme', 'rounding');
+    fs.mkdirSync(pkg, { recursive: true });
+    const version = (v: string) => fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: '@acme/rounding', version: v, main: 'index.js' }));
+    version('1.4.0');
+    fs.writeFileSync(path.join(pkg, 'index.js'), 'exports.round = (x) => x;\n');
+    fs.writeFileSync(path.join(dir, 'orders.ts'), "import { round } from '@acme/rounding/strict';\nimport fs from 'node:fs';\nexport default (r: any) => ({ ...r, amount: round(r.amount) });\n");
+    const raw = rawConfig(fx.db.url) as { datasets: { orders: { stream: Record<string, unknown> } } };
+    raw.datasets.orders.stream.transform = 'orders.ts';
+    const rt = createRuntime({ config: compileConfig(raw, { path: path.join(dir, 'dualrun.yaml') }), log: pino({ level: 'silent' }) });
+    extra.push(rt);
+    await rt.db();
+    await fx.db.pool.query('DELETE FROM dualrun.dataset_definitions');
+    await recordDefinitionsLongAgo(rt);
+    await promote(rt, 'orders', why);
+    for (const d of [1, 2, 3]) await seedVerdict(fx.db.pool, { day: daysAgo(d), verdict: 'match', agoHours: d });
+    expect(await orders(rt)).toMatchObject({ ready: true, clean: 3 });
+
+    version('2.0.0'); // npm update: same transform file, other code
+    const status = await orders(rt);
+    expect(status).toMatchObject({ ready: false, clean: 0 });
+    expect(status.notCounted.map((n) => [n.window, n.rule])).toEqual([1, 2, 3].map((d) => [daysAgo(d), 'definition']));
+    expect(status.notCounted[0].reason).toContain('stream transform changed');
+  });
+
   it('a reconciliation that could not run is stored and breaks the streak (errors were invisible to the gate)', async () => {
     fx = await createFixture();
     await promote(fx.rt, 'plain', why);
