@@ -51,7 +51,7 @@ const lines = [
   'Relative file paths resolve against the config file\'s folder. Table and column names must be identifiers',
   '(letters, digits, `_`, `$`, not starting with a digit); dualrun always double-quotes them, so case is kept as written.',
   'Durations: `500ms`, `30s`, `15m`, `48h`, `7d`, `2w`, or combinations such as `1h30m`. Schedules: node-cron expressions.',
-  'Every error names the field path (`datasets.orders.key`) and exits 2. A YAML syntax error names the file, line and column,',
+  'Every error names the field path (`datasets.orders.key`; a misspelt field, `datasets.orders.stream.source.partitons: unknown field`) and exits 2. A YAML syntax error names the file, line and column,',
   'what is wrong and what the line holds: `dualrun.yaml:3:1: All mapping items must start at the same column (YAML BAD_INDENT), line 3: " datasets: {}"`.',
   '',
   '| field | type | required | meaning |',

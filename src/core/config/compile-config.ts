@@ -266,6 +266,8 @@ export function describeAjvErrors(errors: ErrorObject[]): string[] {
     const at = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).join('.');
     if ([...sourcePaths].some((sp) => e.instancePath.startsWith(sp)) && e.keyword !== 'oneOf') continue;
     const param = e.params as Record<string, unknown>;
+    const meant = e.keyword === 'oneOf' ? meantBranchErrors(errors, e) : null;
+    if (meant) { for (const m of describeAjvErrors(meant)) out.add(m); continue; }
     switch (e.keyword) {
       case 'oneOf': out.add(at.endsWith('.watermark')
         ? `${at}: expected either { column } (newest value in stream.output) or { kafkaGroup, topic } (a consumer group's committed offsets)`
@@ -280,6 +282,29 @@ export function describeAjvErrors(errors: ErrorObject[]): string[] {
     }
   }
   return [...out];
+}
+
+/**
+ * The errors of the one oneOf branch the object was meant for (it has that branch's required
+ * fields, and not the others'), or null. `source: { topic, format, partitons }` got only
+ * "expected either { topic, format } or { table }", never naming the misspelt field.
+ */
+function meantBranchErrors(errors: ErrorObject[], oneOf: ErrorObject): ErrorObject[] | null {
+  const prefix = `${oneOf.schemaPath}/`;
+  const byBranch = new Map<string, ErrorObject[]>();
+  for (const e of errors) {
+    if (e === oneOf || !e.schemaPath.startsWith(prefix) || !e.instancePath.startsWith(oneOf.instancePath)) continue;
+    const branch = e.schemaPath.slice(prefix.length).split('/')[0];
+    byBranch.set(branch, [...(byBranch.get(branch) ?? []), e]);
+  }
+  const branches = [...byBranch.values()];
+  const meant = branches.filter((es) => !es.some((e) => e.keyword === 'required' && e.instancePath === oneOf.instancePath));
+  if (meant.length !== 1) return null;
+  // A field unknown here but known to another branch mixes the two shapes: say both.
+  const unknownIn = (es: ErrorObject[]) => new Set(es.filter((e) => e.keyword === 'additionalProperties' && e.instancePath === oneOf.instancePath).map((e) => String((e.params as { additionalProperty: string }).additionalProperty)));
+  const others = branches.filter((b) => b !== meant[0]).map(unknownIn);
+  const mixed = [...unknownIn(meant[0])].some((f) => others.some((o) => !o.has(f)));
+  return mixed ? null : meant[0];
 }
 
 function valueAt(e: ErrorObject): unknown { return (e as ErrorObject & { data?: unknown }).data; }
