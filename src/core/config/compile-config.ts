@@ -264,6 +264,8 @@ export function describeAjvErrors(errors: ErrorObject[]): string[] {
   const sourcePaths = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
   for (const e of errors) {
     const at = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).join('.');
+    // The whole document (a YAML list, a bare string) is `(root)`, not an empty name.
+    const where = at || '(root)';
     if ([...sourcePaths].some((sp) => e.instancePath.startsWith(sp)) && e.keyword !== 'oneOf') continue;
     const param = e.params as Record<string, unknown>;
     const meant = e.keyword === 'oneOf' ? meantBranchErrors(errors, e) : null;
@@ -274,11 +276,11 @@ export function describeAjvErrors(errors: ErrorObject[]): string[] {
         : `${at}: expected either { topic, format } (a Kafka topic) or { table } (built-in capture from a Postgres table)`); break;
       case 'required': out.add(`${at ? `${at}.` : ''}${String(param.missingProperty)}: required field is missing`); break;
       case 'additionalProperties': out.add(`${at ? `${at}.` : ''}${String(param.additionalProperty)}: unknown field`); break;
-      case 'propertyNames': out.add(`${at}: invalid name ${JSON.stringify(param.propertyName)} (expected lower-case letters, digits and _)`); break;
-      case 'pattern': out.add(`${at}: ${JSON.stringify(valueAt(e))} is not valid here (${patternHint(String(param.pattern))})`); break;
-      case 'enum': out.add(`${at}: expected one of ${(param.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`); break;
-      case 'type': out.add(`${at}: expected ${String(param.type)}`); break;
-      default: out.add(`${at}: ${e.message ?? 'invalid'}`);
+      case 'propertyNames': out.add(`${where}: invalid name ${JSON.stringify(param.propertyName)} (expected lower-case letters, digits and _)`); break;
+      case 'pattern': out.add(`${where}: ${JSON.stringify(valueAt(e))} is not valid here (${patternHint(String(param.pattern))})`); break;
+      case 'enum': out.add(`${where}: expected one of ${(param.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`); break;
+      case 'type': out.add(`${where}: expected ${String(param.type)}`); break;
+      default: out.add(`${where}: ${e.message ?? 'invalid'}`);
     }
   }
   return [...out];

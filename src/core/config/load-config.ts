@@ -77,7 +77,9 @@ function firstAlias(doc: Document, test: (a: Alias) => boolean): Alias | undefin
  * empty "column 1:". The position leads the message instead, and sourceLine shows the line.
  */
 function yamlReason(message: string): string {
-  return message.split('\n')[0].replace(/ at line \d+, column \d+:?\s*$/, '');
+  const reason = message.split('\n')[0].replace(/ at line \d+, column \d+:?\s*$/, '');
+  // The library's advice is for programmers: a config file holds one document.
+  return reason.replace(/; please use YAML\.parseAllDocuments\(\)/, ' (a config file holds one; remove the `---` and what follows)');
 }
 
 /** What line `n` holds, quoted (tabs and quotes visible), or where it is when it is blank. */
