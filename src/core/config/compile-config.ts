@@ -315,7 +315,7 @@ function patternHint(pattern: string): string {
   if (pattern.includes('\\.)?')) return 'expected schema.table made of identifiers: letters, digits, _ and $, not starting with a digit';
   if (pattern.startsWith('^[A-Za-z_]')) return 'expected an identifier: letters, digits, _ and $, not starting with a digit';
   if (pattern.includes('ms|s|m|h|d|w')) return 'expected a duration such as 15m, 48h or 7d';
-  if (pattern.includes(':\\d')) return 'expected host:port';
+  if (pattern.includes('6553[0-5]')) return 'expected host:port, the port from 1 to 65535';
   return `expected to match ${pattern}`;
 }
 
