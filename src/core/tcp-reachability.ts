@@ -30,6 +30,8 @@ export function probeAddress(address: string, timeoutMs = REACHABILITY_TIMEOUT_M
     const socket = net.connect({ host: hp.host, port: hp.port });
     const done = (ok: boolean, reason: string) => { clearTimeout(timer); socket.destroy(); resolve({ address, ok, reason }); };
     const timer = setTimeout(() => done(false, `no TCP answer within ${Math.round(timeoutMs / 1000)} s`), timeoutMs);
+    // The connecting socket keeps the process alive while it matters; the timer alone must not.
+    timer.unref();
     socket.once('connect', () => done(true, 'connected'));
     socket.once('error', (e: NodeJS.ErrnoException) => done(false, e.code ?? e.message));
   });
