@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import type { Pool } from '../src/core/db/connect.ts';
 import type { DatasetConfig, KafkaConfig, StreamWatermark } from '../src/core/config/types.ts';
 import { quoteIdent } from '../src/core/identifiers.ts';
-import { createKafka } from '../streaming/kafka-client.ts';
+import { createKafka, disconnectWithin, withConnectDeadline } from '../streaming/kafka-client.ts';
 
 export interface AdoptedWatermarkContext { ds: DatasetConfig; streamPool: Pool; kafka: KafkaConfig | null; log: Logger }
 
@@ -47,7 +47,9 @@ async function columnBehind(ctx: AdoptedWatermarkContext, wm: Extract<StreamWate
 async function kafkaBehind(ctx: AdoptedWatermarkContext, wm: Extract<StreamWatermark, { kind: 'kafka' }>, horizon: Date): Promise<string | null> {
   if (!ctx.kafka) return 'stream.watermark.kafkaGroup needs a `kafka` section in the config';
   const admin = createKafka(ctx.kafka, ctx.log).admin();
-  await admin.connect();
+  // Brokers that do not answer are DUALRUN_KAFKA_UNREACHABLE naming them, at once when none
+  // accepts a TCP connection, else within kafka.connectTimeout (kafkajs's own retries ran ~25 s).
+  await withConnectDeadline(ctx.kafka.brokers, `${ctx.ds.name}: stream.watermark.kafkaGroup`, ctx.kafka.connectTimeoutMs, () => admin.connect());
   try {
     const [meta, ends, groups] = await Promise.all([
       admin.fetchTopicMetadata({ topics: [wm.topic] }),
@@ -66,6 +68,6 @@ async function kafkaBehind(ctx: AdoptedWatermarkContext, wm: Extract<StreamWater
     const list = behind.slice(0, 5).map((p) => `partition ${p.partition} at ${p.at < 0n ? 'no commit' : p.at} of ${p.end}`).join(', ');
     return `consumer group ${wm.group} has not reached ${wm.topic}'s end as of ${horizon.toISOString()} (${list})`;
   } finally {
-    await admin.disconnect();
+    await disconnectWithin(admin);
   }
 }

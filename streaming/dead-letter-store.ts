@@ -5,6 +5,7 @@
  */
 import type { Pool, PoolClient } from '../src/core/db/connect.ts';
 import { DualrunError } from '../src/core/errors.ts';
+import { parseExactJson } from '../src/core/exact-json.ts';
 import { parseDuration } from '../src/core/duration.ts';
 import { parseInstant } from '../src/core/parse-instant.ts';
 import type { PipelineStage } from './change-event.ts';
@@ -98,17 +99,23 @@ export async function listDeadLetters(db: Pool, dataset: string, f: DeadLetterFi
 }
 
 export async function showDeadLetter(db: Pool, dataset: string, id: string): Promise<DeadLetterDetail> {
-  const r = await db.query<Row & { payload: Buffer | null; message_key: Buffer | null; record_ts: Date | null; error: Record<string, unknown> | null }>(
-    `SELECT ${COLUMNS}, payload, message_key, record_ts, error FROM dualrun.dead_letters WHERE dataset = $1 AND id = $2::bigint`, [dataset, id]);
+  // jsonb as text, parsed exactly: pg's JSON.parse turned 12345678901234567890 into 12345678901234567000.
+  const r = await db.query<Row & { payload: Buffer | null; message_key: Buffer | null; record_ts: Date | null; error: string | null }>(
+    `SELECT ${COLUMNS}, payload, message_key, record_ts, error::text AS error FROM dualrun.dead_letters WHERE dataset = $1 AND id = $2::bigint`, [dataset, id]);
   const row = r.rows[0];
   if (!row) throw new DualrunError('DUALRUN_USAGE', `dataset ${dataset} has no dead letter with id ${id} (dualrun dead-letters list ${dataset} --status all)`);
-  const actions = await db.query<{ id: string; action: string; actor: string; reason: string | null; detail: unknown; at: Date }>(
-    'SELECT id::text, action, actor, reason, detail, at FROM dualrun.dead_letter_actions a WHERE dead_letter_id = $1::bigint AND dataset = $2 ORDER BY a.id', [id, dataset]);
+  const actions = await db.query<{ id: string; action: string; actor: string; reason: string | null; detail: string | null; at: Date }>(
+    'SELECT id::text, action, actor, reason, detail::text AS detail, at FROM dualrun.dead_letter_actions a WHERE dead_letter_id = $1::bigint AND dataset = $2 ORDER BY a.id', [id, dataset]);
   const payload = bytesAsText(row.payload);
   return {
     ...fromRow(row), payload: payload.text, payloadEncoding: payload.encoding, messageKey: bytesAsText(row.message_key).text,
-    recordTs: iso(row.record_ts), error: row.error, actions: actions.rows.map((a) => ({ ...a, at: a.at.toISOString() })),
+    recordTs: iso(row.record_ts), error: exactJsonOrNull(row.error) as Record<string, unknown> | null,
+    actions: actions.rows.map((a) => ({ ...a, detail: exactJsonOrNull(a.detail), at: a.at.toISOString() })),
   };
+}
+
+function exactJsonOrNull(text: string | null): unknown {
+  return text === null ? null : parseExactJson(text);
 }
 
 function bytesAsText(b: Buffer | null): { text: string | null; encoding: 'utf8' | 'base64' | null } {

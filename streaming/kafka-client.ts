@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { KafkaConfig } from '../src/core/config/types.ts';
 import { DualrunError } from '../src/core/errors.ts';
 import { registerKafkaCodecs } from './kafka-codecs.ts';
+import { REACHABILITY_TIMEOUT_MS, describeProbes, probeAddresses } from '../src/core/tcp-reachability.ts';
 
 const { Kafka: KafkaClass, logLevel } = kafkajs;
 
@@ -29,6 +30,17 @@ export function createKafka(cfg: KafkaConfig, log: Logger): Kafka {
   return new KafkaClass(options);
 }
 
+/**
+ * Disconnects without waiting on a request the broker never answers: kafkajs's disconnect
+ * waits for an in-flight connect, up to its 30 s request timeout, so a silent broker kept
+ * a command 30 s past kafka.connectTimeout. Never rejects.
+ */
+export async function disconnectWithin(client: { disconnect(): Promise<void> }, ms = 1000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([client.disconnect().catch(() => undefined), new Promise<void>((r) => { timer = setTimeout(r, ms); timer.unref(); })]);
+  clearTimeout(timer);
+}
+
 /** Consumer group id of a dataset (`<groupPrefix>.<dataset>`). */
 export function groupIdFor(cfg: KafkaConfig, dataset: string): string {
   return `${cfg.groupPrefix}.${dataset}`;
@@ -45,11 +57,25 @@ export function kafkaUnreachable(brokers: readonly string[], what: string, err: 
 }
 
 /**
+ * DUALRUN_KAFKA_UNREACHABLE within a few seconds when no broker of the list accepts a TCP
+ * connection, naming each host:port and the OS's reason; kafkajs would retry them for the
+ * whole connect timeout and then say only "no answer" (src/core/tcp-reachability.ts).
+ */
+export async function requireReachableBroker(brokers: readonly string[], what: string, timeoutMs = REACHABILITY_TIMEOUT_MS): Promise<void> {
+  const probes = await probeAddresses(brokers, timeoutMs);
+  if (probes.some((p) => p.ok)) return;
+  throw new DualrunError('DUALRUN_KAFKA_UNREACHABLE', `${what}: cannot reach Kafka brokers ${describeProbes(probes)}: no broker accepted a TCP connection (check kafka.brokers)`,
+    { details: { service: 'kafka', brokers: [...brokers], tried: probes.map((p) => ({ broker: p.address, error: p.reason })) } });
+}
+
+/**
  * Runs a connect step (admin/producer connect and a first request) again until it
  * works or `timeoutMs` has passed; then DUALRUN_KAFKA_UNREACHABLE. An authentication
- * failure is final at once: trying again cannot fix credentials.
+ * failure is final at once: trying again cannot fix credentials. Brokers none of which
+ * accepts a TCP connection fail at once (requireReachableBroker), not after `timeoutMs`.
  */
 export async function withConnectDeadline<T>(brokers: readonly string[], what: string, timeoutMs: number, step: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  await requireReachableBroker(brokers, what, Math.min(timeoutMs, REACHABILITY_TIMEOUT_MS));
   const deadline = Date.now() + timeoutMs;
   let last: unknown = new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`);
   while (Date.now() < deadline && !signal?.aborted) {

@@ -25,7 +25,7 @@ import type { Pool } from '../src/core/db/connect.ts';
 import { DualrunError } from '../src/core/errors.ts';
 import type { StallReport } from '../src/core/worker-health.ts';
 import { sleep } from './abortable-sleep.ts';
-import { kafkaUnreachable, withConnectDeadline } from './kafka-client.ts';
+import { disconnectWithin, kafkaUnreachable, withConnectDeadline } from './kafka-client.ts';
 import { readPositions, readStoredRecords } from './positions.ts';
 import { recordIdentity } from './record-identity.ts';
 import type { BatchAck, BatchContext, Position, SourceBatch, SourceRecord, Transport, TransportRunOptions } from './transport.ts';
@@ -413,6 +413,6 @@ async function requireTopic(o: KafkaTransportOptions, signal: AbortSignal, timeo
       throw new DualrunError('DUALRUN_CONFIG_INVALID', `datasets.${o.dataset}.stream.source: Kafka topic ${o.topic} does not exist (create it, or run \`dualrun capture\` for a { table } source)`);
     }
   } finally {
-    await admin.disconnect().catch(() => undefined);
+    await disconnectWithin(admin);
   }
 }

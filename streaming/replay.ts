@@ -32,7 +32,7 @@ import { DualrunError } from '../src/core/errors.ts';
 import { boundedName, quoteIdent, quoteLiteral, tableRef, type TableRef } from '../src/core/identifiers.ts';
 import type { Runtime } from '../src/core/runtime.ts';
 import { streamDataset } from './dataset-stream.ts';
-import { createKafka, groupIdFor, kafkaUnreachable, withConnectDeadline } from './kafka-client.ts';
+import { createKafka, disconnectWithin, groupIdFor, kafkaUnreachable, withConnectDeadline } from './kafka-client.ts';
 import { prepareOutputTable, type OutputTable } from './output-table.ts';
 import { lockPartition } from './positions.ts';
 import { streamDatabase } from './stream-database.ts';
@@ -265,7 +265,7 @@ async function positionsAt(rt: Runtime, ds: DatasetConfig, at: Date): Promise<Ma
       const offsets = await admin.fetchTopicOffsetsByTimestamp(sourceName(rt, ds), at.getTime()).catch((e: unknown) => { throw kafkaUnreachable(kafka.brokers, what, e); });
       return new Map(offsets.map((o) => [o.partition, { major: BigInt(o.offset) - 1n, minor: 0n }]));
     } finally {
-      await admin.disconnect().catch(() => undefined);
+      await disconnectWithin(admin);
     }
   }
   const db: Pool = await rt.db();

@@ -87,6 +87,7 @@ export function buildProgram(): Command {
     terms.set(stub, e.term);
   }
   program.configureHelp({ subcommandTerm: (cmd) => terms.get(cmd) ?? defaultTerm(cmd) });
+  refuseRepeatedOptions(program);
   program.commands.forEach(finishCommand);
   validateEnvLogLevel();
   return program;
@@ -104,12 +105,32 @@ function defaultTerm(cmd: Command): string {
  */
 function finishCommand(cmd: Command): void {
   cmd.exitOverride();
+  refuseRepeatedOptions(cmd);
   for (const opt of cmd.options) {
     if (opt.attributeName() !== 'format' || opt.argChoices) continue;
     const values = formatValues(opt.description);
     if (values.length >= 2) opt.choices(values);
   }
   cmd.commands.forEach(finishCommand);
+}
+
+/**
+ * A single-valued option given twice with different values is a usage error. commander
+ * keeps the last silently: `reconcile orders --window 2026-11-01 --window 2026-11-02`
+ * judged only 11-02, `--format json --format text` printed text to a script parsing JSON.
+ * Variadic options (`--dataset a b`) collect, and a value repeated as is changes nothing.
+ */
+export function refuseRepeatedOptions(cmd: Command): void {
+  for (const opt of cmd.options) {
+    if (opt.variadic || !(opt.required || opt.optional)) continue;
+    let seen: string | undefined;
+    cmd.on(`option:${opt.name()}`, (value: string) => {
+      if (seen !== undefined && seen !== value) {
+        cmd.error(`error: option '${opt.flags}' given twice (${JSON.stringify(seen)}, then ${JSON.stringify(value)}): give it once`, { exitCode: EXIT.usage, code: 'dualrun.repeatedOption' });
+      }
+      seen = value;
+    });
+  }
 }
 
 /** The values a `--format` help text names: `text|json|md`, or `text (a story) | json (facts)`. */

@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import type { Pool } from '../../src/core/db/connect.ts';
 import type { AttemptSession } from '../../src/core/reconnect-policy.ts';
 import { decodeDebezium } from '../debezium-decoder.ts';
-import { withConnectDeadline } from '../kafka-client.ts';
+import { disconnectWithin, withConnectDeadline } from '../kafka-client.ts';
 import { keyOf } from '../decoder.ts';
 import { readPositions } from '../positions.ts';
 import { BEFORE_EVERYTHING, type SourceRecord } from '../transport.ts';
@@ -77,7 +77,7 @@ export async function relayChangelog(o: RelayOptions): Promise<{ relayed: number
     await o.prune?.finish(o.untilIdle, o.signal);
   } finally {
     await o.prune?.finish(false, o.signal);
-    await producer.disconnect().catch(() => undefined);
+    await disconnectWithin(producer);
   }
   o.log.info({ dataset: o.dataset, table: o.table, topic: o.topic, relayed }, 'relay stopped');
   return { relayed };
@@ -115,6 +115,6 @@ export async function ensureTopic(kafka: Kafka, topic: string): Promise<void> {
     const topics = await admin.listTopics();
     if (!topics.includes(topic)) await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
   } finally {
-    await admin.disconnect().catch(() => undefined);
+    await disconnectWithin(admin);
   }
 }

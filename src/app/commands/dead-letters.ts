@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { inTransaction } from '../../core/db/connect.ts';
 import { DualrunError, EXIT } from '../../core/errors.ts';
 import { formatTable, printable as p } from '../../core/format-table.ts';
+import { stringifyExact } from '../../core/exact-json.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import {
   DEAD_LETTER_STAGES, DEAD_LETTER_STATUSES, discardDeadLetters, listDeadLetters, parseTimeOption, showDeadLetter, type DeadLetterFilter,
@@ -91,7 +92,7 @@ export function registerDeadLetters(program: Command): void {
       out(`  source ${p(d.source)} partition ${d.partition} position ${d.position}${d.recordTs ? `, record time ${d.recordTs}` : ''}`);
       out(`  key: ${d.recordKey === null ? '-' : p(d.recordKey)}${d.messageKey !== null ? `  message key: ${p(d.messageKey)}` : ''}`);
       out(`  payload (${d.payloadEncoding ?? 'none'}): ${d.payload === null ? 'null (tombstone)' : p(d.payload)}`);
-      if (d.error) out(`  error: ${JSON.stringify(d.error)}`);
+      if (d.error) out(`  error: ${p(stringifyExact(d.error))}`);
       for (const a of d.actions) out(`  ${a.at} ${a.action} by ${p(a.actor)}${a.reason ? `: ${p(a.reason)}` : ''}`);
     }));
 

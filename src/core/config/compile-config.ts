@@ -264,22 +264,49 @@ export function describeAjvErrors(errors: ErrorObject[]): string[] {
   const sourcePaths = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
   for (const e of errors) {
     const at = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).join('.');
+    // The whole document (a YAML list, a bare string) is `(root)`, not an empty name.
+    const where = at || '(root)';
     if ([...sourcePaths].some((sp) => e.instancePath.startsWith(sp)) && e.keyword !== 'oneOf') continue;
     const param = e.params as Record<string, unknown>;
+    const meant = e.keyword === 'oneOf' ? meantBranchErrors(errors, e) : null;
+    if (meant) { for (const m of describeAjvErrors(meant)) out.add(m); continue; }
     switch (e.keyword) {
       case 'oneOf': out.add(at.endsWith('.watermark')
         ? `${at}: expected either { column } (newest value in stream.output) or { kafkaGroup, topic } (a consumer group's committed offsets)`
         : `${at}: expected either { topic, format } (a Kafka topic) or { table } (built-in capture from a Postgres table)`); break;
       case 'required': out.add(`${at ? `${at}.` : ''}${String(param.missingProperty)}: required field is missing`); break;
       case 'additionalProperties': out.add(`${at ? `${at}.` : ''}${String(param.additionalProperty)}: unknown field`); break;
-      case 'propertyNames': out.add(`${at}: invalid name ${JSON.stringify(param.propertyName)} (expected lower-case letters, digits and _)`); break;
-      case 'pattern': out.add(`${at}: ${JSON.stringify(valueAt(e))} is not valid here (${patternHint(String(param.pattern))})`); break;
-      case 'enum': out.add(`${at}: expected one of ${(param.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`); break;
-      case 'type': out.add(`${at}: expected ${String(param.type)}`); break;
-      default: out.add(`${at}: ${e.message ?? 'invalid'}`);
+      case 'propertyNames': out.add(`${where}: invalid name ${JSON.stringify(param.propertyName)} (expected lower-case letters, digits and _)`); break;
+      case 'pattern': out.add(`${where}: ${JSON.stringify(valueAt(e))} is not valid here (${patternHint(String(param.pattern))})`); break;
+      case 'enum': out.add(`${where}: expected one of ${(param.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`); break;
+      case 'type': out.add(`${where}: expected ${String(param.type)}`); break;
+      default: out.add(`${where}: ${e.message ?? 'invalid'}`);
     }
   }
   return [...out];
+}
+
+/**
+ * The errors of the one oneOf branch the object was meant for (it has that branch's required
+ * fields, and not the others'), or null. `source: { topic, format, partitons }` got only
+ * "expected either { topic, format } or { table }", never naming the misspelt field.
+ */
+function meantBranchErrors(errors: ErrorObject[], oneOf: ErrorObject): ErrorObject[] | null {
+  const prefix = `${oneOf.schemaPath}/`;
+  const byBranch = new Map<string, ErrorObject[]>();
+  for (const e of errors) {
+    if (e === oneOf || !e.schemaPath.startsWith(prefix) || !e.instancePath.startsWith(oneOf.instancePath)) continue;
+    const branch = e.schemaPath.slice(prefix.length).split('/')[0];
+    byBranch.set(branch, [...(byBranch.get(branch) ?? []), e]);
+  }
+  const branches = [...byBranch.values()];
+  const meant = branches.filter((es) => !es.some((e) => e.keyword === 'required' && e.instancePath === oneOf.instancePath));
+  if (meant.length !== 1) return null;
+  // A field unknown here but known to another branch mixes the two shapes: say both.
+  const unknownIn = (es: ErrorObject[]) => new Set(es.filter((e) => e.keyword === 'additionalProperties' && e.instancePath === oneOf.instancePath).map((e) => String((e.params as { additionalProperty: string }).additionalProperty)));
+  const others = branches.filter((b) => b !== meant[0]).map(unknownIn);
+  const mixed = [...unknownIn(meant[0])].some((f) => others.some((o) => !o.has(f)));
+  return mixed ? null : meant[0];
 }
 
 function valueAt(e: ErrorObject): unknown { return (e as ErrorObject & { data?: unknown }).data; }
@@ -288,7 +315,7 @@ function patternHint(pattern: string): string {
   if (pattern.includes('\\.)?')) return 'expected schema.table made of identifiers: letters, digits, _ and $, not starting with a digit';
   if (pattern.startsWith('^[A-Za-z_]')) return 'expected an identifier: letters, digits, _ and $, not starting with a digit';
   if (pattern.includes('ms|s|m|h|d|w')) return 'expected a duration such as 15m, 48h or 7d';
-  if (pattern.includes(':\\d')) return 'expected host:port';
+  if (pattern.includes('6553[0-5]')) return 'expected host:port, the port from 1 to 65535';
   return `expected to match ${pattern}`;
 }
 

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument, visit, type Alias, type Document } from 'yaml';
 import { DualrunError } from '../errors.ts';
 import { compileConfig } from './compile-config.ts';
 import type { DualrunConfig } from './types.ts';
@@ -45,13 +45,49 @@ export function loadConfig(opts: LoadOptions = {}): DualrunConfig {
 
 /** Parses YAML (a superset of JSON) and reports syntax errors with file and line. */
 export function parseConfigText(text: string, file: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const line = e.linePos?.[0];
-    throw new DualrunError('DUALRUN_CONFIG_INVALID', `${file}${line ? `:${line.line}:${line.col}` : ''}: ${e.message.split('\n')[0]}`, { details: { config: file } });
+    const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more)` : '';
+    throw new DualrunError('DUALRUN_CONFIG_INVALID', `${file}${line ? `:${line.line}:${line.col}` : ''}: ${yamlReason(e.message)} (YAML ${e.code})${line ? `, ${sourceLine(text, line.line)}` : ''}${more}`,
+      { details: { config: file, line: line?.line, column: line?.col, yaml: e.code } });
   }
-  return doc.toJS();
+  try {
+    return doc.toJS();
+  } catch (e) {
+    // Aliases are resolved only here: `*name` with no `&name` before it, or an alias bomb.
+    const at = firstAlias(doc, (a) => !a.resolve(doc)) ?? firstAlias(doc, () => true);
+    const pos = at?.range ? lineCounter.linePos(at.range[0]) : undefined;
+    throw new DualrunError('DUALRUN_CONFIG_INVALID', `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: ${(e as Error).message} (YAML alias)${pos ? `, ${sourceLine(text, pos.line)}` : ''}`,
+      { cause: e, details: { config: file, line: pos?.line, column: pos?.col } });
+  }
+}
+
+function firstAlias(doc: Document, test: (a: Alias) => boolean): Alias | undefined {
+  let found: Alias | undefined;
+  visit(doc, { Alias(_k, a) { if (test(a)) { found = a; return visit.BREAK; } return undefined; } });
+  return found;
+}
+
+/**
+ * The yaml library's message without its "at line L, column C:" tail: the rest of the
+ * message was its code frame, which the one-line error cut, so the text ended in an
+ * empty "column 1:". The position leads the message instead, and sourceLine shows the line.
+ */
+function yamlReason(message: string): string {
+  const reason = message.split('\n')[0].replace(/ at line \d+, column \d+:?\s*$/, '');
+  // The library's advice is for programmers: a config file holds one document.
+  return reason.replace(/; please use YAML\.parseAllDocuments\(\)/, ' (a config file holds one; remove the `---` and what follows)');
+}
+
+/** What line `n` holds, quoted (tabs and quotes visible), or where it is when it is blank. */
+function sourceLine(text: string, n: number): string {
+  const lines = text.split(/\r?\n/);
+  const at = lines[n - 1];
+  if (at === undefined || (at.trim() === '' && lines.slice(n).every((l) => l.trim() === ''))) return 'at the end of the file';
+  return at.trim() === '' ? `line ${n} is blank` : `line ${n}: ${JSON.stringify(at.length > 120 ? `${at.slice(0, 120)}…` : at)}`;
 }
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;

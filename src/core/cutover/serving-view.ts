@@ -17,6 +17,9 @@ import { embedExpression, notOneExpression } from '../db/expression-type.ts';
 import { servedSide, type Stage } from '../stages.ts';
 import { readersLosingAccess, readViewKeep, restoreViewKeep, viewOptionsClause, type ViewKeep } from './view-keep.ts';
 
+/** How dualrun's own note on a serving view begins (and how views made before dualrun.serving_views are known). */
+const MARKER = 'managed by dualrun';
+
 export interface ServingTarget {
   readonly side: 'batch' | 'stream';
   readonly table: TableRef;
@@ -113,14 +116,18 @@ export async function pointServingView(c: PoolClient, config: DualrunConfig, ds:
   const serve = ds.cutover.serve;
   if (!serve) return null;
   assertServeable(config, ds);
-  const existing = await c.query<{ relkind: string | null; note: string | null }>(
-    `SELECT (SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)) AS relkind, obj_description(to_regclass($1), 'pg_class') AS note`, [serve.sql]);
-  const { relkind: kind, note: comment } = existing.rows[0];
+  const existing = await c.query<{ relkind: string | null; note: string | null; ours: boolean | null }>(
+    `SELECT (SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)) AS relkind, obj_description(to_regclass($1), 'pg_class') AS note,
+            (SELECT view_oid = to_regclass($1)::oid FROM dualrun.serving_views WHERE view_name = $1) AS ours`, [serve.sql]);
+  const { relkind: kind, note: comment, ours } = existing.rows[0];
   if (kind !== null && kind !== 'v') throw refuse(ds, `${serve.text} exists and is not a view; dualrun will not replace a table (rename it, or choose another cutover.serve)`);
-  // Never replace what dualrun did not create: its views carry its comment.
-  if (kind === 'v' && !comment?.startsWith('managed by dualrun')) {
+  // Never replace what dualrun did not create: its views are recorded by oid (views made
+  // before dualrun.serving_views, and never recorded, carry dualrun's comment instead).
+  if (kind === 'v' && !(ours ?? comment?.startsWith(MARKER) ?? false)) {
     throw refuse(ds, `${serve.text} is an existing view that dualrun did not create; dualrun will not replace it (drop or rename it yourself, or choose another cutover.serve)`);
   }
+  // A comment someone wrote on the view is theirs: kept, never replaced by dualrun's note.
+  const userComment = comment !== null && !comment.startsWith(MARKER) ? comment : null;
   const query = await viewQuery(c, ds, stage);
   const keep = kind === 'v' ? await readViewKeep(c, serve) : null;
   const target = servingTarget(ds, stage).table;
@@ -146,6 +153,10 @@ export async function pointServingView(c: PoolClient, config: DualrunConfig, ds:
     });
   }
   await c.query('RELEASE SAVEPOINT dualrun_serve');
-  await c.query(`COMMENT ON VIEW ${serve.sql} IS ${quoteLiteral(`managed by dualrun (dataset ${ds.name}): ${note}`)}`);
+  // Re-created, the view lost its comment: the user's goes back; else dualrun says what it serves.
+  await c.query(`COMMENT ON VIEW ${serve.sql} IS ${quoteLiteral(userComment ?? `${MARKER} (dataset ${ds.name}): ${note}`)}`);
+  await c.query(
+    `INSERT INTO dualrun.serving_views (view_name, view_oid, dataset) VALUES ($1, to_regclass($1)::oid, $2)
+     ON CONFLICT (view_name) DO UPDATE SET view_oid = EXCLUDED.view_oid, dataset = EXCLUDED.dataset, updated_at = now()`, [serve.sql, ds.name]);
   return target.text;
 }

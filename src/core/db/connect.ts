@@ -7,6 +7,7 @@ import { DualrunError } from '../errors.ts';
 import { registerSecret } from '../secrets.ts';
 import { urlSecrets } from './url-password.ts';
 import { connectionUrlProblem } from './connection-url.ts';
+import { REACHABILITY_TIMEOUT_MS, probeAddress } from '../tcp-reachability.ts';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -72,12 +73,37 @@ export const READABLE_OUTPUT_SQL = `SELECT pg_catalog.set_config('DateStyle', 'I
 export async function connectPool(url: string, opts: { max?: number; applicationName?: string; role?: string } = {}): Promise<Pool> {
   const pool = createPool(url, { ...opts, role: opts.role });
   try {
-    await pool.query('SELECT 1');
+    await Promise.race([pool.query('SELECT 1'), noTcpAnswer(url)]);
   } catch (e) {
-    await pool.end().catch(() => undefined);
+    // Not waiting longer than a second: pool.end waits for a connect attempt still in flight.
+    await Promise.race([pool.end().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
     throw connectError(e, url, opts.role);
   }
   return pool;
+}
+
+/**
+ * Rejects when the server's address does not accept a TCP connection within 5 s (a
+ * blackholed host, a firewall dropping SYNs); never settles otherwise. pg waited its whole
+ * 10 s connection timeout and said only "Connection terminated due to connection timeout",
+ * the same words as a server that accepted and then stalled in authentication.
+ */
+async function noTcpAnswer(url: string): Promise<never> {
+  const address = tcpAddress(url);
+  const probe = address ? await probeAddress(address, REACHABILITY_TIMEOUT_MS, 5432) : null;
+  if (probe && !probe.ok && probe.reason.startsWith('no TCP answer')) throw Object.assign(new Error(probe.reason), { code: 'ETIMEDOUT' });
+  return new Promise<never>(() => undefined);
+}
+
+/** host:port the URL connects to over TCP; null for a Unix socket (`?host=/run/postgresql`) or no host. */
+function tcpAddress(url: string): string | null {
+  try {
+    const u = new URL(url);
+    if (u.searchParams.has('host') || !u.hostname) return null;
+    return `${u.hostname}:${u.port || '5432'}`;
+  } catch {
+    return null;
+  }
 }
 
 export function isConnectFailure(e: unknown): boolean {
