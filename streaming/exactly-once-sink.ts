@@ -252,9 +252,18 @@ function applyDeadLetter(deps: SinkDeps, ch: KeyedChange, e: unknown): DeadLette
   };
 }
 
-/** Errors caused by the data of a row (SQLSTATE classes 22 and 23), not by the database being unavailable. */
+/**
+ * Errors caused by the data of the rows (SQLSTATE classes 22 and 23), not by the database
+ * being unavailable; and 21000, one statement writing a key twice: the batch's dedupe
+ * compares the records' text, Postgres its values (`01` and `1`, a uuid's case, `1.0` and
+ * `1.00` are one key), so two changes of one key spelled two ways both reach the merge.
+ * Found so, the records are merged one by one in source order (no record fails alone),
+ * each newest version winning as across batches; the stream used to stop on them.
+ */
 export function isDataError(e: unknown): boolean {
   const code = databaseErrorFields(e)?.code ?? '';
-  return code.startsWith('22') || code.startsWith('23');
+  return code.startsWith('22') || code.startsWith('23') || code === CARDINALITY_VIOLATION;
 }
+
+const CARDINALITY_VIOLATION = '21000';
 
