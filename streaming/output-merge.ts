@@ -162,7 +162,9 @@ function mergeSql(out: OutputTable, guard: boolean) {
   const recordKey = (a: string) => `jsonb_build_object(${out.key.map((k) => `${quoteLiteral(k)}, ${a}.${q(k)}`).join(', ')})`;
   const keyMatch = (a: string, b: string) => keyCols.map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
   const cols = out.columns.map(q).join(', ');
-  const updates = out.columns.filter((c) => !out.key.includes(c)).map((c) => `${q(c)} = EXCLUDED.${q(c)}`).join(', ');
+  // Key columns too: a key Postgres finds equal may be spelled otherwise (numeric 1 and 1.0, citext's
+  // case), and the newer change's spelling is the value. An unchanged key stays a HOT update (same bytes).
+  const updates = out.columns.map((c) => `${q(c)} = EXCLUDED.${q(c)}`).join(', ');
   // One join with the tombstones (at most one per key) serves both the version check and
   // the clearing of the tombstones the batch supersedes. Both parts read the CTE `input`.
   const upsertParts = `keyed AS MATERIALIZED (
