@@ -167,6 +167,8 @@ function mergeSql(out: OutputTable, guard: boolean) {
   const updates = out.columns.map((c) => `${q(c)} = EXCLUDED.${q(c)}`).join(', ');
   // One join with the tombstones (at most one per key) serves both the version check and
   // the clearing of the tombstones the batch supersedes. Both parts read the CTE `input`.
+  // At one version an upsert wins over a delete (newestPerKey): a tombstone of the same
+  // version does not hold back the row, and a delete leaves a row of its version alone.
   const upsertParts = `keyed AS MATERIALIZED (
   SELECT i.*, tb.record_key AS _dr_tomb_key, tb.version AS _dr_tomb_version
     FROM input i LEFT JOIN dualrun.stream_tombstones tb ON tb.dataset = $1 AND tb.record_key = ${recordKey('i')}
@@ -174,11 +176,11 @@ function mergeSql(out: OutputTable, guard: boolean) {
 ),
 cleared AS (
   DELETE FROM dualrun.stream_tombstones tb USING keyed k
-   WHERE tb.dataset = $1 AND tb.record_key = k._dr_tomb_key ${guard ? 'AND k._dr_tomb_version < k._dr_version' : ''}
+   WHERE tb.dataset = $1 AND tb.record_key = k._dr_tomb_key ${guard ? 'AND k._dr_tomb_version <= k._dr_version' : ''}
 )`;
   const upsertWrite = `INSERT INTO ${t} AS o (${cols})
 SELECT ${cols} FROM keyed
-${guard ? ' WHERE keyed._dr_tomb_version IS NULL OR keyed._dr_tomb_version < keyed._dr_version' : ''}
+${guard ? ' WHERE keyed._dr_tomb_version IS NULL OR keyed._dr_tomb_version <= keyed._dr_version' : ''}
 ON CONFLICT (${keyCols.join(', ')}) DO UPDATE SET ${updates}
 ${guard ? ' WHERE o._dr_version IS NULL OR o._dr_version < EXCLUDED._dr_version' : ''}`;
   const upsert = (input: string) => `
@@ -315,7 +317,7 @@ function collectingTable(data: readonly OutputColumn[], select: string, aliases:
   const checks = data.flatMap((c, i) => (c.typmod ? [`count(${exactValue(c, `a.${aliases[i]}`)})`] : []));
   const checked = checks.length === 0 ? '' : ` WHERE (SELECT ${checks.join(' + ')} FROM pg_temp.${t.name} a) >= 0`;
   const keys = keyAliases.map((a) => `s.${a}`).join(', ');
-  const ranked = `SELECT DISTINCT ON (${keys}) s.*, true AS _dr_write FROM pg_temp.${t.name} s${checked} ORDER BY ${keys}, s._dr_version DESC, s._dr_seq ${guard ? 'ASC' : 'DESC'}`;
+  const ranked = `SELECT DISTINCT ON (${keys}) s.*, true AS _dr_write FROM pg_temp.${t.name} s${checked} ORDER BY ${keys}, s._dr_version DESC, ${guard ? 's._dr_delete, s._dr_seq ASC' : 's._dr_seq DESC'}`;
   const kind = (deletes: boolean) => `WHERE ${deletes ? '' : 'NOT '}u._dr_delete`;
   return {
     prepare: t.prepare,
