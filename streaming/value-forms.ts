@@ -34,6 +34,10 @@ const FORMS: Record<string, { re: RegExp; form: string }> = {
 };
 const NUMBER_WORD = /^\s*[+-]?(nan|inf|infinity)\s*$/i;
 const SUB_MICROSECOND = /\.\d{7}/;
+// A number without a unit: Postgres reads it as seconds, while Debezium's default interval.handling.mode=numeric
+// sends microseconds (io.debezium.time.MicroDuration; its 64-bit values beyond 2^53 arrive as their digits).
+const BARE_NUMBER = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?\s*$/i;
+const BARE_INTERVAL = 'a number without a unit, which Postgres reads as seconds (Debezium\'s interval.handling.mode=numeric sends microseconds, which would be stored a million times too long): send text with units (P1DT2H, 1 day 02:00:00; Debezium interval.handling.mode=string)';
 const BYTEA_HEX = /^\\x(?:[0-9a-fA-F]{2})*$/;
 const NUMERIC_TYPES = new Set(['int2', 'int4', 'int8', 'numeric', 'float4', 'float8']);
 
@@ -85,6 +89,7 @@ function checkFor(c: OutputColumn): ValueCheck | null {
   }
   if (c.typname === 'interval') {
     return (v) => {
+      if (typeof v === 'number' || (typeof v === 'string' && BARE_NUMBER.test(v))) return BARE_INTERVAL;
       if (typeof v !== 'string') return null;
       if (NUMBER_WORD.test(v)) return 'an infinite interval (a Postgres input word, refused)';
       return SUB_MICROSECOND.test(v) ? 'more than 6 fractional digits: Postgres keeps microseconds and would round the rest away' : null;
