@@ -51,7 +51,7 @@ const compiled = new WeakMap<readonly OutputColumn[], readonly { column: OutputC
 export function refuseInputWords(row: JsonRow, columns: readonly OutputColumn[]): ValueRefusal | null {
   let checks = compiled.get(columns);
   if (!checks) {
-    checks = columns.flatMap((column) => { const check = column.scalar ? checkFor(column) : null; return check ? [{ column, check }] : []; });
+    checks = columns.flatMap((column) => { const check = column.scalar ? checkFor(column) : arrayCheckFor(column); return check ? [{ column, check }] : []; });
     compiled.set(columns, checks);
   }
   for (const { column: c, check } of checks) {
@@ -100,6 +100,31 @@ function checkFor(c: OutputColumn): ValueCheck | null {
       : 'not hex bytea text (\\x followed by hex digit pairs): other text, e.g. base64 (Debezium\'s default for binary columns) or escape format, would be stored as the bytes of its characters');
   }
   return null;
+}
+
+/**
+ * An array column's elements get their element type's check: Postgres reads `["now"]` into
+ * timestamptz[] as the current time, `["yes"]` into boolean[] as true, as it would a scalar.
+ * Text (a Postgres array literal, `{now}`) is read so too and its elements cannot be checked
+ * here: refused, a JSON array is asked for.
+ */
+function arrayCheckFor(c: OutputColumn): ValueCheck | null {
+  if (c.elementTypname === null) return null;
+  const element = checkFor({ ...c, typname: c.elementTypname, type: c.type.replace(/(\[\])+$/, ''), scalar: true, elementTypname: null });
+  if (!element) return null;
+  const first = (v: readonly unknown[], at: string): string | null => {
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (x === null || x === undefined) continue;
+      const why = Array.isArray(x) ? first(x, `${at}[${i}]`) : element(x);
+      if (why) return Array.isArray(x) ? why : `element ${at}[${i}] ${JSON.stringify(x) ?? String(x)}: ${why}`;
+    }
+    return null;
+  };
+  return (v) => {
+    if (Array.isArray(v)) return first(v, '');
+    return typeof v === 'string' ? `array literal text, whose elements Postgres would read as input words (now, infinity, NaN, yes) unchecked: send a JSON array` : null;
+  };
 }
 
 function shown(v: unknown): string {

@@ -27,37 +27,40 @@ export function recordsOf(values: readonly (string | null)[], keys: readonly (st
   }));
 }
 
-/** `cuts`: batch boundaries (offsets where a new batch starts). Rows as `key columns, then the row as jsonb text`, sorted. */
+/** `cuts`: batch boundaries (offsets where a new batch starts). Rows as jsonb text (without `_dr_source_ts`), by key. */
 export async function throughBothPaths(db: Pool, sinkPool: Pool, ddl: string, key: string[], records: SourceRecord[],
   o: { format?: 'json' | 'debezium'; cuts?: number[] } = {}): Promise<{ batch: PathOutcome; collect: PathOutcome }> {
+  return { batch: await throughOnePath(db, sinkPool, ddl, key, records, 'batch', o), collect: await throughOnePath(db, sinkPool, ddl, key, records, 'collect', o) };
+}
+
+/** One of the two paths; outputs with array or composite columns are applied batch by batch only (as a worker does). */
+export async function throughOnePath(db: Pool, sinkPool: Pool, ddl: string, key: string[], records: SourceRecord[], path: 'batch' | 'collect',
+  o: { format?: 'json' | 'debezium'; cuts?: number[] } = {}): Promise<PathOutcome> {
   const bounds = [...new Set([0, ...(o.cuts ?? []).filter((c) => c > 0 && c < records.length), records.length])].sort((a, b) => a - b);
   const batches = bounds.slice(0, -1).map((from, i) => records.slice(from, bounds[i + 1]));
-  const outcome = async (path: 'batch' | 'collect'): Promise<PathOutcome> => {
-    const name = `public.both_${++tables}_${path}`;
-    await db.query(`CREATE TABLE ${name} (${ddl})`);
-    const out = await prepareOutputTable(db, parseTableRef(name)!, key);
-    const deps: SinkDeps = {
-      db, dataset: `both_${tables}_${path}`, key, source: 'both', merge: mergeStatements(out), committed: new Map(),
-      decode: o.format === 'debezium' ? decodeDebezium : decodePlainJson, validate: () => null,
-      transform: { transform: (r) => r, stateKey: null, handlesDeletes: false },
-    };
-    if (path === 'batch') {
-      for (const records of batches) await applyBatch(deps, { partition: 0, records, headSeenAt: null, lagRecords: 1 });
-    } else {
-      let failure: unknown = null;
-      const ctx: BatchContext = { acknowledge: () => undefined, redeliver: () => { failure ??= new Error('redelivery asked'); }, fail: (e) => { failure ??= e; } };
-      const sink = new CollectingSink(deps, { ...COLLECTING_DEFAULTS, pool: sinkPool, onCommitted: () => undefined });
-      for (const [i, records] of batches.entries()) {
-        const last = i === batches.length - 1;
-        await sink.handle({ partition: 0, records, headSeenAt: last ? new Date() : null, lagRecords: last ? 0 : 1 }, ctx);
-      }
-      await sink.settled();
-      await sink.close(true);
-      if (failure) throw failure;
-    }
-    const rows = (await db.query<{ r: string }>(`SELECT (to_jsonb(x) - '_dr_source_ts')::text AS r FROM ${name} x ORDER BY ${key.map((k) => `x.${k}`).join(', ')}`)).rows.map((r) => r.r);
-    const dead = (await db.query(`SELECT position::int AS p, stage, reason FROM dualrun.dead_letters WHERE dataset = $1 ORDER BY position`, [deps.dataset])).rows;
-    return { rows, dead };
+  const name = `public.both_${++tables}_${path}`;
+  await db.query(`CREATE TABLE ${name} (${ddl})`);
+  const out = await prepareOutputTable(db, parseTableRef(name)!, key);
+  const deps: SinkDeps = {
+    db, dataset: `both_${tables}_${path}`, key, source: 'both', merge: mergeStatements(out), committed: new Map(),
+    decode: o.format === 'debezium' ? decodeDebezium : decodePlainJson, validate: () => null,
+    transform: { transform: (r) => r, stateKey: null, handlesDeletes: false },
   };
-  return { batch: await outcome('batch'), collect: await outcome('collect') };
+  if (path === 'batch') {
+    for (const records of batches) await applyBatch(deps, { partition: 0, records, headSeenAt: null, lagRecords: 1 });
+  } else {
+    let failure: unknown = null;
+    const ctx: BatchContext = { acknowledge: () => undefined, redeliver: () => { failure ??= new Error('redelivery asked'); }, fail: (e) => { failure ??= e; } };
+    const sink = new CollectingSink(deps, { ...COLLECTING_DEFAULTS, pool: sinkPool, onCommitted: () => undefined });
+    for (const [i, records] of batches.entries()) {
+      const last = i === batches.length - 1;
+      await sink.handle({ partition: 0, records, headSeenAt: last ? new Date() : null, lagRecords: last ? 0 : 1 }, ctx);
+    }
+    await sink.settled();
+    await sink.close(true);
+    if (failure) throw failure;
+  }
+  const rows = (await db.query<{ r: string }>(`SELECT (to_jsonb(x) - '_dr_source_ts')::text AS r FROM ${name} x ORDER BY ${key.map((k) => `x.${k}`).join(', ')}`)).rows.map((r) => r.r);
+  const dead = (await db.query(`SELECT position::int AS p, stage, reason FROM dualrun.dead_letters WHERE dataset = $1 ORDER BY position`, [deps.dataset])).rows;
+  return { rows, dead };
 }
