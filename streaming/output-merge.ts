@@ -246,8 +246,10 @@ const TRUNCATION_TYPES = new Set(['varchar', 'bpchar', 'varbit', 'bit']);
 function exactValue(c: OutputColumn, given: string): string {
   if (!c.typmod) return given;
   const cast = `(${given})::${c.type}`;
-  const same = EQUALITY_TYPES.has(c.typname) ? `${given} = ${cast}` : `${given}::text = ${cast}::text`;
-  const code = TRUNCATION_TYPES.has(c.typname) ? '22001' : '22000';
+  // An array compares element by element with its element type's `=` ({1.5} = {1.50}).
+  const typname = c.elementTypname ?? c.typname;
+  const same = EQUALITY_TYPES.has(typname) ? `${given} = ${cast}` : `${given}::text = ${cast}::text`;
+  const code = TRUNCATION_TYPES.has(typname) ? '22001' : '22000';
   return `CASE WHEN ${given} IS NULL OR ${same} THEN ${cast} ELSE dualrun.refuse_changed_value(${quoteLiteral(c.name)}, ${quoteLiteral(c.type)}, ${given}::text, ${cast}::text, '${code}')::${c.type} END`;
 }
 
@@ -271,13 +273,18 @@ function inputRelation(out: OutputTable, guard: boolean): InputRelation {
   }
   // Scalar columns with a modifier are checked against their JSON text read as the base type.
   // json/jsonb columns read a string as JSON text, as the unnest path does (an exact number reaches them as its text).
+  // Array columns with a modifier (numeric(12,2)[]) are read as the base array type (jsonb_to_record, `g`) and
+  // checked the same way: jsonb_populate_record applies the modifier to each element and rounds (1.005 to 1.01).
+  const arrays = data.filter((c) => c.category === 'A' && c.typmod);
   const cols = data.map((c) => (c.scalar && (c.typmod || c.typname === 'json' || c.typname === 'jsonb')
     ? `${exactValue(c, `(e.elem ->> ${quoteLiteral(c.name)})::${c.baseType}`)} AS ${quoteIdent(c.name)}`
-    : `j.${quoteIdent(c.name)}`));
+    : arrays.includes(c) ? `${exactValue(c, `g.${quoteIdent(c.name)}`)} AS ${quoteIdent(c.name)}` : `j.${quoteIdent(c.name)}`));
+  const asBase = arrays.length === 0 ? ''
+    : `\n            CROSS JOIN LATERAL jsonb_to_record(e.elem) AS g(${arrays.map((c) => `${quoteIdent(c.name)} ${c.baseType}`).join(', ')})`;
   return {
     sql: `SELECT ${cols.join(', ')}, m.v AS _dr_version, to_timestamp(m.ts / 1000.0) AS _dr_source_ts, m.w AS _dr_write
             FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS e(elem, n)
-            CROSS JOIN LATERAL jsonb_populate_record(NULL::${out.table.sql}, e.elem) AS j
+            CROSS JOIN LATERAL jsonb_populate_record(NULL::${out.table.sql}, e.elem) AS j${asBase}
             JOIN unnest($3::bigint[], $4::float8[], $5::bool[]) WITH ORDINALITY AS m(v, ts, w, n) ON m.n = e.n`,
     values: (rows) => [stringifyExact(rows.map((r) => r.row)), ...meta(rows)],
     stage: null,
