@@ -253,8 +253,8 @@ function applyDeadLetter(deps: SinkDeps, ch: KeyedChange, e: unknown): DeadLette
 }
 
 /**
- * Errors caused by the data of the rows (SQLSTATE classes 22 and 23), not by the database
- * being unavailable; and 21000, one statement writing a key twice: the batch's dedupe
+ * Errors caused by the data of the rows (SQLSTATE classes 22 and 23, and 428C9 below), not by the
+ * database being unavailable; and 21000, one statement writing a key twice: the batch's dedupe
  * compares the records' text, Postgres its values (`01` and `1`, a uuid's case, `1.0` and
  * `1.00` are one key), so two changes of one key spelled two ways both reach the merge.
  * Found so, the records are merged one by one in source order (no record fails alone),
@@ -262,8 +262,11 @@ function applyDeadLetter(deps: SinkDeps, ch: KeyedChange, e: unknown): DeadLette
  */
 export function isDataError(e: unknown): boolean {
   const code = databaseErrorFields(e)?.code ?? '';
-  return code.startsWith('22') || code.startsWith('23') || code === CARDINALITY_VIOLATION;
+  return code.startsWith('22') || code.startsWith('23') || code === CARDINALITY_VIOLATION || code === GENERATED_ALWAYS;
 }
 
 const CARDINALITY_VIOLATION = '21000';
+// A value for a GENERATED ALWAYS identity column ("cannot insert a non-DEFAULT value into column"): it cannot be
+// stored as sent, so its record is a dead letter naming the column (the stream used to stop on it).
+const GENERATED_ALWAYS = '428C9';
 

@@ -49,14 +49,27 @@ export async function throughOnePath(db: Pool, sinkPool: Pool, ddl: string, key:
   if (path === 'batch') {
     for (const records of batches) await applyBatch(deps, { partition: 0, records, headSeenAt: null, lagRecords: 1 });
   } else {
+    // As the transport does: after a refused value the partition comes again from the stored position.
     let failure: unknown = null;
-    const ctx: BatchContext = { acknowledge: () => undefined, redeliver: () => { failure ??= new Error('redelivery asked'); }, fail: (e) => { failure ??= e; } };
+    let again = false;
+    const ctx: BatchContext = { acknowledge: () => undefined, redeliver: () => { again = true; }, fail: (e) => { failure ??= e; } };
     const sink = new CollectingSink(deps, { ...COLLECTING_DEFAULTS, pool: sinkPool, onCommitted: () => undefined });
-    for (const [i, records] of batches.entries()) {
-      const last = i === batches.length - 1;
-      await sink.handle({ partition: 0, records, headSeenAt: last ? new Date() : null, lagRecords: last ? 0 : 1 }, ctx);
+    for (let from = 0n, round = 0; ; round++) {
+      if (round > 50) throw new Error('still delivering after 50 rounds');
+      let rewound = false;
+      for (const [i, all] of batches.entries()) {
+        const records = all.filter((r) => r.position.major >= from);
+        if (records.length === 0) continue;
+        const last = i === batches.length - 1;
+        const ack = await sink.handle({ partition: 0, records, headSeenAt: last ? new Date() : null, lagRecords: last ? 0 : 1 }, ctx);
+        if (ack.rewind || again) { rewound = true; break; }
+      }
+      await sink.settled();
+      if (!rewound && !again) break;
+      again = false;
+      const stored = await db.query<{ p: string }>(`SELECT position::text AS p FROM dualrun.stream_positions WHERE dataset = $1 AND partition = 0`, [deps.dataset]);
+      from = stored.rows[0] ? BigInt(stored.rows[0].p) + 1n : 0n;
     }
-    await sink.settled();
     await sink.close(true);
     if (failure) throw failure;
   }
