@@ -10,6 +10,7 @@
  */
 import type { JsonRow } from './change-event.ts';
 import type { OutputColumn } from './output-table.ts';
+import { ExactNumber } from './exact-number.ts';
 
 /** A value Postgres would not read as the data it is, with why. */
 export interface ValueRefusal {
@@ -89,7 +90,8 @@ function checkFor(c: OutputColumn): ValueCheck | null {
   }
   if (c.typname === 'interval') {
     return (v) => {
-      if (typeof v === 'number' || (typeof v === 'string' && BARE_NUMBER.test(v))) return BARE_INTERVAL;
+      // (An ExactNumber: a 64-bit number inside an interval[] value, which keeps its digits as a JSON number.)
+      if (typeof v === 'number' || v instanceof ExactNumber || (typeof v === 'string' && BARE_NUMBER.test(v))) return BARE_INTERVAL;
       if (typeof v !== 'string') return null;
       if (NUMBER_WORD.test(v)) return 'an infinite interval (a Postgres input word, refused)';
       return SUB_MICROSECOND.test(v) ? 'more than 6 fractional digits: Postgres keeps microseconds and would round the rest away' : null;

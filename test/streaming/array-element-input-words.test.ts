@@ -31,7 +31,7 @@ const DDL = 'k integer PRIMARY KEY, tz timestamptz[], d date[], b boolean[], n n
 const REFUSED: [string, unknown, string][] = [
   ['tz', ['now'], 'element [0] "now"'], ['tz', ['2026-01-01T00:00:00Z', 'infinity'], 'element [1] "infinity"'],
   ['d', [['2026-01-01'], ['epoch']], 'element [1][0] "epoch"'], ['b', ['yes'], 'element [0] "yes"'], ['n', ['1', 'NaN'], 'element [1] "NaN"'],
-  ['iv', [3600000000], 'element [0] 3600000000'], ['ds', ['today'], 'element [0] "today"'], ['tz', '{now}', 'array literal text'],
+  ['iv', [3600000000], 'element [0] 3600000000'], ['iv', ['PT1H', 'BIG'], 'element [1] "9007199254740993"'], ['ds', ['today'], 'element [0] "today"'], ['tz', '{now}', 'array literal text'],
 ];
 /** [column, value stored, its text] */
 const STORED: [string, unknown, string][] = [
@@ -41,7 +41,8 @@ const STORED: [string, unknown, string][] = [
 
 describe('array elements', () => {
   it('Postgres input words in an array column are refused, naming the column and the element; data is stored as sent', async () => {
-    const values = [...REFUSED, ...STORED].map(([col, v], i) => JSON.stringify({ k: i, [col]: v }));
+    // A 64-bit element keeps its digits (lossless parse), as a Debezium MicroDuration beyond 2^53 arrives.
+    const values = [...REFUSED, ...STORED].map(([col, v], i) => JSON.stringify({ k: i, [col]: v }).replace('"BIG"', '9007199254740993'));
     const r = await throughOnePath(db.pool, sinkPool, DDL, ['k'], recordsOf(values), 'batch');
     expect(r.dead.map((d) => d.p)).toEqual(REFUSED.map((_, i) => i));
     r.dead.forEach((d, i) => {
