@@ -141,6 +141,9 @@ export function keyOf(row: JsonRow | null, messageKey: Buffer | null, keyColumns
   const parsed = parseJson(messageKey);
   if (!parsed.ok) return keyColumns.length === 1 && isUtf8(messageKey) ? { [keyColumns[0]]: messageKey.toString('utf8') } : null;
   let k = parsed.value;
+  // A bare number is the key's text as sent: a text key (StringConverter) `1.50` or ` 5` is no
+  // double's `1.5` or `5` (a tombstone deleted that row instead); Postgres reads the text of a numeric key alike.
+  if (typeof k === 'number' || k instanceof ExactNumber) return keyColumns.length === 1 ? { [keyColumns[0]]: messageKey.toString('utf8') } : null;
   let schema: unknown = null;
   if (isObject(k) && 'payload' in k && 'schema' in k) { schema = k.schema; k = k.payload; }
   if (k instanceof ExactNumber) k = k.text;
