@@ -26,7 +26,7 @@ describe('a tombstone whose text key reads as a JSON number', () => {
   it('deletes the row its key names, not the row of the number it reads as (text key), on both paths', async () => {
     const named = ['1.50', ' 5', '1e3', '-0', '7'];
     const lookalikes = ['1.5', '5', '1000', '0'];
-    const values = [...named, ...lookalikes].map((k) => JSON.stringify({ k, v: 'x' }));
+    const values: (string | null)[] = [...named, ...lookalikes].map((k) => JSON.stringify({ k, v: 'x' }));
     const keys: (string | null)[] = values.map(() => null);
     for (const k of named) { values.push(null); keys.push(k); }
     const r = await throughBothPaths(db.pool, sinkPool, 'k text PRIMARY KEY, v text', ['k'], recordsOf(values, keys));
