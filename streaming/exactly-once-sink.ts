@@ -212,6 +212,11 @@ async function tryMerge(c: PoolClient, deps: SinkDeps, changes: readonly KeyedCh
  * as arrays; both paths run the same merge, so they accept and refuse alike.
  */
 async function runMerge(c: PoolClient, deps: SinkDeps, changes: readonly KeyedChange[], tombstones: boolean): Promise<void> {
+  // Rows that leave out other columns merge on their own, in order, as if the batch were cut there.
+  for (const run of deps.merge.runs(changes)) await mergeRun(c, deps, run, tombstones);
+}
+
+async function mergeRun(c: PoolClient, deps: SinkDeps, changes: readonly KeyedChange[], tombstones: boolean): Promise<void> {
   const newest = new Set(newestPerKey(changes, deps.key, deps.merge.ties));
   const ups: MergeRow[] = [];
   const dels: MergeRow[] = [];

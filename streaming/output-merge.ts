@@ -49,6 +49,13 @@ export interface MergeStatements {
   staged(ups: readonly MergeRow[], tombstones: boolean): StagedMerge | null;
   /** The staging table that collects several batches in one transaction (for these upserts' column set); null as for `staged`. */
   collecting(ups: readonly { readonly row: JsonRow }[]): CollectingStage | null;
+  /**
+   * `changes` cut into consecutive runs whose upserts leave out the same columns (deletes stay in
+   * their place), each to be merged on its own in source order; one run, the array itself, when all
+   * upserts carry the same columns. A merge writes every column any of its rows carries, so a row
+   * that left one out beside a row that did not had it set to NULL.
+   */
+  runs<T extends { readonly kind: 'upsert' | 'delete'; readonly row: JsonRow }>(changes: readonly T[]): readonly (readonly T[])[];
 }
 
 /** One change as a collecting stage holds it: upserts and deletes in one table, in source order. */
@@ -117,14 +124,45 @@ export function mergeStatements(out: OutputTable, opts: { guardVersions: boolean
     }
     return m;
   };
+  const optional = out.dataColumns.filter((c) => !out.key.includes(c.name)).map((c) => c.name);
   return {
     columns: out.dataColumns,
     ties: tieRule(opts.guardVersions),
+    runs: (changes) => columnRuns(changes, optional),
     upsert: (rows, tombstones) => forRows(rows).upsert(rows, tombstones),
     delete: (rows) => forRows(rows).delete(rows),
     staged: (ups, tombstones) => forRows(ups).staged(ups, tombstones),
     collecting: (ups) => forRows(ups).collecting(ups),
   };
+}
+
+/** Whether two rows leave out the same of `columns` (a plain loop: no closure per row). */
+function sameColumns(a: JsonRow, b: JsonRow, columns: readonly string[]): boolean {
+  for (let i = 0; i < columns.length; i++) if ((a[columns[i]] === undefined) !== (b[columns[i]] === undefined)) return false;
+  return true;
+}
+
+function columnRuns<T extends { readonly kind: 'upsert' | 'delete'; readonly row: JsonRow }>(changes: readonly T[], columns: readonly string[]): readonly (readonly T[])[] {
+  let first: JsonRow | null = null;
+  let mixed = false;
+  for (const ch of changes) {
+    if (ch.kind !== 'upsert') continue;
+    if (first === null) first = ch.row;
+    else if (!sameColumns(first, ch.row, columns)) { mixed = true; break; }
+  }
+  if (!mixed) return [changes];
+  const runs: T[][] = [];
+  let run: T[] = [];
+  let last: JsonRow | null = null;
+  for (const ch of changes) {
+    if (ch.kind === 'upsert') {
+      if (last !== null && !sameColumns(last, ch.row, columns)) { runs.push(run); run = []; }
+      last = ch.row;
+    }
+    run.push(ch);
+  }
+  runs.push(run);
+  return runs;
 }
 
 /** Which of a key's changes with one version is written (see `newestPerKey`). */
@@ -147,6 +185,7 @@ function columnSetStatements(out: OutputTable, opts: { guardVersions: boolean })
   return {
     columns: out.dataColumns,
     ties: tieRule(opts.guardVersions),
+    runs: (changes) => [changes],
     upsert: (rows, tombstones) => ({ text: tombstones ? arrays.upsert : arrays.lean, values: input.values(rows) }),
     delete: (rows) => ({ text: arrays.delete, values: input.values(rows) }),
     staged: (ups, tombstones) => (stage && staged ? { prepare: stage.prepare, copy: stage.copy, data: stage.data(ups), upsert: tombstones ? staged.upsert : staged.lean } : null),
