@@ -27,6 +27,7 @@ import { keyText, newestPerKey, runPipeline, type DeadLetter, type KeyedChange, 
 import { DualrunError } from '../src/core/errors.ts';
 import { comparePositions, type Position, type SourceBatch, type SourceRecord } from './transport.ts';
 import { refuseInputWords } from './value-forms.ts';
+import { refusedColumn } from './refused-column.ts';
 
 export interface SinkDeps extends Omit<PipelineDeps, 'loadState'> {
   readonly db: Pool;
@@ -181,7 +182,7 @@ async function mergeOrFindBad(c: PoolClient, deps: SinkDeps, changes: KeyedChang
 
 /** The records (groups of their changes) that fail alone; `failure` is the known error of the whole. */
 async function bisect(c: PoolClient, deps: SinkDeps, groups: KeyedChange[][], tombstones: boolean, failure: unknown): Promise<DeadLetter[]> {
-  if (groups.length === 1) return [applyDeadLetter(deps, groups[0][0], failure)];
+  if (groups.length === 1) return [await namingColumn(c, deps, groups[0], applyDeadLetter(deps, groups[0][0], failure), failure)];
   const mid = Math.ceil(groups.length / 2);
   const out: DeadLetter[] = [];
   for (const half of [groups.slice(0, mid), groups.slice(mid)]) {
@@ -247,6 +248,18 @@ function byRecord(changes: readonly KeyedChange[]): KeyedChange[][] {
     if (g) g.push(ch); else groups.set(ch.record, [ch]);
   }
   return [...groups.values()];
+}
+
+/**
+ * A record that failed alone on an input error that names no column (class 22, not dualrun's
+ * own refusal, which does): the dead letter names the column whose value Postgres refuses.
+ */
+async function namingColumn(c: PoolClient, deps: SinkDeps, changes: readonly KeyedChange[], letter: DeadLetter, e: unknown): Promise<DeadLetter> {
+  const db = databaseErrorFields(e);
+  if (!db?.code?.startsWith('22') || db.column || /\bcolumn\b/.test((e as Error).message)) return letter;
+  const hit = await refusedColumn(c, deps.merge.columns, changes.map((ch) => ch.row));
+  if (!hit) return letter;
+  return { ...letter, reason: `column ${hit.column} (${hit.type}): ${letter.reason}`, error: { ...letter.error, column: hit.column, columnType: hit.type } };
 }
 
 function applyDeadLetter(deps: SinkDeps, ch: KeyedChange, e: unknown): DeadLetter {
