@@ -61,6 +61,8 @@ export function leaveOutUnavailable<T extends JsonRow | null>(row: T): T {
  * Postgres as U+FFFD, a character the record never held.
  */
 export function parseJson(value: Buffer | string): ParsedJson {
+  // Zero bytes are not Kafka's tombstone (a null value), though some producers mean one.
+  if (value.length === 0) return { ok: false, reason: 'an empty value (zero bytes): not JSON, and not a tombstone (a tombstone has a null value)' };
   if (typeof value !== 'string' && !isUtf8(value)) return { ok: false, reason: `not valid UTF-8 (the record's bytes would be stored with U+FFFD in place of ${invalidUtf8(value)})` };
   const text = typeof value === 'string' ? value : value.toString('utf8');
   const scan = scanJson(value);
