@@ -348,16 +348,19 @@ export class CollectingSink {
         const changes = setAside.size === 0 ? result.changes : result.changes.filter((ch) => !setAside.has(ch.record));
         letters.push(...result.deadLetters, ...setAside.values());
         if (result.maxSourceTs && (!maxSourceTs || result.maxSourceTs > maxSourceTs)) maxSourceTs = result.maxSourceTs;
-        if (changes.length === 0) continue;
-        const ups = changes.filter((ch) => ch.kind === 'upsert');
-        const stage = (ups.length === 0 ? t.stage : null) ?? this.deps.merge.collecting(ups.length > 0 ? ups : changes)!;
-        if (t.stage?.signature !== stage.signature || segments.length === 0) segments.push({ stage, text: '', rows: 0, deletes: false });
-        t.stage = stage;
-        const seg = segments[segments.length - 1];
-        seg.text += stage.data(changes, t.seq);
-        t.seq += changes.length;
-        seg.rows += changes.length;
-        seg.deletes ||= changes.length > ups.length;
+        // Rows that leave out other columns go to the stage of their column set, in order (a stage writes every column it has).
+        for (const run of this.deps.merge.runs(changes)) {
+          if (run.length === 0) continue;
+          const ups = run.filter((ch) => ch.kind === 'upsert');
+          const stage = (ups.length === 0 ? t.stage : null) ?? this.deps.merge.collecting(ups.length > 0 ? ups : run)!;
+          if (t.stage?.signature !== stage.signature || segments.length === 0) segments.push({ stage, text: '', rows: 0, deletes: false });
+          t.stage = stage;
+          const seg = segments[segments.length - 1];
+          seg.text += stage.data(run, t.seq);
+          t.seq += run.length;
+          seg.rows += run.length;
+          seg.deletes ||= run.length > ups.length;
+        }
       }
     } catch (e) {
       await this.inOrder(t.partition, () => this.failed(t, e, through));

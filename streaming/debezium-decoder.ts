@@ -9,7 +9,7 @@
  */
 import { parseEpochMs, parseVersion, type DecodeResult, type JsonRow } from './change-event.ts';
 import { convertRow, fieldSchema, rowConverters } from './connect-logical-types.ts';
-import { exactFields, isObject, keyOf, parseJson } from './decoder.ts';
+import { exactFields, isObject, keyOf, leaveOutUnavailable, parseJson } from './decoder.ts';
 import type { SourceRecord } from './transport.ts';
 
 export function decodeDebezium(record: SourceRecord, keyColumns: readonly string[]): DecodeResult {
@@ -25,7 +25,7 @@ export function decodeDebezium(record: SourceRecord, keyColumns: readonly string
   if (parsed.exact) { exactFields(env); exactFields(source); }
   const version = parseVersion(source.lsn) ?? record.fallbackVersion;
   const sourceTs = parseEpochMs(source.ts_ms) ?? parseEpochMs(env.ts_ms) ?? record.timestamp;
-  const images = rowImages(env, schema, parsed.exact);
+  const images = rowImages(env, schema, parsed.exact, parsed.unavailable);
   if (!images.ok) return images;
   const { before, after } = images;
   switch (env.op) {
@@ -45,11 +45,16 @@ export function decodeDebezium(record: SourceRecord, keyColumns: readonly string
 
 type Images = { ok: true; before: JsonRow | null; after: JsonRow | null } | { ok: false; reason: string };
 
-/** `before` and `after`, exact numbers as text, logical types (from the schema, when sent) as Postgres text. */
-function rowImages(env: JsonRow, schema: unknown, exact: boolean): Images {
+/**
+ * `before` and `after`, exact numbers as text, Debezium's placeholder for an unchanged TOAST value
+ * left out (before any conversion: its bytes are valid base64), logical types (from the schema,
+ * when sent) as Postgres text.
+ */
+function rowImages(env: JsonRow, schema: unknown, exact: boolean, unavailable: boolean): Images {
   let before = isObject(env.before) ? env.before : null;
   let after = isObject(env.after) ? env.after : null;
   if (exact) { exactFields(before); exactFields(after); }
+  if (unavailable) { leaveOutUnavailable(before); leaveOutUnavailable(after); }
   if (schema === null) return { ok: true, before, after };
   for (const side of ['before', 'after'] as const) {
     const row = side === 'before' ? before : after;

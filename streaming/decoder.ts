@@ -28,7 +28,30 @@ function exactNumber(text: string): number | ExactNumber {
   return isSafeNumber(text) ? Number(text) : new ExactNumber(text);
 }
 
-export type ParsedJson = { ok: true; value: unknown; exact: boolean } | { ok: false; reason: string };
+/** `unavailable`: the text may hold Debezium's placeholder for an unchanged TOAST value (see leaveOutUnavailable). */
+export type ParsedJson = { ok: true; value: unknown; exact: boolean; unavailable: boolean } | { ok: false; reason: string };
+
+/**
+ * Debezium's `unavailable.value.placeholder` (its default): what it sends for a value Postgres
+ * stored out of line (TOAST) that an UPDATE left unchanged (REPLICA IDENTITY DEFAULT), as text, as
+ * the bytes of that text (base64 in JSON) for binary columns, or as a one-element array.
+ */
+export const UNAVAILABLE = '__debezium_unavailable_value';
+export const UNAVAILABLE_BASE64 = Buffer.from(UNAVAILABLE).toString('base64');
+
+/**
+ * The row's fields holding the placeholder are left out (undefined): the value is unchanged, so
+ * the column keeps its stored value, instead of being overwritten with the placeholder; in place.
+ */
+export function leaveOutUnavailable<T extends JsonRow | null>(row: T): T {
+  if (row) {
+    for (const k in row) {
+      const v = row[k];
+      if (v === UNAVAILABLE || v === UNAVAILABLE_BASE64 || (Array.isArray(v) && v.length === 1 && (v[0] === UNAVAILABLE || v[0] === UNAVAILABLE_BASE64))) row[k] = undefined;
+    }
+  }
+  return row;
+}
 
 /**
  * JSON.parse as a result; the bytes of a Buffer must be UTF-8. Texts that may hold
@@ -38,6 +61,8 @@ export type ParsedJson = { ok: true; value: unknown; exact: boolean } | { ok: fa
  * Postgres as U+FFFD, a character the record never held.
  */
 export function parseJson(value: Buffer | string): ParsedJson {
+  // Zero bytes are not Kafka's tombstone (a null value), though some producers mean one.
+  if (value.length === 0) return { ok: false, reason: 'an empty value (zero bytes): not JSON, and not a tombstone (a tombstone has a null value)' };
   if (typeof value !== 'string' && !isUtf8(value)) return { ok: false, reason: `not valid UTF-8 (the record's bytes would be stored with U+FFFD in place of ${invalidUtf8(value)})` };
   const text = typeof value === 'string' ? value : value.toString('utf8');
   const scan = scanJson(value);
@@ -51,7 +76,7 @@ export function parseJson(value: Buffer | string): ParsedJson {
     const bad = loneSurrogate(parsed);
     if (bad !== null) return { ok: false, reason: `a lone UTF-16 surrogate in ${bad} (\\uD800-\\uDFFF not in a pair): not a character, Postgres text cannot hold it` };
   }
-  return { ok: true, value: parsed, exact: (scan & MAY_LOSE_DIGITS) !== 0 };
+  return { ok: true, value: parsed, exact: (scan & MAY_LOSE_DIGITS) !== 0, unavailable: (scan & MAY_BE_UNAVAILABLE) !== 0 };
 }
 
 /** The row's own fields with ExactNumbers as their text (nested ones stay, see exactNumber); in place. */
@@ -91,9 +116,11 @@ const DIGIT_9 = 57;
 
 const MAY_LOSE_DIGITS = 1;
 const SURROGATE_ESCAPE = 2;
+const MAY_BE_UNAVAILABLE = 4;
+const ALL_FLAGS = MAY_LOSE_DIGITS | SURROGATE_ESCAPE | MAY_BE_UNAVAILABLE;
 
 /**
- * One pass over the bytes. MAY_LOSE_DIGITS: a run of 16 or more digits, counted across
+ * One pass over the bytes. MAY_BE_UNAVAILABLE: Debezium's TOAST placeholder may be in it. MAY_LOSE_DIGITS: a run of 16 or more digits, counted across
  * decimal points (`1234567.123456789` has 16 significant digits in two runs; a double
  * keeps 15), or a digit followed by an exponent (`1e-400` is 0 as a double); strings
  * that look so only cost the slower exact parse. SURROGATE_ESCAPE: a `\uD800`-`\uDFFF`
@@ -117,9 +144,11 @@ function scanJson(value: Buffer | string): number {
     } else {
       // `\ud8`..`\udf` (any case): the escape of a surrogate. After `\\` the scan resyncs at the next byte, which only costs a check.
       if (c === 0x5c && (b[i + 1] | 0x20) === 0x75 && (b[i + 2] | 0x20) === 0x64 && ((b[i + 3] >= 0x38 && b[i + 3] <= 0x39) || ((b[i + 3] | 0x20) >= 0x61 && (b[i + 3] | 0x20) <= 0x66))) found |= SURROGATE_ESCAPE;
+      // `__deb` or `X19k` (the placeholder, or its base64): only then are the row's fields compared with it.
+      else if (c === 0x5f ? b[i + 1] === 0x5f && b[i + 2] === 0x64 && b[i + 3] === 0x65 && b[i + 4] === 0x62 : c === 0x58 && b[i + 1] === 0x31 && b[i + 2] === 0x39 && b[i + 3] === 0x6b) found |= MAY_BE_UNAVAILABLE;
       digits = 0;
     }
-    if (found === (MAY_LOSE_DIGITS | SURROGATE_ESCAPE)) break;
+    if (found === ALL_FLAGS) break;
   }
   return found;
 }
@@ -141,6 +170,9 @@ export function keyOf(row: JsonRow | null, messageKey: Buffer | null, keyColumns
   const parsed = parseJson(messageKey);
   if (!parsed.ok) return keyColumns.length === 1 && isUtf8(messageKey) ? { [keyColumns[0]]: messageKey.toString('utf8') } : null;
   let k = parsed.value;
+  // A bare number is the key's text as sent: a text key (StringConverter) `1.50` or ` 5` is no
+  // double's `1.5` or `5` (a tombstone deleted that row instead); Postgres reads the text of a numeric key alike.
+  if (typeof k === 'number' || k instanceof ExactNumber) return keyColumns.length === 1 ? { [keyColumns[0]]: messageKey.toString('utf8') } : null;
   let schema: unknown = null;
   if (isObject(k) && 'payload' in k && 'schema' in k) { schema = k.schema; k = k.payload; }
   if (k instanceof ExactNumber) k = k.text;

@@ -27,6 +27,7 @@ import { keyText, newestPerKey, runPipeline, type DeadLetter, type KeyedChange, 
 import { DualrunError } from '../src/core/errors.ts';
 import { comparePositions, type Position, type SourceBatch, type SourceRecord } from './transport.ts';
 import { refuseInputWords } from './value-forms.ts';
+import { refusedColumn } from './refused-column.ts';
 
 export interface SinkDeps extends Omit<PipelineDeps, 'loadState'> {
   readonly db: Pool;
@@ -181,7 +182,7 @@ async function mergeOrFindBad(c: PoolClient, deps: SinkDeps, changes: KeyedChang
 
 /** The records (groups of their changes) that fail alone; `failure` is the known error of the whole. */
 async function bisect(c: PoolClient, deps: SinkDeps, groups: KeyedChange[][], tombstones: boolean, failure: unknown): Promise<DeadLetter[]> {
-  if (groups.length === 1) return [applyDeadLetter(deps, groups[0][0], failure)];
+  if (groups.length === 1) return [await namingColumn(c, deps, groups[0], applyDeadLetter(deps, groups[0][0], failure), failure)];
   const mid = Math.ceil(groups.length / 2);
   const out: DeadLetter[] = [];
   for (const half of [groups.slice(0, mid), groups.slice(mid)]) {
@@ -212,6 +213,11 @@ async function tryMerge(c: PoolClient, deps: SinkDeps, changes: readonly KeyedCh
  * as arrays; both paths run the same merge, so they accept and refuse alike.
  */
 async function runMerge(c: PoolClient, deps: SinkDeps, changes: readonly KeyedChange[], tombstones: boolean): Promise<void> {
+  // Rows that leave out other columns merge on their own, in order, as if the batch were cut there.
+  for (const run of deps.merge.runs(changes)) await mergeRun(c, deps, run, tombstones);
+}
+
+async function mergeRun(c: PoolClient, deps: SinkDeps, changes: readonly KeyedChange[], tombstones: boolean): Promise<void> {
   const newest = new Set(newestPerKey(changes, deps.key, deps.merge.ties));
   const ups: MergeRow[] = [];
   const dels: MergeRow[] = [];
@@ -244,6 +250,18 @@ function byRecord(changes: readonly KeyedChange[]): KeyedChange[][] {
   return [...groups.values()];
 }
 
+/**
+ * A record that failed alone on an input error that names no column (class 22, not dualrun's
+ * own refusal, which does): the dead letter names the column whose value Postgres refuses.
+ */
+async function namingColumn(c: PoolClient, deps: SinkDeps, changes: readonly KeyedChange[], letter: DeadLetter, e: unknown): Promise<DeadLetter> {
+  const db = databaseErrorFields(e);
+  if (!db?.code?.startsWith('22') || db.column || /\bcolumn\b/.test((e as Error).message)) return letter;
+  const hit = await refusedColumn(c, deps.merge.columns, changes.map((ch) => ch.row));
+  if (!hit) return letter;
+  return { ...letter, reason: `column ${hit.column} (${hit.type}): ${letter.reason}`, error: { ...letter.error, column: hit.column, columnType: hit.type } };
+}
+
 function applyDeadLetter(deps: SinkDeps, ch: KeyedChange, e: unknown): DeadLetter {
   const db = databaseErrorFields(e);
   return {
@@ -252,9 +270,21 @@ function applyDeadLetter(deps: SinkDeps, ch: KeyedChange, e: unknown): DeadLette
   };
 }
 
-/** Errors caused by the data of a row (SQLSTATE classes 22 and 23), not by the database being unavailable. */
+/**
+ * Errors caused by the data of the rows (SQLSTATE classes 22 and 23, and 428C9 below), not by the
+ * database being unavailable; and 21000, one statement writing a key twice: the batch's dedupe
+ * compares the records' text, Postgres its values (`01` and `1`, a uuid's case, `1.0` and
+ * `1.00` are one key), so two changes of one key spelled two ways both reach the merge.
+ * Found so, the records are merged one by one in source order (no record fails alone),
+ * each newest version winning as across batches; the stream used to stop on them.
+ */
 export function isDataError(e: unknown): boolean {
   const code = databaseErrorFields(e)?.code ?? '';
-  return code.startsWith('22') || code.startsWith('23');
+  return code.startsWith('22') || code.startsWith('23') || code === CARDINALITY_VIOLATION || code === GENERATED_ALWAYS;
 }
+
+const CARDINALITY_VIOLATION = '21000';
+// A value for a GENERATED ALWAYS identity column ("cannot insert a non-DEFAULT value into column"): it cannot be
+// stored as sent, so its record is a dead letter naming the column (the stream used to stop on it).
+const GENERATED_ALWAYS = '428C9';
 

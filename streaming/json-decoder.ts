@@ -8,7 +8,7 @@
  */
 import { parseEpochMs, parseVersion, type DecodeResult, type JsonRow } from './change-event.ts';
 import { convertRow, rowConverters } from './connect-logical-types.ts';
-import { exactFields, isObject, keyOf, parseJson } from './decoder.ts';
+import { exactFields, isObject, keyOf, leaveOutUnavailable, parseJson } from './decoder.ts';
 import type { SourceRecord } from './transport.ts';
 
 export function decodePlainJson(record: SourceRecord, keyColumns: readonly string[]): DecodeResult {
@@ -29,6 +29,7 @@ export function decodePlainJson(record: SourceRecord, keyColumns: readonly strin
     raw = raw.payload;
   }
   if (parsed.exact) exactFields(raw);
+  if (parsed.unavailable) leaveOutUnavailable(raw);
   const converters = schema === null ? null : rowConverters(schema);
   if (converters) {
     const c = convertRow(raw, converters);

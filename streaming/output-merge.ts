@@ -49,6 +49,13 @@ export interface MergeStatements {
   staged(ups: readonly MergeRow[], tombstones: boolean): StagedMerge | null;
   /** The staging table that collects several batches in one transaction (for these upserts' column set); null as for `staged`. */
   collecting(ups: readonly { readonly row: JsonRow }[]): CollectingStage | null;
+  /**
+   * `changes` cut into consecutive runs whose upserts leave out the same columns (deletes stay in
+   * their place), each to be merged on its own in source order; one run, the array itself, when all
+   * upserts carry the same columns. A merge writes every column any of its rows carries, so a row
+   * that left one out beside a row that did not had it set to NULL.
+   */
+  runs<T extends { readonly kind: 'upsert' | 'delete'; readonly row: JsonRow }>(changes: readonly T[]): readonly (readonly T[])[];
 }
 
 /** One change as a collecting stage holds it: upserts and deletes in one table, in source order. */
@@ -117,14 +124,45 @@ export function mergeStatements(out: OutputTable, opts: { guardVersions: boolean
     }
     return m;
   };
+  const optional = out.dataColumns.filter((c) => !out.key.includes(c.name)).map((c) => c.name);
   return {
     columns: out.dataColumns,
     ties: tieRule(opts.guardVersions),
+    runs: (changes) => columnRuns(changes, optional),
     upsert: (rows, tombstones) => forRows(rows).upsert(rows, tombstones),
     delete: (rows) => forRows(rows).delete(rows),
     staged: (ups, tombstones) => forRows(ups).staged(ups, tombstones),
     collecting: (ups) => forRows(ups).collecting(ups),
   };
+}
+
+/** Whether two rows leave out the same of `columns` (a plain loop: no closure per row). */
+function sameColumns(a: JsonRow, b: JsonRow, columns: readonly string[]): boolean {
+  for (let i = 0; i < columns.length; i++) if ((a[columns[i]] === undefined) !== (b[columns[i]] === undefined)) return false;
+  return true;
+}
+
+function columnRuns<T extends { readonly kind: 'upsert' | 'delete'; readonly row: JsonRow }>(changes: readonly T[], columns: readonly string[]): readonly (readonly T[])[] {
+  let first: JsonRow | null = null;
+  let mixed = false;
+  for (const ch of changes) {
+    if (ch.kind !== 'upsert') continue;
+    if (first === null) first = ch.row;
+    else if (!sameColumns(first, ch.row, columns)) { mixed = true; break; }
+  }
+  if (!mixed) return [changes];
+  const runs: T[][] = [];
+  let run: T[] = [];
+  let last: JsonRow | null = null;
+  for (const ch of changes) {
+    if (ch.kind === 'upsert') {
+      if (last !== null && !sameColumns(last, ch.row, columns)) { runs.push(run); run = []; }
+      last = ch.row;
+    }
+    run.push(ch);
+  }
+  runs.push(run);
+  return runs;
 }
 
 /** Which of a key's changes with one version is written (see `newestPerKey`). */
@@ -147,6 +185,7 @@ function columnSetStatements(out: OutputTable, opts: { guardVersions: boolean })
   return {
     columns: out.dataColumns,
     ties: tieRule(opts.guardVersions),
+    runs: (changes) => [changes],
     upsert: (rows, tombstones) => ({ text: tombstones ? arrays.upsert : arrays.lean, values: input.values(rows) }),
     delete: (rows) => ({ text: arrays.delete, values: input.values(rows) }),
     staged: (ups, tombstones) => (stage && staged ? { prepare: stage.prepare, copy: stage.copy, data: stage.data(ups), upsert: tombstones ? staged.upsert : staged.lean } : null),
@@ -162,9 +201,13 @@ function mergeSql(out: OutputTable, guard: boolean) {
   const recordKey = (a: string) => `jsonb_build_object(${out.key.map((k) => `${quoteLiteral(k)}, ${a}.${q(k)}`).join(', ')})`;
   const keyMatch = (a: string, b: string) => keyCols.map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
   const cols = out.columns.map(q).join(', ');
-  const updates = out.columns.filter((c) => !out.key.includes(c)).map((c) => `${q(c)} = EXCLUDED.${q(c)}`).join(', ');
+  // Key columns too: a key Postgres finds equal may be spelled otherwise (numeric 1 and 1.0, citext's
+  // case), and the newer change's spelling is the value. An unchanged key stays a HOT update (same bytes).
+  const updates = out.columns.map((c) => `${q(c)} = EXCLUDED.${q(c)}`).join(', ');
   // One join with the tombstones (at most one per key) serves both the version check and
   // the clearing of the tombstones the batch supersedes. Both parts read the CTE `input`.
+  // At one version an upsert wins over a delete (newestPerKey): a tombstone of the same
+  // version does not hold back the row, and a delete leaves a row of its version alone.
   const upsertParts = `keyed AS MATERIALIZED (
   SELECT i.*, tb.record_key AS _dr_tomb_key, tb.version AS _dr_tomb_version
     FROM input i LEFT JOIN dualrun.stream_tombstones tb ON tb.dataset = $1 AND tb.record_key = ${recordKey('i')}
@@ -172,11 +215,11 @@ function mergeSql(out: OutputTable, guard: boolean) {
 ),
 cleared AS (
   DELETE FROM dualrun.stream_tombstones tb USING keyed k
-   WHERE tb.dataset = $1 AND tb.record_key = k._dr_tomb_key ${guard ? 'AND k._dr_tomb_version < k._dr_version' : ''}
+   WHERE tb.dataset = $1 AND tb.record_key = k._dr_tomb_key ${guard ? 'AND k._dr_tomb_version <= k._dr_version' : ''}
 )`;
   const upsertWrite = `INSERT INTO ${t} AS o (${cols})
 SELECT ${cols} FROM keyed
-${guard ? ' WHERE keyed._dr_tomb_version IS NULL OR keyed._dr_tomb_version < keyed._dr_version' : ''}
+${guard ? ' WHERE keyed._dr_tomb_version IS NULL OR keyed._dr_tomb_version <= keyed._dr_version' : ''}
 ON CONFLICT (${keyCols.join(', ')}) DO UPDATE SET ${updates}
 ${guard ? ' WHERE o._dr_version IS NULL OR o._dr_version < EXCLUDED._dr_version' : ''}`;
   const upsert = (input: string) => `
@@ -242,8 +285,10 @@ const TRUNCATION_TYPES = new Set(['varchar', 'bpchar', 'varbit', 'bit']);
 function exactValue(c: OutputColumn, given: string): string {
   if (!c.typmod) return given;
   const cast = `(${given})::${c.type}`;
-  const same = EQUALITY_TYPES.has(c.typname) ? `${given} = ${cast}` : `${given}::text = ${cast}::text`;
-  const code = TRUNCATION_TYPES.has(c.typname) ? '22001' : '22000';
+  // An array compares element by element with its element type's `=` ({1.5} = {1.50}).
+  const typname = c.elementTypname ?? c.typname;
+  const same = EQUALITY_TYPES.has(typname) ? `${given} = ${cast}` : `${given}::text = ${cast}::text`;
+  const code = TRUNCATION_TYPES.has(typname) ? '22001' : '22000';
   return `CASE WHEN ${given} IS NULL OR ${same} THEN ${cast} ELSE dualrun.refuse_changed_value(${quoteLiteral(c.name)}, ${quoteLiteral(c.type)}, ${given}::text, ${cast}::text, '${code}')::${c.type} END`;
 }
 
@@ -267,13 +312,18 @@ function inputRelation(out: OutputTable, guard: boolean): InputRelation {
   }
   // Scalar columns with a modifier are checked against their JSON text read as the base type.
   // json/jsonb columns read a string as JSON text, as the unnest path does (an exact number reaches them as its text).
+  // Array columns with a modifier (numeric(12,2)[]) are read as the base array type (jsonb_to_record, `g`) and
+  // checked the same way: jsonb_populate_record applies the modifier to each element and rounds (1.005 to 1.01).
+  const arrays = data.filter((c) => c.category === 'A' && c.typmod);
   const cols = data.map((c) => (c.scalar && (c.typmod || c.typname === 'json' || c.typname === 'jsonb')
     ? `${exactValue(c, `(e.elem ->> ${quoteLiteral(c.name)})::${c.baseType}`)} AS ${quoteIdent(c.name)}`
-    : `j.${quoteIdent(c.name)}`));
+    : arrays.includes(c) ? `${exactValue(c, `g.${quoteIdent(c.name)}`)} AS ${quoteIdent(c.name)}` : `j.${quoteIdent(c.name)}`));
+  const asBase = arrays.length === 0 ? ''
+    : `\n            CROSS JOIN LATERAL jsonb_to_record(e.elem) AS g(${arrays.map((c) => `${quoteIdent(c.name)} ${c.baseType}`).join(', ')})`;
   return {
     sql: `SELECT ${cols.join(', ')}, m.v AS _dr_version, to_timestamp(m.ts / 1000.0) AS _dr_source_ts, m.w AS _dr_write
             FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS e(elem, n)
-            CROSS JOIN LATERAL jsonb_populate_record(NULL::${out.table.sql}, e.elem) AS j
+            CROSS JOIN LATERAL jsonb_populate_record(NULL::${out.table.sql}, e.elem) AS j${asBase}
             JOIN unnest($3::bigint[], $4::float8[], $5::bool[]) WITH ORDINALITY AS m(v, ts, w, n) ON m.n = e.n`,
     values: (rows) => [stringifyExact(rows.map((r) => r.row)), ...meta(rows)],
     stage: null,
@@ -313,7 +363,7 @@ function collectingTable(data: readonly OutputColumn[], select: string, aliases:
   const checks = data.flatMap((c, i) => (c.typmod ? [`count(${exactValue(c, `a.${aliases[i]}`)})`] : []));
   const checked = checks.length === 0 ? '' : ` WHERE (SELECT ${checks.join(' + ')} FROM pg_temp.${t.name} a) >= 0`;
   const keys = keyAliases.map((a) => `s.${a}`).join(', ');
-  const ranked = `SELECT DISTINCT ON (${keys}) s.*, true AS _dr_write FROM pg_temp.${t.name} s${checked} ORDER BY ${keys}, s._dr_version DESC, s._dr_seq ${guard ? 'ASC' : 'DESC'}`;
+  const ranked = `SELECT DISTINCT ON (${keys}) s.*, true AS _dr_write FROM pg_temp.${t.name} s${checked} ORDER BY ${keys}, s._dr_version DESC, ${guard ? 's._dr_delete, s._dr_seq ASC' : 's._dr_seq DESC'}`;
   const kind = (deletes: boolean) => `WHERE ${deletes ? '' : 'NOT '}u._dr_delete`;
   return {
     prepare: t.prepare,

@@ -22,6 +22,8 @@ export interface OutputColumn {
   readonly typname: string;
   /** Arrays and composites cannot travel as one element of a typed array parameter. */
   readonly scalar: boolean;
+  /** For an array column, the pg_type.typname of its (domain's base) element type (`timestamptz` for timestamptz[]); else null. */
+  readonly elementTypname: string | null;
 }
 
 export interface OutputTable {
@@ -46,22 +48,24 @@ export async function prepareOutputTable(db: Pool, table: TableRef, key: readonl
   if (meta.rows[0].n < META_COLUMNS.length) {
     await oneAtATime(db, table, `ALTER TABLE ${table.sql} ADD COLUMN IF NOT EXISTS _dr_version bigint, ADD COLUMN IF NOT EXISTS _dr_source_ts timestamptz`);
   }
-  const cols = await db.query<{ name: string; type: string; category: string; typtype: string; base: string; typname: string; typmod: boolean }>(
+  const cols = await db.query<{ name: string; type: string; category: string; typtype: string; base: string; typname: string; typmod: boolean; element: string | null }>(
     // A domain is bound as its base type; the cast to the domain applies its checks and modifier.
     `SELECT a.attname::text AS name, format_type(a.atttypid, a.atttypmod) AS type, b.typcategory::text AS category, t.typtype::text AS typtype,
             b.typname::text AS typname,
             CASE b.typname WHEN 'bit' THEN 'pg_catalog.varbit' ELSE format('%I.%I', bn.nspname, b.typname) END AS base,
-            (a.atttypmod >= 0 OR (t.typtype = 'd' AND t.typtypmod >= 0)) AS typmod
+            (a.atttypmod >= 0 OR (t.typtype = 'd' AND t.typtypmod >= 0)) AS typmod, eb.typname::text AS element
        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
        JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
        JOIN pg_namespace bn ON bn.oid = b.typnamespace
+       LEFT JOIN pg_type e ON e.oid = b.typelem AND b.typcategory = 'A'
+       LEFT JOIN pg_type eb ON eb.oid = CASE WHEN e.typtype = 'd' THEN e.typbasetype ELSE e.oid END
       WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum`, [table.sql]);
   const columns = cols.rows.map((r) => r.name);
   const missing = key.filter((k) => !columns.includes(k));
   if (missing.length > 0) throw new DualrunError('DUALRUN_CONFIG_INVALID', `stream.output ${table.text} has no key column ${missing.join(', ')}`);
   await ensureKeyIndex(db, table, key);
   const dataColumns = cols.rows.filter((r) => !META_COLUMNS.includes(r.name))
-    .map((r) => ({ name: r.name, type: r.type, baseType: r.base, typmod: r.typmod, category: r.category, typname: r.typname, scalar: r.category !== 'A' && r.typtype !== 'c' }));
+    .map((r) => ({ name: r.name, type: r.type, baseType: r.base, typmod: r.typmod, category: r.category, typname: r.typname, scalar: r.category !== 'A' && r.typtype !== 'c', elementTypname: r.element }));
   return { table, key, columns, dataColumns };
 }
 

@@ -206,15 +206,19 @@ function contextFor(dataset: string, ev: ChangeEvent, state: unknown, setState: 
 /**
  * The newest change per key, in first-seen order. On a tie, what a later batch would
  * do to the stored row: with guarded versions (`ties: 'first'`) a change whose version
- * is not newer is not written, so the first stays; last-committed-wins (`'last'`)
- * writes the later one. So where a batch or a transaction ends never changes the output.
+ * is not newer is not written, so the first stays, except that an upsert wins over a
+ * delete (a key changed to a value Postgres finds equal, citext `abc` to `ABC`: the
+ * delete of the old key and the row of the new one share the source position, and the
+ * row is what the source holds after it; the merge and the tombstones rank so too);
+ * last-committed-wins (`'last'`) writes the later one. So where a batch or a
+ * transaction ends never changes the output.
  */
 export function newestPerKey(changes: readonly KeyedChange[], key: readonly string[], ties: 'first' | 'last'): KeyedChange[] {
   const byKey = new Map<string, KeyedChange>();
   for (const ch of changes) {
     const k = keyText(ch.row, key)!;
     const prev = byKey.get(k);
-    if (!prev || prev.version < ch.version || (ties === 'last' && prev.version === ch.version)) byKey.set(k, ch);
+    if (!prev || prev.version < ch.version || (prev.version === ch.version && (ties === 'last' || (prev.kind === 'delete' && ch.kind === 'upsert')))) byKey.set(k, ch);
   }
   return [...byKey.values()];
 }

@@ -10,6 +10,7 @@
  */
 import type { JsonRow } from './change-event.ts';
 import type { OutputColumn } from './output-table.ts';
+import { ExactNumber } from './exact-number.ts';
 
 /** A value Postgres would not read as the data it is, with why. */
 export interface ValueRefusal {
@@ -34,6 +35,10 @@ const FORMS: Record<string, { re: RegExp; form: string }> = {
 };
 const NUMBER_WORD = /^\s*[+-]?(nan|inf|infinity)\s*$/i;
 const SUB_MICROSECOND = /\.\d{7}/;
+// A number without a unit: Postgres reads it as seconds, while Debezium's default interval.handling.mode=numeric
+// sends microseconds (io.debezium.time.MicroDuration; its 64-bit values beyond 2^53 arrive as their digits).
+const BARE_NUMBER = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?\s*$/i;
+const BARE_INTERVAL = 'a number without a unit, which Postgres reads as seconds (Debezium\'s interval.handling.mode=numeric sends microseconds, which would be stored a million times too long): send text with units (P1DT2H, 1 day 02:00:00; Debezium interval.handling.mode=string)';
 const BYTEA_HEX = /^\\x(?:[0-9a-fA-F]{2})*$/;
 const NUMERIC_TYPES = new Set(['int2', 'int4', 'int8', 'numeric', 'float4', 'float8']);
 
@@ -47,7 +52,7 @@ const compiled = new WeakMap<readonly OutputColumn[], readonly { column: OutputC
 export function refuseInputWords(row: JsonRow, columns: readonly OutputColumn[]): ValueRefusal | null {
   let checks = compiled.get(columns);
   if (!checks) {
-    checks = columns.flatMap((column) => { const check = column.scalar ? checkFor(column) : null; return check ? [{ column, check }] : []; });
+    checks = columns.flatMap((column) => { const check = column.scalar ? checkFor(column) : arrayCheckFor(column); return check ? [{ column, check }] : []; });
     compiled.set(columns, checks);
   }
   for (const { column: c, check } of checks) {
@@ -85,6 +90,8 @@ function checkFor(c: OutputColumn): ValueCheck | null {
   }
   if (c.typname === 'interval') {
     return (v) => {
+      // (An ExactNumber: a 64-bit number inside an interval[] value, which keeps its digits as a JSON number.)
+      if (typeof v === 'number' || v instanceof ExactNumber || (typeof v === 'string' && BARE_NUMBER.test(v))) return BARE_INTERVAL;
       if (typeof v !== 'string') return null;
       if (NUMBER_WORD.test(v)) return 'an infinite interval (a Postgres input word, refused)';
       return SUB_MICROSECOND.test(v) ? 'more than 6 fractional digits: Postgres keeps microseconds and would round the rest away' : null;
@@ -95,6 +102,31 @@ function checkFor(c: OutputColumn): ValueCheck | null {
       : 'not hex bytea text (\\x followed by hex digit pairs): other text, e.g. base64 (Debezium\'s default for binary columns) or escape format, would be stored as the bytes of its characters');
   }
   return null;
+}
+
+/**
+ * An array column's elements get their element type's check: Postgres reads `["now"]` into
+ * timestamptz[] as the current time, `["yes"]` into boolean[] as true, as it would a scalar.
+ * Text (a Postgres array literal, `{now}`) is read so too and its elements cannot be checked
+ * here: refused, a JSON array is asked for.
+ */
+function arrayCheckFor(c: OutputColumn): ValueCheck | null {
+  if (c.elementTypname === null) return null;
+  const element = checkFor({ ...c, typname: c.elementTypname, type: c.type.replace(/(\[\])+$/, ''), scalar: true, elementTypname: null });
+  if (!element) return null;
+  const first = (v: readonly unknown[], at: string): string | null => {
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (x === null || x === undefined) continue;
+      const why = Array.isArray(x) ? first(x, `${at}[${i}]`) : element(x);
+      if (why) return Array.isArray(x) ? why : `element ${at}[${i}] ${JSON.stringify(x) ?? String(x)}: ${why}`;
+    }
+    return null;
+  };
+  return (v) => {
+    if (Array.isArray(v)) return first(v, '');
+    return typeof v === 'string' ? `array literal text, whose elements Postgres would read as input words (now, infinity, NaN, yes) unchecked: send a JSON array` : null;
+  };
 }
 
 function shown(v: unknown): string {

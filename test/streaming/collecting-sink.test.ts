@@ -133,7 +133,11 @@ describe('collecting sink', () => {
       await s.close(true);
 
       const newest = new Map<number, (typeof made)[number]>();
-      for (const x of made.filter((y) => !y.bad)) { const cur = newest.get(x.row.k); if (!cur || cur.version < x.version) newest.set(x.row.k, x); }
+      // On a tie the first stays, except that an upsert wins over a delete (docs/streaming.md, "Equal versions").
+      for (const x of made.filter((y) => !y.bad)) {
+        const cur = newest.get(x.row.k);
+        if (!cur || cur.version < x.version || (cur.version === x.version && cur.op === 'd' && x.op !== 'd')) newest.set(x.row.k, x);
+      }
       const expected = [...newest.values()].filter((x) => x.op !== 'd').sort((a, b) => a.row.k - b.row.k).map((x) => ({ k: x.row.k, n: x.row.n, s: x.row.s, v: x.version }));
       const rows = (await db.pool.query(`SELECT k, n::text AS n, s, _dr_version::int AS v FROM public.c ORDER BY k`)).rows;
       expect(rows).toEqual(expected);
