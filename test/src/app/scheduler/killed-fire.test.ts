@@ -63,6 +63,12 @@ it("a fire whose scheduler was SIGKILLed mid-load no longer loses its window: th
     await gate.query('SELECT pg_advisory_unlock($1)', [GATE]);
     gate.release();
   }
+  // A scheduler starting afterwards marks the dead fire, so no fire row stays without an outcome.
+  const starting = createScheduler({ rt, jobs: plannedJobs(rt.config).jobs, graceMs: 1000 });
+  await starting.start();
+  await starting.stop();
+  expect((await db.pool.query('SELECT outcome, detail FROM dualrun.scheduler_fires')).rows)
+    .toEqual([{ outcome: 'abandoned', detail: expect.stringMatching(/ended without recording an outcome/) }]);
   // Today's 02:00 fire, by a scheduler started afterwards.
   const s = createScheduler({ rt, jobs: plannedJobs(rt.config).jobs, graceMs: 1000 });
   const next = await s.fire('batch:ev', new Date(`${day(0)}T02:00:00Z`));
