@@ -12,7 +12,7 @@
  */
 import os from 'node:os';
 import type { Pool, PoolClient } from '../src/core/db/connect.ts';
-import { databaseErrorFields } from '../src/core/errors.ts';
+import { databaseErrorFields, DualrunError } from '../src/core/errors.ts';
 import { scrubSecrets } from '../src/core/secrets.ts';
 import type { Window } from '../src/core/windows.ts';
 
@@ -103,19 +103,52 @@ export async function finishRun(db: Db, id: number, end: RunEnd): Promise<void> 
 
 async function recordEnd(db: Db, id: number, end: RunEnd): Promise<void> {
   if (!('error' in end)) {
-    await db.query(
+    const r = await db.query(
       `UPDATE dualrun.batch_runs SET status = $4, finished_at = clock_timestamp(), rows = $2, snapshot_at = $3
        WHERE id = $1 AND status = 'running'`,
       [id, end.rows, end.snapshotAt, end.status],
     );
+    if (r.rowCount === 0) await throwEndedElsewhere(db, id, end.status);
     return;
   }
   const e = ledgerError(end.error);
-  await db.query(
+  const r = await db.query(
     `UPDATE dualrun.batch_runs SET status = $2, finished_at = clock_timestamp(), error_message = $3, error_code = $4, error = $5
      WHERE id = $1 AND status = 'running'`,
     [id, end.status, e.message, e.code, JSON.stringify(e.fields)],
   );
+  if (r.rowCount === 0) await throwEndedElsewhere(db, id, end.status);
+}
+
+/**
+ * The row was no longer `running`: another process ended it (its orphan check found the
+ * liveness lock gone, e.g. the lock's connection was terminated). Ignoring that reported a
+ * load `succeeded` while the ledger said `abandoned`; thrown inside the load transaction it
+ * rolls the load back, so output and ledger agree.
+ */
+async function throwEndedElsewhere(db: Db, id: number, wanted: string): Promise<never> {
+  const now = (await db.query<{ status: string }>('SELECT status FROM dualrun.batch_runs WHERE id = $1', [id])).rows[0]?.status ?? 'missing';
+  throw new DualrunError('DUALRUN_BATCH_FAILED',
+    `batch run ${id} could not be recorded ${wanted}: the ledger already says ${now} (another process ended it after its liveness lock was lost)`,
+    { details: { runId: id, ledgerStatus: now } });
+}
+
+/**
+ * Before a load commits: the run's liveness connection must still hold its lock. If that
+ * connection ended (terminated, network cut), any orphan check may mark the run `abandoned`
+ * at any moment, so the load is rolled back rather than committed under a ledger that
+ * disagrees. Runs started on a client (no holder) have nothing to check.
+ */
+export async function assertRunLive(id: number): Promise<void> {
+  const holder = holders.get(id);
+  if (!holder) return;
+  try {
+    await holder.query('SELECT 1');
+  } catch (e) {
+    throw new DualrunError('DUALRUN_BATCH_FAILED',
+      `batch run ${id} lost its liveness lock (its ledger connection ended: ${(e as Error).message}); the load is rolled back, the window keeps its previous content`,
+      { cause: e, details: { runId: id } });
+  }
 }
 
 /** The database's own message, SQLSTATE and DatabaseError fields, secrets scrubbed. */

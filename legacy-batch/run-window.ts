@@ -14,7 +14,7 @@ import type { Window } from '../src/core/windows.ts';
 import { bindBatchQuery, type BoundQuery } from './batch-query.ts';
 import { cancelOnAbort } from './cancel-on-abort.ts';
 import { pagedCopy, type CopyResult } from './cross-database-copy.ts';
-import { finishRun, ledgerError, startRun, type RunTrigger } from './run-ledger.ts';
+import { assertRunLive, finishRun, ledgerError, startRun, type RunTrigger } from './run-ledger.ts';
 import { loadTransform, type BatchTransform } from './transform-module.ts';
 import { clearWindow, lockWindow } from './window-claim.ts';
 import { insertSelect } from './window-load.ts';
@@ -75,6 +75,7 @@ export async function runWindow(rt: Runtime, ds: DatasetConfig, window: Window |
   try {
     const result = await inTransaction(target, async (client) => {
       const loaded = await loadWindow(rt, client, ds, scope, query, transform, opts);
+      await assertRunLive(runId);
       if (ledgerInLoad) await finishRun(client, runId, { status: done, ...loaded });
       return loaded;
     });

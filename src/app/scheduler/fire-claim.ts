@@ -24,7 +24,7 @@ export function fireKey(fireAt: Date): Date {
 export async function claimFire(db: Pool, job: string, fireAt: Date, owner: string): Promise<FireClaim | null> {
   const at = fireKey(fireAt);
   const client = await db.connect();
-  const lockArgs = [`dualrun.schedule.${job}`, at.toISOString()];
+  const lockArgs = fireLockArgs(job, at);
   let locked = false;
   try {
     locked = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1), hashtext($2)) AS ok', lockArgs)).rows[0].ok;
@@ -51,12 +51,28 @@ export async function claimFire(db: Pool, job: string, fireAt: Date, owner: stri
   };
 }
 
+/** The (job, fire time) session advisory lock's two keys (hashed with hashtext). */
+export function fireLockArgs(job: string, fireAt: Date): string[] {
+  return [`dualrun.schedule.${job}`, fireKey(fireAt).toISOString()];
+}
+
 async function unlock(client: PoolClient, args: string[]): Promise<void> {
   await client.query('SELECT pg_advisory_unlock(hashtext($1), hashtext($2))', args);
 }
 
-/** The job's latest fire before this one (any outcome, any scheduler), or null for its first. */
-export async function previousFireAt(db: Pool, job: string, fireAt: Date): Promise<Date | null> {
-  const r = await db.query<{ at: Date | null }>('SELECT max(fire_at) AS at FROM dualrun.scheduler_fires WHERE job = $1 AND fire_at < $2', [job, fireKey(fireAt)]);
-  return r.rows[0]?.at ?? null;
+/**
+ * Where the windows a fire handles begin (fire-windows.ts): the job's latest fire before this
+ * one that was not `abandoned` (any scheduler; one still running counts, it handles its
+ * windows). Abandoned fires after it did not load their windows, so those windows are handled
+ * again: counting an abandoned (or killed) fire as the previous fire lost its window for good.
+ * `firstAbandoned`: the earliest abandoned fire when no fire before it counts (it was the
+ * job's first), so its newest window is handled too. Call abandonOrphanedFires first.
+ */
+export async function previousFires(db: Pool, job: string, fireAt: Date): Promise<{ previous: Date | null; firstAbandoned: Date | null }> {
+  const r = await db.query<{ previous: Date | null; first_abandoned: Date | null }>(
+    `WITH prev AS (SELECT max(fire_at) AS at FROM dualrun.scheduler_fires WHERE job = $1 AND fire_at < $2 AND outcome IS DISTINCT FROM 'abandoned')
+     SELECT (SELECT at FROM prev) AS previous,
+            (SELECT min(fire_at) FROM dualrun.scheduler_fires WHERE job = $1 AND fire_at < $2 AND outcome = 'abandoned'
+               AND (SELECT at FROM prev) IS NULL) AS first_abandoned`, [job, fireKey(fireAt)]);
+  return { previous: r.rows[0]?.previous ?? null, firstAbandoned: r.rows[0]?.first_abandoned ?? null };
 }

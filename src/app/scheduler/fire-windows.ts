@@ -40,6 +40,17 @@ export function fireWindows(ds: DatasetConfig, fireAt: Date, previousFireAt: Dat
   return { windows: taken, older };
 }
 
+/**
+ * The `previousFireAt` for fireWindows: windows due after the previous fire that counts; with
+ * only abandoned fires before (the first one handled only its newest window), from just
+ * before that window became due, so it is handled again.
+ */
+export function windowsSince(ds: DatasetConfig, fires: { previous: Date | null; firstAbandoned: Date | null }): Date | null {
+  if (fires.previous || !fires.firstAbandoned) return fires.previous;
+  const first = lastDueWindow(ds, fires.firstAbandoned);
+  return first ? new Date(dueAt(ds, first).getTime() - 1) : null;
+}
+
 function before(w: Window, grain: Grain, timeZone: string): Window {
   return windowOf(new Date(w.start.getTime() - 1), grain, timeZone);
 }

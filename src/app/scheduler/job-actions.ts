@@ -8,8 +8,9 @@ import path from 'node:path';
 import type { Runtime } from '../../core/runtime.ts';
 import { pathsRunning, readStage } from '../../core/stages.ts';
 import type { ScheduledJob } from './planned-jobs.ts';
-import { previousFireAt, type FireOutcome } from './fire-claim.ts';
-import { fireWindows } from './fire-windows.ts';
+import { previousFires, type FireOutcome } from './fire-claim.ts';
+import { abandonOrphanedFires } from './orphaned-fires.ts';
+import { fireWindows, windowsSince } from './fire-windows.ts';
 import type { DatasetConfig } from '../../core/config/types.ts';
 import type { Window } from '../../core/windows.ts';
 import { runWindow } from '../../../legacy-batch/run-window.ts';
@@ -32,7 +33,9 @@ export async function runJob(rt: Runtime, job: ScheduledJob, fireAt: Date, signa
     return { outcome: 'succeeded', detail: verdicts || 'no newly settled window' };
   }
   if (!paths.batch) return { outcome: 'skipped', detail: `stage ${stage}: the legacy batch is retired` };
-  const { windows, older } = fireWindows(ds, fireAt, await previousFireAt(await rt.db(), job.id, fireAt));
+  const db = await rt.db();
+  await abandonOrphanedFires(db, job.id);
+  const { windows, older } = fireWindows(ds, fireAt, windowsSince(ds, await previousFires(db, job.id, fireAt)));
   // A window already loaded (by a manual run, a backfill, the legacy job) is not redone: one lookup for the fire's windows.
   const labels = windows.flatMap((w) => (w ? [w.label] : []));
   const done = labels.length > 0 ? await succeededWindows(await rt.db(), ds.name, labels) : new Set<string>();

@@ -15,6 +15,7 @@ import { claimFire, fireKey, type FireOutcome } from './fire-claim.ts';
 import { runJob } from './job-actions.ts';
 import type { ScheduledJob } from './planned-jobs.ts';
 import { abandonOrphanedRuns } from '../../../legacy-batch/run-ledger.ts';
+import { abandonOrphanedFires } from './orphaned-fires.ts';
 
 export interface FireResult { job: string; fireAt: Date; outcome: FireOutcome | 'taken'; detail: string }
 
@@ -59,6 +60,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     fire,
     async start() {
       await abandonOrphanedRuns(await rt.db());
+      // Fires a killed scheduler left without an outcome, of every job (batch fires check again before each fire).
+      for (const job of jobs) await abandonOrphanedFires(await rt.db(), job.id);
       for (const job of jobs) {
         // A fire that cannot even be claimed (Postgres away) is logged, never an unhandled rejection.
         const task = cron.createTask(job.cron, (ctx) => fire(job.id, ctx.date).then(() => undefined, (e) => {
