@@ -49,9 +49,25 @@ export function createPool(url: string, opts: { max?: number; applicationName?: 
   // policy decides (src/core/reconnect-policy.ts).
   pool.on('error', () => undefined);
   pool.on('connect', (client) => {
-    client.on('error', () => undefined);
+    // The first: the server's FATAL (57P01) comes before the socket's "Connection terminated unexpectedly".
+    client.on('error', (e: Error) => { if (!lostWith.has(client)) lostWith.set(client, e); });
   });
   return pool;
+}
+
+/** The error each client's connection was lost with (its 'error' event): pg says only "not queryable" to later queries. */
+const lostWith = new WeakMap<pg.ClientBase, Error>();
+
+/**
+ * `e` with the error the client's connection was lost with as its cause, when pg reports only
+ * "Client has encountered a connection error and is not queryable": the database's own fields
+ * (57P01 from pg_terminate_backend, a shutdown's 57P01/57P02) reach the ledger and the logs
+ * instead of a message with no code.
+ */
+export function withLostCause(e: unknown, client: pg.ClientBase): unknown {
+  const lost = lostWith.get(client);
+  if (!lost || !(e instanceof Error) || e.cause !== undefined || !/not queryable/.test(e.message)) return e;
+  return Object.assign(e, { cause: lost });
 }
 
 /**
@@ -145,7 +161,7 @@ export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => P
     return out;
   } catch (e) {
     await client.query('ROLLBACK').catch((rb: Error) => { broken = rb; });
-    throw e;
+    throw withLostCause(e, client);
   } finally {
     client.release(broken);
   }
