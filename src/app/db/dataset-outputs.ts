@@ -5,17 +5,19 @@
  * (`stream.source.table`), else the other output: the same columns and types, the dataset key as primary key, and on
  * the stream output the sink's bookkeeping columns. Existing tables are never
  * altered: each is only checked for the columns the config names (key, window,
- * reconcile.columns, reconcile.map, stream.watermark.column), and key/window
- * columns of different kinds on the two sides are reported too.
+ * reconcile.columns, reconcile.map, stream.watermark.column), a window column that
+ * is not a date/time (or a date in hour windows) and key/window columns of
+ * different kinds on the two sides are reported too.
  */
 import path from 'node:path';
-import type { DatasetConfig } from '../../core/config/types.ts';
+import type { DatasetConfig, Grain } from '../../core/config/types.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import { quoteIdent, type TableRef } from '../../core/identifiers.ts';
 import { inTransaction, type Pool } from '../../core/db/connect.ts';
 import { readTableCatalog, type CatalogColumn, type TableCatalog } from '../../core/db/table-catalog.ts';
 import { queryColumns } from './query-shape.ts';
 import { planExpression } from '../../core/db/expression-type.ts';
+import { windowColumnProblem } from '../../core/window-column-rule.ts';
 
 export type Side = 'batch' | 'stream';
 
@@ -133,7 +135,18 @@ async function createOutput(ds: DatasetConfig, side: Side, pool: Pool, table: Ta
   return { ...base, action: 'created', from, columns: defs.map(([n, t]) => `${n} ${t}`) };
 }
 
-/** Columns the config names that an existing output lacks, and key/window columns of different kinds. */
+/**
+ * A window column that cannot hold the window's bounds (text, an epoch number; a date in hour
+ * windows) fails every reconcile and batch load of the dataset: said at deploy, with the type.
+ */
+function windowTypeProblem(col: CatalogColumn, grain: Grain): string[] {
+  const problem = windowColumnProblem(col.base, grain);
+  if (problem === 'not-a-time') return [`window.column ${col.name} is of type ${col.type}: a window column must be a date, timestamp or timestamptz (choose another window.column, or leave out window to compare whole tables)`];
+  if (problem === 'date-in-hours') return [`window.column ${col.name} is a date: it cannot be cut into hour windows; use window.grain day, or a timestamp column`];
+  return [];
+}
+
+/** Columns the config names that an existing output lacks, window columns that are not times, and key/window columns of different kinds. */
 function shapeMismatches(ds: DatasetConfig, sides: Sides): OutputMismatch[] {
   const out: OutputMismatch[] = [];
   const expr = (side: Side, c: string) => ds.reconcile.expressions[c]?.[side] !== undefined;
@@ -146,6 +159,8 @@ function shapeMismatches(ds: DatasetConfig, sides: Sides): OutputMismatch[] {
     const want = [...new Set(named.filter((c) => !expr(side, c)).map((c) => onSide(side, c)))];
     if (side === 'stream' && ds.stream.watermark?.kind === 'column') want.push(ds.stream.watermark.column);
     const differences = want.filter((c) => !have.has(c)).map((c) => `missing column ${c}`);
+    const win = ds.window ? have.get(onSide(side, ds.window.column)) : undefined;
+    if (ds.window && win) differences.push(...windowTypeProblem(win, ds.window.grain));
     if (differences.length > 0) out.push({ dataset: ds.name, side, table: cat.table.text, at: `datasets.${ds.name}.${side}.output`, differences });
   }
   const b = sides.batch.cat;
