@@ -14,7 +14,7 @@ import type { DatasetConfig, Grain } from '../../core/config/types.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import { quoteIdent, type TableRef } from '../../core/identifiers.ts';
 import { inTransaction, type Pool } from '../../core/db/connect.ts';
-import { readTableCatalog, type CatalogColumn, type TableCatalog } from '../../core/db/table-catalog.ts';
+import { caseHint, readTableCatalog, type CatalogColumn, type TableCatalog } from '../../core/db/table-catalog.ts';
 import { queryColumns } from './query-shape.ts';
 import { planExpression } from '../../core/db/expression-type.ts';
 import { windowColumnProblem } from '../../core/window-column-rule.ts';
@@ -32,7 +32,8 @@ export interface OutputAction {
   reason?: string;
 }
 
-export interface OutputMismatch { dataset: string; side: Side; table: string; at: string; differences: string[] }
+/** `whole`: the differences are the whole message (not columns the table lacks). */
+export interface OutputMismatch { dataset: string; side: Side; table: string; at: string; differences: string[]; whole?: boolean }
 
 export interface OutputsResult { outputs: OutputAction[]; mismatches: OutputMismatch[] }
 
@@ -63,6 +64,14 @@ async function ensureOne(rt: Runtime, ds: DatasetConfig, result: OutputsResult):
       result.outputs.push({ dataset: ds.name, side, table: s.table.text, action: 'skipped', reason: 'adopted: the external pipeline that writes it owns its definition' });
       continue;
     }
+    // `sales.orders_nightly` for a legacy "Sales".orders_nightly: creating it would leave an empty
+    // look-alike that adopt and reconcile then read instead of the legacy job's table.
+    const hint = await caseHint(s.pool, s.table);
+    if (hint) {
+      result.outputs.push({ dataset: ds.name, side, table: s.table.text, action: 'skipped', reason: `not created: it differs only in case from an existing table${hint}; correct datasets.${ds.name}.${side}.output` });
+      result.mismatches.push({ dataset: ds.name, side, table: s.table.text, at: `datasets.${ds.name}.${side}.output`, differences: [`${s.table.text} does not exist${hint}; migrate did not create it`], whole: true });
+      continue;
+    }
     const other = sides[side === 'batch' ? 'stream' : 'batch'].cat;
     const query = side === 'batch' ? await managedQueryShape(rt, ds) : null;
     const template = query ?? (source ? { cols: source.columns, from: source.table.text, naming: 'batch' as Side } : other ? { cols: other.columns, from: other.table.text, naming: side === 'batch' ? 'stream' as Side : 'batch' as Side } : null);
@@ -86,7 +95,7 @@ async function expressionProblems(ds: DatasetConfig, sides: Sides): Promise<Outp
       const s = sides[side];
       if (expr === undefined || !s.cat) continue;
       const r = await planExpression(s.pool, s.table, expr);
-      if (!r.ok) out.push({ dataset: ds.name, side, table: s.table.text, at: `datasets.${ds.name}.reconcile.expressions.${col}.${side}`, differences: [r.why] });
+      if (!r.ok) out.push({ dataset: ds.name, side, table: s.table.text, at: `datasets.${ds.name}.reconcile.expressions.${col}.${side}`, differences: [r.why], whole: true });
     }
   }
   return out;
