@@ -14,6 +14,7 @@ import { ledgerError, recordAdopted, type RunTrigger } from './run-ledger.ts';
 import { scopeLabel, windowScope } from './window-scope.ts';
 import { assertDue, isDue } from './due-window.ts';
 import { windowColumnTypeProblem } from './window-column-type.ts';
+import { caseHint } from '../src/core/db/table-catalog.ts';
 
 export interface AdoptResult { dataset: string; window: string | null; status: 'succeeded' | 'partial'; runId: number; rows: number; snapshotAt: string }
 
@@ -30,7 +31,9 @@ export async function adoptWindow(rt: Runtime, ds: DatasetConfig, window: Window
   try {
     seen = (await output.query<{ n: string; at: Date }>(`SELECT count(*) AS n, now() AS at FROM ${ds.batch.output.sql} ${scope.where}`, [...scope.params])).rows[0];
   } catch (e) {
-    throw new DualrunError('DUALRUN_BATCH_FAILED', `adopting dataset ${ds.name}, window ${scopeLabel(scope)}: ${ledgerError(e).message}`, {
+    // A missing output named in another case than the legacy table: say which table is there.
+    const hint = (e as { code?: string }).code === '42P01' ? await caseHint(output, ds.batch.output) : '';
+    throw new DualrunError('DUALRUN_BATCH_FAILED', `adopting dataset ${ds.name}, window ${scopeLabel(scope)}: ${ledgerError(e).message}${hint}`, {
       cause: e, details: { dataset: ds.name, window: window?.label ?? null },
     });
   }
