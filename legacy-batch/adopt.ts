@@ -7,11 +7,14 @@
 import { DualrunError } from '../src/core/errors.ts';
 import type { DatasetConfig } from '../src/core/config/types.ts';
 import type { Runtime } from '../src/core/runtime.ts';
+import type { Pool } from '../src/core/db/connect.ts';
 import type { Window } from '../src/core/windows.ts';
 import { bindSql } from './batch-query.ts';
 import { ledgerError, recordAdopted, type RunTrigger } from './run-ledger.ts';
 import { scopeLabel, windowScope } from './window-scope.ts';
 import { assertDue, isDue } from './due-window.ts';
+import { windowColumnTypeProblem } from './window-column-type.ts';
+import { caseHint } from '../src/core/db/table-catalog.ts';
 
 export interface AdoptResult { dataset: string; window: string | null; status: 'succeeded' | 'partial'; runId: number; rows: number; snapshotAt: string }
 
@@ -23,11 +26,14 @@ export async function adoptWindow(rt: Runtime, ds: DatasetConfig, window: Window
   const status = early ? 'partial' as const : 'succeeded' as const;
   const scope = windowScope(ds, window);
   const output = await rt.pool(ds.batch.database);
+  await refuseUnusableWindowColumn(output, ds);
   let seen: { n: string; at: Date };
   try {
     seen = (await output.query<{ n: string; at: Date }>(`SELECT count(*) AS n, now() AS at FROM ${ds.batch.output.sql} ${scope.where}`, [...scope.params])).rows[0];
   } catch (e) {
-    throw new DualrunError('DUALRUN_BATCH_FAILED', `adopting dataset ${ds.name}, window ${scopeLabel(scope)}: ${ledgerError(e).message}`, {
+    // A missing output named in another case than the legacy table: say which table is there.
+    const hint = (e as { code?: string }).code === '42P01' ? await caseHint(output, ds.batch.output) : '';
+    throw new DualrunError('DUALRUN_BATCH_FAILED', `adopting dataset ${ds.name}, window ${scopeLabel(scope)}: ${ledgerError(e).message}${hint}`, {
       cause: e, details: { dataset: ds.name, window: window?.label ?? null },
     });
   }
@@ -35,6 +41,16 @@ export async function adoptWindow(rt: Runtime, ds: DatasetConfig, window: Window
   const runId = await recordAdopted(await rt.db(), { dataset: ds.name, window, trigger }, rows, seen.at, status);
   rt.log.info({ dataset: ds.name, window: scopeLabel(scope), runId, rows, status }, 'adopted batch window recorded');
   return { dataset: ds.name, window: window?.label ?? null, status, runId, rows, snapshotAt: seen.at.toISOString() };
+}
+
+/**
+ * The window's rows are counted by comparing the window column with its bounds, as a managed
+ * load selects them: a text column compares them as strings (an adopted window of 0 rows,
+ * recorded succeeded, then settled), so the one rule of the managed load refuses it here too.
+ */
+async function refuseUnusableWindowColumn(output: Pool, ds: DatasetConfig): Promise<void> {
+  const problem = await windowColumnTypeProblem(output, ds, 'nothing was recorded');
+  if (problem) throw new DualrunError('DUALRUN_CONFIG_INVALID', `datasets.${ds.name}.window.column: ${problem}`, { details: { dataset: ds.name } });
 }
 
 /**

@@ -6,12 +6,21 @@
  * span the whole day: its load deleted every other hour). Both are refused before the DELETE.
  */
 import type { DatasetConfig } from '../src/core/config/types.ts';
-import type { PoolClient } from '../src/core/db/connect.ts';
+import type { Pool, PoolClient } from '../src/core/db/connect.ts';
 import { windowColumnProblem } from '../src/core/window-column-rule.ts';
 
 /** Throws (the run fails, nothing deleted) when batch.output's window column cannot hold the window's bounds. */
 export async function assertWindowColumnType(client: PoolClient, ds: DatasetConfig): Promise<void> {
-  if (!ds.window) return;
+  const problem = await windowColumnTypeProblem(client, ds, 'nothing was deleted');
+  if (problem) throw new Error(problem);
+}
+
+/**
+ * Why batch.output's window column cannot hold the window's bounds, or null; `outcome` ends the
+ * message, saying what the refusal left undone.
+ */
+export async function windowColumnTypeProblem(client: Pool | PoolClient, ds: DatasetConfig, outcome: string): Promise<string | null> {
+  if (!ds.window) return null;
   // A domain compares as its base type. A missing table or column is left to the DELETE's own error.
   const r = await client.query<{ type: string; base: string }>(
     `SELECT b.oid::regtype::text AS type, b.typname AS base
@@ -20,14 +29,11 @@ export async function assertWindowColumnType(client: PoolClient, ds: DatasetConf
      WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped`,
     [ds.batch.output.sql, ds.window.column],
   );
-  if (r.rows.length === 0) return;
+  if (r.rows.length === 0) return null;
   const { type, base } = r.rows[0];
   const where = `window.column ${ds.window.column} of batch.output ${ds.batch.output.text} is of type ${type}`;
   const problem = windowColumnProblem(base, ds.window.grain);
-  if (problem === 'not-a-time') {
-    throw new Error(`${where}: a window column must be a date, timestamp or timestamptz (its rows are selected by comparing it with the window's bounds); nothing was deleted`);
-  }
-  if (problem === 'date-in-hours') {
-    throw new Error(`${where}: a date cannot be cut into hour windows (the last hour's bounds span the whole day, so its load would delete the other hours' rows); use window.grain day, or a timestamp column; nothing was deleted`);
-  }
+  if (problem === 'not-a-time') return `${where}: a window column must be a date, timestamp or timestamptz (its rows are selected by comparing it with the window's bounds); ${outcome}`;
+  if (problem === 'date-in-hours') return `${where}: a date cannot be cut into hour windows (the last hour's bounds span the whole day, so its load would delete the other hours' rows); use window.grain day, or a timestamp column; ${outcome}`;
+  return null;
 }

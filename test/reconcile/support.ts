@@ -16,7 +16,7 @@ export interface RawDataset {
   window?: { column: string; grain?: 'day' | 'hour'; timezone?: string };
   batch: { output: string; database?: string };
   stream: { output: string; database?: string };
-  reconcile?: { columns?: string[]; ignore?: string[]; tolerance?: Record<string, number>; settle?: string; buckets?: number };
+  reconcile?: { columns?: string[]; ignore?: string[]; tolerance?: Record<string, number>; settle?: string; buckets?: number; map?: Record<string, string> };
 }
 
 export function dataset(d: Omit<RawDataset, 'stream'> & { stream: { output: string; database?: string } }): Record<string, unknown> {

@@ -13,7 +13,7 @@ import { findConfigFile, parseConfigText } from '../../core/config/load-config.t
 import { compileConfig } from '../../core/config/compile-config.ts';
 import type { DualrunConfig } from '../../core/config/types.ts';
 import type { Runtime } from '../../core/runtime.ts';
-import { readTableCatalog } from '../../core/db/table-catalog.ts';
+import { caseHint, readTableCatalog } from '../../core/db/table-catalog.ts';
 import { describeTarget } from '../../core/db/connect.ts';
 import { scaffoldDataset, type DatasetScaffold } from '../../core/scaffold/dataset-scaffold.ts';
 import { hasDataset, withDataset } from '../../core/scaffold/config-document.ts';
@@ -64,8 +64,10 @@ export function registerAdd(program: Command): void {
       const existingText = fs.existsSync(configPath) ? fs.readFileSync(configPath, 'utf8') : null;
       if (hasDataset(existingText, dataset, configPath) && !opts.force) throw new DualrunError('DUALRUN_USAGE', `dataset ${dataset} is already in ${configPath} (use --force to replace it)`);
       // Only the catalog is read: no toolkit schema is created for this.
-      const cat = await readTableCatalog(await rt.pool(null), table);
-      if (!cat) throw new DualrunError('DUALRUN_USAGE', `table ${table.text} not found in ${describeTarget(await rt.databaseUrl())}`);
+      const db = await rt.pool(null);
+      const cat = await readTableCatalog(db, table);
+      // A mixed-case schema written in lower case (`sales.orders` for "Sales".orders) is the usual miss: name the table that is there.
+      if (!cat) throw new DualrunError('DUALRUN_USAGE', `table ${table.text} not found in ${describeTarget(await rt.databaseUrl())}${await caseHint(db, table)}`);
       if (cat.kind !== 'r' && cat.kind !== 'p') rt.log.warn({ table: table.text, kind: cat.kind }, 'the source is not a plain table: built-in change capture needs a table (use stream.source.topic or an adopted stream instead)');
       const s = scaffoldDataset(cat, { dataset, key: opts.key?.split(',').map((k) => k.trim()), window: opts.window === false ? false : opts.windowColumn, grain: opts.grain as 'day' | 'hour', outputSchema: opts.outputSchema });
       const written = writeScaffold(configPath, existingText, s, dataset, table.text, opts.force ?? false);

@@ -32,7 +32,7 @@ export function registerMigrate(program: Command): void {
         if (opts.format === 'json') json({ applied: result.applied.map((m) => ({ version: m.version, name: m.name })), current: result.current, ...outputs });
         else for (const line of outputLines(outputs)) out(line);
         for (const m of outputs.mismatches) {
-          const what = m.at.includes('.reconcile.expressions.') ? m.differences.join('; ') : `${m.table} does not have what the config expects: ${m.differences.join('; ')} (dualrun never alters an existing table)`;
+          const what = m.whole ? m.differences.join('; ') : `${m.table} does not have what the config expects: ${m.differences.join('; ')} (dualrun never alters an existing table)`;
           process.stderr.write(`dualrun: DUALRUN_CONFIG_INVALID: ${m.at}: ${what}\n`);
         }
         return outputs.mismatches.length > 0 ? EXIT.usage : EXIT.ok;

@@ -5,17 +5,19 @@
  * (`stream.source.table`), else the other output: the same columns and types, the dataset key as primary key, and on
  * the stream output the sink's bookkeeping columns. Existing tables are never
  * altered: each is only checked for the columns the config names (key, window,
- * reconcile.columns, reconcile.map, stream.watermark.column), and key/window
- * columns of different kinds on the two sides are reported too.
+ * reconcile.columns, reconcile.map, stream.watermark.column), a window column that
+ * is not a date/time (or a date in hour windows) and key/window columns of
+ * different kinds on the two sides are reported too.
  */
 import path from 'node:path';
-import type { DatasetConfig } from '../../core/config/types.ts';
+import type { DatasetConfig, Grain } from '../../core/config/types.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import { quoteIdent, type TableRef } from '../../core/identifiers.ts';
 import { inTransaction, type Pool } from '../../core/db/connect.ts';
-import { readTableCatalog, type CatalogColumn, type TableCatalog } from '../../core/db/table-catalog.ts';
+import { caseHint, readTableCatalog, type CatalogColumn, type TableCatalog } from '../../core/db/table-catalog.ts';
 import { queryColumns } from './query-shape.ts';
 import { planExpression } from '../../core/db/expression-type.ts';
+import { windowColumnProblem } from '../../core/window-column-rule.ts';
 
 export type Side = 'batch' | 'stream';
 
@@ -30,7 +32,8 @@ export interface OutputAction {
   reason?: string;
 }
 
-export interface OutputMismatch { dataset: string; side: Side; table: string; at: string; differences: string[] }
+/** `whole`: the differences are the whole message (not columns the table lacks). */
+export interface OutputMismatch { dataset: string; side: Side; table: string; at: string; differences: string[]; whole?: boolean }
 
 export interface OutputsResult { outputs: OutputAction[]; mismatches: OutputMismatch[] }
 
@@ -61,6 +64,14 @@ async function ensureOne(rt: Runtime, ds: DatasetConfig, result: OutputsResult):
       result.outputs.push({ dataset: ds.name, side, table: s.table.text, action: 'skipped', reason: 'adopted: the external pipeline that writes it owns its definition' });
       continue;
     }
+    // `sales.orders_nightly` for a legacy "Sales".orders_nightly: creating it would leave an empty
+    // look-alike that adopt and reconcile then read instead of the legacy job's table.
+    const hint = await caseHint(s.pool, s.table);
+    if (hint) {
+      result.outputs.push({ dataset: ds.name, side, table: s.table.text, action: 'skipped', reason: `not created: it differs only in case from an existing table${hint}; correct datasets.${ds.name}.${side}.output` });
+      result.mismatches.push({ dataset: ds.name, side, table: s.table.text, at: `datasets.${ds.name}.${side}.output`, differences: [`${s.table.text} does not exist${hint}; migrate did not create it`], whole: true });
+      continue;
+    }
     const other = sides[side === 'batch' ? 'stream' : 'batch'].cat;
     const query = side === 'batch' ? await managedQueryShape(rt, ds) : null;
     const template = query ?? (source ? { cols: source.columns, from: source.table.text, naming: 'batch' as Side } : other ? { cols: other.columns, from: other.table.text, naming: side === 'batch' ? 'stream' as Side : 'batch' as Side } : null);
@@ -84,7 +95,7 @@ async function expressionProblems(ds: DatasetConfig, sides: Sides): Promise<Outp
       const s = sides[side];
       if (expr === undefined || !s.cat) continue;
       const r = await planExpression(s.pool, s.table, expr);
-      if (!r.ok) out.push({ dataset: ds.name, side, table: s.table.text, at: `datasets.${ds.name}.reconcile.expressions.${col}.${side}`, differences: [r.why] });
+      if (!r.ok) out.push({ dataset: ds.name, side, table: s.table.text, at: `datasets.${ds.name}.reconcile.expressions.${col}.${side}`, differences: [r.why], whole: true });
     }
   }
   return out;
@@ -133,7 +144,18 @@ async function createOutput(ds: DatasetConfig, side: Side, pool: Pool, table: Ta
   return { ...base, action: 'created', from, columns: defs.map(([n, t]) => `${n} ${t}`) };
 }
 
-/** Columns the config names that an existing output lacks, and key/window columns of different kinds. */
+/**
+ * A window column that cannot hold the window's bounds (text, an epoch number; a date in hour
+ * windows) fails every reconcile and batch load of the dataset: said at deploy, with the type.
+ */
+function windowTypeProblem(col: CatalogColumn, grain: Grain): string[] {
+  const problem = windowColumnProblem(col.base, grain);
+  if (problem === 'not-a-time') return [`window.column ${col.name} is of type ${col.type}: a window column must be a date, timestamp or timestamptz (choose another window.column, or leave out window to compare whole tables)`];
+  if (problem === 'date-in-hours') return [`window.column ${col.name} is a date: it cannot be cut into hour windows; use window.grain day, or a timestamp column`];
+  return [];
+}
+
+/** Columns the config names that an existing output lacks, window columns that are not times, and key/window columns of different kinds. */
 function shapeMismatches(ds: DatasetConfig, sides: Sides): OutputMismatch[] {
   const out: OutputMismatch[] = [];
   const expr = (side: Side, c: string) => ds.reconcile.expressions[c]?.[side] !== undefined;
@@ -146,6 +168,8 @@ function shapeMismatches(ds: DatasetConfig, sides: Sides): OutputMismatch[] {
     const want = [...new Set(named.filter((c) => !expr(side, c)).map((c) => onSide(side, c)))];
     if (side === 'stream' && ds.stream.watermark?.kind === 'column') want.push(ds.stream.watermark.column);
     const differences = want.filter((c) => !have.has(c)).map((c) => `missing column ${c}`);
+    const win = ds.window ? have.get(onSide(side, ds.window.column)) : undefined;
+    if (ds.window && win) differences.push(...windowTypeProblem(win, ds.window.grain));
     if (differences.length > 0) out.push({ dataset: ds.name, side, table: cat.table.text, at: `datasets.${ds.name}.${side}.output`, differences });
   }
   const b = sides.batch.cat;
