@@ -46,7 +46,9 @@ it('a load whose liveness lock was lost and whose run another process marked aba
     const live = runWindow(rt, rt.dataset('events'), parseWindow('2026-11-19', 'day'), { trigger: 'cli' });
     let pid: number | undefined;
     while (!pid) {
-      pid = (await db.pool.query<{ pid: number }>(`SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid::text::bigint = ${0x6452756e}`)).rows[0]?.pid;
+      // This database's only: pg_locks is the server's, and other tests' runs hold the same kind of lock in theirs.
+      pid = (await db.pool.query<{ pid: number }>(`SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid::text::bigint = ${0x6452756e}
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)).rows[0]?.pid;
       if (!pid) await new Promise((r) => setTimeout(r, 50));
     }
     await db.pool.query('SELECT pg_terminate_backend($1)', [pid]);

@@ -233,7 +233,8 @@ describeKafka('dualrun capture (relaying to Kafka) serves /metrics and /healthz'
       expect(value(samples, 'dualrun_dataset_stage', { dataset: 'orders', stage: 'batch' })).toBe(1);
       expect(value(samples, 'dualrun_dataset_state_scrape_ok')).toBe(1);
     } finally {
-      expect(await capture.stop()).toBe(0);
+      const code = await capture.stop();
+      expect(code, capture.stderr()).toBe(0);
     }
   });
 });
