@@ -83,8 +83,9 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     // Which tables, with which columns, this verdict is about (the gate checks they are still those: rule 4.6).
     const [batchShape, streamShape] = await Promise.all([readOutputShape(bs.client, ctx.batch.shape.table), readOutputShape(ss.client, ctx.stream.shape.table)]);
     base.shapes = { batch: batchShape, stream: streamShape };
-    // Which transactions wrote the batch rows judged: the gate checks no one wrote them again (rule 4.6, rows-rewritten).
-    const batchVersions = await hasRowVersions(bs.client, ctx.batch.shape.table);
+    // Which transactions wrote the batch rows judged: the gate checks no one wrote them again (rule 4.6, rows-rewritten;
+    // windows only, so a whole-table dataset's scan does not pay for it).
+    const batchVersions = window !== null && await hasRowVersions(bs.client, ctx.batch.shape.table);
     if (window) {
       const tz = ctx.ds.window?.timezone ?? 'UTC';
       await checkZoneAgreement(bs.client, window, ctx.batch.windowColumn, tz, 'the batch database');
