@@ -17,6 +17,7 @@ import { assertDistinctOutputs } from './same-source.ts';
 import { assertWindowColumns } from './window-bounds.ts';
 import { assertEveryRowInAWindow } from './rows-in-no-window.ts';
 import { onSide } from './side-error.ts';
+import { hasRowVersions } from '../src/core/cutover/row-versions.ts';
 
 export interface DatasetContext {
   ds: DatasetConfig;
@@ -24,6 +25,8 @@ export interface DatasetContext {
   streamPool: Pool;
   /** Both outputs in one database: drill-down joins in SQL, sessions share a snapshot. */
   sameDatabase: boolean;
+  /** The batch rows' xmin sum is read with each window's fingerprint (rule rows-rewritten: windows only). */
+  batchRowVersions: boolean;
   columns: ComparedColumns;
   batch: SideSpec;
   stream: SideSpec;
@@ -58,7 +61,7 @@ export async function prepareDataset(rt: Runtime, ds: DatasetConfig, bucketsOver
   const count = bucketsOverride ?? ds.reconcile.buckets ?? (await autoBuckets([[batchPool, ds.batch.output.sql], [streamPool, ds.stream.output.sql]]));
   const integerKey = columns.key.length === 1 && INTEGER_TYPES.has(columns.batch.key[0].type) && INTEGER_TYPES.has(columns.stream.key[0].type);
   const sameDatabase = ds.batch.database === ds.stream.database;
-  const [bServer, sServer] = await Promise.all([serverFacts(batchPool), serverFacts(streamPool)]);
+  const [bServer, sServer, batchRowVersions] = await Promise.all([serverFacts(batchPool), serverFacts(streamPool), ds.window !== null && hasRowVersions(batchPool, bShape.table)]);
   const utf8Hash = !sameDatabase && bServer.encoding !== sServer.encoding;
   const recordHash = recordHashUsable(bServer.versionNum, sServer.versionNum, sameDatabase);
   const buckets: Bucketing = { count, mode: integerKey ? 'integer' : 'hash', ...(utf8Hash ? { utf8Hash } : {}), ...(recordHash ? { recordHash } : {}) };
@@ -67,6 +70,7 @@ export async function prepareDataset(rt: Runtime, ds: DatasetConfig, bucketsOver
     batchPool,
     streamPool,
     sameDatabase,
+    batchRowVersions,
     columns,
     batch: { shape: bShape, key: columns.batch.key, compared: columns.batch.compared, windowColumn: columns.windows?.batch ?? null },
     stream: { shape: sShape, key: columns.stream.key, compared: columns.stream.compared, windowColumn: columns.windows?.stream ?? null },

@@ -28,7 +28,6 @@ import { noteDeadLetters } from './dead-letter-notes.ts';
 import { storeResult } from './result-store.ts';
 import { datasetDefinition } from '../src/core/cutover/dataset-definition.ts';
 import { readOutputShape } from '../src/core/cutover/output-shape.ts';
-import { hasRowVersions } from '../src/core/cutover/row-versions.ts';
 import { databaseNow } from '../src/core/db/database-clock.ts';
 import { IN_MEMORY_ROWS, PROBE_ROWS, type DrilldownSpec } from './drilldown-spec.ts';
 import { onSide } from './side-error.ts';
@@ -83,9 +82,6 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     // Which tables, with which columns, this verdict is about (the gate checks they are still those: rule 4.6).
     const [batchShape, streamShape] = await Promise.all([readOutputShape(bs.client, ctx.batch.shape.table), readOutputShape(ss.client, ctx.stream.shape.table)]);
     base.shapes = { batch: batchShape, stream: streamShape };
-    // Which transactions wrote the batch rows judged: the gate checks no one wrote them again (rule 4.6, rows-rewritten;
-    // windows only, so a whole-table dataset's scan does not pay for it).
-    const batchVersions = window !== null && await hasRowVersions(bs.client, ctx.batch.shape.table);
     if (window) {
       const tz = ctx.ds.window?.timezone ?? 'UTC';
       await checkZoneAgreement(bs.client, window, ctx.batch.windowColumn, tz, 'the batch database');
@@ -95,7 +91,7 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     const t0 = Date.now();
     spec.buckets = await windowBucketing(ctx.buckets, [[bs, ctx.batch, spec.batchBounds], [ss, ctx.stream, spec.streamBounds]]);
     const [bf, sf] = await Promise.all([
-      onSide('batch.output', ctx.batch.shape.table, fingerprintSide(bs, ctx.batch, spec.buckets, spec.batchBounds, batchVersions)),
+      onSide('batch.output', ctx.batch.shape.table, fingerprintSide(bs, ctx.batch, spec.buckets, spec.batchBounds, ctx.batchRowVersions)),
       onSide('stream.output', ctx.stream.shape.table, fingerprintSide(ss, ctx.stream, spec.buckets, spec.streamBounds)),
     ]);
     spec.mismatched = mismatchedBuckets(bf.buckets, sf.buckets);

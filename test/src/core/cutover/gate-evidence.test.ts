@@ -38,6 +38,22 @@ async function orders(rt: Runtime) {
   return (await cutoverStatus(rt)).find((s) => s.dataset === 'orders')!.next!;
 }
 
+/** A runtime whose stream transform is dir/orders.ts, promoted to shadow, its definition recorded long ago and 3 clean nights seeded. */
+async function readyWithTransform(dir: string) {
+  const db = fx!.db;
+  const raw = rawConfig(db.url) as { datasets: { orders: { stream: Record<string, unknown> } } };
+  raw.datasets.orders.stream.transform = 'orders.ts';
+  const rt = createRuntime({ config: compileConfig(raw, { path: path.join(dir, 'dualrun.yaml') }), log: pino({ level: 'silent' }) });
+  extra.push(rt);
+  await rt.db();
+  await db.pool.query('DELETE FROM dualrun.dataset_definitions');
+  await recordDefinitionsLongAgo(rt);
+  await promote(rt, 'orders', why);
+  for (const d of [1, 2, 3]) await seedVerdict(db.pool, { day: daysAgo(d), verdict: 'match', agoHours: d });
+  expect(await orders(rt)).toMatchObject({ ready: true, clean: 3 });
+  return rt;
+}
+
 describe('never replacing what dualrun did not create', () => {
   it('an existing view named by cutover.serve that dualrun did not create is refused, not replaced', async () => {
     fx = await createFixture({ serve: 'analytics.user_view' });
@@ -78,16 +94,7 @@ describe('gate evidence', () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'orders.ts'), "import { fix } from './helper.ts';\nexport default (r: any) => fix(r);\n");
     fs.writeFileSync(path.join(dir, 'helper.ts'), 'export const fix = (r: any) => r;\n');
-    const raw = rawConfig(fx.db.url) as { datasets: { orders: { stream: Record<string, unknown> } } };
-    raw.datasets.orders.stream.transform = 'orders.ts';
-    const rt = createRuntime({ config: compileConfig(raw, { path: path.join(dir, 'dualrun.yaml') }), log: pino({ level: 'silent' }) });
-    extra.push(rt);
-    await rt.db();
-    await fx.db.pool.query('DELETE FROM dualrun.dataset_definitions');
-    await recordDefinitionsLongAgo(rt);
-    await promote(rt, 'orders', why);
-    for (const d of [1, 2, 3]) await seedVerdict(fx.db.pool, { day: daysAgo(d), verdict: 'match', agoHours: d });
-    expect(await orders(rt)).toMatchObject({ ready: true, clean: 3 });
+    const rt = await readyWithTransform(dir);
 
     fs.writeFileSync(path.join(dir, 'helper.ts'), 'export const fix = (r: any) => ({ ...r, amount: 0 });\n');
     const status = await orders(rt);
@@ -111,16 +118,7 @@ describe('gate evidence', () => {
     version('1.4.0');
     fs.writeFileSync(path.join(pkg, 'index.js'), 'exports.round = (x) => x;\n');
     fs.writeFileSync(path.join(dir, 'orders.ts'), "import { round } from '@acme/rounding/strict';\nimport fs from 'node:fs';\nexport default (r: any) => ({ ...r, amount: round(r.amount) });\n");
-    const raw = rawConfig(fx.db.url) as { datasets: { orders: { stream: Record<string, unknown> } } };
-    raw.datasets.orders.stream.transform = 'orders.ts';
-    const rt = createRuntime({ config: compileConfig(raw, { path: path.join(dir, 'dualrun.yaml') }), log: pino({ level: 'silent' }) });
-    extra.push(rt);
-    await rt.db();
-    await fx.db.pool.query('DELETE FROM dualrun.dataset_definitions');
-    await recordDefinitionsLongAgo(rt);
-    await promote(rt, 'orders', why);
-    for (const d of [1, 2, 3]) await seedVerdict(fx.db.pool, { day: daysAgo(d), verdict: 'match', agoHours: d });
-    expect(await orders(rt)).toMatchObject({ ready: true, clean: 3 });
+    const rt = await readyWithTransform(dir);
 
     version('2.0.0'); // npm update: same transform file, other code
     const status = await orders(rt);
