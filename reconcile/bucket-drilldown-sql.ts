@@ -2,7 +2,7 @@
  * Drill-down when both sides live in one database: a FULL JOIN by canonical key
  * over the mismatched buckets' rows only, in SQL, so equal rows never leave
  * Postgres. Rows are grouped per key first, so a duplicated key yields one pair
- * with its row counts. Streamed through a cursor: Node holds one fetch at a time.
+ * with its row counts. Streamed through a cursor: Node holds two fetches (side-session.ts).
  */
 import type { SideSession } from './side-session.ts';
 import type { KeyPair } from './classify-difference.ts';

@@ -9,7 +9,7 @@
  * stays flat and nothing is hashed, sorted or spilled; each pair of rows is
  * compared column by column under the equality rules (natively where that is
  * exact, else by canonical text), and only differing keys get their canonical
- * key and values. Streamed through a cursor: Node holds one fetch.
+ * key and values. Streamed through a cursor: Node holds two fetches (side-session.ts).
  */
 import type { SideSession } from './side-session.ts';
 import type { KeyPair } from './classify-difference.ts';

@@ -12,7 +12,7 @@ export interface SideSession {
   readonly client: PoolClient;
   /** The snapshot id, for a second session to share (same database only). */
   exportSnapshot(): Promise<string>;
-  /** Streams a query's rows through a server-side cursor, `batchSize` at a time. */
+  /** Streams a query's rows through a server-side cursor: `batchSize` first, then larger fetches (`nextFetchSize`), the next one in flight while this one is read. */
   cursor<R>(sql: string, params?: unknown[], batchSize?: number): AsyncGenerator<R>;
   /**
    * A query's rows: in one round trip when the caller knows the result is small
@@ -24,6 +24,45 @@ export interface SideSession {
 }
 
 let cursorSeq = 0;
+
+/** Rows a cursor fetch may grow to, and the bytes one fetch should hold (two are held: the one read, the one in flight). */
+const MAX_FETCH_ROWS = 16_384;
+const FETCH_BYTES = 2 * 1024 * 1024;
+
+/**
+ * The next fetch's size: four times the last, up to what fits in FETCH_BYTES at the
+ * size of the rows just read, never below the caller's size. With many rows to read
+ * (every key of a window differs) small fetches made the run a series of round trips.
+ */
+export function nextFetchSize(last: number, initial: number, rows: readonly unknown[]): number {
+  const perRow = approxRowBytes(rows);
+  const fits = Math.floor(FETCH_BYTES / Math.max(1, perRow));
+  return Math.max(initial, Math.min(last * 4, fits, MAX_FETCH_ROWS));
+}
+
+/** The text size of the largest of 16 rows spread over a fetch: an estimate, not a measure. */
+function approxRowBytes(rows: readonly unknown[]): number {
+  const step = Math.max(1, Math.floor(rows.length / 16));
+  let most = 0;
+  for (let i = 0; i < rows.length; i += step) {
+    let bytes = 0;
+    for (const v of Object.values(rows[i] as Record<string, unknown>)) bytes += valueBytes(v);
+    most = Math.max(most, bytes);
+  }
+  return most;
+}
+
+function valueBytes(v: unknown): number {
+  if (typeof v === 'string') return 2 * v.length + 16;
+  if (Array.isArray(v)) return v.reduce((a: number, x) => a + valueBytes(x), 16);
+  return 16;
+}
+
+/** A promise whose rejection is reported only where it is awaited (a prefetch may never be). */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
 
 
 /**
@@ -47,13 +86,20 @@ export async function openSideSession(pool: Pool, opts: { snapshot?: string; tim
   async function* cursor<R>(sql: string, params: unknown[] = [], batchSize = 500): AsyncGenerator<R> {
     const name = `dualrun_rc_${++cursorSeq}`;
     await client.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`, params);
+    const fetch = (n: number) => handled(client.query(`FETCH FORWARD ${n} FROM ${name}`));
+    let size = batchSize;
+    let next: Promise<{ rows: unknown[] }> | null = fetch(size);
     try {
-      for (;;) {
-        const r = await client.query(`FETCH FORWARD ${batchSize} FROM ${name}`);
+      while (next) {
+        const r = await next;
+        const asked = size;
+        // The next fetch runs in Postgres while this one's rows are processed here.
+        next = null;
+        if (r.rows.length === asked) next = fetch((size = nextFetchSize(asked, batchSize, r.rows)));
         for (const row of r.rows as R[]) yield row;
-        if (r.rows.length < batchSize) break;
       }
     } finally {
+      if (next) await next.catch(() => undefined);
       await client.query(`CLOSE ${name}`).catch(() => undefined);
     }
   }
