@@ -1,5 +1,5 @@
 /**
- * Rule 4.6 of the gate (`rows-changed`, docs/cutover.md): a clean verdict counts
+ * Rule 4.6 of the gate (`rows-changed`, `rows-rewritten`, `stream-rewritten`, docs/cutover.md): a clean verdict counts
  * only while the outputs still hold what was judged. Each counted window's rows
  * are counted again, now, in both outputs (one scan per side for all the windows
  * asked about); a window whose count differs from the one its reconciliation
@@ -30,6 +30,8 @@ export interface RowsNow {
   readonly streamUnwritten?: number;
   /** The batch rows' xmin sum now (src/core/cutover/row-versions.ts); absent: not read (no verdict asked has one, or the output has no row versions). */
   readonly batchXminSum?: string;
+  /** The stream rows' xmin sum now (rule stream-rewritten); absent as for the batch side. */
+  readonly streamXminSum?: string;
   /** Absent: not read (unit tests of the count rule). */
   readonly shapes?: { readonly batch: OutputShape | null; readonly stream: OutputShape | null };
 }
@@ -40,10 +42,11 @@ export type RowCounter = (verdicts: readonly Verdict[]) => Promise<Map<string, R
 export function judgedRowCounter(rt: Pick<Runtime, 'pool'>, ds: DatasetConfig): RowCounter {
   return async (verdicts) => {
     const windows = verdicts.map((v) => ({ id: v.id, window: windowOfVerdict(ds, v) }));
-    const writers = ds.window !== null && verdicts.some((v) => v.batchWriters); // rule rows-rewritten is for windows only
+    // Rules rows-rewritten and stream-rewritten are for windows only.
+    const writers = (side: 'batchWriters' | 'streamWriters') => ds.window !== null && verdicts.some((v) => v[side]);
     const [batch, stream, batchShape, streamShape] = await Promise.all([
-      countSide(rt, ds.batch.database, ds.batch.output, ds, windows, { writers }),
-      countSide(rt, ds.stream.database, ds.stream.output, ds, windows, { sinkWritten: !ds.stream.adopted }),
+      countSide(rt, ds.batch.database, ds.batch.output, ds, windows, { writers: writers('batchWriters') }),
+      countSide(rt, ds.stream.database, ds.stream.output, ds, windows, { sinkWritten: !ds.stream.adopted, writers: writers('streamWriters') }),
       rt.pool(ds.batch.database).then((p) => readOutputShape(p, ds.batch.output)),
       rt.pool(ds.stream.database).then((p) => readOutputShape(p, ds.stream.output)),
     ]);
@@ -52,6 +55,7 @@ export function judgedRowCounter(rt: Pick<Runtime, 'pool'>, ds: DatasetConfig): 
       batch: batch?.rows[i] ?? null, stream: stream?.rows[i] ?? null, shapes,
       ...(stream?.unwritten ? { streamUnwritten: stream.unwritten[i] } : {}),
       ...(batch?.xminSums ? { batchXminSum: batch.xminSums[i] } : {}),
+      ...(stream?.xminSums ? { streamXminSum: stream.xminSums[i] } : {}),
     }]));
   };
 }
