@@ -14,6 +14,10 @@ import { cutoverStatus } from '../../../../src/core/cutover/cutover-status.ts';
 import { reconcileDataset } from '../../../../reconcile/reconcile-dataset.ts';
 import type { Pool } from '../../../../src/core/db/connect.ts';
 import { createFixture, type Fixture } from './cutover-fixture.ts';
+import type { TestDatabase } from '../../../support/pg.ts';
+import { runStreamWorker } from '../../../../streaming/stream-supervisor.ts';
+import { capturedOrdersDatabase, testRuntime, writeConfig } from '../../../streaming/support.ts';
+import type { Runtime } from '../../../../src/core/runtime.ts';
 
 async function orders(fx: Fixture) {
   return (await cutoverStatus(fx.rt)).find((s) => s.dataset === 'orders')!.next!;
@@ -136,5 +140,43 @@ describe('any write to a judged window\'s stream rows (fast-check)', () => {
       if (!wrote) expect([entry, status.counted.map((c) => c.window)]).toEqual([undefined, [day]]);
       else expect([entry?.rule, status.counted]).toEqual([rows === 3 ? 'stream-rewritten' : 'rows-changed', []]);
     }), { numRuns: 40 });
+  });
+});
+
+describe('a late event the real stream worker applies to a judged window', () => {
+  let db: TestDatabase;
+  let rt: Runtime;
+  beforeAll(async () => {
+    // 60 orders, two a day over 2026-11-01..30 (order g on day g % 30), captured in the changelog.
+    db = await capturedOrdersDatabase('gate_stream_late', 60, 'shadow');
+    await db.pool.query('CREATE TABLE analytics.orders_batch (LIKE public.orders_src INCLUDING ALL); INSERT INTO analytics.orders_batch SELECT * FROM public.orders_src');
+    const { config } = writeConfig({ database: { url: db.url }, datasets: { orders: {
+      key: ['order_id'], window: { column: 'order_date', grain: 'day' }, batch: { output: 'analytics.orders_batch' },
+      stream: { output: 'analytics.orders_stream', source: { table: 'public.orders_src', changelogRetention: 'forever' } }, cutover: { promoteAfter: 3 } } } });
+    rt = testRuntime(config);
+  });
+  afterAll(async () => { await rt?.close(); await db?.drop(); });
+
+  const toIdle = async () => { await runStreamWorker(rt, { datasets: ['orders'], untilIdle: true }); };
+  const status = async () => (await cutoverStatus(rt)).find((s) => s.dataset === 'orders')!.next!;
+
+  it('an update, and a delete plus an insert, streamed into judged windows stop them counting', { timeout: 60_000 }, async () => {
+    await toIdle();
+    const days = ['2026-11-22', '2026-11-21', '2026-11-20'];
+    for (const day of days) {
+      await db.pool.query(`INSERT INTO dualrun.batch_runs (dataset, window_start, window_end, window_label, mode, status, started_at, finished_at, rows, snapshot_at)
+        VALUES ('orders', $1::date, $1::date + 1, $1, 'adopted', 'succeeded', now() - interval '10 minutes', now() - interval '10 minutes', 2, now() - interval '10 minutes')`, [day]);
+    }
+    const judged = await reconcileDataset(rt, 'orders', { windows: days, assumeSettled: true });
+    expect(judged.map((r) => r.verdict)).toEqual(['match', 'match', 'match']);
+    expect(await status()).toMatchObject({ ready: true, clean: 3, notCounted: [] });
+
+    // Late source changes: order 21 (2026-11-22) paid; order 20 (2026-11-21) cancelled and replaced by order 61 the same day.
+    await db.pool.query(`UPDATE public.orders_src SET status = 'paid' WHERE order_id = 21`);
+    await db.pool.query(`DELETE FROM public.orders_src WHERE order_id = 20; INSERT INTO public.orders_src VALUES (61, 7, 3.50, 'new', '2026-11-21')`);
+    await toIdle();
+    const now = await status();
+    expect(now.notCounted.map((n) => [n.window, n.rule])).toEqual([['2026-11-22', 'stream-rewritten'], ['2026-11-21', 'stream-rewritten']]);
+    expect(now).toMatchObject({ ready: false, clean: 1 });
   });
 });
