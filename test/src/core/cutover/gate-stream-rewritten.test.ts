@@ -1,6 +1,6 @@
 /**
- * A judged window's stream rows written after its match (a late or replayed event, a
- * `dualrun replay`, an UPDATE by hand) kept the old `match` counting whenever the row count
+ * A judged window's stream rows written after its match (a late event the sink applied, a
+ * replay's swap, an UPDATE by hand) kept the old `match` counting whenever the row count
  * stayed the same: the gate re-counted the stream rows but, unlike the batch rows
  * (rows-rewritten), never asked who wrote them. The reconciler now also records the stream
  * rows' xmin sum (`streamWriters`) and the gate re-reads it with its counts (rule 4.6,
@@ -13,11 +13,11 @@ import { promote } from '../../../../src/core/cutover/stage-change.ts';
 import { cutoverStatus } from '../../../../src/core/cutover/cutover-status.ts';
 import { reconcileDataset } from '../../../../reconcile/reconcile-dataset.ts';
 import type { Pool } from '../../../../src/core/db/connect.ts';
-import { createFixture, type Fixture } from './cutover-fixture.ts';
-import type { TestDatabase } from '../../../support/pg.ts';
-import { runStreamWorker } from '../../../../streaming/stream-supervisor.ts';
-import { capturedOrdersDatabase, testRuntime, writeConfig } from '../../../streaming/support.ts';
 import type { Runtime } from '../../../../src/core/runtime.ts';
+import { runStreamWorker } from '../../../../streaming/stream-supervisor.ts';
+import type { TestDatabase } from '../../../support/pg.ts';
+import { capturedOrdersDatabase, testRuntime, writeConfig } from '../../../streaming/support.ts';
+import { createFixture, type Fixture } from './cutover-fixture.ts';
 
 async function orders(fx: Fixture) {
   return (await cutoverStatus(fx.rt)).find((s) => s.dataset === 'orders')!.next!;
