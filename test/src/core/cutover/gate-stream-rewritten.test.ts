@@ -15,6 +15,7 @@ import { reconcileDataset } from '../../../../reconcile/reconcile-dataset.ts';
 import type { Pool } from '../../../../src/core/db/connect.ts';
 import type { Runtime } from '../../../../src/core/runtime.ts';
 import { runStreamWorker } from '../../../../streaming/stream-supervisor.ts';
+import { replayOnTheSide } from '../../../../streaming/replay.ts';
 import type { TestDatabase } from '../../../support/pg.ts';
 import { capturedOrdersDatabase, testRuntime, writeConfig } from '../../../streaming/support.ts';
 import { createFixture, type Fixture } from './cutover-fixture.ts';
@@ -160,16 +161,16 @@ describe('a late event the real stream worker applies to a judged window', () =>
   const toIdle = async () => { await runStreamWorker(rt, { datasets: ['orders'], untilIdle: true }); };
   const status = async () => (await cutoverStatus(rt)).find((s) => s.dataset === 'orders')!.next!;
 
-  it('an update, and a delete plus an insert, streamed into judged windows stop them counting', { timeout: 60_000 }, async () => {
+  it('an update, and a delete plus an insert, streamed into judged windows stop them counting; a replay stops only the windows whose rows it wrote', { timeout: 60_000 }, async () => {
     await toIdle();
-    const days = ['2026-11-22', '2026-11-21', '2026-11-20'];
+    const days = ['2026-11-22', '2026-11-21', '2026-11-20', '2026-11-19'];
     for (const day of days) {
       await db.pool.query(`INSERT INTO dualrun.batch_runs (dataset, window_start, window_end, window_label, mode, status, started_at, finished_at, rows, snapshot_at)
         VALUES ('orders', $1::date, $1::date + 1, $1, 'adopted', 'succeeded', now() - interval '10 minutes', now() - interval '10 minutes', 2, now() - interval '10 minutes')`, [day]);
     }
     const judged = await reconcileDataset(rt, 'orders', { windows: days, assumeSettled: true });
-    expect(judged.map((r) => r.verdict)).toEqual(['match', 'match', 'match']);
-    expect(await status()).toMatchObject({ ready: true, clean: 3, notCounted: [] });
+    expect(judged.map((r) => r.verdict)).toEqual(['match', 'match', 'match', 'match']);
+    expect(await status()).toMatchObject({ ready: true, clean: 4, notCounted: [] });
 
     // Late source changes: order 21 (2026-11-22) paid; order 20 (2026-11-21) cancelled and replaced by order 61 the same day.
     await db.pool.query(`UPDATE public.orders_src SET status = 'paid' WHERE order_id = 21`);
@@ -177,6 +178,18 @@ describe('a late event the real stream worker applies to a judged window', () =>
     await toIdle();
     const now = await status();
     expect(now.notCounted.map((n) => [n.window, n.rule])).toEqual([['2026-11-22', 'stream-rewritten'], ['2026-11-21', 'stream-rewritten']]);
-    expect(now).toMatchObject({ ready: false, clean: 1 });
+    expect(now).toMatchObject({ ready: false, clean: 2 });
+
+    // A replay from the beginning: its swap writes only rows that differ. One row of 2026-11-20 was changed by hand,
+    // so the replay writes it back (that window stops counting); 2026-11-19 it leaves alone, and it keeps counting.
+    await db.pool.query(`UPDATE analytics.orders_stream SET amount = 0 WHERE order_id = 19`);
+    const replay = await replayOnTheSide(rt, rt.dataset('orders'), { kind: 'beginning' }, { resetOutput: true });
+    expect(replay).toMatchObject({ swapped: true, rowsDeleted: 1, rowsInserted: 1 });
+    const after = await status();
+    expect(after.notCounted.map((n) => [n.window, n.rule])).toEqual([['2026-11-22', 'stream-rewritten'], ['2026-11-21', 'stream-rewritten'], ['2026-11-20', 'stream-rewritten']]);
+    expect(after.counted.map((c) => c.window)).toEqual(['2026-11-19']);
+    // Judged again, the replayed window is what it is: a match that counts.
+    await reconcileDataset(rt, 'orders', { windows: ['2026-11-20'], assumeSettled: true });
+    expect((await status()).counted.map((c) => c.window)).toEqual(['2026-11-20', '2026-11-19']);
   });
 });
