@@ -27,6 +27,8 @@ export interface DatasetContext {
   sameDatabase: boolean;
   /** The batch rows' xmin sum is read with each window's fingerprint (rule rows-rewritten: windows only). */
   batchRowVersions: boolean;
+  /** The same for the stream rows (rule stream-rewritten: windows only). */
+  streamRowVersions: boolean;
   columns: ComparedColumns;
   batch: SideSpec;
   stream: SideSpec;
@@ -61,7 +63,8 @@ export async function prepareDataset(rt: Runtime, ds: DatasetConfig, bucketsOver
   const count = bucketsOverride ?? ds.reconcile.buckets ?? (await autoBuckets([[batchPool, ds.batch.output.sql], [streamPool, ds.stream.output.sql]]));
   const integerKey = columns.key.length === 1 && INTEGER_TYPES.has(columns.batch.key[0].type) && INTEGER_TYPES.has(columns.stream.key[0].type);
   const sameDatabase = ds.batch.database === ds.stream.database;
-  const [bServer, sServer, batchRowVersions] = await Promise.all([serverFacts(batchPool), serverFacts(streamPool), ds.window !== null && hasRowVersions(batchPool, bShape.table)]);
+  const [bServer, sServer, batchRowVersions, streamRowVersions] = await Promise.all([serverFacts(batchPool), serverFacts(streamPool),
+    ds.window !== null && hasRowVersions(batchPool, bShape.table), ds.window !== null && hasRowVersions(streamPool, sShape.table)]);
   const utf8Hash = !sameDatabase && bServer.encoding !== sServer.encoding;
   const recordHash = recordHashUsable(bServer.versionNum, sServer.versionNum, sameDatabase);
   const buckets: Bucketing = { count, mode: integerKey ? 'integer' : 'hash', ...(utf8Hash ? { utf8Hash } : {}), ...(recordHash ? { recordHash } : {}) };
@@ -71,6 +74,7 @@ export async function prepareDataset(rt: Runtime, ds: DatasetConfig, bucketsOver
     streamPool,
     sameDatabase,
     batchRowVersions,
+    streamRowVersions,
     columns,
     batch: { shape: bShape, key: columns.batch.key, compared: columns.batch.compared, windowColumn: columns.windows?.batch ?? null },
     stream: { shape: sShape, key: columns.stream.key, compared: columns.stream.compared, windowColumn: columns.windows?.stream ?? null },

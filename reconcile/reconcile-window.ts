@@ -92,7 +92,7 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     spec.buckets = await windowBucketing(ctx.buckets, [[bs, ctx.batch, spec.batchBounds], [ss, ctx.stream, spec.streamBounds]]);
     const [bf, sf] = await Promise.all([
       onSide('batch.output', ctx.batch.shape.table, fingerprintSide(bs, ctx.batch, spec.buckets, spec.batchBounds, ctx.batchRowVersions)),
-      onSide('stream.output', ctx.stream.shape.table, fingerprintSide(ss, ctx.stream, spec.buckets, spec.streamBounds)),
+      onSide('stream.output', ctx.stream.shape.table, fingerprintSide(ss, ctx.stream, spec.buckets, spec.streamBounds, ctx.streamRowVersions)),
     ]);
     spec.mismatched = mismatchedBuckets(bf.buckets, sf.buckets);
     spec.candidateRows = rowsInBuckets(spec.mismatched, bf.buckets, sf.buckets);
@@ -119,6 +119,7 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
       batch: bf.fingerprint,
       ...(bf.xminSum !== null ? { batchWriters: { rows: bf.fingerprint.rows, xminSum: bf.xminSum } } : {}),
       stream: sf.fingerprint,
+      ...(sf.xminSum !== null ? { streamWriters: { rows: sf.fingerprint.rows, xminSum: sf.xminSum } } : {}),
       diff,
       buckets: { total: spec.buckets.count, mismatched: spec.mismatched.length, mode: spec.buckets.mode },
       strategy: ctx.sameDatabase ? 'same-database' : 'cross-database',

@@ -83,6 +83,8 @@ export interface WindowResult {
   shapes?: { batch: OutputShape | null; stream: OutputShape | null };
   /** Which transactions wrote the batch rows judged: their count and xmin sum (src/core/cutover/row-versions.ts); absent for a batch output without row versions (a view). The gate checks it still holds. */
   batchWriters?: { rows: number; xminSum: string };
+  /** The same for the stream rows judged (a late or replayed event, a replay, a manual write moves it); the gate's rule stream-rewritten. */
+  streamWriters?: { rows: number; xminSum: string };
   /** For `verdict: 'error'`. */
   error?: { code: string; message: string; db?: Record<string, string> };
   windowStart: string | null;

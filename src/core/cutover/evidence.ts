@@ -19,19 +19,21 @@ const LOOKBACK = 200;
 
 interface Row {
   id: string; window_label: string | null; window_start: Date | null; window_end: Date | null; settlement: { proof?: string; settleMs?: number; watermark?: string | null; reason?: string } | null;
-  shapes: { batch?: OutputShape | null; stream?: OutputShape | null } | null; batch_writers: { rows?: number; xminSum?: string } | null; verdict: Verdict['verdict']; stage: string | null;
+  shapes: { batch?: OutputShape | null; stream?: OutputShape | null } | null; batch_writers: Writers; stream_writers: Writers; verdict: Verdict['verdict']; stage: string | null;
   started_at: Date; finished_at: Date; batch_rows: string | null; stream_rows: string | null; in_flight: string | null; batch_checksum: string | null; stream_checksum: string | null; definition: string | null; drift: boolean;
   run_id: string | null; run_status: string | null; run_finished_at: Date | null; run_definition: Record<string, string> | null;
   last_run_id: string | null; last_run_status: string | null; last_run_started_at: Date | null;
 }
 
+type Writers = { rows?: number; xminSum?: string } | null;
+
 // Both tables as one stream of results; errors are results of their window too.
 const RESULTS = `
-  SELECT id::text AS id, window_start, window_end, result->'settlement' AS settlement, result->'shapes' AS shapes, result->'batchWriters' AS batch_writers, window_label, verdict, stage, started_at, finished_at, batch_rows::text AS batch_rows,
+  SELECT id::text AS id, window_start, window_end, result->'settlement' AS settlement, result->'shapes' AS shapes, result->'batchWriters' AS batch_writers, result->'streamWriters' AS stream_writers, window_label, verdict, stage, started_at, finished_at, batch_rows::text AS batch_rows,
          stream_rows::text AS stream_rows, in_flight::text AS in_flight, batch_checksum, stream_checksum, definition, coalesce(result->'schemaDrift' NOT IN ('null'::jsonb, '[]'::jsonb, '{}'::jsonb, 'false'::jsonb), false) AS drift, 'r' AS src
     FROM dualrun.reconciliations WHERE dataset = $1 AND verdict <> 'pending'
   UNION ALL
-  SELECT id::text, window_start, window_end, NULL::jsonb, NULL::jsonb, NULL::jsonb, window_label, 'error', stage, at, at, NULL, NULL, NULL, NULL, NULL, definition, false, 'e'
+  SELECT id::text, window_start, window_end, NULL::jsonb, NULL::jsonb, NULL::jsonb, NULL::jsonb, window_label, 'error', stage, at, at, NULL, NULL, NULL, NULL, NULL, definition, false, 'e'
     FROM dualrun.reconcile_errors WHERE dataset = $1`;
 
 export async function loadVerdicts(db: Pool | PoolClient, dataset: string, opts: { streamingSince?: Date | null; limit: number }): Promise<Verdict[]> {
@@ -83,8 +85,14 @@ function toVerdict(x: Row): Verdict {
     newestBatchRun: x.last_run_id ? { runId: x.last_run_id, status: x.last_run_status!, startedAt: x.last_run_started_at } : null,
     settlement: settlementOf(x.settlement),
     shapes: x.shapes && typeof x.shapes === 'object' ? { batch: x.shapes.batch ?? null, stream: x.shapes.stream ?? null } : null,
-    batchWriters: x.batch_writers && typeof x.batch_writers.xminSum === 'string' ? { rows: Number(x.batch_writers.rows), xminSum: x.batch_writers.xminSum } : null,
+    batchWriters: writersOf(x.batch_writers),
+    streamWriters: writersOf(x.stream_writers),
   };
+}
+
+/** A side's stored writers (its rows' count and xmin sum, src/core/cutover/row-versions.ts); null when not recorded. */
+function writersOf(w: Writers): { rows: number; xminSum: string } | null {
+  return w && typeof w.xminSum === 'string' ? { rows: Number(w.rows), xminSum: w.xminSum } : null;
 }
 
 /** The reconciler's settlement record (absent before dualrun kept it: only the wall-clock part of rule 4.3 applies). */

@@ -20,7 +20,8 @@
  * finished, that load run by the current batch query/transform (for a managed batch: some
  * load at all), both sides hold at least `minRowsPerWindow` rows, and (when re-counted:
  * `rowsNow`) the outputs still hold the rows judged in the same tables with the same columns
- * (and view queries), the batch rows not written again since, written by the stream
+ * (and view queries), the batch rows not written again since, the stream rows not written
+ * since (stream-rewritten), written by the stream
  * worker (not copied in), and no key was left
  * uncompared as in flight. Windows that do
  * not count are skipped (not breaking) and listed with why; gaps between the windows
@@ -69,6 +70,8 @@ export interface Verdict {
   readonly schemaDrift?: boolean;
   /** Which transactions wrote the batch rows judged (their count and xmin sum; null/absent: a batch output without row versions, or recorded before dualrun kept them). */
   readonly batchWriters?: { readonly rows: number; readonly xminSum: string } | null;
+  /** The same for the stream rows judged (null/absent: a stream output without row versions, or recorded before dualrun kept them). */
+  readonly streamWriters?: { readonly rows: number; readonly xminSum: string } | null;
   /** Each output's table object and columns when judged (null/absent: recorded before dualrun kept them). */
   readonly shapes?: { readonly batch: OutputShape | null; readonly stream: OutputShape | null } | null;
   /** Rows each output holds in its window now, and their shapes now (rule 4.6); absent: not re-counted. null side: the table is gone. */
@@ -103,7 +106,7 @@ export interface GateInput {
 }
 
 export interface Judged { readonly id: string; readonly window: string | null; readonly verdict: Verdict['verdict']; readonly judgedAt: string }
-export type NotCountedRule = 'definition' | 'stream-definition' | 'before-failure' | 'partial-load' | 'batch-run' | 'not-settled' | 'before-batch-load' | 'batch-definition' | 'min-rows' | 'rows-changed' | 'rows-rewritten' | 'table-changed' | 'not-streamed' | 'in-flight';
+export type NotCountedRule = 'definition' | 'stream-definition' | 'before-failure' | 'partial-load' | 'batch-run' | 'not-settled' | 'before-batch-load' | 'batch-definition' | 'min-rows' | 'rows-changed' | 'rows-rewritten' | 'stream-rewritten' | 'table-changed' | 'not-streamed' | 'in-flight';
 export interface NotCounted extends Judged { readonly rule: NotCountedRule; readonly reason: string }
 export interface Breaker extends Judged {
   /** window-order: the latest result of a newer window than the rest; judged-later: recorded after evidence that would count. */
@@ -214,7 +217,7 @@ export function notCountedReason(v: Verdict, input: ReasonInput, minRows: number
       ? { rule: 'min-rows', reason: `${v.batchRows ?? 0} batch rows, ${v.streamRows ?? 0} stream rows (cutover.minRowsPerWindow ${minRows} on both sides)` }
       : null)
     ?? outputsChangedReason(v, input.windowed !== false, minRows)
-    ?? (input.windowed !== false ? rewrittenReason(v) : null)
+    ?? (input.windowed !== false ? rewrittenReason(v) ?? streamRewrittenReason(v) : null)
     ?? notStreamedReason(v)
     ?? inFlightReason(v);
 }
@@ -230,6 +233,20 @@ function rewrittenReason(v: Verdict): Reason {
   const was = v.batchWriters;
   if (!was || now === undefined || now === was.xminSum) return null;
   return { rule: 'rows-rewritten', reason: `the batch output's rows of the window were written again since it was judged (as many rows, other row versions: a job rewrote or updated them without a batch run dualrun recorded); reconcile it again` };
+}
+
+/**
+ * Rule 4.6, `stream-rewritten`: the stream rows of the window were written since they were judged
+ * (a late or replayed event, `dualrun replay`, a manual INSERT/UPDATE/DELETE): the verdict compared
+ * other rows. Count and xmin sum together: a delete alone moves only the count (rows-changed sees
+ * it first), a delete plus an insert or an update moves the sum (a newer transaction's xmin).
+ * Windows only, as for the batch side; a window not yet settled was never judged `match`.
+ */
+function streamRewrittenReason(v: Verdict): Reason {
+  const now = v.rowsNow;
+  const was = v.streamWriters;
+  if (!was || now?.streamXminSum === undefined || (now.streamXminSum === was.xminSum && now.stream === was.rows)) return null;
+  return { rule: 'stream-rewritten', reason: `the stream output's rows of the window were written since it was judged (other row versions: a late or replayed event, a replay, or a write by hand changed, added or removed rows after the verdict); reconcile it again` };
 }
 
 /**

@@ -142,6 +142,22 @@ describe('stage gate', () => {
     expect(whole({ batch: 10, stream: null }).ok).toBe(false);
   });
 
+  it('a clean window whose stream rows were written since it was judged is not evidence (stream-rewritten); unread or unrecorded sums, and whole tables, are not checked', () => {
+    const writers = { rows: 10, xminSum: '12345' };
+    const judged = nights(7, 'match', 19, { streamWriters: writers, rowsNow: { batch: 10, stream: 10, streamXminSum: '12345' } });
+    expect(gate(judged).ok).toBe(true);
+    const [first, ...rest] = judged;
+    const moved = gate([{ ...first, rowsNow: { batch: 10, stream: 10, streamXminSum: '12399' } }, ...rest]);
+    expect(moved).toMatchObject({ ok: false, clean: 6 });
+    expect(moved.notCounted[0]).toMatchObject({ window: '2026-11-19', rule: 'stream-rewritten' });
+    // A count that moved is rows-changed, checked first, whatever the sum.
+    expect(gate([{ ...first, rowsNow: { batch: 10, stream: 9, streamXminSum: '12345' } }, ...rest]).notCounted[0].rule).toBe('rows-changed');
+    // Not read now (no row versions), not recorded then, or a whole-table run: not this rule.
+    expect(gate([{ ...first, rowsNow: { batch: 10, stream: 10 } }, ...rest]).ok).toBe(true);
+    expect(gate([{ ...first, streamWriters: null, rowsNow: { batch: 10, stream: 10, streamXminSum: '1' } }, ...rest]).ok).toBe(true);
+    expect(gate([{ ...first, windowLabel: null, windowStart: null, rowsNow: { batch: 10, stream: 10, streamXminSum: '1' } }], { promoteAfter: 1, windowed: false }).ok).toBe(true);
+  });
+
   it('empty windows are not evidence (7/7 clean on windows with 0 rows)', () => {
     const empty = nights(7, 'match', 19, { batchRows: 0, streamRows: 0 });
     const g = gate(empty);
