@@ -1,0 +1,152 @@
+/**
+ * Windows a batch fire could not settle were never handled again. Each fire looked only at its
+ * newest due window and those due since the previous fire, so:
+ * - an adopted window whose external job had not finished at its fire (no completion row yet)
+ *   was never adopted, though the job finished it an hour later: the reconciler answered
+ *   `pending` for it forever and the gate only listed it among its `gaps`;
+ * - a managed window whose load failed (a transient error) was never retried by later fires.
+ * Now such windows stay open (dualrun.batch_open_windows) and later fires handle them again:
+ * waiting windows until the job finishes them, failed ones at most MAX_FIRE_ATTEMPTS fires.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../support/pg.ts';
+import { compileConfig } from '../../../../src/core/config/compile-config.ts';
+import { createLogger } from '../../../../src/core/logger.ts';
+import { createRuntime, type Runtime } from '../../../../src/core/runtime.ts';
+import { plannedJobs } from '../../../../src/app/scheduler/planned-jobs.ts';
+import { createScheduler, type Scheduler } from '../../../../src/app/scheduler/scheduler.ts';
+import { datasetStatuses } from '../../../../src/app/dataset-status.ts';
+import { runWindow } from '../../../../legacy-batch/run-window.ts';
+import { parseWindow } from '../../../../src/core/windows.ts';
+
+let db: TestDatabase;
+let rt: Runtime;
+let s: Scheduler;
+
+const COMPLETION = 'SELECT finished_at FROM public.etl_log WHERE day >= :window_start AND day < :window_end';
+const DATASETS = {
+  legacy: { key: ['id'], window: { column: 'day' }, batch: { output: 'public.legacy_batch', completion: COMPLETION, schedule: '0 2 * * *' },
+    stream: { output: 'public.legacy_stream', source: { table: 'public.src' } } },
+  flaky: { key: ['id'], window: { column: 'day' }, batch: { output: 'public.flaky_batch', query: 'flaky.sql', schedule: '0 3 * * *' },
+    stream: { output: 'public.flaky_stream', source: { table: 'public.src' } } },
+  broken: { key: ['id'], window: { column: 'day' }, batch: { output: 'public.broken_batch', query: 'broken.sql', schedule: '0 4 * * *' },
+    stream: { output: 'public.broken_stream', source: { table: 'public.src' } } },
+};
+
+// Days of October 2026 (past: adoption checks that a window is due by the real clock).
+const day = (n: number) => `2026-10-${String(n).padStart(2, '0')}`;
+const fireOn = (n: number, hour: number) => new Date(`${day(n)}T0${hour}:00:00Z`);
+
+beforeAll(async () => {
+  db = await createTestDatabase('sched_open');
+  await db.pool.query(`CREATE TABLE public.src (id int, day date);
+    INSERT INTO public.src SELECT g, DATE '2026-10-01' + (g % 28) FROM generate_series(0, 279) g;
+    CREATE TABLE public.legacy_batch (LIKE public.src); CREATE TABLE public.flaky_batch (LIKE public.src); CREATE TABLE public.broken_batch (LIKE public.src);
+    CREATE TABLE public.etl_log (day date, finished_at timestamptz);
+    CREATE TABLE public.knob (divisor int); INSERT INTO public.knob VALUES (0);`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dualrun-schedopen-'));
+  // Fails with division by zero while knob.divisor is 0 (a transient fault the test can lift).
+  fs.writeFileSync(path.join(dir, 'flaky.sql'), 'SELECT id / (SELECT divisor FROM public.knob) * id AS id, day FROM public.src WHERE day >= :window_start AND day < :window_end');
+  fs.writeFileSync(path.join(dir, 'broken.sql'), 'SELECT id, day FROM public.src WHERE day >= :window_start AND day < :window_end AND 1 / 0 = 1');
+  const file = path.join(dir, 'dualrun.yaml');
+  fs.writeFileSync(file, JSON.stringify({ database: { url: db.url, poolSize: 4 }, datasets: DATASETS }));
+  rt = createRuntime({ config: compileConfig(JSON.parse(fs.readFileSync(file, 'utf8')), { path: file }), log: createLogger('silent') });
+  s = createScheduler({ rt, jobs: plannedJobs(rt.config).jobs, graceMs: 1000 });
+  await rt.db(); // migrates: the property clears dualrun's tables before its first fire
+});
+afterAll(async () => { await rt?.close(); await db?.drop(); });
+
+const runs = async (dataset: string) => (await db.pool.query<{ w: string; status: string; rows: number | null }>(
+  `SELECT window_label AS w, status, rows::int FROM dualrun.batch_runs WHERE dataset = $1 ORDER BY id`, [dataset])).rows;
+const finish = (n: number) => db.pool.query(`INSERT INTO public.etl_log VALUES ($1, now())`, [day(n)]);
+const status = async (dataset: string) => (await datasetStatuses(await rt.db(), rt.config)).find((d) => d.dataset === dataset)!;
+
+describe('adopted windows the external job finished after their fire', () => {
+  it('a window with no completion row at its fire is adopted by a later fire once the job finishes it, once, and shown waiting until then', async () => {
+    await db.pool.query(`INSERT INTO public.legacy_batch SELECT * FROM public.src WHERE day BETWEEN '2026-10-03' AND '2026-10-05'`);
+    expect((await s.fire('batch:legacy', fireOn(4, 2))).detail).toMatch(/^window 2026-10-03: external job not finished yet/);
+    expect((await status('legacy')).openWindows).toEqual([expect.objectContaining({ window: day(3), state: 'waiting', attempts: 1, retried: true })]);
+    await finish(3);
+    const next = await s.fire('batch:legacy', fireOn(5, 2));
+    // Before: only 2026-10-04 was looked at; 2026-10-03 was never adopted.
+    expect(next.detail).toMatch(/^adopted 2026-10-03: 10 rows .*; window 2026-10-04: external job not finished yet/);
+    expect((await status('legacy')).openWindows.map((o) => [o.window, o.state])).toEqual([[day(4), 'waiting']]);
+    await finish(4);
+    await finish(5);
+    expect((await s.fire('batch:legacy', fireOn(6, 2))).detail).toMatch(/^adopted 2026-10-04: 10 rows .*; adopted 2026-10-05: 10 rows/);
+    expect(await s.fire('batch:legacy', fireOn(7, 2))).toMatchObject({ detail: 'window 2026-10-06: external job not finished yet (checked again at later fires)' });
+    expect((await runs('legacy')).filter((r) => r.status === 'succeeded').map((r) => r.w)).toEqual([day(3), day(4), day(5)]);
+    // A manual adoption closes the open window too.
+    await finish(6);
+    const { adoptWindow } = await import('../../../../legacy-batch/adopt.ts');
+    await adoptWindow(rt, rt.dataset('legacy'), parseWindow(day(6), 'day'), 'cli');
+    expect((await status('legacy')).openWindows).toEqual([]);
+  });
+});
+
+describe('managed windows whose load failed', () => {
+  it('a failed window is retried by the next fire and shown failed until it succeeds', async () => {
+    const first = await s.fire('batch:flaky', fireOn(11, 3));
+    expect(first).toMatchObject({ outcome: 'failed', detail: expect.stringMatching(/^window 2026-10-10: failed \(run \d+\): .*division by zero.* \(attempt 1 of 3, retried at the next fire\)$/) });
+    // A newer window's success does not hide it.
+    await db.pool.query('UPDATE public.knob SET divisor = 1');
+    expect(await runWindow(rt, rt.dataset('flaky'), parseWindow(day(12), 'day'), { trigger: 'cli' })).toMatchObject({ status: 'succeeded' });
+    expect((await status('flaky')).lastBatchRun).toMatchObject({ window: day(12), status: 'succeeded' });
+    expect((await status('flaky')).openWindows).toEqual([expect.objectContaining({ window: day(10), state: 'failed', attempts: 1, retried: true })]);
+    const next = await s.fire('batch:flaky', fireOn(12, 3));
+    // Before: only 2026-10-11 was loaded; 2026-10-10 stayed failed for good.
+    expect(next.outcome, next.detail).toBe('succeeded');
+    expect(next.detail).toMatch(/^window 2026-10-10: succeeded, 10 rows .*; window 2026-10-11: succeeded, 10 rows/);
+    expect((await status('flaky')).openWindows).toEqual([]);
+    expect((await runs('flaky')).map((r) => `${r.w} ${r.status}`)).toEqual([`${day(10)} failed`, `${day(12)} succeeded`, `${day(10)} succeeded`, `${day(11)} succeeded`]);
+  });
+
+  it('a window that keeps failing is tried by 3 fires, then left failed and shown as not retried', async () => {
+    const fires = [];
+    for (const n of [16, 17, 18, 19]) fires.push(await s.fire('batch:broken', fireOn(n, 4)));
+    const tried = (await runs('broken')).filter((r) => r.w === day(15)).map((r) => r.status);
+    expect(tried).toEqual(['failed', 'failed', 'failed']);
+    const open = (await status('broken')).openWindows;
+    expect(open.map((o) => [o.window, o.attempts, o.retried])).toEqual([[day(15), 3, false], [day(16), 3, false], [day(17), 2, true], [day(18), 1, true]]);
+    expect(fires[2].detail).toMatch(/^window 2026-10-15: failed .*\(attempt 3 of 3, not retried by fires: dualrun batch run broken --window 2026-10-15\); window 2026-10-16: failed .*\(attempt 2 of 3, retried at the next fire\)/);
+    expect(fires[3].detail).toMatch(/^window 2026-10-16: failed .*\(attempt 3 of 3, not retried/);
+    expect(open[0].detail).toMatch(/division by zero/);
+    // The gate's evidence rule reads the ledger: none of these windows has a succeeded newest run.
+    const settled = await db.pool.query(`SELECT 1 FROM dualrun.batch_runs WHERE dataset = 'broken' AND status = 'succeeded'`);
+    expect(settled.rowCount).toBe(0);
+  });
+});
+
+describe('property: every adopted window whose completion appears is adopted exactly once, whatever the fire times', () => {
+  it('random fire days (some skipped) and completion times', { timeout: 240_000 }, async () => {
+    const DAYS = 8; // windows 2026-10-01 .. 2026-10-08
+    await fc.assert(fc.asyncProperty(
+      fc.uniqueArray(fc.integer({ min: 2, max: DAYS + 1 }), { minLength: 1, maxLength: DAYS }).map((a) => [...a].sort((x, y) => x - y)),
+      // Per window, the index of the fire before which the job finishes it (>= fires: never).
+      fc.array(fc.integer({ min: 0, max: DAYS + 1 }), { minLength: DAYS, maxLength: DAYS }),
+      async (fireDays, finishBefore) => {
+        await db.pool.query(`DELETE FROM dualrun.batch_runs WHERE dataset = 'legacy'; DELETE FROM dualrun.scheduler_fires WHERE job = 'batch:legacy';
+          DELETE FROM dualrun.batch_open_windows WHERE dataset = 'legacy'; DELETE FROM public.etl_log`);
+        for (let i = 0; i < fireDays.length; i++) {
+          for (let w = 1; w <= DAYS; w++) if (finishBefore[w - 1] === i) await finish(w);
+          await s.fire('batch:legacy', fireOn(fireDays[i], 2));
+        }
+        const adopted = (await runs('legacy')).filter((r) => r.status === 'succeeded').map((r) => r.w).sort();
+        // A fire on day f handles windows up to f - 1; the job's first fire starts at its newest window.
+        const firstWindow = fireDays[0] - 1;
+        const expected: string[] = [];
+        for (let w = firstWindow; w <= DAYS; w++) {
+          if (fireDays.some((f, i) => f - 1 >= w && finishBefore[w - 1] <= i)) expected.push(day(w));
+        }
+        expect(adopted).toEqual(expected);
+        const waiting = (await status('legacy')).openWindows.map((o) => o.window);
+        const lastWindow = fireDays.at(-1)! - 1;
+        expect(waiting).toEqual(Array.from({ length: lastWindow - firstWindow + 1 }, (_, k) => day(firstWindow + k)).filter((w) => !expected.includes(w)));
+      },
+    ), { numRuns: 60 });
+  });
+});
