@@ -11,7 +11,7 @@
  * and mark it `abandoned`.
  */
 import os from 'node:os';
-import type { Pool, PoolClient } from '../src/core/db/connect.ts';
+import { inTransaction, type Pool, type PoolClient } from '../src/core/db/connect.ts';
 import { databaseErrorFields, DualrunError } from '../src/core/errors.ts';
 import { scrubSecrets } from '../src/core/secrets.ts';
 import type { Window } from '../src/core/windows.ts';
@@ -196,6 +196,23 @@ export async function recordAdopted(db: Db, run: Omit<RunStart, 'mode'>, rows: n
     [run.dataset, w?.start ?? null, w?.end ?? null, w?.label ?? null, snapshotAt, rows, run.trigger, os.hostname(), process.pid, status],
   );
   return Number(r.rows[0].id);
+}
+
+/**
+ * The scheduler's adoption: records the window only if its newest run has not succeeded,
+ * under a transaction lock on (dataset, window), so two fires of the job running at once
+ * (two schedulers, different fire times) record it once, not twice. `existing`: the run
+ * that had already settled it. A person's `dualrun batch adopt` always records (a reload).
+ */
+export async function recordAdoptedOnce(db: Pool, run: Omit<RunStart, 'mode'>, rows: number, snapshotAt: Date): Promise<{ id: number; existing: boolean }> {
+  return inTransaction(db, async (c) => {
+    await c.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [`dualrun.adopt.${run.dataset}`, run.window?.label ?? '']);
+    const newest = (await c.query<{ id: string; status: string }>(
+      `SELECT id, status FROM dualrun.batch_runs WHERE dataset = $1 AND window_label IS NOT DISTINCT FROM $2 AND status <> 'running' ORDER BY id DESC LIMIT 1`,
+      [run.dataset, run.window?.label ?? null])).rows[0];
+    if (newest?.status === 'succeeded') return { id: Number(newest.id), existing: true };
+    return { id: await recordAdopted(c, run, rows, snapshotAt), existing: false };
+  });
 }
 
 /**

@@ -84,7 +84,8 @@ async function batchWindow(rt: Runtime, ds: DatasetConfig, window: Window | null
 async function adoptIfFinished(rt: Runtime, ds: DatasetConfig, window: Window | null): Promise<WindowEnd> {
   const label = window?.label ?? 'table';
   if (!(await externalJobFinished(rt, ds, window))) return { outcome: 'skipped', detail: `window ${label}: external job not finished yet`, open: 'waiting' };
-  const r = await adoptWindow(rt, ds, window, 'schedule');
+  const r = await adoptWindow(rt, ds, window, 'schedule', { once: true });
+  if (r.already) return { outcome: 'skipped', detail: `window ${label} already succeeded (run ${r.runId})`, settled: true };
   return { outcome: 'succeeded', detail: `adopted ${r.window ?? 'table'}: ${r.rows} rows (run ${r.runId})`, settled: r.status === 'succeeded' };
 }
 

@@ -33,6 +33,9 @@ const DATASETS = {
     stream: { output: 'public.legacy_stream', source: { table: 'public.src' } } },
   flaky: { key: ['id'], window: { column: 'day' }, batch: { output: 'public.flaky_batch', query: 'flaky.sql', schedule: '0 3 * * *' },
     stream: { output: 'public.flaky_stream', source: { table: 'public.src' } } },
+  // Its completion check waits while the test holds the GATE lock, so two fires can be held at one point.
+  racy: { key: ['id'], window: { column: 'day' }, batch: { output: 'public.racy_batch', completion: `SELECT finished_at FROM public.racy_log, pg_advisory_xact_lock_shared(${4545}) WHERE day >= :window_start AND day < :window_end`, schedule: '0 1 * * *' },
+    stream: { output: 'public.racy_stream', source: { table: 'public.src' } } },
   broken: { key: ['id'], window: { column: 'day' }, batch: { output: 'public.broken_batch', query: 'broken.sql', schedule: '0 4 * * *' },
     stream: { output: 'public.broken_stream', source: { table: 'public.src' } } },
 };
@@ -45,7 +48,8 @@ beforeAll(async () => {
   db = await createTestDatabase('sched_open');
   await db.pool.query(`CREATE TABLE public.src (id int, day date);
     INSERT INTO public.src SELECT g, DATE '2026-10-01' + (g % 28) FROM generate_series(0, 279) g;
-    CREATE TABLE public.legacy_batch (LIKE public.src); CREATE TABLE public.flaky_batch (LIKE public.src); CREATE TABLE public.broken_batch (LIKE public.src);
+    CREATE TABLE public.legacy_batch (LIKE public.src); CREATE TABLE public.flaky_batch (LIKE public.src); CREATE TABLE public.broken_batch (LIKE public.src); CREATE TABLE public.racy_batch (LIKE public.src);
+    CREATE TABLE public.racy_log (day date, finished_at timestamptz);
     CREATE TABLE public.etl_log (day date, finished_at timestamptz);
     CREATE TABLE public.knob (divisor int); INSERT INTO public.knob VALUES (0);`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dualrun-schedopen-'));
@@ -53,7 +57,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(dir, 'flaky.sql'), 'SELECT id / (SELECT divisor FROM public.knob) * id AS id, day FROM public.src WHERE day >= :window_start AND day < :window_end');
   fs.writeFileSync(path.join(dir, 'broken.sql'), 'SELECT id, day FROM public.src WHERE day >= :window_start AND day < :window_end AND 1 / 0 = 1');
   const file = path.join(dir, 'dualrun.yaml');
-  fs.writeFileSync(file, JSON.stringify({ database: { url: db.url, poolSize: 4 }, datasets: DATASETS }));
+  fs.writeFileSync(file, JSON.stringify({ database: { url: db.url, poolSize: 8 }, datasets: DATASETS }));
   rt = createRuntime({ config: compileConfig(JSON.parse(fs.readFileSync(file, 'utf8')), { path: file }), log: createLogger('silent') });
   s = createScheduler({ rt, jobs: plannedJobs(rt.config).jobs, graceMs: 1000 });
   await rt.db(); // migrates: the property clears dualrun's tables before its first fire
@@ -85,6 +89,30 @@ describe('adopted windows the external job finished after their fire', () => {
     const { adoptWindow } = await import('../../../../legacy-batch/adopt.ts');
     await adoptWindow(rt, rt.dataset('legacy'), parseWindow(day(6), 'day'), 'cli');
     expect((await status('legacy')).openWindows).toEqual([]);
+  });
+});
+
+describe('two fires of an adopted job at once', () => {
+  it('a window both fires find finished is recorded adopted once, not twice', { timeout: 30_000 }, async () => {
+    await db.pool.query(`INSERT INTO public.racy_log VALUES ('2026-10-20', now()); INSERT INTO public.racy_batch SELECT * FROM public.src WHERE day = '2026-10-20'`);
+    const gate = await db.pool.connect();
+    await gate.query('SELECT pg_advisory_lock(4545)');
+    let fires;
+    try {
+      // Two schedulers' fires of different times (02:00 and 02:10 ticks) both handle the newest window 2026-10-20.
+      fires = [s.fire('batch:racy', new Date('2026-10-21T02:00:00Z')), s.fire('batch:racy', new Date('2026-10-21T02:10:00Z'))];
+      const deadline = Date.now() + 20_000;
+      const waiting = async () => (await db.pool.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = 4545`)).rowCount;
+      while ((await waiting()) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(await waiting()).toBe(2);
+    } finally {
+      await gate.query('SELECT pg_advisory_unlock(4545)');
+      gate.release();
+    }
+    const details = (await Promise.all(fires)).map((f) => f.detail).sort();
+    expect(details).toEqual([expect.stringMatching(/^adopted 2026-10-20: 10 rows/), expect.stringMatching(/^window 2026-10-20 already succeeded \(run \d+\)/)]);
+    // Before: two adopted runs of one window, the second making every verdict judged between them stop counting.
+    expect((await runs('racy')).map((r) => `${r.w} ${r.status}`)).toEqual(['2026-10-20 succeeded']);
   });
 });
 
