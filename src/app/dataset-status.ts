@@ -3,10 +3,11 @@
  * stream progress, last reconciliation verdict. One query per table, not per dataset.
  */
 import type { Pool } from '../core/db/connect.ts';
-import type { DualrunConfig } from '../core/config/types.ts';
+import type { DatasetConfig, DualrunConfig } from '../core/config/types.ts';
 import { readStages } from '../core/stages.ts';
 import { abandonOrphanedRuns } from '../../legacy-batch/run-ledger.ts';
-import { openWindows, retriedByFires, type OpenState } from '../../legacy-batch/open-windows.ts';
+import { openWindows, retriedByFires, type OpenState, type OpenWindow } from '../../legacy-batch/open-windows.ts';
+import { lookbackStart } from './scheduler/fire-open-windows.ts';
 import { formatByteSize } from '../core/byte-size.ts';
 import { slotStatuses } from '../../streaming/capture/logical-slot.ts';
 import { changelogSizes, type ChangelogSize } from '../../streaming/capture/changelog-size.ts';
@@ -53,6 +54,12 @@ export interface DatasetStatus {
   changelog?: ChangelogSize;
 }
 
+/** Whether fires still handle an open window: retries left, and within the lookback of a fire now. */
+function stillRetried(ds: DatasetConfig, o: OpenWindow, now: Date): boolean {
+  const from = lookbackStart(ds, now);
+  return retriedByFires(o) && from !== null && o.start >= from;
+}
+
 /** Opens the pool of a dataset's own database (rt.pool). */
 export type PoolFor = (url: string) => Promise<Pool>;
 
@@ -93,7 +100,8 @@ async function streamFacts(db: Pool, config: DualrunConfig, poolFor?: PoolFor): 
   return new Map(parts.flatMap((m) => [...m]));
 }
 
-export async function datasetStatuses(db: Pool, config: DualrunConfig, poolFor?: PoolFor): Promise<DatasetStatus[]> {
+/** `now`: when `openWindows[].retried` is judged (a fire at that time). */
+export async function datasetStatuses(db: Pool, config: DualrunConfig, poolFor?: PoolFor, now = new Date()): Promise<DatasetStatus[]> {
   const names = Object.keys(config.datasets);
   // A run whose process died (SIGKILL) must not show as the one still going.
   await abandonOrphanedRuns(db);
@@ -126,7 +134,7 @@ export async function datasetStatuses(db: Pool, config: DualrunConfig, poolFor?:
       stage: stages.get(name)!,
       lastBatchRun: r ? { window: r.window_label, status: r.status, rows: r.rows === null ? null : Number(r.rows), finishedAt: iso(r.finished_at) } : null,
       openWindows: open.filter((o) => o.dataset === name).map((o) => ({
-        window: o.label, state: o.state, attempts: o.attempts, retried: retriedByFires(o), firstFireAt: iso(o.firstFireAt)!, lastFireAt: iso(o.lastFireAt)!, detail: o.detail,
+        window: o.label, state: o.state, attempts: o.attempts, retried: stillRetried(config.datasets[name], o, now), firstFireAt: iso(o.firstFireAt)!, lastFireAt: iso(o.lastFireAt)!, detail: o.detail,
       })),
       stream: stream.get(name)!,
       lastVerdict: v ? { window: v.window_label, verdict: v.verdict, at: iso(v.finished_at)!, ...(v.message ? { error: v.message } : {}) } : null,

@@ -18,10 +18,12 @@ import { compileConfig } from '../../../../src/core/config/compile-config.ts';
 import { createLogger } from '../../../../src/core/logger.ts';
 import { createRuntime, type Runtime } from '../../../../src/core/runtime.ts';
 import { plannedJobs } from '../../../../src/app/scheduler/planned-jobs.ts';
-import { createScheduler, type Scheduler } from '../../../../src/app/scheduler/scheduler.ts';
+import { createScheduler, type FireResult, type Scheduler } from '../../../../src/app/scheduler/scheduler.ts';
 import { datasetStatuses } from '../../../../src/app/dataset-status.ts';
 import { runWindow } from '../../../../legacy-batch/run-window.ts';
 import { parseWindow } from '../../../../src/core/windows.ts';
+import { withOpenWindows } from '../../../../src/app/scheduler/fire-open-windows.ts';
+import { openWindows } from '../../../../legacy-batch/open-windows.ts';
 
 let db: TestDatabase;
 let rt: Runtime;
@@ -67,7 +69,8 @@ afterAll(async () => { await rt?.close(); await db?.drop(); });
 const runs = async (dataset: string) => (await db.pool.query<{ w: string; status: string; rows: number | null }>(
   `SELECT window_label AS w, status, rows::int FROM dualrun.batch_runs WHERE dataset = $1 ORDER BY id`, [dataset])).rows;
 const finish = (n: number) => db.pool.query(`INSERT INTO public.etl_log VALUES ($1, now())`, [day(n)]);
-const status = async (dataset: string) => (await datasetStatuses(await rt.db(), rt.config)).find((d) => d.dataset === dataset)!;
+// As a fire on 2026-10-25 would judge `retried` (its lookback reaches back to 2026-09-25).
+const status = async (dataset: string) => (await datasetStatuses(await rt.db(), rt.config, undefined, new Date('2026-10-25T00:00:00Z'))).find((d) => d.dataset === dataset)!;
 
 describe('adopted windows the external job finished after their fire', () => {
   it('a window with no completion row at its fire is adopted by a later fire once the job finishes it, once, and shown waiting until then', async () => {
@@ -97,12 +100,12 @@ describe('two fires of an adopted job at once', () => {
     await db.pool.query(`INSERT INTO public.racy_log VALUES ('2026-10-20', now()); INSERT INTO public.racy_batch SELECT * FROM public.src WHERE day = '2026-10-20'`);
     const gate = await db.pool.connect();
     await gate.query('SELECT pg_advisory_lock(4545)');
-    let fires;
+    let fires: Promise<FireResult>[] = [];
     try {
       // Two schedulers' fires of different times (02:00 and 02:10 ticks) both handle the newest window 2026-10-20.
       fires = [s.fire('batch:racy', new Date('2026-10-21T02:00:00Z')), s.fire('batch:racy', new Date('2026-10-21T02:10:00Z'))];
       const deadline = Date.now() + 20_000;
-      const waiting = async () => (await db.pool.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = 4545`)).rowCount;
+      const waiting = async () => (await db.pool.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = 4545`)).rowCount ?? 0;
       while ((await waiting()) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       expect(await waiting()).toBe(2);
     } finally {
@@ -143,6 +146,13 @@ describe('managed windows whose load failed', () => {
     expect(fires[2].detail).toMatch(/^window 2026-10-15: failed .*\(attempt 3 of 3, not retried by fires: dualrun batch run broken --window 2026-10-15\); window 2026-10-16: failed .*\(attempt 2 of 3, retried at the next fire\)/);
     expect(fires[3].detail).toMatch(/^window 2026-10-16: failed .*\(attempt 3 of 3, not retried/);
     expect(open[0].detail).toMatch(/division by zero/);
+    // Past the lookback (the fire's newest window and the 30 before it) fires no longer handle them.
+    const ds = rt.dataset('broken');
+    const rows = await openWindows(db.pool, ['broken']);
+    const at = (iso: string) => withOpenWindows(ds, new Date(iso), [], rows).map((w) => w?.label);
+    expect([at('2026-11-17T04:00:00Z'), at('2026-11-18T04:00:00Z'), at('2026-11-19T04:00:00Z')]).toEqual([[day(17), day(18)], [day(18)], []]);
+    const late = (await datasetStatuses(await rt.db(), rt.config, undefined, new Date('2026-11-19T04:00:00Z'))).find((d) => d.dataset === 'broken')!;
+    expect(late.openWindows.map((o) => o.retried)).toEqual([false, false, false, false]);
     // The gate's evidence rule reads the ledger: none of these windows has a succeeded newest run.
     const settled = await db.pool.query(`SELECT 1 FROM dualrun.batch_runs WHERE dataset = 'broken' AND status = 'succeeded'`);
     expect(settled.rowCount).toBe(0);
