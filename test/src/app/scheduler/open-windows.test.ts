@@ -119,6 +119,18 @@ describe('two fires of an adopted job at once', () => {
   });
 });
 
+describe('a window the scheduler settles late', () => {
+  it('is judged by the nightly reconciliation though it started more than its 7-day look-back ago', async () => {
+    // 2026-10-20 was adopted by the fire above, weeks after it ended (by the clock of this run).
+    await db.pool.query(`CREATE TABLE public.racy_stream AS SELECT * FROM public.racy_batch;
+      INSERT INTO dualrun.watermarks (dataset, event_time) VALUES ('racy', '2100-01-01T00:00:00Z')`);
+    const { reconcileSettledWindows } = await import('../../../../reconcile/nightly.ts');
+    // Before: windows were chosen by their start only, so this one was never judged and stayed a gap for the gate.
+    expect((await reconcileSettledWindows(rt, 'racy')).map((r) => [r.window, r.verdict])).toEqual([[day(20), 'match']]);
+    expect(await reconcileSettledWindows(rt, 'racy')).toEqual([]);
+  });
+});
+
 describe('managed windows whose load failed', () => {
   it('a failed window is retried by the next fire and shown failed until it succeeds', async () => {
     const first = await s.fire('batch:flaky', fireOn(11, 3));
