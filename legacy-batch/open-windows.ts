@@ -43,17 +43,23 @@ export async function openWindows(db: Db, datasets: readonly string[]): Promise<
     attempts: x.attempts, firstFireAt: x.first_fire_at, lastFireAt: x.last_fire_at, detail: x.detail }));
 }
 
-/** Records that a fire left the window open; returns the attempts in this state so far (a new state starts again at 1). */
+/**
+ * Records that a fire left the window open; returns the attempts in this state so far (a new state
+ * starts again at 1). Not when a run of the window succeeded meanwhile (a manual run racing the
+ * fire): that run closed it, and an open row written after would show it failed (0 is returned).
+ */
 export async function markOpen(db: Db, dataset: string, window: Window, state: OpenState, fireAt: Date, detail: string): Promise<number> {
   const r = await db.query<{ attempts: number }>(
     `INSERT INTO dualrun.batch_open_windows AS o (dataset, window_label, window_start, window_end, state, attempts, first_fire_at, last_fire_at, detail)
-     VALUES ($1, $2, $3, $4, $5, 1, $6, $6, $7)
+     SELECT $1::text, $2::text, $3::timestamptz, $4::timestamptz, $5::text, 1, $6::timestamptz, $6::timestamptz, $7::text
+      WHERE (SELECT status FROM dualrun.batch_runs WHERE dataset = $1 AND window_label = $2 AND status <> 'running' ORDER BY id DESC LIMIT 1)
+            IS DISTINCT FROM 'succeeded'
      ON CONFLICT (dataset, window_label) DO UPDATE SET
        attempts = CASE WHEN o.state = EXCLUDED.state THEN o.attempts + 1 ELSE 1 END,
        state = EXCLUDED.state, window_start = EXCLUDED.window_start, window_end = EXCLUDED.window_end,
        last_fire_at = EXCLUDED.last_fire_at, detail = EXCLUDED.detail
      RETURNING attempts`, [dataset, window.label, window.start, window.end, state, fireAt, detail]);
-  return r.rows[0].attempts;
+  return r.rows[0]?.attempts ?? 0;
 }
 
 /** The window is settled (its newest run succeeded): it is no longer open. */

@@ -107,6 +107,7 @@ async function keepOpenState(db: Pool, ds: DatasetConfig, window: Window | null,
   if (end.settled) { await closeOpenWindow(db, ds.name, window.label); return end; }
   if (!end.open) return end;
   const attempts = await markOpen(db, ds.name, window, end.open, fireAt, end.detail);
+  if (attempts === 0) return { ...end, detail: `${end.detail} (a run of the window succeeded meanwhile)` };
   if (end.open === 'waiting') return { ...end, detail: `${end.detail} (checked again at later fires)` };
   const more = retriedByFires({ state: 'failed', attempts })
     ? `attempt ${attempts} of ${MAX_FIRE_ATTEMPTS}, retried at the next fire`

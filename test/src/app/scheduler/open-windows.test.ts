@@ -23,7 +23,7 @@ import { datasetStatuses } from '../../../../src/app/dataset-status.ts';
 import { runWindow } from '../../../../legacy-batch/run-window.ts';
 import { parseWindow } from '../../../../src/core/windows.ts';
 import { withOpenWindows } from '../../../../src/app/scheduler/fire-open-windows.ts';
-import { openWindows } from '../../../../legacy-batch/open-windows.ts';
+import { markOpen, openWindows } from '../../../../legacy-batch/open-windows.ts';
 
 let db: TestDatabase;
 let rt: Runtime;
@@ -146,6 +146,15 @@ describe('managed windows whose load failed', () => {
     expect(next.detail).toMatch(/^window 2026-10-10: succeeded, 10 rows .*; window 2026-10-11: succeeded, 10 rows/);
     expect((await status('flaky')).openWindows).toEqual([]);
     expect((await runs('flaky')).map((r) => `${r.w} ${r.status}`)).toEqual([`${day(10)} failed`, `${day(12)} succeeded`, `${day(10)} succeeded`, `${day(11)} succeeded`]);
+  });
+
+  it('a fire that failed a window a manual run has since loaded does not mark it open (it showed failed until the next fire)', async () => {
+    await db.pool.query('UPDATE public.knob SET divisor = 1');
+    const w = parseWindow(day(14), 'day');
+    expect(await runWindow(rt, rt.dataset('flaky'), w, { trigger: 'cli' })).toMatchObject({ status: 'succeeded' });
+    // The fire's failure is recorded after the manual run's success.
+    expect(await markOpen(db.pool, 'flaky', w, 'failed', fireOn(15, 3), 'window 2026-10-14: failed')).toBe(0);
+    expect((await status('flaky')).openWindows).toEqual([]);
   });
 
   it('a window that keeps failing is tried by 3 fires, then left failed and shown as not retried', async () => {
