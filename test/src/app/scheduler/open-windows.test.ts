@@ -23,7 +23,7 @@ import { datasetStatuses } from '../../../../src/app/dataset-status.ts';
 import { runWindow } from '../../../../legacy-batch/run-window.ts';
 import { parseWindow } from '../../../../src/core/windows.ts';
 import { withOpenWindows } from '../../../../src/app/scheduler/fire-open-windows.ts';
-import { markOpen, openWindows } from '../../../../legacy-batch/open-windows.ts';
+import { markOpen, MAX_FIRE_ATTEMPTS, openWindows } from '../../../../legacy-batch/open-windows.ts';
 
 let db: TestDatabase;
 let rt: Runtime;
@@ -38,6 +38,8 @@ const DATASETS = {
   // Its completion check waits while the test holds the GATE lock, so two fires can be held at one point.
   racy: { key: ['id'], window: { column: 'day' }, batch: { output: 'public.racy_batch', completion: `SELECT finished_at FROM public.racy_log, pg_advisory_xact_lock_shared(${4545}) WHERE day >= :window_start AND day < :window_end`, schedule: '0 1 * * *' },
     stream: { output: 'public.racy_stream', source: { table: 'public.src' } } },
+  chancy: { key: ['id'], window: { column: 'day' }, batch: { output: 'public.chancy_batch', query: 'chancy.sql', schedule: '0 5 * * *' },
+    stream: { output: 'public.chancy_stream', source: { table: 'public.src' } } },
   broken: { key: ['id'], window: { column: 'day' }, batch: { output: 'public.broken_batch', query: 'broken.sql', schedule: '0 4 * * *' },
     stream: { output: 'public.broken_stream', source: { table: 'public.src' } } },
 };
@@ -50,7 +52,8 @@ beforeAll(async () => {
   db = await createTestDatabase('sched_open');
   await db.pool.query(`CREATE TABLE public.src (id int, day date);
     INSERT INTO public.src SELECT g, DATE '2026-10-01' + (g % 28) FROM generate_series(0, 279) g;
-    CREATE TABLE public.legacy_batch (LIKE public.src); CREATE TABLE public.flaky_batch (LIKE public.src); CREATE TABLE public.broken_batch (LIKE public.src); CREATE TABLE public.racy_batch (LIKE public.src);
+    CREATE TABLE public.legacy_batch (LIKE public.src); CREATE TABLE public.flaky_batch (LIKE public.src); CREATE TABLE public.broken_batch (LIKE public.src); CREATE TABLE public.racy_batch (LIKE public.src); CREATE TABLE public.chancy_batch (LIKE public.src);
+    CREATE TABLE public.failing (day date);
     CREATE TABLE public.racy_log (day date, finished_at timestamptz);
     CREATE TABLE public.etl_log (day date, finished_at timestamptz);
     CREATE TABLE public.knob (divisor int); INSERT INTO public.knob VALUES (0);`);
@@ -58,6 +61,8 @@ beforeAll(async () => {
   // Fails with division by zero while knob.divisor is 0 (a transient fault the test can lift).
   fs.writeFileSync(path.join(dir, 'flaky.sql'), 'SELECT id / (SELECT divisor FROM public.knob) * id AS id, day FROM public.src WHERE day >= :window_start AND day < :window_end');
   fs.writeFileSync(path.join(dir, 'broken.sql'), 'SELECT id, day FROM public.src WHERE day >= :window_start AND day < :window_end AND 1 / 0 = 1');
+  // Fails (division by zero) for the windows listed in public.failing.
+  fs.writeFileSync(path.join(dir, 'chancy.sql'), 'SELECT id, day FROM public.src WHERE day >= :window_start AND day < :window_end AND 1 / (CASE WHEN day IN (SELECT day FROM public.failing) THEN 0 ELSE 1 END) = 1');
   const file = path.join(dir, 'dualrun.yaml');
   fs.writeFileSync(file, JSON.stringify({ database: { url: db.url, poolSize: 8 }, datasets: DATASETS }));
   rt = createRuntime({ config: compileConfig(JSON.parse(fs.readFileSync(file, 'utf8')), { path: file }), log: createLogger('silent') });
@@ -207,5 +212,39 @@ describe('property: every adopted window whose completion appears is adopted exa
         expect(waiting).toEqual(Array.from({ length: lastWindow - firstWindow + 1 }, (_, k) => day(firstWindow + k)).filter((w) => !expected.includes(w)));
       },
     ), { numRuns: 60 });
+  });
+});
+
+describe('property: a failed managed window is retried by every later fire until it succeeds, at most 3 attempts, and loaded once', () => {
+  it('random fire days and random failures per fire and window', { timeout: 240_000 }, async () => {
+    const DAYS = 7;
+    await fc.assert(fc.asyncProperty(
+      fc.uniqueArray(fc.integer({ min: 2, max: DAYS + 1 }), { minLength: 1, maxLength: DAYS }).map((a) => [...a].sort((x, y) => x - y)),
+      // fails[i][w - 1]: the load of window w fails at fire i.
+      fc.array(fc.array(fc.boolean(), { minLength: DAYS, maxLength: DAYS }), { minLength: DAYS, maxLength: DAYS }),
+      async (fireDays, fails) => {
+        await db.pool.query(`DELETE FROM dualrun.batch_runs WHERE dataset = 'chancy'; DELETE FROM dualrun.scheduler_fires WHERE job = 'batch:chancy';
+          DELETE FROM dualrun.batch_open_windows WHERE dataset = 'chancy'`);
+        for (let i = 0; i < fireDays.length; i++) {
+          await db.pool.query('DELETE FROM public.failing');
+          for (let w = 1; w <= DAYS; w++) if (fails[i][w - 1]) await db.pool.query('INSERT INTO public.failing VALUES ($1)', [day(w)]);
+          await s.fire('batch:chancy', fireOn(fireDays[i], 5));
+        }
+        const ledger = await runs('chancy');
+        const open = new Map((await status('chancy')).openWindows.map((o) => [o.window, o]));
+        const firstWindow = fireDays[0] - 1;
+        for (let w = 1; w <= DAYS; w++) {
+          // Every fire whose newest window is w or later tries w, from the job's first window on, until it succeeds or failed 3 times.
+          const tries = w < firstWindow ? [] : fireDays.flatMap((f, i) => (f - 1 >= w ? [fails[i][w - 1]] : []));
+          const firstOk = tries.indexOf(false);
+          const succeeded = firstOk !== -1 && firstOk < MAX_FIRE_ATTEMPTS;
+          const failedRuns = succeeded ? firstOk : Math.min(tries.length, MAX_FIRE_ATTEMPTS);
+          const mine = ledger.filter((r) => r.w === day(w)).map((r) => r.status);
+          expect(mine, `window ${day(w)}, tries ${JSON.stringify(tries)}`).toEqual([...Array(failedRuns).fill('failed'), ...(succeeded ? ['succeeded'] : [])]);
+          expect(open.get(day(w))?.attempts ?? 0).toBe(succeeded ? 0 : failedRuns);
+          if (!succeeded && failedRuns > 0) expect(open.get(day(w))?.retried).toBe(failedRuns < MAX_FIRE_ATTEMPTS);
+        }
+      },
+    ), { numRuns: 30 });
   });
 });
