@@ -10,7 +10,8 @@ import type { Pool, PoolClient } from '../src/core/db/connect.ts';
 import type { Window } from '../src/core/windows.ts';
 
 type Db = Pool | PoolClient;
-export type OpenState = 'waiting' | 'failed';
+/** `due`: a fire is to handle it and has not recorded how it ended (it threw, was stopped or killed). */
+export type OpenState = 'due' | 'waiting' | 'failed';
 
 /** Fires that try a `failed` window in all (the first one included); `waiting` windows have no such bound. */
 export const MAX_FIRE_ATTEMPTS = 3;
@@ -30,7 +31,22 @@ export interface OpenWindow {
 
 /** Whether fires still handle it (within their lookback): a failed window only until its attempts are used up. */
 export function retriedByFires(w: Pick<OpenWindow, 'state' | 'attempts'>): boolean {
-  return w.state === 'waiting' || w.attempts < MAX_FIRE_ATTEMPTS;
+  return w.state !== 'failed' || w.attempts < MAX_FIRE_ATTEMPTS;
+}
+
+/**
+ * Before a fire handles its windows: each not open yet is recorded `due`, so a fire that ends
+ * without recording a window's outcome (an error outside the window, a shutdown, SIGKILL) leaves
+ * it for the next fire; before, such a fire could still count as the job's previous fire and its
+ * later windows were never handled. Rows already open keep their state and attempts.
+ */
+export async function markDue(db: Db, dataset: string, windows: readonly Window[], fireAt: Date): Promise<void> {
+  if (windows.length === 0) return;
+  await db.query(
+    `INSERT INTO dualrun.batch_open_windows (dataset, window_label, window_start, window_end, state, attempts, first_fire_at, last_fire_at, detail)
+     SELECT $1, w.label, w.s, w.e, 'due', 0, $5, $5, NULL FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[]) AS w(label, s, e)
+     ON CONFLICT (dataset, window_label) DO NOTHING`,
+    [dataset, windows.map((w) => w.label), windows.map((w) => w.start), windows.map((w) => w.end), fireAt]);
 }
 
 /** The open windows of the datasets asked for, oldest first. */

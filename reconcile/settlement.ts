@@ -83,7 +83,8 @@ async function openWindowNote(db: Pool, dataset: string, window: Window): Promis
     'SELECT state, last_fire_at FROM dualrun.batch_open_windows WHERE dataset = $1 AND window_start = $2', [dataset, window.start]);
   const o = r.rows[0];
   if (!o) return null;
-  const why = o.state === 'waiting' ? 'batch.completion said the external job had not finished it' : 'its adoption failed';
+  const why = o.state === 'waiting' ? 'batch.completion said the external job had not finished it'
+    : o.state === 'due' ? 'a fire was to adopt it and did not record that it did' : 'its adoption failed';
   return `${o.state} for the batch: at the scheduler's fire of ${o.last_fire_at.toISOString()} ${why}`;
 }
 

@@ -40,6 +40,7 @@ export function registerDatasets(program: Command): void {
 }
 
 function openText(o: DatasetStatus['openWindows'][number]): string {
+  if (o.state === 'due') return `${o.window} due (a fire has not recorded it yet)`;
   const n = `${o.attempts} ${o.state === 'waiting' ? 'check' : 'attempt'}${o.attempts === 1 ? '' : 's'}`;
   return `${o.window} ${o.state} (${n}${o.retried ? '' : ', not retried'})`;
 }

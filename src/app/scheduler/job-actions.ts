@@ -16,7 +16,7 @@ import type { Window } from '../../core/windows.ts';
 import { runWindow } from '../../../legacy-batch/run-window.ts';
 import { succeededWindows } from '../../../legacy-batch/run-ledger.ts';
 import { adoptWindow, externalJobFinished } from '../../../legacy-batch/adopt.ts';
-import { closeOpenWindow, markOpen, MAX_FIRE_ATTEMPTS, openWindows, retriedByFires, type OpenState } from '../../../legacy-batch/open-windows.ts';
+import { closeOpenWindow, markDue, markOpen, MAX_FIRE_ATTEMPTS, openWindows, retriedByFires, type OpenState } from '../../../legacy-batch/open-windows.ts';
 import { withOpenWindows } from './fire-open-windows.ts';
 import { toDualrunError } from '../../core/errors.ts';
 import type { Pool } from '../../core/db/connect.ts';
@@ -46,6 +46,8 @@ export async function runJob(rt: Runtime, job: ScheduledJob, fireAt: Date, signa
   // A window already loaded (by a manual run, a backfill, the legacy job) is not redone: one lookup for the fire's windows.
   const labels = windows.flatMap((w) => (w ? [w.label] : []));
   const done = labels.length > 0 ? await succeededWindows(await rt.db(), ds.name, labels) : new Set<string>();
+  // Recorded before handling: whatever ends this fire early, its windows are not lost.
+  if (ds.window) await markDue(db, ds.name, windows.filter((w): w is Window => w !== null && !done.has(w.label)), fireAt);
   const ends: JobOutcome[] = [];
   for (const window of windows) ends.push(await keepOpenState(db, ds, window, fireAt, await batchWindow(rt, ds, window, done, signal)));
   if (older) {

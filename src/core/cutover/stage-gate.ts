@@ -65,7 +65,7 @@ export interface Verdict {
   readonly newestBatchRun?: { readonly runId: string; readonly status: string; readonly startedAt: Date | null } | null;
   /**
    * The batch scheduler left its window open (dualrun.batch_open_windows, docs/batch.md): `waiting`
-   * for the external job, or `failed`. An adopted window with no run recorded is otherwise not
+   * for the external job, `failed`, or `due` (a fire has not recorded how it ended). An adopted window with no run recorded is otherwise not
    * known to be unsettled. Absent/null: not open.
    */
   readonly openWindow?: { readonly state: string; readonly lastFireAt: Date } | null;
@@ -351,7 +351,8 @@ function unsettledReason(v: Verdict, settleMs: number): Reason {
     return { rule: 'batch-run', reason: `the newest batch run of its window (run ${run.runId}) ${what}: the window is not settled now; once a run succeeds, reconcile it again` };
   }
   if (v.openWindow) {
-    const why = v.openWindow.state === 'waiting' ? 'batch.completion said the external job had not finished it' : 'its batch load or adoption failed';
+    const why = v.openWindow.state === 'waiting' ? 'batch.completion said the external job had not finished it'
+      : v.openWindow.state === 'due' ? 'a fire was to load or adopt it and did not record that it did' : 'its batch load or adoption failed';
     return { rule: 'batch-run', reason: `the batch scheduler left its window ${v.openWindow.state} at its fire of ${v.openWindow.lastFireAt.toISOString()} (${why}): the window is not settled now; once it is adopted or loaded, reconcile it again` };
   }
   const st = v.settlement;

@@ -38,6 +38,8 @@ const DATASETS = {
   // Its completion check waits while the test holds the GATE lock, so two fires can be held at one point.
   racy: { key: ['id'], window: { column: 'day' }, batch: { output: 'public.racy_batch', completion: `SELECT finished_at FROM public.racy_log, pg_advisory_xact_lock_shared(${4545}) WHERE day >= :window_start AND day < :window_end`, schedule: '0 1 * * *' },
     stream: { output: 'public.racy_stream', source: { table: 'public.src' } } },
+  brittle: { key: ['id'], window: { column: 'day' }, batch: { output: 'public.brittle_batch', completion: 'SELECT finished_at FROM public.brittle_log WHERE day >= :window_start AND day < :window_end', schedule: '0 6 * * *' },
+    stream: { output: 'public.brittle_stream', source: { table: 'public.src' } } },
   chancy: { key: ['id'], window: { column: 'day' }, batch: { output: 'public.chancy_batch', query: 'chancy.sql', schedule: '0 5 * * *' },
     stream: { output: 'public.chancy_stream', source: { table: 'public.src' } } },
   broken: { key: ['id'], window: { column: 'day' }, batch: { output: 'public.broken_batch', query: 'broken.sql', schedule: '0 4 * * *' },
@@ -54,6 +56,7 @@ beforeAll(async () => {
     INSERT INTO public.src SELECT g, DATE '2026-10-01' + (g % 28) FROM generate_series(0, 279) g;
     CREATE TABLE public.legacy_batch (LIKE public.src); CREATE TABLE public.flaky_batch (LIKE public.src); CREATE TABLE public.broken_batch (LIKE public.src); CREATE TABLE public.racy_batch (LIKE public.src); CREATE TABLE public.chancy_batch (LIKE public.src);
     CREATE TABLE public.failing (day date);
+    CREATE TABLE public.brittle_batch (LIKE public.src); CREATE TABLE public.brittle_log (day date, finished_at timestamptz); CREATE TABLE public.fault_on (on_ boolean);
     CREATE TABLE public.racy_log (day date, finished_at timestamptz);
     CREATE TABLE public.etl_log (day date, finished_at timestamptz);
     CREATE TABLE public.knob (divisor int); INSERT INTO public.knob VALUES (0);`);
@@ -97,6 +100,31 @@ describe('adopted windows the external job finished after their fire', () => {
     const { adoptWindow } = await import('../../../../legacy-batch/adopt.ts');
     await adoptWindow(rt, rt.dataset('legacy'), parseWindow(day(6), 'day'), 'cli');
     expect((await status('legacy')).openWindows).toEqual([]);
+  });
+});
+
+describe('a fire that ends before recording its windows', () => {
+  it('loses none of them: a fire that threw after its first window still counted as the previous fire, and its later windows were never handled', async () => {
+    // A fault the fire cannot handle per window: recording a waiting window fails (a terminated connection, say).
+    await db.pool.query(`CREATE FUNCTION public.refuse_waiting() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW.state = 'waiting' AND EXISTS (SELECT 1 FROM public.fault_on) THEN RAISE EXCEPTION 'injected fault'; END IF; RETURN NEW; END $$;
+      CREATE TRIGGER refuse_waiting BEFORE INSERT OR UPDATE ON dualrun.batch_open_windows FOR EACH ROW EXECUTE FUNCTION public.refuse_waiting();
+      INSERT INTO public.brittle_batch SELECT * FROM public.src WHERE day BETWEEN '2026-10-21' AND '2026-10-24';
+      INSERT INTO public.brittle_log VALUES ('2026-10-21', now()), ('2026-10-23', now())`);
+    try {
+      expect((await s.fire('batch:brittle', fireOn(22, 6))).detail).toMatch(/^adopted 2026-10-21: 10 rows/);
+      await db.pool.query('INSERT INTO public.fault_on VALUES (true)');
+      // The 23rd's fire never came; the 24th's handles 2026-10-22 (not finished: the fault) and 2026-10-23.
+      expect(await s.fire('batch:brittle', fireOn(24, 6))).toMatchObject({ outcome: 'failed', detail: expect.stringMatching(/injected fault/) });
+      await db.pool.query('DELETE FROM public.fault_on; INSERT INTO public.brittle_log VALUES (\'2026-10-22\', now()), (\'2026-10-24\', now())');
+      const next = await s.fire('batch:brittle', fireOn(25, 6));
+      // Before: only 2026-10-24 was adopted; 2026-10-22 and 2026-10-23 never were.
+      expect(next.detail).toMatch(/^adopted 2026-10-22: 10 rows .*; adopted 2026-10-23: 10 rows .*; adopted 2026-10-24: 10 rows/);
+      expect((await runs('brittle')).map((r) => r.w)).toEqual([day(21), day(22), day(23), day(24)]);
+      expect((await status('brittle')).openWindows).toEqual([]);
+    } finally {
+      await db.pool.query('DROP TRIGGER refuse_waiting ON dualrun.batch_open_windows; DROP FUNCTION public.refuse_waiting(); DELETE FROM public.fault_on');
+    }
   });
 });
 
