@@ -10,15 +10,20 @@ import type { Runtime } from '../src/core/runtime.ts';
 import type { Pool } from '../src/core/db/connect.ts';
 import type { Window } from '../src/core/windows.ts';
 import { bindSql } from './batch-query.ts';
-import { ledgerError, recordAdopted, type RunTrigger } from './run-ledger.ts';
+import { ledgerError, recordAdopted, recordAdoptedOnce, type RunTrigger } from './run-ledger.ts';
 import { scopeLabel, windowScope } from './window-scope.ts';
 import { assertDue, isDue } from './due-window.ts';
 import { windowColumnTypeProblem } from './window-column-type.ts';
 import { caseHint } from '../src/core/db/table-catalog.ts';
 
-export interface AdoptResult { dataset: string; window: string | null; status: 'succeeded' | 'partial'; runId: number; rows: number; snapshotAt: string }
+export interface AdoptResult {
+  dataset: string; window: string | null; status: 'succeeded' | 'partial'; runId: number; rows: number; snapshotAt: string;
+  /** With `once`: the window had already succeeded (run `runId`), nothing was recorded. */
+  already?: boolean;
+}
 
-export async function adoptWindow(rt: Runtime, ds: DatasetConfig, window: Window | null, trigger: RunTrigger, opts: { partial?: boolean; now?: Date } = {}): Promise<AdoptResult> {
+/** `once` (the scheduler): record a window only if no run settled it meanwhile (run-ledger.ts recordAdoptedOnce). */
+export async function adoptWindow(rt: Runtime, ds: DatasetConfig, window: Window | null, trigger: RunTrigger, opts: { partial?: boolean; now?: Date; once?: boolean } = {}): Promise<AdoptResult> {
   // The external job cannot have finished a window that is not due: refused, or recorded partial.
   const at = opts.now ?? new Date();
   const early = window !== null && !isDue(ds, window, at);
@@ -38,9 +43,20 @@ export async function adoptWindow(rt: Runtime, ds: DatasetConfig, window: Window
     });
   }
   const rows = Number(seen.n);
-  const runId = await recordAdopted(await rt.db(), { dataset: ds.name, window, trigger }, rows, seen.at, status);
-  rt.log.info({ dataset: ds.name, window: scopeLabel(scope), runId, rows, status }, 'adopted batch window recorded');
-  return { dataset: ds.name, window: window?.label ?? null, status, runId, rows, snapshotAt: seen.at.toISOString() };
+  const run = { dataset: ds.name, window, trigger };
+  // A whole table has no window to settle once: each finished run of the job is recorded.
+  if (opts.once && window && status === 'succeeded') {
+    const r = await recordAdoptedOnce(await rt.db(), run, rows, seen.at);
+    if (r.existing) return { dataset: ds.name, window: window?.label ?? null, status, runId: r.id, rows, snapshotAt: seen.at.toISOString(), already: true };
+    return logged(rt, ds, scope, { dataset: ds.name, window: window?.label ?? null, status, runId: r.id, rows, snapshotAt: seen.at.toISOString() });
+  }
+  const runId = await recordAdopted(await rt.db(), run, rows, seen.at, status);
+  return logged(rt, ds, scope, { dataset: ds.name, window: window?.label ?? null, status, runId, rows, snapshotAt: seen.at.toISOString() });
+}
+
+function logged(rt: Runtime, ds: DatasetConfig, scope: ReturnType<typeof windowScope>, r: AdoptResult): AdoptResult {
+  rt.log.info({ dataset: ds.name, window: scopeLabel(scope), runId: r.runId, rows: r.rows, status: r.status }, 'adopted batch window recorded');
+  return r;
 }
 
 /**

@@ -11,10 +11,11 @@
  * and mark it `abandoned`.
  */
 import os from 'node:os';
-import type { Pool, PoolClient } from '../src/core/db/connect.ts';
+import { inTransaction, type Pool, type PoolClient } from '../src/core/db/connect.ts';
 import { databaseErrorFields, DualrunError } from '../src/core/errors.ts';
 import { scrubSecrets } from '../src/core/secrets.ts';
 import type { Window } from '../src/core/windows.ts';
+import { CLOSE_SUCCEEDED_SQL } from './open-windows.ts';
 
 type Db = Pool | PoolClient;
 export type RunMode = 'managed' | 'adopted';
@@ -103,12 +104,15 @@ export async function finishRun(db: Db, id: number, end: RunEnd): Promise<void> 
 
 async function recordEnd(db: Db, id: number, end: RunEnd): Promise<void> {
   if (!('error' in end)) {
-    const r = await db.query(
-      `UPDATE dualrun.batch_runs SET status = $4, finished_at = clock_timestamp(), rows = $2, snapshot_at = $3
-       WHERE id = $1 AND status = 'running'`,
+    // A succeeded window is no longer open (open-windows.ts), in the same statement.
+    const r = await db.query<{ n: number }>(
+      `WITH done AS (UPDATE dualrun.batch_runs SET status = $4, finished_at = clock_timestamp(), rows = $2, snapshot_at = $3
+         WHERE id = $1 AND status = 'running' RETURNING dataset, window_label, status),
+       closed AS (${CLOSE_SUCCEEDED_SQL})
+       SELECT count(*)::int AS n FROM done`,
       [id, end.rows, end.snapshotAt, end.status],
     );
-    if (r.rowCount === 0) await throwEndedElsewhere(db, id, end.status);
+    if (r.rows[0].n === 0) await throwEndedElsewhere(db, id, end.status);
     return;
   }
   const e = ledgerError(end.error);
@@ -183,12 +187,32 @@ export async function succeededWindows(db: Db, dataset: string, labels: readonly
 /** Records an adopted window in one step: the external job already finished. */
 export async function recordAdopted(db: Db, run: Omit<RunStart, 'mode'>, rows: number, snapshotAt: Date, status: 'succeeded' | 'partial' = 'succeeded'): Promise<number> {
   const w = run.window;
+  // A succeeded window is no longer open (open-windows.ts), in the same statement.
   const r = await db.query<{ id: string }>(
-    `INSERT INTO dualrun.batch_runs (dataset, window_start, window_end, window_label, mode, status, started_at, finished_at, rows, snapshot_at, trigger, host, pid)
-     VALUES ($1, $2, $3, $4, 'adopted', $10, $5, $5, $6, $5, $7, $8, $9) RETURNING id`,
+    `WITH done AS (INSERT INTO dualrun.batch_runs (dataset, window_start, window_end, window_label, mode, status, started_at, finished_at, rows, snapshot_at, trigger, host, pid)
+       VALUES ($1, $2, $3, $4, 'adopted', $10, $5, $5, $6, $5, $7, $8, $9) RETURNING id, dataset, window_label, status),
+     closed AS (${CLOSE_SUCCEEDED_SQL})
+     SELECT id FROM done`,
     [run.dataset, w?.start ?? null, w?.end ?? null, w?.label ?? null, snapshotAt, rows, run.trigger, os.hostname(), process.pid, status],
   );
   return Number(r.rows[0].id);
+}
+
+/**
+ * The scheduler's adoption: records the window only if its newest run has not succeeded,
+ * under a transaction lock on (dataset, window), so two fires of the job running at once
+ * (two schedulers, different fire times) record it once, not twice. `existing`: the run
+ * that had already settled it. A person's `dualrun batch adopt` always records (a reload).
+ */
+export async function recordAdoptedOnce(db: Pool, run: Omit<RunStart, 'mode'>, rows: number, snapshotAt: Date): Promise<{ id: number; existing: boolean }> {
+  return inTransaction(db, async (c) => {
+    await c.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [`dualrun.adopt.${run.dataset}`, run.window?.label ?? '']);
+    const newest = (await c.query<{ id: string; status: string }>(
+      `SELECT id, status FROM dualrun.batch_runs WHERE dataset = $1 AND window_label IS NOT DISTINCT FROM $2 AND status <> 'running' ORDER BY id DESC LIMIT 1`,
+      [run.dataset, run.window?.label ?? null])).rows[0];
+    if (newest?.status === 'succeeded') return { id: Number(newest.id), existing: true };
+    return { id: await recordAdopted(c, run, rows, snapshotAt), existing: false };
+  });
 }
 
 /**

@@ -2,7 +2,9 @@
  * What the scheduler calls (docs/internal-contracts.md).
  *
  * reconcileSettledWindows judges the windows that have a new batch result:
- * windows (within the last LOOKBACK_DAYS) whose newest batch run succeeded and
+ * windows (starting within the last LOOKBACK_DAYS, or loaded or adopted by the
+ * scheduler within them: an open window settled weeks late was never judged)
+ * whose newest batch run succeeded and
  * that have no match/mismatch verdict recorded since that run finished. A
  * re-run batch window is therefore judged again; a judged window is not. Each
  * candidate still passes the settlement check, so a window whose stream has not
@@ -30,7 +32,12 @@ export async function reconcileSettledWindows(rt: Runtime, dataset: string, opts
     `WITH newest AS (
        SELECT DISTINCT ON (window_start) window_start, status, finished_at
          FROM dualrun.batch_runs
-        WHERE dataset = $1 AND (CASE WHEN $2 THEN window_start >= $4::timestamptz - make_interval(days => $3) ELSE window_start IS NULL END)
+        WHERE dataset = $1 AND (CASE WHEN $2 THEN window_start >= $4::timestamptz - make_interval(days => $3)
+                  -- Settled late by the scheduler (an open window adopted or retried weeks after it ended).
+                  OR window_start IN (SELECT l.window_start FROM dualrun.batch_runs l
+                                       WHERE l.dataset = $1 AND l.trigger = 'schedule' AND l.status = 'succeeded'
+                                         AND l.finished_at >= $4::timestamptz - make_interval(days => $3))
+                  ELSE window_start IS NULL END)
         ORDER BY window_start, id DESC)
      SELECT n.window_start FROM newest n
       WHERE n.status = 'succeeded'

@@ -50,7 +50,12 @@ export async function checkSettlement(db: Pool, streamDb: Pool, dataset: string,
   const what = window ? `window ${window.label}` : 'the table';
   const not = (proof: 'unknown' | 'behind', reason: string, snapshotAt: Date | null = null, watermark: Date | null = null): Settlement =>
     ({ settled: false, reason, snapshotAt, proof, watermark });
-  if (!run) return not('unknown', `no batch run recorded for ${what} (run \`dualrun batch run\` or \`dualrun batch adopt\`, or pass --assume-settled)`);
+  if (!run) {
+    // The scheduler knows this one is not finished: `behind`, so --assume-settled never makes it evidence.
+    const open = window ? await openWindowNote(db, dataset, window) : null;
+    if (open) return not('behind', `${what} is ${open}`);
+    return not('unknown', `no batch run recorded for ${what} (run \`dualrun batch run\` or \`dualrun batch adopt\`, or pass --assume-settled)`);
+  }
   const snapshotAt = run.snapshot_at ?? run.finished_at;
   if (run.status === 'partial') {
     // A partial load (batch run --partial) saw the window before it ended: never settled, never evidence.
@@ -70,6 +75,17 @@ export async function checkSettlement(db: Pool, streamDb: Pool, dataset: string,
     return not('behind', `the stream watermark ${watermark.toISOString()} has not passed ${horizon.toISOString()} (window end + settle)`, snapshotAt, watermark);
   }
   return { settled: true, reason: null, snapshotAt, proof: 'proven', watermark };
+}
+
+/** How the batch scheduler left the window (dualrun.batch_open_windows, docs/batch.md), or null when it is not open. */
+async function openWindowNote(db: Pool, dataset: string, window: Window): Promise<string | null> {
+  const r = await db.query<{ state: string; last_fire_at: Date }>(
+    'SELECT state, last_fire_at FROM dualrun.batch_open_windows WHERE dataset = $1 AND window_start = $2', [dataset, window.start]);
+  const o = r.rows[0];
+  if (!o) return null;
+  const why = o.state === 'waiting' ? 'batch.completion said the external job had not finished it'
+    : o.state === 'due' ? 'a fire was to adopt it and did not record that it did' : 'its adoption failed';
+  return `${o.state} for the batch: at the scheduler's fire of ${o.last_fire_at.toISOString()} ${why}`;
 }
 
 /** The dataset's stream watermark from the first database that has one recorded. */

@@ -3,9 +3,11 @@
  * stream progress, last reconciliation verdict. One query per table, not per dataset.
  */
 import type { Pool } from '../core/db/connect.ts';
-import type { DualrunConfig } from '../core/config/types.ts';
+import type { DatasetConfig, DualrunConfig } from '../core/config/types.ts';
 import { readStages } from '../core/stages.ts';
 import { abandonOrphanedRuns } from '../../legacy-batch/run-ledger.ts';
+import { openWindows, retriedByFires, type OpenState, type OpenWindow } from '../../legacy-batch/open-windows.ts';
+import { lookbackStart } from './scheduler/fire-open-windows.ts';
 import { formatByteSize } from '../core/byte-size.ts';
 import { slotStatuses } from '../../streaming/capture/logical-slot.ts';
 import { changelogSizes, type ChangelogSize } from '../../streaming/capture/changelog-size.ts';
@@ -40,10 +42,22 @@ export interface DatasetStatus {
   stream: { watermark: string | null; lagSeconds: number | null; deadLetters: number | null; error?: string };
   /** The newest reconciliation attempt; `error` (with its message) when it could not judge. */
   lastVerdict: { window: string | null; verdict: string; at: string; error?: string } | null;
+  /**
+   * Windows batch fires left waiting (adopted: the external job had not finished) or failed,
+   * oldest first; `retried`: whether fires still handle them (docs/batch.md, "Open windows").
+   * They stay here until a run of theirs succeeds, however many newer windows succeed.
+   */
+  openWindows: { window: string; state: OpenState; attempts: number; retried: boolean; firstFireAt: string; lastFireAt: string; detail: string | null }[];
   /** Logical capture only: the slot and the WAL it holds back; `warning` when over stream.source.maxRetainedWal. */
   slot?: { name: string; exists: boolean; retainedBytes: number | null; warning: string | null };
   /** Trigger capture only: rows in its source table's dualrun.changelog and what pruning deleted. */
   changelog?: ChangelogSize;
+}
+
+/** Whether fires still handle an open window: retries left, and within the lookback of a fire now. */
+function stillRetried(ds: DatasetConfig, o: OpenWindow, now: Date): boolean {
+  const from = lookbackStart(ds, now);
+  return retriedByFires(o) && from !== null && o.start >= from;
 }
 
 /** Opens the pool of a dataset's own database (rt.pool). */
@@ -86,11 +100,12 @@ async function streamFacts(db: Pool, config: DualrunConfig, poolFor?: PoolFor): 
   return new Map(parts.flatMap((m) => [...m]));
 }
 
-export async function datasetStatuses(db: Pool, config: DualrunConfig, poolFor?: PoolFor): Promise<DatasetStatus[]> {
+/** `now`: when `openWindows[].retried` is judged (a fire at that time). */
+export async function datasetStatuses(db: Pool, config: DualrunConfig, poolFor?: PoolFor, now = new Date()): Promise<DatasetStatus[]> {
   const names = Object.keys(config.datasets);
   // A run whose process died (SIGKILL) must not show as the one still going.
   await abandonOrphanedRuns(db);
-  const [stages, runs, stream, verdicts] = await Promise.all([
+  const [stages, runs, stream, verdicts, open] = await Promise.all([
     readStages(db, names),
     db.query(`SELECT DISTINCT ON (dataset) dataset, window_label, status, rows, finished_at
               FROM dualrun.batch_runs WHERE dataset = ANY($1) ORDER BY dataset, id DESC`, [names]),
@@ -103,6 +118,7 @@ export async function datasetStatuses(db: Pool, config: DualrunConfig, poolFor?:
                 SELECT dataset, window_label, 'error', at, code || ': ' || message, 1, id
                   FROM dualrun.reconcile_errors WHERE dataset = ANY($1)) v
               ORDER BY dataset, finished_at DESC, kind DESC, id DESC`, [names]),
+    openWindows(db, names),
   ]);
   const by = <T extends { dataset: string }>(rows: T[]) => new Map(rows.map((r) => [r.dataset, r]));
   const ru = by(runs.rows), ve = by(verdicts.rows);
@@ -117,6 +133,9 @@ export async function datasetStatuses(db: Pool, config: DualrunConfig, poolFor?:
       dataset: name,
       stage: stages.get(name)!,
       lastBatchRun: r ? { window: r.window_label, status: r.status, rows: r.rows === null ? null : Number(r.rows), finishedAt: iso(r.finished_at) } : null,
+      openWindows: open.filter((o) => o.dataset === name).map((o) => ({
+        window: o.label, state: o.state, attempts: o.attempts, retried: stillRetried(config.datasets[name], o, now), firstFireAt: iso(o.firstFireAt)!, lastFireAt: iso(o.lastFireAt)!, detail: o.detail,
+      })),
       stream: stream.get(name)!,
       lastVerdict: v ? { window: v.window_label, verdict: v.verdict, at: iso(v.finished_at)!, ...(v.message ? { error: v.message } : {}) } : null,
     };

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { datasetStatuses } from '../dataset-status.ts';
+import { datasetStatuses, type DatasetStatus } from '../dataset-status.ts';
 import { formatTable } from '../../core/format-table.ts';
 import { json, out, runCommand } from './command-runner.ts';
 import { EXIT } from '../../core/errors.ts';
@@ -32,7 +32,15 @@ export function registerDatasets(program: Command): void {
             r.lastVerdict ? `${r.lastVerdict.verdict} ${r.lastVerdict.window ?? 'all'}` : null,
           ]),
         ));
+        // Below the table: a failed or waiting window must not hide behind a newer window's succeeded last run.
+        for (const r of rows) if (r.openWindows.length > 0) out(`${r.dataset}: open batch windows: ${r.openWindows.map(openText).join(', ')}`);
         return code;
       });
     });
+}
+
+function openText(o: DatasetStatus['openWindows'][number]): string {
+  if (o.state === 'due') return `${o.window} due (a fire has not recorded it yet)`;
+  const n = `${o.attempts} ${o.state === 'waiting' ? 'check' : 'attempt'}${o.attempts === 1 ? '' : 's'}`;
+  return `${o.window} ${o.state} (${n}${o.retried ? '' : ', not retried'})`;
 }

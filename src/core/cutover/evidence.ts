@@ -23,6 +23,7 @@ interface Row {
   started_at: Date; finished_at: Date; batch_rows: string | null; stream_rows: string | null; in_flight: string | null; batch_checksum: string | null; stream_checksum: string | null; definition: string | null; drift: boolean;
   run_id: string | null; run_status: string | null; run_finished_at: Date | null; run_definition: Record<string, string> | null;
   last_run_id: string | null; last_run_status: string | null; last_run_started_at: Date | null;
+  open_state: string | null; open_last_fire_at: Date | null;
 }
 
 type Writers = { rows?: number; xminSum?: string } | null;
@@ -47,7 +48,8 @@ export async function loadVerdicts(db: Pool | PoolClient, dataset: string, opts:
        ORDER BY coalesce(window_start::text, window_label, src || id), finished_at DESC, (src = 'e') DESC, id::bigint DESC
      )
      SELECT l.*, b.id::text AS run_id, b.status AS run_status, b.finished_at AS run_finished_at, b.definition AS run_definition,
-            n.id::text AS last_run_id, n.status AS last_run_status, n.started_at AS last_run_started_at
+            n.id::text AS last_run_id, n.status AS last_run_status, n.started_at AS last_run_started_at,
+            ow.state AS open_state, ow.last_fire_at AS open_last_fire_at
      FROM latest l
      LEFT JOIN LATERAL (
        SELECT id, status, finished_at, definition FROM dualrun.batch_runs br
@@ -57,6 +59,7 @@ export async function loadVerdicts(db: Pool | PoolClient, dataset: string, opts:
        SELECT id, status, started_at FROM dualrun.batch_runs br
        WHERE br.dataset = $1 AND br.window_start IS NOT DISTINCT FROM l.window_start
        ORDER BY id DESC LIMIT 1) n ON true
+     LEFT JOIN dualrun.batch_open_windows ow ON ow.dataset = $1 AND ow.window_start = l.window_start
      ORDER BY coalesce(l.window_start, l.finished_at) DESC, l.finished_at DESC, l.id::bigint DESC
      LIMIT $4`,
     [dataset, retire, opts.streamingSince ?? null, opts.limit],
@@ -68,7 +71,8 @@ export async function loadVerdicts(db: Pool | PoolClient, dataset: string, opts:
 export async function loadLastFailure(db: Pool | PoolClient, dataset: string): Promise<Verdict | null> {
   const r = await db.query<Row>(
     `SELECT f.*, NULL AS run_id, NULL AS run_status, NULL::timestamptz AS run_finished_at, NULL::jsonb AS run_definition,
-            NULL AS last_run_id, NULL AS last_run_status, NULL::timestamptz AS last_run_started_at
+            NULL AS last_run_id, NULL AS last_run_status, NULL::timestamptz AS last_run_started_at,
+            NULL AS open_state, NULL::timestamptz AS open_last_fire_at
      FROM (${RESULTS}) f WHERE verdict IN ('mismatch', 'error') ORDER BY finished_at DESC, id::bigint DESC LIMIT 1`, [dataset]);
   return r.rows[0] ? toVerdict(r.rows[0]) : null;
 }
@@ -82,6 +86,7 @@ function toVerdict(x: Row): Verdict {
     batchChecksum: x.batch_checksum, streamChecksum: x.stream_checksum,
     definition: x.definition, schemaDrift: x.drift,
     batchLoad: x.run_id ? { runId: x.run_id, status: x.run_status!, finishedAt: x.run_finished_at, definition: x.run_definition } : null,
+    openWindow: x.open_state && x.open_last_fire_at ? { state: x.open_state, lastFireAt: x.open_last_fire_at } : null,
     newestBatchRun: x.last_run_id ? { runId: x.last_run_id, status: x.last_run_status!, startedAt: x.last_run_started_at } : null,
     settlement: settlementOf(x.settlement),
     shapes: x.shapes && typeof x.shapes === 'object' ? { batch: x.shapes.batch ?? null, stream: x.shapes.stream ?? null } : null,

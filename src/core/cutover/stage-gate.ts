@@ -64,6 +64,12 @@ export interface Verdict {
   } | null;
   /** The newest batch run of its window, any status, as the gate reads it now (rule 4.3: only `succeeded` leaves the window settled). */
   readonly newestBatchRun?: { readonly runId: string; readonly status: string; readonly startedAt: Date | null } | null;
+  /**
+   * The batch scheduler left its window open (dualrun.batch_open_windows, docs/batch.md): `waiting`
+   * for the external job, `failed`, or `due` (a fire has not recorded how it ended). An adopted window with no run recorded is otherwise not
+   * known to be unsettled. Absent/null: not open.
+   */
+  readonly openWindow?: { readonly state: string; readonly lastFireAt: Date } | null;
   /** How settled the window was when judged (the reconciler's record; null/absent: recorded before dualrun kept it). */
   readonly settlement?: { readonly proof: 'proven' | 'unknown' | 'behind'; readonly settleMs: number; readonly watermark: Date | null; readonly reason: string | null } | null;
   /** A mismatch caused by schema drift (h1: verdict mismatch with `schemaDrift`). */
@@ -360,6 +366,11 @@ function unsettledReason(v: Verdict, settleMs: number): Reason {
   if (run && run.status !== 'succeeded' && run.status !== 'partial') {
     const what = run.status === 'running' ? `is running (started ${run.startedAt?.toISOString() ?? 'at an unknown time'})` : `is ${run.status}`;
     return { rule: 'batch-run', reason: `the newest batch run of its window (run ${run.runId}) ${what}: the window is not settled now; once a run succeeds, reconcile it again` };
+  }
+  if (v.openWindow) {
+    const why = v.openWindow.state === 'waiting' ? 'batch.completion said the external job had not finished it'
+      : v.openWindow.state === 'due' ? 'a fire was to load or adopt it and did not record that it did' : 'its batch load or adoption failed';
+    return { rule: 'batch-run', reason: `the batch scheduler left its window ${v.openWindow.state} at its fire of ${v.openWindow.lastFireAt.toISOString()} (${why}): the window is not settled now; once it is adopted or loaded, reconcile it again` };
   }
   const st = v.settlement;
   if (st?.proof === 'behind') {

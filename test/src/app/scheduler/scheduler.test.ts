@@ -99,7 +99,7 @@ describe('scheduler fires', () => {
   it('records an adopted window once batch.completion says the external job finished it', async () => {
     const s = createScheduler({ rt: runtime(dir), jobs: plannedJobs(runtime(dir).config).jobs, graceMs: 1000 });
     const waiting = await s.fire('batch:legacy', new Date('2026-11-22T01:00:00Z'));
-    expect(waiting).toMatchObject({ outcome: 'skipped', detail: 'window 2026-11-21: external job not finished yet' });
+    expect(waiting).toMatchObject({ outcome: 'skipped', detail: 'window 2026-11-21: external job not finished yet (checked again at later fires)' });
     await db.pool.query(`INSERT INTO public.legacy_done VALUES ('2026-11-21')`);
     expect((await s.fire('batch:legacy', new Date('2026-11-22T01:10:00Z'))).outcome).toBe('succeeded');
     expect((await s.fire('batch:legacy', new Date('2026-11-22T01:20:00Z'))).outcome).toBe('skipped');
