@@ -28,6 +28,12 @@ export type Codec =
   | { k: 'float' }
   /** An instant: timestamptz as is; a timestamp or date is a wall clock in the dataset's time zone. */
   | { k: 'instant' }
+  /**
+   * A date against a timestamp: two wall clocks, compared as wall clocks (the date as its midnight,
+   * as Postgres's own `date = timestamp` does), never through a zone: where a zone skips midnight,
+   * the date's midnight and the timestamp an hour later are one instant there.
+   */
+  | { k: 'wallclock' }
   /** json/jsonb by jsonb semantics (key order, whitespace, duplicate keys); json jsonb cannot hold (`\u0000`) by its text. */
   | { k: 'json' }
   /** Arrays: element by element when either side's elements need normalising, else as the array's text. */
@@ -90,6 +96,7 @@ export function planCodec(b: TypeDesc, s: TypeDesc): Codec | Unequatable {
   if ((FLOATS.has(bn) && exact(sn)) || (exact(bn) && FLOATS.has(sn))) return { k: 'decimal' };
   if (bn === 'date' && sn === 'date') return { k: 'text' };
   if (bn === 'timestamp' && sn === 'timestamp') return { k: 'text' };
+  if ((bn === 'date' && sn === 'timestamp') || (bn === 'timestamp' && sn === 'date')) return { k: 'wallclock' };
   if (TEMPORAL.has(bn) && TEMPORAL.has(sn)) return { k: 'instant' };
   if (JSONS.has(bn) && JSONS.has(sn)) return { k: 'json' };
   if (bn === sn) return { k: 'text' };
@@ -200,6 +207,10 @@ export function encodeSql(c: Codec, t: TypeDesc, expr: string, depth = 0): strin
       const [lo, hi] = name === 'date' ? [`'4714-11-25 BC'::date`, `'294276-12-30'::date`] : [`'4714-11-25 00:00 BC'::timestamp`, `'294276-12-30 00:00'::timestamp`];
       return `CASE WHEN (${expr} < ${lo} OR ${expr} > ${hi}) AND isfinite(${expr}) THEN '~' || ${expr}::text ELSE ${expr}::timestamptz::text END`;
     }
+    case 'wallclock':
+      if (name !== 'date') return `${expr}::text`;
+      // A date past 294276 has no timestamp (the cast fails): compared by its text, marked so it equals no timestamp.
+      return `CASE WHEN ${expr} > '294276-12-31'::date AND isfinite(${expr}) THEN '~' || ${expr}::text ELSE ${expr}::timestamp::text END`;
     case 'json':
       if (name === 'jsonb') return `${expr}::text`;
       return jsonSql(t, expr);
