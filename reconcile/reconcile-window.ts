@@ -158,9 +158,12 @@ function drilldownSpec(ctx: DatasetContext, window: Window | null, inMemoryRows?
 async function openSessions(ctx: DatasetContext): Promise<[SideSession, SideSession]> {
   const timeZone = ctx.ds.window?.timezone ?? 'UTC';
   const settings = sessionScanSettings(ctx.buckets.count);
-  const bs = await openSideSession(ctx.batchPool, { timeZone, settings });
+  // Only a side whose SQL holds reconcile.expressions searches the user's schemas (after pg_catalog).
+  const exprs = Object.values(ctx.ds.reconcile.expressions);
+  const [bUser, sUser] = [exprs.some((e) => e.batch !== undefined), exprs.some((e) => e.stream !== undefined)];
+  const bs = await openSideSession(ctx.batchPool, { timeZone, settings, userFunctions: bUser });
   try {
-    const ss = await openSideSession(ctx.streamPool, ctx.sameDatabase ? { snapshot: await bs.exportSnapshot(), timeZone, settings } : { timeZone, settings });
+    const ss = await openSideSession(ctx.streamPool, { ...(ctx.sameDatabase ? { snapshot: await bs.exportSnapshot() } : {}), timeZone, settings, userFunctions: sUser });
     return [bs, ss];
   } catch (e) {
     await bs.close();

@@ -5,7 +5,7 @@
  * in one database, the second session imports the first one's snapshot, so the
  * two sides are compared at the same instant while scanning in parallel.
  */
-import { CATALOG_FIRST_SQL, type Pool, type PoolClient } from '../src/core/db/connect.ts';
+import { CATALOG_FIRST_SQL, CATALOG_ONLY_SQL, type Pool, type PoolClient } from '../src/core/db/connect.ts';
 import { sessionSettings } from './canonical-row-sql.ts';
 
 export interface SideSession {
@@ -29,15 +29,18 @@ let cursorSeq = 0;
 /**
  * `timeZone`: the dataset's window time zone (default UTC): instants print in it, wall clocks are read in it.
  * `settings`: more settings for this transaction only (scan-settings.ts); the server's stay untouched.
+ * `userFunctions`: this side's SQL holds reconcile.expressions, which may call the user's functions:
+ * the user's schemas stay on the path after pg_catalog. Otherwise pg_catalog alone is searched, so no
+ * overload of the user's can stand in for one the reconciler calls (connect.ts, CATALOG_ONLY_SQL).
  */
-export async function openSideSession(pool: Pool, opts: { snapshot?: string; timeZone?: string; settings?: readonly (readonly [string, string])[] } = {}): Promise<SideSession> {
+export async function openSideSession(pool: Pool, opts: { snapshot?: string; timeZone?: string; settings?: readonly (readonly [string, string])[]; userFunctions?: boolean } = {}): Promise<SideSession> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     if (opts.snapshot) await client.query(`SET TRANSACTION SNAPSHOT '${opts.snapshot.replace(/[^0-9A-Fa-f-]/g, '')}'`);
     const settings = [...sessionSettings(opts.timeZone ?? 'UTC'), ...(opts.settings ?? [])];
     await client.query(`SELECT ${settings.map((_, i) => `pg_catalog.set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`, settings.flat());
-    await client.query(CATALOG_FIRST_SQL);
+    await client.query(opts.userFunctions ? CATALOG_FIRST_SQL : CATALOG_ONLY_SQL);
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);
     client.release();

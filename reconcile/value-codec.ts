@@ -195,7 +195,8 @@ export function encodeSql(c: Codec, t: TypeDesc, expr: string, depth = 0): strin
     case 'decimal':
       if (name && INTEGERS.has(name)) return `${expr}::text`;
       if (name && FLOATS.has(name)) return floatAsDecimalSql(expr);
-      return name === 'numeric' ? `trim_scale(${expr})::text` : `trim_scale(${expr}::numeric)::text`;
+      // Qualified and cast: a domain's value would find a trim_scale of the user's on that domain first.
+      return `pg_catalog.trim_scale((${expr})::numeric)::text`;
     case 'float':
       // Adding +0 turns IEEE -0 into 0; NaN and Infinity keep their names.
       return `(${expr}::float8 + 0::float8)::text`;
