@@ -63,17 +63,22 @@ async function columnsOf(c: PoolClient, t: TableRef): Promise<Column[] | null> {
 }
 
 const WALL_CLOCKS = new Set(['timestamp', 'date']);
+const FLOATS = new Set(['float4', 'float8']);
 
 /**
  * A stream column cast to the batch column's type. Between a wall clock (`timestamp`, `date`) and an
  * instant (`timestamptz`) a plain `::` converts in each reader's session TimeZone, while the
  * reconciler compared them in the dataset's window time zone: there a reader in UTC was served
  * `2026-11-19 23:30` for the batch's Berlin `2026-11-20 00:30`. Converted in that zone instead.
+ * A float under a numeric goes through dualrun.float_decimal (migration 1480).
  */
 function castSql(ref: string, s: Column, b: Column, zone: string): string {
   const z = quoteLiteral(zone);
   if (s.base === 'timestamptz' && WALL_CLOCKS.has(b.base)) return `(${ref} AT TIME ZONE ${z})::${b.type}`;
   if (b.base === 'timestamptz' && WALL_CLOCKS.has(s.base)) return `(${ref}::timestamp AT TIME ZONE ${z})::${b.type}`;
+  // A float under a numeric: as the decimal the reconciler compared (its shortest round-trip text).
+  // float8::numeric keeps 15 digits: 0.30000000000000004 matched and was served as 0.3.
+  if (FLOATS.has(s.base) && b.base === 'numeric') return `dualrun.float_decimal(${ref}::float8)::${b.type}`;
   return `${ref}::${b.type}`;
 }
 
