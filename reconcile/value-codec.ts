@@ -181,6 +181,15 @@ function floatAsDecimalSql(expr: string): string {
   return `CASE WHEN ${f} IN ('Infinity'::float8, '-Infinity'::float8) THEN ${f}::text ELSE trim_scale(${f}::text::numeric)::text END`;
 }
 
+/**
+ * `v::text`, or the type's output where a cast to text of the user's would stand in for it
+ * (table-columns.ts, userTextCast). format's `%s` prints by the type's output function.
+ */
+function asText(t: TypeDesc, expr: string): string {
+  if (!t.userTextCast) return `${expr}::text`;
+  return `CASE WHEN (${expr}) IS NOT DISTINCT FROM NULL THEN NULL ELSE pg_catalog.format('%s', ${expr}) END`;
+}
+
 /** True when the codec writes this side's values exactly as `v::text` does. */
 function isPlainText(c: Codec, t: TypeDesc): boolean {
   return encodeSql(c, t, 'x') === 'x::text';
@@ -191,7 +200,7 @@ export function encodeSql(c: Codec, t: TypeDesc, expr: string, depth = 0): strin
   const name = base(t);
   switch (c.k) {
     case 'text':
-      return `${expr}::text`;
+      return asText(t, expr);
     case 'decimal':
       if (name && INTEGERS.has(name)) return `${expr}::text`;
       if (name && FLOATS.has(name)) return floatAsDecimalSql(expr);
@@ -216,7 +225,7 @@ export function encodeSql(c: Codec, t: TypeDesc, expr: string, depth = 0): strin
       if (name === 'jsonb') return `${expr}::text`;
       return jsonSql(t, expr);
     case 'array': {
-      if (!c.perElement || t.kind !== 'array') return `${expr}::text`;
+      if (!c.perElement || t.kind !== 'array') return asText(t, expr);
       // Dimensions first (they are part of an array's value), then the elements' canonical texts in order.
       const u = `u${depth}`;
       const elem = encodeSql(c.elem, t.elem, `${u}.e`, depth + 1);
@@ -225,7 +234,7 @@ export function encodeSql(c: Codec, t: TypeDesc, expr: string, depth = 0): strin
       return `CASE WHEN ${expr} IS NULL THEN NULL ELSE coalesce(array_dims(${expr}), '') || coalesce((SELECT array_agg(${elem} ORDER BY ${u}.o) FROM (${elems}) ${u})::text, '{}') END`;
     }
     case 'record': {
-      if (!c.perField || t.kind !== 'composite') return `${expr}::text`;
+      if (!c.perField || t.kind !== 'composite') return asText(t, expr);
       const field = (i: number) => (c.byName ? t.fields.find((x) => x.name === c.byName![i])! : t.fields[i]);
       const fields = c.fields.map((f, i) => encodeSql(f, field(i).type, `(${expr})."${field(i).name.replace(/"/g, '""')}"`, depth + 1));
       // A NULL composite is not a composite of NULLs (`IS NOT DISTINCT FROM NULL` tells them apart).
