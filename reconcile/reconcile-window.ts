@@ -82,6 +82,8 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     // Which tables, with which columns, this verdict is about (the gate checks they are still those: rule 4.6).
     const [batchShape, streamShape] = await Promise.all([readOutputShape(bs.client, ctx.batch.shape.table), readOutputShape(ss.client, ctx.stream.shape.table)]);
     base.shapes = { batch: batchShape, stream: streamShape };
+    // Shapes print type and table names as the user's path sees them (the gate reads them so); the rest searches pg_catalog alone.
+    await Promise.all([bs.catalogOnly(), ss.catalogOnly()]);
     if (window) {
       const tz = ctx.ds.window?.timezone ?? 'UTC';
       await checkZoneAgreement(bs.client, window, ctx.batch.windowColumn, tz, 'the batch database');

@@ -20,6 +20,12 @@ export interface SideSession {
    * large scans with small results), else through a cursor.
    */
   rows<R>(sql: string, params: unknown[], small: boolean): AsyncGenerator<R>;
+  /**
+   * From here on, search pg_catalog alone (unless the side has reconcile.expressions). Called once
+   * the outputs' shapes are read: those (format_type, pg_get_viewdef) print names as the user's path
+   * sees them, and the cutover gate re-reads them that way.
+   */
+  catalogOnly(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -30,8 +36,9 @@ let cursorSeq = 0;
  * `timeZone`: the dataset's window time zone (default UTC): instants print in it, wall clocks are read in it.
  * `settings`: more settings for this transaction only (scan-settings.ts); the server's stay untouched.
  * `userFunctions`: this side's SQL holds reconcile.expressions, which may call the user's functions:
- * the user's schemas stay on the path after pg_catalog. Otherwise pg_catalog alone is searched, so no
- * overload of the user's can stand in for one the reconciler calls (connect.ts, CATALOG_ONLY_SQL).
+ * the user's schemas stay on the path after pg_catalog. Otherwise, after `catalogOnly()`, pg_catalog
+ * alone is searched, so no overload of the user's can stand in for one the reconciler calls
+ * (connect.ts, CATALOG_ONLY_SQL).
  */
 export async function openSideSession(pool: Pool, opts: { snapshot?: string; timeZone?: string; settings?: readonly (readonly [string, string])[]; userFunctions?: boolean } = {}): Promise<SideSession> {
   const client = await pool.connect();
@@ -40,7 +47,7 @@ export async function openSideSession(pool: Pool, opts: { snapshot?: string; tim
     if (opts.snapshot) await client.query(`SET TRANSACTION SNAPSHOT '${opts.snapshot.replace(/[^0-9A-Fa-f-]/g, '')}'`);
     const settings = [...sessionSettings(opts.timeZone ?? 'UTC'), ...(opts.settings ?? [])];
     await client.query(`SELECT ${settings.map((_, i) => `pg_catalog.set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`, settings.flat());
-    await client.query(opts.userFunctions ? CATALOG_FIRST_SQL : CATALOG_ONLY_SQL);
+    await client.query(CATALOG_FIRST_SQL);
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);
     client.release();
@@ -71,6 +78,9 @@ export async function openSideSession(pool: Pool, opts: { snapshot?: string; tim
     },
     cursor,
     rows: <R>(sql: string, params: unknown[], small: boolean) => (small ? all<R>(sql, params) : cursor<R>(sql, params)),
+    async catalogOnly() {
+      if (!opts.userFunctions) await client.query(CATALOG_ONLY_SQL);
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -13,6 +13,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../support/pg.ts';
 import { reconcileDataset } from '../../reconcile/reconcile-dataset.ts';
+import { readOutputShape } from '../../src/core/cutover/output-shape.ts';
 import { dataset, found, freshDatabase, runtimeFor } from './support.ts';
 
 // Two databases, so each trap is the only one in its database.
@@ -39,7 +40,9 @@ beforeAll(async () => {
     CREATE TABLE h.qb (id int8 PRIMARY KEY, n public.qty, amt numeric);
     CREATE TABLE h.qs (id int8 PRIMARY KEY, n public.qty, amt numeric);
     INSERT INTO h.qb VALUES ${rows((i) => `(${i}, ${i}, 1)`)};
-    INSERT INTO h.qs VALUES ${rows((i) => `(${i}, ${i + 1000}, 1)`)};`);
+    INSERT INTO h.qs VALUES ${rows((i) => `(${i}, ${i + 1000}, 1)`)};
+    CREATE TABLE public.qpub (id int8 PRIMARY KEY, n public.qty, amt numeric);
+    CREATE VIEW h.qv AS SELECT * FROM public.qpub;`);
 });
 afterAll(async () => { await db?.drop(); await dq?.drop(); });
 
@@ -79,5 +82,15 @@ describe('functions and operators of the user\'s never replace the reconciler\'s
     expect(r.error).toBeUndefined();
     expect(r.verdict).toBe('mismatch');
     expect(found(r)).toEqual(changedN);
+  });
+
+  it('the outputs\' shapes are still read as the user\'s path prints them, as the cutover gate re-reads them (a domain\'s name, a view\'s query)', async () => {
+    const rt = runtimeFor(dq, { x: dataset({ key: ['id'], batch: { output: 'h.qb' }, stream: { output: 'h.qv' } }) });
+    try {
+      const [r] = await reconcileDataset(rt, 'x', { assumeSettled: true, samples: 1, store: false });
+      expect(r.error).toBeUndefined();
+      const ds = rt.dataset('x');
+      expect(r.shapes).toEqual({ batch: await readOutputShape(dq.pool, ds.batch.output), stream: await readOutputShape(dq.pool, ds.stream.output) });
+    } finally { await rt.close(); }
   });
 });
