@@ -215,12 +215,12 @@ export function encodeSql(c: Codec, t: TypeDesc, expr: string, depth = 0): strin
       // beyond 294276, or a wall clock there west of UTC): such a value has no instant, so it is compared by
       // its text, marked so it equals no instant, rather than failing the window.
       const [lo, hi] = name === 'date' ? [`'4714-11-25 BC'::date`, `'294276-12-30'::date`] : [`'4714-11-25 00:00 BC'::timestamp`, `'294276-12-30 00:00'::timestamp`];
-      return `CASE WHEN (${expr} < ${lo} OR ${expr} > ${hi}) AND isfinite(${expr}) THEN '~' || ${expr}::text ELSE ${expr}::timestamptz::text END`;
+      return `CASE WHEN (${expr} < ${lo} OR ${expr} > ${hi}) AND pg_catalog.isfinite(${expr}) THEN '~' || ${expr}::text ELSE ${expr}::timestamptz::text END`;
     }
     case 'wallclock':
       if (name !== 'date') return `${expr}::text`;
       // A date past 294276 has no timestamp (the cast fails): compared by its text, marked so it equals no timestamp.
-      return `CASE WHEN ${expr} > '294276-12-31'::date AND isfinite(${expr}) THEN '~' || ${expr}::text ELSE ${expr}::timestamp::text END`;
+      return `CASE WHEN ${expr} > '294276-12-31'::date AND pg_catalog.isfinite(${expr}) THEN '~' || ${expr}::text ELSE ${expr}::timestamp::text END`;
     case 'json':
       if (name === 'jsonb') return `${expr}::text`;
       return jsonSql(t, expr);
@@ -230,8 +230,8 @@ export function encodeSql(c: Codec, t: TypeDesc, expr: string, depth = 0): strin
       const u = `u${depth}`;
       const elem = encodeSql(c.elem, t.elem, `${u}.e`, depth + 1);
       // unnest in the select list, not FROM: there a composite element would be expanded into its fields.
-      const elems = `SELECT unnest(${expr}) AS e, generate_series(1, cardinality(${expr})) AS o`;
-      return `CASE WHEN ${expr} IS NULL THEN NULL ELSE coalesce(array_dims(${expr}), '') || coalesce((SELECT array_agg(${elem} ORDER BY ${u}.o) FROM (${elems}) ${u})::text, '{}') END`;
+      const elems = `SELECT pg_catalog.unnest(${expr}) AS e, pg_catalog.generate_series(1, pg_catalog.cardinality(${expr})) AS o`;
+      return `CASE WHEN ${expr} IS NULL THEN NULL ELSE coalesce(pg_catalog.array_dims(${expr}), '') || coalesce((SELECT pg_catalog.array_agg(${elem} ORDER BY ${u}.o) FROM (${elems}) ${u})::text, '{}') END`;
     }
     case 'record': {
       if (!c.perField || t.kind !== 'composite') return asText(t, expr);

@@ -21,7 +21,7 @@ describe('canonical row SQL', () => {
   it('normalises by type: numeric scale, instants in the session zone, json as jsonb unless it holds \\u0000', () => {
     expect(canonicalValueSql(col('amount', 'numeric'))).toBe('pg_catalog.trim_scale(("amount")::numeric)::text');
     expect(canonicalValueSql(col('at', 'timestamp'))).toBe('"at"::text');
-    expect(canonicalValueSql({ ...col('at', 'timestamp'), codec: { k: 'instant' } })).toBe(`CASE WHEN ("at" < '4714-11-25 00:00 BC'::timestamp OR "at" > '294276-12-30 00:00'::timestamp) AND isfinite("at") THEN '~' || "at"::text ELSE "at"::timestamptz::text END`);
+    expect(canonicalValueSql({ ...col('at', 'timestamp'), codec: { k: 'instant' } })).toBe(`CASE WHEN ("at" < '4714-11-25 00:00 BC'::timestamp OR "at" > '294276-12-30 00:00'::timestamp) AND pg_catalog.isfinite("at") THEN '~' || "at"::text ELSE "at"::timestamptz::text END`);
     expect(canonicalValueSql(col('at', 'timestamptz'))).toBe('"at"::text');
     expect(canonicalValueSql(col('doc', 'json'))).toBe(`CASE WHEN ((strpos("doc"::text, '\\u') > 0 AND ${jsonUnfitBeforeSql('"doc"::text')}) OR "doc"::text ~ '[0-9][eE][+-]?[0-9]{5}') THEN '~' || "doc"::text ELSE "doc"::jsonb::text END`);
     expect(canonicalValueSql(col('n', 'int4'), 'b')).toBe('b."n"::text');
