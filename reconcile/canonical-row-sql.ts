@@ -100,7 +100,7 @@ export function canonicalKeySql(key: readonly ColumnInfo[], alias?: string): str
  * (pure ASCII, the same bytes in every server encoding). Only then: it costs.
  */
 function hashInputSql(text: string, utf8: boolean): string {
-  return utf8 ? `encode(convert_to(${text}, 'UTF8'), 'hex')` : text;
+  return utf8 ? `pg_catalog.encode(pg_catalog.convert_to(${text}, 'UTF8'::name), 'hex'::text)` : text;
 }
 
 /**
@@ -111,7 +111,7 @@ function hashInputSql(text: string, utf8: boolean): string {
 export function rowHashSql(key: readonly ColumnInfo[], compared: readonly ColumnInfo[], alias?: string, hashing: Pick<Bucketing, 'utf8Hash' | 'recordHash'> = {}): string {
   const cols = [...key, ...compared];
   const utf8 = hashing.utf8Hash ?? false;
-  if (!hashing.recordHash) return `hashtextextended(${hashInputSql(canonicalRecordSql(cols, alias), utf8)}, 0)`;
+  if (!hashing.recordHash) return `pg_catalog.hashtextextended(${hashInputSql(canonicalRecordSql(cols, alias), utf8)}, 0::int8)`;
   return recordHashSql(cols.map((c) => hashFieldSql(c.hash, columnRef(c, alias), hashInputSql(canonicalValueSql(c, alias), utf8), utf8)));
 }
 
@@ -149,9 +149,9 @@ export function bucketSql(key: readonly ColumnInfo[], b: Bucketing, alias?: stri
   if (b.mode === 'integer') {
     const ref = columnRef(key[0], alias);
     // A NULL key still lands in a bucket, so no row escapes the fingerprint.
-    return `coalesce(abs(${ref}::int8 % ${b.count}), 0)`;
+    return `coalesce(pg_catalog.abs(${ref}::int8 % ${b.count}::int8), 0)`;
   }
-  return `((hashtextextended(${hashInputSql(canonicalKeySql(key, alias), b.utf8Hash ?? false)}, 1) & 9223372036854775807) % ${b.count})`;
+  return `((pg_catalog.hashtextextended(${hashInputSql(canonicalKeySql(key, alias), b.utf8Hash ?? false)}, 1::int8) & 9223372036854775807::int8) % ${b.count}::int8)`;
 }
 
 /** The key as a JSON object of typed values, e.g. {"order_id": 42} (matches stream tombstones). */

@@ -49,8 +49,11 @@ function sideSql(side: SideSpec, startParam: number, withTs: boolean): string {
  */
 function differsSql(b: ColumnInfo, s: ColumnInfo, i: number): string {
   const [bc, sc] = [aliased(b, `f${i}`), aliased(s, `f${i}`)];
-  if (b.hash?.native === 'value' || b.hash?.native === 'bytes') return `b.f${i} IS DISTINCT FROM s.f${i}`;
-  if (b.hash?.native === 'string') return `b.f${i} COLLATE "C" IS DISTINCT FROM s.f${i} COLLATE "C"`;
+  // Cast to the base type first: a domain's value would find an `=` of the user's on the domain
+  // before pg_catalog's on its base type (an exact match wins whatever the search path says).
+  if (b.hash?.native === 'value') return `(b.f${i})::${b.hash.type} IS DISTINCT FROM (s.f${i})::${b.hash.type}`;
+  if (b.hash?.native === 'bytes') return `(b.f${i})::${b.type} IS DISTINCT FROM (s.f${i})::${s.type}`;
+  if (b.hash?.native === 'string') return `(b.f${i})::${b.hash.type} COLLATE "C" IS DISTINCT FROM (s.f${i})::${b.hash.type} COLLATE "C"`;
   // Canonical texts compare byte for byte: a column's non-deterministic collation (case-blind ICU)
   // would otherwise carry over to its text and make 'ABC' equal 'abc'.
   return `(${canonicalValueSql(bc, 'b')}) COLLATE "C" IS DISTINCT FROM (${canonicalValueSql(sc, 's')}) COLLATE "C"`;

@@ -82,6 +82,8 @@ async function judge(rt: Runtime, ctx: DatasetContext, window: Window | null, ba
     // Which tables, with which columns, this verdict is about (the gate checks they are still those: rule 4.6).
     const [batchShape, streamShape] = await Promise.all([readOutputShape(bs.client, ctx.batch.shape.table), readOutputShape(ss.client, ctx.stream.shape.table)]);
     base.shapes = { batch: batchShape, stream: streamShape };
+    // Shapes print type and table names as the user's path sees them (the gate reads them so); the rest searches pg_catalog alone.
+    await Promise.all([bs.catalogOnly(), ss.catalogOnly()]);
     if (window) {
       const tz = ctx.ds.window?.timezone ?? 'UTC';
       await checkZoneAgreement(bs.client, window, ctx.batch.windowColumn, tz, 'the batch database');
@@ -159,9 +161,12 @@ function drilldownSpec(ctx: DatasetContext, window: Window | null, inMemoryRows?
 async function openSessions(ctx: DatasetContext): Promise<[SideSession, SideSession]> {
   const timeZone = ctx.ds.window?.timezone ?? 'UTC';
   const settings = sessionScanSettings(ctx.buckets.count);
-  const bs = await openSideSession(ctx.batchPool, { timeZone, settings });
+  // Only a side whose SQL holds reconcile.expressions searches the user's schemas (after pg_catalog).
+  const exprs = Object.values(ctx.ds.reconcile.expressions);
+  const [bUser, sUser] = [exprs.some((e) => e.batch !== undefined), exprs.some((e) => e.stream !== undefined)];
+  const bs = await openSideSession(ctx.batchPool, { timeZone, settings, userFunctions: bUser });
   try {
-    const ss = await openSideSession(ctx.streamPool, ctx.sameDatabase ? { snapshot: await bs.exportSnapshot(), timeZone, settings } : { timeZone, settings });
+    const ss = await openSideSession(ctx.streamPool, { ...(ctx.sameDatabase ? { snapshot: await bs.exportSnapshot() } : {}), timeZone, settings, userFunctions: sUser });
     return [bs, ss];
   } catch (e) {
     await bs.close();

@@ -71,7 +71,7 @@ export function hashFieldSql(plan: FieldHash | undefined, ref: string, canonical
   // (sign() would not: its result is a numeric too, so -1 and 1 hash alike).
   if (plan && plan.native === 'value' && plan.type === 'numeric') return `(${ref})::numeric, (${ref})::numeric < 0, (${ref})::numeric = 'NaN'::numeric`;
   if (plan && plan.native === 'value') return `(${ref})::${plan.type}`;
-  if (plan && plan.native === 'bytes') return `${plan.type}(${ref})`;
+  if (plan && plan.native === 'bytes') return `pg_catalog.${plan.type}(${ref})`;
   if (plan && plan.native === 'string' && !utf8) return `(${ref})::${plan.type} COLLATE "C"`;
   return `(${canonical}) COLLATE "C"`;
 }
@@ -102,7 +102,9 @@ export function recordHashSql(fields: readonly string[]): string {
 const CHUNK = 500;
 
 function rehashed(fields: readonly string[]): string {
-  return `hash_numeric_extended(hash_record_extended(ROW(${fields.join(', ')}), ${RECORD_SEED})::numeric, 0)`;
+  // Qualified: with the user's schemas on the path (reconcile.expressions), an overload taking the literal's
+  // integer would be preferred to pg_catalog's bigint one, and could hash every row alike.
+  return `pg_catalog.hash_numeric_extended(pg_catalog.hash_record_extended(ROW(${fields.join(', ')}), ${RECORD_SEED}::int8)::numeric, 0::int8)`;
 }
 
 /**

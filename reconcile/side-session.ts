@@ -5,7 +5,7 @@
  * in one database, the second session imports the first one's snapshot, so the
  * two sides are compared at the same instant while scanning in parallel.
  */
-import { CATALOG_FIRST_SQL, type Pool, type PoolClient } from '../src/core/db/connect.ts';
+import { CATALOG_FIRST_SQL, CATALOG_ONLY_SQL, type Pool, type PoolClient } from '../src/core/db/connect.ts';
 import { sessionSettings } from './canonical-row-sql.ts';
 
 export interface SideSession {
@@ -20,6 +20,12 @@ export interface SideSession {
    * large scans with small results), else through a cursor.
    */
   rows<R>(sql: string, params: unknown[], small: boolean): AsyncGenerator<R>;
+  /**
+   * From here on, search pg_catalog alone (unless the side has reconcile.expressions). Called once
+   * the outputs' shapes are read: those (format_type, pg_get_viewdef) print names as the user's path
+   * sees them, and the cutover gate re-reads them that way.
+   */
+  catalogOnly(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -68,8 +74,12 @@ function handled<T>(p: Promise<T>): Promise<T> {
 /**
  * `timeZone`: the dataset's window time zone (default UTC): instants print in it, wall clocks are read in it.
  * `settings`: more settings for this transaction only (scan-settings.ts); the server's stay untouched.
+ * `userFunctions`: this side's SQL holds reconcile.expressions, which may call the user's functions:
+ * the user's schemas stay on the path after pg_catalog. Otherwise, after `catalogOnly()`, pg_catalog
+ * alone is searched, so no overload of the user's can stand in for one the reconciler calls
+ * (connect.ts, CATALOG_ONLY_SQL).
  */
-export async function openSideSession(pool: Pool, opts: { snapshot?: string; timeZone?: string; settings?: readonly (readonly [string, string])[] } = {}): Promise<SideSession> {
+export async function openSideSession(pool: Pool, opts: { snapshot?: string; timeZone?: string; settings?: readonly (readonly [string, string])[]; userFunctions?: boolean } = {}): Promise<SideSession> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -114,6 +124,9 @@ export async function openSideSession(pool: Pool, opts: { snapshot?: string; tim
     },
     cursor,
     rows: <R>(sql: string, params: unknown[], small: boolean) => (small ? all<R>(sql, params) : cursor<R>(sql, params)),
+    async catalogOnly() {
+      if (!opts.userFunctions) await client.query(CATALOG_ONLY_SQL);
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -14,13 +14,18 @@ import { caseHint } from '../src/core/db/table-catalog.ts';
 import type { Codec } from './value-codec.ts';
 import type { FieldHash } from './row-hash-sql.ts';
 
-/** A column's type with domains resolved, described as deep as the canonical encoding needs. */
+/**
+ * A column's type with domains resolved, described as deep as the canonical encoding needs.
+ * `userTextCast`: the type has a cast to text that a user created with a function of theirs
+ * (`CREATE CAST (mood AS text) WITH FUNCTION ...`): `v::text` would call it rather than the type's
+ * output function, which is what readers are served, so such a value is printed by its output.
+ */
 export type TypeDesc =
   /** `typmod`: e.g. numeric(12,2)'s precision and scale, -1 when unconstrained (equal typmods: equal text forms). */
-  | { kind: 'base'; name: string; category: string; typmod?: number; softInput?: boolean }
-  | { kind: 'enum'; name: string; category: 'E' }
-  | { kind: 'array'; name: string; category: 'A'; elem: TypeDesc }
-  | { kind: 'composite'; name: string; category: 'C'; fields: { name: string; type: TypeDesc }[] };
+  | { kind: 'base'; name: string; category: string; typmod?: number; softInput?: boolean; userTextCast?: true }
+  | { kind: 'enum'; name: string; category: 'E'; userTextCast?: true }
+  | { kind: 'array'; name: string; category: 'A'; elem: TypeDesc; userTextCast?: true }
+  | { kind: 'composite'; name: string; category: 'C'; fields: { name: string; type: TypeDesc }[]; userTextCast?: true };
 
 export interface ColumnInfo {
   /** This side's column name (reconcile.map may give the stream side another name). */
@@ -117,7 +122,7 @@ export async function describeType(db: Pool | PoolClient, oid: number, typmod: n
   return typeDescriber(db, Number(version.rows[0].v) >= 160000)(oid, typmod);
 }
 
-interface PgTypeRow { typname: string; typtype: string; typcategory: string; typbasetype: number; typelem: number; typrelid: number; typsubscript: string; typtypmod: number }
+interface PgTypeRow { typname: string; typtype: string; typcategory: string; typbasetype: number; typelem: number; typrelid: number; typsubscript: string; typtypmod: number; usercast: boolean }
 
 /** Reads pg_type recursively (memoised per table): domains over domains, arrays of domains, composites of arrays... */
 /** `softInput`: the server has pg_input_is_valid (Postgres 16+), so json can be tested for jsonb before casting. */
@@ -125,7 +130,10 @@ function typeDescriber(db: Pool | PoolClient, softInput: boolean): (oid: number,
   const memo = new Map<string, Promise<TypeDesc>>();
   const row = async (oid: number): Promise<PgTypeRow> => {
     const r = await db.query<PgTypeRow>(
-      `SELECT typname, typtype, typcategory, typbasetype::int, typelem::int, typrelid::int, typsubscript::text, typtypmod FROM pg_type WHERE oid = $1`, [oid]);
+      `SELECT typname, typtype, typcategory, typbasetype::int, typelem::int, typrelid::int, typsubscript::text, typtypmod,
+              EXISTS (SELECT 1 FROM pg_cast c WHERE c.castsource = t.oid AND c.casttarget = 'pg_catalog.text'::pg_catalog.regtype
+                        AND c.castmethod = 'f' AND c.oid >= 16384) AS usercast
+         FROM pg_type t WHERE t.oid = $1`, [oid]);
     if (!r.rows[0]) throw new DualrunError('DUALRUN_RECONCILE_FAILED', `type oid ${oid} not found in pg_type`);
     return r.rows[0];
   };
@@ -133,28 +141,31 @@ function typeDescriber(db: Pool | PoolClient, softInput: boolean): (oid: number,
     if (depth > 32) throw new DualrunError('DUALRUN_RECONCILE_FAILED', `type oid ${oid} nests deeper than 32 levels`);
     let p = memo.get(`${oid}:${typmod}`);
     if (!p) {
-      p = (async (): Promise<TypeDesc> => {
-        let t = await row(oid);
-        let mod = typmod;
-        // A domain's own typmod (numeric(12,2) under a domain) applies unless the column sets one.
-        while (t.typtype === 'd') { if (mod === -1) mod = t.typtypmod; t = await row(t.typbasetype); }
-        if (t.typcategory === 'A' && t.typelem !== 0 && t.typsubscript === 'array_subscript_handler') {
-          // An array column's typmod is its elements' (numeric(10,2)[]).
-          return { kind: 'array', name: t.typname, category: 'A', elem: await describe(t.typelem, mod, depth + 1) };
-        }
-        if (t.typtype === 'c' && t.typrelid !== 0) {
-          const f = await db.query<{ name: string; typid: number; typmod: number }>(
-            `SELECT attname AS name, atttypid::int AS typid, atttypmod AS typmod FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, [t.typrelid]);
-          const fields = [];
-          for (const x of f.rows) fields.push({ name: x.name, type: await describe(x.typid, x.typmod, depth + 1) });
-          return { kind: 'composite', name: t.typname, category: 'C', fields };
-        }
-        if (t.typtype === 'e') return { kind: 'enum', name: t.typname, category: 'E' };
-        return { kind: 'base', name: t.typname, category: t.typcategory, typmod: mod, ...(t.typname === 'json' ? { softInput } : {}) };
-      })();
+      p = resolved(oid, typmod, depth);
       memo.set(`${oid}:${typmod}`, p);
     }
     return p;
+  };
+  const resolved = async (oid: number, typmod: number, depth: number): Promise<TypeDesc> => {
+    let t = await row(oid);
+    let mod = typmod;
+    // A domain's own typmod (numeric(12,2) under a domain) applies unless the column sets one.
+    while (t.typtype === 'd') { if (mod === -1) mod = t.typtypmod; t = await row(t.typbasetype); }
+    // Casts from a domain are ignored: its value is cast as its base type, so the base type's casts count.
+    const cast = t.usercast ? { userTextCast: true as const } : {};
+    if (t.typcategory === 'A' && t.typelem !== 0 && t.typsubscript === 'array_subscript_handler') {
+      // An array column's typmod is its elements' (numeric(10,2)[]).
+      return { kind: 'array', name: t.typname, category: 'A', elem: await describe(t.typelem, mod, depth + 1), ...cast };
+    }
+    if (t.typtype === 'c' && t.typrelid !== 0) {
+      const f = await db.query<{ name: string; typid: number; typmod: number }>(
+        `SELECT attname AS name, atttypid::int AS typid, atttypmod AS typmod FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, [t.typrelid]);
+      const fields = [];
+      for (const x of f.rows) fields.push({ name: x.name, type: await describe(x.typid, x.typmod, depth + 1) });
+      return { kind: 'composite', name: t.typname, category: 'C', fields, ...cast };
+    }
+    if (t.typtype === 'e') return { kind: 'enum', name: t.typname, category: 'E', ...cast };
+    return { kind: 'base', name: t.typname, category: t.typcategory, typmod: mod, ...(t.typname === 'json' ? { softInput } : {}), ...cast };
   };
   return (oid, typmod) => describe(oid, typmod);
 }

@@ -28,6 +28,12 @@ export type Codec =
   | { k: 'float' }
   /** An instant: timestamptz as is; a timestamp or date is a wall clock in the dataset's time zone. */
   | { k: 'instant' }
+  /**
+   * A date against a timestamp: two wall clocks, compared as wall clocks (the date as its midnight,
+   * as Postgres's own `date = timestamp` does), never through a zone: where a zone skips midnight,
+   * the date's midnight and the timestamp an hour later are one instant there.
+   */
+  | { k: 'wallclock' }
   /** json/jsonb by jsonb semantics (key order, whitespace, duplicate keys); json jsonb cannot hold (`\u0000`) by its text. */
   | { k: 'json' }
   /** Arrays: element by element when either side's elements need normalising, else as the array's text. */
@@ -90,6 +96,7 @@ export function planCodec(b: TypeDesc, s: TypeDesc): Codec | Unequatable {
   if ((FLOATS.has(bn) && exact(sn)) || (exact(bn) && FLOATS.has(sn))) return { k: 'decimal' };
   if (bn === 'date' && sn === 'date') return { k: 'text' };
   if (bn === 'timestamp' && sn === 'timestamp') return { k: 'text' };
+  if ((bn === 'date' && sn === 'timestamp') || (bn === 'timestamp' && sn === 'date')) return { k: 'wallclock' };
   if (TEMPORAL.has(bn) && TEMPORAL.has(sn)) return { k: 'instant' };
   if (JSONS.has(bn) && JSONS.has(sn)) return { k: 'json' };
   if (bn === sn) return { k: 'text' };
@@ -174,6 +181,15 @@ function floatAsDecimalSql(expr: string): string {
   return `CASE WHEN ${f} IN ('Infinity'::float8, '-Infinity'::float8) THEN ${f}::text ELSE trim_scale(${f}::text::numeric)::text END`;
 }
 
+/**
+ * `v::text`, or the type's output where a cast to text of the user's would stand in for it
+ * (table-columns.ts, userTextCast). format's `%s` prints by the type's output function.
+ */
+function asText(t: TypeDesc, expr: string): string {
+  if (!t.userTextCast) return `${expr}::text`;
+  return `CASE WHEN (${expr}) IS NOT DISTINCT FROM NULL THEN NULL ELSE pg_catalog.format('%s', ${expr}) END`;
+}
+
 /** True when the codec writes this side's values exactly as `v::text` does. */
 function isPlainText(c: Codec, t: TypeDesc): boolean {
   return encodeSql(c, t, 'x') === 'x::text';
@@ -184,11 +200,12 @@ export function encodeSql(c: Codec, t: TypeDesc, expr: string, depth = 0): strin
   const name = base(t);
   switch (c.k) {
     case 'text':
-      return `${expr}::text`;
+      return asText(t, expr);
     case 'decimal':
       if (name && INTEGERS.has(name)) return `${expr}::text`;
       if (name && FLOATS.has(name)) return floatAsDecimalSql(expr);
-      return name === 'numeric' ? `trim_scale(${expr})::text` : `trim_scale(${expr}::numeric)::text`;
+      // Qualified and cast: a domain's value would find a trim_scale of the user's on that domain first.
+      return `pg_catalog.trim_scale((${expr})::numeric)::text`;
     case 'float':
       // Adding +0 turns IEEE -0 into 0; NaN and Infinity keep their names.
       return `(${expr}::float8 + 0::float8)::text`;
@@ -198,22 +215,26 @@ export function encodeSql(c: Codec, t: TypeDesc, expr: string, depth = 0): strin
       // beyond 294276, or a wall clock there west of UTC): such a value has no instant, so it is compared by
       // its text, marked so it equals no instant, rather than failing the window.
       const [lo, hi] = name === 'date' ? [`'4714-11-25 BC'::date`, `'294276-12-30'::date`] : [`'4714-11-25 00:00 BC'::timestamp`, `'294276-12-30 00:00'::timestamp`];
-      return `CASE WHEN (${expr} < ${lo} OR ${expr} > ${hi}) AND isfinite(${expr}) THEN '~' || ${expr}::text ELSE ${expr}::timestamptz::text END`;
+      return `CASE WHEN (${expr} < ${lo} OR ${expr} > ${hi}) AND pg_catalog.isfinite(${expr}) THEN '~' || ${expr}::text ELSE ${expr}::timestamptz::text END`;
     }
+    case 'wallclock':
+      if (name !== 'date') return `${expr}::text`;
+      // A date past 294276 has no timestamp (the cast fails): compared by its text, marked so it equals no timestamp.
+      return `CASE WHEN ${expr} > '294276-12-31'::date AND pg_catalog.isfinite(${expr}) THEN '~' || ${expr}::text ELSE ${expr}::timestamp::text END`;
     case 'json':
       if (name === 'jsonb') return `${expr}::text`;
       return jsonSql(t, expr);
     case 'array': {
-      if (!c.perElement || t.kind !== 'array') return `${expr}::text`;
+      if (!c.perElement || t.kind !== 'array') return asText(t, expr);
       // Dimensions first (they are part of an array's value), then the elements' canonical texts in order.
       const u = `u${depth}`;
       const elem = encodeSql(c.elem, t.elem, `${u}.e`, depth + 1);
       // unnest in the select list, not FROM: there a composite element would be expanded into its fields.
-      const elems = `SELECT unnest(${expr}) AS e, generate_series(1, cardinality(${expr})) AS o`;
-      return `CASE WHEN ${expr} IS NULL THEN NULL ELSE coalesce(array_dims(${expr}), '') || coalesce((SELECT array_agg(${elem} ORDER BY ${u}.o) FROM (${elems}) ${u})::text, '{}') END`;
+      const elems = `SELECT pg_catalog.unnest(${expr}) AS e, pg_catalog.generate_series(1, pg_catalog.cardinality(${expr})) AS o`;
+      return `CASE WHEN ${expr} IS NULL THEN NULL ELSE coalesce(pg_catalog.array_dims(${expr}), '') || coalesce((SELECT pg_catalog.array_agg(${elem} ORDER BY ${u}.o) FROM (${elems}) ${u})::text, '{}') END`;
     }
     case 'record': {
-      if (!c.perField || t.kind !== 'composite') return `${expr}::text`;
+      if (!c.perField || t.kind !== 'composite') return asText(t, expr);
       const field = (i: number) => (c.byName ? t.fields.find((x) => x.name === c.byName![i])! : t.fields[i]);
       const fields = c.fields.map((f, i) => encodeSql(f, field(i).type, `(${expr})."${field(i).name.replace(/"/g, '""')}"`, depth + 1));
       // A NULL composite is not a composite of NULLs (`IS NOT DISTINCT FROM NULL` tells them apart).

@@ -56,8 +56,8 @@ export function fingerprintSql(side: SideSpec, buckets: Bucketing, rowVersions =
 )
 SELECT coalesce(sum(n), 0)::text AS rows,
        coalesce(sum(hs), 0)::text AS hashsum,
-       array_agg(b)::text AS bucket_ids,
-       array_agg(n::text || ':' || hs::text)::text AS bucket_sums${sumOut}${xminOut}
+       pg_catalog.array_agg(b)::text AS bucket_ids,
+       pg_catalog.array_agg(n::text || ':' || hs::text)::text AS bucket_sums${sumOut}${xminOut}
   FROM g`;
 }
 

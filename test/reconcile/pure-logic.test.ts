@@ -19,9 +19,9 @@ const col = (name: string, type: string) => ({ name, type });
 
 describe('canonical row SQL', () => {
   it('normalises by type: numeric scale, instants in the session zone, json as jsonb unless it holds \\u0000', () => {
-    expect(canonicalValueSql(col('amount', 'numeric'))).toBe('trim_scale("amount")::text');
+    expect(canonicalValueSql(col('amount', 'numeric'))).toBe('pg_catalog.trim_scale(("amount")::numeric)::text');
     expect(canonicalValueSql(col('at', 'timestamp'))).toBe('"at"::text');
-    expect(canonicalValueSql({ ...col('at', 'timestamp'), codec: { k: 'instant' } })).toBe(`CASE WHEN ("at" < '4714-11-25 00:00 BC'::timestamp OR "at" > '294276-12-30 00:00'::timestamp) AND isfinite("at") THEN '~' || "at"::text ELSE "at"::timestamptz::text END`);
+    expect(canonicalValueSql({ ...col('at', 'timestamp'), codec: { k: 'instant' } })).toBe(`CASE WHEN ("at" < '4714-11-25 00:00 BC'::timestamp OR "at" > '294276-12-30 00:00'::timestamp) AND pg_catalog.isfinite("at") THEN '~' || "at"::text ELSE "at"::timestamptz::text END`);
     expect(canonicalValueSql(col('at', 'timestamptz'))).toBe('"at"::text');
     expect(canonicalValueSql(col('doc', 'json'))).toBe(`CASE WHEN ((strpos("doc"::text, '\\u') > 0 AND ${jsonUnfitBeforeSql('"doc"::text')}) OR "doc"::text ~ '[0-9][eE][+-]?[0-9]{5}') THEN '~' || "doc"::text ELSE "doc"::jsonb::text END`);
     expect(canonicalValueSql(col('n', 'int4'), 'b')).toBe('b."n"::text');
@@ -29,7 +29,7 @@ describe('canonical row SQL', () => {
 
   it('joins values with the record text format (unambiguous), key included in the row hash', () => {
     expect(canonicalRecordSql([col('a', 'text'), col('b', 'text')])).toBe('ROW("a"::text, "b"::text)::text');
-    expect(rowHashSql([col('id', 'int8')], [col('a', 'text')])).toBe('hashtextextended(ROW("id"::text, "a"::text)::text, 0)');
+    expect(rowHashSql([col('id', 'int8')], [col('a', 'text')])).toBe('pg_catalog.hashtextextended(ROW("id"::text, "a"::text)::text, 0::int8)');
   });
 
   it('every key is the record of its canonical values, whatever its types', () => {
@@ -40,8 +40,8 @@ describe('canonical row SQL', () => {
   });
 
   it('buckets: integer keys by modulo, others by hash; always in [0, count)', () => {
-    expect(bucketSql([col('id', 'int8')], { count: 101, mode: 'integer' })).toBe('coalesce(abs("id"::int8 % 101), 0)');
-    expect(bucketSql([col('k', 'text')], { count: 7, mode: 'hash' })).toBe('((hashtextextended(ROW("k"::text)::text, 1) & 9223372036854775807) % 7)');
+    expect(bucketSql([col('id', 'int8')], { count: 101, mode: 'integer' })).toBe('coalesce(pg_catalog.abs("id"::int8 % 101::int8), 0)');
+    expect(bucketSql([col('k', 'text')], { count: 7, mode: 'hash' })).toBe('((pg_catalog.hashtextextended(ROW("k"::text)::text, 1::int8) & 9223372036854775807::int8) % 7::int8)');
     expect(() => bucketSql([col('id', 'int8')], { count: 0, mode: 'hash' })).toThrow();
     expect(bucketListSql([1, 5])).toBe(`'{1,5}'::bigint[]`);
     expect(() => bucketListSql([1.5])).toThrow();

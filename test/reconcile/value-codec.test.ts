@@ -64,7 +64,7 @@ describe('equality rules by type pair', () => {
   it('writes SQL per side: -0 becomes 0, json that jsonb cannot hold keeps its text', () => {
     expect(encodeSql({ k: 'float' }, t('float4'), 'x')).toBe('(x::float8 + 0::float8)::text');
     expect(encodeSql({ k: 'decimal' }, t('int4'), 'x')).toBe('x::text');
-    expect(encodeSql({ k: 'decimal' }, t('numeric'), 'x')).toBe('trim_scale(x)::text');
+    expect(encodeSql({ k: 'decimal' }, t('numeric'), 'x')).toBe('pg_catalog.trim_scale((x)::numeric)::text');
     expect(encodeSql({ k: 'json' }, t('jsonb'), 'x')).toBe('x::text');
     expect(encodeSql({ k: 'json' }, t('json'), 'x')).toContain(jsonUnfitBeforeSql('x::text'));
     expect(encodeSql({ k: 'json' }, { kind: 'base', name: 'json', category: 'U', softInput: true }, 'x')).toContain(`NOT pg_input_is_valid(x::text, 'jsonb')`);

@@ -48,15 +48,38 @@ export function assertServeable(config: DualrunConfig, ds: DatasetConfig): void 
   }
 }
 
-interface Column { name: string; type: string }
+/** `base`: the type's name with domains resolved (`timestamp` for a domain over it). */
+interface Column { name: string; type: string; base: string }
 
 async function columnsOf(c: PoolClient, t: TableRef): Promise<Column[] | null> {
-  const r = await c.query<{ exists: boolean; name: string | null; type: string | null }>(
-    `SELECT to_regclass($1) IS NOT NULL AS exists, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
+  const r = await c.query<{ exists: boolean; name: string | null; type: string | null; base: string | null }>(
+    `SELECT to_regclass($1) IS NOT NULL AS exists, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
+            (WITH RECURSIVE d(t) AS (SELECT a.atttypid UNION ALL SELECT p.typbasetype FROM pg_type p JOIN d ON p.oid = d.t WHERE p.typtype = 'd')
+             SELECT p.typname::text FROM d JOIN pg_type p ON p.oid = d.t WHERE p.typtype <> 'd') AS base
      FROM (SELECT 1) one LEFT JOIN pg_attribute a ON a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
      ORDER BY a.attnum`, [t.sql]);
   if (!r.rows[0].exists) return null;
-  return r.rows.filter((x) => x.name !== null).map((x) => ({ name: x.name!, type: x.type! }));
+  return r.rows.filter((x) => x.name !== null).map((x) => ({ name: x.name!, type: x.type!, base: x.base ?? '' }));
+}
+
+const WALL_CLOCKS = new Set(['timestamp', 'date']);
+const FLOATS = new Set(['float4', 'float8']);
+
+/**
+ * A stream column cast to the batch column's type. Between a wall clock (`timestamp`, `date`) and an
+ * instant (`timestamptz`) a plain `::` converts in each reader's session TimeZone, while the
+ * reconciler compared them in the dataset's window time zone: there a reader in UTC was served
+ * `2026-11-19 23:30` for the batch's Berlin `2026-11-20 00:30`. Converted in that zone instead.
+ * A float under a numeric goes through dualrun.float_decimal (migration 1480).
+ */
+function castSql(ref: string, s: Column, b: Column, zone: string): string {
+  const z = quoteLiteral(zone);
+  if (s.base === 'timestamptz' && WALL_CLOCKS.has(b.base)) return `(${ref} AT TIME ZONE ${z})::${b.type}`;
+  if (b.base === 'timestamptz' && WALL_CLOCKS.has(s.base)) return `(${ref}::timestamp AT TIME ZONE ${z})::${b.type}`;
+  // A float under a numeric: as the decimal the reconciler compared (its shortest round-trip text).
+  // float8::numeric keeps 15 digits: 0.30000000000000004 matched and was served as 0.3.
+  if (FLOATS.has(s.base) && b.base === 'numeric') return `dualrun.float_decimal(${ref}::float8)::${b.type}`;
+  return `${ref}::${b.type}`;
 }
 
 function refuse(ds: DatasetConfig, message: string): DualrunError {
@@ -88,7 +111,7 @@ async function viewQuery(c: PoolClient, ds: DatasetConfig, stage: Stage): Promis
       return `${embedExpression(expr)}::${b.type} AS ${quoteIdent(b.name)}`;
     }
     const s = streamName(b.name);
-    if (byName.get(s)!.type !== b.type) return `${quoteIdent(s)}::${b.type} AS ${quoteIdent(b.name)}`;
+    if (byName.get(s)!.type !== b.type) return `${castSql(quoteIdent(s), byName.get(s)!, b, ds.window?.timezone ?? 'UTC')} AS ${quoteIdent(b.name)}`;
     return s === b.name ? quoteIdent(b.name) : `${quoteIdent(s)} AS ${quoteIdent(b.name)}`;
   });
   return `SELECT ${select.join(', ')} FROM ${ds.stream.output.sql}`;

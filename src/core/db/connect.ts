@@ -177,6 +177,16 @@ export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => P
  * planned under the same path, expression-type.ts, so the type planned is the type read).
  * For the current transaction only.
  */
+/**
+ * pg_catalog alone on the search path, for this transaction. Even with pg_catalog first, Postgres
+ * prefers a function or operator of the user's whose argument types match exactly over
+ * pg_catalog's (`public.hash_numeric_extended(numeric, integer)` for a call with the literal 0,
+ * where pg_catalog's takes bigint; an `=` on a domain): path order only decides between identical
+ * signatures. SQL that reads no user function (the reconciler's, on a side without
+ * reconcile.expressions) runs with this; tables are always named with their schema.
+ */
+export const CATALOG_ONLY_SQL = `SELECT pg_catalog.set_config('search_path', 'pg_catalog', true)`;
+
 export const CATALOG_FIRST_SQL = `SELECT pg_catalog.set_config('search_path',
   CASE WHEN pg_catalog.btrim(pg_catalog.current_setting('search_path')) OPERATOR(pg_catalog.=) '' THEN 'pg_catalog'
        ELSE 'pg_catalog, ' OPERATOR(pg_catalog.||) pg_catalog.current_setting('search_path') END, true)`;
