@@ -70,7 +70,7 @@ const FLOATS = new Set(['float4', 'float8']);
  * instant (`timestamptz`) a plain `::` converts in each reader's session TimeZone, while the
  * reconciler compared them in the dataset's window time zone: there a reader in UTC was served
  * `2026-11-19 23:30` for the batch's Berlin `2026-11-20 00:30`. Converted in that zone instead.
- * A float under a numeric goes through dualrun.float_decimal (migration 1480).
+ * A float under a numeric goes through dualrun.float_decimal (migration 1490).
  */
 function castSql(ref: string, s: Column, b: Column, zone: string): string {
   const z = quoteLiteral(zone);
