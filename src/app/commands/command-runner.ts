@@ -93,6 +93,8 @@ export async function runCommand(cmd: Command, action: Action, opts: RunOptions 
     code = (await action(rt)) ?? EXIT.ok;
   } catch (e) {
     code = reportError(e, g.format === 'json', level);
+    // Work given up because of the signal (src/core/stopped.ts) exits as interrupted, not as a runtime failure.
+    if (received && toDualrunError(e).code === 'DUALRUN_INTERRUPTED') code = signalExitCode();
   } finally {
     await rt?.close().catch((e) => log.warn({ err: e }, 'closing connections failed'));
     process.off('SIGINT', onSignal);
