@@ -39,6 +39,8 @@ export async function runCapture(rt: Runtime, opts: { datasets: readonly string[
   const relays: { dataset: string; table: string; topic: string; key: readonly string[] }[] = [];
   const logical: { dataset: string; table: TableRef; topic: string; key: readonly string[] }[] = [];
   for (const name of opts.datasets) {
+    // Stopped (SIGTERM/SIGINT): install nothing more; what is installed stays, and the relays stop at once.
+    if (rt.signal.aborted) break;
     const ds = rt.dataset(name);
     const src = ds.stream.source;
     if (ds.stream.adopted || !src) { result.skipped.push({ dataset: name, reason: ADOPTED_NOTE }); continue; }

@@ -21,6 +21,7 @@ import { scrubSecrets } from '../../core/secrets.ts';
 import { stringifyExact } from '../../core/exact-json.ts';
 import { barOnScreen, lineAboveBar } from '../../core/terminal.ts';
 import { flushStdout } from '../../core/stdout-flush.ts';
+import { takeEarlySignal } from '../../core/early-signals.ts';
 
 export { flushStdout };
 
@@ -86,6 +87,9 @@ export async function runCommand(cmd: Command, action: Action, opts: RunOptions 
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A signal while the CLI loaded: stop now, before any work starts.
+  const early = takeEarlySignal();
+  if (early) onSignal(early);
   let code: number = EXIT.ok;
   try {
     const config = opts.ignoreConfig ? compileConfig({ datasets: {} }, { path: null }) : loadOrDefault(g.config, opts.configOptional ?? false);
