@@ -13,9 +13,9 @@ function signalName(signal: AbortSignal): string {
 }
 
 /** DUALRUN_INTERRUPTED: `what` was not finished because the command is stopping. */
-export function stoppedError(what: string, signal: AbortSignal): DualrunError {
+export function stoppedError(what: string, signal: AbortSignal, cause?: unknown): DualrunError {
   const by = signalName(signal);
-  return new DualrunError('DUALRUN_INTERRUPTED', `${what}: stopped by ${by} before it finished`, { details: { signal: by === 'a stop' ? null : by } });
+  return new DualrunError('DUALRUN_INTERRUPTED', `${what}: stopped by ${by} before it finished`, { cause, details: { signal: by === 'a stop' ? null : by } });
 }
 
 /** Whether `e` is (or was caused by) a stop of this signal: the signal is aborted and the error says interrupted. */

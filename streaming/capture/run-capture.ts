@@ -7,6 +7,7 @@
  * captured by their own producer (e.g. Debezium) and are skipped.
  */
 import { policyFor, type AttemptSession } from '../../src/core/reconnect-policy.ts';
+import { isStopped } from '../../src/core/stopped.ts';
 import type { Runtime } from '../../src/core/runtime.ts';
 import { ADOPTED_NOTE } from '../../src/core/config/stream-source.ts';
 import { createKafka } from '../kafka-client.ts';
@@ -68,7 +69,9 @@ export async function runCapture(rt: Runtime, opts: { datasets: readonly string[
   const kafka = createKafka(kafkaCfg, rt.log);
   // Each relay runs under the reconnect policy: a lost broker or Postgres is retried
   // (the relay resumes from its stored position), up to the configured limits.
-  const underPolicy = <T>(dataset: string, fn: (session: AttemptSession) => Promise<T>) => policyFor(rt, `capture relay ${dataset}`, dataset).run(fn, rt.signal);
+  // Stopped during an outage (the policy's DUALRUN_INTERRUPTED): a clean stop with nothing relayed by that attempt.
+  const underPolicy = (dataset: string, fn: (session: AttemptSession) => Promise<{ relayed: number }>) => policyFor(rt, `capture relay ${dataset}`, dataset).run(fn, rt.signal)
+    .catch((e: unknown) => { if (isStopped(e, rt.signal)) return { relayed: 0 }; throw e; });
   const done = await Promise.all([
     ...relays.map((r) => underPolicy(r.dataset, (session) => relayChangelog({
       kafka, db, ...r, log: rt.log, signal: rt.signal, untilIdle: opts.untilIdle, brokers: kafkaCfg.brokers, connectTimeoutMs: kafkaCfg.connectTimeoutMs, session,
