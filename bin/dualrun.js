@@ -6,6 +6,32 @@
 // transforms load through tsx either way (src/core/load-user-module.ts).
 import fs from 'node:fs';
 
+// A signal while the CLI loads is kept for the command, which stops at once when it
+// starts (src/core/early-signals.ts); Node's default killed the process instead.
+// Unclaimed (a path that never starts a command) it exits within the 4 s stop deadline.
+{
+  let caught = null;
+  let timer;
+  const exitFor = (sig) => (sig === 'SIGINT' ? 130 : 143);
+  const keep = (sig) => {
+    if (caught) process.exit(exitFor(sig));
+    caught = sig;
+    timer = setTimeout(() => process.exit(exitFor(sig)), 4000);
+    timer.unref();
+  };
+  process.on('SIGINT', keep);
+  process.on('SIGTERM', keep);
+  process[Symbol.for('dualrun.earlySignals')] = {
+    take() {
+      process.off('SIGINT', keep);
+      process.off('SIGTERM', keep);
+      clearTimeout(timer);
+      delete process[Symbol.for('dualrun.earlySignals')];
+      return caught;
+    },
+  };
+}
+
 const dist = new URL('../dist/src/app/cli.js', import.meta.url);
 let main;
 if (process.env.DUALRUN_FROM_SOURCE === '1' || !fs.existsSync(dist)) {

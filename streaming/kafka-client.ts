@@ -5,6 +5,7 @@ import type { KafkaConfig } from '../src/core/config/types.ts';
 import { DualrunError } from '../src/core/errors.ts';
 import { registerKafkaCodecs } from './kafka-codecs.ts';
 import { REACHABILITY_TIMEOUT_MS, describeProbes, probeAddresses } from '../src/core/tcp-reachability.ts';
+import { rejectOnStop } from '../src/core/stopped.ts';
 
 const { Kafka: KafkaClass, logLevel } = kafkajs;
 
@@ -73,24 +74,37 @@ export async function requireReachableBroker(brokers: readonly string[], what: s
  * works or `timeoutMs` has passed; then DUALRUN_KAFKA_UNREACHABLE. An authentication
  * failure is final at once: trying again cannot fix credentials. Brokers none of which
  * accepts a TCP connection fail at once (requireReachableBroker), not after `timeoutMs`.
+ *
+ * A stop (`signal` aborted: SIGTERM/SIGINT) before or during a step is DUALRUN_INTERRUPTED
+ * at once (src/core/stopped.ts), never "unreachable": the loop used to end on the abort and
+ * report the brokers unreachable ("no answer within 30 s"), so `dualrun capture` sent
+ * SIGTERM while its relay connected exited 3. The abandoned step settles on its own.
  */
 export async function withConnectDeadline<T>(brokers: readonly string[], what: string, timeoutMs: number, step: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-  await requireReachableBroker(brokers, what, Math.min(timeoutMs, REACHABILITY_TIMEOUT_MS));
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`);
-  while (Date.now() < deadline && !signal?.aborted) {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)), deadline - Date.now()); });
-    try {
-      return await Promise.race([step(), timeout]);
-    } catch (e) {
-      if (e instanceof DualrunError) throw e;
-      last = e;
-      if (/SASL|Authentication/i.test(`${(e as Error).name} ${(e as Error).message}`)) break;
-      await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(0, deadline - Date.now()))));
-    } finally {
-      clearTimeout(timer);
+  const stop = rejectOnStop(`${what}: connecting to Kafka`, signal);
+  try {
+    await Promise.race([requireReachableBroker(brokers, what, Math.min(timeoutMs, REACHABILITY_TIMEOUT_MS)), stop.promise]);
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown = new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`);
+    while (Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)), deadline - Date.now()); });
+      const attempt = step();
+      // Left behind by a stop or the deadline, its later rejection is nobody's.
+      attempt.catch(() => undefined);
+      try {
+        return await Promise.race([attempt, timeout, stop.promise]);
+      } catch (e) {
+        if (e instanceof DualrunError) throw e;
+        last = e;
+        if (/SASL|Authentication/i.test(`${(e as Error).name} ${(e as Error).message}`)) break;
+        await Promise.race([new Promise((r) => setTimeout(r, Math.min(1000, Math.max(0, deadline - Date.now())))), stop.promise]);
+      } finally {
+        clearTimeout(timer);
+      }
     }
+    throw kafkaUnreachable(brokers, what, last);
+  } finally {
+    stop.dispose();
   }
-  throw kafkaUnreachable(brokers, what, last);
 }

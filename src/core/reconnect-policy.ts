@@ -11,10 +11,13 @@
  * work ever connected, a connection failure is not retried here: a command that cannot
  * start says so at once (each connect has its own timeout). Failures that are not
  * connection loss (bugs, bad config, a query the database refuses) are rethrown as is.
+ * A stop (the signal aborted) during an outage or its back-off is DUALRUN_INTERRUPTED
+ * (src/core/stopped.ts), the lost connection as its cause: the worker's clean stop.
  */
 import type { Logger } from 'pino';
 import { isConnectionLoss } from './db/connect.ts';
 import { DualrunError } from './errors.ts';
+import { stoppedError } from './stopped.ts';
 import type { Runtime } from './runtime.ts';
 import { describeTarget } from './db/connect.ts';
 import type { Service, WorkerHealth } from './worker-health.ts';
@@ -102,8 +105,9 @@ export function createReconnectPolicy(o: ReconnectPolicyOptions): ReconnectPolic
         try {
           return await attempt(session);
         } catch (e) {
-          if (signal.aborted) throw e;
           const service = lostService(e);
+          // Stopped during an outage: a stop (the worker exits as stopped), not the outage's failure.
+          if (signal.aborted) throw service ? stoppedError(`${o.what}: reconnecting to ${serviceName(service)}`, signal, e) : e;
           if (!service && e instanceof DualrunError && e.details.restart === true) {
             o.log.info({ what: o.what, reason: e.message }, 'restarting');
             continue;
@@ -121,7 +125,7 @@ export function createReconnectPolicy(o: ReconnectPolicyOptions): ReconnectPolic
           o.log.warn({ what: o.what, service: svc, target: targetOf(o, svc), err: { message }, retryInMs: delay, downForMs: waited, limitMs: limit },
             `${serviceName(svc)} lost (${message}): reconnecting in ${delay} ms, resuming from the stored positions`);
           await sleep(delay, signal);
-          if (signal.aborted) throw e;
+          if (signal.aborted) throw stoppedError(`${o.what}: reconnecting to ${serviceName(svc)}`, signal, e);
           backoff = Math.min(backoff * 2, cap);
         }
       }

@@ -16,6 +16,7 @@ import type { Pool } from '../../src/core/db/connect.ts';
 import type { AttemptSession } from '../../src/core/reconnect-policy.ts';
 import { decodeDebezium } from '../debezium-decoder.ts';
 import { disconnectWithin, withConnectDeadline } from '../kafka-client.ts';
+import { isStopped } from '../../src/core/stopped.ts';
 import { keyOf } from '../decoder.ts';
 import { readPositions } from '../positions.ts';
 import { BEFORE_EVERYTHING, type SourceRecord } from '../transport.ts';
@@ -48,12 +49,12 @@ export async function relayChangelog(o: RelayOptions): Promise<{ relayed: number
   const source = relaySourceName(o.table);
   const what = `capture relay ${o.dataset}`;
   const timeoutMs = Math.min(o.connectTimeoutMs, o.session?.budgetMs() ?? Number.POSITIVE_INFINITY);
-  await withConnectDeadline(o.brokers, what, timeoutMs, () => ensureTopic(o.kafka, o.topic), o.signal);
   // One request in flight keeps the changelog order in the topic; a retried send may
   // duplicate (at least once, see above), which the version makes harmless for rows.
   const producer = o.kafka.producer({ maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   let relayed = 0;
   try {
+    await withConnectDeadline(o.brokers, what, timeoutMs, () => ensureTopic(o.kafka, o.topic), o.signal);
     await withConnectDeadline(o.brokers, what, timeoutMs, () => producer.connect(), o.signal);
     o.session?.connected('kafka');
     const stored = async () => (await readPositions(o.db, o.dataset, source)).get(0) ?? BEFORE_EVERYTHING;
@@ -75,6 +76,9 @@ export async function relayChangelog(o: RelayOptions): Promise<{ relayed: number
       o.prune?.kick(o.signal);
     }
     await o.prune?.finish(o.untilIdle, o.signal);
+  } catch (e) {
+    // Stopped while connecting: nothing was sent past the stored position, a clean stop.
+    if (!isStopped(e, o.signal)) throw e;
   } finally {
     await o.prune?.finish(false, o.signal);
     await disconnectWithin(producer);

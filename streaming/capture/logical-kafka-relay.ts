@@ -13,6 +13,7 @@ import { BEFORE_EVERYTHING } from '../transport.ts';
 import { ensureTopic, send, type RelayOptions } from './kafka-relay.ts';
 import { followLogical, readSnapshot } from './logical-reader.ts';
 import { logicalNames } from './logical-slot.ts';
+import { isStopped } from '../../src/core/stopped.ts';
 
 const { Partitioners } = kafkajs;
 
@@ -50,6 +51,9 @@ export async function relayLogical(o: LogicalRelayOptions): Promise<{ relayed: n
       await page.confirm();
       relayed += page.records.length;
     }
+  } catch (e) {
+    // Stopped while waiting for the slot: what was sent and not confirmed is sent again next time (at least once).
+    if (!isStopped(e, o.signal)) throw e;
   } finally {
     await producer.disconnect().catch(() => undefined);
   }

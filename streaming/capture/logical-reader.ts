@@ -17,6 +17,7 @@ import type { Pool } from '../../src/core/db/connect.ts';
 import type { TableRef } from '../../src/core/identifiers.ts';
 import { databaseErrorFields } from '../../src/core/errors.ts';
 import { sleep } from '../abortable-sleep.ts';
+import { stoppedError } from '../../src/core/stopped.ts';
 import type { Position, SourceRecord } from '../transport.ts';
 import { decodePgOutput, parseLsn, formatLsn, type PgOutputMessage, type RelationColumn, type TupleValue } from './pgoutput-messages.ts';
 
@@ -130,8 +131,10 @@ async function onSlot<T>(call: () => Promise<T>, signal: AbortSignal, waitMs = S
     try {
       return await call();
     } catch (e) {
-      if (databaseErrorFields(e)?.code !== '55006' || Date.now() + delay > until || signal.aborted) throw e;
+      if (databaseErrorFields(e)?.code !== '55006' || Date.now() + delay > until) throw e;
       await sleep(delay, signal);
+      // Stopped while waiting for the slot: a stop, not the slot's failure (it exited 3 with the 55006).
+      if (signal.aborted) throw stoppedError('waiting for the replication slot', signal);
     }
   }
 }

@@ -7,6 +7,7 @@
  * captured by their own producer (e.g. Debezium) and are skipped.
  */
 import { policyFor, type AttemptSession } from '../../src/core/reconnect-policy.ts';
+import { isStopped } from '../../src/core/stopped.ts';
 import type { Runtime } from '../../src/core/runtime.ts';
 import { ADOPTED_NOTE } from '../../src/core/config/stream-source.ts';
 import { createKafka } from '../kafka-client.ts';
@@ -39,6 +40,8 @@ export async function runCapture(rt: Runtime, opts: { datasets: readonly string[
   const relays: { dataset: string; table: string; topic: string; key: readonly string[] }[] = [];
   const logical: { dataset: string; table: TableRef; topic: string; key: readonly string[] }[] = [];
   for (const name of opts.datasets) {
+    // Stopped (SIGTERM/SIGINT): install nothing more; what is installed stays, and the relays stop at once.
+    if (rt.signal.aborted) break;
     const ds = rt.dataset(name);
     const src = ds.stream.source;
     if (ds.stream.adopted || !src) { result.skipped.push({ dataset: name, reason: ADOPTED_NOTE }); continue; }
@@ -66,7 +69,9 @@ export async function runCapture(rt: Runtime, opts: { datasets: readonly string[
   const kafka = createKafka(kafkaCfg, rt.log);
   // Each relay runs under the reconnect policy: a lost broker or Postgres is retried
   // (the relay resumes from its stored position), up to the configured limits.
-  const underPolicy = <T>(dataset: string, fn: (session: AttemptSession) => Promise<T>) => policyFor(rt, `capture relay ${dataset}`, dataset).run(fn, rt.signal);
+  // Stopped during an outage (the policy's DUALRUN_INTERRUPTED): a clean stop with nothing relayed by that attempt.
+  const underPolicy = (dataset: string, fn: (session: AttemptSession) => Promise<{ relayed: number }>) => policyFor(rt, `capture relay ${dataset}`, dataset).run(fn, rt.signal)
+    .catch((e: unknown) => { if (isStopped(e, rt.signal)) return { relayed: 0 }; throw e; });
   const done = await Promise.all([
     ...relays.map((r) => underPolicy(r.dataset, (session) => relayChangelog({
       kafka, db, ...r, log: rt.log, signal: rt.signal, untilIdle: opts.untilIdle, brokers: kafkaCfg.brokers, connectTimeoutMs: kafkaCfg.connectTimeoutMs, session,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { DualrunError, EXIT } from '../../core/errors.ts';
-import { json, out, runCommand } from './command-runner.ts';
+import { interruptedExitCode, json, out, runCommand } from './command-runner.ts';
 import { pruneChangelogs, removeCapture, runCapture } from '../../../streaming/index.ts';
 import { addMetricsPortOption, withOperations } from './operations.ts';
 
@@ -11,7 +11,7 @@ export function registerCapture(program: Command): void {
     .command('capture'))
     .description('built-in change capture from Postgres source tables (stream.source.table) into the transport')
     .option('--dataset <name...>', 'only these datasets')
-    .option('--until-idle', 'with Kafka: stop once the changelog is relayed (without Kafka capture always returns after installing)')
+    .option('--until-idle', 'with Kafka: stop once the changelog is relayed (without Kafka capture always returns after installing); interrupted before that: exit 130 (SIGINT) / 143 (SIGTERM)')
     .option('--remove', 'remove what capture installed (replication slot and publication, or the trigger); the source table is untouched')
     .option('--prune', "prune each trigger changelog (dualrun.changelog) down to what its consumers still need (see stream.source.changelogRetention), then return")
     .option('--format <format>', 'text|json', 'text')
@@ -33,12 +33,15 @@ export function registerCapture(program: Command): void {
       }
       const r = await withOperations(rt, { metricsPort: opts.metricsPort, kafka: rt.config.kafka !== null },
         () => runCapture(rt, { datasets: names, untilIdle: opts.untilIdle ?? false, explicit: opts.dataset !== undefined }));
-      if (opts.format === 'json') json(r);
+      // A run to idle stopped by a signal did not relay everything: not a success (130/143), as with stream --until-idle.
+      const interrupted = opts.untilIdle && rt.config.kafka ? interruptedExitCode(rt.signal) : null;
+      if (opts.format === 'json') json(interrupted !== null ? { ...r, interrupted: true } : r);
       else {
         for (const i of r.installed) out(`${i.table}: ${i.installed ? `capture installed, ${i.snapshotRows} existing rows snapshotted` : 'capture already installed'}`);
         for (const s of r.skipped) out(`${s.dataset}: skipped (${s.reason})`);
         for (const [d, n] of Object.entries(r.relayed)) out(`${d}: ${n} changes relayed to Kafka`);
+        if (interrupted !== null) out(`interrupted before idle (exit ${interrupted}): run it again to relay the rest`);
       }
-      return EXIT.ok;
+      return interrupted ?? EXIT.ok;
     }));
 }

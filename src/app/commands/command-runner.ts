@@ -5,7 +5,8 @@
  *
  * Signals: the first SIGINT/SIGTERM aborts rt.signal (work stops at its next safe
  * point); whatever is still running 4 s later is cut short (connections closed,
- * so open transactions roll back), so any command is gone within 5 s. A second
+ * so open transactions roll back), so any command is gone within 5 s (`schedule`
+ * extends it by its --grace, allowStopWithin). A second
  * signal exits at once. A command interrupted this way exits non-zero (130 for
  * SIGINT, 143 for SIGTERM) unless it is a long-running worker whose normal stop
  * is a signal (stream, capture, schedule), which decides its own code
@@ -21,6 +22,7 @@ import { scrubSecrets } from '../../core/secrets.ts';
 import { stringifyExact } from '../../core/exact-json.ts';
 import { barOnScreen, lineAboveBar } from '../../core/terminal.ts';
 import { flushStdout } from '../../core/stdout-flush.ts';
+import { takeEarlySignal } from '../../core/early-signals.ts';
 
 export { flushStdout };
 
@@ -40,6 +42,22 @@ const STOP_DEADLINE_MS = 4_000;
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 let received: NodeJS.Signals | null = null;
+let stopDeadlineMs = STOP_DEADLINE_MS;
+let deadline: { at: number; timer: NodeJS.Timeout; cut: () => void } | null = null;
+
+/**
+ * A command whose stop may rightly take longer than the 4 s deadline (`schedule
+ * --grace`: running jobs get the grace, then are cancelled and recorded) says so
+ * here. It was cut short at 4 s whatever the grace: exit 143, the load rolled back
+ * and the fire left without an outcome. Never shortens the deadline.
+ */
+export function allowStopWithin(ms: number): void {
+  stopDeadlineMs = Math.max(STOP_DEADLINE_MS, ms);
+  if (!deadline) return;
+  clearTimeout(deadline.timer);
+  deadline.timer = setTimeout(deadline.cut, Math.max(0, deadline.at + stopDeadlineMs - Date.now()));
+  deadline.timer.unref();
+}
 
 /** The signal that interrupted this command, if any. */
 export function interruptedBy(): NodeJS.Signals | null {
@@ -76,16 +94,23 @@ export async function runCommand(cmd: Command, action: Action, opts: RunOptions 
   const level = g.logLevel ?? process.env.DUALRUN_LOG_LEVEL ?? 'info';
   const log = createLogger(level);
   const ac = new AbortController();
+  stopDeadlineMs = STOP_DEADLINE_MS;
+  deadline = null;
   let rt: Runtime | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     if (received) { process.exit(SIGNAL_EXIT[sig] ?? 143); }
     received = sig;
     log.warn({ signal: sig }, 'stopping at the next safe point (send again to force)');
     ac.abort(new Error(sig));
-    setTimeout(() => cutShort(log, rt, g.format === 'json'), STOP_DEADLINE_MS).unref();
+    const cut = () => void cutShort(log, rt, g.format === 'json');
+    deadline = { at: Date.now(), timer: setTimeout(cut, stopDeadlineMs), cut };
+    deadline.timer.unref();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A signal while the CLI loaded: stop now, before any work starts.
+  const early = takeEarlySignal();
+  if (early) onSignal(early);
   let code: number = EXIT.ok;
   try {
     const config = opts.ignoreConfig ? compileConfig({ datasets: {} }, { path: null }) : loadOrDefault(g.config, opts.configOptional ?? false);
@@ -93,6 +118,8 @@ export async function runCommand(cmd: Command, action: Action, opts: RunOptions 
     code = (await action(rt)) ?? EXIT.ok;
   } catch (e) {
     code = reportError(e, g.format === 'json', level);
+    // Work given up because of the signal (src/core/stopped.ts) exits as interrupted, not as a runtime failure.
+    if (received && toDualrunError(e).code === 'DUALRUN_INTERRUPTED') code = signalExitCode();
   } finally {
     await rt?.close().catch((e) => log.warn({ err: e }, 'closing connections failed'));
     process.off('SIGINT', onSignal);
@@ -133,7 +160,7 @@ function interruptedError(): DualrunError {
 
 /** The stop deadline passed: release what can be released quickly, flush results, exit non-zero. */
 async function cutShort(log: Logger, rt: Runtime | undefined, asJson: boolean): Promise<void> {
-  log.warn({ afterMs: STOP_DEADLINE_MS }, 'did not reach a safe point in time: stopping now (unfinished work is rolled back and can be run again)');
+  log.warn({ afterMs: stopDeadlineMs }, 'did not reach a safe point in time: stopping now (unfinished work is rolled back and can be run again)');
   // A script that asked for JSON parses stdout: it gets an error document, not nothing.
   if (asJson && !printedJson) json({ error: interruptedError().toJSON() });
   await Promise.race([rt?.close().catch(() => undefined), new Promise((r) => setTimeout(r, 700))]);

@@ -1,11 +1,14 @@
 import type { Command } from 'commander';
 import { DualrunError, EXIT } from '../../core/errors.ts';
 import { parseDuration } from '../../core/duration.ts';
-import { runCommand } from './command-runner.ts';
+import { allowStopWithin, runCommand } from './command-runner.ts';
 import { plannedJobs } from '../scheduler/planned-jobs.ts';
 import { createScheduler } from '../scheduler/scheduler.ts';
 import { watchPostgres } from '../scheduler/connection-watch.ts';
 import { addMetricsPortOption, withOperations } from './operations.ts';
+
+/** After the grace: cancelling the statements, the rollbacks and the ledger's `abandoned`. */
+const STOP_AFTER_GRACE_MS = 5_000;
 
 export function registerSchedule(program: Command): void {
   addMetricsPortOption(program
@@ -16,6 +19,8 @@ export function registerSchedule(program: Command): void {
     .action(async (opts: { grace: string; metricsPort?: string }, cmd: Command) => runCommand(cmd, async (rt) => {
       const graceMs = parseDuration(opts.grace);
       if (graceMs === null) throw new DualrunError('DUALRUN_USAGE', `--grace: ${JSON.stringify(opts.grace)} is not a duration (e.g. 30s, 2m)`);
+      // Running jobs get the grace, then a few seconds to be cancelled and recorded abandoned.
+      allowStopWithin(graceMs + STOP_AFTER_GRACE_MS);
       const plan = plannedJobs(rt.config);
       for (const note of plan.notes) rt.log.warn(note);
       if (plan.jobs.length === 0) {

@@ -7,6 +7,7 @@
  */
 import { policyFor } from '../../core/reconnect-policy.ts';
 import type { Runtime } from '../../core/runtime.ts';
+import { isStopped } from '../../core/stopped.ts';
 
 export async function watchPostgres(rt: Runtime, signal: AbortSignal, everyMs = 5000): Promise<void> {
   const policy = policyFor(rt, 'schedule', 'scheduler');
@@ -21,5 +22,8 @@ export async function watchPostgres(rt: Runtime, signal: AbortSignal, everyMs = 
         signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
       });
     }
-  }, signal);
+  }, signal).catch((e: unknown) => {
+    // Stopped while Postgres was away: the scheduler's normal stop, not the outage's failure.
+    if (!isStopped(e, signal)) throw e;
+  });
 }

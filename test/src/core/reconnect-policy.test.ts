@@ -53,6 +53,16 @@ describe('reconnect policy', () => {
     expect(Date.now() - t0).toBeLessThan(2000);
   });
 
+  it('a stop during an outage is DUALRUN_INTERRUPTED with the loss as cause (capture and schedule exited 3 with the loss); a real failure after a stop stays itself', async () => {
+    const ac = new AbortController();
+    const err = await policy(undefined, 60_000).run(async (s) => { s.connected('postgres'); setTimeout(() => ac.abort(new Error('SIGTERM')), 5); throw lost(); }, ac.signal).catch((e) => e);
+    expect(err).toMatchObject({ code: 'DUALRUN_INTERRUPTED', details: { signal: 'SIGTERM' } });
+    expect(err.message).toMatch(/stream orders: reconnecting to Postgres: stopped by SIGTERM/);
+    expect(err.cause.message).toBe('Connection terminated unexpectedly');
+    const bug = new Error('a bug');
+    await expect(policy().run(async () => { throw bug; }, ac.signal)).rejects.toBe(bug);
+  });
+
   it('progress resets the outage clock: separate short outages never add up to the limit', async () => {
     let n = 0;
     const out = await policy(undefined, 150).run(async (s) => {
