@@ -48,38 +48,61 @@ export function assertServeable(config: DualrunConfig, ds: DatasetConfig): void 
   }
 }
 
-/** `base`: the type's name with domains resolved (`timestamp` for a domain over it). */
-interface Column { name: string; type: string; base: string }
+/**
+ * `base`: the type's name with domains resolved (`timestamp` for a domain over it); `elem`: for an
+ * array (also under a domain), its element's base name, else null.
+ */
+interface Column { name: string; type: string; base: string; elem: string | null }
+
+/** The type `oid` names with domains resolved (a domain over a domain over numeric: numeric), as a LATERAL subquery. */
+const resolved = (oid: string) => `(WITH RECURSIVE d(t) AS (SELECT ${oid} UNION ALL SELECT p.typbasetype FROM pg_type p JOIN d ON p.oid = d.t WHERE p.typtype = 'd')
+  SELECT p.typname::text AS typname, p.typelem, p.typcategory FROM d JOIN pg_type p ON p.oid = d.t WHERE p.typtype <> 'd')`;
 
 async function columnsOf(c: PoolClient, t: TableRef): Promise<Column[] | null> {
-  const r = await c.query<{ exists: boolean; name: string | null; type: string | null; base: string | null }>(
-    `SELECT to_regclass($1) IS NOT NULL AS exists, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
-            (WITH RECURSIVE d(t) AS (SELECT a.atttypid UNION ALL SELECT p.typbasetype FROM pg_type p JOIN d ON p.oid = d.t WHERE p.typtype = 'd')
-             SELECT p.typname::text FROM d JOIN pg_type p ON p.oid = d.t WHERE p.typtype <> 'd') AS base
+  const r = await c.query<{ exists: boolean; name: string | null; type: string | null; base: string | null; elem: string | null }>(
+    `SELECT to_regclass($1) IS NOT NULL AS exists, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, bt.typname AS base, et.typname AS elem
      FROM (SELECT 1) one LEFT JOIN pg_attribute a ON a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+     LEFT JOIN LATERAL ${resolved('a.atttypid')} bt ON true
+     LEFT JOIN LATERAL ${resolved(`CASE WHEN bt.typcategory = 'A' AND bt.typelem <> 0 THEN bt.typelem END`)} et ON true
      ORDER BY a.attnum`, [t.sql]);
   if (!r.rows[0].exists) return null;
-  return r.rows.filter((x) => x.name !== null).map((x) => ({ name: x.name!, type: x.type!, base: x.base ?? '' }));
+  return r.rows.filter((x) => x.name !== null).map((x) => ({ name: x.name!, type: x.type!, base: x.base ?? '', elem: x.elem }));
 }
 
 const WALL_CLOCKS = new Set(['timestamp', 'date']);
 const FLOATS = new Set(['float4', 'float8']);
 
 /**
- * A stream column cast to the batch column's type. Between a wall clock (`timestamp`, `date`) and an
- * instant (`timestamptz`) a plain `::` converts in each reader's session TimeZone, while the
- * reconciler compared them in the dataset's window time zone: there a reader in UTC was served
- * `2026-11-19 23:30` for the batch's Berlin `2026-11-20 00:30`. Converted in that zone instead.
- * A float under a numeric goes through dualrun.float_decimal (migration 1490).
+ * A stream scalar cast to the batch's type `to`, or null when a plain `::` gives what was compared.
+ * Between a wall clock (`timestamp`, `date`) and an instant (`timestamptz`) a plain `::` converts
+ * in each reader's session TimeZone, while the reconciler compared them in the dataset's window time
+ * zone: there a reader in UTC was served `2026-11-19 23:30` for the batch's Berlin `2026-11-20 00:30`.
+ * Converted in that zone instead. A float under a numeric goes through dualrun.float_decimal (migration 1490).
+ */
+function scalarCast(ref: string, s: string, b: string, to: string, z: string): string | null {
+  if (s === 'timestamptz' && WALL_CLOCKS.has(b)) return `(${ref} AT TIME ZONE ${z})::${to}`;
+  if (b === 'timestamptz' && WALL_CLOCKS.has(s)) return `(${ref}::timestamp AT TIME ZONE ${z})::${to}`;
+  // A float under a numeric: as the decimal the reconciler compared (its shortest round-trip text).
+  // float8::numeric keeps 15 digits: 0.30000000000000004 matched and was served as 0.3.
+  if (FLOATS.has(s) && b === 'numeric') return `dualrun.float_decimal(${ref}::float8)::${to}`;
+  return null;
+}
+
+/**
+ * A stream column cast to the batch column's type. An array of such a pair is converted element
+ * by element, as the reconciler compared it: `float8[]::numeric[]` applies float8::numeric to each
+ * element, `timestamptz[]::timestamp[]` the reader's TimeZone. The elements keep their order, NULL
+ * elements stay NULL, and dualrun.array_shaped (migration 1500) puts back the dimensions and lower
+ * bounds, which the reconciler counted as part of the value.
  */
 function castSql(ref: string, s: Column, b: Column, zone: string): string {
   const z = quoteLiteral(zone);
-  if (s.base === 'timestamptz' && WALL_CLOCKS.has(b.base)) return `(${ref} AT TIME ZONE ${z})::${b.type}`;
-  if (b.base === 'timestamptz' && WALL_CLOCKS.has(s.base)) return `(${ref}::timestamp AT TIME ZONE ${z})::${b.type}`;
-  // A float under a numeric: as the decimal the reconciler compared (its shortest round-trip text).
-  // float8::numeric keeps 15 digits: 0.30000000000000004 matched and was served as 0.3.
-  if (FLOATS.has(s.base) && b.base === 'numeric') return `dualrun.float_decimal(${ref}::float8)::${b.type}`;
-  return `${ref}::${b.type}`;
+  const scalar = scalarCast(ref, s.base, b.base, b.type, z);
+  if (scalar !== null) return scalar;
+  const elem = s.elem !== null && b.elem !== null ? scalarCast('u.e', s.elem, b.elem, `pg_catalog.${b.elem}`, z) : null;
+  if (elem === null) return `${ref}::${b.type}`;
+  const flat = `ARRAY(SELECT ${elem} FROM pg_catalog.unnest(${ref}) WITH ORDINALITY AS u(e, o) ORDER BY u.o)`;
+  return `(CASE WHEN ${ref} IS NULL THEN NULL ELSE dualrun.array_shaped(${flat}, pg_catalog.array_dims(${ref})) END)::${b.type}`;
 }
 
 function refuse(ds: DatasetConfig, message: string): DualrunError {
