@@ -99,7 +99,7 @@ export function registerDeadLetters(program: Command): void {
   withFilters(dl.command('retry <dataset>').description('apply the chosen open dead letters through the current decoder, schema and transform (exactly once)'), true)
     .option('--actor <name>', 'who (default: $USER)')
     .option('--batch-size <n>', 'dead letters per transaction', '500')
-    .addHelpText('after', '\nExit codes: 0 every chosen record applied, 1 some failed again (they stay open with the new reason).\n\nExample:\n  $ dualrun dead-letters retry orders --stage transform --since 24h')
+    .addHelpText('after', '\nExit codes: 0 every chosen record applied, 1 some failed again (they stay open with the new reason),\n2 usage or config error, 3 runtime failure (database unreachable).\n\nExample:\n  $ dualrun dead-letters retry orders --stage transform --since 24h')
     .action(async (dataset: string, opts: FilterFlags & { actor?: string; batchSize: string }, cmd: Command) => runCommand(cmd, async (rt) => {
       checkFormat(opts.format);
       requireSelection('retry', opts);
