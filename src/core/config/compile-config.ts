@@ -12,6 +12,7 @@ import { DualrunError } from '../errors.ts';
 import { parseByteSize } from '../byte-size.ts';
 import { parseDuration } from '../duration.ts';
 import { parseTableRef, type TableRef } from '../identifiers.ts';
+import { didYouMean } from '../nearest-name.ts';
 import { registerSecret } from '../secrets.ts';
 import { urlSecrets } from '../db/url-password.ts';
 import { connectionUrlProblem } from '../db/connection-url.ts';
@@ -275,7 +276,7 @@ export function describeAjvErrors(errors: ErrorObject[]): string[] {
         ? `${at}: expected either { column } (newest value in stream.output) or { kafkaGroup, topic } (a consumer group's committed offsets)`
         : `${at}: expected either { topic, format } (a Kafka topic) or { table } (built-in capture from a Postgres table)`); break;
       case 'required': out.add(`${at ? `${at}.` : ''}${String(param.missingProperty)}: required field is missing`); break;
-      case 'additionalProperties': out.add(`${at ? `${at}.` : ''}${String(param.additionalProperty)}: unknown field`); break;
+      case 'additionalProperties': out.add(`${at ? `${at}.` : ''}${String(param.additionalProperty)}: unknown field${knownFieldHint(e, String(param.additionalProperty))}`); break;
       case 'propertyNames': out.add(`${where}: invalid name ${JSON.stringify(param.propertyName)} (expected lower-case letters, digits and _)`); break;
       case 'pattern': out.add(`${where}: ${JSON.stringify(valueAt(e))} is not valid here (${patternHint(String(param.pattern))})`); break;
       case 'enum': out.add(`${where}: expected one of ${(param.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`); break;
@@ -284,6 +285,12 @@ export function describeAjvErrors(errors: ErrorObject[]): string[] {
     }
   }
   return [...out];
+}
+
+/** ` (did you mean ignore?)`: the field of that object nearest to a misspelt one (`ignroe`), from the schema. */
+function knownFieldHint(e: ErrorObject, field: string): string {
+  const props = (e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  return props ? didYouMean(field, Object.keys(props)) : '';
 }
 
 /**
