@@ -48,6 +48,7 @@ const lines = [
   '',
   'Found via `--config PATH`, then `$DUALRUN_CONFIG`, then `./dualrun.yaml` (`.yml`, `.json`).',
   '`${VAR}` and `${VAR:-default}` are read from the environment; an unset variable without default is an error.',
+  'Inside `{ }` or `[ ]` quote a reference (`sasl: { username: etl, password: "${KAFKA_PASSWORD}" }`): there `{` opens a map, and the syntax error says so.',
   'Relative file paths resolve against the config file\'s folder. Table and column names must be identifiers',
   '(letters, digits, `_`, `$`, not starting with a digit); dualrun always double-quotes them, so case is kept as written.',
   'Durations: `500ms`, `30s`, `15m`, `48h`, `7d`, `2w`, or combinations such as `1h30m`. Schedules: node-cron expressions.',
