@@ -268,6 +268,8 @@ export function describeAjvErrors(errors: ErrorObject[]): string[] {
     // The whole document (a YAML list, a bare string) is `(root)`, not an empty name.
     const where = at || '(root)';
     if ([...sourcePaths].some((sp) => e.instancePath.startsWith(sp)) && e.keyword !== 'oneOf') continue;
+    // A bad dataset name fails its `pattern` inside `propertyNames` too: said once, by the propertyNames line.
+    if (e.propertyName !== undefined && e.keyword !== 'propertyNames') continue;
     const param = e.params as Record<string, unknown>;
     const meant = e.keyword === 'oneOf' ? meantBranchErrors(errors, e) : null;
     if (meant) { for (const m of describeAjvErrors(meant)) out.add(m); continue; }
@@ -277,7 +279,7 @@ export function describeAjvErrors(errors: ErrorObject[]): string[] {
         : `${at}: expected either { topic, format } (a Kafka topic) or { table } (built-in capture from a Postgres table)`); break;
       case 'required': out.add(`${at ? `${at}.` : ''}${String(param.missingProperty)}: required field is missing`); break;
       case 'additionalProperties': out.add(`${at ? `${at}.` : ''}${String(param.additionalProperty)}: unknown field${knownFieldHint(e, String(param.additionalProperty))}`); break;
-      case 'propertyNames': out.add(`${where}: invalid name ${JSON.stringify(param.propertyName)} (expected lower-case letters, digits and _)`); break;
+      case 'propertyNames': out.add(`${where}: invalid name ${JSON.stringify(param.propertyName)} (${nameHint(errors, e)})`); break;
       case 'pattern': out.add(`${where}: ${JSON.stringify(valueAt(e))} is not valid here (${patternHint(String(param.pattern))})`); break;
       case 'enum': out.add(`${where}: expected one of ${(param.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`); break;
       case 'type': out.add(`${where}: expected ${String(param.type)}`); break;
@@ -317,6 +319,13 @@ function meantBranchErrors(errors: ErrorObject[], oneOf: ErrorObject): ErrorObje
 }
 
 function valueAt(e: ErrorObject): unknown { return (e as ErrorObject & { data?: unknown }).data; }
+
+/** What a name inside `propertyNames` must look like, from its own pattern (dataset names and reconcile.map keys differ). */
+function nameHint(errors: ErrorObject[], e: ErrorObject): string {
+  const inner = errors.find((x) => x.keyword === 'pattern' && x.propertyName === (e.params as { propertyName?: string }).propertyName && x.instancePath === e.instancePath);
+  const pattern = String((inner?.params as { pattern?: string } | undefined)?.pattern ?? '');
+  return pattern === '^[a-z][a-z0-9_]{0,62}$' ? 'expected lower-case letters, digits and _, starting with a letter' : pattern ? patternHint(pattern) : 'not a valid name here';
+}
 
 function patternHint(pattern: string): string {
   if (pattern.includes('\\.)?')) return 'expected schema.table made of identifiers: letters, digits, _ and $, not starting with a digit';
