@@ -116,6 +116,7 @@ function compileDataset(name: string, ds: RawDataset, baseDir: string, p: Proble
   for (const c of ds.reconcile?.columns ?? []) {
     if (ds.key.includes(c)) p.add(`${at}.reconcile.columns`, `${c} is a key column; keys are always compared`);
   }
+  checkTolerances(at, ds, p);
   return {
     name,
     key: ds.key,
@@ -164,6 +165,21 @@ function checkAdoptedStream(at: string, ds: RawDataset, adopted: boolean, p: Pro
   if (!adopted && ds.stream.source === undefined) p.add(`${at}.stream.source`, 'required unless stream.adopted is true');
   if (adopted && ds.stream.transform !== undefined) p.add(`${at}.stream.transform`, 'an adopted stream output is written outside dualrun: no transform runs (remove it, or set adopted: false)');
   if (!adopted && ds.stream.watermark !== undefined) p.add(`${at}.stream.watermark`, "only for an adopted stream output (dualrun's own stream worker records its watermark)");
+}
+
+/**
+ * A tolerance on a column that is never compared with one (ignored, left out of reconcile.columns, a key
+ * column: keys are compared exactly) applied nothing, silently: the user believed the column compared
+ * within it. Whether the column exists is checked against the tables (reconcile/config-columns.ts).
+ */
+function checkTolerances(at: string, ds: RawDataset, p: Problems): void {
+  const r = ds.reconcile ?? {};
+  for (const c of Object.keys(r.tolerance ?? {})) {
+    const where = `${at}.reconcile.tolerance.${c}`;
+    if (ds.key.includes(c)) p.add(where, `${c} is a key column: keys are compared exactly, so the tolerance never applies`);
+    else if ((r.ignore ?? []).includes(c)) p.add(where, `${c} is in reconcile.ignore: it is never compared, so the tolerance never applies`);
+    else if (r.columns && !r.columns.includes(c) && !(c in (r.expressions ?? {}))) p.add(where, `${c} is not in reconcile.columns: it is not compared, so the tolerance never applies`);
+  }
 }
 
 /** reconcile.map / reconcile.expressions: key and window columns must stay comparable as they are. */
