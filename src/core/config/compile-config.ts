@@ -116,6 +116,11 @@ function compileDataset(name: string, ds: RawDataset, baseDir: string, p: Proble
   for (const c of ds.reconcile?.columns ?? []) {
     if (ds.key.includes(c)) p.add(`${at}.reconcile.columns`, `${c} is a key column; keys are always compared`);
   }
+  for (const c of ignore) {
+    // Both were silent: a key is compared whatever ignore says, and ignore won over columns.
+    if (ds.key.includes(c)) p.add(`${at}.reconcile.ignore`, `${c} is a key column; keys are always compared, they cannot be ignored`);
+    else if ((ds.reconcile?.columns ?? []).includes(c)) p.add(`${at}.reconcile.ignore`, `${c} is also in reconcile.columns; list it in one of the two`);
+  }
   checkTolerances(at, ds, p);
   return {
     name,

@@ -2,7 +2,8 @@
  * Regression: a `reconcile.tolerance` on a column that is never compared with one (a key column,
  * a column in reconcile.ignore, one left out of reconcile.columns) was accepted and applied
  * nothing: the user believed `amount` compared within 0.005 while it was not compared at all, or
- * compared exactly. Each is a config error naming `reconcile.tolerance.<col>` and why.
+ * compared exactly. Each is a config error naming `reconcile.tolerance.<col>` and why. Likewise
+ * `reconcile.ignore` naming a key column (compared anyway) or a `reconcile.columns` entry (ignore won).
  */
 import { describe, expect, it } from 'vitest';
 import { compileConfig } from '../../../src/core/config/compile-config.ts';
@@ -21,6 +22,11 @@ describe('a tolerance that never applies', () => {
     [{ columns: ['status'], tolerance: { amount: 0.005 } }, 'datasets.o.reconcile.tolerance.amount: amount is not in reconcile.columns: it is not compared, so the tolerance never applies'],
   ])('%j', (reconcile, message) => {
     expect(problems(reconcile)).toEqual([message]);
+  });
+
+  it('reconcile.ignore naming a key column (always compared) or a reconcile.columns entry (ignore won, silently)', () => {
+    expect(problems({ ignore: ['id'] })).toEqual(['datasets.o.reconcile.ignore: id is a key column; keys are always compared, they cannot be ignored']);
+    expect(problems({ columns: ['amount', 'status'], ignore: ['amount'] })).toEqual(['datasets.o.reconcile.ignore: amount is also in reconcile.columns; list it in one of the two']);
   });
 
   it('a tolerance on a compared column, listed or by default, or on an expression column, is fine', () => {
