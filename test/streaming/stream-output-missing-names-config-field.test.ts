@@ -3,7 +3,9 @@
  * said `stream.output analytics.orders_strem does not exist` / `has no key column orderid`,
  * naming neither the config file nor the dataset's field. It now says
  * `invalid config F: datasets.orders.stream.output: ...` (or `datasets.orders.key`, with the
- * nearest column), exit 2 as before.
+ * nearest column), exit 2 as before. And a stream output holding several rows with one key
+ * failed with `DUALRUN_DB_QUERY_FAILED: could not create unique index` (exit 3): the config's key
+ * does not identify its rows, a config mistake naming `datasets.<ds>.key` and the duplicated key.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -46,5 +48,16 @@ describe('stream: an output or key column the database lacks names the config fi
     const r = await cli(['stream', '--dataset', 'orders', '--until-idle']);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain(`invalid config ${config}: datasets.orders.key: stream.output so.s has no key column idd (did you mean id?)`);
+  });
+
+  it('a key that does not identify the stream output\'s rows (two rows with one key): exit 2 naming the key, Postgres\'s fields kept', async () => {
+    await db.pool.query(`CREATE TABLE so.dup (id int, v int); INSERT INTO so.dup VALUES (1, 1), (1, 2)`);
+    write({ stream: { output: 'so.dup', source: { table: 'so.src' } } });
+    const r = await cli(['stream', '--dataset', 'orders', '--until-idle', '--format', 'json']);
+    expect(r.code, r.stderr).toBe(2);
+    const err = (JSON.parse(r.stdout) as { error: { code: string; message: string; db?: { code?: string } } }).error;
+    expect(err.code).toBe('DUALRUN_CONFIG_INVALID');
+    expect(err.message).toContain('datasets.orders.key: stream.output so.dup holds several rows with one key (Key (id)=(1) is duplicated)');
+    expect(err.db?.code).toBe('23505');
   });
 });

@@ -9,10 +9,11 @@ import { DualrunError } from '../errors.ts';
 
 export interface ConfigProblem { at: string; message: string }
 
-export function configMistake(file: string | null, problems: readonly ConfigProblem[], details: Record<string, unknown> = {}): DualrunError {
+/** `cause`: the database error that revealed it, whose fields (SQLSTATE, detail) are kept. */
+export function configMistake(file: string | null, problems: readonly ConfigProblem[], details: Record<string, unknown> = {}, cause?: unknown): DualrunError {
   const list = problems.map((p) => `${p.at}: ${p.message}`);
   const head = list.length === 1 ? list[0] : `${list.length} problems:\n  - ${list.join('\n  - ')}`;
   return new DualrunError('DUALRUN_CONFIG_INVALID', `invalid config ${file ?? '(built-in config)'}: ${head}`, {
-    details: { config: file, path: problems[0]?.at, problems: list, ...details },
+    details: { config: file, path: problems[0]?.at, problems: list, ...details }, ...(cause === undefined ? {} : { cause }),
   });
 }
