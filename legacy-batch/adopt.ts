@@ -14,6 +14,7 @@ import { ledgerError, recordAdopted, recordAdoptedOnce, type RunTrigger } from '
 import { scopeLabel, windowScope } from './window-scope.ts';
 import { assertDue, isDue } from './due-window.ts';
 import { windowColumnTypeProblem } from './window-column-type.ts';
+import { assertBatchOutput } from './batch-output-check.ts';
 import { caseHint } from '../src/core/db/table-catalog.ts';
 
 export interface AdoptResult {
@@ -31,6 +32,7 @@ export async function adoptWindow(rt: Runtime, ds: DatasetConfig, window: Window
   const status = early ? 'partial' as const : 'succeeded' as const;
   const scope = windowScope(ds, window);
   const output = await rt.pool(ds.batch.database);
+  await assertBatchOutput(output, ds, rt.config.path);
   await refuseUnusableWindowColumn(output, ds);
   let seen: { n: string; at: Date };
   try {

@@ -20,6 +20,7 @@ import { clearWindow, lockWindow } from './window-claim.ts';
 import { insertSelect } from './window-load.ts';
 import { scopeLabel, windowScope, type WindowScope } from './window-scope.ts';
 import { assertWindowColumnType } from './window-column-type.ts';
+import { assertBatchOutput } from './batch-output-check.ts';
 import { assertLoadedInWindow } from './window-rows-guard.ts';
 import { batchFailedAlert } from '../src/core/alerts/pipeline-alerts.ts';
 import { assertDue, isDue } from './due-window.ts';
@@ -103,7 +104,9 @@ async function loadWindow(rt: Runtime, client: PoolClient, ds: DatasetConfig, sc
   const stopCancel = await cancelOnAbort(target, client, opts.signal);
   try {
     const txStart = await lockWindow(client, scope);
-    await assertWindowColumnType(client, ds);
+    // A failed run (ledger, alert), but with the config mistake's own code: exit 2, not 3.
+    await assertBatchOutput(client, ds, rt.config.path);
+    await assertWindowColumnType(client, ds, rt.config.path);
     await clearWindow(client, ds.batch.output.sql, scope);
     let loaded: CopyResult;
     if (ds.batch.sourceUrl || transform) {

@@ -8,11 +8,15 @@
 import type { DatasetConfig } from '../src/core/config/types.ts';
 import type { Pool, PoolClient } from '../src/core/db/connect.ts';
 import { windowColumnProblem } from '../src/core/window-column-rule.ts';
+import { configMistake } from '../src/core/config/config-mistake.ts';
 
-/** Throws (the run fails, nothing deleted) when batch.output's window column cannot hold the window's bounds. */
-export async function assertWindowColumnType(client: PoolClient, ds: DatasetConfig): Promise<void> {
+/**
+ * Throws (the run fails, nothing deleted) when batch.output's window column cannot hold the window's
+ * bounds: a config mistake naming datasets.<ds>.window.column (exit 2, as adopt and the reconciler say).
+ */
+export async function assertWindowColumnType(client: PoolClient, ds: DatasetConfig, file: string | null): Promise<void> {
   const problem = await windowColumnTypeProblem(client, ds, 'nothing was deleted');
-  if (problem) throw new Error(problem);
+  if (problem) throw configMistake(file, [{ at: `datasets.${ds.name}.window.column`, message: problem }], { dataset: ds.name });
 }
 
 /**

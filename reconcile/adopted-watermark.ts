@@ -16,9 +16,12 @@ import type { Logger } from 'pino';
 import type { Pool } from '../src/core/db/connect.ts';
 import type { DatasetConfig, KafkaConfig, StreamWatermark } from '../src/core/config/types.ts';
 import { quoteIdent } from '../src/core/identifiers.ts';
+import { configMistake } from '../src/core/config/config-mistake.ts';
+import { didYouMean } from '../src/core/nearest-name.ts';
 import { createKafka, disconnectWithin, withConnectDeadline } from '../streaming/kafka-client.ts';
 
-export interface AdoptedWatermarkContext { ds: DatasetConfig; streamPool: Pool; kafka: KafkaConfig | null; log: Logger }
+/** `file`: the config file, named when stream.watermark names a topic the brokers do not have. */
+export interface AdoptedWatermarkContext { ds: DatasetConfig; streamPool: Pool; kafka: KafkaConfig | null; log: Logger; file?: string | null }
 
 export async function adoptedBehind(ctx: AdoptedWatermarkContext, horizon: Date, now = new Date()): Promise<string | null> {
   const wm = ctx.ds.stream.watermark;
@@ -51,6 +54,12 @@ async function kafkaBehind(ctx: AdoptedWatermarkContext, wm: Extract<StreamWater
   // accepts a TCP connection, else within kafka.connectTimeout (kafkajs's own retries ran ~25 s).
   await withConnectDeadline(ctx.kafka.brokers, `${ctx.ds.name}: stream.watermark.kafkaGroup`, ctx.kafka.connectTimeoutMs, () => admin.connect());
   try {
+    // A misspelt topic failed the window with kafkajs's "This server does not host this topic-partition"
+    // (exit 3, naming neither the topic nor the field): a config mistake.
+    const topics = await admin.listTopics();
+    if (!topics.includes(wm.topic)) {
+      throw configMistake(ctx.file ?? null, [{ at: `datasets.${ctx.ds.name}.stream.watermark.topic`, message: `Kafka topic ${wm.topic} does not exist on ${ctx.kafka.brokers.join(', ')}${didYouMean(wm.topic, topics.filter((t) => !t.startsWith('__')))}` }], { dataset: ctx.ds.name, topic: wm.topic });
+    }
     const [meta, ends, groups] = await Promise.all([
       admin.fetchTopicMetadata({ topics: [wm.topic] }),
       admin.fetchTopicOffsetsByTimestamp(wm.topic, horizon.getTime()),

@@ -20,6 +20,7 @@ import { descOf, logicalName, typeLabel, type ColumnInfo, type TableShape } from
 import type { SchemaDrift } from './types.ts';
 import { planCodec } from './value-codec.ts';
 import { planFieldHash } from './row-hash-sql.ts';
+import { assertConfigColumns } from './config-columns.ts';
 
 /** The same logical columns, in the same order, typed per side. */
 export interface ComparedColumns {
@@ -44,19 +45,18 @@ export function isBookkeeping(column: string): boolean {
   return column.startsWith('_dr_');
 }
 
-export function comparedColumns(ds: DatasetConfig, batch: TableShape, stream: TableShape, exprs: SideExpressions = NO_EXPRESSIONS): ComparedColumns {
-  const missing: string[] = [];
+export function comparedColumns(ds: DatasetConfig, batch: TableShape, stream: TableShape, exprs: SideExpressions = NO_EXPRESSIONS, file: string | null = null): ComparedColumns {
+  // Every name the config gives was checked against both shapes first (config-columns.ts): a config mistake, exit 2.
+  assertConfigColumns(file, ds, batch, stream, exprs);
   const streamName = (c: string) => ds.reconcile.map[c] ?? c;
-  // `field`: the config key that names the column, so the error says what to correct.
-  const need = (shape: TableShape, col: string, side: string, field: string): ColumnInfo => {
+  const need = (shape: TableShape, col: string): ColumnInfo => {
     const which = shape === batch ? 'batch' : 'stream';
     const expr = exprs[which].get(col);
     if (expr) return expr;
     const name = which === 'stream' ? streamName(col) : col;
     const c = shape.columns.get(name);
-    if (!c) missing.push(`${side} ${shape.table.text} has no column ${name} (named by datasets.${ds.name}.${name !== col ? `reconcile.map.${col}` : field})`);
-    const info = c ?? { name, type: 'text' };
-    return name === col ? info : { ...info, logical: col };
+    if (!c) throw new DualrunError('DUALRUN_INTERNAL', `dataset ${ds.name}: ${which} output ${shape.table.text} has no column ${name}, though the config check passed`);
+    return name === col ? c : { ...c, logical: col };
   };
   const key = [...ds.key];
   const ignore = new Set(ds.reconcile.ignore);
@@ -65,15 +65,11 @@ export function comparedColumns(ds: DatasetConfig, batch: TableShape, stream: Ta
     ? ds.reconcile.columns.filter((c) => !ignore.has(c) && !isBookkeeping(c))
     : [...batch.columns.keys()].filter((c) => stream.columns.has(streamName(c)) && !key.includes(c) && !ignore.has(c) && !isBookkeeping(c));
   const compared = [...listed, ...exprCols.filter((c) => !listed.includes(c))];
-  const windows = ds.window ? { batch: need(batch, ds.window.column, 'batch output', 'window.column'), stream: need(stream, ds.window.column, 'stream output', 'window.column') } : { batch: null, stream: null };
-  const bKey = key.map((c) => need(batch, c, 'batch output', 'key'));
-  const sKey = key.map((c) => need(stream, c, 'stream output', 'key'));
-  const cmpField = (c: string) => (ds.reconcile.columns?.includes(c) ? 'reconcile.columns' : `reconcile.expressions.${c}`);
-  const bCmp = compared.map((c) => need(batch, c, 'batch output', cmpField(c)));
-  const sCmp = compared.map((c) => need(stream, c, 'stream output', cmpField(c)));
-  if (missing.length > 0) {
-    throw new DualrunError('DUALRUN_RECONCILE_FAILED', `dataset ${ds.name}: ${[...new Set(missing)].join('; ')}; correct the config (dualrun migrate checks it against the tables)`, { details: { dataset: ds.name } });
-  }
+  const windows = ds.window ? { batch: need(batch, ds.window.column), stream: need(stream, ds.window.column) } : { batch: null, stream: null };
+  const bKey = key.map((c) => need(batch, c));
+  const sKey = key.map((c) => need(stream, c));
+  const bCmp = compared.map((c) => need(batch, c));
+  const sCmp = compared.map((c) => need(stream, c));
   const drift = oneSideOnly(ds, batch, stream, key, ignore);
   const pair = (b: ColumnInfo, s: ColumnInfo, isKey: boolean): [ColumnInfo, ColumnInfo] | null => {
     const codec = planCodec(descOf(b), descOf(s));

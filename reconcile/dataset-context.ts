@@ -48,13 +48,13 @@ export async function prepareDataset(rt: Runtime, ds: DatasetConfig, bucketsOver
   // The stream side's key under its own names (reconcile.map may rename it on an adopted output).
   const streamKey = ds.key.map((k) => ds.reconcile.map[k] ?? k);
   const [bShape, sShape] = await Promise.all([
-    onSide('batch.output', ds.batch.output, readTableShape(batchPool, ds.batch.output, ds.key)),
-    onSide('stream.output', ds.stream.output, readTableShape(streamPool, ds.stream.output, streamKey)),
+    onSide('batch.output', ds.batch.output, readTableShape(batchPool, ds.batch.output, ds.key, { file: rt.config.path, at: `datasets.${ds.name}.batch.output` })),
+    onSide('stream.output', ds.stream.output, readTableShape(streamPool, ds.stream.output, streamKey, { file: rt.config.path, at: `datasets.${ds.name}.stream.output` })),
   ]);
   await assertDistinctOutputs(ds, batchPool, streamPool);
   const exprs = await sideExpressions(rt, ds, batchPool, streamPool);
-  const columns = comparedColumns(ds, bShape, sShape, exprs);
-  assertWindowColumns(ds, columns.windows);
+  const columns = comparedColumns(ds, bShape, sShape, exprs, rt.config.path);
+  assertWindowColumns(ds, columns.windows, rt.config.path);
   await assertEveryRowInAWindow(ds, [['batch.output', batchPool, bShape, columns.windows?.batch ?? null], ['stream.output', streamPool, sShape, columns.windows?.stream ?? null]]);
   await Promise.all([
     requireReadable(batchPool, 'batch.output', bShape.table, [...columns.batch.key, ...columns.batch.compared, columns.windows?.batch ?? null]),

@@ -47,7 +47,7 @@ export async function reconcileWindow(rt: Runtime, ctx: DatasetContext, window: 
     startedAt = await databaseNow(db);
     base.stage = await readStage(db, ctx.ds.name);
     const adopted = ctx.ds.stream.adopted
-      ? { behind: (h: Date) => adoptedBehind({ ds: ctx.ds, streamPool: ctx.streamPool, kafka: rt.config.kafka, log: rt.log }, h), hasWatermark: ctx.ds.stream.watermark !== null }
+      ? { behind: (h: Date) => adoptedBehind({ ds: ctx.ds, streamPool: ctx.streamPool, kafka: rt.config.kafka, log: rt.log, file: rt.config.path }, h), hasWatermark: ctx.ds.stream.watermark !== null }
       : undefined;
     const settlement = await checkSettlement(db, ctx.streamPool, ctx.ds.name, window, ctx.ds.reconcile.settleMs, adopted, startedAt);
     base.settlement = settlementRecord(settlement, ctx.ds.reconcile.settleMs);

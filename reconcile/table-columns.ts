@@ -11,6 +11,7 @@ import { DualrunError } from '../src/core/errors.ts';
 import type { Pool, PoolClient } from '../src/core/db/connect.ts';
 import type { TableRef } from '../src/core/identifiers.ts';
 import { caseHint } from '../src/core/db/table-catalog.ts';
+import { configMistake } from '../src/core/config/config-mistake.ts';
 import type { Codec } from './value-codec.ts';
 import type { FieldHash } from './row-hash-sql.ts';
 
@@ -63,11 +64,17 @@ export interface TableShape {
   indexLeading: ReadonlySet<string>;
 }
 
-export async function readTableShape(db: Pool | PoolClient, table: TableRef, key: readonly string[]): Promise<TableShape> {
+/**
+ * `named`: the config field that names the table; a table that is not there is then a config
+ * mistake naming it (exit 2), as a misspelt output name is.
+ */
+export async function readTableShape(db: Pool | PoolClient, table: TableRef, key: readonly string[], named?: { file: string | null; at: string }): Promise<TableShape> {
   const reg = await db.query<{ oid: number | null }>('SELECT to_regclass($1)::oid AS oid', [table.sql]);
   const oid = reg.rows[0].oid;
   if (oid === null) {
-    throw new DualrunError('DUALRUN_RECONCILE_FAILED', `table ${table.text} does not exist${await caseHint(db, table)}`, { details: { table: table.text } });
+    const what = `table ${table.text} does not exist${await caseHint(db, table)}`;
+    if (named) throw configMistake(named.file, [{ at: named.at, message: `${what}; correct the name, or create it (dualrun migrate creates missing outputs)` }], { table: table.text });
+    throw new DualrunError('DUALRUN_RECONCILE_FAILED', what, { details: { table: table.text } });
   }
   const cols = await db.query<{ name: string; typid: number; typmod: number; notnull: boolean }>(
     `SELECT a.attname AS name, a.atttypid::int AS typid, a.atttypmod AS typmod, a.attnotnull AS notnull

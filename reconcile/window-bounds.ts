@@ -13,26 +13,29 @@ import { DualrunError } from '../src/core/errors.ts';
 import type { Window } from '../src/core/windows.ts';
 import type { DatasetConfig } from '../src/core/config/types.ts';
 import { windowColumnProblem } from '../src/core/window-column-rule.ts';
+import { configMistake } from '../src/core/config/config-mistake.ts';
 import { descOf, typeLabel, type ColumnInfo } from './table-columns.ts';
 
 /**
- * Fails (DUALRUN_RECONCILE_FAILED, naming the column) when a side's window column cannot hold the
+ * Fails (a config mistake, DUALRUN_CONFIG_INVALID naming datasets.<ds>.window.column and the column) when a side's window column cannot hold the
  * window's bounds. A `date` cannot be cut into hours: the bounds of every hour but the day's last
  * are one date (an empty window, a `match` of nothing) and the last hour's span the whole day.
  * Another type (text, an epoch integer) has no instant to compare the bounds with.
  */
-export function assertWindowColumns(ds: DatasetConfig, windows: { batch: ColumnInfo | null; stream: ColumnInfo | null } | undefined): void {
+export function assertWindowColumns(ds: DatasetConfig, windows: { batch: ColumnInfo | null; stream: ColumnInfo | null } | undefined, file: string | null = null): void {
   if (!ds.window || !windows) return;
+  const at = `datasets.${ds.name}.window.column`;
   for (const [side, col] of [['batch.output', windows.batch], ['stream.output', windows.stream]] as const) {
     if (!col) continue;
-    const where = `dataset ${ds.name}: window.column ${col.name} of ${side} ${side === 'batch.output' ? ds.batch.output.text : ds.stream.output.text}`;
+    const where = `window.column ${col.name} of ${side} ${side === 'batch.output' ? ds.batch.output.text : ds.stream.output.text}`;
     const type = typeLabel(descOf(col));
     const problem = descOf(col).kind !== 'base' ? 'not-a-time' : windowColumnProblem(col.type, ds.window.grain);
+    const details = { dataset: ds.name, column: col.name, type };
     if (problem === 'not-a-time') {
-      throw new DualrunError('DUALRUN_RECONCILE_FAILED', `${where} is of type ${type}: a window column must be a date, timestamp or timestamptz`, { details: { dataset: ds.name, column: col.name, type } });
+      throw configMistake(file, [{ at, message: `${where} is of type ${type}: a window column must be a date, timestamp or timestamptz` }], details);
     }
     if (problem === 'date-in-hours') {
-      throw new DualrunError('DUALRUN_RECONCILE_FAILED', `${where} is a date: it cannot be cut into hour windows (each hour but the last would read no row); use window.grain day, or a timestamp column`, { details: { dataset: ds.name, column: col.name, type } });
+      throw configMistake(file, [{ at, message: `${where} is a date: it cannot be cut into hour windows (each hour but the last would read no row); use window.grain day, or a timestamp column` }], details);
     }
   }
 }

@@ -32,7 +32,7 @@ export interface DatasetStreamOptions {
 export async function streamDataset(rt: Runtime, ds: DatasetConfig, opts: DatasetStreamOptions): Promise<Record<string, unknown>> {
   boundHeapGrowth();
   const db = await streamDatabase(rt, ds);
-  const output = await prepareOutputTable(db, ds.stream.output, ds.key);
+  const output = await prepareOutputTable(db, ds.stream.output, ds.key, { file: rt.config.path, dataset: ds.name });
   opts.session?.connected('postgres');
   const transform = await loadTransform(ds.stream.transform);
   const merge = mergeStatements(output, { guardVersions: transform.stateKey === null });

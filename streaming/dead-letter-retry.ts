@@ -69,7 +69,7 @@ async function currentPipeline(rt: Runtime, ds: DatasetConfig, db: Pool): Promis
   }
   const src = ds.stream.source;
   if (!src) throw new DualrunError('DUALRUN_USAGE', `dataset ${ds.name} has an adopted stream output (no stream.source): an external pipeline writes it, so dualrun has no pipeline to retry through`);
-  const output = await prepareOutputTable(db, ds.stream.output, ds.key);
+  const output = await prepareOutputTable(db, ds.stream.output, ds.key, { file: rt.config.path, dataset: ds.name });
   return {
     db, dataset: ds.name, key: ds.key, source: '', // set per chunk
     committed: new Map(), // unused: a retry has no position fence of its own

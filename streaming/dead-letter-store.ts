@@ -127,6 +127,20 @@ function bytesAsText(b: Buffer | null): { text: string | null; encoding: 'utf8' 
   }
 }
 
+/**
+ * `--id` names records: one that is not a dead letter of the dataset (a typo, another dataset's id)
+ * is a usage error, as for `show`. Retry and discard selected nothing for it and exited 0.
+ */
+export async function assertDeadLettersExist(db: Pool, dataset: string, ids: readonly string[] | undefined): Promise<void> {
+  if (!ids || ids.length === 0) return;
+  const r = await db.query<{ id: string }>(
+    `SELECT i::text AS id FROM pg_catalog.unnest($2::pg_catalog.int8[]) AS i
+      WHERE NOT EXISTS (SELECT 1 FROM dualrun.dead_letters d WHERE d.dataset = $1 AND d.id = i) ORDER BY i`, [dataset, ids]);
+  if (r.rows.length === 0) return;
+  const missing = r.rows.map((x) => x.id);
+  throw new DualrunError('DUALRUN_USAGE', `--id: dataset ${dataset} has no dead letter with id ${missing.join(', ')}; nothing was changed (dualrun dead-letters list ${dataset} --status all)`, { details: { dataset, ids: missing } });
+}
+
 export interface DiscardResult { discarded: string[] }
 
 /** Marks the selected open dead letters discarded, each with an audit row, in one transaction. */

@@ -4,6 +4,9 @@
  * `_dr_source_ts timestamptz` when missing, and a unique index on the dataset key
  * when none covers exactly the key (the merge is `ON CONFLICT (key)`).
  */
+import { configMistake } from '../src/core/config/config-mistake.ts';
+import { caseHint } from '../src/core/db/table-catalog.ts';
+import { didYouMean } from '../src/core/nearest-name.ts';
 import { DualrunError } from '../src/core/errors.ts';
 import { boundedName, quoteIdent, type TableRef } from '../src/core/identifiers.ts';
 import { inTransaction, type Pool } from '../src/core/db/connect.ts';
@@ -37,10 +40,14 @@ export interface OutputTable {
 
 export const META_COLUMNS = ['_dr_version', '_dr_source_ts'];
 
-export async function prepareOutputTable(db: Pool, table: TableRef, key: readonly string[]): Promise<OutputTable> {
+/** `named`: the config file and dataset whose stream.output this is, so a missing table or key column names them (exit 2). */
+export async function prepareOutputTable(db: Pool, table: TableRef, key: readonly string[], named?: { file: string | null; dataset: string }): Promise<OutputTable> {
+  const mistake = (field: string, message: string, cause?: unknown) => (named
+    ? configMistake(named.file, [{ at: `datasets.${named.dataset}.${field}`, message }], { dataset: named.dataset }, cause)
+    : new DualrunError('DUALRUN_CONFIG_INVALID', `${field} ${message}`, { cause }));
   const exists = await db.query<{ oid: string | null }>('SELECT to_regclass($1)::oid::text AS oid', [table.sql]);
   if (!exists.rows[0].oid) {
-    throw new DualrunError('DUALRUN_CONFIG_INVALID', `stream.output ${table.text} does not exist: create it with the dataset's columns (the sink adds _dr_version and _dr_source_ts)`);
+    throw mistake('stream.output', `${table.text} does not exist${await caseHint(db, table)}: create it with the dataset's columns (dualrun migrate does; the sink adds _dr_version and _dr_source_ts)`);
   }
   // ALTER TABLE takes an ACCESS EXCLUSIVE lock even when nothing changes: only when needed.
   const meta = await db.query<{ n: number }>(
@@ -62,14 +69,15 @@ export async function prepareOutputTable(db: Pool, table: TableRef, key: readonl
       WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum`, [table.sql]);
   const columns = cols.rows.map((r) => r.name);
   const missing = key.filter((k) => !columns.includes(k));
-  if (missing.length > 0) throw new DualrunError('DUALRUN_CONFIG_INVALID', `stream.output ${table.text} has no key column ${missing.join(', ')}`);
-  await ensureKeyIndex(db, table, key);
+  if (missing.length > 0) throw mistake('key', `stream.output ${table.text} has no key column ${missing.join(', ')}${didYouMean(missing[0], columns)}`);
+  await ensureKeyIndex(db, table, key, (detail, cause) => mistake('key', `stream.output ${table.text} holds several rows with one key (${detail}), so the sink cannot upsert by it: the key does not identify a row (correct the key) or the rows are duplicates (remove them)`, cause));
   const dataColumns = cols.rows.filter((r) => !META_COLUMNS.includes(r.name))
     .map((r) => ({ name: r.name, type: r.type, baseType: r.base, typmod: r.typmod, category: r.category, typname: r.typname, scalar: r.category !== 'A' && r.typtype !== 'c', elementTypname: r.element }));
   return { table, key, columns, dataColumns };
 }
 
-async function ensureKeyIndex(db: Pool, table: TableRef, key: readonly string[]): Promise<void> {
+/** `duplicated`: the error for rows that already share a key (the unique index cannot be built: 23505). */
+async function ensureKeyIndex(db: Pool, table: TableRef, key: readonly string[], duplicated: (detail: string, cause: unknown) => Error): Promise<void> {
   const r = await db.query<{ cols: string[] }>(
     `SELECT array_agg(a.attname::text ORDER BY a.attname::text COLLATE "C") AS cols
        FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
@@ -79,7 +87,14 @@ async function ensureKeyIndex(db: Pool, table: TableRef, key: readonly string[])
   const want = [...key].sort().join(',');
   if (r.rows.some((row) => row.cols.join(',') === want)) return;
   const name = quoteIdent(boundedName(`${table.name}_dr_key`));
-  await oneAtATime(db, table, `CREATE UNIQUE INDEX IF NOT EXISTS ${name} ON ${table.sql} (${key.map(quoteIdent).join(', ')})`);
+  try {
+    await oneAtATime(db, table, `CREATE UNIQUE INDEX IF NOT EXISTS ${name} ON ${table.sql} (${key.map(quoteIdent).join(', ')})`);
+  } catch (e) {
+    const pgError = e as { code?: string; detail?: string; constraint?: string };
+    // Not the catalog's own unique index (two sessions creating it at once is serialised above).
+    if (pgError.code === '23505' && pgError.constraint !== 'pg_class_relname_nsp_index') throw duplicated(pgError.detail?.replace(/\.$/, '') ?? 'a key is duplicated', e);
+    throw e;
+  }
 }
 
 /**

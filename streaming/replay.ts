@@ -126,7 +126,7 @@ async function holdReplayLock(db: Pool, dataset: string): Promise<{ release(): P
 
 async function rebuildAndSwap(rt: Runtime, ds: DatasetConfig, from: ReplayFrom, opts: { resetOutput: boolean }, history: HistoryHold | null): Promise<ReplayResult> {
   const db = await streamDatabase(rt, ds);
-  const live = await prepareOutputTable(db, ds.stream.output, ds.key);
+  const live = await prepareOutputTable(db, ds.stream.output, ds.key, { file: rt.config.path, dataset: ds.name });
   const has = await db.query(`SELECT 1 FROM ${live.table.sql} LIMIT 1`);
   if (has.rowCount && !opts.resetOutput) {
     throw new DualrunError('DUALRUN_USAGE', `stream.output ${ds.stream.output.text} of dataset ${ds.name} has rows; replay rebuilds and replaces them: add --reset-output to confirm`, { details: { dataset: ds.name } });

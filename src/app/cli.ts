@@ -8,6 +8,7 @@
  * each command's name and summary for `dualrun --help`, and a placeholder that
  * loads the real command and parses the same arguments again.
  */
+import type { EventEmitter } from 'node:events';
 import { Command, CommanderError, Option, type Help } from 'commander';
 import { DualrunError, EXIT, toDualrunError } from '../core/errors.ts';
 import { LOG_LEVELS } from '../core/log-levels.ts';
@@ -106,12 +107,30 @@ function defaultTerm(cmd: Command): string {
 function finishCommand(cmd: Command): void {
   cmd.exitOverride();
   refuseRepeatedOptions(cmd);
+  addExitCodesHelp(cmd);
   for (const opt of cmd.options) {
     if (opt.attributeName() !== 'format' || opt.argChoices) continue;
     const values = formatValues(opt.description);
     if (values.length >= 2) opt.choices(values);
   }
   cmd.commands.forEach(finishCommand);
+}
+
+/** What every command may exit with; a command that can also exit 1 or 4 says so in its own help. */
+export const COMMON_EXIT_CODES = 'Exit codes: 0 ok, 2 usage or config error (also a table or column the config names that the database lacks),\n' +
+  '3 runtime failure (database or broker unreachable, a query or run failed), 130/143 stopped by SIGINT/SIGTERM.';
+
+/**
+ * A command's help states its exit codes (only `dualrun --help` and four commands did): a command
+ * whose own help text has no `Exit codes:` line gets the common one, above its examples.
+ */
+function addExitCodesHelp(cmd: Command): void {
+  if (cmd.commands.length > 0 || cmd.name() === 'help') return;
+  let own = '';
+  const context = { error: false, command: cmd, write: (t: string) => { own += t; } };
+  const events = cmd as unknown as EventEmitter;
+  for (const listener of events.listeners('afterHelp')) (listener as (c: typeof context) => void)(context);
+  if (!/Exit codes:/.test(own)) events.prependListener('afterHelp', (c: { write: (t: string) => void }) => c.write(`\n${COMMON_EXIT_CODES}\n`));
 }
 
 /**

@@ -43,6 +43,11 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/** The exit code a stored or reported error code derives (an unknown code, e.g. from an older version: a runtime failure). */
+export function exitCodeOfError(code: string): ExitCode {
+  return (ERROR_CODES as Record<string, CodeSpec>)[code]?.exit ?? EXIT.runtime;
+}
+
 /** The fields of a node-postgres DatabaseError that are worth keeping when wrapping. */
 export interface DatabaseErrorFields {
   code?: string; detail?: string; hint?: string; position?: string; where?: string;

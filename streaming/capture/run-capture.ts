@@ -8,6 +8,8 @@
  */
 import { policyFor, type AttemptSession } from '../../src/core/reconnect-policy.ts';
 import { isStopped } from '../../src/core/stopped.ts';
+import { configMistake } from '../../src/core/config/config-mistake.ts';
+import { caseHint } from '../../src/core/db/table-catalog.ts';
 import type { Runtime } from '../../src/core/runtime.ts';
 import { ADOPTED_NOTE } from '../../src/core/config/stream-source.ts';
 import { createKafka } from '../kafka-client.ts';
@@ -46,7 +48,9 @@ export async function runCapture(rt: Runtime, opts: { datasets: readonly string[
     const src = ds.stream.source;
     if (ds.stream.adopted || !src) { result.skipped.push({ dataset: name, reason: ADOPTED_NOTE }); continue; }
     if (src.kind !== 'table') { result.skipped.push({ dataset: name, reason: `source is topic ${src.topic}: produced outside dualrun` }); continue; }
-    if (!opts.explicit && !(await tableExists(db, src.table))) {
+    if (!(await tableExists(db, src.table))) {
+      // Named with --dataset: a config mistake naming the file and field (it said only `stream.source.table X does not exist`).
+      if (opts.explicit) throw configMistake(rt.config.path, [{ at: `datasets.${name}.stream.source.table`, message: `table ${src.table.text} does not exist in the toolkit database${await caseHint(db, src.table)}` }], { dataset: name });
       const reason = `source table ${src.table.text} does not exist (name the dataset with --dataset to make this an error)`;
       rt.log.warn({ dataset: name, table: src.table.text }, `${name}: skipped: ${reason}`);
       result.skipped.push({ dataset: name, reason });

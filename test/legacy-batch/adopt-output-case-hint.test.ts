@@ -35,8 +35,9 @@ afterAll(async () => {
 describe('batch adopt: an output named in another case', () => {
   it('names the existing table and records nothing', async () => {
     const r = await runCli(['batch', 'adopt', 'orders', '--window', '2026-11-20'], { cwd });
-    expect(r.code, r.stderr).toBe(3);
-    expect(r.stderr).toContain('relation "sales.orders_nightly" does not exist');
+    // A config mistake: exit 2 naming the field (test/legacy-batch/batch-output-missing-exit-code.test.ts).
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('datasets.orders.batch.output: table sales.orders_nightly does not exist');
     expect(r.stderr).toContain('the database has Sales.orders_nightly');
     expect((await db.pool.query('SELECT 1 FROM dualrun.batch_runs')).rowCount).toBe(0);
   });

@@ -51,17 +51,17 @@ describe('managed batch run', () => {
     ]);
   });
 
-  it('exits 3 naming dataset, window and the database message for bad SQL and a missing table', async () => {
+  it('exits 3 naming dataset, window and the database message for bad SQL; a missing output is a config mistake (exit 2), still a failed run', async () => {
     const bad = await runCli([...cfg(), 'batch', 'run', 'broken', '--window', '2026-11-19']);
     expect(bad.code).toBe(3);
     expect(bad.stderr).toMatch(/DUALRUN_BATCH_FAILED: batch run of dataset broken, window 2026-11-19 failed: syntax error at or near "SELEC" \[SQLSTATE 42601\]/);
     const missing = await runCli([...cfg(), 'batch', 'run', 'missing', '--window', '2026-11-19']);
-    expect(missing.code).toBe(3);
-    expect(missing.stderr).toMatch(/dataset missing, window 2026-11-19 failed: relation "public.no_such_output" does not exist \[SQLSTATE 42P01\]/);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/DUALRUN_CONFIG_INVALID: invalid config \S+: datasets\.missing\.batch\.output: table public\.no_such_output does not exist/);
     const ledger = await db.pool.query(`SELECT dataset, status, error_code, error->>'message' AS m FROM dualrun.batch_runs WHERE dataset IN ('broken', 'missing') ORDER BY id`);
     expect(ledger.rows).toEqual([
       { dataset: 'broken', status: 'failed', error_code: '42601', m: 'syntax error at or near "SELEC"' },
-      { dataset: 'missing', status: 'failed', error_code: '42P01', m: 'relation "public.no_such_output" does not exist' },
+      { dataset: 'missing', status: 'failed', error_code: null, m: expect.stringContaining('datasets.missing.batch.output: table public.no_such_output does not exist') },
     ]);
   });
 });

@@ -88,8 +88,8 @@ describe('window columns that cannot hold the bounds', () => {
     await db.pool.query('CREATE TABLE public.txt_batch (id int, label text); INSERT INTO public.txt_batch SELECT id, label FROM public.src');
     const r = await run('txt', { batch: { output: 'public.txt_batch', query: 'q.sql' }, window: { column: 'label' } },
       { 'q.sql': 'SELECT id, label FROM public.src WHERE day >= :window_start AND day < :window_end' }, '2026-11-19');
-    // Before: succeeded; 2026-11-19 held 20 rows and 2026-11-20 none.
-    expect(r.code, r.stderr).toBe(3);
+    // Before: succeeded; 2026-11-19 held 20 rows and 2026-11-20 none. A config mistake: exit 2.
+    expect(r.code, r.stderr).toBe(2);
     expect(JSON.parse(r.stdout).error.message).toMatch(/window.column label of batch.output public.txt_batch is of type text: a window column must be a date, timestamp or timestamptz/);
     expect(await perDay('public.txt_batch', 'label')).toEqual({ '2026-11-18': 10, '2026-11-19': 10, '2026-11-20': 10 });
   });
@@ -98,8 +98,8 @@ describe('window columns that cannot hold the bounds', () => {
     await db.pool.query('CREATE TABLE public.hr_batch (id int, day date); INSERT INTO public.hr_batch SELECT id, day FROM public.src');
     const r = await run('hr', { batch: { output: 'public.hr_batch', query: 'q.sql' }, window: { column: 'day', grain: 'hour' } },
       { 'q.sql': 'SELECT id, day FROM public.src WHERE at >= :window_start AND at < :window_end' }, '2026-11-19T23');
-    // Before: succeeded with 0 rows, and the day's 10 rows were gone.
-    expect(r.code, r.stderr).toBe(3);
+    // Before: succeeded with 0 rows, and the day's 10 rows were gone. A config mistake: exit 2.
+    expect(r.code, r.stderr).toBe(2);
     expect(JSON.parse(r.stdout).error.message).toMatch(/window.column day of batch.output public.hr_batch is of type date: a date cannot be cut into hour windows/);
     expect(await perDay('public.hr_batch')).toEqual({ '2026-11-18': 10, '2026-11-19': 10, '2026-11-20': 10 });
   });

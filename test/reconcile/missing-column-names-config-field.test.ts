@@ -2,7 +2,8 @@
  * Regression: a config naming a column an output lacks (a misspelt key column, window column,
  * reconcile.columns entry or reconcile.map target) failed the window with only
  * `batch output X has no column regoin`, leaving the user to guess which key of dualrun.yaml
- * said it. The error now names the config field (`datasets.orders.key`, ...).
+ * said it. The error now names the config field (`datasets.orders.key`, ...), as a config error
+ * (see config-column-not-in-outputs.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../src/core/runtime.ts';
@@ -36,14 +37,15 @@ const judge = async (name: string) => (await reconcileDataset(rt, name, { assume
 
 describe('a config column an output lacks: the error names the config field', () => {
   it.each([
-    ['badkey', /batch output Sales\.b has no column regoin \(named by datasets\.badkey\.key\)/],
-    ['badwindow', /batch output Sales\.b2 has no column placed \(named by datasets\.badwindow\.window\.column\)/],
-    ['badcolumns', /stream output Sales\.s3 has no column amont \(named by datasets\.badcolumns\.reconcile\.columns\)/],
-    ['badmap', /stream output Sales\.s4 has no column amount_eur \(named by datasets\.badmap\.reconcile\.map\.amount\)/],
+    ['badkey', /datasets\.badkey\.key: regoin is a column of neither batch\.output Sales\.b nor stream\.output Sales\.s \(did you mean region\?\)/],
+    ['badwindow', /datasets\.badwindow\.window\.column: placed is a column of neither batch\.output Sales\.b2 nor stream\.output Sales\.s2/],
+    ['badcolumns', /datasets\.badcolumns\.reconcile\.columns: amont is a column of neither batch\.output Sales\.b3 nor stream\.output Sales\.s3 \(did you mean amount\?\)/],
+    ['badmap', /datasets\.badmap\.reconcile\.map\.amount: amount_eur is not a column of stream\.output Sales\.s4$/],
   ])('%s', async (name, message) => {
     const r = await judge(name);
     expect(r.verdict).toBe('error');
-    expect(r.error?.code).toBe('DUALRUN_RECONCILE_FAILED');
+    // A config mistake (exit 2), not a failed run (3).
+    expect(r.error?.code).toBe('DUALRUN_CONFIG_INVALID');
     expect(r.error?.message).toMatch(message);
   });
 });

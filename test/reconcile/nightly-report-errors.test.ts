@@ -32,8 +32,9 @@ afterAll(async () => { await db?.drop(); if (dir) fs.rmSync(dir, { recursive: tr
 
 describe('the nightly report and windows that could not be judged', () => {
   it('a failed reconciliation is the night\'s standing verdict (error, exit 3), in JSON, Markdown and the trend', async () => {
+    // A batch output that is not there is a config mistake (exit 2); the report still says the night could not be answered.
     const failed = await cli(['reconcile', 'orders', '--window', '2026-11-20', '--assume-settled']);
-    expect(failed.code).toBe(3);
+    expect(failed.code).toBe(2);
     const r = await cli(['report', '--format', 'json']);
     expect(r.code, r.stderr).toBe(3);
     const night = JSON.parse(r.stdout) as Night;
@@ -43,7 +44,7 @@ describe('the nightly report and windows that could not be judged', () => {
     expect(orders.verdicts).toHaveLength(1);
     expect(orders.verdicts[0]).toMatchObject({ verdict: 'error', supersededBy: null });
     expect(orders.verdicts[0].id).toMatch(/^e\d+$/);
-    expect(orders.verdicts[0].result.error).toMatchObject({ code: 'DUALRUN_RECONCILE_FAILED', message: expect.stringContaining('s.batch') });
+    expect(orders.verdicts[0].result.error).toMatchObject({ code: 'DUALRUN_CONFIG_INVALID', message: expect.stringContaining('datasets.orders.batch.output: table s.batch does not exist') });
     expect(orders.history.at(-1)!.status).toBe('error');
     const md = await cli(['report', '--format', 'md']);
     expect(md.code).toBe(3);

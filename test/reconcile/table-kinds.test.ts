@@ -92,7 +92,9 @@ describe('reconcile: table kinds', () => {
   it('a config name differing from the table only in case says which table the database has (names are used as written)', async () => {
     const r = await judge(rt, 'folded');
     expect(r.verdict).toBe('error');
-    expect(r.error?.message).toBe('table K.Plain does not exist (names are case-sensitive, used exactly as written in the config: the database has k.plain)');
+    // A config mistake (exit 2) naming the field that names the table.
+    expect(r.error?.code).toBe('DUALRUN_CONFIG_INVALID');
+    expect(r.error?.message).toMatch(/^invalid config \(built-in config\): datasets\.folded\.(batch|stream)\.output: table K\.Plain does not exist \(names are case-sensitive, used exactly as written in the config: the database has k\.plain\); /);
   });
 
   it('a materialized view never refreshed is an error saying so, naming the side', async () => {

@@ -42,8 +42,8 @@ describe('a window column that cannot hold the window', () => {
   it('a date cut into hours fails naming the column, never a match of an empty hour', async () => {
     const r = await judge('hourly_date', '2026-11-20T10');
     expect(r.verdict).toBe('error');
-    expect(r.error?.code).toBe('DUALRUN_RECONCILE_FAILED');
-    expect(r.error?.message).toMatch(/window\.column d of batch\.output w\.b is a date: it cannot be cut into hour windows/);
+    expect(r.error?.code).toBe('DUALRUN_CONFIG_INVALID');
+    expect(r.error?.message).toMatch(/datasets\.hourly_date\.window\.column: window\.column d of batch\.output w\.b is a date: it cannot be cut into hour windows/);
   });
 
   it('a date in day windows and a timestamptz in hour windows still find the difference', async () => {

@@ -82,7 +82,7 @@ export function registerCutover(program: Command): void {
     .option('--force', 'bypass the gate (recorded as forced)')
     .option('--from <stage>', FROM_HELP)
     .option('--format <format>', 'text|json', 'text')
-    .addHelpText('after', '\nExit codes: 0 promoted, 1 the gate refused (nothing changed) or --from did not hold.\n\nExamples:\n  $ dualrun cutover promote orders --reason "7 clean nights" --actor ana\n  $ dualrun cutover promote orders --from shadow --reason "nightly promotion"   # only if still in shadow')
+    .addHelpText('after', '\nExit codes: 0 promoted, 1 the gate refused (nothing changed) or --from did not hold, 2 usage or config error,\n3 runtime failure (database unreachable, lock not granted in time).\n\nExamples:\n  $ dualrun cutover promote orders --reason "7 clean nights" --actor ana\n  $ dualrun cutover promote orders --from shadow --reason "nightly promotion"   # only if still in shadow')
     .action(async (dataset: string, opts: ChangeFlags, cmd: Command) => runCommand(cmd, async (rt) => {
       checkFormat(opts.format);
       const expectedStage = stageOption('--from', opts.from);
@@ -100,7 +100,7 @@ export function registerCutover(program: Command): void {
     .option('--actor <name>', 'who (default: $USER)')
     .option('--from <stage>', FROM_HELP)
     .option('--format <format>', 'text|json', 'text')
-    .addHelpText('after', '\nExamples:\n  $ dualrun cutover rollback orders --reason "late rows in the stream output" --actor ana\n  $ dualrun cutover rollback orders --to batch --reason "stop the streaming path"')
+    .addHelpText('after', '\nExit codes: 0 rolled back, 1 --from did not hold (nothing changed), 2 usage or config error,\n3 runtime failure (database unreachable, lock not granted in time).\n\nExamples:\n  $ dualrun cutover rollback orders --reason "late rows in the stream output" --actor ana\n  $ dualrun cutover rollback orders --to batch --reason "stop the streaming path"')
     .action(async (dataset: string, opts: ChangeFlags, cmd: Command) => runCommand(cmd, async (rt) => {
       checkFormat(opts.format);
       const to = stageOption('--to', opts.to);

@@ -36,7 +36,7 @@ export function registerDb(program: Command): void {
   db.command('psql')
     .description('open psql on the database in use (needs psql on PATH); extra arguments go to psql')
     .argument('[psqlArgs...]', 'passed to psql after --, e.g. -- -c "select 1"')
-    .addHelpText('after', '\nExamples:\n  $ dualrun db psql\n  $ dualrun db psql -- -c "select count(*) from dualrun.reconciliations"')
+    .addHelpText('after', '\nExit codes: psql\'s own once it ran; 2 usage or config error (psql not installed), 3 the database unreachable.\n\nExamples:\n  $ dualrun db psql\n  $ dualrun db psql -- -c "select count(*) from dualrun.reconciliations"')
     .action(async (psqlArgs: string[], _opts: unknown, cmd: Command) => runCommand(cmd, async (rt) => openPsql(rt, psqlArgs), { configOptional: true, autoMigrate: false }));
 }
 

@@ -6,7 +6,7 @@ import { formatTable, printable as p } from '../../core/format-table.ts';
 import { stringifyExact } from '../../core/exact-json.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import {
-  DEAD_LETTER_STAGES, DEAD_LETTER_STATUSES, discardDeadLetters, listDeadLetters, parseTimeOption, showDeadLetter, type DeadLetterFilter,
+  assertDeadLettersExist, DEAD_LETTER_STAGES, DEAD_LETTER_STATUSES, discardDeadLetters, listDeadLetters, parseTimeOption, showDeadLetter, type DeadLetterFilter,
 } from '../../../streaming/dead-letter-store.ts';
 import { retryDeadLetters } from '../../../streaming/dead-letter-retry.ts';
 import { streamDatabase } from '../../../streaming/stream-database.ts';
@@ -99,14 +99,16 @@ export function registerDeadLetters(program: Command): void {
   withFilters(dl.command('retry <dataset>').description('apply the chosen open dead letters through the current decoder, schema and transform (exactly once)'), true)
     .option('--actor <name>', 'who (default: $USER)')
     .option('--batch-size <n>', 'dead letters per transaction', '500')
-    .addHelpText('after', '\nExit codes: 0 every chosen record applied, 1 some failed again (they stay open with the new reason).\n\nExample:\n  $ dualrun dead-letters retry orders --stage transform --since 24h')
+    .addHelpText('after', '\nExit codes: 0 every chosen record applied, 1 some failed again (they stay open with the new reason),\n2 usage or config error, 3 runtime failure (database unreachable).\n\nExample:\n  $ dualrun dead-letters retry orders --stage transform --since 24h')
     .action(async (dataset: string, opts: FilterFlags & { actor?: string; batchSize: string }, cmd: Command) => runCommand(cmd, async (rt) => {
       checkFormat(opts.format);
       requireSelection('retry', opts);
       const batchSize = Number(opts.batchSize);
       if (!Number.isInteger(batchSize) || batchSize < 1) throw new DualrunError('DUALRUN_USAGE', `--batch-size: expected a positive integer, got ${JSON.stringify(opts.batchSize)}`);
-      const ds = rt.dataset(dataset);
-      const r = await retryDeadLetters(rt, ds, filterOf(opts), {
+      const { ds, db } = await dbFor(rt, dataset);
+      const filter = filterOf(opts);
+      await assertDeadLettersExist(db, ds.name, filter.ids);
+      const r = await retryDeadLetters(rt, ds, filter, {
         actor: actorOf(opts.actor), batchSize, signal: rt.signal,
         onChunk: (c) => rt.log.info({ dataset: ds.name, retried: c.retried.length, failed: c.failed.length }, 'dead letters retried'),
       });
@@ -131,7 +133,9 @@ export function registerDeadLetters(program: Command): void {
       const flags = { ...opts, reason: opts.match };
       requireSelection('discard', flags);
       const { ds, db } = await dbFor(rt, dataset);
-      const r = await inTransaction(db, (c) => discardDeadLetters(c, ds.name, filterOf(flags), { actor, reason: why }));
+      const filter = filterOf(flags);
+      await assertDeadLettersExist(db, ds.name, filter.ids);
+      const r = await inTransaction(db, (c) => discardDeadLetters(c, ds.name, filter, { actor, reason: why }));
       if (opts.format === 'json') return json({ dataset: ds.name, ...r });
       out(`${ds.name}: ${r.discarded.length} dead letters discarded by ${p(actor)}${r.discarded.length ? ` (ids ${r.discarded.join(', ')})` : ''}`);
     }));

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DualrunError, EXIT } from '../../core/errors.ts';
+import { DualrunError, EXIT, exitCodeOfError } from '../../core/errors.ts';
 import { requestedWindows } from '../../core/windows.ts';
 import { interruptedExitCode, json, out, runCommand } from './command-runner.ts';
 import { reconcileDataset, DEFAULT_SAMPLES } from '../../../reconcile/reconcile-dataset.ts';
@@ -21,7 +21,7 @@ export function registerReconcile(program: Command): void {
     .option('--format <format>', 'text|json|md', 'text')
     .option('--samples <n>', 'differences to list per window', String(DEFAULT_SAMPLES))
     .option('--assume-settled', 'judge windows dualrun cannot prove settled instead of answering pending')
-    .addHelpText('after', '\nWithout --window/--from/--to: the newest window with a succeeded batch run.\nExit codes: 0 match, 1 mismatch, 3 failure, 4 pending (not settled yet); several windows: the worst (3 > 1 > 4 > 0);\n130/143 when SIGINT/SIGTERM left windows unjudged (each listed as DUALRUN_INTERRUPTED).\n\nExample:\n  $ dualrun reconcile orders --window 2026-11-20 --format json')
+    .addHelpText('after', '\nWithout --window/--from/--to: the newest window with a succeeded batch run.\nExit codes: 0 match, 1 mismatch, 2 usage or config error (a table or column the config names that an output lacks),\n3 failure (a database unreachable, a query failed), 4 pending (not settled yet); several windows: the worst (2 > 3 > 1 > 4 > 0);\n130/143 when SIGINT/SIGTERM left windows unjudged (each listed as DUALRUN_INTERRUPTED).\n\nExample:\n  $ dualrun reconcile orders --window 2026-11-20 --format json')
     .action(async (dataset: string, opts: ReconcileCliOptions, cmd: Command) => runCommand(cmd, async (rt) => {
       boundHeapGrowth();
       if (!['text', 'json', 'md'].includes(opts.format)) throw new DualrunError('DUALRUN_USAGE', `--format: expected text, json or md, got ${JSON.stringify(opts.format)}`);
@@ -41,8 +41,9 @@ export function registerReconcile(program: Command): void {
       // An array whenever a range was asked for, so scripts see one shape per invocation style.
       const several = Boolean(opts.from || opts.to);
       if (opts.format === 'json') json(several ? results : results[0]);
-      // A config the database refuses (e.g. a reconcile.expressions entry) is a config error: exit 2, not a failed run.
-      const badConfig = results.find((r) => r.error?.code === 'DUALRUN_CONFIG_INVALID');
+      // A config the database refuses (a table or column it does not have, a reconcile.expressions entry) is a
+      // config error: the exit code its registry entry gives (2), not a failed run's 3.
+      const badConfig = results.find((r) => r.error && exitCodeOfError(r.error.code) === EXIT.usage);
       if (badConfig) { process.stderr.write(`dualrun: ${badConfig.error!.code}: ${badConfig.error!.message}\n`); return EXIT.usage; }
       // Windows a signal left unjudged: the answer is incomplete, whatever the others said.
       if (results.some((r) => r.error?.code === 'DUALRUN_INTERRUPTED')) return interruptedExitCode(rt.signal) ?? EXIT.runtime;

@@ -14,7 +14,7 @@ export function registerReport(program: Command): void {
     .option('--date <date>', 'the night to report: reconciliations finished that day, UTC (default: today)')
     .option('--format <format>', 'md|html|json', 'md')
     .option('--out <file>', 'write to a file instead of stdout')
-    .addHelpText('after', '\nExit codes: 0 no mismatch that night, 1 a dataset mismatched, 3 a reconciliation that night could not run (its error stands).\n\nExample:\n  $ dualrun report --format html --out reports/nightly.html')
+    .addHelpText('after', '\nExit codes: 0 no mismatch that night, 1 a dataset mismatched, 2 usage or config error,\n3 a reconciliation that night could not run (its error stands) or the database is unreachable.\n\nExample:\n  $ dualrun report --format html --out reports/nightly.html')
     .action(async (opts: ReportCliOptions, cmd: Command) => runCommand(cmd, async (rt) => {
       const format = opts.format;
       if (format !== 'md' && format !== 'html' && format !== 'json') throw new DualrunError('DUALRUN_USAGE', `--format: expected md, html or json, got ${JSON.stringify(format)}`);

@@ -15,7 +15,7 @@ export function registerSchedule(program: Command): void {
     .command('schedule'))
     .description('long-running node-cron scheduler: batch runs, reconciliations and the nightly report from config')
     .option('--grace <duration>', 'after SIGTERM/SIGINT, how long running jobs may finish before they are cancelled and recorded abandoned', '30s')
-    .addHelpText('after', '\nSeveral schedulers may run at once; Postgres advisory locks and a fire table run each job once.\n\nExample:\n  $ dualrun schedule --grace 2m')
+    .addHelpText('after', '\nSeveral schedulers may run at once; Postgres advisory locks and a fire table run each job once.\n\nExit codes: 0 stopped by SIGINT/SIGTERM (its normal stop), 2 usage or config error,\n3 Postgres away past database.reconnect.maxWait.\n\nExample:\n  $ dualrun schedule --grace 2m')
     .action(async (opts: { grace: string; metricsPort?: string }, cmd: Command) => runCommand(cmd, async (rt) => {
       const graceMs = parseDuration(opts.grace);
       if (graceMs === null) throw new DualrunError('DUALRUN_USAGE', `--grace: ${JSON.stringify(opts.grace)} is not a duration (e.g. 30s, 2m)`);

@@ -24,7 +24,7 @@ export function registerStream(program: Command): void {
     .option('--reset-output', 'confirm that a replay may replace the rows already in stream.output')
     .option('--until-idle', 'stop once caught up (for tests and backfills); interrupted before that: exit 130 (SIGINT) / 143 (SIGTERM)')
     .option('--format <format>', 'summary format with --until-idle: text|json', 'text')
-    .addHelpText('after', '\nExamples:\n  $ dualrun stream                         # long-running worker\n  $ dualrun stream --dataset orders --until-idle\n  $ dualrun stream --dataset orders --from-beginning --reset-output --until-idle')
+    .addHelpText('after', '\nExit codes: 0 stopped by SIGINT/SIGTERM (the worker), or caught up (--until-idle); 1 --until-idle above\nstream.maxDeadLetterRate; 2 usage or config error (a topic or output the config names is missing);\n3 runtime failure (Postgres or Kafka away past their reconnect wait); 130/143 --until-idle interrupted.\n\nExamples:\n  $ dualrun stream                         # long-running worker\n  $ dualrun stream --dataset orders --until-idle\n  $ dualrun stream --dataset orders --from-beginning --reset-output --until-idle')
     .action(async (opts: StreamOptions, cmd: Command) => runCommand(cmd, async (rt) => {
       const names = streamedDatasets(rt, opts.dataset);
       const from = replayFrom(opts);

@@ -7,10 +7,12 @@
  * altered: each is only checked for the columns the config names (key, window,
  * reconcile.columns, reconcile.map, stream.watermark.column), a window column that
  * is not a date/time (or a date in hour windows) and key/window columns of
- * different kinds on the two sides are reported too.
+ * different kinds on the two sides are reported too, and reconcile.ignore and
+ * reconcile.tolerance names that neither output has (each silently did nothing).
  */
 import path from 'node:path';
 import type { DatasetConfig, Grain } from '../../core/config/types.ts';
+import { didYouMean } from '../../core/nearest-name.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import { quoteIdent, type TableRef } from '../../core/identifiers.ts';
 import { inTransaction, type Pool } from '../../core/db/connect.ts';
@@ -182,6 +184,28 @@ function shapeMismatches(ds: DatasetConfig, sides: Sides): OutputMismatch[] {
       if (bc && sc && bc.category !== sc.category) differences.push(`${c} is ${bc.type} in ${b.table.text} but ${sc.type} in ${s.table.text}`);
     }
     if (differences.length > 0) out.push({ dataset: ds.name, side: 'stream', table: s.table.text, at: `datasets.${ds.name}.stream.output`, differences });
+    out.push(...unknownNames(ds, b, s));
+  }
+  return out;
+}
+
+/**
+ * reconcile.ignore and reconcile.tolerance names neither output has: each was a silent no-op (the
+ * column still compared, no tolerance applied). The reconciler refuses them too (reconcile/config-columns.ts).
+ */
+function unknownNames(ds: DatasetConfig, b: TableCatalog, s: TableCatalog): OutputMismatch[] {
+  const out: OutputMismatch[] = [];
+  const bNames = b.columns.map((c) => c.name);
+  const sNames = s.columns.map((c) => c.name);
+  const at = (field: string, what: string) => out.push({ dataset: ds.name, side: 'batch', table: b.table.text, at: `datasets.${ds.name}.${field}`, differences: [what], whole: true });
+  for (const c of ds.reconcile.ignore) {
+    if (bNames.includes(c) || sNames.includes(c) || sNames.includes(ds.reconcile.map[c] ?? c)) continue;
+    at('reconcile.ignore', `${c} is a column of neither batch.output ${b.table.text} nor stream.output ${s.table.text}, so nothing is ignored${didYouMean(c, [...bNames, ...sNames])}`);
+  }
+  const exprs = Object.keys(ds.reconcile.expressions);
+  for (const c of Object.keys(ds.reconcile.tolerance)) {
+    if (bNames.includes(c) || exprs.includes(c)) continue;
+    at('reconcile.tolerance', `${c} is not a column of batch.output ${b.table.text} (tolerances name columns by their batch name), so no tolerance applies${didYouMean(c, [...bNames, ...exprs])}`);
   }
   return out;
 }

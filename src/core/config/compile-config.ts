@@ -12,6 +12,7 @@ import { DualrunError } from '../errors.ts';
 import { parseByteSize } from '../byte-size.ts';
 import { parseDuration } from '../duration.ts';
 import { parseTableRef, type TableRef } from '../identifiers.ts';
+import { didYouMean } from '../nearest-name.ts';
 import { registerSecret } from '../secrets.ts';
 import { urlSecrets } from '../db/url-password.ts';
 import { connectionUrlProblem } from '../db/connection-url.ts';
@@ -115,6 +116,12 @@ function compileDataset(name: string, ds: RawDataset, baseDir: string, p: Proble
   for (const c of ds.reconcile?.columns ?? []) {
     if (ds.key.includes(c)) p.add(`${at}.reconcile.columns`, `${c} is a key column; keys are always compared`);
   }
+  for (const c of ignore) {
+    // Both were silent: a key is compared whatever ignore says, and ignore won over columns.
+    if (ds.key.includes(c)) p.add(`${at}.reconcile.ignore`, `${c} is a key column; keys are always compared, they cannot be ignored`);
+    else if ((ds.reconcile?.columns ?? []).includes(c)) p.add(`${at}.reconcile.ignore`, `${c} is also in reconcile.columns; list it in one of the two`);
+  }
+  checkTolerances(at, ds, p);
   return {
     name,
     key: ds.key,
@@ -163,6 +170,21 @@ function checkAdoptedStream(at: string, ds: RawDataset, adopted: boolean, p: Pro
   if (!adopted && ds.stream.source === undefined) p.add(`${at}.stream.source`, 'required unless stream.adopted is true');
   if (adopted && ds.stream.transform !== undefined) p.add(`${at}.stream.transform`, 'an adopted stream output is written outside dualrun: no transform runs (remove it, or set adopted: false)');
   if (!adopted && ds.stream.watermark !== undefined) p.add(`${at}.stream.watermark`, "only for an adopted stream output (dualrun's own stream worker records its watermark)");
+}
+
+/**
+ * A tolerance on a column that is never compared with one (ignored, left out of reconcile.columns, a key
+ * column: keys are compared exactly) applied nothing, silently: the user believed the column compared
+ * within it. Whether the column exists is checked against the tables (reconcile/config-columns.ts).
+ */
+function checkTolerances(at: string, ds: RawDataset, p: Problems): void {
+  const r = ds.reconcile ?? {};
+  for (const c of Object.keys(r.tolerance ?? {})) {
+    const where = `${at}.reconcile.tolerance.${c}`;
+    if (ds.key.includes(c)) p.add(where, `${c} is a key column: keys are compared exactly, so the tolerance never applies`);
+    else if ((r.ignore ?? []).includes(c)) p.add(where, `${c} is in reconcile.ignore: it is never compared, so the tolerance never applies`);
+    else if (r.columns && !r.columns.includes(c) && !(c in (r.expressions ?? {}))) p.add(where, `${c} is not in reconcile.columns: it is not compared, so the tolerance never applies`);
+  }
 }
 
 /** reconcile.map / reconcile.expressions: key and window columns must stay comparable as they are. */
@@ -267,6 +289,8 @@ export function describeAjvErrors(errors: ErrorObject[]): string[] {
     // The whole document (a YAML list, a bare string) is `(root)`, not an empty name.
     const where = at || '(root)';
     if ([...sourcePaths].some((sp) => e.instancePath.startsWith(sp)) && e.keyword !== 'oneOf') continue;
+    // A bad dataset name fails its `pattern` inside `propertyNames` too: said once, by the propertyNames line.
+    if (e.propertyName !== undefined && e.keyword !== 'propertyNames') continue;
     const param = e.params as Record<string, unknown>;
     const meant = e.keyword === 'oneOf' ? meantBranchErrors(errors, e) : null;
     if (meant) { for (const m of describeAjvErrors(meant)) out.add(m); continue; }
@@ -275,8 +299,8 @@ export function describeAjvErrors(errors: ErrorObject[]): string[] {
         ? `${at}: expected either { column } (newest value in stream.output) or { kafkaGroup, topic } (a consumer group's committed offsets)`
         : `${at}: expected either { topic, format } (a Kafka topic) or { table } (built-in capture from a Postgres table)`); break;
       case 'required': out.add(`${at ? `${at}.` : ''}${String(param.missingProperty)}: required field is missing`); break;
-      case 'additionalProperties': out.add(`${at ? `${at}.` : ''}${String(param.additionalProperty)}: unknown field`); break;
-      case 'propertyNames': out.add(`${where}: invalid name ${JSON.stringify(param.propertyName)} (expected lower-case letters, digits and _)`); break;
+      case 'additionalProperties': out.add(`${at ? `${at}.` : ''}${String(param.additionalProperty)}: unknown field${knownFieldHint(e, String(param.additionalProperty))}`); break;
+      case 'propertyNames': out.add(`${where}: invalid name ${JSON.stringify(param.propertyName)} (${nameHint(errors, e)})`); break;
       case 'pattern': out.add(`${where}: ${JSON.stringify(valueAt(e))} is not valid here (${patternHint(String(param.pattern))})`); break;
       case 'enum': out.add(`${where}: expected one of ${(param.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`); break;
       case 'type': out.add(`${where}: expected ${String(param.type)}`); break;
@@ -284,6 +308,12 @@ export function describeAjvErrors(errors: ErrorObject[]): string[] {
     }
   }
   return [...out];
+}
+
+/** ` (did you mean ignore?)`: the field of that object nearest to a misspelt one (`ignroe`), from the schema. */
+function knownFieldHint(e: ErrorObject, field: string): string {
+  const props = (e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  return props ? didYouMean(field, Object.keys(props)) : '';
 }
 
 /**
@@ -310,6 +340,13 @@ function meantBranchErrors(errors: ErrorObject[], oneOf: ErrorObject): ErrorObje
 }
 
 function valueAt(e: ErrorObject): unknown { return (e as ErrorObject & { data?: unknown }).data; }
+
+/** What a name inside `propertyNames` must look like, from its own pattern (dataset names and reconcile.map keys differ). */
+function nameHint(errors: ErrorObject[], e: ErrorObject): string {
+  const inner = errors.find((x) => x.keyword === 'pattern' && x.propertyName === (e.params as { propertyName?: string }).propertyName && x.instancePath === e.instancePath);
+  const pattern = String((inner?.params as { pattern?: string } | undefined)?.pattern ?? '');
+  return pattern === '^[a-z][a-z0-9_]{0,62}$' ? 'expected lower-case letters, digits and _, starting with a letter' : pattern ? patternHint(pattern) : 'not a valid name here';
+}
 
 function patternHint(pattern: string): string {
   if (pattern.includes('\\.)?')) return 'expected schema.table made of identifiers: letters, digits, _ and $, not starting with a digit';

@@ -51,7 +51,7 @@ export function parseConfigText(text: string, file: string): unknown {
     const e = doc.errors[0];
     const line = e.linePos?.[0];
     const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more)` : '';
-    throw new DualrunError('DUALRUN_CONFIG_INVALID', `${file}${line ? `:${line.line}:${line.col}` : ''}: ${yamlReason(e.message)} (YAML ${e.code})${line ? `, ${sourceLine(text, line.line)}` : ''}${more}`,
+    throw new DualrunError('DUALRUN_CONFIG_INVALID', `${file}${line ? `:${line.line}:${line.col}` : ''}: ${yamlReason(e.message)} (YAML ${e.code})${line ? `, ${sourceLine(text, line.line)}${flowReferenceHint(text, line.line)}` : ''}${more}`,
       { details: { config: file, line: line?.line, column: line?.col, yaml: e.code } });
   }
   try {
@@ -80,6 +80,16 @@ function yamlReason(message: string): string {
   const reason = message.split('\n')[0].replace(/ at line \d+, column \d+:?\s*$/, '');
   // The library's advice is for programmers: a config file holds one document.
   return reason.replace(/; please use YAML\.parseAllDocuments\(\)/, ' (a config file holds one; remove the `---` and what follows)');
+}
+
+/**
+ * `sasl: { password: ${KAFKA_PASSWORD} }`: inside a flow collection `{` opens a map, so an unquoted
+ * reference is a YAML syntax error there (in block style, `password: ${X}`, it is plain text).
+ */
+function flowReferenceHint(text: string, n: number): string {
+  const at = text.split(/\r?\n/)[n - 1] ?? '';
+  const ref = /[{[][^}\]'"]*?(\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\})/.exec(at)?.[1];
+  return ref ? `; inside { } or [ ] quote a reference: "${ref}"` : '';
 }
 
 /** What line `n` holds, quoted (tabs and quotes visible), or where it is when it is blank. */

@@ -55,3 +55,22 @@ describe('help and a missing command', () => {
     }
   });
 });
+
+/**
+ * Regression: only `dualrun --help` and four commands' help said what they exit with; `datasets`,
+ * `batch run`, `migrate`, `cutover status`... said nothing, and reconcile's, report's, promote's and
+ * retry's own lines left out 2 (usage or config error) and 3 (runtime failure).
+ */
+describe('every command\'s --help states its exit codes', () => {
+  it('each leaf command has an Exit codes line naming 2 (usage or config) and 3 (runtime), above its example', () => {
+    const lacking = leaves(buildProgram(), '')
+      .map(({ name, cmd }) => ({ name, help: helpOf(cmd) }))
+      .filter(({ help }) => {
+        const at = help.indexOf('Exit codes:');
+        const codes = at < 0 ? '' : help.slice(at, help.indexOf('\n\n', at) < 0 ? undefined : help.indexOf('\n\n', at));
+        return at < 0 || !/\b2 usage or config error/.test(codes) || !/\b3 /.test(codes) || at > help.search(/^Examples?\b/m);
+      })
+      .map(({ name }) => name);
+    expect(lacking).toEqual([]);
+  });
+});

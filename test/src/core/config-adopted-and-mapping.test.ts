@@ -55,7 +55,7 @@ describe('reconcile.map and reconcile.expressions', () => {
     expect(problems(ds({}, { expressions: { order_id: { batch: 'order_id + 0' } } }))).toEqual([expect.stringMatching(/^datasets\.orders\.reconcile\.expressions\.order_id: key columns/)]);
     expect(problems(ds({}, { expressions: { placed_at: { stream: 'placed_at' } } }))).toEqual([expect.stringMatching(/^datasets\.orders\.reconcile\.expressions\.placed_at: the window column/)]);
     expect(problems(ds({}, { expressions: { amount: {} } }))).toEqual([expect.stringMatching(/^datasets\.orders\.reconcile\.expressions\.amount: /)]);
-    expect(problems(ds({}, { map: { 'bad name': 'x' } }))).toContainEqual(expect.stringMatching(/^datasets\.orders\.reconcile\.map: "bad name" is not valid here \(expected an identifier/));
+    expect(problems(ds({}, { map: { 'bad name': 'x' } }))).toContainEqual(expect.stringMatching(/^datasets\.orders\.reconcile\.map: invalid name "bad name" \(expected an identifier/));
     expect(problems(ds({}, { map: { a: 'x; drop table y' } }))).toEqual([expect.stringMatching(/^datasets\.orders\.reconcile\.map\.a: .* is not valid here \(expected an identifier/)]);
   });
 });
