@@ -15,6 +15,8 @@ import { quoteIdent, quoteLiteral } from '../identifiers.ts';
 import { DualrunError } from '../errors.ts';
 import { embedExpression, notOneExpression } from '../db/expression-type.ts';
 import { servedSide, type Stage } from '../stages.ts';
+import { describeServedType, type ServedType } from './served-type.ts';
+import { servedCastSql, Unservable } from './served-casts.ts';
 import { readersLosingAccess, readViewKeep, restoreViewKeep, viewOptionsClause, type ViewKeep } from './view-keep.ts';
 
 /** How dualrun's own note on a serving view begins (and how views made before dualrun.serving_views are known). */
@@ -48,65 +50,36 @@ export function assertServeable(config: DualrunConfig, ds: DatasetConfig): void 
   }
 }
 
-/**
- * `base`: the type's name with domains resolved (`timestamp` for a domain over it); `elem`: for an
- * array (also under a domain), its element's base name, else null.
- */
-interface Column { name: string; type: string; base: string; elem: string | null }
-
-/** The type `oid` names with domains resolved (a domain over a domain over numeric: numeric), as a LATERAL subquery. */
-const resolved = (oid: string) => `(WITH RECURSIVE d(t) AS (SELECT ${oid} UNION ALL SELECT p.typbasetype FROM pg_type p JOIN d ON p.oid = d.t WHERE p.typtype = 'd')
-  SELECT p.typname::text AS typname, p.typelem, p.typcategory FROM d JOIN pg_type p ON p.oid = d.t WHERE p.typtype <> 'd')`;
+interface Column { name: string; type: string; desc: ServedType }
 
 async function columnsOf(c: PoolClient, t: TableRef): Promise<Column[] | null> {
-  const r = await c.query<{ exists: boolean; name: string | null; type: string | null; base: string | null; elem: string | null }>(
-    `SELECT to_regclass($1) IS NOT NULL AS exists, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, bt.typname AS base, et.typname AS elem
+  const r = await c.query<{ exists: boolean; name: string | null; typid: number | null; typmod: number | null }>(
+    `SELECT to_regclass($1) IS NOT NULL AS exists, a.attname::text AS name, a.atttypid::int AS typid, a.atttypmod AS typmod
      FROM (SELECT 1) one LEFT JOIN pg_attribute a ON a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
-     LEFT JOIN LATERAL ${resolved('a.atttypid')} bt ON true
-     LEFT JOIN LATERAL ${resolved(`CASE WHEN bt.typcategory = 'A' AND bt.typelem <> 0 THEN bt.typelem END`)} et ON true
      ORDER BY a.attnum`, [t.sql]);
   if (!r.rows[0].exists) return null;
-  return r.rows.filter((x) => x.name !== null).map((x) => ({ name: x.name!, type: x.type!, base: x.base ?? '', elem: x.elem }));
-}
-
-const WALL_CLOCKS = new Set(['timestamp', 'date']);
-const FLOATS = new Set(['float4', 'float8']);
-
-/**
- * A stream scalar cast to the batch's type `to`, or null when a plain `::` gives what was compared.
- * Between a wall clock (`timestamp`, `date`) and an instant (`timestamptz`) a plain `::` converts
- * in each reader's session TimeZone, while the reconciler compared them in the dataset's window time
- * zone: there a reader in UTC was served `2026-11-19 23:30` for the batch's Berlin `2026-11-20 00:30`.
- * Converted in that zone instead. A float under a numeric goes through dualrun.float_decimal (migration 1490).
- */
-function scalarCast(ref: string, s: string, b: string, to: string, z: string): string | null {
-  if (s === 'timestamptz' && WALL_CLOCKS.has(b)) return `(${ref} AT TIME ZONE ${z})::${to}`;
-  if (b === 'timestamptz' && WALL_CLOCKS.has(s)) return `(${ref}::timestamp AT TIME ZONE ${z})::${to}`;
-  // A float under a numeric: as the decimal the reconciler compared (its shortest round-trip text).
-  // float8::numeric keeps 15 digits: 0.30000000000000004 matched and was served as 0.3.
-  if (FLOATS.has(s) && b === 'numeric') return `dualrun.float_decimal(${ref}::float8)::${to}`;
-  return null;
-}
-
-/**
- * A stream column cast to the batch column's type. An array of such a pair is converted element
- * by element, as the reconciler compared it: `float8[]::numeric[]` applies float8::numeric to each
- * element, `timestamptz[]::timestamp[]` the reader's TimeZone. The elements keep their order, NULL
- * elements stay NULL, and dualrun.array_shaped (migration 1500) puts back the dimensions and lower
- * bounds, which the reconciler counted as part of the value.
- */
-function castSql(ref: string, s: Column, b: Column, zone: string): string {
-  const z = quoteLiteral(zone);
-  const scalar = scalarCast(ref, s.base, b.base, b.type, z);
-  if (scalar !== null) return scalar;
-  const elem = s.elem !== null && b.elem !== null ? scalarCast('u.e', s.elem, b.elem, `pg_catalog.${b.elem}`, z) : null;
-  if (elem === null) return `${ref}::${b.type}`;
-  const flat = `ARRAY(SELECT ${elem} FROM pg_catalog.unnest(${ref}) WITH ORDINALITY AS u(e, o) ORDER BY u.o)`;
-  return `(CASE WHEN ${ref} IS NULL THEN NULL ELSE dualrun.array_shaped(${flat}, pg_catalog.array_dims(${ref})) END)::${b.type}`;
+  const cols: Column[] = [];
+  for (const x of r.rows) {
+    if (x.name === null) continue;
+    const desc = await describeServedType(c, x.typid!, x.typmod!);
+    cols.push({ name: x.name, type: desc.type, desc });
+  }
+  return cols;
 }
 
 function refuse(ds: DatasetConfig, message: string): DualrunError {
   return new DualrunError('DUALRUN_SERVE_REFUSED', `${ds.name}: ${message}`, { details: { dataset: ds.name } });
+}
+
+/** Refused, naming the column, rather than serving readers a value the reconciler did not compare. */
+function servedCast(ds: DatasetConfig, column: string, ref: string, s: ServedType, b: ServedType): string {
+  try {
+    return servedCastSql(ref, s, b, ds.window?.timezone ?? 'UTC');
+  } catch (e) {
+    if (!(e instanceof Unservable)) throw e;
+    throw refuse(ds, `column ${column}: the stream output's ${s.type} cannot be served as the batch output's ${b.type} with the values the reconciler compared (${e.message}); ` +
+      'give the stream output the batch column\'s type, or serve from the batch side');
+  }
 }
 
 /** The SELECT the view runs for a stage. */
@@ -134,7 +107,7 @@ async function viewQuery(c: PoolClient, ds: DatasetConfig, stage: Stage): Promis
       return `${embedExpression(expr)}::${b.type} AS ${quoteIdent(b.name)}`;
     }
     const s = streamName(b.name);
-    if (byName.get(s)!.type !== b.type) return `${castSql(quoteIdent(s), byName.get(s)!, b, ds.window?.timezone ?? 'UTC')} AS ${quoteIdent(b.name)}`;
+    if (byName.get(s)!.type !== b.type) return `${servedCast(ds, b.name, quoteIdent(s), byName.get(s)!.desc, b.desc)} AS ${quoteIdent(b.name)}`;
     return s === b.name ? quoteIdent(b.name) : `${quoteIdent(s)} AS ${quoteIdent(b.name)}`;
   });
   return `SELECT ${select.join(', ')} FROM ${ds.stream.output.sql}`;
