@@ -13,6 +13,8 @@ import type { DatasetConfig, DualrunConfig } from '../config/types.ts';
 import type { TableRef } from '../identifiers.ts';
 import { quoteIdent, quoteLiteral } from '../identifiers.ts';
 import { DualrunError } from '../errors.ts';
+import { configMistake } from '../config/config-mistake.ts';
+import { missingTableHint } from '../db/missing-table-hint.ts';
 import { embedExpression, notOneExpression } from '../db/expression-type.ts';
 import { servedSide, type Stage } from '../stages.ts';
 import { describeServedType, type ServedType } from './served-type.ts';
@@ -82,15 +84,28 @@ function servedCast(ds: DatasetConfig, column: string, ref: string, s: ServedTyp
   }
 }
 
+/**
+ * An output the config names that is not there: a config mistake (exit 2) naming the file, the
+ * field and the nearest existing table, whether misspelt or not created yet. Outputs are created
+ * by `dualrun migrate`, not by running a path (the batch path refuses a missing output the same
+ * way), so "run the batch path first" (exit 1) was advice that could not work.
+ */
+async function missingOutput(c: PoolClient, config: DualrunConfig, ds: DatasetConfig, side: 'batch' | 'stream'): Promise<DualrunError> {
+  const table = ds[side].output;
+  const what = `table ${table.text} does not exist${await missingTableHint(c, table)}, so the serving view ${ds.cutover.serve?.text ?? ''} cannot select from it`;
+  return configMistake(config.path, [{ at: `datasets.${ds.name}.${side}.output`, message: `${what}; correct the name, or create it (dualrun migrate creates missing outputs)` }],
+    { dataset: ds.name, table: table.text });
+}
+
 /** The SELECT the view runs for a stage. */
-async function viewQuery(c: PoolClient, ds: DatasetConfig, stage: Stage): Promise<string> {
+async function viewQuery(c: PoolClient, config: DualrunConfig, ds: DatasetConfig, stage: Stage): Promise<string> {
   const batchCols = await columnsOf(c, ds.batch.output);
-  if (!batchCols) throw refuse(ds, `batch output ${ds.batch.output.text} does not exist, so the serving view has no column list; run the batch path first`);
+  if (!batchCols) throw await missingOutput(c, config, ds, 'batch');
   const target = servingTarget(ds, stage);
   if (target.side === 'batch') return `SELECT ${batchCols.map((b) => quoteIdent(b.name)).join(', ')} FROM ${ds.batch.output.sql}`;
 
   const streamCols = await columnsOf(c, ds.stream.output);
-  if (!streamCols) throw refuse(ds, `stream output ${ds.stream.output.text} does not exist; start the streaming path before serving from it`);
+  if (!streamCols) throw await missingOutput(c, config, ds, 'stream');
   const byName = new Map(streamCols.map((s) => [s.name, s]));
   // reconcile.map: a renamed column is served under its batch name.
   const streamName = (b: string) => ds.reconcile.map[b] ?? b;
@@ -147,7 +162,7 @@ export async function pointServingView(c: PoolClient, config: DualrunConfig, ds:
   }
   // A comment someone wrote on the view is theirs: kept, never replaced by dualrun's note.
   const userComment = comment !== null && !comment.startsWith(MARKER) ? comment : null;
-  const query = await viewQuery(c, ds, stage);
+  const query = await viewQuery(c, config, ds, stage);
   const keep = kind === 'v' ? await readViewKeep(c, serve) : null;
   const target = servingTarget(ds, stage).table;
   const locked = await readersLosingAccess(c, keep, target);
