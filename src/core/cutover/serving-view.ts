@@ -97,6 +97,16 @@ async function missingOutput(c: PoolClient, config: DualrunConfig, ds: DatasetCo
     { dataset: ds.name, table: table.text });
 }
 
+/**
+ * The result type of a stream-side reconcile.expressions entry, planned (never run: LIMIT 0) over
+ * the stream output, so it is cast to the batch type by the same rules as a column: a plain `::`
+ * served a float expression under a numeric with 15 digits, a timestamptz one in the reader's zone.
+ */
+async function expressionServedType(c: PoolClient, ds: DatasetConfig, expr: string): Promise<ServedType> {
+  const res = await c.query({ text: `SELECT ${embedExpression(expr)} AS v FROM ${ds.stream.output.sql} LIMIT 0`, queryMode: 'extended' } as { text: string });
+  return describeServedType(c, res.fields[0].dataTypeID, res.fields[0].dataTypeModifier);
+}
+
 /** The SELECT the view runs for a stage. */
 async function viewQuery(c: PoolClient, config: DualrunConfig, ds: DatasetConfig, stage: Stage): Promise<string> {
   const batchCols = await columnsOf(c, ds.batch.output);
@@ -114,17 +124,17 @@ async function viewQuery(c: PoolClient, config: DualrunConfig, ds: DatasetConfig
   const missing = batchCols.filter((b) => streamExpr(b.name) === undefined && !byName.has(streamName(b.name))).map((b) => streamName(b.name));
   if (missing.length) throw refuse(ds, `stream output ${ds.stream.output.text} lacks column(s) ${missing.join(', ')} of the batch output, so it cannot stand in for it`);
   // Same names and types as the batch side, so readers see one stable shape.
-  const select = batchCols.map((b) => {
+  const select = await Promise.all(batchCols.map(async (b) => {
     const expr = streamExpr(b.name);
     if (expr !== undefined) {
       const why = notOneExpression(expr);
       if (why) throw refuse(ds, `reconcile.expressions.${b.name}.stream: ${why}`);
-      return `${embedExpression(expr)}::${b.type} AS ${quoteIdent(b.name)}`;
+      return `${servedCast(ds, b.name, embedExpression(expr), await expressionServedType(c, ds, expr), b.desc)} AS ${quoteIdent(b.name)}`;
     }
     const s = streamName(b.name);
     if (byName.get(s)!.type !== b.type) return `${servedCast(ds, b.name, quoteIdent(s), byName.get(s)!.desc, b.desc)} AS ${quoteIdent(b.name)}`;
     return s === b.name ? quoteIdent(b.name) : `${quoteIdent(s)} AS ${quoteIdent(b.name)}`;
-  });
+  }));
   return `SELECT ${select.join(', ')} FROM ${ds.stream.output.sql}`;
 }
 
