@@ -48,7 +48,7 @@ const changesAVerdict: Record<string, (ds: Raw) => void> = {
   'stream.database (another database)': (ds) => { ds.stream.database = 'postgres://u:pw@stream.example:5432/dw'; },
   'stream.source.topic': (ds) => { ds.stream.source.topic = 'shop.orders.v2'; },
   'reconcile.columns': (ds) => { ds.reconcile.columns = ['amount']; },
-  'reconcile.ignore': (ds) => { ds.reconcile.ignore = ['loaded_at', 'status']; },
+  'reconcile.ignore': (ds) => { ds.reconcile.ignore = ['loaded_at', 'note']; },
   'reconcile.tolerance': (ds) => { ds.reconcile.tolerance = { amount: 0.5 }; },
   'reconcile.map': (ds) => { ds.reconcile.map = { status: 'state' }; },
   'reconcile.expressions': (ds) => { ds.reconcile.expressions = { status: { stream: 'lower(status)' } }; },
